@@ -1,0 +1,131 @@
+/* The SONIC backend interface: the versioned C boundary between sonic-server and a backend.
+ *
+ * A backend is a shared library `libsonic_backend_<name>.so` exporting
+ *     const SonicBackendApi* SonicBackendGetApi(void);
+ * (or a table built into the server, for the built-in backends). The server calls the table's
+ * functions; exceptions never cross this boundary, every failure is a SonicBackendError.
+ *
+ * Objects and ownership:
+ *  - a SonicBackendModel is one loaded version of one model; created by model_create, destroyed
+ *    by model_destroy after every instance of it is destroyed;
+ *  - a SonicBackendInstance is one execution context of a model (a copy of the model on a device
+ *    with its own threads); created by instance_create, destroyed by instance_destroy;
+ *  - a SonicBackendError is created by the backend and owned by the server, which reads it with
+ *    error_code/error_message and frees it with error_delete.
+ *  - everything passed in by the server (strings, tensors, shapes) is borrowed for the call only.
+ *
+ * Concurrency: model_create/model_destroy are never called concurrently for one model.
+ * instance_execute is never called twice at once on one instance; different instances (of the
+ * same or different models) execute concurrently, so state shared between instances must be
+ * thread-safe.
+ *
+ * Batches: the server assembles a batch before calling instance_execute. Each input tensor holds
+ * the inputs of all requests of the batch, concatenated along the batch dimension (or, for
+ * inputs with allow_ragged_batch, flattened and concatenated), in host memory, contiguous and
+ * aligned to at least 64 bytes. Batch-input tensors (config batch_input) appear as extra inputs.
+ */
+#ifndef SONIC_BACKEND_BACKEND_API_H_
+#define SONIC_BACKEND_BACKEND_API_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bumped on any incompatible change; the server refuses a backend built for another version. */
+#define SONIC_BACKEND_API_VERSION 1
+
+/* Error codes, with the numbers and retry meaning of absl::StatusCode / gRPC codes. */
+typedef enum SonicBackendErrorCode {
+  SONIC_BACKEND_ERROR_INVALID_ARGUMENT = 3, /* the request or model files are wrong */
+  SONIC_BACKEND_ERROR_NOT_FOUND = 5,
+  SONIC_BACKEND_ERROR_FAILED_PRECONDITION = 9,
+  SONIC_BACKEND_ERROR_UNIMPLEMENTED = 12,
+  SONIC_BACKEND_ERROR_INTERNAL = 13,
+  SONIC_BACKEND_ERROR_UNAVAILABLE = 14, /* transient: retrying may work */
+} SonicBackendErrorCode;
+
+typedef struct SonicBackendError SonicBackendError;
+typedef struct SonicBackendModel SonicBackendModel;
+typedef struct SonicBackendInstance SonicBackendInstance;
+
+/* Element types use the numbers of model_config.proto's DataType (TYPE_FP32 = 11, ...). */
+typedef struct SonicBackendTensor {
+  const char* name;
+  int32_t data_type;
+  const int64_t* shape;
+  uint32_t rank;
+  const void* data;
+  uint64_t byte_size;
+} SonicBackendTensor;
+
+/* What the server tells a model about itself. */
+typedef struct SonicBackendModelSpec {
+  const char* name;
+  int64_t version;
+  /* The model's version directory: <repository>/<model>/<version>. */
+  const char* version_path;
+  /* The validated inference.ModelConfig, serialized in protobuf binary format. */
+  const void* config;
+  size_t config_size;
+} SonicBackendModelSpec;
+
+typedef enum SonicBackendInstanceKind {
+  SONIC_BACKEND_INSTANCE_CPU = 0,
+  SONIC_BACKEND_INSTANCE_GPU = 1,
+} SonicBackendInstanceKind;
+
+typedef struct SonicBackendInstanceSpec {
+  const char* name; /* unique per model, e.g. "mlp_0_1" */
+  SonicBackendInstanceKind kind;
+  int32_t device_id; /* GPU ordinal; -1 for CPU */
+} SonicBackendInstanceSpec;
+
+/* Hands out the memory an output is written to. `allocate` returns a buffer of `byte_size`
+ * bytes for the named output, valid until instance_execute returns; NULL when the server refuses
+ * (unknown output, or a size that does not match shape and type), in which case the backend
+ * stops and returns an error. Outputs that were not asked for need not be allocated. */
+typedef struct SonicBackendOutputAllocator {
+  void* context;
+  void* (*allocate)(void* context, const char* name, int32_t data_type, const int64_t* shape,
+                    uint32_t rank, uint64_t byte_size);
+} SonicBackendOutputAllocator;
+
+typedef struct SonicBackendApi {
+  uint32_t api_version; /* SONIC_BACKEND_API_VERSION */
+  const char* name;     /* the backend name used in config.pbtxt, e.g. "pytorch" */
+
+  int32_t (*error_code)(const SonicBackendError* error);
+  const char* (*error_message)(const SonicBackendError* error);
+  void (*error_delete)(SonicBackendError* error);
+
+  /* Loads the model's files; returns NULL and sets *model on success. */
+  SonicBackendError* (*model_create)(const SonicBackendModelSpec* spec, SonicBackendModel** model);
+  void (*model_destroy)(SonicBackendModel* model);
+
+  SonicBackendError* (*instance_create)(SonicBackendModel* model,
+                                        const SonicBackendInstanceSpec* spec,
+                                        SonicBackendInstance** instance);
+  void (*instance_destroy)(SonicBackendInstance* instance);
+
+  /* Runs one batch. `inputs` are every model input plus the batch inputs; `output_names` are the
+   * outputs to produce (each allocated through `allocator`); `batch_size` is the number of
+   * batch entries (1 when the model has max_batch_size 0). Blocks until done. */
+  SonicBackendError* (*instance_execute)(SonicBackendInstance* instance,
+                                         const SonicBackendTensor* inputs, uint32_t input_count,
+                                         const char* const* output_names, uint32_t output_count,
+                                         uint64_t batch_size,
+                                         const SonicBackendOutputAllocator* allocator);
+} SonicBackendApi;
+
+/* The symbol a backend library exports. */
+typedef const SonicBackendApi* (*SonicBackendGetApiFn)(void);
+#define SONIC_BACKEND_GET_API_SYMBOL "SonicBackendGetApi"
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SONIC_BACKEND_BACKEND_API_H_ */

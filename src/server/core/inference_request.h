@@ -1,0 +1,71 @@
+// An inference request as the server core sees it, independent of the wire protocol: validated
+// inputs (views over bytes owned by the frontend's message), the outputs to return, the model
+// version it runs on, and the callback that completes it.
+//
+// Lifetime: the frontend keeps the bytes that inputs point into alive until `on_complete` has
+// run. The request holds a reference to its ModelVersion, so an unload never pulls the model
+// from under it. Not thread-safe; owned by one component at a time (frontend -> scheduler).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
+#include "sonic/common/data_type.h"
+#include "sonic/common/shape.h"
+
+namespace sonic::server {
+
+class ModelVersion;
+
+struct RequestInput {
+  std::string name;
+  DataType type = DataType::kInvalid;
+  // As sent: starts with the batch dimension when the model has max_batch_size > 0.
+  Shape shape;
+  std::span<const std::byte> data;
+};
+
+struct RequestedOutput {
+  std::string name;
+};
+
+struct OutputTensor {
+  std::string name;
+  DataType type = DataType::kInvalid;
+  Shape shape;
+  std::string data;  // raw contents, in the wire layout
+};
+
+struct InferenceResponse {
+  std::string model_name;
+  int64_t model_version = 0;
+  std::string id;
+  std::vector<OutputTensor> outputs;  // in the order of InferenceRequest::outputs
+};
+
+// Called exactly once per request, from whichever thread finished it (a scheduler worker, or
+// the caller's thread when the request is refused before queuing). Must not block for long.
+using ResponseCallback = absl::AnyInvocable<void(absl::StatusOr<InferenceResponse>) &&>;
+
+struct InferenceRequest {
+  std::shared_ptr<ModelVersion> model;
+  std::string id;
+  // Leading dimension of every input; 1 for models with max_batch_size 0.
+  int64_t batch_size = 1;
+  std::vector<RequestInput> inputs;       // in model-config input order, every input present
+  std::vector<RequestedOutput> outputs;   // never empty: all model outputs when none were named
+  uint64_t priority = 0;                  // 0 = the model's default level
+  uint64_t timeout_us = 0;                // 0 = the model's default queue policy
+  uint64_t arrival_ns = 0;                // steady clock, set when the request was received
+  // Bytes that some inputs point into when they did not come as raw contents (typed `contents`
+  // converted to the raw layout). Strings never move once added.
+  std::vector<std::unique_ptr<std::string>> owned_data;
+  ResponseCallback on_complete;
+};
+
+}  // namespace sonic::server
