@@ -18,7 +18,7 @@ bool IsRetryable(const absl::Status& status) {
 
 absl::Status Annotate(const absl::Status& status, std::string_view context) {
   if (status.ok()) return status;
-  return absl::Status(status.code(), absl::StrCat(context, ": ", status.message()));
+  return absl::Status(status.code(), absl::StrCat(std::string(context), ": ", status.message()));
 }
 
 }  // namespace sonic

@@ -42,7 +42,7 @@ absl::StatusOr<TensorView> TensorView::Create(DataType type, Shape shape,
     uint64_t expected = static_cast<uint64_t>(elements) * size;
     if (bytes.size() != expected) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "shape ", ShapeToString(shape), " of ", WireName(type), " needs ", expected,
+          "shape ", ShapeToString(shape), " of ", std::string(WireName(type)), " needs ", expected,
           " bytes, got ", bytes.size()));
     }
   }

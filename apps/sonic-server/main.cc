@@ -1,0 +1,122 @@
+// sonic-server: serves the models of a Triton model repository over KServe v2 gRPC.
+//
+// Startup: load models per --model-control-mode, bind, print "listening on ADDRESS:PORT".
+// SIGTERM/SIGINT: stop accepting, let in-flight requests finish within --exit-timeout-secs,
+// unload every model, exit 0. Past the timeout the process exits anyway (status 1).
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <thread>
+
+#include "absl/synchronization/notification.h"
+#include "server/backend/backend_registry.h"
+#include "server/core/model_manager.h"
+#include "server/frontend/grpc_server.h"
+#include "server/repository/model_repository.h"
+#include "server_flags.h"
+
+namespace sonic::server {
+namespace {
+
+void Log(const std::string& line) { std::cerr << "sonic-server: " << line << std::endl; }
+
+void LogIndex(const ModelManager& manager) {
+  for (const ModelIndexEntry& entry : manager.Index()) {
+    if (!entry.state) continue;
+    std::string line = "model '" + entry.name + "'";
+    if (entry.version) line += " version " + std::to_string(*entry.version);
+    line += ": " + std::string(ModelStateName(*entry.state));
+    if (!entry.reason.empty()) line += " (" + entry.reason + ")";
+    Log(line);
+  }
+}
+
+void LoadAtStartup(ModelManager& manager, const ServerFlags& flags) {
+  if (flags.mode != ModelControlMode::kExplicit) {
+    manager.LoadAll();
+    return;
+  }
+  for (const std::string& name : flags.load_models) {
+    if (name == "*") {
+      manager.LoadAll();
+    } else if (absl::Status status = manager.Load(name); !status.ok()) {
+      Log("cannot load model '" + name + "': " + std::string(status.message()));
+    }
+  }
+}
+
+// Waits for SIGTERM or SIGINT, which every thread has blocked (so this thread receives them).
+int WaitForSignal(const sigset_t& signals) {
+  int signal = 0;
+  sigwait(&signals, &signal);
+  return signal;
+}
+
+int Run(const ServerFlags& flags, const sigset_t& signals) {
+  auto backends = BackendRegistry::Create({flags.backend_directory});
+  auto repository = ModelRepository::Create(flags.model_repositories);
+  if (!backends.ok() || !repository.ok()) {
+    Log(std::string((backends.ok() ? repository.status() : backends.status()).message()));
+    return 1;
+  }
+  ModelManager manager({repository->get(), backends->get(), flags.mode});
+  LoadAtStartup(manager, flags);
+  LogIndex(manager);
+
+  auto server = GrpcServer::Create(flags.grpc, manager);
+  if (!server.ok()) {
+    Log(std::string(server.status().message()));
+    return 1;
+  }
+  std::cout << "sonic-server: listening on " << flags.grpc.address << ":" << (*server)->port()
+            << std::endl;
+
+  absl::Notification stop_polling;
+  std::thread poller;
+  if (flags.mode == ModelControlMode::kPoll) {
+    poller = std::thread([&] {
+      while (!stop_polling.WaitForNotificationWithTimeout(
+          absl::Seconds(flags.repository_poll_secs))) {
+        manager.Poll();
+      }
+    });
+  }
+
+  int signal = WaitForSignal(signals);
+  Log(std::string("received ") + strsignal(signal) + ", shutting down");
+  // Past the exit timeout nothing is worth waiting for: leave even if a model still runs.
+  std::thread([timeout = flags.exit_timeout_secs] {
+    std::this_thread::sleep_for(std::chrono::seconds(timeout) + std::chrono::seconds(2));
+    Log("in-flight requests did not finish within --exit-timeout-secs; exiting");
+    std::_Exit(1);
+  }).detach();
+  stop_polling.Notify();
+  if (poller.joinable()) poller.join();
+  (*server)->Shutdown(absl::Seconds(flags.exit_timeout_secs));
+  manager.UnloadAll();
+  Log("stopped");
+  return 0;
+}
+
+}  // namespace
+}  // namespace sonic::server
+
+int main(int argc, char** argv) {
+  // Block the shutdown signals before any thread starts, so every thread inherits the mask and
+  // only the main thread's sigwait receives them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  int exit_code = 0;
+  std::string message;
+  auto flags = sonic::server::ParseServerFlags(argc, argv, exit_code, message);
+  if (!flags.ok()) {
+    (exit_code == 0 ? std::cout : std::cerr) << message;
+    return exit_code;
+  }
+  return sonic::server::Run(*flags, signals);
+}

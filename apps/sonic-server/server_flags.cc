@@ -1,0 +1,59 @@
+#include "server_flags.h"
+
+#include <CLI/CLI.hpp>
+#include <map>
+
+namespace sonic::server {
+
+absl::StatusOr<ServerFlags> ParseServerFlags(int argc, char** argv, int& exit_code,
+                                             std::string& message) {
+  ServerFlags flags;
+  CLI::App app{"sonic-server: a KServe v2 / Triton-compatible inference server"};
+  app.add_option("--model-repository,--model-store", flags.model_repositories,
+                 "Model repository directory (repeatable)")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  const std::map<std::string, ModelControlMode> modes = {{"none", ModelControlMode::kNone},
+                                                         {"explicit", ModelControlMode::kExplicit},
+                                                         {"poll", ModelControlMode::kPoll}};
+  app.add_option("--model-control-mode", flags.mode, "none | explicit | poll")
+      ->transform(CLI::CheckedTransformer(modes, CLI::ignore_case));
+  app.add_option("--load-model", flags.load_models,
+                 "Model to load at startup in explicit mode (repeatable; '*' loads all)");
+  app.add_option("--repository-poll-secs", flags.repository_poll_secs,
+                 "Seconds between repository polls in poll mode")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--exit-timeout-secs", flags.exit_timeout_secs,
+                 "Seconds to let in-flight requests finish on SIGTERM/SIGINT")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--log-verbose", flags.log_verbose, "Verbose logging level (0 = off)");
+  app.add_option("--backend-directory", flags.backend_directory,
+                 "Folder holding libsonic_backend_<name>.so");
+  app.add_option("--grpc-address", flags.grpc.address, "Address to listen on");
+  app.add_option("--grpc-port", flags.grpc.port, "gRPC port (0 = any free port)")
+      ->check(CLI::Range(0, 65535));
+  app.add_flag("--grpc-use-ssl", flags.grpc.tls.enabled, "Serve gRPC over TLS");
+  app.add_flag("--grpc-use-ssl-mutual", flags.grpc.tls.mutual,
+               "Serve gRPC over mutual TLS (client certificates verified)");
+  app.add_option("--grpc-server-cert", flags.grpc.tls.server_cert_file, "Server certificate (PEM)");
+  app.add_option("--grpc-server-key", flags.grpc.tls.server_key_file, "Server key (PEM)");
+  app.add_option("--grpc-root-cert", flags.grpc.tls.root_cert_file,
+                 "CA certificate for client certificates (PEM)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    std::ostringstream out, err;
+    exit_code = app.exit(error, out, err);
+    message = out.str() + err.str();
+    return absl::InvalidArgumentError(message);
+  }
+  if (flags.grpc.tls.mutual) flags.grpc.tls.enabled = true;
+  if (flags.mode != ModelControlMode::kExplicit && !flags.load_models.empty()) {
+    exit_code = 2;
+    message = "--load-model needs --model-control-mode=explicit\n";
+    return absl::InvalidArgumentError(message);
+  }
+  return flags;
+}
+
+}  // namespace sonic::server

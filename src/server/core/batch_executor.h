@@ -1,0 +1,51 @@
+// Runs one batch of requests on one backend instance: assembles the backend's input tensors
+// from the requests, executes, splits the outputs back per request, records statistics and
+// completes every request exactly once.
+//
+// A batch holds requests of one model version whose non-batch input dimensions agree (the
+// scheduler forms batches so); their batch sizes add up to at most max_batch_size.
+//
+// Thread-compatible: one BatchExecutor per instance worker, which calls Execute serially.
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <vector>
+
+#include "inference/model_config.pb.h"
+#include "server/backend/backend_model.h"
+#include "server/core/clock.h"
+#include "server/core/inference_request.h"
+#include "server/core/model_statistics.h"
+
+namespace sonic::server {
+
+using Batch = std::vector<std::unique_ptr<InferenceRequest>>;
+
+class BatchExecutor {
+ public:
+  // Borrows everything; all must outlive the executor.
+  BatchExecutor(const inference::ModelConfig& config, int64_t version, BackendInstance& instance,
+                ModelStatistics& stats, const Clock& clock)
+      : config_(config), version_(version), instance_(instance), stats_(stats), clock_(clock) {}
+
+  // Blocks while the backend runs. Every request's on_complete has run when this returns.
+  void Execute(Batch batch);
+
+ private:
+  // The outputs any request of the batch asked for, in config order.
+  std::vector<const char*> WantedOutputs(const Batch& batch) const;
+  // One response per request from the batch outputs, or the reason that request failed.
+  std::vector<absl::StatusOr<InferenceResponse>> SplitOutputs(const Batch& batch,
+                                                              std::deque<OutputTensor>& outputs);
+  void Complete(Batch& batch, std::vector<absl::StatusOr<InferenceResponse>> results,
+                uint64_t start_ns, const ExecutionTimes& times);
+
+  const inference::ModelConfig& config_;
+  const int64_t version_;
+  BackendInstance& instance_;
+  ModelStatistics& stats_;
+  const Clock& clock_;
+};
+
+}  // namespace sonic::server

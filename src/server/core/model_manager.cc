@@ -1,0 +1,299 @@
+#include "server/core/model_manager.h"
+
+#include <google/protobuf/util/json_util.h>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "server/repository/model_config_loader.h"
+#include "server/repository/version_policy.h"
+#include "sonic/common/status.h"
+
+namespace sonic::server {
+
+std::string_view ModelStateName(ModelState state) {
+  switch (state) {
+    case ModelState::kLoading:
+      return "LOADING";
+    case ModelState::kReady:
+      return "READY";
+    case ModelState::kUnloading:
+      return "UNLOADING";
+    case ModelState::kUnavailable:
+      return "UNAVAILABLE";
+    case ModelState::kUnknown:
+      break;
+  }
+  return "UNKNOWN";
+}
+
+ModelManager::~ModelManager() { UnloadAll(); }
+
+absl::StatusOr<inference::ModelConfig> ModelManager::ReadConfig(
+    const std::string& name, const std::optional<std::string>& json) const {
+  SONIC_ASSIGN_OR_RETURN(std::filesystem::path dir, options_.repository->ModelDirectory(name));
+  if (!json) return LoadModelConfig(dir);
+  inference::ModelConfig config;
+  auto parsed = google::protobuf::util::JsonStringToMessage(*json, &config);
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("model '", name,
+                                                   "': the 'config' load parameter is not a "
+                                                   "ModelConfig in JSON: ", parsed.ToString()));
+  }
+  if (config.name().empty()) config.set_name(name);
+  if (config.name() != name) {
+    return absl::InvalidArgumentError(absl::StrCat("model '", name, "': the 'config' parameter "
+                                                   "names model '", config.name(), "'"));
+  }
+  NormalizeModelConfig(config);
+  SONIC_RETURN_IF_ERROR(ValidateModelConfig(config));
+  return config;
+}
+
+std::map<int64_t, ModelManager::VersionSlot> ModelManager::LoadVersions(
+    const inference::ModelConfig& config, const std::filesystem::path& model_dir) const {
+  std::map<int64_t, VersionSlot> slots;
+  absl::StatusOr<const SonicBackendApi*> backend = options_.backends->Get(config.backend());
+  for (int64_t version :
+       SelectVersions(config.version_policy(), ModelRepository::ListVersions(model_dir))) {
+    VersionSlot& slot = slots[version];
+    absl::StatusOr<std::shared_ptr<ModelVersion>> loaded = backend.status();
+    if (backend.ok()) {
+      loaded = ModelVersion::Load({config, version, model_dir / std::to_string(version), *backend,
+                                   options_.clock});
+    }
+    if (loaded.ok()) {
+      slot.state = ModelState::kReady;
+      slot.model = *std::move(loaded);
+    } else {
+      slot.state = ModelState::kUnavailable;
+      slot.reason = std::string(loaded.status().message());
+    }
+  }
+  return slots;
+}
+
+void ModelManager::Acquire(const std::string& name) {
+  auto idle = [this, &name]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+    auto it = models_.find(name);
+    return it == models_.end() || !it->second.busy;
+  };
+  mutex_.Await(absl::Condition(&idle));
+  models_[name].busy = true;
+}
+
+absl::Status ModelManager::Load(const std::string& name, std::optional<std::string> config_json) {
+  absl::StatusOr<std::filesystem::path> dir = options_.repository->ModelDirectory(name);
+  std::string fingerprint = options_.repository->Fingerprint(name).value_or("");
+  {
+    absl::MutexLock lock(&mutex_);
+    if (shut_down_) return absl::UnavailableError("the server is shutting down");
+    if (!dir.ok() && !models_.contains(name)) return dir.status();
+    Acquire(name);
+    models_[name].state = ModelState::kLoading;
+  }
+  absl::StatusOr<inference::ModelConfig> config =
+      dir.ok() ? ReadConfig(name, config_json) : absl::StatusOr<inference::ModelConfig>(dir.status());
+  std::map<int64_t, VersionSlot> loaded;
+  if (config.ok()) loaded = LoadVersions(*config, *dir);
+
+  absl::Status result = config.status();
+  if (config.ok() && loaded.empty()) {
+    result = absl::NotFoundError(absl::StrCat("model '", name, "' has no version directory that "
+                                              "its version_policy selects"));
+  }
+  bool any_ready = false;
+  for (const auto& [version, slot] : loaded) {
+    any_ready |= slot.state == ModelState::kReady;
+    if (result.ok() && slot.state != ModelState::kReady) {
+      result = absl::UnavailableError(slot.reason);
+    }
+  }
+  if (any_ready) result = absl::OkStatus();
+
+  std::vector<std::shared_ptr<ModelVersion>> old;
+  {
+    absl::MutexLock lock(&mutex_);
+    old = Install(models_[name], std::move(loaded), any_ready, result);
+    models_[name].fingerprint = fingerprint;
+  }
+  Retire(name, std::move(old));
+  return result;
+}
+
+std::vector<std::shared_ptr<ModelVersion>> ModelManager::Install(
+    ModelSlot& slot, std::map<int64_t, VersionSlot> loaded, bool any_ready,
+    const absl::Status& result) {
+  std::vector<std::shared_ptr<ModelVersion>> old;
+  bool serving = false;
+  for (const auto& [version, entry] : slot.versions) serving |= entry.model != nullptr;
+  slot.state.reset();
+  slot.reason.clear();
+  if (!any_ready && (serving || loaded.empty())) {
+    // Nothing new can serve: keep what serves now and say why the load failed.
+    slot.state = ModelState::kUnavailable;
+    slot.reason = std::string(result.message());
+    return old;
+  }
+  for (auto& [version, entry] : slot.versions) {
+    if (entry.model) old.push_back(std::move(entry.model));
+  }
+  slot.versions = std::move(loaded);
+  for (const auto& retired : old) {
+    slot.versions.try_emplace(retired->version(), VersionSlot{ModelState::kUnloading, "", nullptr});
+  }
+  return old;
+}
+
+void ModelManager::Retire(const std::string& name,
+                          std::vector<std::shared_ptr<ModelVersion>> old) {
+  for (auto& version : old) version->Drain();
+  absl::MutexLock lock(&mutex_);
+  ModelSlot& slot = models_[name];
+  for (auto& version : old) {
+    auto it = slot.versions.find(version->version());
+    if (it != slot.versions.end() && it->second.state == ModelState::kUnloading) {
+      it->second = VersionSlot{ModelState::kUnavailable, "unloaded", nullptr};
+    }
+  }
+  slot.busy = false;
+}
+
+absl::Status ModelManager::Unload(const std::string& name) {
+  std::vector<std::shared_ptr<ModelVersion>> old;
+  {
+    absl::MutexLock lock(&mutex_);
+    if (!models_.contains(name)) {
+      SONIC_RETURN_IF_ERROR(options_.repository->ModelDirectory(name).status());
+    }
+    Acquire(name);
+    ModelSlot& slot = models_[name];
+    for (auto& [version, entry] : slot.versions) {
+      if (!entry.model) continue;
+      entry.state = ModelState::kUnloading;
+      old.push_back(std::move(entry.model));
+    }
+    slot.fingerprint.clear();
+  }
+  Retire(name, std::move(old));
+  return absl::OkStatus();
+}
+
+void ModelManager::LoadAll() {
+  for (const std::string& name : options_.repository->ListModels()) {
+    Load(name).IgnoreError();  // the reason is kept for RepositoryIndex
+  }
+}
+
+void ModelManager::Poll() {
+  std::vector<std::string> present = options_.repository->ListModels();
+  for (const std::string& name : present) {
+    std::string fingerprint = options_.repository->Fingerprint(name).value_or("");
+    bool changed;
+    {
+      absl::MutexLock lock(&mutex_);
+      auto it = models_.find(name);
+      changed = it == models_.end() || it->second.fingerprint != fingerprint;
+    }
+    if (changed) Load(name).IgnoreError();  // the reason is kept for RepositoryIndex
+  }
+  std::vector<std::string> gone;
+  {
+    absl::MutexLock lock(&mutex_);
+    for (const auto& [name, slot] : models_) {
+      if (!std::binary_search(present.begin(), present.end(), name)) gone.push_back(name);
+    }
+  }
+  for (const std::string& name : gone) {
+    Unload(name).IgnoreError();
+    absl::MutexLock lock(&mutex_);
+    if (!models_[name].busy) models_.erase(name);
+  }
+}
+
+void ModelManager::UnloadAll() {
+  std::vector<std::string> names;
+  {
+    absl::MutexLock lock(&mutex_);
+    shut_down_ = true;
+    for (const auto& [name, slot] : models_) names.push_back(name);
+  }
+  for (const std::string& name : names) Unload(name).IgnoreError();
+}
+
+absl::StatusOr<std::shared_ptr<ModelVersion>> ModelManager::Get(std::string_view name_view,
+                                                                std::string_view version_view) const {
+  const std::string name(name_view), version(version_view);
+  absl::MutexLock lock(&mutex_);
+  auto it = models_.find(name);
+  if (it == models_.end() || (it->second.versions.empty() && !it->second.state)) {
+    return absl::NotFoundError(absl::StrCat("unknown model '", name, "'"));
+  }
+  const auto& versions = it->second.versions;
+  if (version.empty()) {
+    for (auto v = versions.rbegin(); v != versions.rend(); ++v) {
+      if (v->second.state == ModelState::kReady) return v->second.model;
+    }
+    return absl::UnavailableError(absl::StrCat("model '", name, "' has no ready version",
+                                               it->second.reason.empty() ? "" : ": ",
+                                               it->second.reason));
+  }
+  int64_t number = 0;
+  if (!absl::SimpleAtoi(version, &number)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("model '", name, "': version '", version, "' is not a number"));
+  }
+  auto v = versions.find(number);
+  if (v == versions.end()) {
+    return absl::NotFoundError(absl::StrCat("unknown version ", number, " of model '", name, "'"));
+  }
+  if (v->second.state != ModelState::kReady) {
+    return absl::UnavailableError(absl::StrCat("model '", name, "' version ", number, " is ",
+                                               std::string(ModelStateName(v->second.state)),
+                                               v->second.reason.empty() ? "" : ": ",
+                                               v->second.reason));
+  }
+  return v->second.model;
+}
+
+std::vector<int64_t> ModelManager::ReadyVersions(std::string_view name) const {
+  std::vector<int64_t> ready;
+  absl::MutexLock lock(&mutex_);
+  auto it = models_.find(name);
+  if (it == models_.end()) return ready;
+  for (const auto& [version, slot] : it->second.versions) {
+    if (slot.state == ModelState::kReady) ready.push_back(version);
+  }
+  return ready;
+}
+
+std::vector<ModelIndexEntry> ModelManager::Index() const {
+  std::vector<std::string> present = options_.repository->ListModels();
+  std::vector<ModelIndexEntry> index;
+  absl::MutexLock lock(&mutex_);
+  for (const auto& [name, slot] : models_) {
+    if (slot.state) index.push_back({name, std::nullopt, slot.state, slot.reason});
+    for (const auto& [version, entry] : slot.versions) {
+      index.push_back({name, version, entry.state, entry.reason});
+    }
+  }
+  for (const std::string& name : present) {
+    if (!models_.contains(name)) index.push_back({name, std::nullopt, std::nullopt, ""});
+  }
+  std::sort(index.begin(), index.end(), [](const ModelIndexEntry& a, const ModelIndexEntry& b) {
+    return std::tie(a.name, a.version) < std::tie(b.name, b.version);
+  });
+  return index;
+}
+
+std::vector<std::shared_ptr<ModelVersion>> ModelManager::ReadyModels() const {
+  std::vector<std::shared_ptr<ModelVersion>> ready;
+  absl::MutexLock lock(&mutex_);
+  for (const auto& [name, slot] : models_) {
+    for (const auto& [version, entry] : slot.versions) {
+      if (entry.state == ModelState::kReady) ready.push_back(entry.model);
+    }
+  }
+  return ready;
+}
+
+}  // namespace sonic::server

@@ -1,0 +1,128 @@
+// Model lifecycle: which versions of which models are loaded, as an explicit state machine per
+// version (LOADING -> READY | UNAVAILABLE; READY -> UNLOADING -> UNAVAILABLE "unloaded"), and
+// the only way the request path reaches a model (Get).
+//
+// A model whose directory or config is broken is UNAVAILABLE with the reason; every other model
+// loads and serves. A reload loads the new versions before it drains the old ones, so a model
+// that stays in the repository keeps serving throughout.
+//
+// Thread-safe. Load/Unload/Poll block the caller while models load or drain; Get never blocks on
+// a load.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "server/backend/backend_registry.h"
+#include "server/core/model_version.h"
+#include "server/repository/model_repository.h"
+
+namespace sonic::server {
+
+enum class ModelState { kUnknown, kLoading, kReady, kUnloading, kUnavailable };
+
+// "UNKNOWN", "LOADING", "READY", "UNLOADING", "UNAVAILABLE": the RepositoryIndex strings.
+std::string_view ModelStateName(ModelState state);
+
+enum class ModelControlMode { kNone, kExplicit, kPoll };
+
+struct ModelIndexEntry {
+  std::string name;
+  std::optional<int64_t> version;  // none for a model-level row (bad config, never loaded)
+  std::optional<ModelState> state;  // none: in the repository but never loaded
+  std::string reason;
+};
+
+class ModelManager {
+ public:
+  struct Options {
+    ModelRepository* repository = nullptr;  // borrowed
+    BackendRegistry* backends = nullptr;    // borrowed
+    ModelControlMode mode = ModelControlMode::kNone;
+    const Clock* clock = &SystemClock::Get();  // borrowed
+  };
+
+  explicit ModelManager(const Options& options) : options_(options) {}
+  // Unloads everything (drains in-flight requests).
+  ~ModelManager();
+
+  // Loads (or reloads) a model from the repository; `config_json`, when given, replaces its
+  // config.pbtxt (the RepositoryModelLoad `config` parameter). OK when at least one version is
+  // READY; otherwise the reason (also kept for RepositoryIndex). NOT_FOUND for a model the
+  // repository does not have.
+  absl::Status Load(const std::string& name, std::optional<std::string> config_json = {});
+
+  // Unloads every version of a model once its in-flight requests have finished. NOT_FOUND when
+  // it is neither loaded nor in the repository.
+  absl::Status Unload(const std::string& name);
+
+  // Loads every model of the repository (mode none and poll at startup, or `--load-model=*`).
+  // Per-model failures only mark those models UNAVAILABLE.
+  void LoadAll();
+
+  // Polling: loads new models, reloads changed ones (config or files), unloads removed ones.
+  void Poll();
+
+  // Drains and unloads everything; Get answers UNAVAILABLE afterwards.
+  void UnloadAll();
+
+  // The version to run a request on: `version` empty = the highest READY version. NOT_FOUND for
+  // an unknown model or version, UNAVAILABLE when it exists but is not READY.
+  absl::StatusOr<std::shared_ptr<ModelVersion>> Get(std::string_view name,
+                                                    std::string_view version = "") const;
+
+  // The READY versions of a model, ascending (for ModelMetadata).
+  std::vector<int64_t> ReadyVersions(std::string_view name) const;
+
+  // Every model of the repository and every known version, sorted by name then version.
+  std::vector<ModelIndexEntry> Index() const;
+
+  // Every READY version (for ModelStatistics with no model name).
+  std::vector<std::shared_ptr<ModelVersion>> ReadyModels() const;
+
+  ModelControlMode mode() const { return options_.mode; }
+
+ private:
+  struct VersionSlot {
+    ModelState state = ModelState::kUnknown;
+    std::string reason;
+    std::shared_ptr<ModelVersion> model;
+  };
+  struct ModelSlot {
+    std::map<int64_t, VersionSlot> versions;
+    std::optional<ModelState> state;  // model-level: LOADING, or UNAVAILABLE for a bad config
+    std::string reason;
+    std::string fingerprint;  // of the files last loaded, for Poll
+    bool busy = false;        // a load or unload is running; others wait
+  };
+
+  absl::StatusOr<inference::ModelConfig> ReadConfig(const std::string& name,
+                                                    const std::optional<std::string>& json) const;
+  // Loads the selected versions of `config`; returns the slots to install.
+  std::map<int64_t, VersionSlot> LoadVersions(const inference::ModelConfig& config,
+                                              const std::filesystem::path& model_dir) const;
+  // Puts a load's result in place; returns the versions it displaced, still to be drained. A
+  // load with no READY version leaves a serving model as it was.
+  std::vector<std::shared_ptr<ModelVersion>> Install(ModelSlot& slot,
+                                                     std::map<int64_t, VersionSlot> loaded,
+                                                     bool any_ready, const absl::Status& result)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // Waits until no other load/unload of `name` runs, then marks it busy.
+  void Acquire(const std::string& name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // Marks versions UNLOADING, drains them outside the lock, then records them unloaded.
+  void Retire(const std::string& name, std::vector<std::shared_ptr<ModelVersion>> old);
+
+  const Options options_;
+  mutable absl::Mutex mutex_;
+  std::map<std::string, ModelSlot, std::less<>> models_ ABSL_GUARDED_BY(mutex_);
+  bool shut_down_ ABSL_GUARDED_BY(mutex_) = false;
+};
+
+}  // namespace sonic::server

@@ -1,0 +1,67 @@
+// One loaded version of one model: its configuration, the backend's model and instances, its
+// scheduler and statistics. Immutable after Load except for statistics and the queue.
+//
+// Shared: the ModelManager and every request running on it hold a shared_ptr, so an unload
+// never pulls the model from under a running request. The manager calls Drain() before it drops
+// its reference; after that the last reference may go anywhere.
+//
+// Thread-safe.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "inference/model_config.pb.h"
+#include "server/backend/backend_model.h"
+#include "server/core/clock.h"
+#include "server/core/model_statistics.h"
+#include "server/core/scheduler.h"
+#include "sonic/backend/backend_api.h"
+
+namespace sonic::server {
+
+class ModelVersion {
+ public:
+  struct Options {
+    inference::ModelConfig config;           // validated and normalized
+    int64_t version = 0;
+    std::filesystem::path version_path;      // <repository>/<model>/<version>
+    const SonicBackendApi* backend = nullptr;
+    const Clock* clock = &SystemClock::Get();  // borrowed
+  };
+
+  // Creates the backend model and one backend instance per instance_group entry and count, then
+  // starts the scheduler. Errors (bad model files, unsupported instance kinds) carry the
+  // backend's message prefixed with the model and version.
+  static absl::StatusOr<std::shared_ptr<ModelVersion>> Load(Options options);
+
+  ~ModelVersion();
+
+  const inference::ModelConfig& config() const { return config_; }
+  const std::string& name() const { return config_.name(); }
+  int64_t version() const { return version_; }
+  const ModelStatistics& stats() const { return stats_; }
+
+  // See Scheduler::Enqueue.
+  void Enqueue(std::unique_ptr<InferenceRequest> request) { scheduler_->Enqueue(std::move(request)); }
+  // See Scheduler::Drain.
+  void Drain() { scheduler_->Drain(); }
+  size_t pending() const { return scheduler_->pending(); }
+
+ private:
+  ModelVersion(inference::ModelConfig config, int64_t version)
+      : config_(std::move(config)), version_(version) {}
+
+  const inference::ModelConfig config_;
+  const int64_t version_;
+  ModelStatistics stats_;
+  std::unique_ptr<BackendModel> model_;
+  std::vector<std::unique_ptr<BackendInstance>> instances_;
+  // Declared last: destroyed (drained) first, before the instances it runs on.
+  std::unique_ptr<Scheduler> scheduler_;
+};
+
+}  // namespace sonic::server

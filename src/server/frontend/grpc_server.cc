@@ -1,0 +1,71 @@
+#include "server/frontend/grpc_server.h"
+
+#include <climits>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "sonic/common/status.h"
+
+namespace sonic::server {
+namespace {
+
+absl::StatusOr<std::string> ReadPem(const std::string& path, std::string_view what) {
+  if (path.empty()) return absl::InvalidArgumentError(absl::StrCat("TLS needs ", std::string(what)));
+  std::ifstream file(path, std::ios::binary);
+  if (!file) {
+    return absl::InvalidArgumentError(absl::StrCat("cannot read ", std::string(what), " '", path, "'"));
+  }
+  std::stringstream contents;
+  contents << file.rdbuf();
+  return contents.str();
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const TlsOptions& tls) {
+  if (!tls.enabled) return grpc::InsecureServerCredentials();
+  grpc::SslServerCredentialsOptions ssl;
+  grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+  SONIC_ASSIGN_OR_RETURN(pair.private_key, ReadPem(tls.server_key_file, "--grpc-server-key"));
+  SONIC_ASSIGN_OR_RETURN(pair.cert_chain, ReadPem(tls.server_cert_file, "--grpc-server-cert"));
+  ssl.pem_key_cert_pairs.push_back(std::move(pair));
+  if (tls.mutual) {
+    SONIC_ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadPem(tls.root_cert_file, "--grpc-root-cert"));
+    ssl.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  } else if (!tls.root_cert_file.empty()) {
+    SONIC_ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadPem(tls.root_cert_file, "--grpc-root-cert"));
+  }
+  return grpc::SslServerCredentials(ssl);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Create(const Options& options,
+                                                               ModelManager& manager) {
+  SONIC_ASSIGN_OR_RETURN(auto credentials, Credentials(options.tls));
+  std::unique_ptr<GrpcServer> server(new GrpcServer(manager, options.info));
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(absl::StrCat(options.address, ":", options.port), credentials,
+                           &server->port_);
+  builder.SetMaxReceiveMessageSize(INT_MAX);
+  builder.SetMaxSendMessageSize(INT_MAX);
+  builder.RegisterService(&server->inference_);
+  builder.RegisterService(&server->health_);
+  server->server_ = builder.BuildAndStart();
+  if (!server->server_ || server->port_ == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", options.address, ":",
+                                               options.port, " (address in use?)"));
+  }
+  return server;
+}
+
+GrpcServer::~GrpcServer() { Shutdown(absl::ZeroDuration()); }
+
+void GrpcServer::Shutdown(absl::Duration grace) {
+  if (shut_down_ || !server_) return;
+  shut_down_ = true;
+  inference_.SetShuttingDown();
+  server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+  server_->Wait();
+}
+
+}  // namespace sonic::server

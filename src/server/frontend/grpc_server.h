@@ -1,0 +1,59 @@
+// The gRPC endpoint of sonic-server: the inference service and grpc.health.v1 on one port, with
+// unlimited message sizes and optional TLS / mutual TLS from certificate files.
+//
+// Thread-safe. Borrows the ModelManager, which must outlive the server.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "server/frontend/health_service.h"
+#include "server/frontend/inference_service.h"
+
+namespace sonic::server {
+
+struct TlsOptions {
+  bool enabled = false;
+  std::string server_cert_file;  // PEM; required when enabled
+  std::string server_key_file;   // PEM; required when enabled
+  std::string root_cert_file;    // PEM CA; required for mutual TLS
+  bool mutual = false;           // require and verify a client certificate
+};
+
+class GrpcServer {
+ public:
+  struct Options {
+    std::string address = "0.0.0.0";
+    int port = 8001;  // 0 picks a free port; port() tells which
+    TlsOptions tls;
+    InferenceService::ServerInfo info;
+  };
+
+  // Binds and starts serving. Errors: INVALID_ARGUMENT for unreadable certificate files,
+  // UNAVAILABLE when the address cannot be bound (in use).
+  static absl::StatusOr<std::unique_ptr<GrpcServer>> Create(const Options& options,
+                                                            ModelManager& manager);
+  ~GrpcServer();
+
+  int port() const { return port_; }
+
+  // Stops accepting new RPCs, lets in-flight ones finish for up to `grace`, then cancels the
+  // rest. Blocks until gRPC has released every call. Idempotent.
+  void Shutdown(absl::Duration grace);
+
+ private:
+  GrpcServer(ModelManager& manager, const InferenceService::ServerInfo& info)
+      : inference_(manager, info), health_(manager, inference_) {}
+
+  InferenceService inference_;
+  HealthService health_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  bool shut_down_ = false;
+};
+
+}  // namespace sonic::server

@@ -1,0 +1,27 @@
+#include "server/frontend/health_service.h"
+
+namespace sonic::server {
+
+using grpc::health::v1::HealthCheckResponse;
+
+grpc::ServerUnaryReactor* HealthService::Check(grpc::CallbackServerContext* context,
+                                               const grpc::health::v1::HealthCheckRequest* request,
+                                               HealthCheckResponse* response) {
+  HealthCheckResponse::ServingStatus status = HealthCheckResponse::NOT_SERVING;
+  if (request->service().empty()) {
+    if (inference_.ready()) status = HealthCheckResponse::SERVING;
+  } else {
+    absl::Status model = manager_.Get(request->service()).status();
+    if (absl::IsNotFound(model)) {
+      status = HealthCheckResponse::SERVICE_UNKNOWN;
+    } else if (model.ok() && inference_.ready()) {
+      status = HealthCheckResponse::SERVING;
+    }
+  }
+  response->set_status(status);
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+}  // namespace sonic::server

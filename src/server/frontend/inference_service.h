@@ -1,0 +1,72 @@
+// The KServe v2 / Triton GRPCInferenceService on top of the ModelManager, with gRPC's callback
+// API: no handler blocks a gRPC thread while a model runs; an inference finishes its RPC from the
+// scheduler's worker when the result is ready.
+//
+// Thread-safe. Borrows the manager, which must outlive the service and every RPC it started.
+#pragma once
+
+#include <atomic>
+#include <string>
+
+#include "inference/grpc_service.grpc.pb.h"
+#include "server/core/model_manager.h"
+
+namespace sonic::server {
+
+class InferenceService final : public inference::GRPCInferenceService::CallbackService {
+ public:
+  struct ServerInfo {
+    std::string name = "sonic-server";
+    std::string version;
+  };
+
+  InferenceService(ModelManager& manager, ServerInfo info) : manager_(manager), info_(info) {}
+
+  // Once set, ServerReady answers false (shutdown has begun); ServerLive stays true.
+  void SetShuttingDown() { shutting_down_ = true; }
+  bool ready() const { return !shutting_down_; }
+
+  // The extensions this server really implements (ServerMetadata.extensions).
+  static const std::vector<std::string>& Extensions();
+
+  using Unary = grpc::ServerUnaryReactor;
+  using Context = grpc::CallbackServerContext;
+
+  Unary* ServerLive(Context*, const inference::ServerLiveRequest*,
+                    inference::ServerLiveResponse*) override;
+  Unary* ServerReady(Context*, const inference::ServerReadyRequest*,
+                     inference::ServerReadyResponse*) override;
+  Unary* ModelReady(Context*, const inference::ModelReadyRequest*,
+                    inference::ModelReadyResponse*) override;
+  Unary* ServerMetadata(Context*, const inference::ServerMetadataRequest*,
+                        inference::ServerMetadataResponse*) override;
+  Unary* ModelMetadata(Context*, const inference::ModelMetadataRequest*,
+                       inference::ModelMetadataResponse*) override;
+  Unary* ModelConfig(Context*, const inference::ModelConfigRequest*,
+                     inference::ModelConfigResponse*) override;
+  Unary* ModelStatistics(Context*, const inference::ModelStatisticsRequest*,
+                         inference::ModelStatisticsResponse*) override;
+  Unary* RepositoryIndex(Context*, const inference::RepositoryIndexRequest*,
+                         inference::RepositoryIndexResponse*) override;
+  Unary* RepositoryModelLoad(Context*, const inference::RepositoryModelLoadRequest*,
+                             inference::RepositoryModelLoadResponse*) override;
+  Unary* RepositoryModelUnload(Context*, const inference::RepositoryModelUnloadRequest*,
+                               inference::RepositoryModelUnloadResponse*) override;
+  Unary* ModelInfer(Context*, const inference::ModelInferRequest*,
+                    inference::ModelInferResponse*) override;
+  grpc::ServerBidiReactor<inference::ModelInferRequest, inference::ModelStreamInferResponse>*
+  ModelStreamInfer(Context*) override;
+
+ private:
+  ModelManager& manager_;
+  const ServerInfo info_;
+  std::atomic<bool> shutting_down_{false};
+};
+
+// Parses `message` against its model and queues it; `done` runs exactly once with the response
+// or the error. Shared by the unary and the streaming RPC. `message` must stay alive and
+// unchanged until `done` has run.
+void StartInference(ModelManager& manager, const inference::ModelInferRequest& message,
+                    absl::AnyInvocable<void(absl::StatusOr<InferenceResponse>) &&> done);
+
+}  // namespace sonic::server

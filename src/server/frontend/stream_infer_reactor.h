@@ -1,0 +1,49 @@
+// ModelStreamInfer: a bidirectional stream of inference requests and responses. Requests are
+// read one after another and run concurrently; responses are written as they complete (not
+// necessarily in request order; each carries its request id). An error in one request comes back
+// as a response with `error_message` and the stream stays open. The stream finishes once the
+// client has half-closed and every response is written.
+//
+// Owns itself: deletes itself when gRPC is done with it and no request is running.
+#pragma once
+
+#include <deque>
+#include <memory>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "inference/grpc_service.grpc.pb.h"
+#include "server/core/model_manager.h"
+
+namespace sonic::server {
+
+class StreamInferReactor final
+    : public grpc::ServerBidiReactor<inference::ModelInferRequest,
+                                     inference::ModelStreamInferResponse> {
+ public:
+  explicit StreamInferReactor(ModelManager& manager);
+
+  void OnReadDone(bool ok) override;
+  void OnWriteDone(bool ok) override;
+  void OnDone() override;
+
+ private:
+  void Respond(std::unique_ptr<inference::ModelStreamInferResponse> response);
+  // Starts the next write or finishes the stream, as the state allows. Caller holds the lock.
+  void Advance() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  void MaybeDelete();
+
+  ModelManager& manager_;
+  std::unique_ptr<inference::ModelInferRequest> reading_;
+  absl::Mutex mutex_;
+  std::deque<std::unique_ptr<inference::ModelStreamInferResponse>> to_write_
+      ABSL_GUARDED_BY(mutex_);
+  std::unique_ptr<inference::ModelStreamInferResponse> writing_ ABSL_GUARDED_BY(mutex_);
+  int running_ ABSL_GUARDED_BY(mutex_) = 0;       // requests not yet completed
+  bool reads_done_ ABSL_GUARDED_BY(mutex_) = false;
+  bool finished_ ABSL_GUARDED_BY(mutex_) = false;  // Finish called
+  bool done_ ABSL_GUARDED_BY(mutex_) = false;      // OnDone called
+  bool deleting_ ABSL_GUARDED_BY(mutex_) = false;  // exactly one caller deletes
+};
+
+}  // namespace sonic::server

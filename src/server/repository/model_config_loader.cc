@@ -1,0 +1,178 @@
+#include "server/repository/model_config_loader.h"
+
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <system_error>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/io/tokenizer.h"
+#include "google/protobuf/text_format.h"
+#include "sonic/common/status.h"
+
+namespace sonic::server {
+namespace {
+
+constexpr char kConfigFileName[] = "config.pbtxt";
+
+// Debian's Abseil has its own string_view that does not convert from std::string_view.
+absl::string_view ToAbsl(std::string_view text) { return {text.data(), text.size()}; }
+
+// Keeps the parser's first error; protobuf reports 0-based positions, people read 1-based ones.
+class FirstErrorCollector : public google::protobuf::io::ErrorCollector {
+ public:
+  void AddError(int line, google::protobuf::io::ColumnNumber column,
+                const std::string& message) override {
+    if (has_error_) return;
+    has_error_ = true;
+    line_ = line + 1;
+    column_ = column + 1;
+    message_ = message;
+  }
+
+  bool has_error() const { return has_error_; }
+  std::string Describe() const {
+    if (line_ <= 0) return message_;  // an error about the whole input (line -1)
+    return absl::StrCat("line ", line_, " column ", column_, ": ", message_);
+  }
+
+ private:
+  bool has_error_ = false;
+  int line_ = 0;
+  int column_ = 0;
+  std::string message_;
+};
+
+struct PlatformBackend {
+  std::string_view platform;
+  std::string_view backend;
+};
+
+// Triton's platform names and the backend implementing each. The first entry for a backend is
+// the platform that backend implies when a config gives only the backend.
+constexpr PlatformBackend kPlatformBackends[] = {
+    {"pytorch_libtorch", "pytorch"},       {"onnxruntime_onnx", "onnxruntime"},
+    {"tensorrt_plan", "tensorrt"},         {"tensorflow_savedmodel", "tensorflow"},
+    {"tensorflow_graphdef", "tensorflow"},
+};
+
+std::string_view DefaultModelFilename(std::string_view backend, std::string_view platform) {
+  if (backend == "pytorch") return "model.pt";
+  if (backend == "onnxruntime") return "model.onnx";
+  if (backend == "tensorrt") return "model.plan";
+  if (platform == "tensorflow_savedmodel") return "model.savedmodel";
+  if (platform == "tensorflow_graphdef") return "model.graphdef";
+  return "";
+}
+
+void NormalizePlatformAndBackend(inference::ModelConfig& config) {
+  if (config.backend().empty())
+    config.set_backend(std::string(BackendForPlatform(config.platform())));
+  // tensorflow is left alone: savedmodel or graphdef depends on the files.
+  if (config.platform().empty() && config.backend() != "tensorflow") {
+    for (const PlatformBackend& entry : kPlatformBackends) {
+      if (config.backend() == entry.backend) {
+        config.set_platform(std::string(entry.platform));
+        break;
+      }
+    }
+  }
+}
+
+void NormalizeInstanceGroups(inference::ModelConfig& config) {
+  if (config.instance_group_size() == 0) {
+    config.add_instance_group()->set_kind(inference::ModelInstanceGroup::KIND_AUTO);
+  }
+  for (int i = 0; i < config.instance_group_size(); ++i) {
+    inference::ModelInstanceGroup& group = *config.mutable_instance_group(i);
+    if (group.count() == 0) group.set_count(1);
+    if (group.name().empty()) group.set_name(absl::StrCat(config.name(), "_", i));
+  }
+}
+
+// The name a model directory gives its model; tolerates a trailing separator ("repo/mlp/").
+std::string ModelNameOf(const std::filesystem::path& model_dir) {
+  std::filesystem::path normal = model_dir.lexically_normal();
+  if (normal.filename().empty()) normal = normal.parent_path();
+  return normal.filename().string();
+}
+
+absl::StatusOr<std::string> ReadConfigFile(const std::filesystem::path& model_dir,
+                                           std::string_view model_name) {
+  std::error_code error;
+  if (!std::filesystem::is_directory(model_dir, error)) {
+    return absl::NotFoundError(absl::StrCat("model '", ToAbsl(model_name), "': model directory ",
+                                            model_dir.string(), " does not exist"));
+  }
+  const std::filesystem::path file = model_dir / kConfigFileName;
+  if (!std::filesystem::is_regular_file(file, error)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("model '", ToAbsl(model_name), "': missing ", file.string(),
+                     " (sonic-server does not auto-complete configurations)"));
+  }
+  std::ifstream stream(file, std::ios::binary);
+  std::ostringstream contents;
+  contents << stream.rdbuf();
+  if (!stream.good() && !stream.eof()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("model '", ToAbsl(model_name), "': cannot read ", file.string()));
+  }
+  return std::move(contents).str();
+}
+
+}  // namespace
+
+std::string_view BackendForPlatform(std::string_view platform) {
+  for (const PlatformBackend& entry : kPlatformBackends) {
+    if (platform == entry.platform) return entry.backend;
+  }
+  return "";
+}
+
+absl::StatusOr<inference::ModelConfig> ParseModelConfig(std::string_view pbtxt,
+                                                        std::string_view model_name) {
+  inference::ModelConfig config;
+  FirstErrorCollector errors;
+  google::protobuf::TextFormat::Parser parser;
+  parser.RecordErrorsTo(&errors);
+  const bool parsed = parser.ParseFromString(std::string(pbtxt), &config);
+  if (!parsed || errors.has_error()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("model '", ToAbsl(model_name), "': ", kConfigFileName, " ",
+                     errors.has_error() ? errors.Describe() : "cannot be parsed"));
+  }
+  return config;
+}
+
+absl::StatusOr<inference::ModelConfig> LoadModelConfig(
+    const std::filesystem::path& model_dir, std::span<const std::string_view> supported_backends) {
+  const std::string name = ModelNameOf(model_dir);
+  SONIC_ASSIGN_OR_RETURN(const std::string text, ReadConfigFile(model_dir, name));
+  SONIC_ASSIGN_OR_RETURN(inference::ModelConfig config, ParseModelConfig(text, name));
+  if (config.name().empty()) {
+    config.set_name(name);
+  } else if (config.name() != name) {
+    return absl::InvalidArgumentError(absl::StrCat("model '", name, "': name: config.pbtxt says '",
+                                                   config.name(), "' but the model directory is '",
+                                                   name, "'; they must be equal"));
+  }
+  NormalizeModelConfig(config);
+  SONIC_RETURN_IF_ERROR(ValidateModelConfig(config, supported_backends));
+  return config;
+}
+
+void NormalizeModelConfig(inference::ModelConfig& config) {
+  NormalizePlatformAndBackend(config);
+  if (config.default_model_filename().empty()) {
+    config.set_default_model_filename(
+        std::string(DefaultModelFilename(config.backend(), config.platform())));
+  }
+  if (config.version_policy().policy_choice_case() ==
+      inference::ModelVersionPolicy::POLICY_CHOICE_NOT_SET) {
+    config.mutable_version_policy()->mutable_latest()->set_num_versions(1);
+  }
+  NormalizeInstanceGroups(config);
+}
+
+}  // namespace sonic::server

@@ -1,0 +1,105 @@
+// The TorchScript test models, built from C++ (no Python needed) and saved as model.pt.
+#include <torch/script.h>
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <cmath>
+#include <cstring>
+#include <exception>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "sonic/common/status.h"
+#include "test_models.h"
+#include "torch_test_models.h"
+
+namespace sonic::testing {
+namespace {
+
+constexpr int64_t kHidden = 32;
+constexpr uint64_t kMlpSeed = 20240611;
+
+absl::Status SaveMlp(const std::filesystem::path& file) {
+  at::Generator generator = at::detail::createCPUGenerator(kMlpSeed);
+  auto uniform = [&](std::vector<int64_t> shape, double bound) {
+    return at::empty(shape, at::kFloat).uniform_(-bound, bound, generator);
+  };
+  torch::jit::Module module("TorchMlp");
+  const double bound1 = 1.0 / std::sqrt(static_cast<double>(kTorchMlpInputSize));
+  const double bound2 = 1.0 / std::sqrt(static_cast<double>(kHidden));
+  module.register_parameter("w1", uniform({kTorchMlpInputSize, kHidden}, bound1), false);
+  module.register_parameter("b1", uniform({kHidden}, bound1), false);
+  module.register_parameter("w2", uniform({kHidden, kTorchMlpOutputSize}, bound2), false);
+  module.register_parameter("b2", uniform({kTorchMlpOutputSize}, bound2), false);
+  module.define(R"(
+def forward(self, x):
+    return torch.relu(x @ self.w1 + self.b1) @ self.w2 + self.b2
+)");
+  module.save(file.string());
+  return absl::OkStatus();
+}
+
+template <typename Fn>
+absl::Status CatchTorch(std::string_view what, Fn&& fn) {
+  try {
+    return fn();
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat(std::string(what), ": ", e.what()));
+  }
+}
+
+}  // namespace
+
+bool HaveTorchModels() { return true; }
+
+absl::Status WriteTorchScriptModule(const std::filesystem::path& file, std::string_view source) {
+  std::error_code error;
+  std::filesystem::create_directories(file.parent_path(), error);
+  std::string compile_error;
+  absl::Status status = CatchTorch(absl::StrCat("cannot save ", file.string()), [&] {
+    torch::jit::Module module("TestModule");
+    try {
+      module.define(std::string(source));
+    } catch (const std::exception& e) {
+      return absl::InvalidArgumentError(absl::StrCat("TorchScript does not compile: ", e.what()));
+    }
+    module.save(file.string());
+    return absl::OkStatus();
+  });
+  return status;
+}
+
+absl::Status WriteTorchModelFiles(const std::filesystem::path& dir) {
+  SONIC_RETURN_IF_ERROR(CatchTorch("cannot save torch_mlp",
+                                   [&] { return SaveMlp(dir / "torch_mlp" / "1" / "model.pt"); }));
+  return WriteTorchScriptModule(dir / "torch_two_io" / "1" / "model.pt", R"(
+def forward(self, a, b):
+    return (a + b, a * b)
+)");
+}
+
+absl::StatusOr<std::vector<float>> RunTorchMlpInProcess(const std::filesystem::path& repository,
+                                                       std::span<const float> input) {
+  if (input.empty() || input.size() % kTorchMlpInputSize != 0) {
+    return absl::InvalidArgumentError(absl::StrCat("torch_mlp input has ", input.size(),
+                                                   " floats, not a multiple of ",
+                                                   kTorchMlpInputSize));
+  }
+  const std::filesystem::path file = repository / "torch_mlp" / "1" / "model.pt";
+  std::vector<float> result;
+  SONIC_RETURN_IF_ERROR(CatchTorch(absl::StrCat("cannot run ", file.string()), [&] {
+    torch::jit::Module module = torch::jit::load(file.string());
+    module.eval();
+    c10::InferenceMode inference_mode;
+    const int64_t batch = static_cast<int64_t>(input.size()) / kTorchMlpInputSize;
+    at::Tensor x = at::from_blob(const_cast<float*>(input.data()), {batch, kTorchMlpInputSize},
+                                 at::kFloat);
+    at::Tensor y = module.forward({x}).toTensor().contiguous();
+    result.resize(static_cast<size_t>(y.numel()));
+    std::memcpy(result.data(), y.data_ptr<float>(), result.size() * sizeof(float));
+    return absl::OkStatus();
+  }));
+  return result;
+}
+
+}  // namespace sonic::testing
