@@ -77,6 +77,7 @@ TEST(TensorViewTest, CreateChecksSize) {
   EXPECT_EQ(view->ElementAt<float>(4), 5.0f);
   EXPECT_FALSE(view->As<int32_t>().ok());
 
+  EXPECT_FALSE(TensorView::Create(DataType::kInt32, Shape{1, 1LL << 62}, {}).ok());
   auto wrong = TensorView::Create(DataType::kFp32, Shape{2, 2}, bytes);
   EXPECT_EQ(wrong.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(wrong.status().message().find("needs 16 bytes, got 24"), std::string::npos);

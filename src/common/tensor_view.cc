@@ -39,7 +39,11 @@ absl::StatusOr<TensorView> TensorView::Create(DataType type, Shape shape,
   } else {
     size_t size = ElementSize(type);
     if (size == 0) return absl::InvalidArgumentError("tensor has an invalid data type");
-    uint64_t expected = static_cast<uint64_t>(elements) * size;
+    uint64_t expected = 0;
+    if (__builtin_mul_overflow(static_cast<uint64_t>(elements), size, &expected)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("shape ", ShapeToString(shape), " has too many bytes"));
+    }
     if (bytes.size() != expected) {
       return absl::InvalidArgumentError(absl::StrCat(
           "shape ", ShapeToString(shape), " of ", std::string(WireName(type)), " needs ", expected,

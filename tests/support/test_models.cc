@@ -31,51 +31,54 @@ absl::Status WriteModel(const std::filesystem::path& dir, std::string_view name,
   SONIC_RETURN_IF_ERROR(WriteFile(dir / name / "config.pbtxt", config));
   std::error_code error;
   std::filesystem::create_directories(dir / name / "1", error);
-  if (error) return absl::InternalError(absl::StrCat("cannot create version 1 of ", std::string(name)));
+  if (error)
+    return absl::InternalError(absl::StrCat("cannot create version 1 of ", std::string(name)));
   return absl::OkStatus();
 }
 
-constexpr char kIdentityFp32[] = R"pb(name: "identity_fp32"
+// config.pbtxt texts (raw-string delimiter "config" so clang-format leaves them as written).
+constexpr char kIdentityFp32[] = R"config(name: "identity_fp32"
 backend: "identity"
 max_batch_size: 8
 input [ { name: "INPUT0" data_type: TYPE_FP32 dims: [ -1 ] } ]
 output [ { name: "OUTPUT0" data_type: TYPE_FP32 dims: [ -1 ] } ]
 instance_group [ { kind: KIND_CPU count: 1 } ]
-)pb";
+)config";
 
-constexpr char kIdentityDelay[] = R"pb(name: "identity_delay"
+constexpr char kIdentityDelay[] = R"config(name: "identity_delay"
 backend: "identity"
 max_batch_size: 0
 input [ { name: "INPUT0" data_type: TYPE_FP32 dims: [ 4 ] } ]
 output [ { name: "OUTPUT0" data_type: TYPE_FP32 dims: [ 4 ] } ]
 instance_group [ { kind: KIND_CPU count: 1 } ]
 parameters { key: "execute_delay_ms" value { string_value: "300" } }
-)pb";
+)config";
 
-constexpr char kBrokenModel[] = R"pb(name: "broken_model"
+constexpr char kBrokenModel[] = R"config(name: "broken_model"
 backend: "pytorch"
 max_batch_size: 0
 input [ { name: "INPUT__0" data_type: TYPE_FP32 dims: [ 4 ] } ]
 output [ { name: "OUTPUT__0" data_type: TYPE_FP32 dims: [ 4 ] } ]
-)pb";
+)config";
 
-constexpr char kBadConfig[] = R"pb(name: "bad_config"
+// The input list is never closed.
+constexpr char kBadConfig[] = R"config(name: "bad_config"
 backend: "identity"
 max_batch_size: 0
 input [ { name: "INPUT0" data_type: TYPE_FP32 dims: [ 4 ] }
 output [ { name: "OUTPUT0" data_type: TYPE_FP32 dims: [ 4 ] } ]
-)pb";
+)config";
 
-constexpr char kTorchMlp[] = R"pb(name: "torch_mlp"
+constexpr char kTorchMlp[] = R"config(name: "torch_mlp"
 backend: "pytorch"
 max_batch_size: 8
 input [ { name: "INPUT__0" data_type: TYPE_FP32 dims: [ 16 ] } ]
 output [ { name: "OUTPUT__0" data_type: TYPE_FP32 dims: [ 4 ] } ]
 dynamic_batching { }
 instance_group [ { kind: KIND_CPU count: 1 } ]
-)pb";
+)config";
 
-constexpr char kTorchTwoIo[] = R"pb(name: "torch_two_io"
+constexpr char kTorchTwoIo[] = R"config(name: "torch_two_io"
 platform: "pytorch_libtorch"
 max_batch_size: 4
 input [
@@ -86,16 +89,16 @@ output [
   { name: "OUTPUT__0" data_type: TYPE_FP32 dims: [ -1 ] },
   { name: "OUTPUT__1" data_type: TYPE_FP32 dims: [ -1 ] }
 ]
-)pb";
+)config";
 
 std::string IdentityAllTypesConfig() {
   // Wire name and config enum name of every type.
   constexpr std::pair<const char*, const char*> kTypes[] = {
-      {"BOOL", "TYPE_BOOL"},   {"UINT8", "TYPE_UINT8"},   {"UINT16", "TYPE_UINT16"},
+      {"BOOL", "TYPE_BOOL"},     {"UINT8", "TYPE_UINT8"},   {"UINT16", "TYPE_UINT16"},
       {"UINT32", "TYPE_UINT32"}, {"UINT64", "TYPE_UINT64"}, {"INT8", "TYPE_INT8"},
-      {"INT16", "TYPE_INT16"}, {"INT32", "TYPE_INT32"},   {"INT64", "TYPE_INT64"},
-      {"FP16", "TYPE_FP16"},   {"FP32", "TYPE_FP32"},     {"FP64", "TYPE_FP64"},
-      {"BYTES", "TYPE_STRING"}, {"BF16", "TYPE_BF16"},
+      {"INT16", "TYPE_INT16"},   {"INT32", "TYPE_INT32"},   {"INT64", "TYPE_INT64"},
+      {"FP16", "TYPE_FP16"},     {"FP32", "TYPE_FP32"},     {"FP64", "TYPE_FP64"},
+      {"BYTES", "TYPE_STRING"},  {"BF16", "TYPE_BF16"},
   };
   std::string inputs, outputs;
   for (const auto& [wire, config] : kTypes) {
@@ -117,8 +120,8 @@ absl::Status WriteTestRepository(const std::filesystem::path& dir) {
   SONIC_RETURN_IF_ERROR(WriteModel(dir, "identity_delay", kIdentityDelay));
   SONIC_RETURN_IF_ERROR(WriteModel(dir, "identity_all_types", IdentityAllTypesConfig()));
   SONIC_RETURN_IF_ERROR(WriteModel(dir, "broken_model", kBrokenModel));
-  SONIC_RETURN_IF_ERROR(WriteFile(dir / "broken_model" / "1" / "model.pt",
-                                  "this is not a TorchScript archive\n"));
+  SONIC_RETURN_IF_ERROR(
+      WriteFile(dir / "broken_model" / "1" / "model.pt", "this is not a TorchScript archive\n"));
   SONIC_RETURN_IF_ERROR(WriteModel(dir, "bad_config", kBadConfig));
   if (HaveTorchModels()) {
     SONIC_RETURN_IF_ERROR(WriteModel(dir, "torch_mlp", kTorchMlp));

@@ -50,6 +50,6 @@ absl::Status WriteTorchScriptModule(const std::filesystem::path& file, std::stri
 // kTorchMlpInputSize floats (input.size() must be a non-zero multiple of it) and returns the
 // batch's outputs, kTorchMlpOutputSize floats per row. UNIMPLEMENTED without LibTorch.
 absl::StatusOr<std::vector<float>> RunTorchMlpInProcess(const std::filesystem::path& repository,
-                                                       std::span<const float> input);
+                                                        std::span<const float> input);
 
 }  // namespace sonic::testing

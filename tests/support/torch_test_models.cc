@@ -1,7 +1,8 @@
 // The TorchScript test models, built from C++ (no Python needed) and saved as model.pt.
-#include <torch/script.h>
+#include "torch_test_models.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <torch/script.h>
 
 #include <cmath>
 #include <cstring>
@@ -11,7 +12,6 @@
 #include "absl/strings/str_cat.h"
 #include "sonic/common/status.h"
 #include "test_models.h"
-#include "torch_test_models.h"
 
 namespace sonic::testing {
 namespace {
@@ -79,11 +79,10 @@ def forward(self, a, b):
 }
 
 absl::StatusOr<std::vector<float>> RunTorchMlpInProcess(const std::filesystem::path& repository,
-                                                       std::span<const float> input) {
+                                                        std::span<const float> input) {
   if (input.empty() || input.size() % kTorchMlpInputSize != 0) {
-    return absl::InvalidArgumentError(absl::StrCat("torch_mlp input has ", input.size(),
-                                                   " floats, not a multiple of ",
-                                                   kTorchMlpInputSize));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "torch_mlp input has ", input.size(), " floats, not a multiple of ", kTorchMlpInputSize));
   }
   const std::filesystem::path file = repository / "torch_mlp" / "1" / "model.pt";
   std::vector<float> result;
@@ -92,8 +91,8 @@ absl::StatusOr<std::vector<float>> RunTorchMlpInProcess(const std::filesystem::p
     module.eval();
     c10::InferenceMode inference_mode;
     const int64_t batch = static_cast<int64_t>(input.size()) / kTorchMlpInputSize;
-    at::Tensor x = at::from_blob(const_cast<float*>(input.data()), {batch, kTorchMlpInputSize},
-                                 at::kFloat);
+    at::Tensor x =
+        at::from_blob(const_cast<float*>(input.data()), {batch, kTorchMlpInputSize}, at::kFloat);
     at::Tensor y = module.forward({x}).toTensor().contiguous();
     result.resize(static_cast<size_t>(y.numel()));
     std::memcpy(result.data(), y.data_ptr<float>(), result.size() * sizeof(float));

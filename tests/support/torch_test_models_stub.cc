@@ -15,7 +15,7 @@ absl::Status WriteTorchScriptModule(const std::filesystem::path&, std::string_vi
 }
 
 absl::StatusOr<std::vector<float>> RunTorchMlpInProcess(const std::filesystem::path&,
-                                                       std::span<const float>) {
+                                                        std::span<const float>) {
   return absl::UnimplementedError("built without LibTorch");
 }
 

@@ -28,16 +28,16 @@ std::optional<std::string> GetParameter(const inference::ModelConfig& config,
   return it->second.string_value();
 }
 
-absl::StatusOr<int64_t> GetIntParameter(const inference::ModelConfig& config,
-                                        std::string_view key, int64_t default_value,
-                                        int64_t min_value, int64_t max_value) {
+absl::StatusOr<int64_t> GetIntParameter(const inference::ModelConfig& config, std::string_view key,
+                                        int64_t default_value, int64_t min_value,
+                                        int64_t max_value) {
   std::optional<std::string> text = GetParameter(config, key);
   if (!text.has_value()) return default_value;
   int64_t value = 0;
   if (!absl::SimpleAtoi(*text, &value) || value < min_value || value > max_value) {
-    return absl::InvalidArgumentError(absl::StrCat("config parameter '", std::string(key), "' is \"", *text,
-                                                   "\"; expected an integer in [", min_value,
-                                                   ", ", max_value, "]"));
+    return absl::InvalidArgumentError(absl::StrCat("config parameter '", std::string(key),
+                                                   "' is \"", *text, "\"; expected an integer in [",
+                                                   min_value, ", ", max_value, "]"));
   }
   return value;
 }

@@ -18,13 +18,12 @@ namespace sonic::backends {
 absl::StatusOr<inference::ModelConfig> ParseModelConfig(const SonicBackendModelSpec& spec);
 
 // The string_value of config parameter `key`; nullopt when the parameter is absent.
-std::optional<std::string> GetParameter(const inference::ModelConfig& config,
-                                        std::string_view key);
+std::optional<std::string> GetParameter(const inference::ModelConfig& config, std::string_view key);
 
 // Config parameter `key` as an integer in [min_value, max_value]; `default_value` when absent.
 // INVALID_ARGUMENT naming the parameter when it is not a decimal integer or out of range.
-absl::StatusOr<int64_t> GetIntParameter(const inference::ModelConfig& config,
-                                        std::string_view key, int64_t default_value,
-                                        int64_t min_value, int64_t max_value);
+absl::StatusOr<int64_t> GetIntParameter(const inference::ModelConfig& config, std::string_view key,
+                                        int64_t default_value, int64_t min_value,
+                                        int64_t max_value);
 
 }  // namespace sonic::backends

@@ -48,10 +48,10 @@ absl::StatusOr<std::unique_ptr<SonicBackendModel>> CreateModel(const SonicBacken
     const inference::ModelInput& input = config.input(i);
     const inference::ModelOutput& output = config.output(i);
     if (static_cast<int32_t>(input.data_type()) != static_cast<int32_t>(output.data_type())) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "identity model '", model->name, "': output '", output.name(), "' is ",
-          inference::DataType_Name(output.data_type()), " but the input it copies, '",
-          input.name(), "', is ", inference::DataType_Name(input.data_type())));
+      return absl::InvalidArgumentError(
+          absl::StrCat("identity model '", model->name, "': output '", output.name(), "' is ",
+                       inference::DataType_Name(output.data_type()), " but the input it copies, '",
+                       input.name(), "', is ", inference::DataType_Name(input.data_type())));
     }
     model->input_names.push_back(input.name());
     model->output_names.push_back(output.name());
@@ -76,19 +76,18 @@ absl::Status CopyOutput(const SonicBackendModel& model, std::span<const SonicBac
   size_t index = 0;
   while (index < model.output_names.size() && model.output_names[index] != output_name) ++index;
   if (index == model.output_names.size()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("identity model '", model.name, "' has no output '", std::string(output_name), "'"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "identity model '", model.name, "' has no output '", std::string(output_name), "'"));
   }
   const SonicBackendTensor* input = FindInput(inputs, model.input_names[index]);
   if (input == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat("identity model '", model.name,
-                                                   "': input '", model.input_names[index],
-                                                   "' for output '", std::string(output_name),
-                                                   "' was not provided"));
+    return absl::InvalidArgumentError(absl::StrCat("identity model '", model.name, "': input '",
+                                                   model.input_names[index], "' for output '",
+                                                   std::string(output_name), "' was not provided"));
   }
   const std::string name(output_name);
-  void* buffer = allocator.allocate(allocator.context, name.c_str(), input->data_type,
-                                    input->shape, input->rank, input->byte_size);
+  void* buffer = allocator.allocate(allocator.context, name.c_str(), input->data_type, input->shape,
+                                    input->rank, input->byte_size);
   if (buffer == nullptr && input->byte_size > 0) {
     return absl::InternalError(absl::StrCat("identity model '", model.name,
                                             "': the server refused to allocate output '", name,
@@ -130,10 +129,9 @@ SonicBackendError* InstanceCreate(SonicBackendModel* model, const SonicBackendIn
 
 void InstanceDestroy(SonicBackendInstance* instance) { delete instance; }
 
-SonicBackendError* InstanceExecute(SonicBackendInstance* instance,
-                                   const SonicBackendTensor* inputs, uint32_t input_count,
-                                   const char* const* output_names, uint32_t output_count,
-                                   uint64_t batch_size,
+SonicBackendError* InstanceExecute(SonicBackendInstance* instance, const SonicBackendTensor* inputs,
+                                   uint32_t input_count, const char* const* output_names,
+                                   uint32_t output_count, uint64_t batch_size,
                                    const SonicBackendOutputAllocator* allocator) {
   return GuardedCall("identity instance_execute", [&] {
     return Execute(*instance, inputs, input_count, output_names, output_count, allocator);

@@ -32,8 +32,16 @@ constexpr char kFp32Config[] = R"pb(
   name: "identity_fp32"
   backend: "identity"
   max_batch_size: 8
-  input { name: "INPUT0" data_type: TYPE_FP32 dims: [ -1 ] }
-  output { name: "OUTPUT0" data_type: TYPE_FP32 dims: [ -1 ] }
+  input {
+    name: "INPUT0"
+    data_type: TYPE_FP32
+    dims: [ -1 ]
+  }
+  output {
+    name: "OUTPUT0"
+    data_type: TYPE_FP32
+    dims: [ -1 ]
+  }
 )pb";
 
 struct Loaded {
@@ -42,8 +50,8 @@ struct Loaded {
 };
 
 Loaded Load(const std::string& config_text) {
-  absl::StatusOr<std::unique_ptr<BackendModel>> model = BackendModel::Create(
-      IdentityBackendApi(), "m", 1, "/nowhere/m/1", ParseConfig(config_text));
+  absl::StatusOr<std::unique_ptr<BackendModel>> model =
+      BackendModel::Create(IdentityBackendApi(), "m", 1, "/nowhere/m/1", ParseConfig(config_text));
   EXPECT_TRUE(model.ok()) << model.status();
   if (!model.ok()) return {};
   auto instance = BackendInstance::Create(**model, "m_0", SONIC_BACKEND_INSTANCE_CPU, -1);
@@ -69,8 +77,16 @@ TEST(IdentityBackendTest, CopiesShapeAndBytes) {
 
 TEST(IdentityBackendTest, CopiesBytesTensors) {
   Loaded loaded = Load(R"pb(
-    input { name: "IN" data_type: TYPE_STRING dims: [ -1 ] }
-    output { name: "OUT" data_type: TYPE_STRING dims: [ -1 ] }
+    input {
+      name: "IN"
+      data_type: TYPE_STRING
+      dims: [ -1 ]
+    }
+    output {
+      name: "OUT"
+      data_type: TYPE_STRING
+      dims: [ -1 ]
+    }
   )pb");
   ASSERT_NE(loaded.instance, nullptr);
   const std::string serialized = std::string("\x02\x00\x00\x00hi\x00\x00\x00\x00", 10);
@@ -88,8 +104,16 @@ TEST(IdentityBackendTest, CopiesBytesTensors) {
 
 TEST(IdentityBackendTest, DelaySlowsEveryExecution) {
   Loaded loaded = Load(R"pb(
-    input { name: "IN" data_type: TYPE_INT32 dims: [ 4 ] }
-    output { name: "OUT" data_type: TYPE_INT32 dims: [ 4 ] }
+    input {
+      name: "IN"
+      data_type: TYPE_INT32
+      dims: [ 4 ]
+    }
+    output {
+      name: "OUT"
+      data_type: TYPE_INT32
+      dims: [ 4 ]
+    }
     parameters {
       key: "execute_delay_ms"
       value { string_value: "120" }
@@ -110,8 +134,16 @@ TEST(IdentityBackendTest, DelaySlowsEveryExecution) {
 TEST(IdentityBackendTest, TypeMismatchFailsAtCreate) {
   absl::StatusOr<std::unique_ptr<BackendModel>> model =
       BackendModel::Create(IdentityBackendApi(), "bad", 3, "/nowhere", ParseConfig(R"pb(
-                             input { name: "IN" data_type: TYPE_FP32 dims: [ 4 ] }
-                             output { name: "OUT" data_type: TYPE_INT64 dims: [ 4 ] }
+                             input {
+                               name: "IN"
+                               data_type: TYPE_FP32
+                               dims: [ 4 ]
+                             }
+                             output {
+                               name: "OUT"
+                               data_type: TYPE_INT64
+                               dims: [ 4 ]
+                             }
                            )pb"));
   EXPECT_EQ(model.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(model.status().message(), HasSubstr("'bad' version 3"));
@@ -121,19 +153,31 @@ TEST(IdentityBackendTest, TypeMismatchFailsAtCreate) {
 
 TEST(IdentityBackendTest, BadDelayAndCountMismatchFailAtCreate) {
   EXPECT_EQ(BackendModel::Create(IdentityBackendApi(), "m", 1, "/", ParseConfig(R"pb(
-              input { name: "IN" data_type: TYPE_FP32 dims: [ 4 ] }
-              output { name: "OUT" data_type: TYPE_FP32 dims: [ 4 ] }
-              parameters {
-                key: "execute_delay_ms"
-                value { string_value: "soon" }
-              }
-            )pb"))
+                                   input {
+                                     name: "IN"
+                                     data_type: TYPE_FP32
+                                     dims: [ 4 ]
+                                   }
+                                   output {
+                                     name: "OUT"
+                                     data_type: TYPE_FP32
+                                     dims: [ 4 ]
+                                   }
+                                   parameters {
+                                     key: "execute_delay_ms"
+                                     value { string_value: "soon" }
+                                   }
+                                 )pb"))
                 .status()
                 .code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(BackendModel::Create(IdentityBackendApi(), "m", 1, "/", ParseConfig(R"pb(
-              input { name: "IN" data_type: TYPE_FP32 dims: [ 4 ] }
-            )pb"))
+                                   input {
+                                     name: "IN"
+                                     data_type: TYPE_FP32
+                                     dims: [ 4 ]
+                                   }
+                                 )pb"))
                 .status()
                 .code(),
             absl::StatusCode::kInvalidArgument);

@@ -41,10 +41,10 @@ absl::StatusOr<InputMapping> MapInputs(std::span<const std::string> argument_nam
                                        std::span<const std::string> input_names) {
   const size_t n = input_names.size();
   if (argument_names.size() != n) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "forward() takes ", argument_names.size(), " arguments (",
-        absl::StrJoin(argument_names, ", "), ") but the configuration has ", n, " inputs (",
-        absl::StrJoin(input_names, ", "), ")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("forward() takes ", argument_names.size(), " arguments (",
+                     absl::StrJoin(argument_names, ", "), ") but the configuration has ", n,
+                     " inputs (", absl::StrJoin(input_names, ", "), ")"));
   }
   InputMapping mapping{InputMatching::kByName, std::vector<int>(n, -1)};
   for (size_t p = 0; p < n; ++p) {
@@ -58,9 +58,8 @@ absl::StatusOr<InputMapping> MapInputs(std::span<const std::string> argument_nam
   if (mapping.matching == InputMatching::kByName) return mapping;
 
   if (std::optional<std::vector<int>> indices = ConventionIndices(input_names);
-      indices.has_value() &&
-      std::all_of(indices->begin(), indices->end(),
-                  [n](int index) { return index < static_cast<int>(n); })) {
+      indices.has_value() && std::all_of(indices->begin(), indices->end(),
+                                         [n](int index) { return index < static_cast<int>(n); })) {
     mapping.matching = InputMatching::kByConventionIndex;
     for (size_t i = 0; i < n; ++i) mapping.argument_to_input[(*indices)[i]] = static_cast<int>(i);
     return mapping;

@@ -30,8 +30,7 @@ TEST(MapInputsTest, ByNameWhenArgumentNamesMatch) {
 }
 
 TEST(MapInputsTest, ByConventionIndexOtherwise) {
-  absl::StatusOr<InputMapping> mapping =
-      MapInputs(Names{"x", "y"}, Names{"INPUT__1", "INPUT__0"});
+  absl::StatusOr<InputMapping> mapping = MapInputs(Names{"x", "y"}, Names{"INPUT__1", "INPUT__0"});
   ASSERT_TRUE(mapping.ok());
   EXPECT_EQ(mapping->matching, InputMatching::kByConventionIndex);
   EXPECT_THAT(mapping->argument_to_input, ElementsAre(1, 0));

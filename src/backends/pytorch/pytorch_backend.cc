@@ -54,10 +54,9 @@ void InstanceDestroy(SonicBackendInstance* instance) {
   }
 }
 
-SonicBackendError* InstanceExecute(SonicBackendInstance* instance,
-                                   const SonicBackendTensor* inputs, uint32_t input_count,
-                                   const char* const* output_names, uint32_t output_count,
-                                   uint64_t batch_size,
+SonicBackendError* InstanceExecute(SonicBackendInstance* instance, const SonicBackendTensor* inputs,
+                                   uint32_t input_count, const char* const* output_names,
+                                   uint32_t output_count, uint64_t batch_size,
                                    const SonicBackendOutputAllocator* allocator) {
   return GuardedCall("pytorch instance_execute", [&] {
     return instance->instance->Execute(std::span(inputs, input_count),

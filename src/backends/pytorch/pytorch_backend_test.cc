@@ -5,6 +5,7 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -75,8 +76,8 @@ class PytorchBackendTest : public ::testing::Test {
   }
 
   static std::unique_ptr<BackendInstance> CreateInstance(BackendModel& model) {
-    auto instance = BackendInstance::Create(model, model.name() + "_0",
-                                            SONIC_BACKEND_INSTANCE_CPU, -1);
+    auto instance =
+        BackendInstance::Create(model, model.name() + "_0", SONIC_BACKEND_INSTANCE_CPU, -1);
     EXPECT_TRUE(instance.ok()) << instance.status();
     return instance.ok() ? *std::move(instance) : nullptr;
   }
@@ -104,8 +105,9 @@ inference::ModelConfig ParseConfig(const std::string& text) {
 
 SonicBackendTensor Fp32Tensor(const char* name, const std::vector<float>& data,
                               const std::vector<int64_t>& shape) {
-  return {name, 11, shape.data(), static_cast<uint32_t>(shape.size()), data.data(),
-          data.size() * sizeof(float)};
+  return {name,         11,
+          shape.data(), static_cast<uint32_t>(shape.size()),
+          data.data(),  data.size() * sizeof(float)};
 }
 
 TEST_F(PytorchBackendTest, MlpBatchMatchesInProcessTorch) {
@@ -145,6 +147,38 @@ TEST_F(PytorchBackendTest, InstancesAreIndependent) {
   EXPECT_EQ(*a.Values<float>("OUTPUT__0"), *b.Values<float>("OUTPUT__0"));
 }
 
+// Instances of one model execute at the same time (one Execute per instance at a time).
+TEST_F(PytorchBackendTest, InstancesExecuteConcurrently) {
+  std::unique_ptr<BackendModel> model = LoadRepositoryModel("torch_mlp");
+  ASSERT_NE(model, nullptr);
+  std::vector<std::unique_ptr<BackendInstance>> instances;
+  for (int i = 0; i < 3; ++i) {
+    auto instance = BackendInstance::Create(*model, "torch_mlp_" + std::to_string(i),
+                                            SONIC_BACKEND_INSTANCE_CPU, -1);
+    ASSERT_TRUE(instance.ok()) << instance.status();
+    instances.push_back(*std::move(instance));
+  }
+  const std::vector<float> input(2 * 16, 0.75f);
+  const std::vector<int64_t> shape = {2, 16};
+  const SonicBackendTensor tensor = Fp32Tensor("INPUT__0", input, shape);
+  const char* const outputs[] = {"OUTPUT__0"};
+  absl::StatusOr<std::vector<float>> expected =
+      sonic::testing::RunTorchMlpInProcess(*repository_, input);
+  ASSERT_TRUE(expected.ok()) << expected.status();
+  std::vector<std::thread> threads;
+  for (auto& instance : instances) {
+    threads.emplace_back([&, instance = instance.get()] {
+      for (int run = 0; run < 20; ++run) {
+        CollectingOutputAllocator allocator;
+        ASSERT_TRUE(instance->Execute({&tensor, 1}, outputs, 2, allocator).ok());
+        EXPECT_THAT(*allocator.Values<float>("OUTPUT__0"),
+                    Pointwise(::testing::FloatEq(), *expected));
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+}
+
 TEST_F(PytorchBackendTest, TwoIoMapsInputsByNameAndOutputsByIndex) {
   std::unique_ptr<BackendModel> model = LoadRepositoryModel("torch_two_io");
   ASSERT_NE(model, nullptr);
@@ -182,10 +216,13 @@ TEST_F(PytorchBackendTest, NamedAndPositionalInputMapping) {
       }
     }
     const std::filesystem::path version_path = WriteCustomModel("map_" + c.inputs[0], forward);
-    auto model = CreateModel("map", ParseConfig(absl::StrCat(
-        "input { name: '", c.inputs[0], "' data_type: TYPE_FP32 dims: [1] }",
-        "input { name: '", c.inputs[1], "' data_type: TYPE_FP32 dims: [1] }",
-        "output { name: 'OUT' data_type: TYPE_FP32 dims: [1] }")), version_path);
+    auto model =
+        CreateModel("map",
+                    ParseConfig(absl::StrCat(
+                        "input { name: '", c.inputs[0], "' data_type: TYPE_FP32 dims: [1] }",
+                        "input { name: '", c.inputs[1], "' data_type: TYPE_FP32 dims: [1] }",
+                        "output { name: 'OUT' data_type: TYPE_FP32 dims: [1] }")),
+                    version_path);
     ASSERT_TRUE(model.ok()) << model.status();
     std::unique_ptr<BackendInstance> instance = CreateInstance(**model);
     ASSERT_NE(instance, nullptr);
@@ -204,9 +241,18 @@ TEST_F(PytorchBackendTest, OutputTypeAndShapeMismatchesNameTheOutput) {
   const std::filesystem::path version_path =
       WriteCustomModel("mismatch", "def forward(self, x):\n    return x.double()\n");
   auto model = CreateModel("mismatch", ParseConfig(R"pb(
-    input { name: "x" data_type: TYPE_FP32 dims: [ 2 ] }
-    output { name: "y" data_type: TYPE_FP32 dims: [ 2 ] }
-  )pb"), version_path);
+                             input {
+                               name: "x"
+                               data_type: TYPE_FP32
+                               dims: [ 2 ]
+                             }
+                             output {
+                               name: "y"
+                               data_type: TYPE_FP32
+                               dims: [ 2 ]
+                             }
+                           )pb"),
+                           version_path);
   ASSERT_TRUE(model.ok()) << model.status();
   std::unique_ptr<BackendInstance> instance = CreateInstance(**model);
   ASSERT_NE(instance, nullptr);
@@ -223,9 +269,18 @@ TEST_F(PytorchBackendTest, OutputTypeAndShapeMismatchesNameTheOutput) {
   const std::filesystem::path shape_path =
       WriteCustomModel("shape", "def forward(self, x):\n    return x.repeat(2)\n");
   auto shape_model = CreateModel("shape", ParseConfig(R"pb(
-    input { name: "x" data_type: TYPE_FP32 dims: [ 2 ] }
-    output { name: "y" data_type: TYPE_FP32 dims: [ 2 ] }
-  )pb"), shape_path);
+                                   input {
+                                     name: "x"
+                                     data_type: TYPE_FP32
+                                     dims: [ 2 ]
+                                   }
+                                   output {
+                                     name: "y"
+                                     data_type: TYPE_FP32
+                                     dims: [ 2 ]
+                                   }
+                                 )pb"),
+                                 shape_path);
   ASSERT_TRUE(shape_model.ok()) << shape_model.status();
   std::unique_ptr<BackendInstance> shape_instance = CreateInstance(**shape_model);
   ASSERT_NE(shape_instance, nullptr);
@@ -236,8 +291,8 @@ TEST_F(PytorchBackendTest, OutputTypeAndShapeMismatchesNameTheOutput) {
 }
 
 TEST_F(PytorchBackendTest, GarbageModelFileIsInvalidArgumentNamingTheFile) {
-  auto model = CreateModel("broken_model", ReadConfig("broken_model"),
-                           *repository_ / "broken_model" / "1");
+  auto model =
+      CreateModel("broken_model", ReadConfig("broken_model"), *repository_ / "broken_model" / "1");
   EXPECT_EQ(model.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(model.status().message(), HasSubstr("broken_model/1/model.pt"));
 
@@ -248,9 +303,10 @@ TEST_F(PytorchBackendTest, GarbageModelFileIsInvalidArgumentNamingTheFile) {
 
 TEST_F(PytorchBackendTest, BytesAndUnsignedWideTypesAreRefusedAtCreate) {
   for (const char* type : {"TYPE_STRING", "TYPE_UINT32"}) {
-    auto model = CreateModel("types", ParseConfig(absl::StrCat(
-        "input { name: 'INPUT__0' data_type: ", type, " dims: [1] }",
-        "output { name: 'OUTPUT__0' data_type: ", type, " dims: [1] }")),
+    auto model = CreateModel(
+        "types",
+        ParseConfig(absl::StrCat("input { name: 'INPUT__0' data_type: ", type, " dims: [1] }",
+                                 "output { name: 'OUTPUT__0' data_type: ", type, " dims: [1] }")),
         *repository_ / "torch_mlp" / "1");
     EXPECT_EQ(model.status().code(), absl::StatusCode::kInvalidArgument) << type;
     EXPECT_THAT(model.status().message(), HasSubstr("does not support")) << type;

@@ -52,17 +52,28 @@ std::string TypeName(DataType type) { return std::string(WireName(type)); }
 
 std::optional<at::ScalarType> ToScalarType(DataType type) {
   switch (type) {
-    case DataType::kBool: return at::kBool;
-    case DataType::kUint8: return at::kByte;
-    case DataType::kInt8: return at::kChar;
-    case DataType::kInt16: return at::kShort;
-    case DataType::kInt32: return at::kInt;
-    case DataType::kInt64: return at::kLong;
-    case DataType::kFp16: return at::kHalf;
-    case DataType::kFp32: return at::kFloat;
-    case DataType::kFp64: return at::kDouble;
-    case DataType::kBf16: return at::kBFloat16;
-    default: return std::nullopt;
+    case DataType::kBool:
+      return at::kBool;
+    case DataType::kUint8:
+      return at::kByte;
+    case DataType::kInt8:
+      return at::kChar;
+    case DataType::kInt16:
+      return at::kShort;
+    case DataType::kInt32:
+      return at::kInt;
+    case DataType::kInt64:
+      return at::kLong;
+    case DataType::kFp16:
+      return at::kHalf;
+    case DataType::kFp32:
+      return at::kFloat;
+    case DataType::kFp64:
+      return at::kDouble;
+    case DataType::kBf16:
+      return at::kBFloat16;
+    default:
+      return std::nullopt;
   }
 }
 
@@ -89,10 +100,10 @@ absl::StatusOr<DataType> SupportedType(const std::string& model, const char* kin
 
 // Sets the process-wide LibTorch thread pools as torch_model.h describes.
 absl::Status ApplyThreadParameters(const inference::ModelConfig& config) {
-  SONIC_ASSIGN_OR_RETURN(int64_t intra, GetIntParameter(config, "INTRA_OP_THREAD_COUNT", 0, 1,
-                                                        4096));
-  SONIC_ASSIGN_OR_RETURN(int64_t inter, GetIntParameter(config, "INTER_OP_THREAD_COUNT", 0, 1,
-                                                        4096));
+  SONIC_ASSIGN_OR_RETURN(int64_t intra,
+                         GetIntParameter(config, "INTRA_OP_THREAD_COUNT", 0, 1, 4096));
+  SONIC_ASSIGN_OR_RETURN(int64_t inter,
+                         GetIntParameter(config, "INTER_OP_THREAD_COUNT", 0, 1, 4096));
   static std::mutex mutex;
   static int64_t max_intra = 0;
   static bool inter_set = false;
@@ -128,8 +139,8 @@ absl::Status ReadTensorConfig(const inference::ModelConfig& config, TorchModel::
     state.input_types.push_back(type);
   }
   for (const inference::ModelOutput& output : config.output()) {
-    SONIC_ASSIGN_OR_RETURN(DataType type, SupportedType(state.name, "output", output.name(),
-                                                        output.data_type()));
+    SONIC_ASSIGN_OR_RETURN(DataType type,
+                           SupportedType(state.name, "output", output.name(), output.data_type()));
     state.output_names.push_back(output.name());
     state.output_types.push_back(type);
     const auto& dims = output.has_reshape() ? output.reshape().shape() : output.dims();
@@ -142,17 +153,16 @@ absl::Status ReadTensorConfig(const inference::ModelConfig& config, TorchModel::
 absl::Status LoadModule(TorchModel::State& state) {
   std::error_code error;
   if (!std::filesystem::is_regular_file(state.file, error)) {
-    return absl::InvalidArgumentError(absl::StrCat("pytorch model '", state.name,
-                                                   "': model file ", state.file.string(),
-                                                   " does not exist"));
+    return absl::InvalidArgumentError(absl::StrCat("pytorch model '", state.name, "': model file ",
+                                                   state.file.string(), " does not exist"));
   }
   try {
     state.module = torch::jit::load(state.file.string(), c10::Device(c10::kCPU));
     state.module.eval();
   } catch (const std::exception& e) {
     return absl::InvalidArgumentError(absl::StrCat("pytorch model '", state.name, "': cannot load ",
-                                                   state.file.string(), " as TorchScript: ",
-                                                   e.what()));
+                                                   state.file.string(),
+                                                   " as TorchScript: ", e.what()));
   }
   return absl::OkStatus();
 }
@@ -165,8 +175,8 @@ absl::Status MapForwardArguments(TorchModel::State& state) {
       argument_names.push_back(schema.arguments()[i].name());
     }
   } catch (const std::exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat("pytorch model '", state.name, "': ",
-                                                   state.file.string(),
+    return absl::InvalidArgumentError(absl::StrCat("pytorch model '", state.name,
+                                                   "': ", state.file.string(),
                                                    " has no usable forward(): ", e.what()));
   }
   absl::StatusOr<InputMapping> mapping = MapInputs(argument_names, state.input_names);
@@ -197,8 +207,7 @@ absl::StatusOr<at::Tensor> WrapInput(const std::string& model, const SonicBacken
   }
   std::span<const int64_t> shape(input.shape, input.rank);
   absl::StatusOr<int64_t> count = ElementCount(shape);
-  if (!count.ok() ||
-      static_cast<uint64_t>(*count) * ElementSize(expected) != input.byte_size) {
+  if (!count.ok() || static_cast<uint64_t>(*count) * ElementSize(expected) != input.byte_size) {
     return absl::InvalidArgumentError(absl::StrCat(
         "pytorch model '", model, "': input '", input.name, "' has ", input.byte_size,
         " bytes, which does not match ", TypeName(expected), " shape ", ShapeToString(shape)));
@@ -216,8 +225,8 @@ absl::StatusOr<at::Tensor> PickOutput(const TorchModel::State& model, const c10:
   if (result.isTensor()) {
     if (position == 0) picked = result;
   } else if (result.isTuple() || result.isList()) {
-    const auto elements = result.isTuple() ? result.toTupleRef().elements().vec()
-                                           : result.toList().vec();
+    const auto elements =
+        result.isTuple() ? result.toTupleRef().elements().vec() : result.toList().vec();
     if (position >= 0 && static_cast<size_t>(position) < elements.size()) {
       picked = elements[position];
     }
@@ -226,9 +235,9 @@ absl::StatusOr<at::Tensor> PickOutput(const TorchModel::State& model, const c10:
     auto it = dict.find(c10::IValue(name));
     if (it != dict.end()) picked = it->value();
   } else {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "pytorch model '", model.name, "': forward() returned ", result.tagKind(),
-        "; expected a Tensor, a tuple or list of Tensors, or a Dict[str, Tensor]"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("pytorch model '", model.name, "': forward() returned ", result.tagKind(),
+                     "; expected a Tensor, a tuple or list of Tensors, or a Dict[str, Tensor]"));
   }
   if (!picked.isTensor()) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -246,17 +255,17 @@ absl::Status CheckOutput(const TorchModel::State& model, size_t index, const at:
   std::optional<DataType> type = FromScalarType(tensor.scalar_type());
   if (type != expected_type) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "pytorch model '", model.name, "': output '", name, "' should be ",
-        TypeName(expected_type), " but the model produced ", c10::toString(tensor.scalar_type())));
+        "pytorch model '", model.name, "': output '", name, "' should be ", TypeName(expected_type),
+        " but the model produced ", c10::toString(tensor.scalar_type())));
   }
   Shape expected = model.output_dims[index];
   if (model.max_batch_size > 0) expected.insert(expected.begin(), static_cast<int64_t>(batch_size));
   const Shape got(tensor.sizes().begin(), tensor.sizes().end());
   if (!MatchesDims(expected, got)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "pytorch model '", model.name, "': output '", name, "' should have shape ",
-        ShapeToString(expected), model.max_batch_size > 0 ? " (batch first)" : "",
-        " but the model produced ", ShapeToString(got)));
+    return absl::InvalidArgumentError(
+        absl::StrCat("pytorch model '", model.name, "': output '", name, "' should have shape ",
+                     ShapeToString(expected), model.max_batch_size > 0 ? " (batch first)" : "",
+                     " but the model produced ", ShapeToString(got)));
   }
   return absl::OkStatus();
 }
@@ -287,9 +296,9 @@ absl::StatusOr<std::unique_ptr<TorchModel>> TorchModel::Create(const SonicBacken
   auto state = std::make_shared<State>();
   state->name = spec.name == nullptr ? "" : spec.name;
   state->max_batch_size = config.max_batch_size();
-  state->file = std::filesystem::path(spec.version_path == nullptr ? "" : spec.version_path) /
-                (config.default_model_filename().empty() ? "model.pt"
-                                                         : config.default_model_filename());
+  state->file =
+      std::filesystem::path(spec.version_path == nullptr ? "" : spec.version_path) /
+      (config.default_model_filename().empty() ? "model.pt" : config.default_model_filename());
   SONIC_RETURN_IF_ERROR(ReadTensorConfig(config, *state));
   SONIC_RETURN_IF_ERROR(ApplyThreadParameters(config));
   SONIC_RETURN_IF_ERROR(LoadModule(*state));
@@ -304,9 +313,9 @@ absl::StatusOr<std::unique_ptr<TorchInstance>> TorchModel::CreateInstance(
   instance->name = spec.name == nullptr ? "" : spec.name;
   if (spec.kind == SONIC_BACKEND_INSTANCE_GPU) {
     if (!at::hasCUDA() || spec.device_id < 0) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "pytorch model '", state_->name, "' instance '", instance->name, "': GPU ",
-          spec.device_id, " requested but this LibTorch build has no usable CUDA"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("pytorch model '", state_->name, "' instance '", instance->name, "': GPU ",
+                       spec.device_id, " requested but this LibTorch build has no usable CUDA"));
     }
     instance->device = c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(spec.device_id));
   }
@@ -326,8 +335,7 @@ TorchInstance::TorchInstance(std::unique_ptr<State> state) : state_(std::move(st
 TorchInstance::~TorchInstance() = default;
 
 absl::Status TorchInstance::Execute(std::span<const SonicBackendTensor> inputs,
-                                    std::span<const char* const> output_names,
-                                    uint64_t batch_size,
+                                    std::span<const char* const> output_names, uint64_t batch_size,
                                     const SonicBackendOutputAllocator& allocator) {
   const TorchModel::State& model = *state_->model;
   c10::InferenceMode inference_mode;
@@ -355,8 +363,8 @@ absl::Status TorchInstance::Execute(std::span<const SonicBackendTensor> inputs,
     const std::string name = requested == nullptr ? "" : requested;
     auto it = std::find(model.output_names.begin(), model.output_names.end(), name);
     if (it == model.output_names.end()) {
-      return absl::InvalidArgumentError(absl::StrCat("pytorch model '", model.name,
-                                                     "' has no output '", name, "'"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("pytorch model '", model.name, "' has no output '", name, "'"));
     }
     const size_t index = static_cast<size_t>(it - model.output_names.begin());
     SONIC_ASSIGN_OR_RETURN(at::Tensor tensor, PickOutput(model, result, index));

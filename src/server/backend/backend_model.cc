@@ -38,17 +38,16 @@ absl::Status ConsumeBackendError(const SonicBackendApi& api, SonicBackendError* 
   if (error == nullptr) return absl::OkStatus();
   int32_t code = api.error_code(error);
   const char* message = api.error_message(error);
-  absl::Status status(
-      code > 0 && code <= static_cast<int32_t>(absl::StatusCode::kUnauthenticated)
-          ? static_cast<absl::StatusCode>(code)
-          : absl::StatusCode::kInternal,
-      message == nullptr ? "" : message);
+  absl::Status status(code > 0 && code <= static_cast<int32_t>(absl::StatusCode::kUnauthenticated)
+                          ? static_cast<absl::StatusCode>(code)
+                          : absl::StatusCode::kInternal,
+                      message == nullptr ? "" : message);
   api.error_delete(error);
   return status;
 }
 
-BackendModel::BackendModel(const SonicBackendApi* api, SonicBackendModel* handle,
-                           std::string name, int64_t version)
+BackendModel::BackendModel(const SonicBackendApi* api, SonicBackendModel* handle, std::string name,
+                           int64_t version)
     : api_(api), handle_(handle), name_(std::move(name)), version_(version) {}
 
 absl::StatusOr<std::unique_ptr<BackendModel>> BackendModel::Create(

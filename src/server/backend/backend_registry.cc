@@ -52,16 +52,16 @@ absl::Status ValidateBackendApi(const SonicBackendApi* api, std::string_view exp
         "; rebuild the backend against this server's backend_api.h"));
   }
   if (api->name == nullptr || expected_name != api->name) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("backend library ", origin, " calls itself '",
-                     api->name == nullptr ? "" : api->name, "', not '", expected_name, "'"));
+    return absl::FailedPreconditionError(absl::StrCat("backend library ", origin, " calls itself '",
+                                                      api->name == nullptr ? "" : api->name,
+                                                      "', not '", expected_name, "'"));
   }
-  if (api->error_code == nullptr || api->error_message == nullptr ||
-      api->error_delete == nullptr || api->model_create == nullptr ||
-      api->model_destroy == nullptr || api->instance_create == nullptr ||
-      api->instance_destroy == nullptr || api->instance_execute == nullptr) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "backend '", expected_name, "' (", origin, ") has missing functions in its table"));
+  if (api->error_code == nullptr || api->error_message == nullptr || api->error_delete == nullptr ||
+      api->model_create == nullptr || api->model_destroy == nullptr ||
+      api->instance_create == nullptr || api->instance_destroy == nullptr ||
+      api->instance_execute == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat("backend '", expected_name, "' (", origin,
+                                                      ") has missing functions in its table"));
   }
   return absl::OkStatus();
 }
@@ -69,8 +69,7 @@ absl::Status ValidateBackendApi(const SonicBackendApi* api, std::string_view exp
 BackendRegistry::BackendRegistry(std::filesystem::path backend_directory)
     : backend_directory_(std::move(backend_directory)) {}
 
-absl::StatusOr<std::unique_ptr<BackendRegistry>> BackendRegistry::Create(
-    const Options& options) {
+absl::StatusOr<std::unique_ptr<BackendRegistry>> BackendRegistry::Create(const Options& options) {
   std::filesystem::path directory = options.backend_directory;
   if (directory.empty()) {
     directory = DefaultBackendDirectory();
@@ -116,8 +115,8 @@ absl::StatusOr<const SonicBackendApi*> BackendRegistry::LoadPlugin(
   const std::filesystem::path path = LibraryPath(backend_name);
   std::error_code error;
   if (!std::filesystem::exists(path, error)) {
-    return absl::NotFoundError(absl::StrCat("backend '", backend_name, "' not found: ",
-                                            path.string(), " does not exist"));
+    return absl::NotFoundError(
+        absl::StrCat("backend '", backend_name, "' not found: ", path.string(), " does not exist"));
   }
   dlerror();  // Clears any stale error so the texts below are about this library.
   void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);

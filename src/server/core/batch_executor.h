@@ -2,8 +2,8 @@
 // from the requests, executes, splits the outputs back per request, records statistics and
 // completes every request exactly once.
 //
-// A batch holds requests of one model version whose non-batch input dimensions agree (the
-// scheduler forms batches so); their batch sizes add up to at most max_batch_size.
+// A batch holds requests of one model version that carry the same inputs with the same non-batch
+// dimensions (the scheduler forms batches so); their batch sizes add up to at most max_batch_size.
 //
 // Thread-compatible: one BatchExecutor per instance worker, which calls Execute serially.
 #pragma once

@@ -57,7 +57,8 @@ struct InferenceRequest {
   std::string id;
   // Leading dimension of every input; 1 for models with max_batch_size 0.
   int64_t batch_size = 1;
-  std::vector<RequestInput> inputs;       // in model-config input order, every input present
+  // In model-config input order; an `optional` input the client did not send is absent.
+  std::vector<RequestInput> inputs;
   std::vector<RequestedOutput> outputs;   // never empty: all model outputs when none were named
   uint64_t priority = 0;                  // 0 = the model's default level
   uint64_t timeout_us = 0;                // 0 = the model's default queue policy

@@ -56,11 +56,10 @@ std::map<int64_t, ModelManager::VersionSlot> ModelManager::LoadVersions(
   for (int64_t version :
        SelectVersions(config.version_policy(), ModelRepository::ListVersions(model_dir))) {
     VersionSlot& slot = slots[version];
-    absl::StatusOr<std::shared_ptr<ModelVersion>> loaded = backend.status();
-    if (backend.ok()) {
-      loaded = ModelVersion::Load({config, version, model_dir / std::to_string(version), *backend,
-                                   options_.clock});
-    }
+    absl::StatusOr<std::shared_ptr<ModelVersion>> loaded =
+        backend.ok() ? ModelVersion::Load({config, version, model_dir / std::to_string(version),
+                                           *backend, options_.clock})
+                     : backend.status();
     if (loaded.ok()) {
       slot.state = ModelState::kReady;
       slot.model = *std::move(loaded);

@@ -28,26 +28,23 @@ absl::StatusOr<std::shared_ptr<ModelVersion>> ModelVersion::Load(Options options
   std::shared_ptr<ModelVersion> loaded(
       new ModelVersion(std::move(options.config), options.version));
   const inference::ModelConfig& config = loaded->config_;
-  auto model = BackendModel::Create(options.backend, config.name(), options.version,
-                                    options.version_path, config);
-  if (!model.ok()) return Annotate(model.status(), context);
-  loaded->model_ = *std::move(model);
+  // BackendModel and BackendInstance errors already name the model, version and instance.
+  SONIC_ASSIGN_OR_RETURN(loaded->model_,
+                         BackendModel::Create(options.backend, config.name(), options.version,
+                                              options.version_path, config));
 
   for (const auto& group : config.instance_group()) {
     auto kind = InstanceKind(group);
     if (!kind.ok()) return Annotate(kind.status(), context);
     for (int i = 0; i < group.count(); ++i) {
-      auto instance = BackendInstance::Create(*loaded->model_, absl::StrCat(group.name(), "_", i),
-                                              *kind, -1);
-      if (!instance.ok()) return Annotate(instance.status(), context);
-      loaded->instances_.push_back(*std::move(instance));
+      SONIC_ASSIGN_OR_RETURN(
+          auto instance,
+          BackendInstance::Create(*loaded->model_, absl::StrCat(group.name(), "_", i), *kind, -1));
+      loaded->instances_.push_back(std::move(instance));
     }
   }
   if (loaded->instances_.empty()) {
-    auto instance = BackendInstance::Create(*loaded->model_, config.name() + "_0",
-                                            SONIC_BACKEND_INSTANCE_CPU, -1);
-    if (!instance.ok()) return Annotate(instance.status(), context);
-    loaded->instances_.push_back(*std::move(instance));
+    return absl::InvalidArgumentError(absl::StrCat(context, ": no instance_group instances"));
   }
 
   std::vector<BackendInstance*> instances;

@@ -1,0 +1,303 @@
+// sonic-infer: a generic KServe v2 gRPC client. Asks a server (sonic-server or Triton) for a
+// model's inputs, fills them with zeros or random values, sends ModelInfer, and prints each
+// output's name, datatype, shape and first values; with --repeat, the client-side latency.
+//
+// Exit status: 0 on success, 1 on any error (gRPC errors print their status code name).
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <climits>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "inference/grpc_service.grpc.pb.h"
+#include "tensor_data.h"
+
+namespace sonic::infer {
+namespace {
+
+using Stub = inference::GRPCInferenceService::Stub;
+using TensorMetadata = inference::ModelMetadataResponse::TensorMetadata;
+using ShapeOverrides = std::map<std::string, std::vector<int64_t>>;
+
+struct Flags {
+  std::string url = "localhost:8001";
+  std::string model;
+  std::string version;  // empty: the server's choice
+  int64_t batch = 0;    // 0: not given (1 for batching models)
+  std::vector<std::string> shapes;
+  std::string input_data = "random";
+  uint64_t seed = 1;
+  int repeat = 1;
+  int print = 8;
+};
+
+absl::Status FromGrpc(const grpc::Status& status) {
+  // gRPC and Abseil share their status code numbering.
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+}
+
+std::string ShapeText(const google::protobuf::RepeatedField<int64_t>& shape) {
+  return absl::StrCat("[", absl::StrJoin(shape, ","), "]");
+}
+
+// Parses each --shape NAME:d1,d2,... into NAME -> dims; NAME must be an input of `metadata`.
+absl::StatusOr<ShapeOverrides> ParseShapes(const std::vector<std::string>& flags,
+                                           const inference::ModelMetadataResponse& metadata) {
+  ShapeOverrides shapes;
+  for (const std::string& flag : flags) {
+    size_t colon = flag.rfind(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == flag.size()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--shape ", flag, ": expected NAME:d1,d2,..."));
+    }
+    std::string name = flag.substr(0, colon);
+    if (std::none_of(metadata.inputs().begin(), metadata.inputs().end(),
+                     [&](const TensorMetadata& input) { return input.name() == name; })) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--shape ", flag, ": model '", metadata.name(), "' has no input '", name,
+                       "'"));
+    }
+    std::vector<int64_t>& dims = shapes[name];
+    for (absl::string_view text : absl::StrSplit(flag.substr(colon + 1), ',')) {
+      int64_t dim = 0;
+      if (!absl::SimpleAtoi(text, &dim) || dim < 0) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--shape ", flag, ": '", text, "' is not a dimension"));
+      }
+      dims.push_back(dim);
+    }
+  }
+  return shapes;
+}
+
+// The shape to send for `input`: the batch dimension first when `batched`, the rest from the
+// model's metadata, with variable dimensions taken from `overrides` (which then must give
+// every non-batch dimension and agree with the fixed ones).
+absl::StatusOr<std::vector<int64_t>> ResolveShape(const TensorMetadata& input, bool batched,
+                                                  int64_t batch,
+                                                  const ShapeOverrides& overrides) {
+  std::vector<int64_t> model_dims(input.shape().begin() + (batched ? 1 : 0), input.shape().end());
+  std::vector<int64_t> dims = model_dims;
+  if (auto it = overrides.find(input.name()); it != overrides.end()) {
+    bool matches = it->second.size() == model_dims.size();
+    for (size_t i = 0; matches && i < model_dims.size(); ++i) {
+      matches = model_dims[i] == -1 || model_dims[i] == it->second[i];
+    }
+    if (!matches) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--shape ", input.name(), ":", absl::StrJoin(it->second, ","),
+          " does not fit the model's shape ", ShapeText(input.shape()),
+          batched ? " (without its batch dimension)" : ""));
+    }
+    dims = it->second;
+  } else if (std::find(dims.begin(), dims.end(), -1) != dims.end()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "input '", input.name(), "' has variable dimensions ", ShapeText(input.shape()),
+        ": give them with --shape ", input.name(), ":d1,d2,...",
+        batched ? " (without the batch dimension)" : ""));
+  }
+  if (batched) dims.insert(dims.begin(), batch);
+  return dims;
+}
+
+// The model's max_batch_size from ModelConfig.
+absl::StatusOr<int> MaxBatchSize(Stub& stub, const Flags& flags) {
+  inference::ModelConfigRequest request;
+  request.set_name(flags.model);
+  request.set_version(flags.version);
+  inference::ModelConfigResponse response;
+  grpc::ClientContext context;
+  grpc::Status status = stub.ModelConfig(&context, request, &response);
+  if (!status.ok()) return FromGrpc(status);
+  return response.config().max_batch_size();
+}
+
+absl::StatusOr<inference::ModelMetadataResponse> Metadata(Stub& stub, const Flags& flags) {
+  inference::ModelMetadataRequest request;
+  request.set_name(flags.model);
+  request.set_version(flags.version);
+  inference::ModelMetadataResponse response;
+  grpc::ClientContext context;
+  grpc::Status status = stub.ModelMetadata(&context, request, &response);
+  if (!status.ok()) return FromGrpc(status);
+  return response;
+}
+
+// Adds one filled input per metadata input to `request`, and says what was sent.
+absl::Status AddInputs(const inference::ModelMetadataResponse& metadata, int max_batch_size,
+                       const Flags& flags, inference::ModelInferRequest& request) {
+  if (max_batch_size <= 0 && flags.batch > 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "model '", flags.model, "' has no batch dimension (max_batch_size 0): drop -b"));
+  }
+  absl::StatusOr<ShapeOverrides> overrides = ParseShapes(flags.shapes, metadata);
+  if (!overrides.ok()) return overrides.status();
+  InputData data = flags.input_data == "zero" ? InputData::kZero : InputData::kRandom;
+  std::mt19937_64 rng(flags.seed);
+  for (const TensorMetadata& input : metadata.inputs()) {
+    bool batched = max_batch_size > 0 && !input.shape().empty() && input.shape(0) == -1;
+    absl::StatusOr<std::vector<int64_t>> dims =
+        ResolveShape(input, batched, std::max<int64_t>(flags.batch, 1), *overrides);
+    if (!dims.ok()) return dims.status();
+    int64_t elements = 1;
+    for (int64_t dim : *dims) elements *= dim;
+    absl::StatusOr<std::string> contents = MakeInputContents(input.datatype(), elements, data, rng);
+    if (!contents.ok()) return contents.status();
+    auto* tensor = request.add_inputs();
+    tensor->set_name(input.name());
+    tensor->set_datatype(input.datatype());
+    tensor->mutable_shape()->Add(dims->begin(), dims->end());
+    *request.add_raw_input_contents() = std::move(*contents);
+    std::cout << "input  " << input.name() << "  " << input.datatype() << "  "
+              << ShapeText(tensor->shape()) << "  (" << flags.input_data << ")\n";
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<inference::ModelInferRequest> BuildRequest(Stub& stub, const Flags& flags) {
+  absl::StatusOr<inference::ModelMetadataResponse> metadata = Metadata(stub, flags);
+  if (!metadata.ok()) return metadata.status();
+  absl::StatusOr<int> max_batch_size = MaxBatchSize(stub, flags);
+  if (!max_batch_size.ok()) return max_batch_size.status();
+  std::cout << "model  " << metadata->name() << "  versions ["
+            << absl::StrJoin(metadata->versions(), ",") << "]  platform " << metadata->platform()
+            << "  max_batch_size " << *max_batch_size << "\n";
+  inference::ModelInferRequest request;
+  request.set_model_name(flags.model);
+  request.set_model_version(flags.version);
+  absl::Status status = AddInputs(*metadata, *max_batch_size, flags, request);
+  if (!status.ok()) return status;
+  return request;
+}
+
+absl::Status PrintOutputs(const inference::ModelInferResponse& response, int print) {
+  for (int i = 0; i < response.outputs_size(); ++i) {
+    const auto& output = response.outputs(i);
+    std::cout << "output " << output.name() << "  " << output.datatype() << "  "
+              << ShapeText(output.shape());
+    if (i >= response.raw_output_contents_size()) {
+      std::cout << "  (no raw contents)\n";
+      continue;
+    }
+    size_t total = 0;
+    absl::StatusOr<std::vector<std::string>> values = FormatRawContents(
+        output.datatype(), response.raw_output_contents(i), static_cast<size_t>(print), &total);
+    if (!values.ok()) {
+      return absl::DataLossError(
+          absl::StrCat("output '", output.name(), "': ", values.status().message()));
+    }
+    std::cout << "  " << absl::StrJoin(*values, " ") << (values->size() < total ? " ..." : "")
+              << "  (" << total << " values)\n";
+  }
+  return absl::OkStatus();
+}
+
+// Nearest-rank percentile of sorted `values`.
+double Percentile(const std::vector<double>& sorted, double percent) {
+  size_t rank = static_cast<size_t>(std::ceil(percent / 100.0 * sorted.size()));
+  return sorted[std::clamp<size_t>(rank, 1, sorted.size()) - 1];
+}
+
+void PrintLatency(std::vector<double> latencies_ms) {
+  std::sort(latencies_ms.begin(), latencies_ms.end());
+  double sum = 0;
+  for (double latency : latencies_ms) sum += latency;
+  std::printf("latency over %zu requests (this client, ms): mean %.3f  p50 %.3f  p99 %.3f\n",
+              latencies_ms.size(), sum / latencies_ms.size(), Percentile(latencies_ms, 50),
+              Percentile(latencies_ms, 99));
+}
+
+// Sends `request` --repeat times; prints the last response's outputs and the latencies.
+absl::Status SendRequests(Stub& stub, const inference::ModelInferRequest& request,
+                          const Flags& flags) {
+  std::vector<double> latencies_ms;
+  inference::ModelInferResponse response;
+  for (int i = 0; i < flags.repeat; ++i) {
+    grpc::ClientContext context;
+    response.Clear();
+    auto start = std::chrono::steady_clock::now();
+    grpc::Status status = stub.ModelInfer(&context, request, &response);
+    auto elapsed = std::chrono::steady_clock::now() - start;
+    if (!status.ok()) return FromGrpc(status);
+    latencies_ms.push_back(std::chrono::duration<double, std::milli>(elapsed).count());
+  }
+  absl::Status status = PrintOutputs(response, flags.print);
+  if (!status.ok()) return status;
+  if (flags.repeat > 1) PrintLatency(std::move(latencies_ms));
+  return absl::OkStatus();
+}
+
+absl::Status Run(const Flags& flags) {
+  grpc::ChannelArguments arguments;
+  arguments.SetMaxReceiveMessageSize(INT_MAX);
+  arguments.SetMaxSendMessageSize(INT_MAX);
+  auto channel =
+      grpc::CreateCustomChannel(flags.url, grpc::InsecureChannelCredentials(), arguments);
+  std::unique_ptr<Stub> stub = inference::GRPCInferenceService::NewStub(channel);
+  absl::StatusOr<inference::ModelInferRequest> request = BuildRequest(*stub, flags);
+  if (!request.ok()) return request.status();
+  return SendRequests(*stub, *request, flags);
+}
+
+void AddOptions(CLI::App& app, Flags& flags) {
+  app.add_option("-u,--url", flags.url, "server address HOST:PORT")->capture_default_str();
+  app.add_option("-m,--model", flags.model, "model name")->required();
+  app.add_option("-x,--model-version", flags.version,
+                 "model version (default: the server's choice)");
+  app.add_option("-b,--batch-size", flags.batch,
+                 "batch size, for models with max_batch_size > 0 whose inputs start with a "
+                 "variable (-1) dimension (default 1)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--shape", flags.shapes,
+                 "NAME:d1,d2,... the shape of input NAME without the batch dimension; needed "
+                 "for inputs with variable (-1) dimensions; repeatable");
+  app.add_option("--input-data", flags.input_data,
+                 "zero, or random (floats in [-1,1), integers in [0,100))")
+      ->check(CLI::IsMember({"zero", "random"}))
+      ->capture_default_str();
+  app.add_option("--seed", flags.seed, "seed of the random input data")->capture_default_str();
+  app.add_option("--repeat", flags.repeat,
+                 "send the request N times and print this client's mean, p50 and p99 latency")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--print", flags.print, "how many values of each output to print")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+}
+
+}  // namespace
+}  // namespace sonic::infer
+
+int main(int argc, char** argv) {
+  CLI::App app(
+      "sonic-infer: sends one inference request (KServe v2 gRPC) to a model with inputs made "
+      "from its metadata, and prints the outputs.");
+  sonic::infer::Flags flags;
+  sonic::infer::AddOptions(app, flags);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    return app.exit(error) == 0 ? 0 : 1;
+  }
+  absl::Status status = sonic::infer::Run(flags);
+  if (!status.ok()) {
+    std::cerr << "sonic-infer: " << absl::StatusCodeToString(status.code()) << ": "
+              << status.message() << "\n";
+    return 1;
+  }
+  return 0;
+}
