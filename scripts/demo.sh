@@ -84,9 +84,9 @@ headline "identity_fp32 (identity backend), variable dimension given with --shap
 "$BIN/sonic-infer" -u "$URL" -m identity_fp32 --shape INPUT0:16
 
 headline "broken_model (its model.pt is garbage): the server reports it unavailable"
-"$BIN/sonic-infer" -u "$URL" -m broken_model || true
+"$BIN/sonic-infer" -u "$URL" -m broken_model 2>&1 || true
 
 headline "Stopping sonic-server"
 stop_server
-echo "server log ($SERVER_LOG):"
-cat "$SERVER_LOG"
+echo "server log lines (the whole log, with LibTorch's backtraces, is in $SERVER_LOG):"
+grep '^sonic-server: ' "$SERVER_LOG" || true

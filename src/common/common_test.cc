@@ -52,6 +52,14 @@ TEST(ShapeTest, MatchesDims) {
   EXPECT_FALSE(IsConcrete(Shape{2, -1}));
 }
 
+TEST(ShapeTest, ResolveDims) {
+  EXPECT_EQ(*ResolveDims(Shape{-1, 4}, 12), (Shape{3, 4}));
+  EXPECT_EQ(*ResolveDims(Shape{2, 6}, 12), (Shape{2, 6}));
+  EXPECT_FALSE(ResolveDims(Shape{-1, 5}, 12).ok());
+  EXPECT_FALSE(ResolveDims(Shape{-1, -1}, 12).ok());
+  EXPECT_FALSE(ResolveDims(Shape{2, 5}, 12).ok());
+}
+
 std::string SerializeStrings(const std::vector<std::string>& items) {
   std::string out;
   for (const std::string& s : items) {

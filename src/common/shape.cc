@@ -1,5 +1,7 @@
 #include "sonic/common/shape.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
@@ -33,6 +35,25 @@ bool MatchesDims(std::span<const int64_t> pattern, std::span<const int64_t> shap
     if (pattern[i] != kVariableDim && pattern[i] != shape[i]) return false;
   }
   return true;
+}
+
+absl::StatusOr<Shape> ResolveDims(std::span<const int64_t> pattern, int64_t element_count) {
+  Shape shape(pattern.begin(), pattern.end());
+  auto variable = std::find(shape.begin(), shape.end(), kVariableDim);
+  int64_t known = 1;
+  for (int64_t dim : shape) {
+    if (dim != kVariableDim) known *= dim;
+  }
+  if (variable != shape.end() && std::find(variable + 1, shape.end(), kVariableDim) == shape.end() &&
+      known > 0 && element_count % known == 0) {
+    *variable = element_count / known;
+  }
+  absl::StatusOr<int64_t> count = ElementCount(shape);
+  if (!count.ok() || *count != element_count) {
+    return absl::InvalidArgumentError(absl::StrCat("cannot reshape ", element_count,
+                                                   " elements to ", ShapeToString(pattern)));
+  }
+  return shape;
 }
 
 std::string ShapeToString(std::span<const int64_t> shape) {

@@ -53,7 +53,7 @@ int ListeningPort(std::string_view line) {
   size_t colon = line.rfind(':');
   int port = 0;
   if (colon == std::string_view::npos || colon < at + kListening.size() ||
-      !absl::SimpleAtoi(line.substr(colon + 1), &port)) {
+      !absl::SimpleAtoi(std::string(line.substr(colon + 1)), &port)) {
     return 0;
   }
   return port;
@@ -84,7 +84,7 @@ absl::StatusOr<std::unique_ptr<TempDirectory>> TempDirectory::Create(std::string
   std::error_code error;
   std::filesystem::path base = std::filesystem::temp_directory_path(error);
   if (error) base = "/tmp";
-  std::string pattern = (base / absl::StrCat(prefix, "_XXXXXX")).string();
+  std::string pattern = (base / (std::string(prefix) + "_XXXXXX")).string();
   if (mkdtemp(pattern.data()) == nullptr) {
     return absl::InternalError(absl::StrCat("mkdtemp ", pattern, ": ", std::strerror(errno)));
   }

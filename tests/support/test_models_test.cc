@@ -2,6 +2,8 @@
 // bad_config parses, and that the identity models load in their backend.
 #include "test_models.h"
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -25,10 +27,13 @@ bool ParseConfig(const std::filesystem::path& file, inference::ModelConfig* conf
 class TestModelsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::path(::testing::TempDir()) / "test_models_test";
+    // Unique per process: ctest may run this fixture's tests in parallel processes.
+    dir_ = std::filesystem::path(::testing::TempDir()) /
+           ("test_models_test_" + std::to_string(getpid()));
     std::filesystem::remove_all(dir_);
     ASSERT_TRUE(WriteTestRepository(dir_).ok());
   }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
   std::filesystem::path dir_;
 };
 

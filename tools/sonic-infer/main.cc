@@ -67,9 +67,8 @@ absl::StatusOr<ShapeOverrides> ParseShapes(const std::vector<std::string>& flags
     std::string name = flag.substr(0, colon);
     if (std::none_of(metadata.inputs().begin(), metadata.inputs().end(),
                      [&](const TensorMetadata& input) { return input.name() == name; })) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--shape ", flag, ": model '", metadata.name(), "' has no input '", name,
-                       "'"));
+      return absl::InvalidArgumentError(absl::StrCat("--shape ", flag, ": model '", metadata.name(),
+                                                     "' has no input '", name, "'"));
     }
     std::vector<int64_t>& dims = shapes[name];
     for (absl::string_view text : absl::StrSplit(flag.substr(colon + 1), ',')) {
@@ -88,8 +87,7 @@ absl::StatusOr<ShapeOverrides> ParseShapes(const std::vector<std::string>& flags
 // model's metadata, with variable dimensions taken from `overrides` (which then must give
 // every non-batch dimension and agree with the fixed ones).
 absl::StatusOr<std::vector<int64_t>> ResolveShape(const TensorMetadata& input, bool batched,
-                                                  int64_t batch,
-                                                  const ShapeOverrides& overrides) {
+                                                  int64_t batch, const ShapeOverrides& overrides) {
   std::vector<int64_t> model_dims(input.shape().begin() + (batched ? 1 : 0), input.shape().end());
   std::vector<int64_t> dims = model_dims;
   if (auto it = overrides.find(input.name()); it != overrides.end()) {
@@ -98,17 +96,17 @@ absl::StatusOr<std::vector<int64_t>> ResolveShape(const TensorMetadata& input, b
       matches = model_dims[i] == -1 || model_dims[i] == it->second[i];
     }
     if (!matches) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--shape ", input.name(), ":", absl::StrJoin(it->second, ","),
-          " does not fit the model's shape ", ShapeText(input.shape()),
-          batched ? " (without its batch dimension)" : ""));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--shape ", input.name(), ":", absl::StrJoin(it->second, ","),
+                       " does not fit the model's shape ", ShapeText(input.shape()),
+                       batched ? " (without its batch dimension)" : ""));
     }
     dims = it->second;
   } else if (std::find(dims.begin(), dims.end(), -1) != dims.end()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "input '", input.name(), "' has variable dimensions ", ShapeText(input.shape()),
-        ": give them with --shape ", input.name(), ":d1,d2,...",
-        batched ? " (without the batch dimension)" : ""));
+    return absl::InvalidArgumentError(
+        absl::StrCat("input '", input.name(), "' has variable dimensions ",
+                     ShapeText(input.shape()), ": give them with --shape ", input.name(),
+                     ":d1,d2,...", batched ? " (without the batch dimension)" : ""));
   }
   if (batched) dims.insert(dims.begin(), batch);
   return dims;
@@ -263,10 +261,11 @@ void AddOptions(CLI::App& app, Flags& flags) {
                  "variable (-1) dimension (default 1)")
       ->check(CLI::PositiveNumber);
   app.add_option("--shape", flags.shapes,
-                 "NAME:d1,d2,... the shape of input NAME without the batch dimension; needed "
-                 "for inputs with variable (-1) dimensions; repeatable");
+                 "NAME:d1,d2,... the shape of input NAME, without the batch dimension if the "
+                 "model batches; needed for inputs with variable (-1) dimensions; repeatable");
   app.add_option("--input-data", flags.input_data,
-                 "zero, or random (floats in [-1,1), integers in [0,100))")
+                 "zero (0, false, empty strings) or random (floats in [-1,1), integers in "
+                 "[0,100), BYTES their decimal text)")
       ->check(CLI::IsMember({"zero", "random"}))
       ->capture_default_str();
   app.add_option("--seed", flags.seed, "seed of the random input data")->capture_default_str();
@@ -284,8 +283,8 @@ void AddOptions(CLI::App& app, Flags& flags) {
 
 int main(int argc, char** argv) {
   CLI::App app(
-      "sonic-infer: sends one inference request (KServe v2 gRPC) to a model with inputs made "
-      "from its metadata, and prints the outputs.");
+      "sonic-infer: sends an inference request (KServe v2 gRPC) to a model, with inputs made "
+      "from its metadata, and prints the outputs' first values.");
   sonic::infer::Flags flags;
   sonic::infer::AddOptions(app, flags);
   try {

@@ -198,8 +198,8 @@ absl::StatusOr<std::vector<std::string>> FormatRawContents(std::string_view data
     return absl::InvalidArgumentError(absl::StrCat("unknown datatype ", std::string(datatype)));
   }
   if (contents.size() % type->byte_size != 0) {
-    return absl::InvalidArgumentError(absl::StrCat(contents.size(), " bytes are not whole ",
-                                                   std::string(datatype), " elements"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(contents.size(), " bytes are not whole ", std::string(datatype), " elements"));
   }
   size_t count = contents.size() / type->byte_size;
   std::vector<std::string> values;

@@ -25,6 +25,10 @@ bool IsConcrete(std::span<const int64_t> shape);
 // True when `shape` fits `pattern`: same rank and every pattern dimension is -1 or equal.
 bool MatchesDims(std::span<const int64_t> pattern, std::span<const int64_t> shape);
 
+// `pattern` with its -1 (at most one) replaced so that the shape holds `element_count` elements:
+// ResolveDims([-1,4], 12) == [3,4]. INVALID_ARGUMENT when that is impossible.
+absl::StatusOr<Shape> ResolveDims(std::span<const int64_t> pattern, int64_t element_count);
+
 // "[2,-1,3]".
 std::string ShapeToString(std::span<const int64_t> shape);
 

@@ -1,5 +1,7 @@
 // Loads libsonic_backend_pytorch.so through the registry, as the server does, and runs the test
 // repository's TorchScript models.
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -29,6 +31,13 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Pointwise;
 
+// ctest runs each test in its own process, possibly in parallel: every process gets its own
+// directory.
+std::filesystem::path ProcessTempDir() {
+  return std::filesystem::path(::testing::TempDir()) /
+         ("pytorch_backend_test_" + std::to_string(getpid()));
+}
+
 std::filesystem::path BackendDirectory() {
   const char* build_dir = std::getenv("SONIC_BUILD_DIR");
   return build_dir != nullptr ? std::filesystem::path(build_dir) / "lib"
@@ -38,11 +47,13 @@ std::filesystem::path BackendDirectory() {
 class PytorchBackendTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    repository_ = new std::filesystem::path(std::filesystem::path(::testing::TempDir()) /
-                                            "pytorch_backend_test_repository");
+    repository_ = new std::filesystem::path(ProcessTempDir() / "repository");
     ASSERT_TRUE(sonic::testing::WriteTestRepository(*repository_).ok());
   }
-  static void TearDownTestSuite() { delete repository_; }
+  static void TearDownTestSuite() {
+    std::filesystem::remove_all(ProcessTempDir());
+    delete repository_;
+  }
 
   void SetUp() override {
     auto registry = BackendRegistry::Create({.backend_directory = BackendDirectory()});
@@ -84,8 +95,7 @@ class PytorchBackendTest : public ::testing::Test {
 
   // Writes a model with `forward_source` and the given config into a fresh directory.
   std::filesystem::path WriteCustomModel(const std::string& name, const std::string& source) {
-    const std::filesystem::path version_path =
-        std::filesystem::path(::testing::TempDir()) / "pytorch_backend_test_custom" / name / "1";
+    const std::filesystem::path version_path = ProcessTempDir() / "custom" / name / "1";
     EXPECT_TRUE(sonic::testing::WriteTorchScriptModule(version_path / "model.pt", source).ok());
     return version_path;
   }

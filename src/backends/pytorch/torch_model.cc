@@ -47,6 +47,14 @@ struct TorchInstance::State {
 
 namespace {
 
+// LibTorch's message without the C++ backtrace c10::Error appends: the reason, not the frames.
+std::string TorchMessage(const std::exception& e) {
+  if (const auto* error = dynamic_cast<const c10::Error*>(&e)) {
+    return error->what_without_backtrace();
+  }
+  return e.what();
+}
+
 // absl::StrCat takes absl::string_view, which is not std::string_view in this Abseil build.
 std::string TypeName(DataType type) { return std::string(WireName(type)); }
 
@@ -162,7 +170,7 @@ absl::Status LoadModule(TorchModel::State& state) {
   } catch (const std::exception& e) {
     return absl::InvalidArgumentError(absl::StrCat("pytorch model '", state.name, "': cannot load ",
                                                    state.file.string(),
-                                                   " as TorchScript: ", e.what()));
+                                                   " as TorchScript: ", TorchMessage(e)));
   }
   return absl::OkStatus();
 }
@@ -177,7 +185,7 @@ absl::Status MapForwardArguments(TorchModel::State& state) {
   } catch (const std::exception& e) {
     return absl::InvalidArgumentError(absl::StrCat("pytorch model '", state.name,
                                                    "': ", state.file.string(),
-                                                   " has no usable forward(): ", e.what()));
+                                                   " has no usable forward(): ", TorchMessage(e)));
   }
   absl::StatusOr<InputMapping> mapping = MapInputs(argument_names, state.input_names);
   if (!mapping.ok()) {
@@ -326,7 +334,7 @@ absl::StatusOr<std::unique_ptr<TorchInstance>> TorchModel::CreateInstance(
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat("pytorch model '", state_->name, "' instance '",
                                             instance->name, "': cannot copy the module to ",
-                                            instance->device.str(), ": ", e.what()));
+                                            instance->device.str(), ": ", TorchMessage(e)));
   }
   return std::make_unique<TorchInstance>(std::move(instance));
 }
@@ -357,7 +365,7 @@ absl::Status TorchInstance::Execute(std::span<const SonicBackendTensor> inputs,
     result = state_->module.forward(std::move(arguments));
   } catch (const std::exception& e) {
     return absl::InternalError(
-        absl::StrCat("pytorch model '", model.name, "': forward() failed: ", e.what()));
+        absl::StrCat("pytorch model '", model.name, "': forward() failed: ", TorchMessage(e)));
   }
   for (const char* requested : output_names) {
     const std::string name = requested == nullptr ? "" : requested;

@@ -16,7 +16,8 @@
 //    outputs are checked against reshape.shape instead of dims;
 //  - parameters INTRA_OP_THREAD_COUNT and INTER_OP_THREAD_COUNT (positive integers as strings).
 //    LibTorch 1.13 has one intra-op pool per process, so at::set_num_threads is set at model
-//    creation to the largest count any model has asked for; the inter-op pool size can be set
+//    creation to the largest count any model has asked for (a thread that already ran LibTorch
+//    work may keep the count it started with); the inter-op pool size can be set
 //    only once per process, before any inter-op work, so only the first model asking for it gets
 //    it and later requests are ignored.
 #pragma once

@@ -1,5 +1,7 @@
 #include "server/backend/backend_registry.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -72,6 +74,7 @@ TEST(BackendRegistryTest, FileThatIsNotALibraryReportsDlerror) {
   absl::StatusOr<const SonicBackendApi*> api = registry->Get("garbage");
   EXPECT_EQ(api.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(api.status().message(), HasSubstr("libsonic_backend_garbage.so"));
+  std::filesystem::remove_all(dir);
 }
 
 TEST(BackendRegistryTest, DefaultDirectoryIsLibBesideTheExecutableFolder) {

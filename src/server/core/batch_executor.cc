@@ -23,9 +23,31 @@ bool IsAligned(std::span<const std::byte> data, DataType type) {
   return reinterpret_cast<uintptr_t>(data.data()) % align == 0;
 }
 
+// Applies a config `reshape` (as Triton does): the shape the model sees (or, for an output, the
+// shape a client sees) keeps the batch dimension and replaces the rest with `target`.
+absl::StatusOr<Shape> Reshape(const Shape& shape, bool batched,
+                              const google::protobuf::RepeatedField<int64_t>& target) {
+  std::span<const int64_t> item(shape);
+  if (batched && !item.empty()) item = item.subspan(1);
+  SONIC_ASSIGN_OR_RETURN(int64_t elements, ElementCount(item));
+  SONIC_ASSIGN_OR_RETURN(Shape reshaped,
+                         ResolveDims(std::span(target.data(), target.size()), elements));
+  if (batched && !shape.empty()) reshaped.insert(reshaped.begin(), shape[0]);
+  return reshaped;
+}
+
+const inference::ModelInput* FindInput(const inference::ModelConfig& config,
+                                       std::string_view name) {
+  for (const auto& input : config.input()) {
+    if (input.name() == name) return &input;
+  }
+  return nullptr;
+}
+
 // Concatenates input `index` of every request along the batch dimension (one request: a view of
-// its bytes, copied only when misaligned for its element type).
-void AssembleInput(const Batch& batch, size_t index, int64_t total_batch, AssembledInputs& out) {
+// its bytes, copied only when misaligned for its element type), in the shape the model expects.
+absl::Status AssembleInput(const inference::ModelConfig& config, const Batch& batch, size_t index,
+                           int64_t total_batch, AssembledInputs& out) {
   const RequestInput& first = batch.front()->inputs[index];
   Shape& shape = out.shapes.emplace_back(first.shape);
   std::span<const std::byte> data = first.data;
@@ -42,9 +64,15 @@ void AssembleInput(const Batch& batch, size_t index, int64_t total_batch, Assemb
     data = buffer;
     if (!shape.empty() && batch.size() > 1) shape[0] = total_batch;
   }
+  const inference::ModelInput* input = FindInput(config, first.name);
+  if (input != nullptr && input->has_reshape()) {
+    SONIC_ASSIGN_OR_RETURN(shape,
+                           Reshape(shape, config.max_batch_size() > 0, input->reshape().shape()));
+  }
   out.tensors.push_back(SonicBackendTensor{first.name.c_str(), static_cast<int32_t>(first.type),
                                            shape.data(), static_cast<uint32_t>(shape.size()),
                                            data.data(), data.size()});
+  return absl::OkStatus();
 }
 
 const inference::ModelOutput* FindOutput(const inference::ModelConfig& config,
@@ -69,10 +97,22 @@ class BatchOutputAllocator final : public OutputAllocator {
       if (error_.ok()) error_ = status;
       return nullptr;
     }
+    // Clients see the config's dims, the model produced its reshape (checked above).
+    const inference::ModelOutput* output = FindOutput(config_, name);
+    Shape client_shape(shape.begin(), shape.end());
+    if (output->has_reshape()) {
+      absl::StatusOr<Shape> reshaped =
+          Reshape(client_shape, config_.max_batch_size() > 0, output->dims());
+      if (!reshaped.ok()) {
+        if (error_.ok()) error_ = reshaped.status();
+        return nullptr;
+      }
+      client_shape = *std::move(reshaped);
+    }
     OutputTensor& tensor = outputs_.emplace_back();
     tensor.name = std::string(name);
     tensor.type = type;
-    tensor.shape.assign(shape.begin(), shape.end());
+    tensor.shape = std::move(client_shape);
     tensor.data.resize(byte_size);
     return tensor.data.data();
   }
@@ -90,7 +130,8 @@ class BatchOutputAllocator final : public OutputAllocator {
       return absl::InternalError(absl::StrCat(what, " produced ", std::string(WireName(type)), ", config says ",
                                               inference::DataType_Name(output->data_type())));
     }
-    Shape expected(output->dims().begin(), output->dims().end());
+    const auto& dims = output->has_reshape() ? output->reshape().shape() : output->dims();
+    Shape expected(dims.begin(), dims.end());
     if (config_.max_batch_size() > 0) expected.insert(expected.begin(), total_batch_);
     if (!MatchesDims(expected, shape)) {
       return absl::InternalError(absl::StrCat(what, " has shape ", ShapeToString(shape),
@@ -213,8 +254,9 @@ void BatchExecutor::Execute(Batch batch) {
   for (const auto& request : batch) total_batch += request->batch_size;
 
   AssembledInputs inputs;
-  for (size_t i = 0; i < batch.front()->inputs.size(); ++i) {
-    AssembleInput(batch, i, total_batch, inputs);
+  absl::Status status;
+  for (size_t i = 0; i < batch.front()->inputs.size() && status.ok(); ++i) {
+    status = AssembleInput(config_, batch, i, total_batch, inputs);
   }
   std::vector<const char*> output_names = WantedOutputs(batch);
   ExecutionTimes times;
@@ -222,8 +264,10 @@ void BatchExecutor::Execute(Batch batch) {
   times.compute_input_ns = infer_start_ns - start_ns;
 
   BatchOutputAllocator allocator(config_, total_batch);
-  absl::Status status = instance_.Execute(
-      inputs.tensors, output_names, config_.max_batch_size() > 0 ? total_batch : 1, allocator);
+  if (status.ok()) {
+    status = instance_.Execute(inputs.tensors, output_names,
+                               config_.max_batch_size() > 0 ? total_batch : 1, allocator);
+  }
   if (!allocator.error().ok()) status = allocator.error();
   const uint64_t output_start_ns = clock_.NowNs();
   times.compute_infer_ns = output_start_ns - infer_start_ns;

@@ -173,5 +173,36 @@ TEST_F(SchedulerTest, RunsQueuedRequestsAndRefusesAfterDrain) {
   EXPECT_EQ(late.get_future().get().status().code(), absl::StatusCode::kUnavailable);
 }
 
+TEST(BatchExecutorReshapeTest, ModelSeesReshapeAndClientSeesDims) {
+  auto config = ParseModelConfig(R"pb(
+    name: "reshaped" backend: "identity" max_batch_size: 4
+    input { name: "IN" data_type: TYPE_INT32 dims: [ 4 ] reshape { shape: [ 2, -1 ] } }
+    output { name: "OUT" data_type: TYPE_INT32 dims: [ 4 ] reshape { shape: [ 2, 2 ] } }
+  )pb", "reshaped");
+  ASSERT_TRUE(config.ok()) << config.status();
+  NormalizeModelConfig(*config);
+  auto model = BackendModel::Create(backends::IdentityBackendApi(), "reshaped", 1, "/none", *config);
+  ASSERT_TRUE(model.ok()) << model.status();
+  auto instance = BackendInstance::Create(**model, "reshaped_0", SONIC_BACKEND_INSTANCE_CPU, -1);
+  ASSERT_TRUE(instance.ok()) << instance.status();
+
+  std::vector<int32_t> values = {1, 2, 3, 4, 5, 6, 7, 8};
+  std::promise<absl::StatusOr<InferenceResponse>> done;
+  auto request = std::make_unique<InferenceRequest>();
+  request->batch_size = 2;
+  request->inputs.push_back(
+      {"IN", DataType::kInt32, {2, 4}, std::as_bytes(std::span<const int32_t>(values))});
+  request->outputs = {{"OUT"}};
+  request->on_complete = [&done](absl::StatusOr<InferenceResponse> r) { done.set_value(r); };
+  Batch batch;
+  batch.push_back(std::move(request));
+  ModelStatistics stats;
+  BatchExecutor(*config, 1, **instance, stats, SystemClock::Get()).Execute(std::move(batch));
+  auto response = done.get_future().get();
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->outputs[0].shape, (Shape{2, 4}));
+  EXPECT_EQ(response->outputs[0].data.size(), values.size() * sizeof(int32_t));
+}
+
 }  // namespace
 }  // namespace sonic::server
