@@ -88,5 +88,5 @@ headline "broken_model (its model.pt is garbage): the server reports it unavaila
 
 headline "Stopping sonic-server"
 stop_server
-echo "server log lines (the whole log, with LibTorch's backtraces, is in $SERVER_LOG):"
+echo "server log lines (the whole log is in $SERVER_LOG):"
 grep '^sonic-server: ' "$SERVER_LOG" || true

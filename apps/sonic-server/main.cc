@@ -1,8 +1,9 @@
 // sonic-server: serves the models of a Triton model repository over KServe v2 gRPC.
 //
-// Startup: load models per --model-control-mode, bind, print "listening on ADDRESS:PORT".
-// SIGTERM/SIGINT: stop accepting, let in-flight requests finish within --exit-timeout-secs,
-// unload every model, exit 0. Past the timeout the process exits anyway (status 1).
+// Startup: load models per --model-control-mode, bind, print "listening on ADDRESS:PORT", then
+// (unless --allow-metrics=false) serve Prometheus metrics and print "metrics on ADDRESS:PORT".
+// SIGTERM/SIGINT: stop accepting, let in-flight requests finish within --exit-timeout-secs, stop
+// the metrics, unload every model, exit 0. Past the timeout the process exits anyway (status 1).
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -13,6 +14,9 @@
 #include "server/backend/backend_registry.h"
 #include "server/core/model_manager.h"
 #include "server/frontend/grpc_server.h"
+#include "server/metrics/host_metrics.h"
+#include "server/metrics/metrics_collector.h"
+#include "server/metrics/metrics_server.h"
 #include "server/repository/model_repository.h"
 #include "server_flags.h"
 
@@ -53,6 +57,24 @@ int WaitForSignal(const sigset_t& signals) {
   return signal;
 }
 
+// The metrics endpoint over `collector`, or null when metrics are off. Prints its address.
+absl::StatusOr<std::unique_ptr<metrics::MetricsServer>> StartMetrics(
+    const ServerFlags& flags, const metrics::MetricsCollector& collector) {
+  if (!flags.allow_metrics) return nullptr;
+  auto server =
+      metrics::MetricsServer::Create(flags.metrics, [&collector] { return collector.Scrape(); });
+  if (!server.ok()) return server.status();
+  std::cout << "sonic-server: metrics on " << flags.metrics.address << ":" << (*server)->port()
+            << std::endl;
+  return server;
+}
+
+std::vector<std::unique_ptr<metrics::MetricsSource>> MetricsSources() {
+  std::vector<std::unique_ptr<metrics::MetricsSource>> sources;
+  sources.push_back(std::make_unique<metrics::HostMetricsSource>());
+  return sources;
+}
+
 int Run(const ServerFlags& flags, const sigset_t& signals) {
   auto backends = BackendRegistry::Create({flags.backend_directory});
   auto repository = ModelRepository::Create(flags.model_repositories);
@@ -71,6 +93,12 @@ int Run(const ServerFlags& flags, const sigset_t& signals) {
   }
   std::cout << "sonic-server: listening on " << flags.grpc.address << ":" << (*server)->port()
             << std::endl;
+  const metrics::MetricsCollector collector(manager, MetricsSources());
+  auto metrics_server = StartMetrics(flags, collector);
+  if (!metrics_server.ok()) {
+    Log(std::string(metrics_server.status().message()));
+    return 1;
+  }
 
   absl::Notification stop_polling;
   std::thread poller;
@@ -94,6 +122,7 @@ int Run(const ServerFlags& flags, const sigset_t& signals) {
   stop_polling.Notify();
   if (poller.joinable()) poller.join();
   (*server)->Shutdown(absl::Seconds(flags.exit_timeout_secs));
+  if (*metrics_server) (*metrics_server)->Stop();
   manager.UnloadAll();
   Log("stopped");
   return 0;

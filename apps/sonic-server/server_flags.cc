@@ -8,6 +8,7 @@ namespace sonic::server {
 absl::StatusOr<ServerFlags> ParseServerFlags(int argc, char** argv, int& exit_code,
                                              std::string& message) {
   ServerFlags flags;
+  flags.grpc.info.version = SONIC_VERSION;
   CLI::App app{"sonic-server: a KServe v2 / Triton-compatible inference server"};
   app.add_option("--model-repository,--model-store", flags.model_repositories,
                  "Model repository directory (repeatable)")
@@ -39,6 +40,14 @@ absl::StatusOr<ServerFlags> ParseServerFlags(int argc, char** argv, int& exit_co
   app.add_option("--grpc-server-key", flags.grpc.tls.server_key_file, "Server key (PEM)");
   app.add_option("--grpc-root-cert", flags.grpc.tls.root_cert_file,
                  "CA certificate for client certificates (PEM)");
+  app.add_option("--allow-metrics", flags.allow_metrics,
+                 "Serve Prometheus metrics over HTTP (true | false)")
+      ->expected(0, 1)
+      ->default_str("true");
+  app.add_option("--metrics-port", flags.metrics.port, "Metrics HTTP port (0 = any free port)")
+      ->check(CLI::Range(0, 65535));
+  CLI::Option* metrics_address = app.add_option(
+      "--metrics-address", flags.metrics.address, "Metrics address (default: --grpc-address)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -48,6 +57,7 @@ absl::StatusOr<ServerFlags> ParseServerFlags(int argc, char** argv, int& exit_co
     return absl::InvalidArgumentError(message);
   }
   if (flags.grpc.tls.mutual) flags.grpc.tls.enabled = true;
+  if (metrics_address->count() == 0) flags.metrics.address = flags.grpc.address;
   if (flags.mode != ModelControlMode::kExplicit && !flags.load_models.empty()) {
     exit_code = 2;
     message = "--load-model needs --model-control-mode=explicit\n";

@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "server/core/model_manager.h"
 #include "server/frontend/grpc_server.h"
+#include "server/metrics/metrics_server.h"
 
 namespace sonic::server {
 
@@ -20,6 +21,9 @@ struct ServerFlags {
   int log_verbose = 0;
   std::filesystem::path backend_directory;  // empty: the build's or install's lib folder
   GrpcServer::Options grpc;
+  bool allow_metrics = true;
+  // The address defaults to the gRPC one (--metrics-address unset).
+  metrics::MetricsServer::Options metrics;
 };
 
 // Parses argv. On --help or a bad flag, returns the text to print and the exit code through

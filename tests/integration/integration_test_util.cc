@@ -112,14 +112,13 @@ bool IsModelReady(inference::GRPCInferenceService::Stub& stub, const std::string
 }
 
 absl::StatusOr<inference::ModelConfig> GetModelConfig(inference::GRPCInferenceService::Stub& stub,
-                                                       const std::string& name) {
+                                                      const std::string& name) {
   inference::ModelConfigRequest request;
   request.set_name(name);
   inference::ModelConfigResponse response;
   grpc::Status status = stub.ModelConfig(NewContext().get(), request, &response);
   if (!status.ok()) {
-    return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                        status.error_message());
+    return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
   }
   return response.config();
 }
@@ -131,14 +130,12 @@ absl::StatusOr<inference::RepositoryIndexResponse> GetIndex(
   inference::RepositoryIndexResponse response;
   grpc::Status status = stub.RepositoryIndex(NewContext().get(), request, &response);
   if (!status.ok()) {
-    return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                        status.error_message());
+    return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
   }
   return response;
 }
 
-const std::string* RawOutput(const inference::ModelInferResponse& response,
-                             std::string_view name) {
+const std::string* RawOutput(const inference::ModelInferResponse& response, std::string_view name) {
   if (response.outputs_size() != response.raw_output_contents_size()) return nullptr;
   for (int i = 0; i < response.outputs_size(); ++i) {
     if (response.outputs(i).name() == name) return &response.raw_output_contents(i);

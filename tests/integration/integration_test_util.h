@@ -2,6 +2,8 @@
 // clients for it, and request builders. Not thread-safe unless said otherwise.
 #pragma once
 
+#include <grpcpp/grpcpp.h>
+
 #include <cstring>
 #include <filesystem>
 #include <functional>
@@ -9,8 +11,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -86,12 +86,11 @@ grpc::Status Infer(inference::GRPCInferenceService::Stub& stub,
 bool IsModelReady(inference::GRPCInferenceService::Stub& stub, const std::string& name,
                   const std::string& version = "");
 absl::StatusOr<inference::ModelConfig> GetModelConfig(inference::GRPCInferenceService::Stub& stub,
-                                                       const std::string& name);
+                                                      const std::string& name);
 absl::StatusOr<inference::RepositoryIndexResponse> GetIndex(
     inference::GRPCInferenceService::Stub& stub, bool ready_only = false);
 
 // The contents of the output named `name`, or nullptr; requires raw_output_contents aligned.
-const std::string* RawOutput(const inference::ModelInferResponse& response,
-                             std::string_view name);
+const std::string* RawOutput(const inference::ModelInferResponse& response, std::string_view name);
 
 }  // namespace sonic::testing

@@ -2,13 +2,13 @@
 // streaming ModelInfer, every wire datatype, typed contents, TorchScript models against the
 // same model run in-process, requested-output subsets, messages over gRPC's 4 MB default, and
 // INVALID_ARGUMENT for every kind of malformed request without the server going down.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <cstdint>
 #include <map>
 #include <set>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "integration_test_util.h"
 #include "test_models.h"
@@ -19,8 +19,6 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::ElementsAreArray;
 using ::testing::HasSubstr;
-using ::testing::IsEmpty;
-using ::testing::Not;
 
 class ServerInferTest : public ::testing::Test {
  protected:
@@ -63,7 +61,8 @@ TEST_F(ServerInferTest, IdentityFp32RoundTripsABatchWithVariableDims) {
   for (int64_t width : {5, 7, 1}) {
     SCOPED_TRACE(width);
     std::vector<float> values = Iota(static_cast<size_t>(3 * width));
-    inference::ModelInferRequest request = Fp32Request("identity_fp32", "INPUT0", {3, width}, values);
+    inference::ModelInferRequest request =
+        Fp32Request("identity_fp32", "INPUT0", {3, width}, values);
     request.set_id("round-trip");
     inference::ModelInferResponse response = InferOk(request);
     EXPECT_EQ(response.model_name(), "identity_fp32");
@@ -88,9 +87,9 @@ void AppendBytesElement(std::string& raw, std::string_view element) {
 TEST_F(ServerInferTest, EveryDatatypeRoundTripsBitForBit) {
   // Wire type and element size (0: BYTES).
   const std::vector<std::pair<std::string, size_t>> types = {
-      {"BOOL", 1},  {"UINT8", 1}, {"UINT16", 2}, {"UINT32", 4}, {"UINT64", 8},
-      {"INT8", 1},  {"INT16", 2}, {"INT32", 4},  {"INT64", 8},  {"FP16", 2},
-      {"FP32", 4},  {"FP64", 8},  {"BYTES", 0},  {"BF16", 2}};
+      {"BOOL", 1}, {"UINT8", 1}, {"UINT16", 2}, {"UINT32", 4}, {"UINT64", 8},
+      {"INT8", 1}, {"INT16", 2}, {"INT32", 4},  {"INT64", 8},  {"FP16", 2},
+      {"FP32", 4}, {"FP64", 8},  {"BYTES", 0},  {"BF16", 2}};
   inference::ModelInferRequest request;
   request.set_model_name("identity_all_types");
   std::map<std::string, std::pair<std::string, int64_t>> sent;  // output -> raw, elements
@@ -155,8 +154,7 @@ TEST_F(ServerInferTest, TorchMlpMatchesTheSameModelRunInProcess) {
   constexpr int64_t kBatch = 5;
   std::vector<float> input(kBatch * kTorchMlpInputSize);
   for (size_t i = 0; i < input.size(); ++i) input[i] = std::sin(0.37f * static_cast<float>(i));
-  absl::StatusOr<std::vector<float>> expected =
-      RunTorchMlpInProcess(server_->repository(), input);
+  absl::StatusOr<std::vector<float>> expected = RunTorchMlpInProcess(server_->repository(), input);
   ASSERT_TRUE(expected.ok()) << expected.status();
 
   inference::ModelInferResponse response =
@@ -200,8 +198,8 @@ TEST_F(ServerInferTest, TorchTwoIoMapsInputsByName) {
 TEST_F(ServerInferTest, RequestedOutputsLimitTheResponse) {
   inference::ModelInferRequest request;
   request.set_model_name("identity_all_types");
-  for (const char* type : {"BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16",
-                           "INT32", "INT64", "FP16", "FP32", "FP64", "BYTES", "BF16"}) {
+  for (const char* type : {"BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32",
+                           "INT64", "FP16", "FP32", "FP64", "BYTES", "BF16"}) {
     auto* input = request.add_inputs();
     input->set_name(std::string("INPUT_") + type);
     input->set_datatype(type);
@@ -347,8 +345,8 @@ std::vector<BadRequest> BadRequests() {
   inference::ModelInferRequest both = Fp32Request("identity_fp32", "INPUT0", {1, 1}, {1});
   both.mutable_inputs(0)->mutable_contents()->add_fp32_contents(1);
   cases.push_back({"raw and typed contents", both, "INPUT0"});
-  cases.push_back({"unknown output", Fp32Request("identity_fp32", "INPUT0", {1, 1}, {1}),
-                   "NO_SUCH_OUTPUT"});
+  cases.push_back(
+      {"unknown output", Fp32Request("identity_fp32", "INPUT0", {1, 1}, {1}), "NO_SUCH_OUTPUT"});
   cases.back().request.add_outputs()->set_name("NO_SUCH_OUTPUT");
   return cases;
 }

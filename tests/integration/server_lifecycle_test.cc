@@ -1,11 +1,11 @@
 // Model lifecycle of a running sonic-server: explicit load / unload (with draining and config
 // overrides), what mode none refuses, version policies, repository polling, a broken model among
 // good ones, and a graceful SIGTERM with a request in flight.
-#include <chrono>
-#include <future>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <chrono>
+#include <future>
 
 #include "absl/strings/str_cat.h"
 #include "integration_test_util.h"
@@ -22,10 +22,10 @@ using ::testing::HasSubstr;
 std::string IdentityConfig(const std::string& name, int max_batch_size,
                            const std::string& extra = "") {
   const char* dims = max_batch_size > 0 ? "[ -1 ]" : "[ 4 ]";
-  return absl::StrCat("name: \"", name, "\"\nbackend: \"identity\"\nmax_batch_size: ",
-                      max_batch_size, "\ninput [ { name: \"INPUT0\" data_type: TYPE_FP32 dims: ",
-                      dims, " } ]\noutput [ { name: \"OUTPUT0\" data_type: TYPE_FP32 dims: ", dims,
-                      " } ]\n", extra);
+  return absl::StrCat(
+      "name: \"", name, "\"\nbackend: \"identity\"\nmax_batch_size: ", max_batch_size,
+      "\ninput [ { name: \"INPUT0\" data_type: TYPE_FP32 dims: ", dims,
+      " } ]\noutput [ { name: \"OUTPUT0\" data_type: TYPE_FP32 dims: ", dims, " } ]\n", extra);
 }
 
 // Writes <repository>/<name>/config.pbtxt and an (empty) directory per version.
@@ -55,13 +55,22 @@ grpc::Status Unload(inference::GRPCInferenceService::Stub& stub, const std::stri
   return stub.RepositoryModelUnload(NewContext().get(), request, &response);
 }
 
-// A slow request to a model with dims [4] (identity_delay's shape), on its own thread.
+// Sends a request to a model with dims [4] (identity_delay's shape) without waiting for it: the
+// requests a test sends back to back leave together on one connection, so none lags behind.
 std::future<grpc::Status> InferAsync(inference::GRPCInferenceService::Stub& stub,
                                      const std::string& model) {
-  return std::async(std::launch::async, [&stub, model] {
+  struct Call {
+    std::unique_ptr<grpc::ClientContext> context = NewContext();
+    inference::ModelInferRequest request;
     inference::ModelInferResponse response;
-    return Infer(stub, Fp32Request(model, "INPUT0", {4}, {1, 2, 3, 4}), &response);
-  });
+    std::promise<grpc::Status> done;
+  };
+  auto call = std::make_shared<Call>();
+  call->request = Fp32Request(model, "INPUT0", {4}, {1, 2, 3, 4});
+  std::future<grpc::Status> result = call->done.get_future();
+  stub.async()->ModelInfer(call->context.get(), &call->request, &call->response,
+                           [call](grpc::Status status) { call->done.set_value(status); });
+  return result;
 }
 
 bool IsDone(const std::future<grpc::Status>& future) {
@@ -71,12 +80,14 @@ bool IsDone(const std::future<grpc::Status>& future) {
 // Waits until one of `futures` has its result; returns its index, or -1 past the deadline.
 int WaitForFirst(const std::vector<std::future<grpc::Status>>& futures) {
   int first = -1;
-  WaitFor([&] {
-    for (size_t i = 0; i < futures.size(); ++i) {
-      if (IsDone(futures[i])) first = static_cast<int>(i);
-    }
-    return first >= 0;
-  }, absl::Seconds(30));
+  WaitFor(
+      [&] {
+        for (size_t i = 0; i < futures.size(); ++i) {
+          if (IsDone(futures[i])) first = static_cast<int>(i);
+        }
+        return first >= 0;
+      },
+      absl::Seconds(30));
   return first;
 }
 
@@ -149,6 +160,19 @@ TEST_F(ExplicitModeTest, UnloadLetsInFlightRequestsFinish) {
 
   grpc::Status unloaded = Unload(*stub_, "slow_model");
   EXPECT_TRUE(unloaded.ok()) << unloaded.error_message();
+  // The unload answered only once draining was over: the version is already "unloaded", no
+  // longer UNLOADING.
+  absl::StatusOr<inference::RepositoryIndexResponse> index = GetIndex(*stub_);
+  ASSERT_TRUE(index.ok()) << index.status();
+  int rows = 0;
+  for (const auto& row : index->models()) {
+    if (row.name() != "slow_model") continue;
+    ++rows;
+    EXPECT_EQ(row.version(), "1");
+    EXPECT_EQ(row.state(), "UNAVAILABLE");
+    EXPECT_EQ(row.reason(), "unloaded");
+  }
+  EXPECT_EQ(rows, 1);
   for (auto& request : requests) {
     grpc::Status status = request.get();
     EXPECT_TRUE(status.ok()) << status.error_message();
@@ -213,14 +237,16 @@ class NoneModeTest : public ::testing::Test {
   static void SetUpTestSuite() {
     absl::StatusOr<TestServer> started =
         StartTestServer({}, [](const std::filesystem::path& repository) -> absl::Status {
-          absl::Status latest = WriteIdentityModel(
-              repository, "versions_latest",
-              IdentityConfig("versions_latest", 8, "version_policy: { latest { num_versions: 2 } }\n"),
-              {1, 2, 3});
+          absl::Status latest =
+              WriteIdentityModel(repository, "versions_latest",
+                                 IdentityConfig("versions_latest", 8,
+                                                "version_policy: { latest { num_versions: 2 } }\n"),
+                                 {1, 2, 3});
           if (!latest.ok()) return latest;
           return WriteIdentityModel(
               repository, "versions_specific",
-              IdentityConfig("versions_specific", 8, "version_policy: { specific { versions: [ 1 ] } }\n"),
+              IdentityConfig("versions_specific", 8,
+                             "version_policy: { specific { versions: [ 1 ] } }\n"),
               {1, 2, 3});
         });
     if (started.ok()) {
@@ -357,10 +383,11 @@ TEST_F(PollModeTest, AddedChangedAndRemovedModelsAreFollowed) {
   std::filesystem::rename(staging / "polled", model_dir);
 
   ASSERT_TRUE(WaitFor([&] { return IsModelReady(*stub_, "polled"); }))
-      << "the new model was not loaded; server log:\n" << server_->server->Log();
+      << "the new model was not loaded; server log:\n"
+      << server_->server->Log();
   inference::ModelInferResponse response;
-  grpc::Status status = Infer(*stub_, Fp32Request("polled", "INPUT0", {4, 1}, {1, 2, 3, 4}),
-                              &response);
+  grpc::Status status =
+      Infer(*stub_, Fp32Request("polled", "INPUT0", {4, 1}, {1, 2, 3, 4}), &response);
   EXPECT_TRUE(status.ok()) << status.error_message();
 
   // A changed config reloads the model.
@@ -368,14 +395,16 @@ TEST_F(PollModeTest, AddedChangedAndRemovedModelsAreFollowed) {
   ASSERT_TRUE(WaitFor([&] {
     absl::StatusOr<inference::ModelConfig> config = GetModelConfig(*stub_, "polled");
     return config.ok() && config->max_batch_size() == 2;
-  })) << "the changed model was not reloaded; server log:\n" << server_->server->Log();
+  })) << "the changed model was not reloaded; server log:\n"
+      << server_->server->Log();
   status = Infer(*stub_, Fp32Request("polled", "INPUT0", {4, 1}, {1, 2, 3, 4}), &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 
   // A removed model is unloaded.
   std::filesystem::rename(model_dir, staging / "removed");
   ASSERT_TRUE(WaitFor([&] { return !IsModelReady(*stub_, "polled"); }))
-      << "the removed model is still ready; server log:\n" << server_->server->Log();
+      << "the removed model is still ready; server log:\n"
+      << server_->server->Log();
   status = Infer(*stub_, Fp32Request("polled", "INPUT0", {1, 1}, {1}), &response);
   EXPECT_THAT(status.error_code(),
               AnyOf(grpc::StatusCode::NOT_FOUND, grpc::StatusCode::UNAVAILABLE));

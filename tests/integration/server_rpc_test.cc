@@ -1,11 +1,11 @@
 // The non-inference RPCs of a running sonic-server (mode none, the test model repository):
 // liveness, readiness, metadata, configuration, repository index, statistics, health, and the
 // NOT_FOUND answers for a model the server does not have.
-#include <map>
-#include <set>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <map>
+#include <set>
 
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "integration_test_util.h"
@@ -108,12 +108,11 @@ TEST_F(ServerRpcTest, ServerMetadataListsExactlyTheImplementedExtensions) {
   ASSERT_TRUE(stub_->ServerMetadata(NewContext().get(), {}, &metadata).ok());
   EXPECT_EQ(metadata.name(), "sonic-server");
   EXPECT_THAT(metadata.extensions(),
-              UnorderedElementsAre("model_repository", "model_configuration", "statistics"));
+              UnorderedElementsAre("model_repository", "model_configuration", "statistics",
+                                   "schedule_policy"));
 }
 
-// Disabled until the server reports its version: apps/sonic-server/main.cc never sets
-// flags.grpc.info.version, so ServerMetadata.version is "" (Triton's clients print it).
-TEST_F(ServerRpcTest, DISABLED_ServerMetadataHasAVersion) {
+TEST_F(ServerRpcTest, ServerMetadataHasAVersion) {
   inference::ServerMetadataResponse metadata;
   ASSERT_TRUE(stub_->ServerMetadata(NewContext().get(), {}, &metadata).ok());
   EXPECT_THAT(metadata.version(), Not(IsEmpty()));
@@ -144,8 +143,8 @@ TEST_F(ServerRpcTest, ModelMetadataOfIdentityModels) {
 
   inference::ModelMetadataResponse all_types = Metadata("identity_all_types");
   std::vector<std::string> expected;
-  for (const char* type : {"BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16",
-                           "INT32", "INT64", "FP16", "FP32", "FP64", "BYTES", "BF16"}) {
+  for (const char* type : {"BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32",
+                           "INT64", "FP16", "FP32", "FP64", "BYTES", "BF16"}) {
     expected.push_back(std::string("INPUT_") + type + " [-1] " + type);
   }
   EXPECT_THAT(Describe(all_types.inputs()), ElementsAreArray(expected));

@@ -1,11 +1,11 @@
 // TLS and mutual TLS on sonic-server's gRPC port, with a CA, server and client certificates made
 // by the openssl command line at test time (no key material is checked in).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
 #include "integration_test_util.h"
@@ -72,9 +72,9 @@ class ServerTlsTest : public ::testing::Test {
     if (!certs.ok()) return certs.status();
     certs_ = *std::move(certs);
     if (absl::Status made = MakeCertificates(Cert("")); !made.ok()) return made;
-    const std::vector<std::string> server_files = {
-        "--grpc-server-cert", Cert("server.crt").string(),
-        "--grpc-server-key", Cert("server.key").string()};
+    const std::vector<std::string> server_files = {"--grpc-server-cert",
+                                                   Cert("server.crt").string(), "--grpc-server-key",
+                                                   Cert("server.key").string()};
 
     std::vector<std::string> tls_args = {"--grpc-use-ssl"};
     tls_args.insert(tls_args.end(), server_files.begin(), server_files.end());
@@ -113,7 +113,8 @@ class ServerTlsTest : public ::testing::Test {
         NewChannel(server.server->address(), std::move(credentials)));
     inference::ServerLiveResponse response;
     grpc::Status status = stub->ServerLive(NewContext().get(), {}, &response);
-    if (status.ok() && !response.live()) return grpc::Status(grpc::StatusCode::INTERNAL, "not live");
+    if (status.ok() && !response.live())
+      return grpc::Status(grpc::StatusCode::INTERNAL, "not live");
     return status;
   }
 
@@ -147,16 +148,15 @@ TEST_F(ServerTlsTest, MutualTlsRefusesACertificateFromAnotherCa) {
 
 TEST_F(ServerTlsTest, MutualTlsAcceptsAClientWithItsCertificate) {
   grpc::Status status = Live(*mutual_, Tls("ca", "client"));
-  EXPECT_TRUE(status.ok()) << status.error_message() << "\nserver log:\n"
-                           << mutual_->server->Log();
+  EXPECT_TRUE(status.ok()) << status.error_message() << "\nserver log:\n" << mutual_->server->Log();
 }
 
 TEST_F(ServerTlsTest, MissingCertificateFileStopsTheServerWithAnErrorNamingIt) {
   const std::string missing = Cert("no_such_server.crt").string();
-  absl::StatusOr<TestServer> server = StartTestServer(
-      {"--grpc-use-ssl", "--grpc-server-cert", missing, "--grpc-server-key",
-       Cert("server.key").string()},
-      {}, /*write_test_models=*/false);
+  absl::StatusOr<TestServer> server =
+      StartTestServer({"--grpc-use-ssl", "--grpc-server-cert", missing, "--grpc-server-key",
+                       Cert("server.key").string()},
+                      {}, /*write_test_models=*/false);
   ASSERT_FALSE(server.ok()) << "the server started without its certificate";
   EXPECT_THAT(server.status().message(), HasSubstr("exited before listening"));
   EXPECT_THAT(server.status().message(), HasSubstr(missing));

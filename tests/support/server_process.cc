@@ -21,6 +21,7 @@ namespace sonic::testing {
 namespace {
 
 constexpr std::string_view kListening = "sonic-server: listening on ";
+constexpr std::string_view kMetrics = "sonic-server: metrics on ";
 
 int PollMillis(absl::Duration remaining) {
   if (remaining <= absl::ZeroDuration()) return 0;
@@ -46,13 +47,14 @@ absl::StatusOr<std::filesystem::path> ResolveBinary(const std::filesystem::path&
   return binary;
 }
 
-// The port of a "sonic-server: listening on ADDRESS:PORT" line, or 0 for any other line.
-int ListeningPort(std::string_view line) {
-  size_t at = line.find(kListening);
+// The port of a "<prefix>ADDRESS:PORT" line (prefix kListening or kMetrics), or 0 for any other
+// line.
+int ListeningPort(std::string_view line, std::string_view prefix = kListening) {
+  size_t at = line.find(prefix);
   if (at == std::string_view::npos) return 0;
   size_t colon = line.rfind(':');
   int port = 0;
-  if (colon == std::string_view::npos || colon < at + kListening.size() ||
+  if (colon == std::string_view::npos || colon < at + prefix.size() ||
       !absl::SimpleAtoi(std::string(line.substr(colon + 1)), &port)) {
     return 0;
   }
@@ -76,6 +78,18 @@ int ListeningPort(std::string_view line) {
   const char message[] = "server_process: execv failed\n";
   [[maybe_unused]] ssize_t ignored = write(STDERR_FILENO, message, sizeof(message) - 1);
   _exit(127);
+}
+
+// Whether `args` turn the metrics endpoint off (--allow-metrics=false, or ... false / 0).
+bool MetricsDisabled(const std::vector<std::string>& args) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--allow-metrics=false" || args[i] == "--allow-metrics=0") return true;
+    if (args[i] == "--allow-metrics" && i + 1 < args.size() &&
+        (args[i + 1] == "false" || args[i + 1] == "0")) {
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace
@@ -108,14 +122,16 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(const Option
 
   std::vector<std::string> args = {binary->string()};
   args.insert(args.end(), options.args.begin(), options.args.end());
-  args.insert(args.end(), {"--grpc-address", "127.0.0.1", "--grpc-port", "0"});
+  args.insert(args.end(),
+              {"--grpc-address", "127.0.0.1", "--grpc-port", "0", "--metrics-port", "0"});
   std::vector<char*> argv;
   for (std::string& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
 
   int log_fd = open(log_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (log_fd < 0) {
-    return absl::InternalError(absl::StrCat("open ", log_file.string(), ": ", std::strerror(errno)));
+    return absl::InternalError(
+        absl::StrCat("open ", log_file.string(), ": ", std::strerror(errno)));
   }
   int pipe_fds[2];
   if (pipe2(pipe_fds, O_CLOEXEC) != 0) {
@@ -133,6 +149,7 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(const Option
     return absl::InternalError(absl::StrCat("fork: ", std::strerror(fork_errno)));
   }
   std::unique_ptr<ServerProcess> server(new ServerProcess(pid, pipe_fds[0], *std::move(log_dir)));
+  server->expect_metrics_ = !MetricsDisabled(options.args);
   if (absl::Status listening = server->AwaitListening(options.startup_timeout); !listening.ok()) {
     return listening;  // the destructor kills and reaps the server
   }
@@ -148,9 +165,9 @@ absl::Status ServerProcess::AwaitListening(absl::Duration timeout) {
     const absl::Duration remaining = deadline - absl::Now();
     if (remaining <= absl::ZeroDuration()) {
       Kill();
-      return absl::DeadlineExceededError(
-          absl::StrCat("sonic-server did not listen within ", absl::FormatDuration(timeout),
-                       "; stdout: '", output, "'; its log:\n", Log()));
+      return absl::DeadlineExceededError(absl::StrCat("sonic-server did not listen within ",
+                                                      absl::FormatDuration(timeout), "; stdout: '",
+                                                      output, "'; its log:\n", Log()));
     }
     pollfd fd = {stdout_fd_, POLLIN, 0};
     int ready = poll(&fd, 1, PollMillis(remaining));
@@ -164,17 +181,19 @@ absl::Status ServerProcess::AwaitListening(absl::Duration timeout) {
     if (n <= 0) {  // stdout closed: the server has exited (or is about to)
       absl::StatusOr<int> code = Reap(absl::Now() + absl::Seconds(10));
       if (!code.ok()) Kill();
-      return absl::InternalError(absl::StrCat(
-          "sonic-server exited before listening (exit status ",
-          code.ok() ? std::to_string(*code) : std::string("unknown"), "); stdout: '", output,
-          "'; its log:\n", Log()));
+      return absl::InternalError(
+          absl::StrCat("sonic-server exited before listening (exit status ",
+                       code.ok() ? std::to_string(*code) : std::string("unknown"), "); stdout: '",
+                       output, "'; its log:\n", Log()));
     }
     output.append(buffer, static_cast<size_t>(n));
     size_t line_start = 0;
     for (size_t end = output.find('\n'); end != std::string::npos;
          end = output.find('\n', line_start)) {
-      port_ = ListeningPort(std::string_view(output).substr(line_start, end - line_start));
-      if (port_ > 0) return absl::OkStatus();
+      const std::string_view line = std::string_view(output).substr(line_start, end - line_start);
+      if (port_ == 0) port_ = ListeningPort(line);
+      if (metrics_port_ == 0) metrics_port_ = ListeningPort(line, kMetrics);
+      if (port_ > 0 && (metrics_port_ > 0 || !expect_metrics_)) return absl::OkStatus();
       line_start = end + 1;
     }
   }
@@ -235,9 +254,9 @@ absl::StatusOr<int> ServerProcess::Stop(int signal, absl::Duration timeout) {
   absl::StatusOr<int> code = Reap(absl::Now() + timeout);
   if (absl::IsDeadlineExceeded(code.status())) {
     Kill();
-    return absl::DeadlineExceededError(
-        absl::StrCat("sonic-server did not exit within ", absl::FormatDuration(timeout),
-                     " of signal ", signal, " (killed); its log:\n", Log()));
+    return absl::DeadlineExceededError(absl::StrCat("sonic-server did not exit within ",
+                                                    absl::FormatDuration(timeout), " of signal ",
+                                                    signal, " (killed); its log:\n", Log()));
   }
   return code;
 }

@@ -41,13 +41,13 @@ class TempDirectory {
   std::filesystem::path path_;
 };
 
-// One running sonic-server. Thread-safe except that Stop and the destructor must not race with
-// each other.
+// One running sonic-server. pid, port, address and Log may be called from any thread at any
+// time; Stop must not run concurrently with another Stop or with the destructor.
 class ServerProcess {
  public:
   struct Options {
     // Flags for the server (repository, control mode, TLS...). Start always adds
-    // `--grpc-address 127.0.0.1 --grpc-port 0`.
+    // `--grpc-address 127.0.0.1 --grpc-port 0 --metrics-port 0`.
     std::vector<std::string> args;
     // Empty: $SONIC_BUILD_DIR/bin/sonic-server (sonic_add_test and the integration tests' CMake
     // set SONIC_BUILD_DIR).
@@ -70,6 +70,10 @@ class ServerProcess {
 
   pid_t pid() const { return pid_; }
   int port() const { return port_; }
+  // The Prometheus metrics HTTP port (on 127.0.0.1), from the "sonic-server: metrics on
+  // ADDRESS:PORT" line that Start also waits for; 0 when `args` turn metrics off
+  // (--allow-metrics=false).
+  int metrics_port() const { return metrics_port_; }
   // "127.0.0.1:PORT", for grpc::CreateChannel.
   std::string address() const;
   // Everything the server wrote to stderr so far.
@@ -98,6 +102,8 @@ class ServerProcess {
   const int stdout_fd_;
   const std::unique_ptr<TempDirectory> log_dir_;
   int port_ = 0;
+  bool expect_metrics_ = true;
+  int metrics_port_ = 0;
   bool reaped_ = false;
   std::atomic<bool> stop_draining_{false};
   std::thread drainer_;

@@ -91,6 +91,26 @@ output [
 ]
 )config";
 
+constexpr char kTorchRaggedSum[] = R"config(name: "torch_ragged_sum"
+backend: "pytorch"
+max_batch_size: 16
+input [ { name: "x" data_type: TYPE_FP32 dims: [ -1 ] allow_ragged_batch: true } ]
+batch_input [
+  {
+    kind: BATCH_ACCUMULATED_ELEMENT_COUNT
+    target_name: "offsets"
+    data_type: TYPE_INT32
+    source_input: "x"
+  }
+]
+output [
+  { name: "sum" data_type: TYPE_FP32 dims: [ 1 ] },
+  { name: "max" data_type: TYPE_FP32 dims: [ 1 ] }
+]
+dynamic_batching { max_queue_delay_microseconds: 100000 }
+instance_group [ { kind: KIND_CPU count: 1 } ]
+)config";
+
 std::string IdentityAllTypesConfig() {
   // Wire name and config enum name of every type.
   constexpr std::pair<const char*, const char*> kTypes[] = {
@@ -126,6 +146,7 @@ absl::Status WriteTestRepository(const std::filesystem::path& dir) {
   if (HaveTorchModels()) {
     SONIC_RETURN_IF_ERROR(WriteModel(dir, "torch_mlp", kTorchMlp));
     SONIC_RETURN_IF_ERROR(WriteModel(dir, "torch_two_io", kTorchTwoIo));
+    SONIC_RETURN_IF_ERROR(WriteModel(dir, "torch_ragged_sum", kTorchRaggedSum));
     SONIC_RETURN_IF_ERROR(WriteTorchModelFiles(dir));
   }
   return absl::OkStatus();

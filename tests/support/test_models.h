@@ -14,6 +14,12 @@
 //  - torch_two_io (only when HaveTorchModels()): platform "pytorch_libtorch", max_batch_size 4,
 //    inputs "a", "b" FP32 dims [-1] (forward(self, a, b)), outputs OUTPUT__0 = a + b and
 //    OUTPUT__1 = a * b FP32 dims [-1].
+//  - torch_ragged_sum (only when HaveTorchModels()): backend "pytorch", max_batch_size 16,
+//    input "x" FP32 dims [-1] with allow_ragged_batch, batch_input "offsets" (INT32
+//    BATCH_ACCUMULATED_ELEMENT_COUNT of "x"), outputs "sum" and "max" FP32 dims [1]: each
+//    request's sum and maximum of x (0 for an empty x), one row per request; dynamic_batching with
+//    max_queue_delay_microseconds 100000, so requests sent together run as one batch. Send each
+//    request with batch size 1 (the model gives one row per request, not per batch item).
 //  - broken_model: backend "pytorch", max_batch_size 0, INPUT__0 FP32 [4] -> OUTPUT__0 FP32 [4],
 //    but 1/model.pt is garbage, so loading fails and the model is UNAVAILABLE.
 //  - bad_config: a config.pbtxt with a syntax error.

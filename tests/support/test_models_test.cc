@@ -43,6 +43,7 @@ TEST_F(TestModelsTest, ConfigsParseExceptBadConfig) {
   if (HaveTorchModels()) {
     models.push_back("torch_mlp");
     models.push_back("torch_two_io");
+    models.push_back("torch_ragged_sum");
   }
   for (const std::string& model : models) {
     inference::ModelConfig config;

@@ -72,9 +72,25 @@ absl::Status WriteTorchScriptModule(const std::filesystem::path& file, std::stri
 absl::Status WriteTorchModelFiles(const std::filesystem::path& dir) {
   SONIC_RETURN_IF_ERROR(CatchTorch("cannot save torch_mlp",
                                    [&] { return SaveMlp(dir / "torch_mlp" / "1" / "model.pt"); }));
-  return WriteTorchScriptModule(dir / "torch_two_io" / "1" / "model.pt", R"(
+  SONIC_RETURN_IF_ERROR(WriteTorchScriptModule(dir / "torch_two_io" / "1" / "model.pt", R"(
 def forward(self, a, b):
     return (a + b, a * b)
+)"));
+  // x: every request's values one after another; offsets: where each request's values end.
+  return WriteTorchScriptModule(dir / "torch_ragged_sum" / "1" / "model.pt", R"(
+def forward(self, x, offsets):
+    n = offsets.size(0)
+    sums = torch.zeros([n, 1], dtype=x.dtype)
+    maxs = torch.zeros([n, 1], dtype=x.dtype)
+    start = 0
+    for i in range(n):
+        end = int(offsets[i])
+        if end > start:
+            part = x[start:end]
+            sums[i, 0] = part.sum()
+            maxs[i, 0] = part.max()
+        start = end
+    return (sums, maxs)
 )");
 }
 

@@ -8,7 +8,8 @@
 
 namespace sonic::testing {
 
-// Writes torch_mlp/1/model.pt and torch_two_io/1/model.pt under `dir` (see test_models.h).
+// Writes the model.pt of torch_mlp, torch_two_io and torch_ragged_sum under `dir` (see
+// test_models.h).
 absl::Status WriteTorchModelFiles(const std::filesystem::path& dir);
 
 }  // namespace sonic::testing

@@ -1,79 +1,15 @@
 #include "server/core/batch_executor.h"
 
-#include <cstring>
 #include <deque>
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "server/core/batch_assembly.h"
 #include "sonic/common/status.h"
 #include "sonic/common/tensor_view.h"
 
 namespace sonic::server {
 namespace {
-
-// The backend's view of a batch's inputs, with the storage of those that had to be copied.
-struct AssembledInputs {
-  std::deque<std::vector<std::byte>> buffers;  // deque: growing never moves earlier buffers
-  std::deque<Shape> shapes;
-  std::vector<SonicBackendTensor> tensors;
-};
-
-bool IsAligned(std::span<const std::byte> data, DataType type) {
-  size_t align = std::max<size_t>(ElementSize(type), 1);
-  return reinterpret_cast<uintptr_t>(data.data()) % align == 0;
-}
-
-// Applies a config `reshape` (as Triton does): the shape the model sees (or, for an output, the
-// shape a client sees) keeps the batch dimension and replaces the rest with `target`.
-absl::StatusOr<Shape> Reshape(const Shape& shape, bool batched,
-                              const google::protobuf::RepeatedField<int64_t>& target) {
-  std::span<const int64_t> item(shape);
-  if (batched && !item.empty()) item = item.subspan(1);
-  SONIC_ASSIGN_OR_RETURN(int64_t elements, ElementCount(item));
-  SONIC_ASSIGN_OR_RETURN(Shape reshaped,
-                         ResolveDims(std::span(target.data(), target.size()), elements));
-  if (batched && !shape.empty()) reshaped.insert(reshaped.begin(), shape[0]);
-  return reshaped;
-}
-
-const inference::ModelInput* FindInput(const inference::ModelConfig& config,
-                                       std::string_view name) {
-  for (const auto& input : config.input()) {
-    if (input.name() == name) return &input;
-  }
-  return nullptr;
-}
-
-// Concatenates input `index` of every request along the batch dimension (one request: a view of
-// its bytes, copied only when misaligned for its element type), in the shape the model expects.
-absl::Status AssembleInput(const inference::ModelConfig& config, const Batch& batch, size_t index,
-                           int64_t total_batch, AssembledInputs& out) {
-  const RequestInput& first = batch.front()->inputs[index];
-  Shape& shape = out.shapes.emplace_back(first.shape);
-  std::span<const std::byte> data = first.data;
-  if (batch.size() > 1 || !IsAligned(data, first.type)) {
-    size_t total = 0;
-    for (const auto& request : batch) total += request->inputs[index].data.size();
-    std::vector<std::byte>& buffer = out.buffers.emplace_back(total);
-    size_t offset = 0;
-    for (const auto& request : batch) {
-      std::span<const std::byte> part = request->inputs[index].data;
-      if (!part.empty()) std::memcpy(buffer.data() + offset, part.data(), part.size());
-      offset += part.size();
-    }
-    data = buffer;
-    if (!shape.empty() && batch.size() > 1) shape[0] = total_batch;
-  }
-  const inference::ModelInput* input = FindInput(config, first.name);
-  if (input != nullptr && input->has_reshape()) {
-    SONIC_ASSIGN_OR_RETURN(shape,
-                           Reshape(shape, config.max_batch_size() > 0, input->reshape().shape()));
-  }
-  out.tensors.push_back(SonicBackendTensor{first.name.c_str(), static_cast<int32_t>(first.type),
-                                           shape.data(), static_cast<uint32_t>(shape.size()),
-                                           data.data(), data.size()});
-  return absl::OkStatus();
-}
 
 const inference::ModelOutput* FindOutput(const inference::ModelConfig& config,
                                          std::string_view name) {
@@ -97,12 +33,13 @@ class BatchOutputAllocator final : public OutputAllocator {
       if (error_.ok()) error_ = status;
       return nullptr;
     }
-    // Clients see the config's dims, the model produced its reshape (checked above).
+    // Clients see the config's dims, the model produced its reshape (checked above). A
+    // scattered output keeps its shape: SplitOutputForRequest gives each request its own.
     const inference::ModelOutput* output = FindOutput(config_, name);
     Shape client_shape(shape.begin(), shape.end());
-    if (output->has_reshape()) {
+    if (output->has_reshape() && !IsScatteredOutput(config_, output->name())) {
       absl::StatusOr<Shape> reshaped =
-          Reshape(client_shape, config_.max_batch_size() > 0, output->dims());
+          ApplyReshape(client_shape, config_.max_batch_size() > 0, output->dims());
       if (!reshaped.ok()) {
         if (error_.ok()) error_ = reshaped.status();
         return nullptr;
@@ -133,7 +70,8 @@ class BatchOutputAllocator final : public OutputAllocator {
     const auto& dims = output->has_reshape() ? output->reshape().shape() : output->dims();
     Shape expected(dims.begin(), dims.end());
     if (config_.max_batch_size() > 0) expected.insert(expected.begin(), total_batch_);
-    if (!MatchesDims(expected, shape)) {
+    // A scattered output is cut by its source input's shapes, not by rows: any shape will do.
+    if (!IsScatteredOutput(config_, output->name()) && !MatchesDims(expected, shape)) {
       return absl::InternalError(absl::StrCat(what, " has shape ", ShapeToString(shape),
                                               ", expected ", ShapeToString(expected)));
     }
@@ -153,34 +91,6 @@ class BatchOutputAllocator final : public OutputAllocator {
   absl::Status error_;
 };
 
-// The part of a batch output that belongs to the request whose rows start at `row`.
-absl::StatusOr<OutputTensor> SliceOutput(const OutputTensor& whole, int64_t row, int64_t rows) {
-  OutputTensor part{whole.name, whole.type, whole.shape, {}};
-  part.shape[0] = rows;
-  if (whole.type != DataType::kBytes) {
-    SONIC_ASSIGN_OR_RETURN(int64_t row_elements, ElementCount(std::span(whole.shape).subspan(1)));
-    size_t row_bytes = row_elements * ElementSize(whole.type);
-    part.data = whole.data.substr(row * row_bytes, rows * row_bytes);
-    return part;
-  }
-  // BYTES: walk the length-prefixed elements to find the rows' byte range.
-  SONIC_ASSIGN_OR_RETURN(int64_t row_elements, ElementCount(std::span(whole.shape).subspan(1)));
-  int64_t first = row * row_elements, end = (row + rows) * row_elements, index = 0;
-  size_t begin_byte = 0, end_byte = 0, pos = 0;
-  while (pos + 4 <= whole.data.size() && index <= end) {
-    if (index == first) begin_byte = pos;
-    if (index == end) break;
-    uint32_t len = 0;
-    std::memcpy(&len, whole.data.data() + pos, 4);
-    pos += 4 + len;
-    ++index;
-  }
-  end_byte = pos;
-  if (first == end) begin_byte = end_byte;
-  part.data = whole.data.substr(begin_byte, end_byte - begin_byte);
-  return part;
-}
-
 }  // namespace
 
 std::vector<const char*> BatchExecutor::WantedOutputs(const Batch& batch) const {
@@ -198,8 +108,8 @@ std::vector<const char*> BatchExecutor::WantedOutputs(const Batch& batch) const 
 std::vector<absl::StatusOr<InferenceResponse>> BatchExecutor::SplitOutputs(
     const Batch& batch, std::deque<OutputTensor>& outputs) {
   std::vector<absl::StatusOr<InferenceResponse>> results;
-  int64_t row = 0;
-  for (const auto& request : batch) {
+  for (size_t index = 0; index < batch.size(); ++index) {
+    const InferenceRequest* request = batch[index].get();
     InferenceResponse response{config_.name(), version_, request->id, {}};
     absl::Status built;
     for (const RequestedOutput& requested : request->outputs) {
@@ -211,18 +121,17 @@ std::vector<absl::StatusOr<InferenceResponse>> BatchExecutor::SplitOutputs(
                                                  "'"));
         break;
       }
-      if (batch.size() == 1) {
+      if (batch.size() == 1 && !IsScatteredOutput(config_, it->name)) {
         response.outputs.push_back(std::move(*it));  // the only consumer: no copy
         continue;
       }
-      absl::StatusOr<OutputTensor> part = SliceOutput(*it, row, request->batch_size);
+      absl::StatusOr<OutputTensor> part = SplitOutputForRequest(config_, batch, index, *it);
       if (!part.ok()) {
         built = part.status();
         break;
       }
       response.outputs.push_back(*std::move(part));
     }
-    row += request->batch_size;
     if (built.ok()) {
       results.emplace_back(std::move(response));
     } else {
@@ -241,7 +150,7 @@ void BatchExecutor::Complete(Batch& batch, std::vector<absl::StatusOr<InferenceR
     if (results[i].ok()) {
       stats_.RecordSuccess(request_ns, start_ns - request.arrival_ns, times);
     } else {
-      stats_.RecordFailure(request_ns);
+      stats_.RecordFailure(request_ns, FailureReason::kBackend);
     }
     std::move(request.on_complete)(std::move(results[i]));
   }
@@ -254,10 +163,7 @@ void BatchExecutor::Execute(Batch batch) {
   for (const auto& request : batch) total_batch += request->batch_size;
 
   AssembledInputs inputs;
-  absl::Status status;
-  for (size_t i = 0; i < batch.front()->inputs.size() && status.ok(); ++i) {
-    status = AssembleInput(config_, batch, i, total_batch, inputs);
-  }
+  absl::Status status = AssembleBatchInputs(config_, batch, inputs);
   std::vector<const char*> output_names = WantedOutputs(batch);
   ExecutionTimes times;
   const uint64_t infer_start_ns = clock_.NowNs();

@@ -3,7 +3,9 @@
 // completes every request exactly once.
 //
 // A batch holds requests of one model version that carry the same inputs with the same non-batch
-// dimensions (the scheduler forms batches so); their batch sizes add up to at most max_batch_size.
+// dimensions except for ragged inputs (CanBatchTogether in batch_assembly.h; the scheduler forms
+// batches so); their batch sizes add up to at most max_batch_size. How inputs are assembled and
+// outputs split (ragged inputs, batch_input, batch_output) is batch_assembly.h's.
 //
 // Thread-compatible: one BatchExecutor per instance worker, which calls Execute serially.
 #pragma once
@@ -19,8 +21,6 @@
 #include "server/core/model_statistics.h"
 
 namespace sonic::server {
-
-using Batch = std::vector<std::unique_ptr<InferenceRequest>>;
 
 class BatchExecutor {
  public:

@@ -69,4 +69,7 @@ struct InferenceRequest {
   ResponseCallback on_complete;
 };
 
+// Requests executed together in one model execution.
+using Batch = std::vector<std::unique_ptr<InferenceRequest>>;
+
 }  // namespace sonic::server

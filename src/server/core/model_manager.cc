@@ -232,9 +232,10 @@ absl::StatusOr<std::shared_ptr<ModelVersion>> ModelManager::Get(std::string_view
     for (auto v = versions.rbegin(); v != versions.rend(); ++v) {
       if (v->second.state == ModelState::kReady) return v->second.model;
     }
+    std::string reason = it->second.reason;
+    if (reason.empty() && !versions.empty()) reason = versions.rbegin()->second.reason;
     return absl::UnavailableError(absl::StrCat("model '", name, "' has no ready version",
-                                               it->second.reason.empty() ? "" : ": ",
-                                               it->second.reason));
+                                               reason.empty() ? "" : ": ", reason));
   }
   int64_t number = 0;
   if (!absl::SimpleAtoi(version, &number)) {

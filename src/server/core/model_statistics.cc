@@ -9,7 +9,23 @@ void Fill(const D& from, inference::StatisticDuration* to) {
   to->set_ns(from.ns);
 }
 
+StatisticsSnapshot::Duration Copy(const auto& from) { return {from.count, from.ns}; }
+
 }  // namespace
+
+std::string_view FailureReasonName(FailureReason reason) {
+  switch (reason) {
+    case FailureReason::kRejected:
+      return "REJECTED";
+    case FailureReason::kCanceled:
+      return "CANCELED";
+    case FailureReason::kBackend:
+      return "BACKEND";
+    case FailureReason::kOther:
+      break;
+  }
+  return "OTHER";
+}
 
 void ModelStatistics::RecordSuccess(uint64_t request_ns, uint64_t queue_ns,
                                     const ExecutionTimes& times) {
@@ -21,9 +37,10 @@ void ModelStatistics::RecordSuccess(uint64_t request_ns, uint64_t queue_ns,
   compute_output_.Add(times.compute_output_ns);
 }
 
-void ModelStatistics::RecordFailure(uint64_t request_ns) {
+void ModelStatistics::RecordFailure(uint64_t request_ns, FailureReason reason) {
   absl::MutexLock lock(&mutex_);
   fail_.Add(request_ns);
+  ++failures_[static_cast<size_t>(reason)];
 }
 
 void ModelStatistics::RecordExecution(uint64_t batch_size, const ExecutionTimes& times,
@@ -59,6 +76,23 @@ void ModelStatistics::FillProto(inference::ModelStatistics& message) const {
     Fill(stats.compute_infer, batch->mutable_compute_infer());
     Fill(stats.compute_output, batch->mutable_compute_output());
   }
+}
+
+StatisticsSnapshot ModelStatistics::Snapshot() const {
+  absl::MutexLock lock(&mutex_);
+  StatisticsSnapshot snapshot;
+  snapshot.success = Copy(success_);
+  snapshot.fail = Copy(fail_);
+  snapshot.queue = Copy(queue_);
+  snapshot.compute_input = Copy(compute_input_);
+  snapshot.compute_infer = Copy(compute_infer_);
+  snapshot.compute_output = Copy(compute_output_);
+  snapshot.failures = failures_;
+  snapshot.request_ns = success_.ns + fail_.ns;
+  snapshot.inference_count = inference_count_;
+  snapshot.execution_count = execution_count_;
+  snapshot.last_inference_ms = last_inference_ms_;
+  return snapshot;
 }
 
 }  // namespace sonic::server

@@ -1,11 +1,17 @@
 #include "server/core/scheduler.h"
 
 #include "absl/strings/str_cat.h"
+#include "server/core/batch_assembly.h"
 
 namespace sonic::server {
 
 Scheduler::Scheduler(const Options& options, std::vector<BackendInstance*> instances)
-    : options_(options) {
+    : options_(options),
+      preserve_ordering_(options.config->dynamic_batching().preserve_ordering()),
+      batcher_(*options.config, [config = options.config](const InferenceRequest& head,
+                                                          const InferenceRequest& candidate) {
+        return CanBatchTogether(*config, head, candidate);
+      }) {
   workers_.reserve(instances.size());
   for (BackendInstance* instance : instances) {
     workers_.emplace_back([this, instance] { WorkerLoop(instance); });
@@ -14,17 +20,41 @@ Scheduler::Scheduler(const Options& options, std::vector<BackendInstance*> insta
 
 Scheduler::~Scheduler() { Drain(); }
 
+void Scheduler::OrderCompletion(InferenceRequest& request) {
+  if (!preserve_ordering_) return;
+  uint64_t position = response_order_.Reserve();
+  request.on_complete = [this, position, done = std::move(request.on_complete)](
+                            absl::StatusOr<InferenceResponse> result) mutable {
+    response_order_.Complete(position, [done = std::move(done), result = std::move(result)]() mutable {
+      std::move(done)(std::move(result));
+    });
+  };
+}
+
+void Scheduler::Refuse(InferenceRequest& request, absl::Status status) {
+  options_.stats->RecordFailure(options_.clock->NowNs() - request.arrival_ns,
+                                FailureReason::kRejected);
+  std::move(request.on_complete)(
+      absl::Status(status.code(), absl::StrCat("model '", options_.config->name(), "' version ",
+                                               options_.version, ": ", status.message())));
+}
+
 void Scheduler::Enqueue(std::unique_ptr<InferenceRequest> request) {
+  OrderCompletion(*request);
+  absl::Status admitted;
   {
     absl::MutexLock lock(&mutex_);
     if (accepting_) {
-      queue_.push_back(std::move(request));
-      return;
+      admitted = batcher_.Enqueue(request, options_.clock->NowNs());
+      if (admitted.ok()) {
+        changed_.SignalAll();
+        return;
+      }
+    } else {
+      admitted = absl::UnavailableError("the model is unloading");
     }
   }
-  std::move(request->on_complete)(absl::UnavailableError(
-      absl::StrCat("model '", options_.config->name(), "' version ", options_.version,
-                   " is unloading")));
+  Refuse(*request, admitted);
 }
 
 void Scheduler::Drain() {
@@ -32,10 +62,11 @@ void Scheduler::Drain() {
     absl::MutexLock lock(&mutex_);
     accepting_ = false;
     auto idle = [this]() ABSL_SHARED_LOCKS_REQUIRED(mutex_) {
-      return queue_.empty() && running_ == 0;
+      return batcher_.empty() && running_ == 0;
     };
     mutex_.Await(absl::Condition(&idle));
     stopping_ = true;
+    changed_.SignalAll();
   }
   for (std::thread& worker : workers_) {
     if (worker.joinable()) worker.join();
@@ -44,21 +75,41 @@ void Scheduler::Drain() {
 
 size_t Scheduler::pending() const {
   absl::MutexLock lock(&mutex_);
-  return queue_.size() + running_;
+  return batcher_.size() + running_;
 }
 
 Batch Scheduler::NextBatch() {
-  absl::MutexLock lock(&mutex_);
-  auto ready = [this]() ABSL_SHARED_LOCKS_REQUIRED(mutex_) {
-    return !queue_.empty() || stopping_;
-  };
-  mutex_.Await(absl::Condition(&ready));
-  Batch batch;
-  if (queue_.empty()) return batch;
-  batch.push_back(std::move(queue_.front()));
-  queue_.pop_front();
-  running_ += batch.size();
-  return batch;
+  while (true) {
+    std::vector<std::unique_ptr<InferenceRequest>> expired;
+    {
+      absl::MutexLock lock(&mutex_);
+      while (expired.empty()) {
+        const uint64_t now = options_.clock->NowNs();
+        expired = batcher_.TakeExpired(now);
+        if (!expired.empty()) break;
+        Batch batch = batcher_.TakeBatch(now);
+        if (!batch.empty() || stopping_) {
+          running_ += batch.size();
+          return batch;
+        }
+        std::optional<uint64_t> next = batcher_.NextDecisionNs();
+        if (next) {
+          changed_.WaitWithTimeout(&mutex_, absl::Nanoseconds(*next > now ? *next - now : 0));
+        } else {
+          changed_.Wait(&mutex_);
+        }
+      }
+      // Counted as running until failed, so that Drain waits for them too.
+      running_ += expired.size();
+    }
+    const size_t count = expired.size();
+    for (auto& request : expired) {
+      Refuse(*request, absl::UnavailableError("the request timed out in the queue"));
+      request.reset();  // releases its model reference before the count drops
+    }
+    absl::MutexLock lock(&mutex_);
+    running_ -= count;
+  }
 }
 
 void Scheduler::WorkerLoop(BackendInstance* instance) {

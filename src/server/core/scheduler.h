@@ -1,19 +1,22 @@
-// The per-model-version scheduler: queues requests and runs them on the model's instances, one
-// worker thread per instance (so a backend never sees two executions at once on one instance).
-// Without dynamic batching each request is its own execution.
+// The per-model-version scheduler: admits requests into the dynamic batcher's queues and runs the
+// batches it forms on the model's instances, one worker thread per instance (so a backend never
+// sees two executions at once on one instance). Requests that time out in the queue fail with
+// UNAVAILABLE; with preserve_ordering, responses leave in arrival order.
 //
 // Thread-safe. Enqueue never blocks on the model: the caller's thread returns at once.
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "server/core/batch_executor.h"
+#include "server/core/dynamic_batcher.h"
+#include "server/core/response_order.h"
 
 namespace sonic::server {
 
@@ -34,8 +37,8 @@ class Scheduler {
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
 
-  // Takes the request; its on_complete runs exactly once, on a worker thread, or on this thread
-  // with UNAVAILABLE when the scheduler is draining.
+  // Takes the request; its on_complete runs exactly once: on a worker thread, or on this thread
+  // when it is refused (UNAVAILABLE: draining or queue full; INVALID_ARGUMENT: bad priority).
   void Enqueue(std::unique_ptr<InferenceRequest> request);
 
   // Stops accepting requests, lets every queued and running request finish, then stops the
@@ -47,12 +50,19 @@ class Scheduler {
 
  private:
   void WorkerLoop(BackendInstance* instance);
-  // Blocks until a batch is ready or the scheduler has stopped (then returns an empty batch).
+  // Blocks until a batch is ready (failing expired requests on the way) or the scheduler has
+  // stopped (then returns an empty batch).
   Batch NextBatch();
+  void Refuse(InferenceRequest& request, absl::Status status);
+  // With preserve_ordering: routes the completion through response_order_.
+  void OrderCompletion(InferenceRequest& request);
 
   const Options options_;
+  const bool preserve_ordering_;
+  ResponseOrder response_order_;
   mutable absl::Mutex mutex_;
-  std::deque<std::unique_ptr<InferenceRequest>> queue_ ABSL_GUARDED_BY(mutex_);
+  absl::CondVar changed_;  // a request arrived, or the scheduler is stopping
+  DynamicBatcher batcher_ ABSL_GUARDED_BY(mutex_);
   size_t running_ ABSL_GUARDED_BY(mutex_) = 0;
   bool accepting_ ABSL_GUARDED_BY(mutex_) = true;
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;

@@ -8,6 +8,7 @@
 
 #include "backends/identity/identity_backend.h"
 #include "server/core/batch_executor.h"
+#include "server/core/response_order.h"
 #include "server/core/scheduler.h"
 #include "server/repository/model_config_loader.h"
 
@@ -171,6 +172,80 @@ TEST_F(SchedulerTest, RunsQueuedRequestsAndRefusesAfterDrain) {
   std::promise<absl::StatusOr<InferenceResponse>> late;
   scheduler.Enqueue(MakeRequest(1, 0, &late));
   EXPECT_EQ(late.get_future().get().status().code(), absl::StatusCode::kUnavailable);
+}
+
+// A scheduler on its own identity model with the given config text (inputs/outputs as kConfig).
+class ConfiguredScheduler {
+ public:
+  explicit ConfiguredScheduler(std::string_view extra) {
+    auto config = ParseModelConfig(std::string(kConfig) + std::string(extra), "echo");
+    EXPECT_TRUE(config.ok()) << config.status();
+    config_ = *config;
+    NormalizeModelConfig(config_);
+    model_ = *BackendModel::Create(backends::IdentityBackendApi(), "echo", 1, "/none", config_);
+    instance_ = *BackendInstance::Create(*model_, "echo_0", SONIC_BACKEND_INSTANCE_CPU, -1);
+    scheduler_ = std::make_unique<Scheduler>(
+        Scheduler::Options{&config_, 1, &stats_, &SystemClock::Get()},
+        std::vector<BackendInstance*>{instance_.get()});
+  }
+  Scheduler& scheduler() { return *scheduler_; }
+  inference::ModelStatistics Stats() {
+    inference::ModelStatistics message;
+    stats_.FillProto(message);
+    return message;
+  }
+
+ private:
+  inference::ModelConfig config_;
+  ModelStatistics stats_;
+  std::unique_ptr<BackendModel> model_;
+  std::unique_ptr<BackendInstance> instance_;
+  std::unique_ptr<Scheduler> scheduler_;
+};
+
+TEST_F(SchedulerTest, DynamicBatchingRunsRequestsTogether) {
+  // The batch runs when the preferred size is reached: no timing is involved.
+  ConfiguredScheduler echo(
+      "dynamic_batching { preferred_batch_size: 4 max_queue_delay_microseconds: 60000000 }");
+  std::vector<std::promise<absl::StatusOr<InferenceResponse>>> done(4);
+  for (int i = 0; i < 4; ++i) echo.scheduler().Enqueue(MakeRequest(1, 10 * i, &done[i]));
+  for (int i = 0; i < 4; ++i) {
+    auto response = done[i].get_future().get();
+    ASSERT_TRUE(response.ok()) << response.status();
+    EXPECT_EQ(Floats(response->outputs[0]), (std::vector<float>{10.f * i, -10.f * i}));
+  }
+  auto stats = echo.Stats();
+  EXPECT_EQ(stats.execution_count(), 1u);
+  EXPECT_EQ(stats.inference_count(), 4u);
+  ASSERT_EQ(stats.batch_stats_size(), 1);
+  EXPECT_EQ(stats.batch_stats(0).batch_size(), 4u);
+}
+
+TEST_F(SchedulerTest, RequestsTimingOutInTheQueueFailUnavailable) {
+  // One instance busy for 300 ms with the first request; the second may wait only 20 ms.
+  ConfiguredScheduler echo(
+      "parameters { key: \"execute_delay_ms\" value { string_value: \"300\" } }\n"
+      "dynamic_batching { preferred_batch_size: 1 default_queue_policy {"
+      " default_timeout_microseconds: 20000 } }");
+  std::promise<absl::StatusOr<InferenceResponse>> first, second;
+  echo.scheduler().Enqueue(MakeRequest(1, 1, &first));
+  echo.scheduler().Enqueue(MakeRequest(1, 2, &second));
+  EXPECT_TRUE(first.get_future().get().ok());
+  auto late = second.get_future().get();
+  EXPECT_EQ(late.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(late.status().message().find("timed out"), absl::string_view::npos);
+  EXPECT_EQ(echo.Stats().inference_stats().fail().count(), 1u);
+}
+
+TEST(ResponseOrderTest, DeliversInReservationOrder) {
+  ResponseOrder order;
+  std::vector<int> delivered;
+  uint64_t a = order.Reserve(), b = order.Reserve(), c = order.Reserve();
+  order.Complete(c, [&] { delivered.push_back(3); });
+  order.Complete(b, [&] { delivered.push_back(2); });
+  EXPECT_TRUE(delivered.empty());
+  order.Complete(a, [&] { delivered.push_back(1); });
+  EXPECT_EQ(delivered, (std::vector<int>{1, 2, 3}));
 }
 
 TEST(BatchExecutorReshapeTest, ModelSeesReshapeAndClientSeesDims) {

@@ -74,7 +74,7 @@ void StartInference(ModelManager& manager, const inference::ModelInferRequest& m
 
 const std::vector<std::string>& InferenceService::Extensions() {
   static const std::vector<std::string> extensions = {"model_repository", "model_configuration",
-                                                      "statistics"};
+                                                      "schedule_policy", "statistics"};
   return extensions;
 }
 

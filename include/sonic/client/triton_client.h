@@ -1,0 +1,172 @@
+// TritonClient: a SonicClient for one model on a Triton-compatible inference server (our
+// sonic-server or a stock Triton), over the KServe v2 gRPC protocol. Modelled on CMSSW's
+// SonicTriton; method names follow it (dispatch, setBatchSize, toServer, fromServer...) so that
+// module code ports directly.
+//
+//   TritonClient::Options options;
+//   options.server_address = "127.0.0.1:8001";
+//   options.model_name = "particlenet";
+//   options.mode = SonicMode::kAsync;
+//   SONIC_ASSIGN_OR_RETURN(std::unique_ptr<TritonClient> client, TritonClient::Create(options));
+//   // per event: client->setBatchSize(n); fill inputs (triton_data.h); client->dispatch(done);
+//   // in produce: read outputs, then client->reset().
+//
+// Batching: the batch has batchSize() entries. When every input has the same shape in every
+// entry and the batch fits max_batch_size, one request is sent with the entries stacked along
+// the batch dimension (BatchMode::kRectangular). Otherwise (entries of different shapes, a model
+// without batching and several entries, or setBatchMode(kRagged)) each entry is its own request
+// with batch size 1, and all of them are in flight together (BatchMode::kRagged). For an input
+// with allow_ragged_batch the server's ragged batcher then merges those requests into one
+// execution; the protocol has no way to carry several ragged items in one ModelInfer request
+// (batch_input element counts are per request), so this is how they travel "as one batch".
+// Batch size 0 sends nothing; the dispatch succeeds and outputs are empty.
+//
+// Protocol: inputs always in raw_input_contents (in input order), the outputs the client uses
+// named explicitly, responses read from raw_output_contents (aligned with outputs[]), unlimited
+// message sizes, as stock Triton clients do.
+//
+// Errors: client_error.h. Create() fails with kServerUnavailable when the server cannot be
+// reached, kModelError for an unknown or not-ready model or a local config that does not match
+// the server's, kBadInput for bad options. Per-request failures reach the dispatch callback.
+//
+// Thread-safety: as SonicClient (thread-compatible, one dispatch at a time).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "sonic/client/client_statistics.h"
+#include "sonic/client/sonic_client.h"
+#include "sonic/client/triton_data.h"
+
+namespace sonic::client {
+
+enum class Compression { kNone, kDeflate, kGzip };
+enum class TimeoutUnit { kSeconds, kMilliseconds, kMicroseconds };
+enum class BatchMode { kRectangular, kRagged };
+
+// Finds the server for a model: the seam where TritonService (server registry, failover, local
+// fallback server) plugs in. Called once by Create() with failed_address "" and, before a retry
+// after a kServerUnavailable error, with the address that failed; it returns the address
+// ("host:port") to use. May block; called on the thread that evaluates (a transport thread in
+// kAsync, so it should be quick). An error keeps the current server.
+using ServerResolver = std::function<absl::StatusOr<std::string>(
+    const std::string& model_name, const std::string& failed_address)>;
+
+// Transport security. Files are PEM; read by Create() (a missing file is kBadInput).
+struct TlsOptions {
+  bool enabled = false;
+  std::string root_certificates_file;  // empty: the system's trust store
+  std::string private_key_file;        // with certificate_chain_file: mutual TLS
+  std::string certificate_chain_file;
+};
+
+class TritonClient : public SonicClient {
+ public:
+  struct Options {
+    SonicMode mode = SonicMode::kAsync;
+    // "host:port" of the server. Ignored when `resolver` is set.
+    std::string server_address;
+    ServerResolver resolver;
+    std::string model_name;
+    // "" lets the server choose (its latest ready version).
+    std::string model_version;
+    // Path of a config.pbtxt the module was written against; when set, Create() checks that the
+    // server's config has the same max_batch_size, inputs and outputs (names, datatypes, dims,
+    // allow_ragged_batch) and fails with kModelError naming the difference.
+    std::string local_config_path;
+    // Deadline of each attempt, `timeout` in `timeout_unit`; 0 = none.
+    uint64_t timeout = 0;
+    TimeoutUnit timeout_unit = TimeoutUnit::kSeconds;
+    // Total attempts per dispatch (at least 1); only server-unavailable and timeout errors are
+    // retried.
+    int allowed_tries = 1;
+    // Compression of the requests (and, as requested by the client, of the responses).
+    Compression compression = Compression::kNone;
+    // Outputs to request and expose; empty = all of the model's outputs.
+    std::vector<std::string> outputs;
+    TlsOptions tls;
+    // Collects statistics(): one ModelStatistics snapshot at Create() and client-side timing
+    // per dispatch (no extra RPC per request).
+    bool verbose = false;
+    // Deadline of the setup RPCs in Create() (metadata, config, statistics snapshot).
+    absl::Duration setup_timeout = absl::Seconds(60);
+    // Prefix of error messages and retry notes; default "TritonClient(<model>)".
+    std::string debug_name;
+  };
+
+  // Connects, reads the model's metadata and config, checks the local config, and builds the
+  // inputs and outputs. Blocks for up to a few setup_timeouts.
+  static absl::StatusOr<std::unique_ptr<TritonClient>> Create(const Options& options);
+
+  // Cancels a dispatch in flight and waits for its callback (see SonicClient).
+  ~TritonClient() override;
+
+  const std::string& modelName() const;
+  // The server in use (it changes only when the resolver fails over).
+  std::string serverAddress() const;
+  // 0 when the model does not batch.
+  int maxBatchSize() const;
+
+  // The model's inputs and the requested outputs, by name.
+  std::map<std::string, TritonInputData>& inputs() { return inputs_; }
+  const std::map<std::string, TritonOutputData>& outputs() const { return outputs_; }
+  // kBadInput naming the known tensors when there is no such one.
+  absl::StatusOr<TritonInputData*> input(std::string_view name);
+  absl::StatusOr<const TritonOutputData*> output(std::string_view name) const;
+
+  // The number of entries of the next dispatch (default 1); applies to every input. Existing
+  // entries keep their shapes, new ones get the shape last given to setShape(shape).
+  void setBatchSize(size_t size);
+  size_t batchSize() const { return batch_size_; }
+  // kRectangular (default) switches to ragged by itself when entries differ; kRagged always
+  // sends one request per entry.
+  void setBatchMode(BatchMode mode) { batch_mode_ = mode; }
+  BatchMode batchMode() const { return batch_mode_; }
+  // How the last dispatch was sent: its batch mode and number of ModelInfer requests.
+  BatchMode lastBatchMode() const;
+  size_t lastRequestCount() const;
+
+  // Clears inputs' data and outputs (their views become invalid) for the next event. Shapes and
+  // batch size stay. Not during a dispatch.
+  void reset() override;
+
+  // Client-side counts and times of the dispatches so far and, with one ModelStatistics RPC, the
+  // server's statistics for the model since Create() (or since the server started, without
+  // `verbose`). The server's counts cover every client of the model. kServerUnavailable if the
+  // server cannot be asked. Not during a dispatch.
+  absl::StatusOr<ClientStatistics> statistics();
+
+ protected:
+  void evaluate() override;
+  void prepareRetry(const absl::Status& error) override;
+  void completed(const absl::Status& status) override;
+
+ private:
+  struct State;
+  TritonClient(const Options& options, std::unique_ptr<State> state);
+
+  std::string context() const;
+  absl::Status prepare();
+  void launch();
+  void callDone(size_t call, const absl::Status& status);
+  void conclude();
+  absl::Status readResponses();
+  void cancelCalls();
+
+  std::unique_ptr<State> state_;
+  std::map<std::string, TritonInputData> inputs_;
+  std::map<std::string, TritonOutputData> outputs_;
+  size_t batch_size_ = 1;
+  BatchMode batch_mode_ = BatchMode::kRectangular;
+};
+
+}  // namespace sonic::client

@@ -1,0 +1,107 @@
+#include "model_io.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "google/protobuf/text_format.h"
+#include "sonic/client/client_error.h"
+
+namespace sonic::client::internal {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr char kConfig[] = R"pb(
+  name: "tagger"
+  max_batch_size: 8
+  input { name: "points" data_type: TYPE_FP32 dims: [ -1, 2 ] allow_ragged_batch: true }
+  input { name: "mask" data_type: TYPE_BOOL dims: [ -1 ] optional: true }
+  output { name: "score" data_type: TYPE_FP32 dims: [ 3 ] }
+  output { name: "label" data_type: TYPE_STRING dims: [ 1 ] }
+)pb";
+
+inference::ModelConfig Config() {
+  inference::ModelConfig config;
+  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(kConfig, &config));
+  return config;
+}
+
+inference::ModelMetadataResponse Metadata() {
+  inference::ModelMetadataResponse metadata;
+  auto add = [](auto* tensor, const char* name, const char* type, std::vector<int64_t> shape) {
+    tensor->set_name(name);
+    tensor->set_datatype(type);
+    for (int64_t dim : shape) tensor->add_shape(dim);
+  };
+  add(metadata.add_inputs(), "points", "FP32", {-1, -1, 2});
+  add(metadata.add_inputs(), "mask", "BOOL", {-1, -1});
+  add(metadata.add_outputs(), "score", "FP32", {-1, 3});
+  add(metadata.add_outputs(), "label", "BYTES", {-1, 1});
+  return metadata;
+}
+
+TEST(ModelIoTest, DescribesTensorsWithoutTheBatchDimension) {
+  absl::StatusOr<ModelIo> io = DescribeModel(Metadata(), Config(), {}, "model 'tagger'");
+  ASSERT_TRUE(io.ok()) << io.status();
+  EXPECT_EQ(io->max_batch_size, 8);
+  ASSERT_EQ(io->inputs.size(), 2u);
+  EXPECT_EQ(io->inputs[0].name, "points");
+  EXPECT_EQ(io->inputs[0].dims, (Shape{-1, 2}));
+  EXPECT_TRUE(io->inputs[0].allow_ragged_batch);
+  EXPECT_TRUE(io->inputs[1].optional);
+  EXPECT_EQ(io->inputs[1].type, DataType::kBool);
+  ASSERT_EQ(io->outputs.size(), 2u);
+  EXPECT_EQ(io->outputs[1].type, DataType::kBytes);
+}
+
+TEST(ModelIoTest, RequestedOutputsSelectAndUnknownOnesAreRefused) {
+  absl::StatusOr<ModelIo> io = DescribeModel(Metadata(), Config(), {"label"}, "m");
+  ASSERT_TRUE(io.ok());
+  ASSERT_EQ(io->outputs.size(), 1u);
+  EXPECT_EQ(io->outputs[0].name, "label");
+  absl::StatusOr<ModelIo> bad = DescribeModel(Metadata(), Config(), {"nope"}, "m");
+  EXPECT_EQ(GetErrorCategory(bad.status()), ErrorCategory::kBadInput);
+  EXPECT_THAT(bad.status().message(), HasSubstr("'nope'"));
+  EXPECT_THAT(bad.status().message(), HasSubstr("score, label"));
+}
+
+class LocalConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = std::filesystem::temp_directory_path() /
+            ("sonic_local_config_" + std::to_string(::getpid()) + ".pbtxt");
+  }
+  void TearDown() override { std::filesystem::remove(path_); }
+  absl::Status Check(const std::string& text) {
+    std::ofstream(path_) << text;
+    return CheckLocalConfig(path_.string(), Config(), "model 'tagger'");
+  }
+  std::filesystem::path path_;
+};
+
+TEST_F(LocalConfigTest, TheSameConfigPasses) { EXPECT_TRUE(Check(kConfig).ok()); }
+
+TEST_F(LocalConfigTest, ADifferenceIsAModelErrorNamingIt) {
+  std::string text = kConfig;
+  text.replace(text.find("dims: [ 3 ]"), 11, "dims: [ 4 ]");
+  absl::Status status = Check(text);
+  EXPECT_EQ(GetErrorCategory(status), ErrorCategory::kModelError);
+  EXPECT_THAT(status.message(), HasSubstr("output 'score' has dims [4] locally, [3] on the server"));
+
+  text = kConfig;
+  text.replace(text.find("max_batch_size: 8"), 17, "max_batch_size: 4");
+  EXPECT_THAT(Check(text).message(), HasSubstr("max_batch_size is 4 locally, 8 on the server"));
+}
+
+TEST_F(LocalConfigTest, UnreadableOrInvalidFilesAreBadInput) {
+  EXPECT_EQ(GetErrorCategory(Check("max_batch_size: {")), ErrorCategory::kBadInput);
+  absl::Status missing = CheckLocalConfig("/nonexistent/config.pbtxt", Config(), "m");
+  EXPECT_THAT(missing.message(), HasSubstr("cannot read"));
+}
+
+}  // namespace
+}  // namespace sonic::client::internal

@@ -1,0 +1,54 @@
+// How a batch of entries travels (one rectangular request or one request per entry), the
+// ModelInferRequest of each planned request, and the reading of each response back into the
+// outputs' per-entry views. Pure functions; thread-compatible.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "inference/grpc_service.pb.h"
+#include "sonic/client/triton_client.h"
+#include "sonic/client/triton_data.h"
+
+namespace sonic::client::internal {
+
+// Entries [first_entry, first_entry + entry_count) of the batch, sent as one request.
+struct PlannedRequest {
+  size_t first_entry = 0;
+  size_t entry_count = 0;
+};
+
+struct RequestPlan {
+  BatchMode mode = BatchMode::kRectangular;
+  std::vector<PlannedRequest> requests;
+};
+
+// Rectangular when every input has one shape across entries, the model batches (or the batch is
+// one entry) and `requested` is kRectangular; ragged (one request per entry) otherwise. Empty for
+// batch size 0. kBadInput errors: a non-optional input without data (toServer() not called),
+// a rectangular batch larger than max_batch_size. `inputs` are in the model's order.
+absl::StatusOr<RequestPlan> PlanRequests(const std::vector<const TritonInputData*>& inputs,
+                                         size_t batch_size, int max_batch_size,
+                                         BatchMode requested, std::string_view context);
+
+// The request for `planned`: every input with data (raw contents, in `inputs` order) and every
+// output in `outputs` named.
+inference::ModelInferRequest BuildRequest(const std::string& model_name,
+                                          const std::string& model_version,
+                                          const std::vector<const TritonInputData*>& inputs,
+                                          const std::map<std::string, TritonOutputData>& outputs,
+                                          const PlannedRequest& planned, bool batched);
+
+// Points the entries of `planned` in every output at `response` (which must outlive those
+// views). kModelError when the response does not match the request (missing output, lists not
+// aligned, wrong datatype, batch or byte size).
+absl::Status ReadResponse(const inference::ModelInferResponse& response,
+                          const PlannedRequest& planned, bool batched,
+                          std::map<std::string, TritonOutputData>& outputs,
+                          std::string_view context);
+
+}  // namespace sonic::client::internal

@@ -1,0 +1,160 @@
+#include "sonic/client/sonic_client.h"
+
+#include <deque>
+#include <thread>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "sonic/client/client_error.h"
+
+namespace sonic::client {
+
+std::string_view SonicModeName(SonicMode mode) {
+  switch (mode) {
+    case SonicMode::kSync:
+      return "Sync";
+    case SonicMode::kAsync:
+      return "Async";
+    case SonicMode::kPseudoAsync:
+      return "PseudoAsync";
+  }
+  return "unknown";
+}
+
+// A single thread running posted tasks in order. Its state is shared with the thread, so the
+// Worker may be destroyed from one of its own tasks (the thread is then detached and exits after
+// that task instead of being joined).
+class SonicClient::Worker {
+ public:
+  Worker() : state_(std::make_shared<State>()) {
+    thread_ = std::thread([state = state_] { Run(*state); });
+  }
+  ~Worker() {
+    {
+      absl::MutexLock lock(&state_->mu);
+      state_->stop = true;
+    }
+    if (std::this_thread::get_id() == thread_.get_id()) {
+      thread_.detach();
+    } else {
+      thread_.join();
+    }
+  }
+  void Post(std::function<void()> task) {
+    absl::MutexLock lock(&state_->mu);
+    state_->tasks.push_back(std::move(task));
+  }
+
+ private:
+  struct State {
+    absl::Mutex mu;
+    std::deque<std::function<void()>> tasks ABSL_GUARDED_BY(mu);
+    bool stop ABSL_GUARDED_BY(mu) = false;
+  };
+  static void Run(State& state) {
+    while (true) {
+      std::function<void()> task;
+      {
+        absl::MutexLock lock(&state.mu);
+        state.mu.Await(absl::Condition(
+            +[](State* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu) {
+              return s->stop || !s->tasks.empty();
+            },
+            &state));
+        if (state.tasks.empty()) return;  // stopping, nothing left
+        task = std::move(state.tasks.front());
+        state.tasks.pop_front();
+      }
+      task();
+    }
+  }
+
+  std::shared_ptr<State> state_;
+  std::thread thread_;
+};
+
+SonicClient::SonicClient(SonicMode mode, int allowed_tries, std::string debug_name)
+    : mode_(mode), allowed_tries_(allowed_tries < 1 ? 1 : allowed_tries),
+      debug_name_(std::move(debug_name)) {
+  if (mode_ == SonicMode::kPseudoAsync) worker_ = std::make_unique<Worker>();
+}
+
+SonicClient::~SonicClient() {
+  // Subclasses have already waited (shutdown()); this covers clients with nothing in flight.
+  shutdown([] {});
+}
+
+void SonicClient::dispatch(DoneCallback done) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (in_flight_ || shutting_down_) {
+      const bool busy = in_flight_;
+      lock.Release();
+      done(MakeClientError(absl::StatusCode::kFailedPrecondition, ErrorCategory::kBadInput,
+                           absl::StrCat(debug_name_, ": dispatch() called while ",
+                                        busy ? "a dispatch is still in flight"
+                                             : "the client is being destroyed")));
+      return;
+    }
+    in_flight_ = true;
+  }
+  done_ = std::move(done);
+  tries_ = 0;
+  if (mode_ == SonicMode::kPseudoAsync) {
+    worker_->Post([this] {
+      startAttempt();
+      evaluate();
+    });
+    return;
+  }
+  startAttempt();
+  evaluate();
+}
+
+void SonicClient::startAttempt() { ++tries_; }
+
+void SonicClient::finish(bool success, absl::Status error) {
+  if (success) error = absl::OkStatus();
+  if (!success && error.ok()) {
+    error = absl::UnknownError(absl::StrCat(debug_name_, ": evaluation failed without a reason"));
+  }
+  if (!success && tries_ < allowed_tries_ && MayRetry(error) && !shuttingDown()) {
+    prepareRetry(error);
+    startAttempt();
+    evaluate();  // In kAsync this only starts non-blocking work.
+    return;
+  }
+  if (!success && allowed_tries_ > 1) {
+    absl::Status annotated(error.code(), absl::StrCat(std::string(error.message()), " (after ",
+                                                      tries_, tries_ == 1 ? " attempt)" : " attempts)"));
+    error.ForEachPayload(
+        [&annotated](auto url, const absl::Cord& payload) { annotated.SetPayload(url, payload); });
+    error = std::move(annotated);
+  }
+  completed(error);
+  DoneCallback done = std::move(done_);
+  done_ = nullptr;
+  {
+    absl::MutexLock lock(&mu_);
+    in_flight_ = false;
+  }
+  done(std::move(error));
+}
+
+void SonicClient::shutdown(const std::function<void()>& cancel) {
+  {
+    absl::MutexLock lock(&mu_);
+    shutting_down_ = true;
+  }
+  cancel();
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(
+      +[](bool* in_flight) { return !*in_flight; }, &in_flight_));
+}
+
+bool SonicClient::shuttingDown() const {
+  absl::MutexLock lock(&mu_);
+  return shutting_down_;
+}
+
+}  // namespace sonic::client

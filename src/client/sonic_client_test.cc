@@ -1,0 +1,174 @@
+// The dispatch machinery of SonicClient with a fake evaluation: modes, retries, one callback.
+#include "sonic/client/sonic_client.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/notification.h"
+#include "sonic/client/client_error.h"
+
+namespace sonic::client {
+namespace {
+
+using ::testing::HasSubstr;
+
+// Fails its first `failures` attempts with `error`, then succeeds. In kAsync the outcome is
+// delivered from a separate thread, as a transport would.
+class FakeClient : public SonicClient {
+ public:
+  FakeClient(SonicMode mode, int tries, int failures, absl::Status error)
+      : SonicClient(mode, tries, "fake"), failures_(failures), error_(std::move(error)) {}
+  ~FakeClient() override {
+    shutdown([] {});
+    for (std::thread& thread : threads_) thread.join();
+  }
+
+  int evaluations() const { return evaluations_; }
+  std::vector<std::thread::id> evaluation_threads;
+  int retries_prepared = 0;
+  absl::Status completed_with;
+
+ protected:
+  void evaluate() override {
+    const bool fail = evaluations_++ < failures_;
+    evaluation_threads.push_back(std::this_thread::get_id());
+    if (mode() == SonicMode::kAsync) {
+      threads_.emplace_back([this, fail] { finish(!fail, error_); });
+    } else {
+      finish(!fail, error_);
+    }
+  }
+  void prepareRetry(const absl::Status&) override { ++retries_prepared; }
+  void completed(const absl::Status& status) override { completed_with = status; }
+
+ private:
+  const int failures_;
+  const absl::Status error_;
+  int evaluations_ = 0;
+  std::vector<std::thread> threads_;
+};
+
+struct Outcome {
+  absl::Notification done;
+  absl::Status status;
+  int calls = 0;
+  std::thread::id thread;
+};
+
+DoneCallback Record(Outcome& outcome) {
+  return [&outcome](absl::Status status) {
+    outcome.status = std::move(status);
+    outcome.thread = std::this_thread::get_id();
+    ++outcome.calls;
+    outcome.done.Notify();
+  };
+}
+
+class SonicClientModeTest : public ::testing::TestWithParam<SonicMode> {};
+
+TEST_P(SonicClientModeTest, RetriesRetryableErrorsUpToAllowedTries) {
+  FakeClient client(GetParam(), 3, 2, absl::UnavailableError("down"));
+  Outcome outcome;
+  client.dispatch(Record(outcome));
+  outcome.done.WaitForNotification();
+  EXPECT_TRUE(outcome.status.ok()) << outcome.status;
+  EXPECT_EQ(client.evaluations(), 3);
+  EXPECT_EQ(client.tries(), 3);
+  EXPECT_EQ(client.retries_prepared, 2);
+  EXPECT_EQ(outcome.calls, 1);
+  EXPECT_TRUE(client.completed_with.ok());
+}
+
+TEST_P(SonicClientModeTest, GivesUpWithTheLastErrorAndTheNumberOfAttempts) {
+  FakeClient client(GetParam(), 2, 5, absl::DeadlineExceededError("slow"));
+  Outcome outcome;
+  client.dispatch(Record(outcome));
+  outcome.done.WaitForNotification();
+  EXPECT_EQ(outcome.status.code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_THAT(outcome.status.message(), HasSubstr("after 2 attempts"));
+  EXPECT_EQ(client.evaluations(), 2);
+}
+
+TEST_P(SonicClientModeTest, DoesNotRetryErrorsARetryCannotCure) {
+  FakeClient client(GetParam(), 5, 5, absl::InvalidArgumentError("bad shape"));
+  Outcome outcome;
+  client.dispatch(Record(outcome));
+  outcome.done.WaitForNotification();
+  EXPECT_EQ(outcome.status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(client.evaluations(), 1);
+}
+
+TEST_P(SonicClientModeTest, DispatchesAgainAfterCompletion) {
+  FakeClient client(GetParam(), 1, 0, absl::OkStatus());
+  for (int i = 0; i < 3; ++i) {
+    Outcome outcome;
+    client.dispatch(Record(outcome));
+    outcome.done.WaitForNotification();
+    EXPECT_TRUE(outcome.status.ok());
+  }
+  EXPECT_EQ(client.evaluations(), 3);
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, SonicClientModeTest,
+                         ::testing::Values(SonicMode::kSync, SonicMode::kAsync,
+                                           SonicMode::kPseudoAsync),
+                         [](const auto& info) { return std::string(SonicModeName(info.param)); });
+
+TEST(SonicClientTest, SyncRunsEverythingOnTheCallersThread) {
+  FakeClient client(SonicMode::kSync, 2, 1, absl::UnavailableError("down"));
+  Outcome outcome;
+  client.dispatch(Record(outcome));
+  EXPECT_TRUE(outcome.done.HasBeenNotified());  // before dispatch returned
+  EXPECT_EQ(outcome.thread, std::this_thread::get_id());
+}
+
+TEST(SonicClientTest, PseudoAsyncEvaluatesOnItsWorker) {
+  FakeClient client(SonicMode::kPseudoAsync, 1, 0, absl::OkStatus());
+  absl::Notification release;
+  Outcome outcome;
+  bool returned_first = false;
+  client.dispatch([&](absl::Status status) {
+    returned_first = release.WaitForNotificationWithTimeout(absl::Seconds(30));
+    Record(outcome)(std::move(status));
+  });
+  release.Notify();
+  outcome.done.WaitForNotification();
+  EXPECT_TRUE(returned_first);  // dispatch returned while the callback was pending
+  EXPECT_NE(outcome.thread, std::this_thread::get_id());
+  EXPECT_NE(client.evaluation_threads.at(0), std::this_thread::get_id());
+}
+
+TEST(SonicClientTest, ASecondDispatchWhileInFlightIsRefused) {
+  FakeClient client(SonicMode::kPseudoAsync, 1, 0, absl::OkStatus());
+  absl::Notification release;
+  Outcome first, second;
+  client.dispatch([&](absl::Status status) {
+    release.WaitForNotification();
+    Record(first)(std::move(status));
+  });
+  client.dispatch(Record(second));
+  EXPECT_TRUE(second.done.HasBeenNotified());
+  EXPECT_EQ(second.status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(second.status.message(), HasSubstr("in flight"));
+  release.Notify();
+  first.done.WaitForNotification();
+  EXPECT_TRUE(first.status.ok());
+}
+
+TEST(SonicClientTest, TheCallbackMayDestroyTheClient) {
+  for (SonicMode mode : {SonicMode::kSync, SonicMode::kPseudoAsync}) {
+    auto* client = new FakeClient(mode, 1, 0, absl::OkStatus());
+    absl::Notification done;
+    client->dispatch([&](absl::Status) {
+      delete client;
+      done.Notify();
+    });
+    done.WaitForNotification();
+  }
+}
+
+}  // namespace
+}  // namespace sonic::client

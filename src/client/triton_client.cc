@@ -1,0 +1,367 @@
+#include "sonic/client/triton_client.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "grpc_transport.h"
+#include "inference/grpc_service.grpc.pb.h"
+#include "io_access.h"
+#include "model_io.h"
+#include "request_plan.h"
+#include "server_statistics.h"
+#include "sonic/client/client_error.h"
+
+namespace sonic::client {
+
+using internal::IoAccess;
+
+struct TritonClient::State {
+  struct Call {
+    std::unique_ptr<grpc::ClientContext> context;
+    inference::ModelInferResponse response;
+    absl::Status status;
+    bool succeeded = false;
+  };
+
+  Options options;
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  absl::Duration timeout;
+  internal::ModelIo io;
+  std::string address;
+  std::unique_ptr<inference::GRPCInferenceService::Stub> stub;
+
+  // The current dispatch. `calls` is sized once per dispatch, so responses never move while in
+  // flight; only failed calls are sent again on a retry.
+  internal::RequestPlan plan;
+  std::vector<inference::ModelInferRequest> requests;
+  std::vector<Call> calls;
+  std::vector<const TritonInputData*> ordered_inputs;
+
+  absl::Mutex mu;
+  int pending ABSL_GUARDED_BY(mu) = 0;
+  bool cancelled ABSL_GUARDED_BY(mu) = false;
+
+  std::optional<inference::ModelStatistics> start_snapshot;
+  ClientStatistics stats;
+  absl::Time dispatch_start;
+};
+
+namespace {
+
+std::string Context(const TritonClient::Options& options, const std::string& address) {
+  return absl::StrCat("model '", options.model_name, "'",
+                      options.model_version.empty() ? "" : " version " + options.model_version,
+                      " on server '", address, "'");
+}
+
+std::unique_ptr<grpc::ClientContext> SetupContext(const TritonClient::Options& options) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(absl::ToChronoTime(absl::Now() + options.setup_timeout));
+  return context;
+}
+
+// The model's metadata and config from the server, with `context` in the errors.
+absl::StatusOr<internal::ModelIo> FetchModel(inference::GRPCInferenceService::Stub& stub,
+                                             const TritonClient::Options& options,
+                                             const std::string& context) {
+  inference::ModelMetadataRequest metadata_request;
+  metadata_request.set_name(options.model_name);
+  metadata_request.set_version(options.model_version);
+  inference::ModelMetadataResponse metadata;
+  SONIC_RETURN_IF_ERROR(ClassifyError(
+      internal::FromGrpc(
+          stub.ModelMetadata(SetupContext(options).get(), metadata_request, &metadata)),
+      absl::StrCat(context, ": ModelMetadata")));
+  inference::ModelConfigRequest config_request;
+  config_request.set_name(options.model_name);
+  config_request.set_version(options.model_version);
+  inference::ModelConfigResponse config;
+  SONIC_RETURN_IF_ERROR(ClassifyError(
+      internal::FromGrpc(stub.ModelConfig(SetupContext(options).get(), config_request, &config)),
+      absl::StrCat(context, ": ModelConfig")));
+  if (!options.local_config_path.empty()) {
+    SONIC_RETURN_IF_ERROR(
+        internal::CheckLocalConfig(options.local_config_path, config.config(), context));
+  }
+  return internal::DescribeModel(metadata, config.config(), options.outputs, context);
+}
+
+// The statistics of the client's model in one ModelStatistics response.
+absl::StatusOr<inference::ModelStatistics> FetchStatistics(
+    inference::GRPCInferenceService::Stub& stub, const TritonClient::Options& options,
+    const std::string& context) {
+  inference::ModelStatisticsRequest request;
+  request.set_name(options.model_name);
+  request.set_version(options.model_version);
+  inference::ModelStatisticsResponse response;
+  SONIC_RETURN_IF_ERROR(ClassifyError(
+      internal::FromGrpc(stub.ModelStatistics(SetupContext(options).get(), request, &response)),
+      absl::StrCat(context, ": ModelStatistics")));
+  for (const inference::ModelStatistics& stats : response.model_stats()) {
+    if (stats.name() == options.model_name) return stats;
+  }
+  return MakeClientError(absl::StatusCode::kNotFound, ErrorCategory::kModelError,
+                         absl::StrCat(context, ": no statistics for the model"));
+}
+
+absl::StatusOr<std::string> ResolveAddress(const TritonClient::Options& options) {
+  if (options.model_name.empty()) {
+    return MakeClientError(absl::StatusCode::kInvalidArgument, ErrorCategory::kBadInput,
+                           "TritonClient: no model_name given");
+  }
+  std::string address = options.server_address;
+  if (options.resolver) {
+    absl::StatusOr<std::string> resolved = options.resolver(options.model_name, "");
+    SONIC_RETURN_IF_ERROR(ClassifyError(
+        resolved.status(), absl::StrCat("model '", options.model_name, "': finding a server")));
+    address = *resolved;
+  }
+  if (address.empty()) {
+    return MakeClientError(absl::StatusCode::kInvalidArgument, ErrorCategory::kBadInput,
+                           absl::StrCat("model '", options.model_name,
+                                        "': no server_address (or resolver) given"));
+  }
+  return address;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<TritonClient>> TritonClient::Create(const Options& options) {
+  auto state = std::make_unique<State>();
+  state->options = options;
+  if (state->options.debug_name.empty()) {
+    state->options.debug_name = absl::StrCat("TritonClient(", options.model_name, ")");
+  }
+  SONIC_ASSIGN_OR_RETURN(state->address, ResolveAddress(options));
+  SONIC_ASSIGN_OR_RETURN(state->credentials, internal::MakeCredentials(options.tls));
+  state->timeout = internal::TimeoutOf(options.timeout, options.timeout_unit);
+  state->stub = inference::GRPCInferenceService::NewStub(
+      internal::MakeChannel(state->address, state->credentials));
+  const std::string context = Context(options, state->address);
+  SONIC_ASSIGN_OR_RETURN(state->io, FetchModel(*state->stub, options, context));
+  if (options.verbose) {
+    // Servers without statistics still serve; the report then has client-side numbers only.
+    absl::StatusOr<inference::ModelStatistics> snapshot =
+        FetchStatistics(*state->stub, options, context);
+    if (snapshot.ok()) state->start_snapshot = *std::move(snapshot);
+  }
+  return std::unique_ptr<TritonClient>(new TritonClient(state->options, std::move(state)));
+}
+
+TritonClient::TritonClient(const Options& options, std::unique_ptr<State> state)
+    : SonicClient(options.mode, options.allowed_tries, options.debug_name),
+      state_(std::move(state)) {
+  const std::string where = context();
+  for (const TensorInfo& info : state_->io.inputs) {
+    auto [it, inserted] = inputs_.try_emplace(info.name, info, where);
+    state_->ordered_inputs.push_back(&it->second);
+  }
+  for (const TensorInfo& info : state_->io.outputs) outputs_.try_emplace(info.name, info, where);
+}
+
+TritonClient::~TritonClient() {
+  shutdown([this] { cancelCalls(); });
+}
+
+std::string TritonClient::context() const { return Context(state_->options, state_->address); }
+
+const std::string& TritonClient::modelName() const { return state_->options.model_name; }
+std::string TritonClient::serverAddress() const { return state_->address; }
+int TritonClient::maxBatchSize() const { return state_->io.max_batch_size; }
+BatchMode TritonClient::lastBatchMode() const { return state_->plan.mode; }
+size_t TritonClient::lastRequestCount() const { return state_->plan.requests.size(); }
+
+absl::StatusOr<TritonInputData*> TritonClient::input(std::string_view name) {
+  auto it = inputs_.find(std::string(name));
+  if (it != inputs_.end()) return &it->second;
+  std::vector<std::string> names;
+  for (const auto& [known, unused] : inputs_) names.push_back(known);
+  return MakeClientError(absl::StatusCode::kInvalidArgument, ErrorCategory::kBadInput,
+                         absl::StrCat(context(), ": no input '", std::string(name),
+                                      "' (inputs: ", absl::StrJoin(names, ", "), ")"));
+}
+
+absl::StatusOr<const TritonOutputData*> TritonClient::output(std::string_view name) const {
+  auto it = outputs_.find(std::string(name));
+  if (it != outputs_.end()) return &it->second;
+  std::vector<std::string> names;
+  for (const auto& [known, unused] : outputs_) names.push_back(known);
+  return MakeClientError(absl::StatusCode::kInvalidArgument, ErrorCategory::kBadInput,
+                         absl::StrCat(context(), ": no output '", std::string(name),
+                                      "' (requested outputs: ", absl::StrJoin(names, ", "), ")"));
+}
+
+void TritonClient::setBatchSize(size_t size) {
+  batch_size_ = size;
+  for (auto& [name, input] : inputs_) IoAccess::SetBatchSize(input, size);
+}
+
+void TritonClient::reset() {
+  for (auto& [name, input] : inputs_) IoAccess::Reset(input);
+  for (auto& [name, output] : outputs_) IoAccess::Reset(output);
+  state_->requests.clear();
+  state_->calls.clear();
+}
+
+void TritonClient::evaluate() {
+  if (shuttingDown()) {
+    finish(false, MakeClientError(absl::StatusCode::kCancelled, ErrorCategory::kServerUnavailable,
+                                  absl::StrCat(context(), ": the client is being destroyed")));
+    return;
+  }
+  if (tries() == 1) {  // a new dispatch
+    if (absl::Status prepared = prepare(); !prepared.ok()) {
+      finish(false, prepared);
+      return;
+    }
+    if (state_->requests.empty()) {  // batch size 0: nothing to send
+      conclude();
+      return;
+    }
+  }
+  launch();
+}
+
+absl::Status TritonClient::prepare() {
+  state_->dispatch_start = absl::Now();
+  for (auto& [name, output] : outputs_) IoAccess::Reset(output);
+  state_->requests.clear();
+  state_->calls.clear();
+  state_->plan = {};
+  SONIC_ASSIGN_OR_RETURN(
+      state_->plan, internal::PlanRequests(state_->ordered_inputs, batch_size_,
+                                           state_->io.max_batch_size, batch_mode_, context()));
+  const bool batched = state_->io.max_batch_size > 0;
+  for (const internal::PlannedRequest& planned : state_->plan.requests) {
+    state_->requests.push_back(internal::BuildRequest(state_->options.model_name,
+                                                      state_->options.model_version,
+                                                      state_->ordered_inputs, outputs_, planned,
+                                                      batched));
+  }
+  state_->calls = std::vector<State::Call>(state_->requests.size());
+  return absl::OkStatus();
+}
+
+void TritonClient::launch() {
+  std::vector<size_t> to_start;
+  {
+    absl::MutexLock lock(&state_->mu);
+    for (size_t i = 0; i < state_->calls.size(); ++i) {
+      State::Call& call = state_->calls[i];
+      if (call.succeeded) continue;
+      call.context = std::make_unique<grpc::ClientContext>();
+      internal::ConfigureCall(*call.context, state_->timeout, state_->options.compression);
+      if (state_->cancelled) call.context->TryCancel();
+      call.response.Clear();
+      to_start.push_back(i);
+    }
+    // One extra count held while starting, so that no completion concludes before all started.
+    state_->pending = static_cast<int>(to_start.size()) + 1;
+  }
+  ++state_->stats.attempts;
+  state_->stats.requests += to_start.size();
+  for (size_t i : to_start) {
+    State::Call& call = state_->calls[i];
+    state_->stub->async()->ModelInfer(
+        call.context.get(), &state_->requests[i], &call.response,
+        [this, i](grpc::Status status) { callDone(i, internal::FromGrpc(status)); });
+  }
+  const bool async = mode() == SonicMode::kAsync;
+  // Releases the starting count. In kAsync this may conclude the dispatch and run the callback,
+  // which may destroy the client: nothing of `this` is touched after it then.
+  callDone(state_->calls.size(), absl::OkStatus());
+  if (!async) {
+    {
+      absl::MutexLock lock(&state_->mu);
+      state_->mu.Await(absl::Condition(
+          +[](int* pending) { return *pending == 0; }, &state_->pending));
+    }
+    conclude();
+  }
+}
+
+// Records a completed call (`call` == calls.size() for the starting count). In kAsync the last
+// completion concludes the attempt on its thread; otherwise the evaluating thread does.
+void TritonClient::callDone(size_t call, const absl::Status& status) {
+  bool last = false;
+  {
+    absl::MutexLock lock(&state_->mu);
+    if (call < state_->calls.size()) {
+      state_->calls[call].status = status;
+      state_->calls[call].succeeded = status.ok();
+    }
+    last = --state_->pending == 0;
+  }
+  if (last && mode() == SonicMode::kAsync) conclude();
+}
+
+void TritonClient::conclude() {
+  const size_t count = state_->calls.size();
+  for (size_t i = 0; i < count; ++i) {
+    const State::Call& call = state_->calls[i];
+    if (call.succeeded) continue;
+    std::string where = context();
+    if (count > 1) absl::StrAppend(&where, ", request ", i + 1, " of ", count);
+    finish(false, ClassifyError(call.status, where));
+    return;
+  }
+  if (absl::Status read = readResponses(); !read.ok()) {
+    finish(false, read);
+    return;
+  }
+  finish(true);
+}
+
+absl::Status TritonClient::readResponses() {
+  for (auto& [name, output] : outputs_) IoAccess::ClearEntries(output, batch_size_);
+  const bool batched = state_->io.max_batch_size > 0;
+  for (size_t i = 0; i < state_->calls.size(); ++i) {
+    SONIC_RETURN_IF_ERROR(internal::ReadResponse(state_->calls[i].response,
+                                                 state_->plan.requests[i], batched, outputs_,
+                                                 context()));
+  }
+  for (auto& [name, output] : outputs_) IoAccess::Publish(output);
+  return absl::OkStatus();
+}
+
+void TritonClient::cancelCalls() {
+  absl::MutexLock lock(&state_->mu);
+  state_->cancelled = true;
+  for (State::Call& call : state_->calls) {
+    if (call.context != nullptr) call.context->TryCancel();
+  }
+}
+
+void TritonClient::prepareRetry(const absl::Status& error) {
+  if (!state_->options.resolver ||
+      GetErrorCategory(error) != ErrorCategory::kServerUnavailable) {
+    return;
+  }
+  absl::StatusOr<std::string> address =
+      state_->options.resolver(state_->options.model_name, state_->address);
+  if (!address.ok() || address->empty() || *address == state_->address) return;
+  state_->address = *address;
+  state_->stub = inference::GRPCInferenceService::NewStub(
+      internal::MakeChannel(state_->address, state_->credentials));
+  const std::string where = context();
+  for (auto& [name, input] : inputs_) IoAccess::SetContext(input, where);
+  for (auto& [name, output] : outputs_) IoAccess::SetContext(output, where);
+}
+
+void TritonClient::completed(const absl::Status& status) {
+  ++state_->stats.dispatches;
+  if (!status.ok()) ++state_->stats.failures;
+  state_->stats.wait_time += absl::Now() - state_->dispatch_start;
+}
+
+absl::StatusOr<ClientStatistics> TritonClient::statistics() {
+  ClientStatistics stats = state_->stats;
+  SONIC_ASSIGN_OR_RETURN(inference::ModelStatistics now,
+                         FetchStatistics(*state_->stub, state_->options, context()));
+  stats.server = internal::DiffServerStatistics(
+      state_->start_snapshot.value_or(inference::ModelStatistics()), now);
+  return stats;
+}
+
+}  // namespace sonic::client

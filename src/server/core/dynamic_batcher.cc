@@ -1,0 +1,171 @@
+#include "server/core/dynamic_batcher.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+
+namespace sonic::server {
+namespace {
+
+constexpr uint64_t kNsPerUs = 1000;
+
+}  // namespace
+
+DynamicBatcher::DynamicBatcher(const inference::ModelConfig& config, CanBatch can_batch)
+    : batching_(config.has_dynamic_batching() && config.max_batch_size() > 0),
+      max_batch_size_(std::max(config.max_batch_size(), 1)),
+      max_delay_ns_(config.dynamic_batching().max_queue_delay_microseconds() * kNsPerUs),
+      default_level_(config.dynamic_batching().priority_levels() == 0
+                         ? 0
+                         : std::max<uint64_t>(config.dynamic_batching().default_priority_level(), 1)),
+      levels_limit_(config.dynamic_batching().priority_levels()),
+      can_batch_(std::move(can_batch)) {
+  const auto& batching = config.dynamic_batching();
+  preferred_.assign(batching.preferred_batch_size().begin(), batching.preferred_batch_size().end());
+  std::sort(preferred_.begin(), preferred_.end());
+  auto to_policy = [](const inference::ModelQueuePolicy& p) {
+    return Policy{p.timeout_action() == inference::ModelQueuePolicy::DELAY,
+                  p.default_timeout_microseconds() * kNsPerUs, p.allow_timeout_override(),
+                  p.max_queue_size()};
+  };
+  default_policy_ = to_policy(batching.default_queue_policy());
+  for (const auto& [level, policy] : batching.priority_queue_policy()) {
+    level_policies_[level] = to_policy(policy);
+  }
+}
+
+DynamicBatcher::Policy DynamicBatcher::PolicyFor(uint64_t level) const {
+  auto it = level_policies_.find(level);
+  return it == level_policies_.end() ? default_policy_ : it->second;
+}
+
+absl::Status DynamicBatcher::Enqueue(std::unique_ptr<InferenceRequest>& request,
+                                     uint64_t now_ns) {
+  uint64_t level = default_level_;
+  if (default_level_ != 0 && request->priority != 0) {
+    if (request->priority > levels_limit()) {
+      return absl::InvalidArgumentError(absl::StrCat("priority ", request->priority,
+                                                     " is above the model's priority_levels ",
+                                                     levels_limit()));
+    }
+    level = request->priority;
+  }
+  const Policy policy = PolicyFor(level);
+  std::deque<Entry>& queue = levels_[level];
+  if (policy.max_queue_size != 0 && queue.size() >= policy.max_queue_size) {
+    return absl::UnavailableError(absl::StrCat("the queue is full (max_queue_size ",
+                                               policy.max_queue_size, "); retry later"));
+  }
+  uint64_t timeout_ns = policy.default_timeout_ns;
+  if (policy.allow_override && request->timeout_us != 0) {
+    timeout_ns = request->timeout_us * kNsPerUs;
+  }
+  queue.push_back(Entry{std::move(request), now_ns, timeout_ns == 0 ? 0 : now_ns + timeout_ns});
+  ++size_;
+  return absl::OkStatus();
+}
+
+std::vector<std::unique_ptr<InferenceRequest>> DynamicBatcher::TakeExpired(uint64_t now_ns) {
+  std::vector<std::unique_ptr<InferenceRequest>> expired;
+  for (auto& [level, queue] : levels_) {
+    const bool delay = PolicyFor(level).delay_on_timeout;
+    for (auto it = queue.begin(); it != queue.end();) {
+      if (it->deadline_ns == 0 || it->deadline_ns > now_ns) {
+        ++it;
+        continue;
+      }
+      if (delay) {
+        it->deadline_ns = 0;
+        delayed_.push_back(std::move(*it));
+      } else {
+        expired.push_back(std::move(it->request));
+        --size_;
+      }
+      it = queue.erase(it);
+    }
+  }
+  return expired;
+}
+
+std::vector<std::deque<DynamicBatcher::Entry>*> DynamicBatcher::QueuesInOrder() {
+  std::vector<std::deque<Entry>*> queues;
+  for (auto& [level, queue] : levels_) queues.push_back(&queue);
+  queues.push_back(&delayed_);
+  return queues;
+}
+
+int64_t DynamicBatcher::BatchSizeToTake(int64_t available, uint64_t oldest_wait_ns) const {
+  if (available >= max_batch_size_) return max_batch_size_;
+  if (!preferred_.empty() && available >= preferred_.back()) return preferred_.back();
+  if (oldest_wait_ns < max_delay_ns_) return 0;  // more requests may still fill the batch
+  for (auto it = preferred_.rbegin(); it != preferred_.rend(); ++it) {
+    if (*it <= available) return *it;
+  }
+  return available;
+}
+
+Batch DynamicBatcher::TakeBatch(uint64_t now_ns) {
+  Batch batch;
+  std::vector<std::deque<Entry>*> queues = QueuesInOrder();
+  auto head_queue = std::find_if(queues.begin(), queues.end(),
+                                 [](const auto* queue) { return !queue->empty(); });
+  if (head_queue == queues.end()) return batch;
+  const Entry& head = (*head_queue)->front();
+
+  // The requests that may join the head, in service order, within max_batch_size entries.
+  std::vector<std::pair<std::deque<Entry>*, size_t>> members;
+  int64_t available = 0;
+  for (auto queue = head_queue; queue != queues.end() && available < max_batch_size_; ++queue) {
+    for (size_t i = 0; i < (*queue)->size() && available < max_batch_size_; ++i) {
+      const Entry& entry = (**queue)[i];
+      bool joins = members.empty() ||
+                   (batching_ && available + entry.request->batch_size <= max_batch_size_ &&
+                    can_batch_(*head.request, *entry.request));
+      if (!joins) continue;
+      members.emplace_back(*queue, i);
+      available += entry.request->batch_size;
+    }
+    if (!batching_) break;
+  }
+  int64_t target =
+      batching_ ? BatchSizeToTake(available, now_ns - head.enqueue_ns) : available;
+  if (target == 0) return batch;
+
+  int64_t taken = 0;
+  size_t count = 0;
+  while (count < members.size()) {
+    const Entry& entry = (*members[count].first)[members[count].second];
+    if (count > 0 && taken + entry.request->batch_size > target) break;
+    taken += entry.request->batch_size;
+    batch.push_back(std::move((*members[count].first)[members[count].second].request));
+    ++count;
+  }
+  // Erase from the back so that earlier indices stay valid.
+  for (size_t i = count; i-- > 0;) {
+    members[i].first->erase(members[i].first->begin() + members[i].second);
+  }
+  size_ -= count;
+  return batch;
+}
+
+std::optional<uint64_t> DynamicBatcher::NextDecisionNs() const {
+  std::optional<uint64_t> next;
+  auto consider = [&next](uint64_t t) { next = next ? std::min(*next, t) : t; };
+  for (const auto& [level, queue] : levels_) {
+    for (const Entry& entry : queue) {
+      if (entry.deadline_ns != 0) consider(entry.deadline_ns);
+    }
+  }
+  const Entry* head = nullptr;
+  for (const auto& [level, queue] : levels_) {
+    if (!queue.empty()) {
+      head = &queue.front();
+      break;
+    }
+  }
+  if (head == nullptr && !delayed_.empty()) head = &delayed_.front();
+  if (head != nullptr && batching_) consider(head->enqueue_ns + max_delay_ns_);
+  return next;
+}
+
+}  // namespace sonic::server
