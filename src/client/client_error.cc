@@ -56,7 +56,7 @@ std::string_view ErrorCategoryName(ErrorCategory category) {
 
 ErrorCategory GetErrorCategory(const absl::Status& status) {
   if (status.ok()) return ErrorCategory::kNone;
-  std::optional<absl::Cord> payload = status.GetPayload(kCategoryPayload);
+  auto payload = status.GetPayload(kCategoryPayload);
   if (payload.has_value()) {
     const std::string value(*payload);
     for (ErrorCategory category :

@@ -35,15 +35,15 @@ TEST(ClientErrorTest, AnExplicitCategoryWinsOverTheCode) {
                                         ErrorCategory::kModelError, "config differs");
   EXPECT_EQ(GetErrorCategory(status), ErrorCategory::kModelError);
   EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(status.message(), EndsWith("[model error; retrying will not help]"));
+  EXPECT_THAT(std::string(status.message()), EndsWith("[model error; retrying will not help]"));
 }
 
 TEST(ClientErrorTest, ClassifyAddsContextAndHintOnce) {
   absl::Status first = ClassifyError(absl::UnavailableError("connection refused"), "model 'm'");
-  EXPECT_THAT(first.message(), StartsWith("model 'm': connection refused"));
-  EXPECT_THAT(first.message(), EndsWith("[server unavailable; retry may help]"));
+  EXPECT_THAT(std::string(first.message()), StartsWith("model 'm': connection refused"));
+  EXPECT_THAT(std::string(first.message()), EndsWith("[server unavailable; retry may help]"));
   absl::Status second = ClassifyError(first, "outer");
-  EXPECT_THAT(second.message(), StartsWith("outer: model 'm'"));
+  EXPECT_THAT(std::string(second.message()), StartsWith("outer: model 'm'"));
   EXPECT_EQ(std::string(second.message()).find("retry may help"),
             std::string(second.message()).rfind("retry may help"));
   EXPECT_EQ(GetErrorCategory(second), ErrorCategory::kServerUnavailable);

@@ -65,8 +65,8 @@ TEST(ModelIoTest, RequestedOutputsSelectAndUnknownOnesAreRefused) {
   EXPECT_EQ(io->outputs[0].name, "label");
   absl::StatusOr<ModelIo> bad = DescribeModel(Metadata(), Config(), {"nope"}, "m");
   EXPECT_EQ(GetErrorCategory(bad.status()), ErrorCategory::kBadInput);
-  EXPECT_THAT(bad.status().message(), HasSubstr("'nope'"));
-  EXPECT_THAT(bad.status().message(), HasSubstr("score, label"));
+  EXPECT_THAT(std::string(bad.status().message()), HasSubstr("'nope'"));
+  EXPECT_THAT(std::string(bad.status().message()), HasSubstr("score, label"));
 }
 
 class LocalConfigTest : public ::testing::Test {
@@ -90,17 +90,17 @@ TEST_F(LocalConfigTest, ADifferenceIsAModelErrorNamingIt) {
   text.replace(text.find("dims: [ 3 ]"), 11, "dims: [ 4 ]");
   absl::Status status = Check(text);
   EXPECT_EQ(GetErrorCategory(status), ErrorCategory::kModelError);
-  EXPECT_THAT(status.message(), HasSubstr("output 'score' has dims [4] locally, [3] on the server"));
+  EXPECT_THAT(std::string(status.message()), HasSubstr("output 'score' has dims [4] locally, [3] on the server"));
 
   text = kConfig;
   text.replace(text.find("max_batch_size: 8"), 17, "max_batch_size: 4");
-  EXPECT_THAT(Check(text).message(), HasSubstr("max_batch_size is 4 locally, 8 on the server"));
+  EXPECT_THAT(std::string(Check(text).message()), HasSubstr("max_batch_size is 4 locally, 8 on the server"));
 }
 
 TEST_F(LocalConfigTest, UnreadableOrInvalidFilesAreBadInput) {
   EXPECT_EQ(GetErrorCategory(Check("max_batch_size: {")), ErrorCategory::kBadInput);
   absl::Status missing = CheckLocalConfig("/nonexistent/config.pbtxt", Config(), "m");
-  EXPECT_THAT(missing.message(), HasSubstr("cannot read"));
+  EXPECT_THAT(std::string(missing.message()), HasSubstr("cannot read"));
 }
 
 }  // namespace

@@ -105,7 +105,9 @@ absl::StatusOr<RequestPlan> PlanRequests(const std::vector<const TritonInputData
                                           "': no data for this event; call toServer() before "
                                           "dispatch()"));
     }
-    if (!SameShapeInEveryEntry(*input)) rectangular = false;
+    // The server batches inputs with allow_ragged_batch by request (one row per request), so
+    // every entry must be a request of its own even when the shapes agree.
+    if (!SameShapeInEveryEntry(*input) || input->allowRaggedBatch()) rectangular = false;
   }
   if (max_batch_size <= 0 && batch_size > 1) rectangular = false;
   if (!rectangular) {

@@ -27,8 +27,9 @@ struct RequestPlan {
   std::vector<PlannedRequest> requests;
 };
 
-// Rectangular when every input has one shape across entries, the model batches (or the batch is
-// one entry) and `requested` is kRectangular; ragged (one request per entry) otherwise. Empty for
+// Rectangular when every input has one shape across entries, no input has allow_ragged_batch,
+// the model batches (or the batch is one entry) and `requested` is kRectangular; ragged (one
+// request per entry) otherwise. Empty for
 // batch size 0. kBadInput errors: a non-optional input without data (toServer() not called),
 // a rectangular batch larger than max_batch_size. `inputs` are in the model's order.
 absl::StatusOr<RequestPlan> PlanRequests(const std::vector<const TritonInputData*>& inputs,

@@ -95,10 +95,10 @@ TEST_F(RequestPlanTest, RefusesMissingDataAndOversizedBatches) {
   Fill({1, 1, 1});
   absl::StatusOr<RequestPlan> big = PlanRequests(inputs_, 3, 2, BatchMode::kRectangular, "m");
   EXPECT_EQ(GetErrorCategory(big.status()), ErrorCategory::kBadInput);
-  EXPECT_THAT(big.status().message(), HasSubstr("exceeds the model's max_batch_size 2"));
+  EXPECT_THAT(std::string(big.status().message()), HasSubstr("exceeds the model's max_batch_size 2"));
   IoAccess::Reset(*input_);
   absl::StatusOr<RequestPlan> empty = PlanRequests(inputs_, 3, 8, BatchMode::kRectangular, "m");
-  EXPECT_THAT(empty.status().message(), HasSubstr("input 'x': no data"));
+  EXPECT_THAT(std::string(empty.status().message()), HasSubstr("input 'x': no data"));
 }
 
 inference::ModelInferResponse Fp32Response(const Shape& shape, const std::vector<float>& values) {
@@ -133,16 +133,16 @@ TEST_F(RequestPlanTest, MalformedResponsesAreModelErrors) {
   inference::ModelInferResponse wrong_batch = Fp32Response({1, 2}, {1, 2});
   absl::Status batch = ReadResponse(wrong_batch, {0, 2}, true, outputs_, "m");
   EXPECT_EQ(GetErrorCategory(batch), ErrorCategory::kModelError);
-  EXPECT_THAT(batch.message(), HasSubstr("for a batch of 2"));
+  EXPECT_THAT(std::string(batch.message()), HasSubstr("for a batch of 2"));
   inference::ModelInferResponse short_data = Fp32Response({2, 2}, {1, 2, 3});
-  EXPECT_THAT(ReadResponse(short_data, {0, 2}, true, outputs_, "m").message(),
+  EXPECT_THAT(std::string(ReadResponse(short_data, {0, 2}, true, outputs_, "m").message()),
               HasSubstr("12 bytes"));
   inference::ModelInferResponse unaligned = Fp32Response({2, 2}, {1, 2, 3, 4});
   unaligned.clear_raw_output_contents();
-  EXPECT_THAT(ReadResponse(unaligned, {0, 2}, true, outputs_, "m").message(),
+  EXPECT_THAT(std::string(ReadResponse(unaligned, {0, 2}, true, outputs_, "m").message()),
               HasSubstr("raw_output_contents"));
   inference::ModelInferResponse missing;
-  EXPECT_THAT(ReadResponse(missing, {0, 2}, true, outputs_, "m").message(),
+  EXPECT_THAT(std::string(ReadResponse(missing, {0, 2}, true, outputs_, "m").message()),
               HasSubstr("lacks this output"));
 }
 

@@ -85,18 +85,20 @@ SonicClient::~SonicClient() {
 }
 
 void SonicClient::dispatch(DoneCallback done) {
+  bool busy = false;
+  bool refused = false;
   {
     absl::MutexLock lock(&mu_);
-    if (in_flight_ || shutting_down_) {
-      const bool busy = in_flight_;
-      lock.Release();
-      done(MakeClientError(absl::StatusCode::kFailedPrecondition, ErrorCategory::kBadInput,
-                           absl::StrCat(debug_name_, ": dispatch() called while ",
-                                        busy ? "a dispatch is still in flight"
-                                             : "the client is being destroyed")));
-      return;
-    }
-    in_flight_ = true;
+    busy = in_flight_;
+    refused = in_flight_ || shutting_down_;
+    if (!refused) in_flight_ = true;
+  }
+  if (refused) {
+    done(MakeClientError(absl::StatusCode::kFailedPrecondition, ErrorCategory::kBadInput,
+                         absl::StrCat(debug_name_, ": dispatch() called while ",
+                                      busy ? "a dispatch is still in flight"
+                                           : "the client is being destroyed")));
+    return;
   }
   done_ = std::move(done);
   tries_ = 0;

@@ -88,7 +88,7 @@ TEST_P(SonicClientModeTest, GivesUpWithTheLastErrorAndTheNumberOfAttempts) {
   client.dispatch(Record(outcome));
   outcome.done.WaitForNotification();
   EXPECT_EQ(outcome.status.code(), absl::StatusCode::kDeadlineExceeded);
-  EXPECT_THAT(outcome.status.message(), HasSubstr("after 2 attempts"));
+  EXPECT_THAT(std::string(outcome.status.message()), HasSubstr("after 2 attempts"));
   EXPECT_EQ(client.evaluations(), 2);
 }
 
@@ -152,7 +152,7 @@ TEST(SonicClientTest, ASecondDispatchWhileInFlightIsRefused) {
   client.dispatch(Record(second));
   EXPECT_TRUE(second.done.HasBeenNotified());
   EXPECT_EQ(second.status.code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(second.status.message(), HasSubstr("in flight"));
+  EXPECT_THAT(std::string(second.status.message()), HasSubstr("in flight"));
   release.Notify();
   first.done.WaitForNotification();
   EXPECT_TRUE(first.status.ok());

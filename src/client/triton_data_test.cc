@@ -33,11 +33,11 @@ TEST(TritonInputDataTest, OnlyVariableDimensionsCanBeSet) {
 
   absl::Status fixed = input.setShape({5, 7});
   EXPECT_EQ(GetErrorCategory(fixed), ErrorCategory::kBadInput);
-  EXPECT_THAT(fixed.message(), HasSubstr("dimension 0 is fixed at 4"));
-  EXPECT_THAT(fixed.message(), HasSubstr("input 'x'"));
-  EXPECT_THAT(fixed.message(), HasSubstr("model 'm'"));
-  EXPECT_THAT(input.setShape({4}).message(), HasSubstr("rank"));
-  EXPECT_THAT(input.setShape({4, -1}).message(), HasSubstr("must be set"));
+  EXPECT_THAT(std::string(fixed.message()), HasSubstr("dimension 0 is fixed at 4"));
+  EXPECT_THAT(std::string(fixed.message()), HasSubstr("input 'x'"));
+  EXPECT_THAT(std::string(fixed.message()), HasSubstr("model 'm'"));
+  EXPECT_THAT(std::string(input.setShape({4}).message()), HasSubstr("rank"));
+  EXPECT_THAT(std::string(input.setShape({4, -1}).message()), HasSubstr("must be set"));
   EXPECT_EQ(input.setShape({4, 1}, 3).code(), absl::StatusCode::kOutOfRange);
 }
 
@@ -56,8 +56,8 @@ TEST(TritonInputDataTest, AllocateChecksTheElementType) {
   absl::StatusOr<TritonInputContainer<int32_t>> wrong = input.allocate<int32_t>();
   ASSERT_FALSE(wrong.ok());
   EXPECT_EQ(GetErrorCategory(wrong.status()), ErrorCategory::kBadInput);
-  EXPECT_THAT(wrong.status().message(), HasSubstr("datatype is FP32"));
-  EXPECT_THAT(wrong.status().message(), HasSubstr("INT32"));
+  EXPECT_THAT(std::string(wrong.status().message()), HasSubstr("datatype is FP32"));
+  EXPECT_THAT(std::string(wrong.status().message()), HasSubstr("INT32"));
   absl::StatusOr<TritonInputContainer<float>> right = input.allocate<float>();
   ASSERT_TRUE(right.ok());
   ASSERT_EQ((*right)->size(), 3u);
@@ -69,21 +69,21 @@ TEST(TritonInputDataTest, ToServerChecksSizesAndIsOncePerEvent) {
   auto data = *input.allocate<float>();
   (*data)[0] = {1, 2};
   (*data)[1] = {3, 4};
-  EXPECT_THAT(input.toServer(data).message(), HasSubstr("setShape"));  // variable dim unset
+  EXPECT_THAT(std::string(input.toServer(data).message()), HasSubstr("setShape"));  // variable dim unset
   ASSERT_TRUE(input.setShape({2}).ok());
   (*data)[1].push_back(5);
-  EXPECT_THAT(input.toServer(data).message(), HasSubstr("entry 1 holds 3 elements"));
+  EXPECT_THAT(std::string(input.toServer(data).message()), HasSubstr("entry 1 holds 3 elements"));
   (*data)[1].pop_back();
   auto short_batch = std::make_shared<TritonInput<float>>(1);
-  EXPECT_THAT(input.toServer(short_batch).message(), HasSubstr("batch size is 2"));
+  EXPECT_THAT(std::string(input.toServer(short_batch).message()), HasSubstr("batch size is 2"));
   EXPECT_FALSE(input.hasData());
 
   ASSERT_TRUE(input.toServer(data).ok());
   EXPECT_TRUE(input.hasData());
   absl::Status twice = input.toServer(data);
   EXPECT_EQ(twice.code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(twice.message(), HasSubstr("already called"));
-  EXPECT_THAT(input.setShape({3}).message(), HasSubstr("after toServer"));
+  EXPECT_THAT(std::string(twice.message()), HasSubstr("already called"));
+  EXPECT_THAT(std::string(input.setShape({3}).message()), HasSubstr("after toServer"));
 
   // Zero copy: the views point into the module's vectors.
   EXPECT_EQ(IoAccess::EntryBytes(input)[1].data(),
@@ -117,8 +117,8 @@ TEST(TritonOutputDataTest, ReadingBeforeCompletionIsAnError) {
   absl::StatusOr<TritonOutput<float>> early = output.fromServer<float>();
   ASSERT_FALSE(early.ok());
   EXPECT_EQ(early.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(early.status().message(), HasSubstr("output 'y'"));
-  EXPECT_THAT(early.status().message(), HasSubstr("before a dispatch completed"));
+  EXPECT_THAT(std::string(early.status().message()), HasSubstr("output 'y'"));
+  EXPECT_THAT(std::string(early.status().message()), HasSubstr("before a dispatch completed"));
 }
 
 TEST(TritonOutputDataTest, ViewsAreZeroCopyAndTyped) {
@@ -136,7 +136,7 @@ TEST(TritonOutputDataTest, ViewsAreZeroCopyAndTyped) {
   EXPECT_EQ((*views)[1].data(), &values[2]);
   EXPECT_EQ((*views)[1][1], 4.0f);
   EXPECT_EQ(*output.shape(1), (Shape{2}));
-  EXPECT_THAT(output.fromServer<double>().status().message(), HasSubstr("read as FP64"));
+  EXPECT_THAT(std::string(output.fromServer<double>().status().message()), HasSubstr("read as FP64"));
 
   IoAccess::Reset(output);
   EXPECT_FALSE(output.isReady());

@@ -15,10 +15,10 @@
 // entry and the batch fits max_batch_size, one request is sent with the entries stacked along
 // the batch dimension (BatchMode::kRectangular). Otherwise (entries of different shapes, a model
 // without batching and several entries, or setBatchMode(kRagged)) each entry is its own request
-// with batch size 1, and all of them are in flight together (BatchMode::kRagged). For an input
-// with allow_ragged_batch the server's ragged batcher then merges those requests into one
-// execution; the protocol has no way to carry several ragged items in one ModelInfer request
-// (batch_input element counts are per request), so this is how they travel "as one batch".
+// with batch size 1, and all of them are in flight together (BatchMode::kRagged). A model with an
+// allow_ragged_batch input is always sent this way: the server's ragged batcher concatenates
+// those requests into one execution, and its batch_input tensors (element counts, offsets) are
+// per request, so a request is the unit of raggedness in the protocol.
 // Batch size 0 sends nothing; the dispatch succeeds and outputs are empty.
 //
 // Protocol: inputs always in raw_input_contents (in input order), the outputs the client uses

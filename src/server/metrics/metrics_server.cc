@@ -41,7 +41,7 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Create(const Optio
   http->set_keep_alive_timeout(kKeepAliveSeconds);
   // httplib's default SO_REUSEPORT would let a second server share a port in use and split the
   // scrapes between them; SO_REUSEADDR alone still allows a restart over TIME_WAIT sockets.
-  http->set_socket_options([](httplib::socket_t sock) {
+  http->set_socket_options([](int sock) {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
   });
