@@ -5,7 +5,7 @@ ASAN_BUILD_DIR ?= build-asan
 JOBS ?= 2
 CMAKE_FLAGS ?=
 
-.PHONY: all bootstrap configure build demo test test-asan format clean
+.PHONY: all bootstrap configure build demo test test-asan bench format clean
 
 all: build
 
@@ -23,6 +23,11 @@ demo: build
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS)
+
+# The benchmarks in full (a few minutes on 2 cores): a summary table each, and
+# bench/results/<scenario>.json with every figure, its floor, ratio and target.
+bench: build
+	BUILD_DIR=$(BUILD_DIR) bash bench/run_benchmarks.sh
 
 # The tests under AddressSanitizer + UndefinedBehaviorSanitizer.
 test-asan: bootstrap

@@ -46,8 +46,8 @@ absl::StatusOr<ServerFlags> ParseServerFlags(int argc, char** argv, int& exit_co
       ->default_str("true");
   app.add_option("--metrics-port", flags.metrics.port, "Metrics HTTP port (0 = any free port)")
       ->check(CLI::Range(0, 65535));
-  CLI::Option* metrics_address = app.add_option(
-      "--metrics-address", flags.metrics.address, "Metrics address (default: --grpc-address)");
+  CLI::Option* metrics_address = app.add_option("--metrics-address", flags.metrics.address,
+                                                "Metrics address (default: --grpc-address)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -84,6 +84,22 @@ TEST_F(RequestPlanTest, ForcedRaggedAndUnbatchedModelsSendOneRequestPerEntry) {
   EXPECT_THAT(request.inputs(0).shape(), ::testing::ElementsAre(2));
 }
 
+TEST_F(RequestPlanTest, ARaggedInputAlwaysGetsOneRequestPerEntry) {
+  // The server batches allow_ragged_batch inputs per request, even for equal shapes.
+  TritonInputData ragged(TensorInfo{"x", DataType::kFp32, {-1}, true, true, false}, "m");
+  IoAccess::SetBatchSize(ragged, 2);
+  ASSERT_TRUE(ragged.setShape({2}).ok());
+  auto data = *ragged.allocate<float>();
+  (*data)[0] = {1, 2};
+  (*data)[1] = {3, 4};
+  ASSERT_TRUE(ragged.toServer(data).ok());
+  absl::StatusOr<RequestPlan> plan =
+      PlanRequests({&ragged}, 2, 16, BatchMode::kRectangular, "m");
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(plan->mode, BatchMode::kRagged);
+  EXPECT_EQ(plan->requests.size(), 2u);
+}
+
 TEST_F(RequestPlanTest, EmptyBatchPlansNothing) {
   Fill({});
   absl::StatusOr<RequestPlan> plan = PlanRequests(inputs_, 0, 8, BatchMode::kRectangular, "m");

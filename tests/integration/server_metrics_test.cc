@@ -2,11 +2,9 @@
 // metrics"): per-model counters after real inferences, a failure counted under its reason, the
 // pending gauge, host CPU and memory gauges, 404 elsewhere, and no endpoint with
 // --allow-metrics=false.
-#include <httplib.h>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
+#include <httplib.h>
 #include <sys/types.h>
 
 #include <filesystem>
@@ -42,8 +40,7 @@ absl::Status AddIdentityOptional(const std::filesystem::path& repository) {
   std::error_code error;
   std::filesystem::create_directories(repository / "identity_optional" / "1", error);
   if (error) return absl::InternalError("cannot create identity_optional/1");
-  return WriteFileAtomically(repository / "identity_optional" / "config.pbtxt",
-                             kIdentityOptional);
+  return WriteFileAtomically(repository / "identity_optional" / "config.pbtxt", kIdentityOptional);
 }
 
 // Every sample line of an exposition, "name{labels}" -> value. Fails the test on a line that is
@@ -69,7 +66,8 @@ std::set<int> ListeningPorts(pid_t pid) {
   const std::filesystem::path fds = std::filesystem::path("/proc") / std::to_string(pid) / "fd";
   for (const auto& fd : std::filesystem::directory_iterator(fds, error)) {
     std::string target = std::filesystem::read_symlink(fd.path(), error).string();
-    if (!error && target.starts_with("socket:[")) inodes.insert(target.substr(8, target.size() - 9));
+    if (!error && target.starts_with("socket:["))
+      inodes.insert(target.substr(8, target.size() - 9));
   }
   std::set<int> ports;
   for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
@@ -145,16 +143,17 @@ TEST_F(ServerMetricsTest, CountsInferencesExecutionsAndDurations) {
     EXPECT_GT(samples[duration + kIdentityLabels], 0) << duration;
   }
   for (const char* reason : {"REJECTED", "CANCELED", "BACKEND", "OTHER"}) {
-    const std::string series = "nv_inference_request_failure{model=\"identity_fp32\",version=\"1\","
-                               "reason=\"" + std::string(reason) + "\"}";
+    const std::string series =
+        "nv_inference_request_failure{model=\"identity_fp32\",version=\"1\","
+        "reason=\"" +
+        std::string(reason) + "\"}";
     ASSERT_TRUE(samples.contains(series)) << series;
     EXPECT_EQ(samples[series], 0) << series;
   }
 }
 
 TEST_F(ServerMetricsTest, BackendFailureIsCountedUnderItsReason) {
-  inference::ModelInferRequest request =
-      Fp32Request("identity_optional", "INPUT0", {3}, {1, 2, 3});
+  inference::ModelInferRequest request = Fp32Request("identity_optional", "INPUT0", {3}, {1, 2, 3});
   request.add_outputs()->set_name("OUTPUT1");
   inference::ModelInferResponse response;
   grpc::Status status = Infer(*stub_, request, &response);

@@ -56,7 +56,8 @@ class ServerProcess {
     absl::Duration startup_timeout = absl::Seconds(60);
   };
 
-  // Starts the server and blocks until it prints "sonic-server: listening on ADDRESS:PORT".
+  // Starts the server and blocks until it prints "sonic-server: listening on ADDRESS:PORT" (and,
+  // unless `args` turn metrics off, "sonic-server: metrics on ADDRESS:PORT").
   // Errors (the message carries the server's stderr log so far): FAILED_PRECONDITION when no
   // binary is given and SONIC_BUILD_DIR is unset, or the binary does not exist; INTERNAL when
   // the server exits before listening (the message has its exit status) or the process cannot

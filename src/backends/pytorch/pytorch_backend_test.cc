@@ -1,5 +1,6 @@
 // Loads libsonic_backend_pytorch.so through the registry, as the server does, and runs the test
 // repository's TorchScript models.
+#include <omp.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -354,6 +355,33 @@ TEST_F(PytorchBackendTest, ThreadParametersAreValidated) {
   auto model = CreateModel("torch_mlp", config, *repository_ / "torch_mlp" / "1");
   EXPECT_EQ(model.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(model.status().message(), HasSubstr("INTRA_OP_THREAD_COUNT"));
+}
+
+// Each instance's executing thread runs with its model's intra-op thread count, whatever other
+// models ask for: instances x threads is what a model uses.
+TEST_F(PytorchBackendTest, IntraOpThreadsArePerInstanceThread) {
+  auto threads_seen_after_execute = [&](const std::string& count) {
+    inference::ModelConfig config = ReadConfig("torch_mlp");
+    (*config.mutable_parameters())["INTRA_OP_THREAD_COUNT"].set_string_value(count);
+    auto model = CreateModel("torch_mlp", config, *repository_ / "torch_mlp" / "1");
+    EXPECT_TRUE(model.ok()) << model.status();
+    auto instance = CreateInstance(**model);
+    int seen = 0;
+    std::thread worker([&] {
+      const std::vector<float> input(16, 1.0f);
+      const std::vector<int64_t> shape = {1, 16};
+      const SonicBackendTensor tensor = Fp32Tensor("INPUT__0", input, shape);
+      const char* const outputs[] = {"OUTPUT__0"};
+      CollectingOutputAllocator allocator;
+      EXPECT_TRUE(instance->Execute({&tensor, 1}, outputs, 1, allocator).ok());
+      seen = omp_get_max_threads();
+    });
+    worker.join();
+    return seen;
+  };
+  EXPECT_EQ(threads_seen_after_execute("3"), 3);
+  EXPECT_EQ(threads_seen_after_execute("1"), 1);
+  EXPECT_EQ(threads_seen_after_execute("2"), 2);
 }
 
 }  // namespace

@@ -36,6 +36,7 @@ struct TorchModel::State {
   std::vector<DataType> output_types;
   std::vector<Shape> output_dims;  // reshape.shape when the output has a reshape, else dims.
   std::vector<int> output_positions;
+  int intra_op_threads = 0;  // INTRA_OP_THREAD_COUNT; 0 = LibTorch's default
 };
 
 struct TorchInstance::State {
@@ -106,20 +107,17 @@ absl::StatusOr<DataType> SupportedType(const std::string& model, const char* kin
   return *type;
 }
 
-// Sets the process-wide LibTorch thread pools as torch_model.h describes.
-absl::Status ApplyThreadParameters(const inference::ModelConfig& config) {
+// Reads INTRA_OP_THREAD_COUNT into `state` (applied per instance thread at execution) and sets
+// the process-wide inter-op pool as torch_model.h describes.
+absl::Status ApplyThreadParameters(const inference::ModelConfig& config, TorchModel::State& state) {
   SONIC_ASSIGN_OR_RETURN(int64_t intra,
                          GetIntParameter(config, "INTRA_OP_THREAD_COUNT", 0, 1, 4096));
   SONIC_ASSIGN_OR_RETURN(int64_t inter,
                          GetIntParameter(config, "INTER_OP_THREAD_COUNT", 0, 1, 4096));
+  state.intra_op_threads = static_cast<int>(intra);
   static std::mutex mutex;
-  static int64_t max_intra = 0;
   static bool inter_set = false;
   std::lock_guard<std::mutex> lock(mutex);
-  if (intra > max_intra) {
-    max_intra = intra;
-    at::set_num_threads(static_cast<int>(intra));
-  }
   if (inter > 0 && !inter_set) {
     inter_set = true;
     try {
@@ -308,7 +306,7 @@ absl::StatusOr<std::unique_ptr<TorchModel>> TorchModel::Create(const SonicBacken
       std::filesystem::path(spec.version_path == nullptr ? "" : spec.version_path) /
       (config.default_model_filename().empty() ? "model.pt" : config.default_model_filename());
   SONIC_RETURN_IF_ERROR(ReadTensorConfig(config, *state));
-  SONIC_RETURN_IF_ERROR(ApplyThreadParameters(config));
+  SONIC_RETURN_IF_ERROR(ApplyThreadParameters(config, *state));
   SONIC_RETURN_IF_ERROR(LoadModule(*state));
   SONIC_RETURN_IF_ERROR(MapForwardArguments(*state));
   return std::unique_ptr<TorchModel>(new TorchModel(std::move(state)));
@@ -346,6 +344,11 @@ absl::Status TorchInstance::Execute(std::span<const SonicBackendTensor> inputs,
                                     std::span<const char* const> output_names, uint64_t batch_size,
                                     const SonicBackendOutputAllocator& allocator) {
   const TorchModel::State& model = *state_->model;
+  // LibTorch's intra-op pool is OpenMP here, whose thread count is per calling thread: each
+  // instance's worker thread gets the model's count.
+  if (model.intra_op_threads > 0 && at::get_num_threads() != model.intra_op_threads) {
+    at::set_num_threads(model.intra_op_threads);
+  }
   c10::InferenceMode inference_mode;
   torch::NoGradGuard no_grad;
   std::vector<c10::IValue> arguments;

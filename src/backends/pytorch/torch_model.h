@@ -15,11 +15,10 @@
 //  - a `reshape` is applied by the server (as in Triton): inputs arrive in the model's shape and
 //    outputs are checked against reshape.shape instead of dims;
 //  - parameters INTRA_OP_THREAD_COUNT and INTER_OP_THREAD_COUNT (positive integers as strings).
-//    LibTorch 1.13 has one intra-op pool per process, so at::set_num_threads is set at model
-//    creation to the largest count any model has asked for (a thread that already ran LibTorch
-//    work may keep the count it started with); the inter-op pool size can be set
-//    only once per process, before any inter-op work, so only the first model asking for it gets
-//    it and later requests are ignored.
+//    The intra-op count is per instance: LibTorch's intra-op pool is OpenMP here, whose size is
+//    per calling thread, so each execution sets it on the instance's worker thread (instances x
+//    threads is what the model uses at most). The inter-op pool is process-wide and can be sized
+//    only once, before any inter-op work: only the first model asking for it gets it.
 #pragma once
 
 #include <memory>

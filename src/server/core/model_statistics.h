@@ -38,10 +38,9 @@ struct StatisticsSnapshot {
     uint64_t count = 0;
     uint64_t ns = 0;
   };
-  Duration success;  // per request
-  Duration fail;     // per request
-  Duration queue;    // per successful request
-  Duration compute_input, compute_infer, compute_output;  // per successful request
+  // Per request: success and fail of every request, the others of the successful ones.
+  Duration success, fail;
+  Duration queue, compute_input, compute_infer, compute_output;
   // Failed requests by reason, indexed by FailureReason; sums to fail.count.
   std::array<uint64_t, kFailureReasonCount> failures{};
   uint64_t request_ns = 0;  // cumulative duration of every request, successful or not

@@ -115,8 +115,8 @@ double HostMetricsSource::UpdateUtilization(const CpuTimes& current) {
 }
 
 void HostMetricsSource::Collect(std::vector<MetricFamily>& families) {
-  MetricFamily utilization{"nv_cpu_utilization", "CPU utilization rate [0.0 - 1.0]",
-                           MetricType::kGauge, {}};
+  MetricFamily utilization{
+      "nv_cpu_utilization", "CPU utilization rate [0.0 - 1.0]", MetricType::kGauge, {}};
   if (absl::StatusOr<CpuTimes> times = ReadCpuTimes(); times.ok()) {
     utilization.samples.push_back({{}, UpdateUtilization(*times)});
   }
@@ -131,10 +131,10 @@ void HostMetricsSource::Collect(std::vector<MetricFamily>& families) {
     families.push_back(Gauge("nv_cpu_memory_used_bytes", "CPU used memory (RAM), in bytes",
                              static_cast<double>(memory->used_bytes)));
   } else {
-    families.push_back({"nv_cpu_memory_total_bytes", "CPU total memory (RAM), in bytes",
-                        MetricType::kGauge, {}});
-    families.push_back({"nv_cpu_memory_used_bytes", "CPU used memory (RAM), in bytes",
-                        MetricType::kGauge, {}});
+    families.push_back(
+        {"nv_cpu_memory_total_bytes", "CPU total memory (RAM), in bytes", MetricType::kGauge, {}});
+    families.push_back(
+        {"nv_cpu_memory_used_bytes", "CPU used memory (RAM), in bytes", MetricType::kGauge, {}});
   }
 }
 

@@ -1,9 +1,9 @@
 #include "server/metrics/host_metrics.h"
 
-#include <fstream>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <fstream>
 
 #include "server/metrics/prometheus_text.h"
 
@@ -40,11 +40,9 @@ TEST(ParseProcStatTest, AcceptsOldKernelsWithFewerFields) {
 
 TEST(ParseProcStatTest, RejectsMissingOrMalformedCpuLine) {
   EXPECT_EQ(ParseProcStat("").status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(ParseProcStat("cpu0 1 2 3 4 5\n").status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseProcStat("cpu0 1 2 3 4 5\n").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ParseProcStat("cpu 1 2\n").status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(ParseProcStat("cpu 1 x 3 4 5\n").status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseProcStat("cpu 1 x 3 4 5\n").status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(CpuUtilizationTest, IsTheBusyShareOfElapsedTicks) {
@@ -66,8 +64,7 @@ TEST(ParseProcMeminfoTest, UsedIsTotalMinusAvailableInBytes) {
 }
 
 TEST(ParseProcMeminfoTest, UsedNeverExceedsTotal) {
-  absl::StatusOr<MemoryUsage> memory =
-      ParseProcMeminfo("MemTotal: 100 kB\nMemAvailable: 200 kB\n");
+  absl::StatusOr<MemoryUsage> memory = ParseProcMeminfo("MemTotal: 100 kB\nMemAvailable: 200 kB\n");
   ASSERT_TRUE(memory.ok()) << memory.status();
   EXPECT_EQ(memory->used_bytes, 0u);
 }

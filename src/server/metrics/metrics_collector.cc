@@ -37,7 +37,8 @@ MetricFamily PerModelCounter(std::string name, std::string help,
 
 MetricFamily FailureFamily(const std::vector<ModelSample>& models) {
   MetricFamily family{"nv_inference_request_failure",
-                      "Number of failed inference requests, all batch sizes", MetricType::kCounter,
+                      "Number of failed inference requests, all batch sizes",
+                      MetricType::kCounter,
                       {}};
   for (const ModelSample& model : models) {
     for (FailureReason reason : kFailureReasons) {
@@ -72,13 +73,12 @@ std::vector<MetricFamily> ModelFamilies(const std::vector<ModelSample>& models) 
       "nv_inference_queue_duration_us", "Cumulative inference queuing duration in microseconds",
       models, [](const ModelSample& m) { return Microseconds(m.stats.queue.ns); }));
   families.push_back(PerModelCounter(
-      "nv_inference_compute_input_duration_us",
-      "Cumulative compute input duration in microseconds", models,
-      [](const ModelSample& m) { return Microseconds(m.stats.compute_input.ns); }));
-  families.push_back(PerModelCounter(
-      "nv_inference_compute_infer_duration_us",
-      "Cumulative compute inference duration in microseconds", models,
-      [](const ModelSample& m) { return Microseconds(m.stats.compute_infer.ns); }));
+      "nv_inference_compute_input_duration_us", "Cumulative compute input duration in microseconds",
+      models, [](const ModelSample& m) { return Microseconds(m.stats.compute_input.ns); }));
+  families.push_back(
+      PerModelCounter("nv_inference_compute_infer_duration_us",
+                      "Cumulative compute inference duration in microseconds", models,
+                      [](const ModelSample& m) { return Microseconds(m.stats.compute_infer.ns); }));
   families.push_back(PerModelCounter(
       "nv_inference_compute_output_duration_us",
       "Cumulative inference compute output duration in microseconds", models,

@@ -70,8 +70,9 @@ TEST(ModelFamiliesTest, OneSamplePerVersionAndEscapedNames) {
   odd.model = "odd\"name\\";
   odd.version = 1;
   std::string text = RenderText(ModelFamilies({FakeSample(), odd}));
-  EXPECT_THAT(text, HasSubstr("nv_inference_exec_count{model=\"identity_fp32\",version=\"3\"} 5\n"
-                              "nv_inference_exec_count{model=\"odd\\\"name\\\\\",version=\"1\"} 5\n"));
+  EXPECT_THAT(text,
+              HasSubstr("nv_inference_exec_count{model=\"identity_fp32\",version=\"3\"} 5\n"
+                        "nv_inference_exec_count{model=\"odd\\\"name\\\\\",version=\"1\"} 5\n"));
 }
 
 TEST(ModelFamiliesTest, NoModelsStillDeclaresTheFamilies) {
@@ -117,7 +118,9 @@ TEST(FailureReasonNameTest, ProtocolNames) {
 class FixedSource : public MetricsSource {
  public:
   void Collect(std::vector<MetricFamily>& families) override {
-    families.push_back({"nv_gpu_utilization", "GPU utilization", MetricType::kGauge,
+    families.push_back({"nv_gpu_utilization",
+                        "GPU utilization",
+                        MetricType::kGauge,
                         {{{{"gpu_uuid", "GPU-0"}}, 0.5}}});
   }
 };

@@ -16,10 +16,10 @@ constexpr size_t kConnectionThreads = 2;
 constexpr time_t kKeepAliveSeconds = 1;
 
 void InstallHandlers(httplib::Server& http, MetricsServer::ScrapeFunction scrape) {
-  http.Get("/metrics", [scrape = std::move(scrape)](const httplib::Request&,
-                                                    httplib::Response& response) {
-    response.set_content(scrape(), std::string(kPrometheusContentType).c_str());
-  });
+  http.Get("/metrics",
+           [scrape = std::move(scrape)](const httplib::Request&, httplib::Response& response) {
+             response.set_content(scrape(), std::string(kPrometheusContentType).c_str());
+           });
   http.set_error_handler([](const httplib::Request&, httplib::Response& response) {
     if (response.status == 404) response.set_content("not found\n", "text/plain");
   });
@@ -53,8 +53,8 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Create(const Optio
     port = -1;
   }
   if (port <= 0) {
-    return absl::UnavailableError(absl::StrCat("cannot bind the metrics endpoint to ",
-                                               options.address, ":", options.port));
+    return absl::UnavailableError(
+        absl::StrCat("cannot bind the metrics endpoint to ", options.address, ":", options.port));
   }
   std::unique_ptr<MetricsServer> server(new MetricsServer(std::move(http), port));
   MetricsServer* raw = server.get();

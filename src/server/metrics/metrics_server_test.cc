@@ -1,11 +1,10 @@
 #include "server/metrics/metrics_server.h"
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <httplib.h>
 
 #include <atomic>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 namespace sonic::server::metrics {
 namespace {

@@ -13,7 +13,8 @@
 namespace sonic::server::metrics {
 
 // The Content-Type of a rendered exposition.
-inline constexpr std::string_view kPrometheusContentType = "text/plain; version=0.0.4; charset=utf-8";
+inline constexpr std::string_view kPrometheusContentType =
+    "text/plain; version=0.0.4; charset=utf-8";
 
 enum class MetricType { kCounter, kGauge };
 

@@ -1,10 +1,10 @@
 #include "server/metrics/prometheus_text.h"
 
-#include <cmath>
-#include <limits>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
 
 namespace sonic::server::metrics {
 namespace {
@@ -40,7 +40,9 @@ TEST(FormatSampleValueTest, SpecialValues) {
 
 TEST(RenderTextTest, WritesHelpTypeAndSamplesInOrder) {
   std::vector<MetricFamily> families = {
-      {"requests_total", "Requests.", MetricType::kCounter,
+      {"requests_total",
+       "Requests.",
+       MetricType::kCounter,
        {{{{"model", "a"}, {"version", "1"}}, 3}, {{{"model", "b"}, {"version", "2"}}, 4}}},
       {"temperature", "Degrees.", MetricType::kGauge, {{{}, 21.5}}},
   };
@@ -61,8 +63,7 @@ TEST(RenderTextTest, FamilyWithoutSamplesKeepsItsHeader) {
 
 TEST(RenderTextTest, EscapesLabelValuesAndHelp) {
   std::vector<MetricFamily> families = {
-      {"m", "back\\slash\nnewline", MetricType::kGauge,
-       {{{{"model", "we\"ird\\name\n"}}, 1}}}};
+      {"m", "back\\slash\nnewline", MetricType::kGauge, {{{{"model", "we\"ird\\name\n"}}, 1}}}};
   EXPECT_EQ(RenderText(families),
             "# HELP m back\\\\slash\\nnewline\n"
             "# TYPE m gauge\n"

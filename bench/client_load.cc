@@ -1,0 +1,164 @@
+#include "client_load.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <map>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+
+namespace sonic::bench {
+namespace {
+
+std::filesystem::path ServerBinary() {
+  if (const char* build_dir = std::getenv("SONIC_BUILD_DIR"); build_dir != nullptr) {
+    return std::filesystem::path(build_dir) / "bin" / "sonic-server";
+  }
+  std::error_code error;
+  const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", error);
+  return error ? std::filesystem::path() : self.parent_path() / "sonic-server";
+}
+
+// A channel of its own (the local subchannel pool keeps gRPC from sharing one TCP connection
+// between channels with equal arguments), with unlimited message sizes like Triton's clients.
+std::unique_ptr<inference::GRPCInferenceService::Stub> NewStub(const std::string& address) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  args.SetMaxReceiveMessageSize(-1);
+  args.SetMaxSendMessageSize(-1);
+  return inference::GRPCInferenceService::NewStub(
+      grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
+}
+
+struct ClientTally {
+  int64_t failures = 0;
+  std::string first_error;
+  std::vector<absl::Duration> latencies;  // Of the counted successes.
+};
+
+ClientTally RunOneClient(const LoadOptions& options, absl::Time measure_from,
+                         absl::Time measure_until) {
+  ClientTally tally;
+  auto stub = NewStub(options.address);
+  inference::ModelInferResponse response;
+  for (absl::Time begin = absl::Now(); begin < measure_until; begin = absl::Now()) {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(begin + options.rpc_deadline));
+    const grpc::Status status = stub->ModelInfer(&context, options.request, &response);
+    const absl::Time end = absl::Now();
+    if (!status.ok()) {
+      if (tally.failures++ == 0) {
+        tally.first_error = absl::StrCat(status.error_code(), ": ", status.error_message());
+      }
+    } else if (begin >= measure_from && end <= measure_until) {
+      tally.latencies.push_back(end - begin);
+    }
+  }
+  return tally;
+}
+
+absl::Duration Percentile(const std::vector<absl::Duration>& sorted, double fraction) {
+  if (sorted.empty()) return absl::ZeroDuration();
+  const size_t index = static_cast<size_t>(fraction * static_cast<double>(sorted.size() - 1));
+  return sorted[index];
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<testing::ServerProcess>> StartServer(
+    const std::filesystem::path& repository, std::vector<std::string> extra_args) {
+  testing::ServerProcess::Options options;
+  options.binary = ServerBinary();
+  options.args = {"--model-repository", repository.string()};
+  options.args.insert(options.args.end(), extra_args.begin(), extra_args.end());
+  return testing::ServerProcess::Start(options);
+}
+
+absl::StatusOr<LoadResult> RunClientLoad(const LoadOptions& options) {
+  if (options.clients < 1 || options.duration <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("a load needs at least one client and a positive duration");
+  }
+  const absl::Time measure_from = absl::Now() + options.warmup;
+  const absl::Time measure_until = measure_from + options.duration;
+  std::vector<ClientTally> tallies(static_cast<size_t>(options.clients));
+  std::vector<std::thread> threads;
+  for (ClientTally& tally : tallies) {
+    threads.emplace_back([&options, &tally, measure_from, measure_until] {
+      tally = RunOneClient(options, measure_from, measure_until);
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+
+  LoadResult result;
+  std::vector<absl::Duration> latencies;
+  for (ClientTally& tally : tallies) {
+    result.failures += tally.failures;
+    if (result.first_error.empty()) result.first_error = tally.first_error;
+    latencies.insert(latencies.end(), tally.latencies.begin(), tally.latencies.end());
+  }
+  std::sort(latencies.begin(), latencies.end());
+  result.successes = static_cast<int64_t>(latencies.size());
+  result.requests_per_second =
+      static_cast<double>(result.successes) / absl::ToDoubleSeconds(options.duration);
+  result.p50_latency = Percentile(latencies, 0.50);
+  result.p99_latency = Percentile(latencies, 0.99);
+  return result;
+}
+
+absl::StatusOr<inference::ModelStatistics> FetchModelStatistics(const std::string& address,
+                                                                const std::string& model) {
+  auto stub = NewStub(address);
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+  inference::ModelStatisticsRequest request;
+  request.set_name(model);
+  inference::ModelStatisticsResponse response;
+  const grpc::Status status = stub->ModelStatistics(&context, request, &response);
+  if (!status.ok()) {
+    return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                        absl::StrCat("ModelStatistics(", model, "): ", status.error_message()));
+  }
+  if (response.model_stats_size() == 0) {
+    return absl::NotFoundError(absl::StrCat("no statistics for model ", model));
+  }
+  return response.model_stats(response.model_stats_size() - 1);
+}
+
+namespace {
+
+void SubtractDuration(const inference::StatisticDuration& before,
+                      inference::StatisticDuration* after) {
+  after->set_count(after->count() - before.count());
+  after->set_ns(after->ns() - before.ns());
+}
+
+}  // namespace
+
+inference::ModelStatistics StatisticsDelta(const inference::ModelStatistics& before,
+                                           const inference::ModelStatistics& after) {
+  inference::ModelStatistics delta = after;
+  delta.set_inference_count(after.inference_count() - before.inference_count());
+  delta.set_execution_count(after.execution_count() - before.execution_count());
+  const inference::InferStatistics& b = before.inference_stats();
+  inference::InferStatistics* d = delta.mutable_inference_stats();
+  SubtractDuration(b.success(), d->mutable_success());
+  SubtractDuration(b.fail(), d->mutable_fail());
+  SubtractDuration(b.queue(), d->mutable_queue());
+  SubtractDuration(b.compute_input(), d->mutable_compute_input());
+  SubtractDuration(b.compute_infer(), d->mutable_compute_infer());
+  SubtractDuration(b.compute_output(), d->mutable_compute_output());
+  std::map<uint64_t, const inference::InferBatchStatistics*> earlier;
+  for (const auto& stats : before.batch_stats()) earlier[stats.batch_size()] = &stats;
+  for (auto& stats : *delta.mutable_batch_stats()) {
+    auto it = earlier.find(stats.batch_size());
+    if (it == earlier.end()) continue;
+    SubtractDuration(it->second->compute_input(), stats.mutable_compute_input());
+    SubtractDuration(it->second->compute_infer(), stats.mutable_compute_infer());
+    SubtractDuration(it->second->compute_output(), stats.mutable_compute_output());
+  }
+  return delta;
+}
+
+}  // namespace sonic::bench
