@@ -9,7 +9,7 @@
 #include <iomanip>
 #include <sstream>
 
-#include "absl/strings/match.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
@@ -23,10 +23,18 @@ std::string JsonString(std::string_view text) {
   std::string out = "\"";
   for (char c : text) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           out += absl::StrFormat("\\u%04x", static_cast<int>(c));
@@ -72,23 +80,25 @@ std::string ProcField(const char* file, std::string_view key) {
   std::ifstream in(file);
   std::string line;
   while (std::getline(in, line)) {
-    if (!absl::StartsWith(line, key)) continue;
+    if (line.rfind(key, 0) != 0) continue;
     const size_t colon = line.find(':');
     if (colon == std::string::npos) continue;
-    return std::string(absl::StripAsciiWhitespace(std::string_view(line).substr(colon + 1)));
+    return std::string(absl::StripAsciiWhitespace(absl::string_view(line).substr(colon + 1)));
   }
   return "";
 }
 
 std::string FigureJson(const Figure& f) {
-  return absl::StrCat(
-      "{\"name\": ", JsonString(f.name), ", \"value\": ", JsonNumber(f.value),
-      ", \"unit\": ", JsonString(f.unit),
-      ", \"floor\": ", f.floor.empty() ? "null" : JsonString(f.floor),
-      ", \"floor_value\": ", JsonNumber(f.floor_value), ", \"ratio\": ", JsonNumber(f.ratio),
-      ", \"target\": ", JsonNumber(f.target),
-      ", \"higher_is_better\": ", f.higher_is_better ? "true" : "false",
-      ", \"result\": ", JsonString(f.Result()), "}");
+  return absl::StrCat("{\"name\": ", JsonString(f.name), ", \"value\": ", JsonNumber(f.value),
+                      ", \"unit\": ", JsonString(f.unit),
+                      ", \"floor\": ", f.floor.empty() ? "null" : JsonString(f.floor),
+                      ", \"floor_value\": ", JsonNumber(f.floor_value),
+                      ", \"ratio\": ", JsonNumber(f.ratio), ", \"target\": ", JsonNumber(f.target),
+                      ", \"higher_is_better\": ",
+                      !f.target.has_value() ? "null"
+                      : f.higher_is_better  ? "true"
+                                            : "false",
+                      ", \"result\": ", JsonString(f.Result()), "}");
 }
 
 }  // namespace
@@ -125,14 +135,18 @@ std::optional<Commit> ReadCommit(const std::filesystem::path& source_dir) {
 
 void BenchReport::AddRatio(std::string name, double value, std::string unit, std::string floor,
                            double floor_value, double target, bool higher_is_better) {
-  Figure figure{std::move(name), value, std::move(unit), std::move(floor), floor_value,
-                std::nullopt, target, higher_is_better};
+  Figure figure{std::move(name), value,        std::move(unit), std::move(floor),
+                floor_value,     std::nullopt, target,          higher_is_better};
   if (floor_value != 0) figure.ratio = value / floor_value;
   figures_.push_back(std::move(figure));
 }
 
 void BenchReport::AddInfo(std::string name, double value, std::string unit) {
-  figures_.push_back(Figure{std::move(name), value, std::move(unit)});
+  Figure figure;
+  figure.name = std::move(name);
+  figure.value = value;
+  figure.unit = std::move(unit);
+  figures_.push_back(std::move(figure));
 }
 
 void BenchReport::AddNote(std::string key, std::string text) {
@@ -150,9 +164,10 @@ std::string BenchReport::ToJson(const std::optional<Commit>& commit,
       JsonString(absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone())),
       ",\n  \"commit\": ", commit.has_value() ? JsonString(commit->hash) : "null",
       ",\n  \"commit_dirty\": ", commit.has_value() && commit->dirty ? "true" : "false",
-      ",\n  \"machine\": {\"nproc\": ", machine.nproc, ", \"cpu_model\": ",
-      JsonString(machine.cpu_model), ", \"memory_bytes\": ", machine.memory_bytes,
-      ", \"kernel\": ", JsonString(machine.kernel), "},\n  \"notes\": {");
+      ",\n  \"machine\": {\"nproc\": ", machine.nproc,
+      ", \"cpu_model\": ", JsonString(machine.cpu_model),
+      ", \"memory_bytes\": ", machine.memory_bytes, ", \"kernel\": ", JsonString(machine.kernel),
+      "},\n  \"notes\": {");
   for (size_t i = 0; i < notes_.size(); ++i) {
     absl::StrAppend(&json, i == 0 ? "\n    " : ",\n    ", JsonString(notes_[i].first), ": ",
                     JsonString(notes_[i].second));
@@ -189,8 +204,8 @@ absl::Status BenchReport::WriteJson(const std::filesystem::path& dir,
 }
 
 void BenchReport::PrintSummary(std::ostream& out) const {
-  out << absl::StrFormat("%-44s %14s %-10s %14s %8s %8s  %s\n", scenario_, "value", "unit",
-                         "floor", "ratio", "target", "result");
+  out << absl::StrFormat("%-44s %14s %-10s %14s %8s %8s  %s\n", scenario_, "value", "unit", "floor",
+                         "ratio", "target", "result");
   for (const Figure& f : figures_) {
     const std::string target =
         f.target.has_value()

@@ -21,20 +21,20 @@ absl::StatusOr<std::unique_ptr<testing::ServerProcess>> StartServer(
     const std::filesystem::path& repository, std::vector<std::string> extra_args = {});
 
 struct LoadOptions {
-  std::string address;                 // host:port of the server.
-  inference::ModelInferRequest request;  // Sent unchanged by every client, again and again.
-  int clients = 16;                    // Threads, each with its own channel (TCP connection).
+  std::string address;                       // host:port of the server.
+  inference::ModelInferRequest request;      // Sent unchanged by every client, again and again.
+  int clients = 16;                          // Threads, each with its own channel (TCP connection).
   absl::Duration warmup = absl::Seconds(1);  // Requests in this first stretch are not counted.
   absl::Duration duration = absl::Seconds(5);  // The measured stretch after the warm-up.
   absl::Duration rpc_deadline = absl::Seconds(30);
 };
 
 struct LoadResult {
-  int64_t successes = 0;  // Requests started and answered OK within the measured stretch.
-  int64_t failures = 0;   // Requests that failed at any time (warm-up included).
-  std::string first_error;  // The first failure's code and message; empty when none failed.
+  int64_t successes = 0;           // Requests started and answered OK within the measured stretch.
+  int64_t failures = 0;            // Requests that failed at any time (warm-up included).
+  std::string first_error;         // The first failure's code and message; empty when none failed.
   double requests_per_second = 0;  // successes / duration.
-  absl::Duration p50_latency;  // Of the successes; zero when there were none.
+  absl::Duration p50_latency;      // Of the successes; zero when there were none.
   absl::Duration p99_latency;
 };
 

@@ -43,7 +43,8 @@ PreparedInputs PrepareInputs(const std::vector<DirectInput>& inputs) {
 
 // Executes until `until`, counting and timing the executions that start at or after `from`.
 absl::Status ExecuteLoop(server::BackendInstance& instance, const DirectOptions& options,
-                         absl::Time from, absl::Time until, std::vector<absl::Duration>& latencies) {
+                         absl::Time from, absl::Time until,
+                         std::vector<absl::Duration>& latencies) {
   PreparedInputs inputs = PrepareInputs(options.inputs);
   std::vector<const char*> output_names;
   for (const std::string& name : options.outputs) output_names.push_back(name.c_str());
@@ -61,8 +62,7 @@ absl::Status ExecuteLoop(server::BackendInstance& instance, const DirectOptions&
 }  // namespace
 
 absl::StatusOr<DirectResult> RunDirectInference(const DirectOptions& options) {
-  SONIC_ASSIGN_OR_RETURN(inference::ModelConfig config,
-                         server::LoadModelConfig(options.model_dir));
+  SONIC_ASSIGN_OR_RETURN(inference::ModelConfig config, server::LoadModelConfig(options.model_dir));
   SONIC_ASSIGN_OR_RETURN(std::unique_ptr<server::BackendRegistry> registry,
                          server::BackendRegistry::Create({}));
   SONIC_ASSIGN_OR_RETURN(const SonicBackendApi* api, registry->Get(config.backend()));
@@ -77,8 +77,7 @@ absl::StatusOr<DirectResult> RunDirectInference(const DirectOptions& options) {
   const absl::Time until = from + options.duration;
   std::vector<absl::Duration> latencies;
   absl::Status status;
-  std::thread worker(
-      [&] { status = ExecuteLoop(*instance, options, from, until, latencies); });
+  std::thread worker([&] { status = ExecuteLoop(*instance, options, from, until, latencies); });
   worker.join();
   SONIC_RETURN_IF_ERROR(status);
   std::sort(latencies.begin(), latencies.end());

@@ -34,9 +34,9 @@ struct DirectOptions {
 };
 
 struct DirectResult {
-  int64_t executions = 0;  // Executions started and finished within the measured stretch.
+  int64_t executions = 0;            // Executions started and finished within the measured stretch.
   double inferences_per_second = 0;  // executions * batch_size / duration.
-  absl::Duration p50_latency;  // Per execution.
+  absl::Duration p50_latency;        // Per execution.
 };
 
 // Loads the model's backend (plugins from build/lib beside the running executable), creates one

@@ -8,7 +8,6 @@
 // Exits 0 whenever it ran, whether or not targets were met (a benchmark is not a test); 1 when
 // it could not run; 77 (CTest's "skipped") when built without LibTorch.
 #include <CLI/CLI.hpp>
-
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -39,7 +38,7 @@ struct Flags {
   int clients = 16;
   bool quick = false;
   std::string out = SONIC_BENCH_RESULTS_DIR;
-  int queue_delay_us = 2000;
+  int queue_delay_us = 10000;  // batches of 16 fill within it even on a loaded 2-core machine
   int intra_op_threads = 1;
 };
 
@@ -138,16 +137,16 @@ absl::StatusOr<ServerPhase> MeasureThroughServer(const std::string& address,
 }
 
 absl::StatusOr<DirectResult> MeasureInProcess(const std::filesystem::path& repository,
-                                              const Plan& plan) {
+                                              const Plan& plan, int64_t batch) {
   DirectOptions options;
   options.model_dir = repository / kSingle;
-  const std::vector<float> values = InputValues(kMaxBatch * plan.layers.front());
-  DirectInput input{"INPUT__0", DataType::kFp32, {kMaxBatch, plan.layers.front()}, {}};
+  const std::vector<float> values = InputValues(batch * plan.layers.front());
+  DirectInput input{"INPUT__0", DataType::kFp32, {batch, plan.layers.front()}, {}};
   const auto* bytes = reinterpret_cast<const std::byte*>(values.data());
   input.bytes.assign(bytes, bytes + values.size() * sizeof(float));
   options.inputs.push_back(std::move(input));
   options.outputs = {"OUTPUT__0"};
-  options.batch_size = kMaxBatch;
+  options.batch_size = static_cast<uint64_t>(batch);
   options.warmup = plan.warmup;
   options.duration = plan.duration;
   return RunDirectInference(options);
@@ -160,7 +159,8 @@ double PerCount(const inference::StatisticDuration& d) {
 }
 
 // Batch sizes executed, and where the server's time went, for one phase.
-void ReportServerPhase(BenchReport& report, const std::string& label, const ServerPhase& phase) {
+void ReportServerPhase(BenchReport& report, const std::string& label, const std::string& key,
+                       const ServerPhase& phase) {
   const inference::ModelStatistics& s = phase.stats;
   const inference::InferStatistics& i = s.inference_stats();
   std::vector<std::pair<std::string, double>> sizes;
@@ -169,8 +169,8 @@ void ReportServerPhase(BenchReport& report, const std::string& label, const Serv
     sizes.emplace_back(absl::StrCat(batch.batch_size()),
                        static_cast<double>(batch.compute_infer().count()));
   }
-  report.AddTable(absl::StrCat("executions_per_batch_size_", label), std::move(sizes));
-  report.AddTable(absl::StrCat("server_time_us_", label),
+  report.AddTable(absl::StrCat("executions_per_batch_size_", key), std::move(sizes));
+  report.AddTable(absl::StrCat("server_time_us_", key),
                   {{"queue_per_request", PerCount(i.queue())},
                    {"compute_input_per_execution", PerCount(i.compute_input())},
                    {"compute_infer_per_execution", PerCount(i.compute_infer())},
@@ -183,8 +183,8 @@ void ReportServerPhase(BenchReport& report, const std::string& label, const Serv
                  "requests");
   report.AddInfo(absl::StrCat("p50 latency, ", label), Ms(phase.load.p50_latency), "ms");
   report.AddInfo(absl::StrCat("p99 latency, ", label), Ms(phase.load.p99_latency), "ms");
-  report.AddInfo(absl::StrCat("failed requests, ", label),
-                 static_cast<double>(phase.load.failures), "requests");
+  report.AddInfo(absl::StrCat("failed requests, ", label), static_cast<double>(phase.load.failures),
+                 "requests");
 }
 
 std::string LoadAverage() {
@@ -195,29 +195,30 @@ std::string LoadAverage() {
 }
 
 void AddNotes(BenchReport& report, const Plan& plan, const Flags& flags) {
-  report.AddNote("model", absl::StrCat("TorchScript MLP ", absl::StrJoin(plan.layers, " -> "),
-                                       " FP32 (Linear+ReLU, last layer linear), seed ",
-                                       kModelSeed));
+  report.AddNote("model",
+                 absl::StrCat("TorchScript MLP ", absl::StrJoin(plan.layers, " -> "),
+                              " FP32 (Linear+ReLU, last layer linear), seed ", kModelSeed));
   report.AddNote("clients", absl::StrCat(flags.clients,
                                          " closed-loop gRPC clients (own channel each), batch 1"));
-  report.AddNote("configs", absl::StrCat(kBatched, ": max_batch_size ", kMaxBatch,
-                                         ", dynamic_batching preferred_batch_size [", kMaxBatch,
-                                         "] max_queue_delay_microseconds ",
-                                         flags.queue_delay_us, "; ", kSingle,
-                                         ": same, no dynamic_batching; one CPU instance each"));
+  report.AddNote("configs",
+                 absl::StrCat(kBatched, ": max_batch_size ", kMaxBatch,
+                              ", dynamic_batching preferred_batch_size [", kMaxBatch,
+                              "] max_queue_delay_microseconds ", flags.queue_delay_us, "; ",
+                              kSingle, ": same, no dynamic_batching; one CPU instance each"));
   report.AddNote("threads",
                  absl::StrCat("INTRA_OP_THREAD_COUNT ", flags.intra_op_threads,
                               " for the server's models and the in-process run alike: clients, "
                               "gRPC and LibTorch share the machine's cores, and the in-process "
                               "floor must use the same LibTorch threads to be comparable"));
-  report.AddNote("in_process", absl::StrCat("batch ", kMaxBatch, " through BackendRegistry + "
+  report.AddNote("in_process", absl::StrCat("batch ", kMaxBatch,
+                                            " through BackendRegistry + "
                                             "BackendInstance::Execute (the server's backend "
                                             "path), one instance, on its own thread"));
   report.AddNote("timing", absl::StrCat("each phase: ", absl::FormatDuration(plan.warmup),
                                         " warm-up then ", absl::FormatDuration(plan.duration),
                                         " measured; phases run one after another"));
-  report.AddNote("quick", flags.quick ? "true (smoke run: tiny model, figures meaningless)"
-                                      : "false");
+  report.AddNote("quick",
+                 flags.quick ? "true (smoke run: tiny model, figures meaningless)" : "false");
 }
 
 absl::Status Run(const Flags& flags) {
@@ -233,17 +234,22 @@ absl::Status Run(const Flags& flags) {
                          MeasureThroughServer(server->address(), kBatched, plan, flags));
   SONIC_ASSIGN_OR_RETURN(ServerPhase off,
                          MeasureThroughServer(server->address(), kSingle, plan, flags));
-  SONIC_ASSIGN_OR_RETURN(DirectResult direct, MeasureInProcess(repository, plan));
+  SONIC_ASSIGN_OR_RETURN(DirectResult direct, MeasureInProcess(repository, plan, kMaxBatch));
+  SONIC_ASSIGN_OR_RETURN(DirectResult direct_one, MeasureInProcess(repository, plan, 1));
   report.AddNote("load_average_after", LoadAverage());
   const double on_rps = on.load.requests_per_second;
   report.AddRatio("throughput, batching on / off", on_rps, "infer/s", "batching off",
                   off.load.requests_per_second, 3.0);
   report.AddRatio("throughput, batching on / in-process b16", on_rps, "infer/s",
-                  absl::StrCat("in-process batch ", kMaxBatch), direct.inferences_per_second,
-                  0.7);
-  ReportServerPhase(report, "batching on", on);
-  ReportServerPhase(report, "batching off", off);
+                  absl::StrCat("in-process batch ", kMaxBatch), direct.inferences_per_second, 0.7);
+  ReportServerPhase(report, "batching on", "batching_on", on);
+  ReportServerPhase(report, "batching off", "batching_off", off);
   report.AddInfo("p50 execution, in-process b16", Ms(direct.p50_latency), "ms");
+  // What batching can gain in compute alone: the ceiling of the on/off ratio on this machine.
+  report.AddInfo("in-process throughput b16 / b1",
+                 direct.inferences_per_second / std::max(direct_one.inferences_per_second, 1e-9),
+                 "ratio");
+  report.AddInfo("p50 execution, in-process b1", Ms(direct_one.p50_latency), "ms");
   report.PrintSummary(std::cout);
   const absl::Status written =
       report.WriteJson(flags.out, ReadCommit(SONIC_SOURCE_DIR), ReadMachineFacts());

@@ -2,9 +2,11 @@
 
 #include <fstream>
 #include <limits>
+#include <map>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "sonic/client/client_error.h"
 
 namespace sonic::client::internal {
@@ -44,12 +46,26 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeCredentials(const 
   return grpc::SslCredentials(options);
 }
 
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
-                                           std::shared_ptr<grpc::ChannelCredentials> credentials) {
-  grpc::ChannelArguments arguments;
-  arguments.SetMaxReceiveMessageSize(std::numeric_limits<int>::max());
-  arguments.SetMaxSendMessageSize(std::numeric_limits<int>::max());
-  return grpc::CreateCustomChannel(address, std::move(credentials), arguments);
+std::shared_ptr<grpc::Channel> SharedChannel(
+    const std::string& address, const TlsOptions& tls,
+    std::shared_ptr<grpc::ChannelCredentials> credentials) {
+  struct Cache {
+    absl::Mutex mu;
+    std::map<std::string, std::shared_ptr<grpc::Channel>> channels ABSL_GUARDED_BY(mu);
+  };
+  static Cache* const cache = new Cache;  // never destroyed: see the header
+  const std::string key =
+      absl::StrCat(address, "|", tls.enabled, "|", tls.root_certificates_file, "|",
+                   tls.private_key_file, "|", tls.certificate_chain_file);
+  absl::MutexLock lock(&cache->mu);
+  std::shared_ptr<grpc::Channel>& channel = cache->channels[key];
+  if (channel == nullptr) {
+    grpc::ChannelArguments arguments;
+    arguments.SetMaxReceiveMessageSize(std::numeric_limits<int>::max());
+    arguments.SetMaxSendMessageSize(std::numeric_limits<int>::max());
+    channel = grpc::CreateCustomChannel(address, std::move(credentials), arguments);
+  }
+  return channel;
 }
 
 absl::Duration TimeoutOf(uint64_t timeout, TimeoutUnit unit) {

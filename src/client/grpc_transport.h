@@ -19,9 +19,13 @@ namespace sonic::client::internal {
 // naming the file when one cannot be read, or when only one of key and certificate is given.
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeCredentials(const TlsOptions& tls);
 
-// A channel without message size limits (as Triton's clients), to `address`.
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
-                                           std::shared_ptr<grpc::ChannelCredentials> credentials);
+// A channel without message size limits (as Triton's clients) to `address`, shared by every
+// client of this process with the same address and TLS options, and kept for the life of the
+// process. Sharing saves connections; keeping matters for correctness: a gRPC channel must not
+// be destroyed on one of its own callback threads, which is where a client in kAsync fails over
+// (and may be destroyed by its callback). Thread-safe.
+std::shared_ptr<grpc::Channel> SharedChannel(const std::string& address, const TlsOptions& tls,
+                                             std::shared_ptr<grpc::ChannelCredentials> credentials);
 
 // `timeout` in `unit`; absl::InfiniteDuration() for 0.
 absl::Duration TimeoutOf(uint64_t timeout, TimeoutUnit unit);

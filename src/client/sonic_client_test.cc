@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "sonic/client/client_error.h"
 
@@ -23,6 +24,7 @@ class FakeClient : public SonicClient {
       : SonicClient(mode, tries, "fake"), failures_(failures), error_(std::move(error)) {}
   ~FakeClient() override {
     shutdown([] {});
+    absl::MutexLock lock(&threads_mu_);
     for (std::thread& thread : threads_) thread.join();
   }
 
@@ -36,7 +38,11 @@ class FakeClient : public SonicClient {
     const bool fail = evaluations_++ < failures_;
     evaluation_threads.push_back(std::this_thread::get_id());
     if (mode() == SonicMode::kAsync) {
-      threads_.emplace_back([this, fail] { finish(!fail, error_); });
+      absl::MutexLock lock(&threads_mu_);
+      threads_.emplace_back([this, fail] {
+        { absl::MutexLock wait_for_emplace(&threads_mu_); }
+        finish(!fail, error_);
+      });
     } else {
       finish(!fail, error_);
     }
@@ -48,6 +54,7 @@ class FakeClient : public SonicClient {
   const int failures_;
   const absl::Status error_;
   int evaluations_ = 0;
+  absl::Mutex threads_mu_;
   std::vector<std::thread> threads_;
 };
 

@@ -137,7 +137,7 @@ absl::StatusOr<std::unique_ptr<TritonClient>> TritonClient::Create(const Options
   SONIC_ASSIGN_OR_RETURN(state->credentials, internal::MakeCredentials(options.tls));
   state->timeout = internal::TimeoutOf(options.timeout, options.timeout_unit);
   state->stub = inference::GRPCInferenceService::NewStub(
-      internal::MakeChannel(state->address, state->credentials));
+      internal::SharedChannel(state->address, options.tls, state->credentials));
   const std::string context = Context(options, state->address);
   SONIC_ASSIGN_OR_RETURN(state->io, FetchModel(*state->stub, options, context));
   if (options.verbose) {
@@ -146,7 +146,8 @@ absl::StatusOr<std::unique_ptr<TritonClient>> TritonClient::Create(const Options
         FetchStatistics(*state->stub, options, context);
     if (snapshot.ok()) state->start_snapshot = *std::move(snapshot);
   }
-  return std::unique_ptr<TritonClient>(new TritonClient(state->options, std::move(state)));
+  const Options resolved = state->options;
+  return std::unique_ptr<TritonClient>(new TritonClient(resolved, std::move(state)));
 }
 
 TritonClient::TritonClient(const Options& options, std::unique_ptr<State> state)
@@ -343,7 +344,7 @@ void TritonClient::prepareRetry(const absl::Status& error) {
   if (!address.ok() || address->empty() || *address == state_->address) return;
   state_->address = *address;
   state_->stub = inference::GRPCInferenceService::NewStub(
-      internal::MakeChannel(state_->address, state_->credentials));
+      internal::SharedChannel(state_->address, state_->options.tls, state_->credentials));
   const std::string where = context();
   for (auto& [name, input] : inputs_) IoAccess::SetContext(input, where);
   for (auto& [name, output] : outputs_) IoAccess::SetContext(output, where);

@@ -108,7 +108,7 @@ TEST_P(ClientDataTest, EveryDatatypeRoundTrips) {
 }
 
 TEST_P(ClientDataTest, EmptyTensorsAreValid) {
-  for (const std::string& wire : {"BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16",
+  for (const std::string wire : {"BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16",
                                   "INT32", "INT64", "FP16", "FP32", "FP64", "BYTES", "BF16"}) {
     client::TritonInputData* input = *client_->input("INPUT_" + wire);
     ASSERT_TRUE(input->setShape({0}).ok());

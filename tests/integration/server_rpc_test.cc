@@ -50,7 +50,9 @@ class ServerRpcTest : public ::testing::Test {
 
   static std::vector<std::string> ExpectedReadyModels() {
     std::vector<std::string> models = {"identity_all_types", "identity_delay", "identity_fp32"};
-    if (HaveTorchModels()) models.insert(models.end(), {"torch_mlp", "torch_two_io"});
+    if (HaveTorchModels()) {
+      models.insert(models.end(), {"torch_mlp", "torch_two_io", "torch_ragged_sum"});
+    }
     return models;
   }
 

@@ -50,7 +50,8 @@ absl::Status WriteTorchMlp(const std::filesystem::path& file, std::vector<int64_
   }
   for (int64_t size : layer_sizes) {
     if (size <= 0) {
-      return absl::InvalidArgumentError(absl::StrCat("MLP layer sizes must be positive, got ", size));
+      return absl::InvalidArgumentError(
+          absl::StrCat("MLP layer sizes must be positive, got ", size));
     }
   }
   std::error_code error;
@@ -60,16 +61,17 @@ absl::Status WriteTorchMlp(const std::filesystem::path& file, std::vector<int64_
     torch::jit::Module module("TorchMlp");
     for (size_t i = 0; i + 1 < layer_sizes.size(); ++i) {
       const double bound = 1.0 / std::sqrt(static_cast<double>(layer_sizes[i]));
-      module.register_parameter(absl::StrCat("w", i),
-                                UniformTensor({layer_sizes[i], layer_sizes[i + 1]}, bound, generator),
-                                false);
+      module.register_parameter(
+          absl::StrCat("w", i),
+          UniformTensor({layer_sizes[i], layer_sizes[i + 1]}, bound, generator), false);
       module.register_parameter(absl::StrCat("b", i),
                                 UniformTensor({layer_sizes[i + 1]}, bound, generator), false);
     }
     module.define(ForwardSource(layer_sizes.size() - 1));
     module.save(file.string());
   } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat("cannot write the MLP ", file.string(), ": ", e.what()));
+    return absl::InternalError(
+        absl::StrCat("cannot write the MLP ", file.string(), ": ", e.what()));
   }
   return absl::OkStatus();
 }
