@@ -90,6 +90,20 @@ TEST_P(ClientModeTest, ReportsWhenTheCallerRegainsItsThread) {
   }
 }
 
+TEST_P(ClientModeTest, TheCallbackMayDestroyTheClient) {
+  std::unique_ptr<TritonClient> client = NewClient("identity_fp32", GetParam());
+  ASSERT_NE(client, nullptr);
+  ASSERT_TRUE(SendFp32(*client, "INPUT0", {{1, 2}}).ok());
+  TritonClient* raw = client.release();
+  absl::Notification done;
+  raw->dispatch([&](absl::Status status) {
+    EXPECT_TRUE(status.ok()) << status;
+    delete raw;
+    done.Notify();
+  });
+  EXPECT_TRUE(done.WaitForNotificationWithTimeout(kDispatchWait));
+}
+
 INSTANTIATE_TEST_SUITE_P(Modes, ClientModeTest,
                          ::testing::Values(SonicMode::kSync, SonicMode::kAsync,
                                            SonicMode::kPseudoAsync),

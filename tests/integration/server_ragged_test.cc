@@ -68,8 +68,8 @@ class ServerRaggedTest : public ::testing::Test {
     if (sum == nullptr || max == nullptr) return absl::InternalError("an output is missing");
     std::vector<float> sums = FromRaw<float>(*sum), maxs = FromRaw<float>(*max);
     if (sums.size() != 1 || maxs.size() != 1) {
-      return absl::InternalError(absl::StrCat("expected one value per output, got ", sums.size(),
-                                              " and ", maxs.size()));
+      return absl::InternalError(
+          absl::StrCat("expected one value per output, got ", sums.size(), " and ", maxs.size()));
     }
     for (const auto& output : response.outputs()) {
       if (std::vector<int64_t>(output.shape().begin(), output.shape().end()) !=
@@ -108,16 +108,15 @@ TEST_F(ServerRaggedTest, ConcurrentRequestsOfDifferentLengthsGetTheirOwnResults)
   for (size_t i = 0; i < lengths.size(); ++i) {
     inputs.push_back(Values(static_cast<int>(i), lengths[i]));
     const std::vector<float>& v = inputs.back();
-    expected.push_back({std::accumulate(v.begin(), v.end(), 0.0f),
-                        *std::max_element(v.begin(), v.end())});
+    expected.push_back(
+        {std::accumulate(v.begin(), v.end(), 0.0f), *std::max_element(v.begin(), v.end())});
   }
 
   // Up to three rounds, until one ran as a batch of several (threads start within the batcher's
   // 100 ms window unless the machine is very loaded); every round's results must be exact.
   for (int round = 0; round < 3 && LargestBatch() <= 1; ++round) {
     SCOPED_TRACE(round);
-    std::vector<absl::StatusOr<SumAndMax>> results(inputs.size(),
-                                                   absl::UnknownError("not run"));
+    std::vector<absl::StatusOr<SumAndMax>> results(inputs.size(), absl::UnknownError("not run"));
     std::vector<std::thread> threads;
     for (size_t i = 0; i < inputs.size(); ++i) {
       threads.emplace_back([&, i] { results[i] = SumOf(inputs[i]); });

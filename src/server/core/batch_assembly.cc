@@ -182,7 +182,8 @@ absl::StatusOr<BatchInputValues> ComputeBatchInput(const inference::ModelConfig&
     }
     case inference::BatchInput::BATCH_ITEM_SHAPE:
     case inference::BatchInput::BATCH_ITEM_SHAPE_FLATTEN:
-      return ItemShapes(shapes, batch_input.kind() == inference::BatchInput::BATCH_ITEM_SHAPE_FLATTEN);
+      return ItemShapes(shapes,
+                        batch_input.kind() == inference::BatchInput::BATCH_ITEM_SHAPE_FLATTEN);
     default:
       return absl::InvalidArgumentError(
           absl::StrCat("model '", config.name(), "': batch_input '", batch_input.target_name(0),
@@ -227,18 +228,17 @@ absl::Status AssembleBatchInput(const inference::ModelConfig& config, const Batc
   SONIC_ASSIGN_OR_RETURN(std::span<const std::byte> data,
                          Encode(config, batch_input, computed.values, out));
   const Shape& shape = out.shapes.emplace_back(std::move(computed.shape));
-  out.tensors.push_back(SonicBackendTensor{batch_input.target_name(0).c_str(),
-                                           static_cast<int32_t>(batch_input.data_type()),
-                                           shape.data(), static_cast<uint32_t>(shape.size()),
-                                           data.data(), data.size()});
+  out.tensors.push_back(SonicBackendTensor{
+      batch_input.target_name(0).c_str(), static_cast<int32_t>(batch_input.data_type()),
+      shape.data(), static_cast<uint32_t>(shape.size()), data.data(), data.size()});
   return absl::OkStatus();
 }
 
 // The bytes of elements [first, first + count) of `whole`. INTERNAL when it has fewer.
 absl::StatusOr<std::string> ElementRange(const OutputTensor& whole, int64_t first, int64_t count) {
   auto too_short = [&] {
-    return absl::InternalError(absl::StrCat("output '", whole.name, "' has fewer than ",
-                                            first + count, " elements"));
+    return absl::InternalError(
+        absl::StrCat("output '", whole.name, "' has fewer than ", first + count, " elements"));
   };
   if (whole.type != DataType::kBytes) {
     const size_t size = ElementSize(whole.type);
@@ -275,8 +275,9 @@ absl::StatusOr<Shape> ScatteredShape(const inference::ModelConfig& config,
                                      const inference::BatchOutput& scatter,
                                      const InferenceRequest& request, const std::string& name) {
   const inference::ModelOutput* output = FindOutput(config, name);
-  const RequestInput* source =
-      scatter.source_input_size() == 1 ? FindRequestInput(request, scatter.source_input(0)) : nullptr;
+  const RequestInput* source = scatter.source_input_size() == 1
+                                   ? FindRequestInput(request, scatter.source_input(0))
+                                   : nullptr;
   if (output == nullptr || source == nullptr) {
     return absl::InvalidArgumentError(absl::StrCat("model '", config.name(), "': output '", name,
                                                    "' cannot be scattered for request '",
@@ -289,9 +290,9 @@ absl::StatusOr<Shape> ScatteredShape(const inference::ModelConfig& config,
   for (size_t i = 0; i < shape.size(); ++i) {
     if (shape[i] != kVariableDim) continue;
     if (i >= source->shape.size()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "model '", config.name(), "': output '", name, "' dimension ", i,
-          " is -1 but input '", source->name, "' has rank ", source->shape.size()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("model '", config.name(), "': output '", name, "' dimension ", i,
+                       " is -1 but input '", source->name, "' has rank ", source->shape.size()));
     }
     shape[i] = source->shape[i];
   }

@@ -21,15 +21,53 @@ using ::testing::ElementsAreArray;
 constexpr char kRaggedConfig[] = R"pb(
   name: "ragged"
   max_batch_size: 16
-  input { name: "x" data_type: TYPE_FP32 dims: [ -1 ] allow_ragged_batch: true }
-  output { name: "y" data_type: TYPE_FP32 dims: [ -1 ] }
-  output { name: "sum" data_type: TYPE_FP32 dims: [ 1 ] }
-  batch_input { kind: BATCH_ELEMENT_COUNT target_name: "count" data_type: TYPE_INT32 source_input: "x" }
-  batch_input { kind: BATCH_ACCUMULATED_ELEMENT_COUNT target_name: "acc" data_type: TYPE_INT32 source_input: "x" }
-  batch_input { kind: BATCH_ACCUMULATED_ELEMENT_COUNT_WITH_ZERO target_name: "acc0" data_type: TYPE_INT32 source_input: "x" }
-  batch_input { kind: BATCH_MAX_ELEMENT_COUNT_AS_SHAPE target_name: "max" data_type: TYPE_INT32 source_input: "x" }
+  input {
+    name: "x"
+    data_type: TYPE_FP32
+    dims: [ -1 ]
+    allow_ragged_batch: true
+  }
+  output {
+    name: "y"
+    data_type: TYPE_FP32
+    dims: [ -1 ]
+  }
+  output {
+    name: "sum"
+    data_type: TYPE_FP32
+    dims: [ 1 ]
+  }
+  batch_input {
+    kind: BATCH_ELEMENT_COUNT
+    target_name: "count"
+    data_type: TYPE_INT32
+    source_input: "x"
+  }
+  batch_input {
+    kind: BATCH_ACCUMULATED_ELEMENT_COUNT
+    target_name: "acc"
+    data_type: TYPE_INT32
+    source_input: "x"
+  }
+  batch_input {
+    kind: BATCH_ACCUMULATED_ELEMENT_COUNT_WITH_ZERO
+    target_name: "acc0"
+    data_type: TYPE_INT32
+    source_input: "x"
+  }
+  batch_input {
+    kind: BATCH_MAX_ELEMENT_COUNT_AS_SHAPE
+    target_name: "max"
+    data_type: TYPE_INT32
+    source_input: "x"
+  }
   batch_input { kind: BATCH_ITEM_SHAPE target_name: "item" data_type: TYPE_INT32 source_input: "x" }
-  batch_input { kind: BATCH_ITEM_SHAPE_FLATTEN target_name: "flat" data_type: TYPE_INT32 source_input: "x" }
+  batch_input {
+    kind: BATCH_ITEM_SHAPE_FLATTEN
+    target_name: "flat"
+    data_type: TYPE_INT32
+    source_input: "x"
+  }
   batch_output { target_name: "y" kind: BATCH_SCATTER_WITH_INPUT_SHAPE source_input: "x" }
 )pb";
 
@@ -49,8 +87,7 @@ class BatchAssemblyTest : public ::testing::Test {
     request->id = "r" + std::to_string(batch_.size());
     for (auto& [name, shape] : inputs) {
       request->batch_size = shape.empty() ? 1 : shape[0];
-      auto& values = data_.emplace_back(
-          std::make_unique<std::vector<float>>(*ElementCount(shape)));
+      auto& values = data_.emplace_back(std::make_unique<std::vector<float>>(*ElementCount(shape)));
       std::iota(values->begin(), values->end(), first);
       request->inputs.push_back(
           {name, type, shape, std::as_bytes(std::span<const float>(*values))});
@@ -135,7 +172,7 @@ TEST_F(BatchAssemblyTest, Fp32BatchInputs) {
 // request of item shape [2,2]. Counts are per request, item shapes per batch item.
 TEST_F(BatchAssemblyTest, ItemShapesRepeatPerBatchItemAndCountsArePerRequest) {
   std::string text = kRaggedConfig;
-  text.replace(text.find("dims: [ -1 ] allow"), 12, "dims: [ -1, -1 ]");
+  text.replace(text.find("dims: [ -1 ]"), 12, "dims: [ -1, -1 ]");  // input x
   const inference::ModelConfig config = Config(text.c_str());
   Add({{"x", {2, 3, 1}}});
   Add({{"x", {1, 2, 2}}});
@@ -164,10 +201,24 @@ TEST_F(BatchAssemblyTest, SingleRaggedRequestIsFlatWithoutCopy) {
 
 TEST_F(BatchAssemblyTest, OrdinaryInputsConcatenateAlongBatchAndReshape) {
   const inference::ModelConfig config = Config(R"pb(
-    name: "plain" max_batch_size: 8
-    input { name: "a" data_type: TYPE_FP32 dims: [ 4 ] reshape { shape: [ 2, 2 ] } }
-    input { name: "b" data_type: TYPE_FP32 dims: [ 2 ] }
-    output { name: "y" data_type: TYPE_FP32 dims: [ 2 ] }
+    name: "plain"
+    max_batch_size: 8
+    input {
+      name: "a"
+      data_type: TYPE_FP32
+      dims: [ 4 ]
+      reshape { shape: [ 2, 2 ] }
+    }
+    input {
+      name: "b"
+      data_type: TYPE_FP32
+      dims: [ 2 ]
+    }
+    output {
+      name: "y"
+      data_type: TYPE_FP32
+      dims: [ 2 ]
+    }
   )pb");
   Add({{"a", {1, 4}}, {"b", {1, 2}}}, 0);
   Add({{"a", {2, 4}}, {"b", {2, 2}}}, 100);
@@ -181,16 +232,35 @@ TEST_F(BatchAssemblyTest, OrdinaryInputsConcatenateAlongBatchAndReshape) {
 
 TEST_F(BatchAssemblyTest, MissingSourceInputIsInvalidArgument) {
   const inference::ModelConfig config = Config(R"pb(
-    name: "opt" max_batch_size: 8
-    input { name: "x" data_type: TYPE_FP32 dims: [ -1 ] allow_ragged_batch: true optional: true }
-    input { name: "z" data_type: TYPE_FP32 dims: [ 1 ] }
-    output { name: "y" data_type: TYPE_FP32 dims: [ 1 ] }
-    batch_input { kind: BATCH_ELEMENT_COUNT target_name: "n" data_type: TYPE_INT32 source_input: "x" }
+    name: "opt"
+    max_batch_size: 8
+    input {
+      name: "x"
+      data_type: TYPE_FP32
+      dims: [ -1 ]
+      allow_ragged_batch: true
+      optional: true
+    }
+    input {
+      name: "z"
+      data_type: TYPE_FP32
+      dims: [ 1 ]
+    }
+    output {
+      name: "y"
+      data_type: TYPE_FP32
+      dims: [ 1 ]
+    }
+    batch_input {
+      kind: BATCH_ELEMENT_COUNT
+      target_name: "n"
+      data_type: TYPE_INT32
+      source_input: "x"
+    }
   )pb");
   Add({{"z", {1, 1}}});
   AssembledInputs inputs;
-  EXPECT_EQ(AssembleBatchInputs(config, batch_, inputs).code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(AssembleBatchInputs(config, batch_, inputs).code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(BatchAssemblyTest, OrdinaryOutputsSplitByRowsIncludingBytes) {
@@ -245,10 +315,24 @@ TEST_F(BatchAssemblyTest, ScatteredOutputFollowsSourceInputShape) {
 
 TEST_F(BatchAssemblyTest, CanBatchTogether) {
   const inference::ModelConfig config = Config(R"pb(
-    name: "mixed" max_batch_size: 8
-    input { name: "x" data_type: TYPE_FP32 dims: [ -1 ] allow_ragged_batch: true }
-    input { name: "z" data_type: TYPE_FP32 dims: [ -1 ] }
-    output { name: "y" data_type: TYPE_FP32 dims: [ 1 ] }
+    name: "mixed"
+    max_batch_size: 8
+    input {
+      name: "x"
+      data_type: TYPE_FP32
+      dims: [ -1 ]
+      allow_ragged_batch: true
+    }
+    input {
+      name: "z"
+      data_type: TYPE_FP32
+      dims: [ -1 ]
+    }
+    output {
+      name: "y"
+      data_type: TYPE_FP32
+      dims: [ 1 ]
+    }
   )pb");
   const InferenceRequest& base = Add({{"x", {1, 3}}, {"z", {1, 2}}});
   const InferenceRequest& ragged_differs = Add({{"x", {2, 7}}, {"z", {2, 2}}});

@@ -61,10 +61,12 @@ class BatchOutputAllocator final : public OutputAllocator {
   absl::Status Check(std::string_view name, DataType type, std::span<const int64_t> shape,
                      uint64_t byte_size) const {
     const inference::ModelOutput* output = FindOutput(config_, name);
-    std::string what = absl::StrCat("model '", config_.name(), "' output '", std::string(name), "'");
+    std::string what =
+        absl::StrCat("model '", config_.name(), "' output '", std::string(name), "'");
     if (output == nullptr) return absl::InternalError(absl::StrCat(what, " is not in the config"));
     if (static_cast<int32_t>(type) != output->data_type()) {
-      return absl::InternalError(absl::StrCat(what, " produced ", std::string(WireName(type)), ", config says ",
+      return absl::InternalError(absl::StrCat(what, " produced ", std::string(WireName(type)),
+                                              ", config says ",
                                               inference::DataType_Name(output->data_type())));
     }
     const auto& dims = output->has_reshape() ? output->reshape().shape() : output->dims();
@@ -116,9 +118,8 @@ std::vector<absl::StatusOr<InferenceResponse>> BatchExecutor::SplitOutputs(
       auto it = std::find_if(outputs.begin(), outputs.end(),
                              [&](const OutputTensor& t) { return t.name == requested.name; });
       if (it == outputs.end()) {
-        built = absl::InternalError(absl::StrCat("model '", config_.name(),
-                                                 "' did not produce output '", requested.name,
-                                                 "'"));
+        built = absl::InternalError(absl::StrCat(
+            "model '", config_.name(), "' did not produce output '", requested.name, "'"));
         break;
       }
       if (batch.size() == 1 && !IsScatteredOutput(config_, it->name)) {
