@@ -111,7 +111,7 @@ TEST_F(ServerRpcTest, ServerMetadataListsExactlyTheImplementedExtensions) {
   EXPECT_EQ(metadata.name(), "sonic-server");
   EXPECT_THAT(metadata.extensions(),
               UnorderedElementsAre("model_repository", "model_configuration", "statistics",
-                                   "schedule_policy"));
+                                   "schedule_policy", "system_shared_memory"));
 }
 
 TEST_F(ServerRpcTest, ServerMetadataHasAVersion) {

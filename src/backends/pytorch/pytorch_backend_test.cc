@@ -357,6 +357,30 @@ TEST_F(PytorchBackendTest, ThreadParametersAreValidated) {
   EXPECT_THAT(model.status().message(), HasSubstr("INTRA_OP_THREAD_COUNT"));
 }
 
+// A batch_output target follows the ragged input's layout, not [batch, dims]: the server splits
+// it, so the backend must not reject a flat output.
+TEST_F(PytorchBackendTest, ScatteredOutputsMayBeFlat) {
+  const std::filesystem::path version_path =
+      WriteCustomModel("scatter", "def forward(self, x):\n    return x * 2.0\n");
+  inference::ModelConfig config = ParseConfig(R"pb(
+    name: "scatter" backend: "pytorch" max_batch_size: 4
+    input { name: "x" data_type: TYPE_FP32 dims: [ -1 ] allow_ragged_batch: true }
+    output { name: "y" data_type: TYPE_FP32 dims: [ -1 ] }
+    batch_output { target_name: "y" kind: BATCH_SCATTER_WITH_INPUT_SHAPE source_input: "x" }
+  )pb");
+  auto model = CreateModel("scatter", config, version_path);
+  ASSERT_TRUE(model.ok()) << model.status();
+  std::unique_ptr<BackendInstance> instance = CreateInstance(**model);
+  const std::vector<float> input = {1, 2, 3, 4, 5};  // two requests of 2 and 3 elements
+  const std::vector<int64_t> shape = {5};
+  const SonicBackendTensor tensor = Fp32Tensor("x", input, shape);
+  const char* const outputs[] = {"y"};
+  CollectingOutputAllocator allocator;
+  absl::Status status = instance->Execute({&tensor, 1}, outputs, 2, allocator);
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_THAT(allocator.Find("y")->shape, ElementsAre(5));
+}
+
 // Each instance's executing thread runs with its model's intra-op thread count, whatever other
 // models ask for: instances x threads is what a model uses.
 TEST_F(PytorchBackendTest, IntraOpThreadsArePerInstanceThread) {

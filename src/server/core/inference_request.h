@@ -66,6 +66,10 @@ struct InferenceRequest {
   // Bytes that some inputs point into when they did not come as raw contents (typed `contents`
   // converted to the raw layout). Strings never move once added.
   std::vector<std::unique_ptr<std::string>> owned_data;
+  // Other things that input views point into (registered shared-memory regions), kept alive
+  // until the request is destroyed, so unregistering a region never unmaps it mid-request. The
+  // core only holds them; it never looks inside.
+  std::vector<std::shared_ptr<const void>> held_resources;
   ResponseCallback on_complete;
 };
 

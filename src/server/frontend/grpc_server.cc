@@ -66,6 +66,7 @@ void GrpcServer::Shutdown(absl::Duration grace) {
   inference_.SetShuttingDown();
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   server_->Wait();
+  inference_.UnregisterAllSharedMemory();
 }
 
 }  // namespace sonic::server

@@ -63,9 +63,9 @@ std::string InputContext(absl::string_view input, const ModelConfig& config) {
 
 // ----------------------------------------------------------------------------- shared memory
 // A tensor carrying any of these parameters lives in a registered shared-memory region rather
-// than in the message. The region registry does not exist yet: every reference is refused
-// through SharedMemoryNotSupported(), the one place to resolve them once it does. Inputs in
-// shared memory are already left out of the raw_input_contents count (AssignRawContents).
+// than in the message. Without a region registry (the overload without one) every reference is
+// refused through SharedMemoryNotSupported(). Inputs in shared memory are left out of the
+// raw_input_contents count (AssignRawContents).
 
 bool UsesSharedMemory(const ParameterMap& parameters) {
   return parameters.contains("shared_memory_region") ||
@@ -78,6 +78,55 @@ absl::Status SharedMemoryNotSupported(absl::string_view kind, absl::string_view 
   return absl::UnimplementedError(absl::StrCat(kind, " '", name, "' of model '", config.name(),
                                                "' is in shared memory: shared memory is not "
                                                "supported yet"));
+}
+
+struct SharedMemoryReference {
+  std::string region;
+  uint64_t byte_size = 0;
+  uint64_t offset = 0;
+};
+
+absl::StatusOr<uint64_t> SharedMemorySize(const ParameterMap& parameters, const std::string& key) {
+  const InferParameter& value = parameters.at(key);
+  if (value.parameter_choice_case() == InferParameter::kUint64Param) return value.uint64_param();
+  if (value.parameter_choice_case() == InferParameter::kInt64Param && value.int64_param() >= 0) {
+    return static_cast<uint64_t>(value.int64_param());
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("parameter '", key, "' must be a non-negative int64_param or uint64_param"));
+}
+
+absl::StatusOr<SharedMemoryReference> ParseSharedMemoryReference(const ParameterMap& parameters) {
+  auto region = parameters.find("shared_memory_region");
+  if (region == parameters.end()) {
+    return absl::InvalidArgumentError(
+        "has shared_memory_byte_size or shared_memory_offset without shared_memory_region");
+  }
+  if (region->second.parameter_choice_case() != InferParameter::kStringParam) {
+    return absl::InvalidArgumentError("parameter 'shared_memory_region' must be a string_param");
+  }
+  if (!parameters.contains("shared_memory_byte_size")) {
+    return absl::InvalidArgumentError("has shared_memory_region without shared_memory_byte_size");
+  }
+  SharedMemoryReference reference;
+  reference.region = region->second.string_param();
+  SONIC_ASSIGN_OR_RETURN(reference.byte_size,
+                         SharedMemorySize(parameters, "shared_memory_byte_size"));
+  if (parameters.contains("shared_memory_offset")) {
+    SONIC_ASSIGN_OR_RETURN(reference.offset, SharedMemorySize(parameters, "shared_memory_offset"));
+  }
+  return reference;
+}
+
+// The region a tensor names and its window [offset, offset + byte_size), checked within it.
+absl::StatusOr<std::pair<std::shared_ptr<const SharedMemoryRegion>, std::span<std::byte>>>
+ResolveSharedMemory(const ParameterMap& parameters, const SharedMemoryManager& regions) {
+  SONIC_ASSIGN_OR_RETURN(SharedMemoryReference reference, ParseSharedMemoryReference(parameters));
+  SONIC_ASSIGN_OR_RETURN(std::shared_ptr<const SharedMemoryRegion> region,
+                         regions.Acquire(reference.region));
+  SONIC_ASSIGN_OR_RETURN(std::span<std::byte> bytes,
+                         region->Bytes(reference.offset, reference.byte_size));
+  return std::make_pair(std::move(region), bytes);
 }
 
 // ------------------------------------------------------------------------- request parameters
@@ -473,17 +522,35 @@ absl::StatusOr<std::span<const std::byte>> SentBytes(const InputTensor& tensor, 
   return AsBytes(*request.owned_data.back());
 }
 
+// The bytes of an input in shared memory: a view into its region, which the request holds.
+absl::StatusOr<std::span<const std::byte>> SharedMemoryBytes(const InputTensor& tensor,
+                                                             const SharedMemoryManager& regions,
+                                                             InferenceRequest& request) {
+  std::vector<absl::string_view> fields = PopulatedContentsFields(tensor.contents());
+  if (!fields.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("is in shared memory and has typed ", fields.front(), "; send only one"));
+  }
+  SONIC_ASSIGN_OR_RETURN(auto resolved, ResolveSharedMemory(tensor.parameters(), regions));
+  request.held_resources.push_back(std::move(resolved.first));
+  return std::span<const std::byte>(resolved.second);
+}
+
 // The bytes of one input, checked against its shape (already matched to the config).
 absl::StatusOr<std::span<const std::byte>> InputBytes(const InputTensor& tensor, DataType type,
                                                       int source, const ModelInferRequest& message,
                                                       const ModelConfig& config,
+                                                      const SharedMemoryManager* regions,
                                                       InferenceRequest& request) {
-  if (source == kInSharedMemory) return SharedMemoryNotSupported("input", tensor.name(), config);
+  if (source == kInSharedMemory && regions == nullptr) {
+    return SharedMemoryNotSupported("input", tensor.name(), config);
+  }
   const std::string context = InputContext(tensor.name(), config);
   absl::StatusOr<int64_t> elements = ElementCount(AsSpan(tensor.shape()));
   if (!elements.ok()) return Annotate(elements.status(), context);
   absl::StatusOr<std::span<const std::byte>> bytes =
-      SentBytes(tensor, type, source, *elements, message, request);
+      source == kInSharedMemory ? SharedMemoryBytes(tensor, *regions, request)
+                                : SentBytes(tensor, type, source, *elements, message, request);
   if (!bytes.ok()) return Annotate(bytes.status(), context);
   SONIC_RETURN_IF_ERROR(
       Annotate(CheckByteSize(type, AsSpan(tensor.shape()), *elements, *bytes), context));
@@ -491,7 +558,7 @@ absl::StatusOr<std::span<const std::byte>> InputBytes(const InputTensor& tensor,
 }
 
 absl::Status ParseInputs(const ModelInferRequest& message, const ModelConfig& config,
-                         InferenceRequest& request) {
+                         const SharedMemoryManager* regions, InferenceRequest& request) {
   SONIC_ASSIGN_OR_RETURN(std::vector<int> sent, MatchInputs(message, config));
   SONIC_ASSIGN_OR_RETURN(std::vector<int> source, AssignRawContents(message, config));
   request.inputs.reserve(static_cast<size_t>(message.inputs_size()));
@@ -504,7 +571,7 @@ absl::Status ParseInputs(const ModelInferRequest& message, const ModelConfig& co
     SONIC_RETURN_IF_ERROR(CheckShape(config_input, tensor, config));
     SONIC_RETURN_IF_ERROR(CheckBatchSize(tensor, config, first_batched, request));
     SONIC_ASSIGN_OR_RETURN(std::span<const std::byte> bytes,
-                           InputBytes(tensor, type, source[sent[c]], message, config, request));
+                           InputBytes(tensor, type, source[sent[c]], message, config, regions, request));
     request.inputs.push_back(RequestInput{
         tensor.name(), type, Shape(tensor.shape().begin(), tensor.shape().end()), bytes});
   }
@@ -520,21 +587,34 @@ int FindOutput(const ModelConfig& config, absl::string_view name) {
   return -1;
 }
 
-absl::Status CheckOutputParameters(const OutputTensorRequest& output, const ModelConfig& config) {
+// Checks the parameters of a requested output; one in shared memory is appended to
+// `shm_outputs` (refused when there is no registry).
+absl::Status CheckOutputParameters(const OutputTensorRequest& output, const ModelConfig& config,
+                                   size_t index, const SharedMemoryManager* regions,
+                                   std::vector<SharedMemoryOutput>* shm_outputs) {
   if (output.parameters().contains("classification")) {
     return absl::UnimplementedError(absl::StrCat("output '", output.name(), "' of model '",
                                                  config.name(),
                                                  "' asks for classification, which is not "
                                                  "supported yet"));
   }
-  if (UsesSharedMemory(output.parameters())) {
-    return SharedMemoryNotSupported("output", output.name(), config);
+  if (!UsesSharedMemory(output.parameters())) return absl::OkStatus();
+  if (regions == nullptr) return SharedMemoryNotSupported("output", output.name(), config);
+  absl::StatusOr<SharedMemoryReference> reference =
+      ParseSharedMemoryReference(output.parameters());
+  auto resolved = ResolveSharedMemory(output.parameters(), *regions);
+  if (!resolved.ok()) {
+    return Annotate(resolved.status(), absl::StrCat("output '", output.name(), "' of model '",
+                                                    config.name(), "'"));
   }
+  shm_outputs->push_back(SharedMemoryOutput{index, std::move(resolved->first), reference->offset,
+                                            reference->byte_size});
   return absl::OkStatus();
 }
 
 absl::Status ParseOutputs(const ModelInferRequest& message, const ModelConfig& config,
-                          InferenceRequest& request) {
+                          const SharedMemoryManager* regions, InferenceRequest& request,
+                          std::vector<SharedMemoryOutput>* shm_outputs) {
   if (message.outputs().empty()) {
     for (const auto& output : config.output()) request.outputs.push_back({output.name()});
     return absl::OkStatus();
@@ -555,16 +635,16 @@ absl::Status ParseOutputs(const ModelInferRequest& message, const ModelConfig& c
                                                      "' is requested more than once"));
     }
     seen[slot] = true;
-    SONIC_RETURN_IF_ERROR(CheckOutputParameters(output, config));
+    SONIC_RETURN_IF_ERROR(
+        CheckOutputParameters(output, config, request.outputs.size(), regions, shm_outputs));
     request.outputs.push_back({output.name()});
   }
   return absl::OkStatus();
 }
 
-}  // namespace
-
-absl::Status ParseInferRequest(const ModelInferRequest& message, const ModelConfig& config,
-                               InferenceRequest& request) {
+absl::Status Parse(const ModelInferRequest& message, const ModelConfig& config,
+                   const SharedMemoryManager* regions, InferenceRequest& request,
+                   std::vector<SharedMemoryOutput>* shm_outputs) {
   request.id = message.id();
   request.batch_size = 1;
   request.priority = 0;
@@ -572,9 +652,45 @@ absl::Status ParseInferRequest(const ModelInferRequest& message, const ModelConf
   request.inputs.clear();
   request.outputs.clear();
   request.owned_data.clear();
+  request.held_resources.clear();
   SONIC_RETURN_IF_ERROR(ParseRequestParameters(message.parameters(), config, request));
-  SONIC_RETURN_IF_ERROR(ParseInputs(message, config, request));
-  return ParseOutputs(message, config, request);
+  SONIC_RETURN_IF_ERROR(ParseInputs(message, config, regions, request));
+  return ParseOutputs(message, config, regions, request, shm_outputs);
+}
+
+}  // namespace
+
+absl::Status ParseInferRequest(const ModelInferRequest& message, const ModelConfig& config,
+                               InferenceRequest& request) {
+  return Parse(message, config, nullptr, request, nullptr);
+}
+
+absl::Status ParseInferRequest(const ModelInferRequest& message, const ModelConfig& config,
+                               const SharedMemoryManager& regions, InferenceRequest& request,
+                               std::vector<SharedMemoryOutput>& shm_outputs) {
+  return Parse(message, config, &regions, request, &shm_outputs);
+}
+
+absl::Status WriteSharedMemoryOutputs(const std::vector<SharedMemoryOutput>& shm_outputs,
+                                      InferenceResponse& response) {
+  for (const SharedMemoryOutput& slot : shm_outputs) {
+    if (slot.output_index >= response.outputs.size()) {
+      return absl::InternalError("shared-memory output index out of the response");
+    }
+    OutputTensor& output = response.outputs[slot.output_index];
+    if (output.data.size() > slot.byte_size) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "output '", output.name, "' of model '", response.model_name, "' has ",
+          output.data.size(), " bytes, more than its shared_memory_byte_size of ", slot.byte_size,
+          " in region '", slot.region->name(), "'"));
+    }
+    absl::StatusOr<std::span<std::byte>> bytes = slot.region->Bytes(slot.offset, output.data.size());
+    if (!bytes.ok()) return bytes.status();
+    if (!output.data.empty()) std::memcpy(bytes->data(), output.data.data(), output.data.size());
+    output.data.clear();
+    output.data.shrink_to_fit();
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace sonic::server

@@ -3,10 +3,15 @@
 // here, before the request reaches a queue, so a bad request costs nobody else anything.
 #pragma once
 
+#include <cstdint>
+#include <memory>
+#include <vector>
+
 #include "absl/status/status.h"
 #include "inference/grpc_service.pb.h"
 #include "inference/model_config.pb.h"
 #include "server/core/inference_request.h"
+#include "server/shm/shared_memory_manager.h"
 
 namespace sonic::server {
 
@@ -32,13 +37,43 @@ namespace sonic::server {
 //     encoding not matching the shape; raw_input_contents count not matching the inputs
 //     outside shared memory; both raw and typed contents, or typed contents in the wrong field;
 //     `priority` / `timeout` parameters of the wrong type or negative; reserved `triton_*` keys.
-//   UNIMPLEMENTED: shared-memory tensors, output `classification`, sequence parameters
-//     (`sequence_id`, `sequence_start`, `sequence_end`).
+//   UNIMPLEMENTED: shared-memory tensors (this overload), output `classification`, sequence
+//     parameters (`sequence_id`, `sequence_start`, `sequence_end`).
 // On error `request` may be partly filled and must be discarded.
 //
 // Never reads outside `message`'s buffers whatever it contains. Thread-safe: a pure function
 // of its arguments.
 absl::Status ParseInferRequest(const inference::ModelInferRequest& message,
                                const inference::ModelConfig& config, InferenceRequest& request);
+
+// Where one output of a request goes instead of raw_output_contents: `byte_size` bytes at
+// `offset` of `region` (already checked to lie within it).
+struct SharedMemoryOutput {
+  size_t output_index = 0;  // into InferenceRequest::outputs and InferenceResponse::outputs
+  std::shared_ptr<const SharedMemoryRegion> region;
+  uint64_t offset = 0;
+  uint64_t byte_size = 0;
+};
+
+// As above, and tensors may live in the system shared-memory regions of `regions` (see
+// shared/PROTOCOL.md): parameters `shared_memory_region` (string), `shared_memory_byte_size`
+// (int64/uint64) and optional `shared_memory_offset` (default 0). An input in shared memory gets
+// a view into its region, and the request holds a reference to the region (held_resources), so
+// an unregister does not unmap it before the request is destroyed. Outputs in shared memory
+// are appended to `shm_outputs` (holding their regions); the caller writes them with
+// WriteSharedMemoryOutputs once the response is ready. Additional INVALID_ARGUMENT errors: an
+// unknown region, offset or size without a region, parameters of the wrong type, a window
+// outside its region, an input byte_size not matching its shape, shared memory together with
+// contents.
+absl::Status ParseInferRequest(const inference::ModelInferRequest& message,
+                               const inference::ModelConfig& config,
+                               const SharedMemoryManager& regions, InferenceRequest& request,
+                               std::vector<SharedMemoryOutput>& shm_outputs);
+
+// Copies each shared-memory output of `response` into its slot and empties its data (the
+// response then carries an empty raw_output_contents entry for it). INVALID_ARGUMENT naming
+// the output when its data is larger than its slot; `response` is then to be discarded.
+absl::Status WriteSharedMemoryOutputs(const std::vector<SharedMemoryOutput>& shm_outputs,
+                                      InferenceResponse& response);
 
 }  // namespace sonic::server

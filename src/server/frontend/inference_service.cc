@@ -51,7 +51,8 @@ absl::StatusOr<std::optional<std::string>> ConfigOverride(
 
 }  // namespace
 
-void StartInference(ModelManager& manager, const inference::ModelInferRequest& message,
+void StartInference(ModelManager& manager, const SharedMemoryManager& regions,
+                    const inference::ModelInferRequest& message,
                     absl::AnyInvocable<void(absl::StatusOr<InferenceResponse>) &&> done) {
   const uint64_t arrival_ns = SystemClock::Get().NowNs();
   absl::StatusOr<std::shared_ptr<ModelVersion>> model =
@@ -61,20 +62,34 @@ void StartInference(ModelManager& manager, const inference::ModelInferRequest& m
     return;
   }
   auto request = std::make_unique<InferenceRequest>();
-  absl::Status parsed = ParseInferRequest(message, (*model)->config(), *request);
+  std::vector<SharedMemoryOutput> shm_outputs;
+  absl::Status parsed =
+      ParseInferRequest(message, (*model)->config(), regions, *request, shm_outputs);
   if (!parsed.ok()) {
     std::move(done)(parsed);
     return;
   }
   request->model = *model;
   request->arrival_ns = arrival_ns;
-  request->on_complete = std::move(done);
+  if (shm_outputs.empty()) {
+    request->on_complete = std::move(done);
+  } else {
+    request->on_complete = [shm_outputs = std::move(shm_outputs), done = std::move(done)](
+                               absl::StatusOr<InferenceResponse> result) mutable {
+      if (result.ok()) {
+        absl::Status written = WriteSharedMemoryOutputs(shm_outputs, *result);
+        if (!written.ok()) result = written;
+      }
+      std::move(done)(std::move(result));
+    };
+  }
   (*model)->Enqueue(std::move(request));
 }
 
 const std::vector<std::string>& InferenceService::Extensions() {
-  static const std::vector<std::string> extensions = {"model_repository", "model_configuration",
-                                                      "schedule_policy", "statistics"};
+  static const std::vector<std::string> extensions = {
+      "model_repository", "model_configuration", "schedule_policy", "statistics",
+      "system_shared_memory"};
   return extensions;
 }
 
@@ -192,7 +207,7 @@ InferenceService::Unary* InferenceService::ModelInfer(Context* context,
                                                       const inference::ModelInferRequest* request,
                                                       inference::ModelInferResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  StartInference(manager_, *request,
+  StartInference(manager_, shared_memory_, *request,
                  [reactor, response](absl::StatusOr<InferenceResponse> result) {
                    if (result.ok()) BuildInferResponse(*std::move(result), *response);
                    reactor->Finish(ToGrpcStatus(result.status()));
@@ -202,7 +217,40 @@ InferenceService::Unary* InferenceService::ModelInfer(Context* context,
 
 grpc::ServerBidiReactor<inference::ModelInferRequest, inference::ModelStreamInferResponse>*
 InferenceService::ModelStreamInfer(Context*) {
-  return new StreamInferReactor(manager_);
+  return new StreamInferReactor(manager_, shared_memory_);
+}
+
+InferenceService::Unary* InferenceService::SystemSharedMemoryStatus(
+    Context* context, const inference::SystemSharedMemoryStatusRequest* request,
+    inference::SystemSharedMemoryStatusResponse* response) {
+  absl::StatusOr<std::vector<SharedMemoryRegionStatus>> regions =
+      shared_memory_.Status(request->name());
+  if (!regions.ok()) return Finish(context, regions.status());
+  for (const SharedMemoryRegionStatus& region : *regions) {
+    auto& entry = (*response->mutable_regions())[region.name];
+    entry.set_name(region.name);
+    entry.set_key(region.key);
+    entry.set_offset(region.offset);
+    entry.set_byte_size(region.byte_size);
+  }
+  return Finish(context, absl::OkStatus());
+}
+
+InferenceService::Unary* InferenceService::SystemSharedMemoryRegister(
+    Context* context, const inference::SystemSharedMemoryRegisterRequest* request,
+    inference::SystemSharedMemoryRegisterResponse*) {
+  return Finish(context, shared_memory_.Register(request->name(), request->key(),
+                                                 request->offset(), request->byte_size()));
+}
+
+InferenceService::Unary* InferenceService::SystemSharedMemoryUnregister(
+    Context* context, const inference::SystemSharedMemoryUnregisterRequest* request,
+    inference::SystemSharedMemoryUnregisterResponse*) {
+  if (request->name().empty()) {
+    shared_memory_.UnregisterAll();
+    return Finish(context, absl::OkStatus());
+  }
+  return Finish(context, shared_memory_.Unregister(request->name()));
 }
 
 }  // namespace sonic::server

@@ -10,6 +10,7 @@
 
 #include "inference/grpc_service.grpc.pb.h"
 #include "server/core/model_manager.h"
+#include "server/shm/shared_memory_manager.h"
 
 namespace sonic::server {
 
@@ -24,6 +25,9 @@ class InferenceService final : public inference::GRPCInferenceService::CallbackS
 
   // Once set, ServerReady answers false (shutdown has begun); ServerLive stays true.
   void SetShuttingDown() { shutting_down_ = true; }
+  // Unmaps every registered shared-memory region (at server stop, once RPCs have finished;
+  // requests still holding a region keep it until they end).
+  void UnregisterAllSharedMemory() { shared_memory_.UnregisterAll(); }
   bool ready() const { return !shutting_down_; }
 
   // The extensions this server really implements (ServerMetadata.extensions).
@@ -57,16 +61,28 @@ class InferenceService final : public inference::GRPCInferenceService::CallbackS
   grpc::ServerBidiReactor<inference::ModelInferRequest, inference::ModelStreamInferResponse>*
   ModelStreamInfer(Context*) override;
 
+  // System shared memory (shared/PROTOCOL.md "Shared memory"); CUDA regions stay UNIMPLEMENTED.
+  Unary* SystemSharedMemoryStatus(Context*, const inference::SystemSharedMemoryStatusRequest*,
+                                  inference::SystemSharedMemoryStatusResponse*) override;
+  Unary* SystemSharedMemoryRegister(Context*, const inference::SystemSharedMemoryRegisterRequest*,
+                                    inference::SystemSharedMemoryRegisterResponse*) override;
+  Unary* SystemSharedMemoryUnregister(Context*,
+                                      const inference::SystemSharedMemoryUnregisterRequest*,
+                                      inference::SystemSharedMemoryUnregisterResponse*) override;
+
  private:
   ModelManager& manager_;
   const ServerInfo info_;
   std::atomic<bool> shutting_down_{false};
+  SharedMemoryManager shared_memory_;
 };
 
-// Parses `message` against its model and queues it; `done` runs exactly once with the response
-// or the error. Shared by the unary and the streaming RPC. `message` must stay alive and
-// unchanged until `done` has run.
-void StartInference(ModelManager& manager, const inference::ModelInferRequest& message,
+// Parses `message` against its model (tensors may live in the shared-memory `regions`) and
+// queues it; `done` runs exactly once with the response or the error, shared-memory outputs
+// already written into their regions (and empty in the response). Shared by the unary and the
+// streaming RPC. `message` must stay alive and unchanged until `done` has run.
+void StartInference(ModelManager& manager, const SharedMemoryManager& regions,
+                    const inference::ModelInferRequest& message,
                     absl::AnyInvocable<void(absl::StatusOr<InferenceResponse>) &&> done);
 
 }  // namespace sonic::server

@@ -5,8 +5,9 @@
 
 namespace sonic::server {
 
-StreamInferReactor::StreamInferReactor(ModelManager& manager)
-    : manager_(manager), reading_(std::make_unique<inference::ModelInferRequest>()) {
+StreamInferReactor::StreamInferReactor(ModelManager& manager,
+                                       const SharedMemoryManager& regions)
+    : manager_(manager), regions_(regions), reading_(std::make_unique<inference::ModelInferRequest>()) {
   StartRead(reading_.get());
 }
 
@@ -25,7 +26,7 @@ void StreamInferReactor::OnReadDone(bool ok) {
   std::shared_ptr<inference::ModelInferRequest> message = std::move(reading_);
   reading_ = std::make_unique<inference::ModelInferRequest>();
   StartRead(reading_.get());
-  StartInference(manager_, *message,
+  StartInference(manager_, regions_, *message,
                  [this, message](absl::StatusOr<InferenceResponse> result) {
                    auto response = std::make_unique<inference::ModelStreamInferResponse>();
                    if (result.ok()) {

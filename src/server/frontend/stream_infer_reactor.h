@@ -14,6 +14,7 @@
 #include "absl/synchronization/mutex.h"
 #include "inference/grpc_service.grpc.pb.h"
 #include "server/core/model_manager.h"
+#include "server/shm/shared_memory_manager.h"
 
 namespace sonic::server {
 
@@ -21,7 +22,8 @@ class StreamInferReactor final
     : public grpc::ServerBidiReactor<inference::ModelInferRequest,
                                      inference::ModelStreamInferResponse> {
  public:
-  explicit StreamInferReactor(ModelManager& manager);
+  // Borrows both; they must outlive the reactor.
+  StreamInferReactor(ModelManager& manager, const SharedMemoryManager& regions);
 
   void OnReadDone(bool ok) override;
   void OnWriteDone(bool ok) override;
@@ -34,6 +36,7 @@ class StreamInferReactor final
   void MaybeDelete();
 
   ModelManager& manager_;
+  const SharedMemoryManager& regions_;
   std::unique_ptr<inference::ModelInferRequest> reading_;
   absl::Mutex mutex_;
   std::deque<std::unique_ptr<inference::ModelStreamInferResponse>> to_write_

@@ -1,0 +1,102 @@
+// TritonService: the servers a job knows, which models each serves, where each model's requests
+// go, what happens when a server dies, and the local fallback server started when nobody serves
+// a model. One per job; every TritonClient of the job gets its server through Resolver().
+//
+//   SONIC_ASSIGN_OR_RETURN(ServiceConfig config, LoadServiceConfig("job.yaml"));
+//   SONIC_ASSIGN_OR_RETURN(auto service, TritonService::Create({.config = config}));
+//   service->DeclareModel({"particlenet", "/models/particlenet"});   // by a module
+//   TritonClient::Options options = service->ClientOptions("particlenet");
+//   options.allowed_tries = 3;                                       // failover needs retries
+//
+// Discovery: each server is asked ServerReady and RepositoryIndex(ready=true) at Create(), at
+// the probe interval (by a background thread), and again after a request to it failed. A server
+// is healthy when its last probe succeeded and no request failed on it since.
+//
+// Routing (Resolve with no failed address): the model's preferred server when it is healthy and
+// serves the model; otherwise the healthy server serving it with the lowest load, the load being
+// the clients routed there and not yet moved away (counted by the service), ties broken by the
+// lower recent ServerReady latency, then by name. Never an arbitrary pick.
+// Failover (Resolve with the failed address): the server is marked failed and re-probed, then the
+// retry policy decides: the same server, another server serving the model, or the fallback.
+// When no healthy server serves the model and the fallback is enabled, a FallbackServer is
+// started on exactly the declared models that no healthy server serves (one more each time new
+// models become unserved); UNAVAILABLE (retryable) when there is no server and no fallback.
+//
+// Thread-safety: thread-safe. Resolve may block for a probe (deadline 2 s per server) and, the
+// first time a model needs the fallback, for its startup; fallback starts are serialised.
+// Destroying the service stops the background prober and every fallback server (SIGTERM, then
+// SIGKILL); no client may resolve through it afterwards.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "sonic/client/triton_client.h"
+#include "sonic/service/service_config.h"
+
+namespace sonic::service {
+
+// A snapshot of what the service knows about one server.
+struct ServerState {
+  std::string name;
+  std::string address;
+  bool healthy = false;
+  bool fallback = false;
+  std::vector<std::string> models;  // ready models, sorted
+  int assigned_clients = 0;
+  int failures = 0;            // requests failed on it so far
+  double latency_ms = 0;       // smoothed ServerReady round trip
+};
+
+class TritonService {
+ public:
+  struct Options {
+    ServiceConfig config;
+    // Adds the servers of $SONIC_SERVER_ADDRESS (service_config.h) to config.servers.
+    bool use_environment = true;
+  };
+
+  // Probes every server once (an unreachable one is kept, unhealthy). INVALID_ARGUMENT for a
+  // bad environment variable or duplicate server names.
+  static absl::StatusOr<std::unique_ptr<TritonService>> Create(const Options& options);
+  ~TritonService();
+  TritonService(const TritonService&) = delete;
+  TritonService& operator=(const TritonService&) = delete;
+
+  // Declares a model a module needs (name + local model directory for the fallback). A second
+  // declaration of the same name replaces the first. INVALID_ARGUMENT for an empty name.
+  absl::Status DeclareModel(const ModelDeclaration& model);
+
+  // The server for `model_name`; see Routing and Failover above. `failed_address` is "" for a
+  // first choice. UNAVAILABLE (retryable) when no server serves the model and the fallback is
+  // disabled or fails to start (the message then has the fallback's log).
+  absl::StatusOr<std::string> Resolve(const std::string& model_name,
+                                      const std::string& failed_address);
+
+  // A ServerResolver calling Resolve; valid while the service lives.
+  client::ServerResolver Resolver();
+
+  // TritonClient options for `model_name` using Resolver() and the chosen server's TLS options.
+  client::TritonClient::Options ClientOptions(const std::string& model_name);
+
+  // Re-probes every server now (blocks up to 2 s per unreachable server).
+  void ProbeAll();
+
+  std::vector<ServerState> Servers() const;
+
+  // The fallback servers' logs, one block per server headed by its address; "" when none ran.
+  // Show this when calls failed.
+  std::string FallbackLogs() const;
+  // The running fallback servers' process ids (for tools and tests).
+  std::vector<int> FallbackPids() const;
+
+ private:
+  class Impl;
+  explicit TritonService(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sonic::service

@@ -1,0 +1,24 @@
+#include "routing.h"
+
+#include <tuple>
+
+namespace sonic::service::internal {
+
+int ChooseServer(const std::vector<RouteCandidate>& candidates, const std::string& preferred,
+                 const std::string& excluded_address) {
+  int best = -1;
+  for (int i = 0; i < static_cast<int>(candidates.size()); ++i) {
+    const RouteCandidate& c = candidates[i];
+    if (!c.healthy || !c.serves_model) continue;
+    if (!excluded_address.empty() && c.address == excluded_address) continue;
+    if (!preferred.empty() && c.name == preferred) return i;
+    if (best < 0 || std::tie(c.load, c.latency_ms, c.name) <
+                        std::tie(candidates[best].load, candidates[best].latency_ms,
+                                 candidates[best].name)) {
+      best = i;
+    }
+  }
+  return best;
+}
+
+}  // namespace sonic::service::internal

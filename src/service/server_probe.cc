@@ -1,0 +1,111 @@
+#include "server_probe.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "inference/grpc_service.grpc.pb.h"
+#include "sonic/common/status.h"
+
+namespace sonic::service::internal {
+namespace {
+
+absl::StatusOr<std::string> ReadPem(const std::string& file) {
+  if (file.empty()) return std::string();
+  std::ifstream in(file);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read TLS file ", file));
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> Credentials(
+    const client::TlsOptions& tls) {
+  if (!tls.enabled) return grpc::InsecureChannelCredentials();
+  grpc::SslCredentialsOptions ssl;
+  SONIC_ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadPem(tls.root_certificates_file));
+  SONIC_ASSIGN_OR_RETURN(ssl.pem_private_key, ReadPem(tls.private_key_file));
+  SONIC_ASSIGN_OR_RETURN(ssl.pem_cert_chain, ReadPem(tls.certificate_chain_file));
+  return grpc::SslCredentials(ssl);
+}
+
+// Channels are kept for the process's life: cheap, and reconnecting after a server restart is
+// gRPC's job.
+absl::StatusOr<std::shared_ptr<grpc::Channel>> Channel(const ServerConfig& server) {
+  static std::mutex mu;
+  static auto* channels = new std::map<std::string, std::shared_ptr<grpc::Channel>>();
+  const std::string key = absl::StrCat(server.address, "|", server.tls.enabled, "|",
+                                       server.tls.root_certificates_file);
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = channels->find(key);
+  if (it != channels->end()) return it->second;
+  SONIC_ASSIGN_OR_RETURN(auto credentials, Credentials(server.tls));
+  auto channel = grpc::CreateChannel(server.address, credentials);
+  channels->emplace(key, channel);
+  return channel;
+}
+
+void SetDeadline(grpc::ClientContext& context, absl::Duration deadline) {
+  context.set_deadline(absl::ToChronoTime(absl::Now() + deadline));
+}
+
+absl::Status Unavailable(const ServerConfig& server, const grpc::Status& status,
+                         const char* call) {
+  return absl::UnavailableError(absl::StrCat(call, " on ", server.address, " failed: ",
+                                             status.error_message()));
+}
+
+}  // namespace
+
+absl::StatusOr<ProbeResult> ProbeServer(const ServerConfig& server, absl::Duration deadline) {
+  SONIC_ASSIGN_OR_RETURN(auto channel, Channel(server));
+  auto stub = inference::GRPCInferenceService::NewStub(channel);
+  ProbeResult result;
+  {
+    grpc::ClientContext context;
+    SetDeadline(context, deadline);
+    inference::ServerReadyRequest request;
+    inference::ServerReadyResponse response;
+    const absl::Time start = absl::Now();
+    grpc::Status status = stub->ServerReady(&context, request, &response);
+    if (!status.ok()) return Unavailable(server, status, "ServerReady");
+    result.latency = absl::Now() - start;
+    result.ready = response.ready();
+  }
+  if (!result.ready) return result;
+  grpc::ClientContext context;
+  SetDeadline(context, deadline);
+  inference::RepositoryIndexRequest request;
+  request.set_ready(true);
+  inference::RepositoryIndexResponse response;
+  grpc::Status status = stub->RepositoryIndex(&context, request, &response);
+  if (!status.ok()) return Unavailable(server, status, "RepositoryIndex");
+  for (const auto& model : response.models()) {
+    // A stock Triton may list models that are not READY even with ready=true in old versions.
+    if (model.state().empty() || model.state() == "READY") result.models.push_back(model.name());
+  }
+  std::sort(result.models.begin(), result.models.end());
+  result.models.erase(std::unique(result.models.begin(), result.models.end()),
+                      result.models.end());
+  return result;
+}
+
+bool ServerIsReady(const std::string& address, absl::Duration deadline) {
+  ServerConfig server;
+  server.address = address;
+  auto channel = Channel(server);
+  if (!channel.ok()) return false;
+  auto stub = inference::GRPCInferenceService::NewStub(*channel);
+  grpc::ClientContext context;
+  SetDeadline(context, deadline);
+  inference::ServerReadyRequest request;
+  inference::ServerReadyResponse response;
+  return stub->ServerReady(&context, request, &response).ok() && response.ready();
+}
+
+}  // namespace sonic::service::internal

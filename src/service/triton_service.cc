@@ -1,0 +1,312 @@
+#include "sonic/service/triton_service.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
+#include "routing.h"
+#include "server_probe.h"
+#include "sonic/common/status.h"
+#include "sonic/service/fallback_server.h"
+
+namespace sonic::service {
+namespace {
+
+constexpr absl::Duration kProbeDeadline = absl::Seconds(2);
+
+struct Server {
+  ServerConfig config;
+  bool healthy = false;
+  bool fallback = false;
+  std::set<std::string> models;
+  int assigned = 0;
+  int failures = 0;
+  double latency_ms = 0;
+};
+
+}  // namespace
+
+class TritonService::Impl {
+ public:
+  explicit Impl(ServiceConfig config) : config_(std::move(config)) {
+    for (const ServerConfig& server : config_.servers) servers_.push_back({server});
+    for (const ModelDeclaration& model : config_.models) models_[model.name] = model;
+  }
+  ~Impl();
+
+  void StartProber() { prober_ = std::thread([this] { ProbeLoop(); }); }
+  absl::Status DeclareModel(const ModelDeclaration& model);
+  absl::StatusOr<std::string> Resolve(const std::string& model, const std::string& failed);
+  void ProbeAll();
+  std::vector<ServerState> Servers() const;
+  std::string FallbackLogs() const;
+  std::vector<int> FallbackPids() const;
+  client::TlsOptions Tls() const;
+
+ private:
+  void ProbeLoop();
+  void Probe(const ServerConfig& server);
+  // Marks the server at `address` failed and moves one client away from it.
+  void MarkFailed(const std::string& address);
+  // ChooseServer over the current state; counts the client on success. "" when none.
+  std::string Choose(const std::string& model, const std::string& excluded);
+  absl::StatusOr<std::string> FromFallback(const std::string& model);
+  std::vector<ModelDeclaration> UnservedModels() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const ServiceConfig config_;
+  mutable absl::Mutex mu_;
+  std::vector<Server> servers_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, ModelDeclaration> models_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // Serialises fallback starts; held while a fallback starts, never with mu_ waiting on it.
+  mutable absl::Mutex fallback_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  std::vector<std::unique_ptr<FallbackServer>> fallbacks_ ABSL_GUARDED_BY(fallback_mu_);
+  std::vector<std::string> failed_starts_ ABSL_GUARDED_BY(fallback_mu_);
+  std::thread prober_;
+};
+
+TritonService::Impl::~Impl() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  if (prober_.joinable()) prober_.join();
+  absl::MutexLock lock(&fallback_mu_);
+  fallbacks_.clear();  // each stops its server: SIGTERM, then SIGKILL
+}
+
+void TritonService::Impl::ProbeLoop() {
+  absl::MutexLock lock(&mu_);
+  while (!mu_.AwaitWithTimeout(absl::Condition(&stopping_), config_.probe_interval)) {
+    mu_.Unlock();
+    ProbeAll();
+    mu_.Lock();
+  }
+}
+
+void TritonService::Impl::Probe(const ServerConfig& server) {
+  absl::StatusOr<internal::ProbeResult> result = internal::ProbeServer(server, kProbeDeadline);
+  absl::MutexLock lock(&mu_);
+  for (Server& s : servers_) {
+    if (s.config.name != server.name) continue;
+    s.healthy = result.ok() && result->ready;
+    if (!result.ok()) continue;
+    s.models = std::set<std::string>(result->models.begin(), result->models.end());
+    const double ms = absl::ToDoubleMilliseconds(result->latency);
+    s.latency_ms = s.latency_ms == 0 ? ms : 0.7 * s.latency_ms + 0.3 * ms;
+  }
+}
+
+void TritonService::Impl::ProbeAll() {
+  std::vector<ServerConfig> servers;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const Server& s : servers_) servers.push_back(s.config);
+  }
+  for (const ServerConfig& server : servers) Probe(server);
+}
+
+void TritonService::Impl::MarkFailed(const std::string& address) {
+  absl::MutexLock lock(&mu_);
+  for (Server& s : servers_) {
+    if (s.config.address != address) continue;
+    s.healthy = false;
+    ++s.failures;
+    s.assigned = std::max(0, s.assigned - 1);
+  }
+}
+
+std::string TritonService::Impl::Choose(const std::string& model, const std::string& excluded) {
+  absl::MutexLock lock(&mu_);
+  std::vector<internal::RouteCandidate> candidates;
+  for (const Server& s : servers_) {
+    candidates.push_back({s.config.name, s.config.address, s.healthy, s.models.count(model) > 0,
+                          s.assigned, s.latency_ms});
+  }
+  auto declared = models_.find(model);
+  std::string preferred = config_.preferred_server;
+  if (declared != models_.end() && !declared->second.preferred_server.empty()) {
+    preferred = declared->second.preferred_server;
+  }
+  const int chosen = internal::ChooseServer(candidates, preferred, excluded);
+  if (chosen < 0) return "";
+  ++servers_[chosen].assigned;
+  return servers_[chosen].config.address;
+}
+
+absl::StatusOr<std::string> TritonService::Impl::Resolve(const std::string& model,
+                                                         const std::string& failed) {
+  if (!failed.empty()) {
+    MarkFailed(failed);
+    if (config_.retry_policy == RetryPolicy::kSameServer) return failed;
+    if (config_.retry_policy == RetryPolicy::kAnotherServer) {
+      if (std::string address = Choose(model, failed); !address.empty()) return address;
+    }
+    ProbeAll();  // the failed server may be back, others may have recovered
+    if (config_.retry_policy == RetryPolicy::kAnotherServer) {
+      if (std::string address = Choose(model, failed); !address.empty()) return address;
+    }
+  } else {
+    if (std::string address = Choose(model, ""); !address.empty()) return address;
+    ProbeAll();
+    if (std::string address = Choose(model, ""); !address.empty()) return address;
+  }
+  return FromFallback(model);
+}
+
+std::vector<ModelDeclaration> TritonService::Impl::UnservedModels() const {
+  std::vector<ModelDeclaration> unserved;
+  for (const auto& [name, model] : models_) {
+    bool served = false;
+    for (const Server& s : servers_) served |= s.healthy && s.models.count(name) > 0;
+    if (!served) unserved.push_back(model);
+  }
+  return unserved;
+}
+
+absl::StatusOr<std::string> TritonService::Impl::FromFallback(const std::string& model) {
+  if (!config_.fallback.enabled) {
+    return absl::UnavailableError(absl::StrCat("TritonService: no healthy server serves model '",
+                                               model, "' and the fallback server is disabled"));
+  }
+  absl::MutexLock fallback_lock(&fallback_mu_);
+  // Another thread may have started a fallback for it meanwhile.
+  if (std::string address = Choose(model, ""); !address.empty()) return address;
+  FallbackServer::Options options;
+  options.config = config_.fallback;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!models_.count(model)) {
+      return absl::UnavailableError(absl::StrCat(
+          "TritonService: no healthy server serves model '", model,
+          "', and it was not declared with a local model directory for the fallback server"));
+    }
+    options.models = UnservedModels();
+  }
+  absl::StatusOr<std::unique_ptr<FallbackServer>> fallback = FallbackServer::Start(options);
+  if (!fallback.ok()) {
+    failed_starts_.push_back(std::string(fallback.status().message()));
+    return absl::UnavailableError(absl::StrCat("TritonService: model '", model,
+                                               "': the fallback server did not start: ",
+                                               fallback.status().message()));
+  }
+  Server server;
+  server.config.name = absl::StrCat("fallback", fallbacks_.size());
+  server.config.address = (*fallback)->address();
+  server.fallback = true;
+  server.healthy = true;
+  server.models.insert((*fallback)->model_names().begin(), (*fallback)->model_names().end());
+  server.assigned = 1;
+  fallbacks_.push_back(std::move(*fallback));
+  absl::MutexLock lock(&mu_);
+  servers_.push_back(server);
+  return server.config.address;
+}
+
+absl::Status TritonService::Impl::DeclareModel(const ModelDeclaration& model) {
+  if (model.name.empty()) return absl::InvalidArgumentError("DeclareModel: empty model name");
+  absl::MutexLock lock(&mu_);
+  models_[model.name] = model;
+  return absl::OkStatus();
+}
+
+std::vector<ServerState> TritonService::Impl::Servers() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<ServerState> states;
+  for (const Server& s : servers_) {
+    states.push_back({s.config.name, s.config.address, s.healthy, s.fallback,
+                      std::vector<std::string>(s.models.begin(), s.models.end()), s.assigned,
+                      s.failures, s.latency_ms});
+  }
+  return states;
+}
+
+std::string TritonService::Impl::FallbackLogs() const {
+  absl::MutexLock lock(&fallback_mu_);
+  std::string logs;
+  for (const auto& fallback : fallbacks_) {
+    absl::StrAppend(&logs, "=== fallback server ", fallback->address(), " (models ",
+                    absl::StrJoin(fallback->model_names(), ", "), ")",
+                    fallback->Running() ? "" : " [exited]", " ===\n", fallback->Log());
+  }
+  for (const std::string& failure : failed_starts_) {
+    absl::StrAppend(&logs, "=== fallback server that failed to start ===\n", failure, "\n");
+  }
+  return logs;
+}
+
+std::vector<int> TritonService::Impl::FallbackPids() const {
+  absl::MutexLock lock(&fallback_mu_);
+  std::vector<int> pids;
+  for (const auto& fallback : fallbacks_) {
+    if (fallback->Running()) pids.push_back(fallback->pid());
+  }
+  return pids;
+}
+
+client::TlsOptions TritonService::Impl::Tls() const {
+  for (const ServerConfig& server : config_.servers) {
+    if (server.tls.enabled) return server.tls;
+  }
+  return {};
+}
+
+absl::StatusOr<std::unique_ptr<TritonService>> TritonService::Create(const Options& options) {
+  ServiceConfig config = options.config;
+  if (options.use_environment) {
+    SONIC_ASSIGN_OR_RETURN(std::vector<ServerConfig> env, ServersFromEnvironment());
+    config.servers.insert(config.servers.end(), env.begin(), env.end());
+  }
+  std::set<std::string> names;
+  for (const ServerConfig& server : config.servers) {
+    if (server.name.empty() || server.address.empty()) {
+      return absl::InvalidArgumentError("TritonService: a server needs a name and an address");
+    }
+    if (!names.insert(server.name).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("TritonService: duplicate server name '", server.name, "'"));
+    }
+  }
+  auto impl = std::make_unique<Impl>(std::move(config));
+  impl->ProbeAll();
+  impl->StartProber();
+  return std::unique_ptr<TritonService>(new TritonService(std::move(impl)));
+}
+
+TritonService::TritonService(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+TritonService::~TritonService() = default;
+
+absl::Status TritonService::DeclareModel(const ModelDeclaration& model) {
+  return impl_->DeclareModel(model);
+}
+
+absl::StatusOr<std::string> TritonService::Resolve(const std::string& model_name,
+                                                   const std::string& failed_address) {
+  return impl_->Resolve(model_name, failed_address);
+}
+
+client::ServerResolver TritonService::Resolver() {
+  return [this](const std::string& model, const std::string& failed) {
+    return Resolve(model, failed);
+  };
+}
+
+client::TritonClient::Options TritonService::ClientOptions(const std::string& model_name) {
+  client::TritonClient::Options options;
+  options.model_name = model_name;
+  options.resolver = Resolver();
+  options.tls = impl_->Tls();
+  return options;
+}
+
+void TritonService::ProbeAll() { impl_->ProbeAll(); }
+std::vector<ServerState> TritonService::Servers() const { return impl_->Servers(); }
+std::string TritonService::FallbackLogs() const { return impl_->FallbackLogs(); }
+std::vector<int> TritonService::FallbackPids() const { return impl_->FallbackPids(); }
+
+}  // namespace sonic::service
