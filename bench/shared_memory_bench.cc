@@ -9,12 +9,11 @@
 //
 // Exits 0 whenever it ran (a benchmark is not a test); 1 when it could not run.
 #include <fcntl.h>
+#include <grpcpp/grpcpp.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <grpcpp/grpcpp.h>
-
 #include <algorithm>
 #include <chrono>
 #include <climits>
@@ -119,7 +118,8 @@ absl::StatusOr<double> MedianSeconds(int iterations, const std::function<absl::S
   for (int i = 0; i < iterations; ++i) {
     auto start = std::chrono::steady_clock::now();
     SONIC_RETURN_IF_ERROR(fn());
-    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    times.push_back(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
   std::sort(times.begin(), times.end());
   return times[times.size() / 2];
@@ -166,33 +166,36 @@ absl::StatusOr<Timings> Measure(const std::string& address, const Flags& flags) 
   Timings t;
   // Each side includes getting the bytes into and out of the transport: the payload is copied
   // into the request message / the region and the result out of the response / the region.
-  SONIC_ASSIGN_OR_RETURN(t.grpc_s, MedianSeconds(flags.iterations, [&]() -> absl::Status {
-    inference::ModelInferRequest request = grpc_request;
-    inference::ModelInferResponse response;
-    grpc::ClientContext context;
-    SONIC_RETURN_IF_ERROR(Check(stub->ModelInfer(&context, request, &response)));
-    if (response.raw_output_contents(0) != payload) return absl::InternalError("wrong output");
-    return absl::OkStatus();
-  }));
-  SONIC_ASSIGN_OR_RETURN(t.shm_s, MedianSeconds(flags.iterations, [&]() -> absl::Status {
-    std::memcpy(in->data(), payload.data(), kBytes);
-    inference::ModelInferResponse response;
-    grpc::ClientContext context;
-    SONIC_RETURN_IF_ERROR(Check(stub->ModelInfer(&context, shm_request, &response)));
-    std::memcpy(result.data(), out->data(), kBytes);
-    if (result != payload) return absl::InternalError("wrong output in shared memory");
-    return absl::OkStatus();
-  }));
+  SONIC_ASSIGN_OR_RETURN(
+      t.grpc_s, MedianSeconds(flags.iterations, [&]() -> absl::Status {
+        inference::ModelInferRequest request = grpc_request;
+        inference::ModelInferResponse response;
+        grpc::ClientContext context;
+        SONIC_RETURN_IF_ERROR(Check(stub->ModelInfer(&context, request, &response)));
+        if (response.raw_output_contents(0) != payload) return absl::InternalError("wrong output");
+        return absl::OkStatus();
+      }));
+  SONIC_ASSIGN_OR_RETURN(
+      t.shm_s, MedianSeconds(flags.iterations, [&]() -> absl::Status {
+        std::memcpy(in->data(), payload.data(), kBytes);
+        inference::ModelInferResponse response;
+        grpc::ClientContext context;
+        SONIC_RETURN_IF_ERROR(Check(stub->ModelInfer(&context, shm_request, &response)));
+        std::memcpy(result.data(), out->data(), kBytes);
+        if (result != payload) return absl::InternalError("wrong output in shared memory");
+        return absl::OkStatus();
+      }));
   SONIC_ASSIGN_OR_RETURN(t.memcpy_s, MedianSeconds(flags.iterations, [&]() -> absl::Status {
-    std::memcpy(result.data(), payload.data(), kBytes);
-    return result[kBytes - 1] == payload[kBytes - 1] ? absl::OkStatus()
-                                                      : absl::InternalError("memcpy");
-  }));
+                           std::memcpy(result.data(), payload.data(), kBytes);
+                           return result[kBytes - 1] == payload[kBytes - 1]
+                                      ? absl::OkStatus()
+                                      : absl::InternalError("memcpy");
+                         }));
   inference::SystemSharedMemoryUnregisterRequest unregister;
   inference::SystemSharedMemoryUnregisterResponse unregistered;
   grpc::ClientContext context;
-  SONIC_RETURN_IF_ERROR(Check(stub->SystemSharedMemoryUnregister(&context, unregister,
-                                                                 &unregistered)));
+  SONIC_RETURN_IF_ERROR(
+      Check(stub->SystemSharedMemoryUnregister(&context, unregister, &unregistered)));
   return t;
 }
 
@@ -208,10 +211,10 @@ absl::Status Run(const Flags& flags) {
   report.AddNote("timing", absl::StrCat("median of ", flags.iterations,
                                         " sequential round trips after one warm-up, one client"));
   report.AddNote("quick", flags.quick ? "true (few iterations)" : "false");
-  report.AddRatio("round trip, shared memory / gRPC payload", t.shm_s * 1e3, "ms",
-                  "gRPC payload", t.grpc_s * 1e3, 0.5, /*higher_is_better=*/false);
-  report.AddRatio("round trip, shared memory / 3 memcpy", t.shm_s * 1e3, "ms",
-                  "3 x memcpy 16 MiB", 3 * t.memcpy_s * 1e3, 4.0, /*higher_is_better=*/false);
+  report.AddRatio("round trip, shared memory / gRPC payload", t.shm_s * 1e3, "ms", "gRPC payload",
+                  t.grpc_s * 1e3, 0.5, /*higher_is_better=*/false);
+  report.AddRatio("round trip, shared memory / 3 memcpy", t.shm_s * 1e3, "ms", "3 x memcpy 16 MiB",
+                  3 * t.memcpy_s * 1e3, 4.0, /*higher_is_better=*/false);
   report.AddInfo("bandwidth, shared memory", mb / t.shm_s, "MB/s");
   report.AddInfo("bandwidth, gRPC payload", mb / t.grpc_s, "MB/s");
   report.AddInfo("bandwidth, memcpy", mb / t.memcpy_s, "MB/s");

@@ -15,3 +15,24 @@ function(sonic_add_test)
     ENVIRONMENT "SONIC_BUILD_DIR=${CMAKE_BINARY_DIR}"
     DISCOVERY_TIMEOUT 60)
 endfunction()
+
+# sonic_add_server_test(NAME name SOURCES a.cc ... LIBS lib ...)
+# A test binary that starts the real sonic-server: one CTest test per binary (not per TEST, as
+# gtest_discover_tests would give), so that a suite starts its server once. Labelled
+# `integration`; SONIC_BUILD_DIR tells it where bin/sonic-server and the backend plugins are.
+function(sonic_add_server_test)
+  cmake_parse_arguments(T "" "NAME" "SOURCES;LIBS" ${ARGN})
+  add_executable(${T_NAME} ${T_SOURCES})
+  target_link_libraries(${T_NAME}
+    PRIVATE ${T_LIBS} GTest::gtest GTest::gmock GTest::gtest_main)
+  sonic_target_warnings(${T_NAME})
+  add_dependencies(${T_NAME} sonic-server)
+  if(TARGET sonic_backend_pytorch)
+    add_dependencies(${T_NAME} sonic_backend_pytorch)
+  endif()
+  add_test(NAME ${T_NAME} COMMAND ${T_NAME})
+  set_tests_properties(${T_NAME} PROPERTIES
+    LABELS integration
+    ENVIRONMENT "SONIC_BUILD_DIR=${CMAKE_BINARY_DIR}"
+    TIMEOUT 300)
+endfunction()

@@ -95,7 +95,9 @@ void FallbackProcess::Run(const Spec& spec) {
   kill(pid_, SIGTERM);
   const absl::Time deadline = absl::Now() + stop_grace_;
   while (!ReapLocked() && absl::Now() < deadline) {
-    mu_.AwaitWithTimeout(absl::Condition::kFalse, absl::Milliseconds(20));
+    mu_.Unlock();
+    absl::SleepFor(absl::Milliseconds(20));
+    mu_.Lock();
   }
   if (!ReapLocked()) {
     kill(pid_, SIGKILL);

@@ -34,7 +34,11 @@ struct Server {
 class TritonService::Impl {
  public:
   explicit Impl(ServiceConfig config) : config_(std::move(config)) {
-    for (const ServerConfig& server : config_.servers) servers_.push_back({server});
+    for (const ServerConfig& server : config_.servers) {
+      Server entry;
+      entry.config = server;
+      servers_.push_back(std::move(entry));
+    }
     for (const ModelDeclaration& model : config_.models) models_[model.name] = model;
   }
   ~Impl();

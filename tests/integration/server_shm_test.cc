@@ -3,11 +3,10 @@
 // results identical to the same request through gRPC messages for every datatype, bounds
 // errors, and a region unregistered while a slow request is using it.
 #include <fcntl.h>
-#include <sys/mman.h>
-#include <unistd.h>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -106,8 +105,8 @@ class ServerShmTest : public ::testing::Test {
 std::pair<std::string, int64_t> TypeData(const std::string& type, size_t element_size, int seed) {
   std::string raw;
   if (type == "BYTES") {
-    for (const std::string& item : {std::string(), std::string("hello"),
-                                    std::string("\0\xff\x01zero", 7)}) {
+    for (const std::string& item :
+         {std::string(), std::string("hello"), std::string("\0\xff\x01zero", 7)}) {
       uint32_t length = static_cast<uint32_t>(item.size());
       raw.append(reinterpret_cast<const char*>(&length), 4);
       raw.append(item);

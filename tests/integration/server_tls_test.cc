@@ -3,52 +3,16 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
-#include "absl/strings/str_cat.h"
 #include "integration_test_util.h"
+#include "test_certificates.h"
 
 namespace sonic::testing {
 namespace {
 
 using ::testing::HasSubstr;
-
-// Makes ca.crt, server.{crt,key} (SAN IP:127.0.0.1, DNS:localhost), client.{crt,key} signed by
-// that CA, and other_ca.crt / other_client.{crt,key} from an unrelated CA, in `dir`.
-absl::Status MakeCertificates(const std::filesystem::path& dir) {
-  const std::string script = R"sh(set -e
-key="-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
-ca() { openssl req -x509 $key -keyout $1.key -out $1.crt -days 2 -subj /CN=$1 \
-         -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign; }
-leaf() {  # name, CN, CA, extensions
-  openssl req $key -keyout $1.key -out $1.csr -subj /CN=$2
-  printf "$4" > $1.ext
-  openssl x509 -req -in $1.csr -CA $3.crt -CAkey $3.key -CAcreateserial -out $1.crt -days 2 \
-    -extfile $1.ext
-}
-ca ca
-ca other_ca
-leaf server localhost ca 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n'
-leaf client sonic-test-client ca 'extendedKeyUsage=clientAuth\n'
-leaf other_client other-client other_ca 'extendedKeyUsage=clientAuth\n'
-)sh";
-  {
-    std::ofstream out(dir / "make_certificates.sh");
-    out << script;
-    if (!out) return absl::InternalError("cannot write make_certificates.sh");
-  }
-  const std::string command =
-      absl::StrCat("cd '", dir.string(), "' && sh make_certificates.sh > openssl.log 2>&1");
-  if (std::system(command.c_str()) != 0) {
-    std::ifstream log(dir / "openssl.log");
-    std::stringstream text;
-    text << log.rdbuf();
-    return absl::InternalError(absl::StrCat("openssl failed:\n", text.str()));
-  }
-  return absl::OkStatus();
-}
 
 std::string ReadFile(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);
@@ -71,7 +35,7 @@ class ServerTlsTest : public ::testing::Test {
     absl::StatusOr<std::unique_ptr<TempDirectory>> certs = TempDirectory::Create("sonic_tls");
     if (!certs.ok()) return certs.status();
     certs_ = *std::move(certs);
-    if (absl::Status made = MakeCertificates(Cert("")); !made.ok()) return made;
+    if (absl::Status made = MakeTestCertificates(Cert("")); !made.ok()) return made;
     const std::vector<std::string> server_files = {"--grpc-server-cert",
                                                    Cert("server.crt").string(), "--grpc-server-key",
                                                    Cert("server.key").string()};

@@ -570,8 +570,9 @@ absl::Status ParseInputs(const ModelInferRequest& message, const ModelConfig& co
     SONIC_ASSIGN_OR_RETURN(DataType type, CheckDatatype(config_input, tensor, config));
     SONIC_RETURN_IF_ERROR(CheckShape(config_input, tensor, config));
     SONIC_RETURN_IF_ERROR(CheckBatchSize(tensor, config, first_batched, request));
-    SONIC_ASSIGN_OR_RETURN(std::span<const std::byte> bytes,
-                           InputBytes(tensor, type, source[sent[c]], message, config, regions, request));
+    SONIC_ASSIGN_OR_RETURN(
+        std::span<const std::byte> bytes,
+        InputBytes(tensor, type, source[sent[c]], message, config, regions, request));
     request.inputs.push_back(RequestInput{
         tensor.name(), type, Shape(tensor.shape().begin(), tensor.shape().end()), bytes});
   }
@@ -600,12 +601,11 @@ absl::Status CheckOutputParameters(const OutputTensorRequest& output, const Mode
   }
   if (!UsesSharedMemory(output.parameters())) return absl::OkStatus();
   if (regions == nullptr) return SharedMemoryNotSupported("output", output.name(), config);
-  absl::StatusOr<SharedMemoryReference> reference =
-      ParseSharedMemoryReference(output.parameters());
+  absl::StatusOr<SharedMemoryReference> reference = ParseSharedMemoryReference(output.parameters());
   auto resolved = ResolveSharedMemory(output.parameters(), *regions);
   if (!resolved.ok()) {
-    return Annotate(resolved.status(), absl::StrCat("output '", output.name(), "' of model '",
-                                                    config.name(), "'"));
+    return Annotate(resolved.status(),
+                    absl::StrCat("output '", output.name(), "' of model '", config.name(), "'"));
   }
   shm_outputs->push_back(SharedMemoryOutput{index, std::move(resolved->first), reference->offset,
                                             reference->byte_size});
@@ -679,12 +679,13 @@ absl::Status WriteSharedMemoryOutputs(const std::vector<SharedMemoryOutput>& shm
     }
     OutputTensor& output = response.outputs[slot.output_index];
     if (output.data.size() > slot.byte_size) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "output '", output.name, "' of model '", response.model_name, "' has ",
-          output.data.size(), " bytes, more than its shared_memory_byte_size of ", slot.byte_size,
-          " in region '", slot.region->name(), "'"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("output '", output.name, "' of model '", response.model_name, "' has ",
+                       output.data.size(), " bytes, more than its shared_memory_byte_size of ",
+                       slot.byte_size, " in region '", slot.region->name(), "'"));
     }
-    absl::StatusOr<std::span<std::byte>> bytes = slot.region->Bytes(slot.offset, output.data.size());
+    absl::StatusOr<std::span<std::byte>> bytes =
+        slot.region->Bytes(slot.offset, output.data.size());
     if (!bytes.ok()) return bytes.status();
     if (!output.data.empty()) std::memcpy(bytes->data(), output.data.data(), output.data.size());
     output.data.clear();

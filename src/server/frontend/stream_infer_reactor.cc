@@ -5,9 +5,10 @@
 
 namespace sonic::server {
 
-StreamInferReactor::StreamInferReactor(ModelManager& manager,
-                                       const SharedMemoryManager& regions)
-    : manager_(manager), regions_(regions), reading_(std::make_unique<inference::ModelInferRequest>()) {
+StreamInferReactor::StreamInferReactor(ModelManager& manager, const SharedMemoryManager& regions)
+    : manager_(manager),
+      regions_(regions),
+      reading_(std::make_unique<inference::ModelInferRequest>()) {
   StartRead(reading_.get());
 }
 

@@ -1,14 +1,13 @@
 #include "server/shm/shared_memory_manager.h"
 
 #include <fcntl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <cstring>
 #include <string>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
 
@@ -25,8 +24,8 @@ class ShmObject {
     int fd = shm_open(key_.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
     EXPECT_GE(fd, 0) << std::strerror(errno);
     EXPECT_EQ(ftruncate(fd, static_cast<off_t>(size)), 0);
-    data_ = static_cast<unsigned char*>(
-        mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+    data_ =
+        static_cast<unsigned char*>(mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
     close(fd);
     size_ = size;
     for (size_t i = 0; i < size; ++i) data_[i] = static_cast<unsigned char>(i);
@@ -65,8 +64,7 @@ TEST(SharedMemoryManagerTest, RefusesWindowsOutOfTheObject) {
   absl::Status status = manager.Register("r", object.key(), 4000, 100);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(status.message(), HasSubstr("out of bounds"));
-  EXPECT_EQ(manager.Register("r", object.key(), 0, 0).code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(manager.Register("r", object.key(), 0, 0).code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(manager.Register("r", object.key(), 96, 4000).ok());
 }
 
@@ -81,8 +79,7 @@ TEST(SharedMemoryManagerTest, RefusesADuplicateName) {
   ShmObject object(4096);
   SharedMemoryManager manager;
   ASSERT_TRUE(manager.Register("r", object.key(), 0, 64).ok());
-  EXPECT_EQ(manager.Register("r", object.key(), 64, 64).code(),
-            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(manager.Register("r", object.key(), 64, 64).code(), absl::StatusCode::kAlreadyExists);
 }
 
 TEST(SharedMemoryManagerTest, ChecksAccessesWithinTheRegion) {
