@@ -1,6 +1,7 @@
 #include "request_plan.h"
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -52,9 +53,22 @@ absl::Status ReadStrings(std::string_view raw, const Shape& entry_shape,
   return absl::OkStatus();
 }
 
+// The bytes of output `index`: its raw contents, or its slot of the region when it was requested
+// there (nullopt when the response has raw contents for it too).
+std::optional<std::string_view> OutputBytes(
+    const inference::ModelInferResponse& response, int index,
+    const std::map<std::string, std::span<const std::byte>>& region_outputs) {
+  const std::string& raw = response.raw_output_contents(index);
+  auto it = region_outputs.find(response.outputs(index).name());
+  if (it == region_outputs.end()) return std::string_view(raw);
+  if (!raw.empty()) return std::nullopt;
+  return std::string_view(reinterpret_cast<const char*>(it->second.data()), it->second.size());
+}
+
 absl::Status ReadOutput(const inference::ModelInferResponse& response, int index,
                         const PlannedRequest& planned, bool batched, TritonOutputData& output,
-                        std::string_view context) {
+                        std::string_view context,
+                        const std::map<std::string, std::span<const std::byte>>& region_outputs) {
   const inference::ModelInferResponse::InferOutputTensor& tensor = response.outputs(index);
   if (tensor.datatype() != WireName(output.dtype())) {
     return MalformedResponse(context, output.name(),
@@ -69,11 +83,19 @@ absl::Status ReadOutput(const inference::ModelInferResponse& response, int index
                                           count));
   }
   Shape entry_shape(shape.begin() + (batched ? 1 : 0), shape.end());
-  const std::string& raw = response.raw_output_contents(index);
+  std::optional<std::string_view> region_bytes = OutputBytes(response, index, region_outputs);
+  if (!region_bytes.has_value()) {
+    return MalformedResponse(context, output.name(), "has raw contents for a shared-memory output");
+  }
+  std::string_view raw = *region_bytes;
   if (output.dtype() == DataType::kBytes) {
     return ReadStrings(raw, entry_shape, planned, output, context);
   }
   absl::StatusOr<int64_t> elements = ElementCount(shape);
+  const bool in_region = region_outputs.contains(output.name());
+  if (in_region && elements.ok()) {  // the slot may be larger than the tensor
+    raw = raw.substr(0, static_cast<size_t>(*elements) * ElementSize(output.dtype()));
+  }
   if (!elements.ok() ||
       raw.size() != static_cast<size_t>(*elements) * ElementSize(output.dtype())) {
     return MalformedResponse(context, output.name(),
@@ -130,17 +152,20 @@ inference::ModelInferRequest BuildRequest(const std::string& model_name,
                                           const std::string& model_version,
                                           const std::vector<const TritonInputData*>& inputs,
                                           const std::map<std::string, TritonOutputData>& outputs,
-                                          const PlannedRequest& planned, bool batched) {
+                                          const PlannedRequest& planned, bool batched,
+                                          const std::vector<bool>& in_region) {
   inference::ModelInferRequest request;
   request.set_model_name(model_name);
   request.set_model_version(model_version);
-  for (const TritonInputData* input : inputs) {
+  for (size_t k = 0; k < inputs.size(); ++k) {
+    const TritonInputData* input = inputs[k];
     if (!input->hasData()) continue;
     auto* tensor = request.add_inputs();
     tensor->set_name(input->name());
     tensor->set_datatype(std::string(WireName(input->dtype())));
     if (batched) tensor->add_shape(static_cast<int64_t>(planned.entry_count));
     for (int64_t dim : input->shape(planned.first_entry)) tensor->add_shape(dim);
+    if (k < in_region.size() && in_region[k]) continue;
     const auto& entry_bytes = IoAccess::EntryBytes(*input);
     size_t total = 0;
     for (size_t i = 0; i < planned.entry_count; ++i) {
@@ -157,10 +182,10 @@ inference::ModelInferRequest BuildRequest(const std::string& model_name,
   return request;
 }
 
-absl::Status ReadResponse(const inference::ModelInferResponse& response,
-                          const PlannedRequest& planned, bool batched,
-                          std::map<std::string, TritonOutputData>& outputs,
-                          std::string_view context) {
+absl::Status ReadResponse(
+    const inference::ModelInferResponse& response, const PlannedRequest& planned, bool batched,
+    std::map<std::string, TritonOutputData>& outputs, std::string_view context,
+    const std::map<std::string, std::span<const std::byte>>& region_outputs) {
   if (response.raw_output_contents_size() != response.outputs_size()) {
     return MalformedResponse(context, "*",
                              absl::StrCat("has ", response.outputs_size(), " outputs but ",
@@ -170,7 +195,8 @@ absl::Status ReadResponse(const inference::ModelInferResponse& response,
   for (auto& [name, output] : outputs) {
     const int index = FindOutput(response, name);
     if (index < 0) return MalformedResponse(context, name, "lacks this output");
-    SONIC_RETURN_IF_ERROR(ReadOutput(response, index, planned, batched, output, context));
+    SONIC_RETURN_IF_ERROR(
+        ReadOutput(response, index, planned, batched, output, context, region_outputs));
   }
   return absl::OkStatus();
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,19 +38,22 @@ absl::StatusOr<RequestPlan> PlanRequests(const std::vector<const TritonInputData
                                          BatchMode requested, std::string_view context);
 
 // The request for `planned`: every input with data (raw contents, in `inputs` order) and every
-// output in `outputs` named.
+// output in `outputs` named. Inputs k with in_region[k] get no raw contents: their data goes to
+// a shared region (region_layout.h).
 inference::ModelInferRequest BuildRequest(const std::string& model_name,
                                           const std::string& model_version,
                                           const std::vector<const TritonInputData*>& inputs,
                                           const std::map<std::string, TritonOutputData>& outputs,
-                                          const PlannedRequest& planned, bool batched);
+                                          const PlannedRequest& planned, bool batched,
+                                          const std::vector<bool>& in_region = {});
 
 // Points the entries of `planned` in every output at `response` (which must outlive those
-// views). kModelError when the response does not match the request (missing output, lists not
-// aligned, wrong datatype, batch or byte size).
-absl::Status ReadResponse(const inference::ModelInferResponse& response,
-                          const PlannedRequest& planned, bool batched,
-                          std::map<std::string, TritonOutputData>& outputs,
-                          std::string_view context);
+// views), or, for the outputs in `region_outputs`, at those bytes of the shared region (the
+// response then has empty raw contents for them). kModelError when the response does not match
+// the request (missing output, lists not aligned, wrong datatype, batch or byte size).
+absl::Status ReadResponse(
+    const inference::ModelInferResponse& response, const PlannedRequest& planned, bool batched,
+    std::map<std::string, TritonOutputData>& outputs, std::string_view context,
+    const std::map<std::string, std::span<const std::byte>>& region_outputs = {});
 
 }  // namespace sonic::client::internal

@@ -1,5 +1,8 @@
 #include "sonic/client/triton_client.h"
 
+#include <algorithm>
+#include <functional>
+#include <iostream>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -7,7 +10,9 @@
 #include "grpc_transport.h"
 #include "inference/grpc_service.grpc.pb.h"
 #include "io_access.h"
+#include "memory_resource.h"
 #include "model_io.h"
+#include "region_layout.h"
 #include "request_plan.h"
 #include "server_statistics.h"
 #include "sonic/client/client_error.h"
@@ -45,6 +50,16 @@ struct TritonClient::State {
   std::optional<inference::ModelStatistics> start_snapshot;
   ClientStatistics stats;
   absl::Time dispatch_start;
+
+  // Where the tensors go (last: its destructor unregisters the region through `stub`). The
+  // layout of the current dispatch, and the region it used, which `retired` keeps mapped after
+  // a failover until the outputs are reset. `release_region`: a dispatch failed, so the region
+  // is unregistered (and a new one made) before the next one, not on a transport thread.
+  std::vector<internal::RequestLayout> layouts;
+  std::span<std::byte> region_bytes;
+  bool release_region = false;
+  std::unique_ptr<internal::MemoryResource> retired;
+  std::unique_ptr<internal::MemoryResource> memory;
 };
 
 namespace {
@@ -105,6 +120,45 @@ absl::StatusOr<inference::ModelStatistics> FetchStatistics(
                          absl::StrCat(context, ": no statistics for the model"));
 }
 
+// Registers and unregisters regions on the server `stub()` returns (the current one).
+internal::ShmRegistrar MakeRegistrar(std::function<inference::GRPCInferenceService::Stub*()> stub,
+                                     absl::Duration timeout) {
+  internal::ShmRegistrar registrar;
+  registrar.register_region = [stub, timeout](const std::string& name, const std::string& key,
+                                              size_t byte_size) {
+    inference::SystemSharedMemoryRegisterRequest request;
+    request.set_name(name);
+    request.set_key(key);
+    request.set_byte_size(byte_size);
+    inference::SystemSharedMemoryRegisterResponse response;
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+    return internal::FromGrpc(stub()->SystemSharedMemoryRegister(&context, request, &response));
+  };
+  registrar.unregister_region = [stub, timeout](const std::string& name) {
+    inference::SystemSharedMemoryUnregisterRequest request;
+    request.set_name(name);
+    inference::SystemSharedMemoryUnregisterResponse response;
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+    return internal::FromGrpc(
+        stub()->SystemSharedMemoryUnregister(&context, request, &response));
+  };
+  return registrar;
+}
+
+// System shared memory for a local server unless switched off; the heap otherwise. `stub`
+// returns the current server's stub.
+std::unique_ptr<internal::MemoryResource> MakeMemoryResource(
+    const TritonClient::Options& options, const std::string& address,
+    std::function<inference::GRPCInferenceService::Stub*()> stub) {
+  if (options.shared_memory == SharedMemoryMode::kOff || !internal::IsLocalAddress(address)) {
+    return std::make_unique<internal::HeapResource>();
+  }
+  return std::make_unique<internal::SystemShmResource>(
+      MakeRegistrar(std::move(stub), std::min(options.setup_timeout, absl::Seconds(10))));
+}
+
 absl::StatusOr<std::string> ResolveAddress(const TritonClient::Options& options) {
   if (options.model_name.empty()) {
     return MakeClientError(absl::StatusCode::kInvalidArgument, ErrorCategory::kBadInput,
@@ -146,6 +200,9 @@ absl::StatusOr<std::unique_ptr<TritonClient>> TritonClient::Create(const Options
         FetchStatistics(*state->stub, options, context);
     if (snapshot.ok()) state->start_snapshot = *std::move(snapshot);
   }
+  State* raw_state = state.get();
+  state->memory = MakeMemoryResource(state->options, state->address,
+                                     [raw_state] { return raw_state->stub.get(); });
   const Options resolved = state->options;
   return std::unique_ptr<TritonClient>(new TritonClient(resolved, std::move(state)));
 }
@@ -203,6 +260,35 @@ void TritonClient::reset() {
   for (auto& [name, output] : outputs_) IoAccess::Reset(output);
   state_->requests.clear();
   state_->calls.clear();
+  state_->layouts.clear();
+  state_->region_bytes = {};
+  state_->retired.reset();
+}
+
+// Lays the dispatch out in the shared region, growing it when needed; without a region (heap,
+// nothing of fixed size, or a server that refuses the region) the layouts stay empty.
+void TritonClient::layOutRegion() {
+  state_->layouts.clear();
+  state_->region_bytes = {};
+  state_->retired.reset();
+  internal::MemoryResource& memory = *state_->memory;
+  if (state_->release_region) memory.Release();
+  state_->release_region = false;
+  if (!memory.shared()) return;
+  std::vector<internal::RequestLayout> layouts;
+  const size_t bytes = internal::LayOutRegion(state_->plan, state_->ordered_inputs, outputs_,
+                                              state_->io.max_batch_size > 0, layouts);
+  if (bytes == 0) return;
+  if (absl::Status reserved = memory.Reserve(bytes); !reserved.ok()) {
+    if (state_->options.verbose) {
+      std::clog << context() << ": no shared memory, tensors travel in the messages: "
+                << reserved << std::endl;
+    }
+    state_->memory = std::make_unique<internal::HeapResource>();
+    return;
+  }
+  state_->layouts = std::move(layouts);
+  state_->region_bytes = memory.data();
 }
 
 void TritonClient::evaluate() {
@@ -224,6 +310,21 @@ void TritonClient::evaluate() {
   launch();
 }
 
+// Builds request i of the plan, its tensors in the region where its layout says so.
+void TritonClient::buildRequest(size_t i) {
+  const internal::PlannedRequest& planned = state_->plan.requests[i];
+  const bool in_region = i < state_->layouts.size();
+  inference::ModelInferRequest request = internal::BuildRequest(
+      state_->options.model_name, state_->options.model_version, state_->ordered_inputs, outputs_,
+      planned, state_->io.max_batch_size > 0,
+      in_region ? internal::InputsInRegion(state_->layouts[i]) : std::vector<bool>());
+  if (in_region) {
+    internal::PlaceInRegion(state_->layouts[i], state_->memory->region(), state_->region_bytes,
+                            state_->ordered_inputs, planned, request);
+  }
+  state_->requests[i] = std::move(request);
+}
+
 absl::Status TritonClient::prepare() {
   state_->dispatch_start = absl::Now();
   for (auto& [name, output] : outputs_) IoAccess::Reset(output);
@@ -233,13 +334,9 @@ absl::Status TritonClient::prepare() {
   SONIC_ASSIGN_OR_RETURN(
       state_->plan, internal::PlanRequests(state_->ordered_inputs, batch_size_,
                                            state_->io.max_batch_size, batch_mode_, context()));
-  const bool batched = state_->io.max_batch_size > 0;
-  for (const internal::PlannedRequest& planned : state_->plan.requests) {
-    state_->requests.push_back(internal::BuildRequest(state_->options.model_name,
-                                                      state_->options.model_version,
-                                                      state_->ordered_inputs, outputs_, planned,
-                                                      batched));
-  }
+  layOutRegion();
+  state_->requests.resize(state_->plan.requests.size());
+  for (size_t i = 0; i < state_->requests.size(); ++i) buildRequest(i);
   state_->calls = std::vector<State::Call>(state_->requests.size());
   return absl::OkStatus();
 }
@@ -318,9 +415,11 @@ absl::Status TritonClient::readResponses() {
   for (auto& [name, output] : outputs_) IoAccess::ClearEntries(output, batch_size_);
   const bool batched = state_->io.max_batch_size > 0;
   for (size_t i = 0; i < state_->calls.size(); ++i) {
-    SONIC_RETURN_IF_ERROR(internal::ReadResponse(state_->calls[i].response,
-                                                 state_->plan.requests[i], batched, outputs_,
-                                                 context()));
+    SONIC_RETURN_IF_ERROR(internal::ReadResponse(
+        state_->calls[i].response, state_->plan.requests[i], batched, outputs_, context(),
+        i < state_->layouts.size()
+            ? internal::RegionOutputs(state_->layouts[i], state_->region_bytes)
+            : std::map<std::string, std::span<const std::byte>>()));
   }
   for (auto& [name, output] : outputs_) IoAccess::Publish(output);
   return absl::OkStatus();
@@ -348,11 +447,31 @@ void TritonClient::prepareRetry(const absl::Status& error) {
   const std::string where = context();
   for (auto& [name, input] : inputs_) IoAccess::SetContext(input, where);
   for (auto& [name, output] : outputs_) IoAccess::SetContext(output, where);
+  moveOffRegion();
+}
+
+// After a failover: the region belongs to the old server. Requests still to be sent carry their
+// tensors in the messages; answered ones keep their output views in the old region, mapped by
+// `retired` until the outputs are reset. The next dispatch uses a resource for the new server.
+void TritonClient::moveOffRegion() {
+  state_->retired = std::move(state_->memory);
+  State* state = state_.get();
+  state_->memory = MakeMemoryResource(state_->options, state_->address,
+                                      [state] { return state->stub.get(); });
+  if (state_->layouts.empty()) return;
+  for (size_t i = 0; i < state_->calls.size(); ++i) {
+    if (state_->calls[i].succeeded) continue;
+    state_->layouts[i] = internal::RequestLayout();  // empty: everything in the messages
+    buildRequest(i);
+  }
 }
 
 void TritonClient::completed(const absl::Status& status) {
   ++state_->stats.dispatches;
-  if (!status.ok()) ++state_->stats.failures;
+  if (!status.ok()) {
+    ++state_->stats.failures;
+    state_->release_region = true;
+  }
   state_->stats.wait_time += absl::Now() - state_->dispatch_start;
 }
 

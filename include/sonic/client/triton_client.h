@@ -21,9 +21,10 @@
 // per request, so a request is the unit of raggedness in the protocol.
 // Batch size 0 sends nothing; the dispatch succeeds and outputs are empty.
 //
-// Protocol: inputs always in raw_input_contents (in input order), the outputs the client uses
-// named explicitly, responses read from raw_output_contents (aligned with outputs[]), unlimited
-// message sizes, as stock Triton clients do.
+// Protocol: inputs in raw_input_contents (in input order), the outputs the client uses named
+// explicitly, responses read from raw_output_contents (aligned with outputs[]), unlimited message
+// sizes, as stock Triton clients do; with shared memory (Options::shared_memory), tensors of
+// fixed-size types are in the client's region instead and output views point into it.
 //
 // Errors: client_error.h. Create() fails with kServerUnavailable when the server cannot be
 // reached, kModelError for an unknown or not-ready model or a local config that does not match
@@ -52,6 +53,9 @@ namespace sonic::client {
 enum class Compression { kNone, kDeflate, kGzip };
 enum class TimeoutUnit { kSeconds, kMilliseconds, kMicroseconds };
 enum class BatchMode { kRectangular, kRagged };
+// Whether tensors may travel through system shared memory instead of the gRPC messages.
+// kAuto: when the server is on this machine (127.0.0.1, localhost, [::1], unix:); kOff: never.
+enum class SharedMemoryMode { kAuto, kOff };
 
 // Finds the server for a model: the seam where TritonService (server registry, failover, local
 // fallback server) plugs in. Called once by Create() with failed_address "" and, before a retry
@@ -101,6 +105,12 @@ class TritonClient : public SonicClient {
     absl::Duration setup_timeout = absl::Seconds(60);
     // Prefix of error messages and retry notes; default "TritonClient(<model>)".
     std::string debug_name;
+    // kAuto (default): with a local server, one POSIX shared-memory region per client holds the
+    // inputs and the outputs of known size (outputs with variable dims still come in the
+    // response); it grows with the events, is reused across them, and is unregistered and
+    // removed with the client (also after a failed job). When the server does not accept it, the
+    // client uses the messages (a note on std::clog when `verbose`).
+    SharedMemoryMode shared_memory = SharedMemoryMode::kAuto;
   };
 
   // Connects, reads the model's metadata and config, checks the local config, and builds the
@@ -155,6 +165,9 @@ class TritonClient : public SonicClient {
   TritonClient(const Options& options, std::unique_ptr<State> state);
 
   std::string context() const;
+  void layOutRegion();
+  void buildRequest(size_t i);
+  void moveOffRegion();
   absl::Status prepare();
   void launch();
   void callDone(size_t call, const absl::Status& status);

@@ -1,0 +1,90 @@
+// Where a TritonClient puts the tensors of a dispatch: in the gRPC messages (HeapResource) or in
+// one memory region that the server maps too (SystemShmResource, POSIX shared memory; a CUDA
+// resource is to follow behind the same interface). Internal to the client.
+//
+// Thread-safety: thread-compatible; a client uses its resource from one dispatch at a time.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace sonic::client::internal {
+
+class MemoryResource {
+ public:
+  virtual ~MemoryResource() = default;
+
+  // Whether tensors can be placed in a region at all (false for the heap).
+  virtual bool shared() const = 0;
+  // The name of the region registered with the server; "" when tensors travel in the messages.
+  virtual const std::string& region() const = 0;
+  // Makes region() at least `bytes` long and registered, growing it when needed (a new region:
+  // views of the old one become invalid). Errors (the region cannot be created or registered)
+  // mean the tensors must travel in the messages; retrying may work.
+  virtual absl::Status Reserve(size_t bytes) = 0;
+  // The mapped region (empty for the heap).
+  virtual std::span<std::byte> data() = 0;
+  // Unregisters the region from the server (a request failed, or the server changes); the local
+  // mapping stays valid until the next Reserve() or destruction. The next Reserve() registers a
+  // new region.
+  virtual void Release() = 0;
+};
+
+// Tensors in the gRPC messages: region() is always "", Reserve() always fails.
+class HeapResource : public MemoryResource {
+ public:
+  bool shared() const override { return false; }
+  const std::string& region() const override { return region_; }
+  absl::Status Reserve(size_t bytes) override;
+  std::span<std::byte> data() override { return {}; }
+  void Release() override {}
+
+ private:
+  std::string region_;
+};
+
+// Registration of system regions with the server (SystemSharedMemoryRegister/Unregister).
+struct ShmRegistrar {
+  std::function<absl::Status(const std::string& name, const std::string& key, size_t byte_size)>
+      register_region;
+  std::function<absl::Status(const std::string& name)> unregister_region;
+};
+
+// One POSIX shared-memory region per client, created on the first Reserve(), named uniquely
+// ("/sonic_<pid>_<counter>_<random>"), reused while large enough. The shm object is unlinked
+// as soon as the server has mapped it, so that no /dev/shm entry outlives the client, even when
+// the process dies; the destructor unregisters the region (best effort) and unmaps it.
+class SystemShmResource : public MemoryResource {
+ public:
+  explicit SystemShmResource(ShmRegistrar registrar) : registrar_(std::move(registrar)) {}
+  ~SystemShmResource() override;
+  SystemShmResource(const SystemShmResource&) = delete;
+  SystemShmResource& operator=(const SystemShmResource&) = delete;
+
+  bool shared() const override { return true; }
+  const std::string& region() const override { return name_; }
+  absl::Status Reserve(size_t bytes) override;
+  std::span<std::byte> data() override { return {mapping_, size_}; }
+  void Release() override;
+
+ private:
+  void Unmap();
+
+  ShmRegistrar registrar_;
+  std::string name_;  // "" while no region is registered
+  std::byte* mapping_ = nullptr;
+  size_t size_ = 0;
+};
+
+// Whether `address` ("host:port", "ipv4:", "ipv6:" or "unix:" target) is on this machine, where
+// system shared memory can reach the server.
+bool IsLocalAddress(std::string_view address);
+
+}  // namespace sonic::client::internal
