@@ -182,7 +182,7 @@ absl::StatusOr<std::string> ResolveAddress(const TritonClient::Options& options)
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<TritonClient>> TritonClient::Create(const Options& options) {
-  auto state = std::make_unique<State>();
+  auto state = std::make_shared<State>();
   state->options = options;
   if (state->options.debug_name.empty()) {
     state->options.debug_name = absl::StrCat("TritonClient(", options.model_name, ")");
@@ -207,7 +207,7 @@ absl::StatusOr<std::unique_ptr<TritonClient>> TritonClient::Create(const Options
   return std::unique_ptr<TritonClient>(new TritonClient(resolved, std::move(state)));
 }
 
-TritonClient::TritonClient(const Options& options, std::unique_ptr<State> state)
+TritonClient::TritonClient(const Options& options, std::shared_ptr<State> state)
     : SonicClient(options.mode, options.allowed_tries, options.debug_name),
       state_(std::move(state)) {
   const std::string where = context();
@@ -359,16 +359,23 @@ void TritonClient::launch() {
   }
   ++state_->stats.attempts;
   state_->stats.requests += to_start.size();
+  const bool async = mode() == SonicMode::kAsync;
   for (size_t i : to_start) {
     State::Call& call = state_->calls[i];
     state_->stub->async()->ModelInfer(
         call.context.get(), &state_->requests[i], &call.response,
-        [this, i](grpc::Status status) { callDone(i, internal::FromGrpc(status)); });
+        [this, state = state_, i, async](grpc::Status status) {
+          // In kAsync the last completion concludes on this thread (the client waits for it);
+          // otherwise the client may be gone once the count is recorded.
+          if (RecordCall(*state, i, internal::FromGrpc(status)) && async) conclude();
+        });
   }
-  const bool async = mode() == SonicMode::kAsync;
   // Releases the starting count. In kAsync this may conclude the dispatch and run the callback,
   // which may destroy the client: nothing of `this` is touched after it then.
-  callDone(state_->calls.size(), absl::OkStatus());
+  if (RecordCall(*state_, state_->calls.size(), absl::OkStatus()) && async) {
+    conclude();
+    return;
+  }
   if (!async) {
     {
       absl::MutexLock lock(&state_->mu);
@@ -379,19 +386,13 @@ void TritonClient::launch() {
   }
 }
 
-// Records a completed call (`call` == calls.size() for the starting count). In kAsync the last
-// completion concludes the attempt on its thread; otherwise the evaluating thread does.
-void TritonClient::callDone(size_t call, const absl::Status& status) {
-  bool last = false;
-  {
-    absl::MutexLock lock(&state_->mu);
-    if (call < state_->calls.size()) {
-      state_->calls[call].status = status;
-      state_->calls[call].succeeded = status.ok();
-    }
-    last = --state_->pending == 0;
+bool TritonClient::RecordCall(State& state, size_t call, const absl::Status& status) {
+  absl::MutexLock lock(&state.mu);
+  if (call < state.calls.size()) {
+    state.calls[call].status = status;
+    state.calls[call].succeeded = status.ok();
   }
-  if (last && mode() == SonicMode::kAsync) conclude();
+  return --state.pending == 0;
 }
 
 void TritonClient::conclude() {

@@ -162,7 +162,7 @@ class TritonClient : public SonicClient {
 
  private:
   struct State;
-  TritonClient(const Options& options, std::unique_ptr<State> state);
+  TritonClient(const Options& options, std::shared_ptr<State> state);
 
   std::string context() const;
   void layOutRegion();
@@ -170,12 +170,15 @@ class TritonClient : public SonicClient {
   void moveOffRegion();
   absl::Status prepare();
   void launch();
-  void callDone(size_t call, const absl::Status& status);
+  // Records a completed call (`call` == calls.size() for the starting count); true for the last
+  // of the attempt. Touches only `state`, which every gRPC callback holds: in Sync and
+  // PseudoAsync the evaluating thread may destroy the client as soon as the count reaches zero.
+  static bool RecordCall(State& state, size_t call, const absl::Status& status);
   void conclude();
   absl::Status readResponses();
   void cancelCalls();
 
-  std::unique_ptr<State> state_;
+  std::shared_ptr<State> state_;  // shared with in-flight gRPC callbacks
   std::map<std::string, TritonInputData> inputs_;
   std::map<std::string, TritonOutputData> outputs_;
   size_t batch_size_ = 1;
