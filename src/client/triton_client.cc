@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <functional>
 #include <iostream>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -370,10 +371,12 @@ void TritonClient::launch() {
           if (RecordCall(*state, i, internal::FromGrpc(status)) && async) conclude();
         });
   }
-  // Releases the starting count. In kAsync this may conclude the dispatch and run the callback,
-  // which may destroy the client: nothing of `this` is touched after it then.
+  // Releases the starting count. In kAsync, when every call already finished (a server that
+  // refuses connections fails at once), the dispatch concludes on a thread of its own rather than
+  // the caller's: dispatch() returns before the callback runs and a retry never holds the caller.
+  // The client waits for that thread's finish() before it can be destroyed.
   if (RecordCall(*state_, state_->calls.size(), absl::OkStatus()) && async) {
-    conclude();
+    std::thread([this] { conclude(); }).detach();
     return;
   }
   if (!async) {
