@@ -3,6 +3,7 @@
 #pragma once
 
 #include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 
 #include <cstring>
 #include <filesystem>
@@ -92,5 +93,31 @@ absl::StatusOr<inference::RepositoryIndexResponse> GetIndex(
 
 // The contents of the output named `name`, or nullptr; requires raw_output_contents aligned.
 const std::string* RawOutput(const inference::ModelInferResponse& response, std::string_view name);
+
+// A test suite whose tests share one server, started once before the first test: `Suite` (the
+// derived fixture) provides `static absl::StatusOr<TestServer> StartServer()`. Every test gets a
+// stub; a server that did not start fails each test with the reason (and the server's log).
+template <typename Suite>
+class SharedServerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    absl::StatusOr<TestServer> started = Suite::StartServer();
+    if (started.ok()) {
+      server_ = std::make_unique<TestServer>(*std::move(started));
+    } else {
+      setup_status_ = started.status();
+    }
+  }
+  static void TearDownTestSuite() { server_.reset(); }
+
+  void SetUp() override {
+    ASSERT_NE(server_, nullptr) << setup_status_;
+    stub_ = NewStub(server_->server->address());
+  }
+
+  static inline std::unique_ptr<TestServer> server_;
+  static inline absl::Status setup_status_;
+  std::unique_ptr<inference::GRPCInferenceService::Stub> stub_;
+};
 
 }  // namespace sonic::testing

@@ -20,23 +20,11 @@ using ::testing::ElementsAre;
 using ::testing::ElementsAreArray;
 using ::testing::HasSubstr;
 
-class ServerInferTest : public ::testing::Test {
+class ServerInferTest : public SharedServerTest<ServerInferTest> {
+ public:
+  static absl::StatusOr<TestServer> StartServer() { return StartTestServer({}); }
+
  protected:
-  static void SetUpTestSuite() {
-    absl::StatusOr<TestServer> started = StartTestServer({});
-    if (started.ok()) {
-      server_ = std::make_unique<TestServer>(*std::move(started));
-    } else {
-      setup_status_ = started.status();
-    }
-  }
-  static void TearDownTestSuite() { server_.reset(); }
-
-  void SetUp() override {
-    ASSERT_NE(server_, nullptr) << setup_status_;
-    stub_ = NewStub(server_->server->address());
-  }
-
   // Infers and expects success with one raw output per output.
   inference::ModelInferResponse InferOk(const inference::ModelInferRequest& request) {
     inference::ModelInferResponse response;
@@ -45,10 +33,6 @@ class ServerInferTest : public ::testing::Test {
     EXPECT_EQ(response.raw_output_contents_size(), response.outputs_size());
     return response;
   }
-
-  static inline std::unique_ptr<TestServer> server_;
-  static inline absl::Status setup_status_;
-  std::unique_ptr<inference::GRPCInferenceService::Stub> stub_;
 };
 
 std::vector<float> Iota(size_t count, float start = 0.5f) {

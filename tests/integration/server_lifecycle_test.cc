@@ -93,10 +93,10 @@ int WaitForFirst(const std::vector<std::future<grpc::Status>>& futures) {
 
 // ------------------------------------------------------------------------- explicit mode
 
-class ExplicitModeTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    absl::StatusOr<TestServer> started = StartTestServer(
+class ExplicitModeTest : public SharedServerTest<ExplicitModeTest> {
+ public:
+  static absl::StatusOr<TestServer> StartServer() {
+    return StartTestServer(
         {"--model-control-mode", "explicit", "--load-model", "identity_fp32"},
         [](const std::filesystem::path& repository) -> absl::Status {
           absl::Status slow = WriteIdentityModel(
@@ -108,21 +108,7 @@ class ExplicitModeTest : public ::testing::Test {
           return WriteIdentityModel(repository, "override_model",
                                     IdentityConfig("override_model", 8));
         });
-    if (started.ok()) {
-      server_ = std::make_unique<TestServer>(*std::move(started));
-    } else {
-      setup_status_ = started.status();
-    }
   }
-  static void TearDownTestSuite() { server_.reset(); }
-  void SetUp() override {
-    ASSERT_NE(server_, nullptr) << setup_status_;
-    stub_ = NewStub(server_->server->address());
-  }
-
-  static inline std::unique_ptr<TestServer> server_;
-  static inline absl::Status setup_status_;
-  std::unique_ptr<inference::GRPCInferenceService::Stub> stub_;
 };
 
 TEST_F(ExplicitModeTest, OnlyTheNamedModelLoadsAtStartupAndLoadAddsAnother) {
@@ -232,35 +218,24 @@ TEST_F(ExplicitModeTest, LoadWithAnInvalidConfigParameterFailsAndKeepsTheModel) 
 
 // --------------------------------------------------- mode none: refusals, broken models, versions
 
-class NoneModeTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    absl::StatusOr<TestServer> started =
-        StartTestServer({}, [](const std::filesystem::path& repository) -> absl::Status {
-          absl::Status latest =
-              WriteIdentityModel(repository, "versions_latest",
-                                 IdentityConfig("versions_latest", 8,
-                                                "version_policy: { latest { num_versions: 2 } }\n"),
-                                 {1, 2, 3});
-          if (!latest.ok()) return latest;
-          return WriteIdentityModel(
-              repository, "versions_specific",
-              IdentityConfig("versions_specific", 8,
-                             "version_policy: { specific { versions: [ 1 ] } }\n"),
-              {1, 2, 3});
-        });
-    if (started.ok()) {
-      server_ = std::make_unique<TestServer>(*std::move(started));
-    } else {
-      setup_status_ = started.status();
-    }
-  }
-  static void TearDownTestSuite() { server_.reset(); }
-  void SetUp() override {
-    ASSERT_NE(server_, nullptr) << setup_status_;
-    stub_ = NewStub(server_->server->address());
+class NoneModeTest : public SharedServerTest<NoneModeTest> {
+ public:
+  static absl::StatusOr<TestServer> StartServer() {
+    return StartTestServer({}, [](const std::filesystem::path& repository) -> absl::Status {
+      absl::Status latest = WriteIdentityModel(
+          repository, "versions_latest",
+          IdentityConfig("versions_latest", 8, "version_policy: { latest { num_versions: 2 } }\n"),
+          {1, 2, 3});
+      if (!latest.ok()) return latest;
+      return WriteIdentityModel(
+          repository, "versions_specific",
+          IdentityConfig("versions_specific", 8,
+                         "version_policy: { specific { versions: [ 1 ] } }\n"),
+          {1, 2, 3});
+    });
   }
 
+ protected:
   // Infers on `version` of `model`: the gRPC status and the version that answered.
   std::pair<grpc::Status, std::string> InferVersion(const std::string& model,
                                                     const std::string& version) {
@@ -279,10 +254,6 @@ class NoneModeTest : public ::testing::Test {
     EXPECT_TRUE(status.ok()) << status.error_message();
     return {response.versions().begin(), response.versions().end()};
   }
-
-  static inline std::unique_ptr<TestServer> server_;
-  static inline absl::Status setup_status_;
-  std::unique_ptr<inference::GRPCInferenceService::Stub> stub_;
 };
 
 TEST_F(NoneModeTest, LoadAndUnloadAreFailedPrecondition) {
@@ -348,30 +319,16 @@ TEST_F(NoneModeTest, SpecificVersionsServeOnlyThoseVersions) {
 
 // ------------------------------------------------------------------------------- poll mode
 
-class PollModeTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    absl::StatusOr<TestServer> started = StartTestServer(
+class PollModeTest : public SharedServerTest<PollModeTest> {
+ public:
+  static absl::StatusOr<TestServer> StartServer() {
+    return StartTestServer(
         {"--model-control-mode", "poll", "--repository-poll-secs", "1"},
         [](const std::filesystem::path& repository) {
           return WriteIdentityModel(repository, "steady", IdentityConfig("steady", 8));
         },
         /*write_test_models=*/false);
-    if (started.ok()) {
-      server_ = std::make_unique<TestServer>(*std::move(started));
-    } else {
-      setup_status_ = started.status();
-    }
   }
-  static void TearDownTestSuite() { server_.reset(); }
-  void SetUp() override {
-    ASSERT_NE(server_, nullptr) << setup_status_;
-    stub_ = NewStub(server_->server->address());
-  }
-
-  static inline std::unique_ptr<TestServer> server_;
-  static inline absl::Status setup_status_;
-  std::unique_ptr<inference::GRPCInferenceService::Stub> stub_;
 };
 
 TEST_F(PollModeTest, AddedChangedAndRemovedModelsAreFollowed) {

@@ -85,22 +85,17 @@ std::set<int> ListeningPorts(pid_t pid) {
   return ports;
 }
 
-class ServerMetricsTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    absl::StatusOr<TestServer> started = StartTestServer({}, AddIdentityOptional);
-    if (started.ok()) {
-      server_ = std::make_unique<TestServer>(*std::move(started));
-    } else {
-      setup_status_ = started.status();
-    }
+class ServerMetricsTest : public SharedServerTest<ServerMetricsTest> {
+ public:
+  static absl::StatusOr<TestServer> StartServer() {
+    return StartTestServer({}, AddIdentityOptional);
   }
-  static void TearDownTestSuite() { server_.reset(); }
 
+ protected:
   void SetUp() override {
-    ASSERT_NE(server_, nullptr) << setup_status_;
+    SharedServerTest::SetUp();
+    if (HasFatalFailure()) return;
     ASSERT_GT(server_->server->metrics_port(), 0);
-    stub_ = NewStub(server_->server->address());
   }
 
   // GET `path` from the metrics port; nullopt (and a test failure) when no answer came.
@@ -119,10 +114,6 @@ class ServerMetricsTest : public ::testing::Test {
     EXPECT_EQ(response->status, 200);
     return ParseSamples(response->body);
   }
-
-  static inline std::unique_ptr<TestServer> server_;
-  static inline absl::Status setup_status_;
-  std::unique_ptr<inference::GRPCInferenceService::Stub> stub_;
 };
 
 TEST_F(ServerMetricsTest, CountsInferencesExecutionsAndDurations) {

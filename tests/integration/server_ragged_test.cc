@@ -37,23 +37,17 @@ void PrintTo(const SumAndMax& value, std::ostream* os) {
   *os << "{sum " << value.sum << ", max " << value.max << "}";
 }
 
-class ServerRaggedTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    if (!HaveTorchModels()) return;
-    absl::StatusOr<TestServer> started = StartTestServer({});
-    if (started.ok()) {
-      server_ = std::make_unique<TestServer>(*std::move(started));
-    } else {
-      setup_status_ = started.status();
-    }
+class ServerRaggedTest : public SharedServerTest<ServerRaggedTest> {
+ public:
+  static absl::StatusOr<TestServer> StartServer() {
+    if (!HaveTorchModels()) return absl::UnimplementedError("built without LibTorch");
+    return StartTestServer({});
   }
-  static void TearDownTestSuite() { server_.reset(); }
 
+ protected:
   void SetUp() override {
     if (!HaveTorchModels()) GTEST_SKIP() << "built without LibTorch";
-    ASSERT_NE(server_, nullptr) << setup_status_;
-    stub_ = NewStub(server_->server->address());
+    SharedServerTest::SetUp();
   }
 
   // Sends one request of batch size 1; the model's two outputs, or the RPC's error.
@@ -95,10 +89,6 @@ class ServerRaggedTest : public ::testing::Test {
     }
     return largest;
   }
-
-  static inline std::unique_ptr<TestServer> server_;
-  static inline absl::Status setup_status_;
-  std::unique_ptr<inference::GRPCInferenceService::Stub> stub_;
 };
 
 TEST_F(ServerRaggedTest, ConcurrentRequestsOfDifferentLengthsGetTheirOwnResults) {

@@ -22,16 +22,11 @@ using ::testing::Not;
 using ::testing::UnorderedElementsAre;
 using ::testing::UnorderedElementsAreArray;
 
-class ServerRpcTest : public ::testing::Test {
+class ServerRpcTest : public SharedServerTest<ServerRpcTest> {
+ public:
+  static absl::StatusOr<TestServer> StartServer() { return StartTestServer({}); }
+
  protected:
-  static void SetUpTestSuite() {
-    absl::StatusOr<TestServer> started = StartTestServer({});
-    if (started.ok()) {
-      server_ = std::make_unique<TestServer>(*std::move(started));
-    } else {
-      setup_status_ = started.status();
-    }
-  }
   static void TearDownTestSuite() {
     if (server_ == nullptr) return;
     // A server that served every test here still shuts down cleanly.
@@ -41,11 +36,6 @@ class ServerRpcTest : public ::testing::Test {
       EXPECT_EQ(*exit_code, 0) << server_->server->Log();
     }
     server_.reset();
-  }
-
-  void SetUp() override {
-    ASSERT_NE(server_, nullptr) << setup_status_;
-    stub_ = NewStub(server_->server->address());
   }
 
   static std::vector<std::string> ExpectedReadyModels() {
@@ -75,10 +65,6 @@ class ServerRpcTest : public ::testing::Test {
     if (!status.ok()) return absl::InternalError(status.error_message());
     return response;
   }
-
-  static inline std::unique_ptr<TestServer> server_;
-  static inline absl::Status setup_status_;
-  std::unique_ptr<inference::GRPCInferenceService::Stub> stub_;
 };
 
 // "name [shape] datatype", to compare tensor metadata in one expectation.

@@ -54,22 +54,11 @@ void SetShm(google::protobuf::Map<std::string, inference::InferParameter>& param
   parameters["shared_memory_offset"].set_int64_param(offset);
 }
 
-class ServerShmTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    absl::StatusOr<TestServer> started = StartTestServer({});
-    if (started.ok()) {
-      server_ = std::make_unique<TestServer>(*std::move(started));
-    } else {
-      setup_status_ = started.status();
-    }
-  }
-  static void TearDownTestSuite() { server_.reset(); }
+class ServerShmTest : public SharedServerTest<ServerShmTest> {
+ public:
+  static absl::StatusOr<TestServer> StartServer() { return StartTestServer({}); }
 
-  void SetUp() override {
-    ASSERT_NE(server_, nullptr) << setup_status_;
-    stub_ = NewStub(server_->server->address());
-  }
+ protected:
   void TearDown() override {
     if (stub_) Unregister("");
   }
@@ -95,10 +84,6 @@ class ServerShmTest : public ::testing::Test {
     request.set_name(name);
     return stub_->SystemSharedMemoryStatus(NewContext().get(), request, out);
   }
-
-  static inline std::unique_ptr<TestServer> server_;
-  static inline absl::Status setup_status_;
-  std::unique_ptr<inference::GRPCInferenceService::Stub> stub_;
 };
 
 // Bytes of one identity_all_types input: arbitrary bit patterns, BYTES length-prefixed.
