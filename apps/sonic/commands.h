@@ -1,0 +1,13 @@
+// The subcommands of the `sonic` tool. Each Add*Command registers one subcommand (with its
+// flags) on `app`; when that subcommand runs, its callback does the work and stores the process
+// exit status in `exit_code` (0 success, 1 failure, 2 bad usage).
+#pragma once
+
+#include "CLI/CLI.hpp"
+
+namespace sonic::cli {
+
+// Helper for callbacks: prints "sonic <command>: <message>" on stderr.
+void PrintError(const std::string& command, const std::string& message);
+
+}  // namespace sonic::cli

@@ -1,0 +1,23 @@
+// sonic: the project's user-facing tool. `sonic --help` lists the subcommands; each lives in its
+// own *_command.cc (see commands.h).
+#include <iostream>
+
+#include "CLI/CLI.hpp"
+#include "commands.h"
+
+namespace sonic::cli {
+
+void PrintError(const std::string& command, const std::string& message) {
+  std::cerr << "sonic " << command << ": " << message << std::endl;
+}
+
+}  // namespace sonic::cli
+
+int main(int argc, char** argv) {
+  CLI::App app{"sonic: inference as a service for event processing (SONIC)", "sonic"};
+  app.require_subcommand(1);
+  int exit_code = 0;
+  (void)exit_code;
+  CLI11_PARSE(app, argc, argv);
+  return exit_code;
+}
