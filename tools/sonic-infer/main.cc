@@ -11,7 +11,6 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,25 +18,24 @@
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
 #include "inference/grpc_service.grpc.pb.h"
+#include "infer_request.h"
 #include "tensor_data.h"
 
 namespace sonic::infer {
 namespace {
 
+using tools::FormatRawContents;
+
 using Stub = inference::GRPCInferenceService::Stub;
-using TensorMetadata = inference::ModelMetadataResponse::TensorMetadata;
-using ShapeOverrides = std::map<std::string, std::vector<int64_t>>;
 
 struct Flags {
   std::string url = "localhost:8001";
   std::string model;
   std::string version;  // empty: the server's choice
-  int64_t batch = 0;    // 0: not given (1 for batching models)
+  int64_t batch = 1;
   std::vector<std::string> shapes;
   std::string input_data = "random";
   uint64_t seed = 1;
@@ -54,131 +52,29 @@ std::string ShapeText(const google::protobuf::RepeatedField<int64_t>& shape) {
   return absl::StrCat("[", absl::StrJoin(shape, ","), "]");
 }
 
-// Parses each --shape NAME:d1,d2,... into NAME -> dims; NAME must be an input of `metadata`.
-absl::StatusOr<ShapeOverrides> ParseShapes(const std::vector<std::string>& flags,
-                                           const inference::ModelMetadataResponse& metadata) {
-  ShapeOverrides shapes;
-  for (const std::string& flag : flags) {
-    size_t colon = flag.rfind(':');
-    if (colon == std::string::npos || colon == 0 || colon + 1 == flag.size()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--shape ", flag, ": expected NAME:d1,d2,..."));
-    }
-    std::string name = flag.substr(0, colon);
-    if (std::none_of(metadata.inputs().begin(), metadata.inputs().end(),
-                     [&](const TensorMetadata& input) { return input.name() == name; })) {
-      return absl::InvalidArgumentError(absl::StrCat("--shape ", flag, ": model '", metadata.name(),
-                                                     "' has no input '", name, "'"));
-    }
-    std::vector<int64_t>& dims = shapes[name];
-    for (absl::string_view text : absl::StrSplit(flag.substr(colon + 1), ',')) {
-      int64_t dim = 0;
-      if (!absl::SimpleAtoi(text, &dim) || dim < 0) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("--shape ", flag, ": '", text, "' is not a dimension"));
-      }
-      dims.push_back(dim);
-    }
-  }
-  return shapes;
-}
-
-// The shape to send for `input`: the batch dimension first when `batched`, the rest from the
-// model's metadata, with variable dimensions taken from `overrides` (which then must give
-// every non-batch dimension and agree with the fixed ones).
-absl::StatusOr<std::vector<int64_t>> ResolveShape(const TensorMetadata& input, bool batched,
-                                                  int64_t batch, const ShapeOverrides& overrides) {
-  std::vector<int64_t> model_dims(input.shape().begin() + (batched ? 1 : 0), input.shape().end());
-  std::vector<int64_t> dims = model_dims;
-  if (auto it = overrides.find(input.name()); it != overrides.end()) {
-    bool matches = it->second.size() == model_dims.size();
-    for (size_t i = 0; matches && i < model_dims.size(); ++i) {
-      matches = model_dims[i] == -1 || model_dims[i] == it->second[i];
-    }
-    if (!matches) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--shape ", input.name(), ":", absl::StrJoin(it->second, ","),
-                       " does not fit the model's shape ", ShapeText(input.shape()),
-                       batched ? " (without its batch dimension)" : ""));
-    }
-    dims = it->second;
-  } else if (std::find(dims.begin(), dims.end(), -1) != dims.end()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("input '", input.name(), "' has variable dimensions ",
-                     ShapeText(input.shape()), ": give them with --shape ", input.name(),
-                     ":d1,d2,...", batched ? " (without the batch dimension)" : ""));
-  }
-  if (batched) dims.insert(dims.begin(), batch);
-  return dims;
-}
-
-// The model's max_batch_size from ModelConfig.
-absl::StatusOr<int> MaxBatchSize(Stub& stub, const Flags& flags) {
-  inference::ModelConfigRequest request;
-  request.set_name(flags.model);
-  request.set_version(flags.version);
-  inference::ModelConfigResponse response;
-  grpc::ClientContext context;
-  grpc::Status status = stub.ModelConfig(&context, request, &response);
-  if (!status.ok()) return FromGrpc(status);
-  return response.config().max_batch_size();
-}
-
-absl::StatusOr<inference::ModelMetadataResponse> Metadata(Stub& stub, const Flags& flags) {
-  inference::ModelMetadataRequest request;
-  request.set_name(flags.model);
-  request.set_version(flags.version);
-  inference::ModelMetadataResponse response;
-  grpc::ClientContext context;
-  grpc::Status status = stub.ModelMetadata(&context, request, &response);
-  if (!status.ok()) return FromGrpc(status);
-  return response;
-}
-
-// Adds one filled input per metadata input to `request`, and says what was sent.
-absl::Status AddInputs(const inference::ModelMetadataResponse& metadata, int max_batch_size,
-                       const Flags& flags, inference::ModelInferRequest& request) {
-  if (max_batch_size <= 0 && flags.batch > 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "model '", flags.model, "' has no batch dimension (max_batch_size 0): drop -b"));
-  }
-  absl::StatusOr<ShapeOverrides> overrides = ParseShapes(flags.shapes, metadata);
-  if (!overrides.ok()) return overrides.status();
-  InputData data = flags.input_data == "zero" ? InputData::kZero : InputData::kRandom;
-  std::mt19937_64 rng(flags.seed);
-  for (const TensorMetadata& input : metadata.inputs()) {
-    bool batched = max_batch_size > 0 && !input.shape().empty() && input.shape(0) == -1;
-    absl::StatusOr<std::vector<int64_t>> dims =
-        ResolveShape(input, batched, std::max<int64_t>(flags.batch, 1), *overrides);
-    if (!dims.ok()) return dims.status();
-    int64_t elements = 1;
-    for (int64_t dim : *dims) elements *= dim;
-    absl::StatusOr<std::string> contents = MakeInputContents(input.datatype(), elements, data, rng);
-    if (!contents.ok()) return contents.status();
-    auto* tensor = request.add_inputs();
-    tensor->set_name(input.name());
-    tensor->set_datatype(input.datatype());
-    tensor->mutable_shape()->Add(dims->begin(), dims->end());
-    *request.add_raw_input_contents() = std::move(*contents);
-    std::cout << "input  " << input.name() << "  " << input.datatype() << "  "
-              << ShapeText(tensor->shape()) << "  (" << flags.input_data << ")\n";
-  }
-  return absl::OkStatus();
-}
-
+// The request to send, built from the model's metadata and config; says what was sent.
 absl::StatusOr<inference::ModelInferRequest> BuildRequest(Stub& stub, const Flags& flags) {
-  absl::StatusOr<inference::ModelMetadataResponse> metadata = Metadata(stub, flags);
-  if (!metadata.ok()) return metadata.status();
-  absl::StatusOr<int> max_batch_size = MaxBatchSize(stub, flags);
-  if (!max_batch_size.ok()) return max_batch_size.status();
-  std::cout << "model  " << metadata->name() << "  versions ["
-            << absl::StrJoin(metadata->versions(), ",") << "]  platform " << metadata->platform()
-            << "  max_batch_size " << *max_batch_size << "\n";
-  inference::ModelInferRequest request;
-  request.set_model_name(flags.model);
-  request.set_model_version(flags.version);
-  absl::Status status = AddInputs(*metadata, *max_batch_size, flags, request);
-  if (!status.ok()) return status;
+  absl::StatusOr<tools::ModelInterface> model =
+      tools::FetchModelInterface(stub, flags.model, flags.version);
+  if (!model.ok()) return model.status();
+  std::cout << "model  " << model->metadata.name() << "  versions ["
+            << absl::StrJoin(model->metadata.versions(), ",") << "]  platform "
+            << model->metadata.platform() << "  max_batch_size " << model->max_batch_size << "\n";
+  absl::StatusOr<tools::ShapeOverrides> shapes = tools::ParseShapeFlags(flags.shapes, *model);
+  if (!shapes.ok()) return shapes.status();
+  tools::RequestSpec spec{.model_name = flags.model,
+                          .model_version = flags.version,
+                          .batch_size = flags.batch,
+                          .shapes = std::move(*shapes)};
+  std::mt19937_64 rng(flags.seed);
+  absl::StatusOr<inference::ModelInferRequest> request = tools::MakeGeneratedRequest(
+      *model, spec,
+      flags.input_data == "zero" ? tools::InputData::kZero : tools::InputData::kRandom, rng);
+  if (!request.ok()) return request.status();
+  for (const auto& input : request->inputs()) {
+    std::cout << "input  " << input.name() << "  " << input.datatype() << "  "
+              << ShapeText(input.shape()) << "  (" << flags.input_data << ")\n";
+  }
   return request;
 }
 

@@ -6,7 +6,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 
-namespace sonic::infer {
+namespace sonic::tools {
 namespace {
 
 // How a random value of a datatype is drawn.
@@ -114,13 +114,16 @@ double DrawValue(ValueKind kind, InputData data, std::mt19937_64& rng) {
   return 0.0;
 }
 
+void AppendBytesElement(std::string_view element, std::string& contents) {
+  uint32_t length = static_cast<uint32_t>(element.size());
+  contents.append(reinterpret_cast<const char*>(&length), sizeof(length));
+  contents += element;
+}
+
 std::string MakeBytesContents(int64_t element_count, InputData data, std::mt19937_64& rng) {
   std::string contents;
   for (int64_t i = 0; i < element_count; ++i) {
-    std::string element = data == InputData::kZero ? "" : std::to_string(rng() % 100);
-    uint32_t length = static_cast<uint32_t>(element.size());
-    contents.append(reinterpret_cast<const char*>(&length), sizeof(length));
-    contents += element;
+    AppendBytesElement(data == InputData::kZero ? "" : std::to_string(rng() % 100), contents);
   }
   return contents;
 }
@@ -189,6 +192,27 @@ absl::StatusOr<std::string> MakeInputContents(std::string_view datatype, int64_t
   return contents;
 }
 
+absl::StatusOr<std::string> EncodeNumbers(std::string_view datatype,
+                                          const std::vector<double>& values) {
+  const FixedType* type = FindFixedType(datatype);
+  if (type == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot encode numbers as datatype ", std::string(datatype)));
+  }
+  std::string contents(values.size() * type->byte_size, '\0');
+  for (size_t i = 0; i < values.size(); ++i) {
+    double value = type->kind == ValueKind::kBool ? (values[i] != 0 ? 1.0 : 0.0) : values[i];
+    type->store(value, contents.data() + i * type->byte_size);
+  }
+  return contents;
+}
+
+std::string EncodeStrings(const std::vector<std::string>& values) {
+  std::string contents;
+  for (const std::string& value : values) AppendBytesElement(value, contents);
+  return contents;
+}
+
 absl::StatusOr<std::vector<std::string>> FormatRawContents(std::string_view datatype,
                                                            std::string_view contents,
                                                            size_t max_values, size_t* total) {
@@ -210,4 +234,4 @@ absl::StatusOr<std::vector<std::string>> FormatRawContents(std::string_view data
   return values;
 }
 
-}  // namespace sonic::infer
+}  // namespace sonic::tools

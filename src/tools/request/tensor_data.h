@@ -1,6 +1,7 @@
-// Tensor bytes for sonic-infer in the KServe v2 raw layout (little-endian elements; raw BOOL
-// is one byte; a BYTES element is a 4-byte little-endian length followed by its bytes):
-// generating input contents and formatting output contents for printing.
+// Tensor bytes for the command-line clients (sonic-infer, sonic perf) in the KServe v2 raw
+// layout (little-endian elements; raw BOOL is one byte; a BYTES element is a 4-byte
+// little-endian length followed by its bytes): generating input contents, encoding given
+// values, and formatting output contents for printing.
 //
 // Stateless functions; thread-compatible (a caller's random generator is not shared).
 #pragma once
@@ -13,7 +14,7 @@
 
 #include "absl/status/statusor.h"
 
-namespace sonic::infer {
+namespace sonic::tools {
 
 // What an input is filled with.
 enum class InputData {
@@ -28,6 +29,15 @@ enum class InputData {
 absl::StatusOr<std::string> MakeInputContents(std::string_view datatype, int64_t element_count,
                                               InputData data, std::mt19937_64& rng);
 
+// Raw contents of the numbers `values` as elements of the fixed-size wire datatype `datatype`
+// (BOOL: non-zero is true; integers truncated; FP16/BF16 rounded toward zero). INVALID_ARGUMENT
+// for BYTES or an unknown datatype.
+absl::StatusOr<std::string> EncodeNumbers(std::string_view datatype,
+                                          const std::vector<double>& values);
+
+// Raw BYTES contents of `values`.
+std::string EncodeStrings(const std::vector<std::string>& values);
+
 // The first `max_values` elements of raw `contents` of datatype `datatype` as text: numbers
 // in decimal (FP16 and BF16 decoded to float), BOOL as true/false, BYTES as quoted strings.
 // Sets `*total` (when not null) to the number of elements in `contents`. INVALID_ARGUMENT for
@@ -36,4 +46,4 @@ absl::StatusOr<std::vector<std::string>> FormatRawContents(std::string_view data
                                                            std::string_view contents,
                                                            size_t max_values, size_t* total);
 
-}  // namespace sonic::infer
+}  // namespace sonic::tools
