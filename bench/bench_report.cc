@@ -123,6 +123,13 @@ MachineFacts ReadMachineFacts() {
   return facts;
 }
 
+std::string ReadLoadAverage() {
+  std::ifstream in("/proc/loadavg");
+  std::string one, five, fifteen;
+  if (!(in >> one >> five >> fifteen)) return "";
+  return absl::StrCat(one, " ", five, " ", fifteen);
+}
+
 std::optional<Commit> ReadCommit(const std::filesystem::path& source_dir) {
   const std::string git = absl::StrCat("git -C ", ShellQuote(source_dir.string()), " ");
   std::optional<std::string> hash = FirstLineOf(git + "rev-parse HEAD 2>/dev/null");
@@ -137,6 +144,18 @@ void BenchReport::AddRatio(std::string name, double value, std::string unit, std
                            double floor_value, double target, bool higher_is_better) {
   Figure figure{std::move(name), value,        std::move(unit), std::move(floor),
                 floor_value,     std::nullopt, target,          higher_is_better};
+  if (floor_value != 0) figure.ratio = value / floor_value;
+  figures_.push_back(std::move(figure));
+}
+
+void BenchReport::AddComparison(std::string name, double value, std::string unit, std::string floor,
+                                double floor_value) {
+  Figure figure;
+  figure.name = std::move(name);
+  figure.value = value;
+  figure.unit = std::move(unit);
+  figure.floor = std::move(floor);
+  figure.floor_value = floor_value;
   if (floor_value != 0) figure.ratio = value / floor_value;
   figures_.push_back(std::move(figure));
 }

@@ -24,7 +24,8 @@
 namespace sonic::bench {
 
 // One measured figure. A ratio figure compares `value` with `floor_value` (ratio =
-// value / floor_value) against `target`; an informational figure has no floor and no target.
+// value / floor_value) against `target`; a comparison has a floor and a ratio but no target; an
+// informational figure has neither.
 struct Figure {
   std::string name;
   double value = 0;
@@ -48,6 +49,10 @@ struct MachineFacts {
 };
 MachineFacts ReadMachineFacts();
 
+// The 1, 5 and 15 minute load averages of /proc/loadavg, e.g. "0.52 0.81 1.02" (how busy the
+// shared machine was around a run); empty when unknown.
+std::string ReadLoadAverage();
+
 // `git rev-parse HEAD` in `source_dir` and whether the tree has uncommitted changes; nullopt when
 // git or the repository is unavailable (e.g. a source tarball).
 struct Commit {
@@ -66,6 +71,9 @@ class BenchReport {
   // better, at most otherwise). A floor of 0 gives no ratio, which misses the target.
   void AddRatio(std::string name, double value, std::string unit, std::string floor,
                 double floor_value, double target, bool higher_is_better = true);
+  // A figure beside its floor, with their ratio but no target to judge it by ("info").
+  void AddComparison(std::string name, double value, std::string unit, std::string floor,
+                     double floor_value);
   // A figure reported for information only.
   void AddInfo(std::string name, double value, std::string unit);
   // Free-form facts about the run (model sizes, thread choice, flags).

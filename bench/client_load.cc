@@ -21,15 +21,8 @@ std::filesystem::path ServerBinary() {
   return error ? std::filesystem::path() : self.parent_path() / "sonic-server";
 }
 
-// A channel of its own (the local subchannel pool keeps gRPC from sharing one TCP connection
-// between channels with equal arguments), with unlimited message sizes like Triton's clients.
 std::unique_ptr<inference::GRPCInferenceService::Stub> NewStub(const std::string& address) {
-  grpc::ChannelArguments args;
-  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  args.SetMaxReceiveMessageSize(-1);
-  args.SetMaxSendMessageSize(-1);
-  return inference::GRPCInferenceService::NewStub(
-      grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
+  return inference::GRPCInferenceService::NewStub(NewChannel(address));
 }
 
 struct ClientTally {
@@ -66,6 +59,15 @@ absl::Duration Percentile(const std::vector<absl::Duration>& sorted, double frac
 }
 
 }  // namespace
+
+std::shared_ptr<grpc::Channel> NewChannel(const std::string& address) {
+  // The local subchannel pool keeps the channel from sharing a connection.
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  args.SetMaxReceiveMessageSize(-1);
+  args.SetMaxSendMessageSize(-1);
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+}
 
 absl::StatusOr<std::unique_ptr<testing::ServerProcess>> StartServer(
     const std::filesystem::path& repository, std::vector<std::string> extra_args) {

@@ -2,6 +2,8 @@
 // from concurrent gRPC clients, and the server's model statistics.
 #pragma once
 
+#include <grpcpp/channel.h>
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -19,6 +21,10 @@ namespace sonic::bench {
 // until it listens. Errors are ServerProcess::Start's (they carry the server's log).
 absl::StatusOr<std::unique_ptr<testing::ServerProcess>> StartServer(
     const std::filesystem::path& repository, std::vector<std::string> extra_args = {});
+
+// A channel of its own to `address` (gRPC otherwise shares one TCP connection between channels
+// with equal arguments), with unlimited message sizes as Triton's clients have.
+std::shared_ptr<grpc::Channel> NewChannel(const std::string& address);
 
 struct LoadOptions {
   std::string address;                       // host:port of the server.

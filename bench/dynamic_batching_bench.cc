@@ -187,13 +187,6 @@ void ReportServerPhase(BenchReport& report, const std::string& label, const std:
                  "requests");
 }
 
-std::string LoadAverage() {
-  std::ifstream in("/proc/loadavg");
-  std::string one, five, fifteen;
-  in >> one >> five >> fifteen;
-  return absl::StrCat(one, " ", five, " ", fifteen);
-}
-
 void AddNotes(BenchReport& report, const Plan& plan, const Flags& flags) {
   report.AddNote("model",
                  absl::StrCat("TorchScript MLP ", absl::StrJoin(plan.layers, " -> "),
@@ -228,7 +221,7 @@ absl::Status Run(const Flags& flags) {
   SONIC_RETURN_IF_ERROR(WriteRepository(repository, plan, flags));
   BenchReport report("dynamic_batching");
   AddNotes(report, plan, flags);
-  report.AddNote("load_average_before", LoadAverage());
+  report.AddNote("load_average_before", ReadLoadAverage());
   SONIC_ASSIGN_OR_RETURN(auto server, StartServer(repository));
   SONIC_ASSIGN_OR_RETURN(ServerPhase on,
                          MeasureThroughServer(server->address(), kBatched, plan, flags));
@@ -236,7 +229,7 @@ absl::Status Run(const Flags& flags) {
                          MeasureThroughServer(server->address(), kSingle, plan, flags));
   SONIC_ASSIGN_OR_RETURN(DirectResult direct, MeasureInProcess(repository, plan, kMaxBatch));
   SONIC_ASSIGN_OR_RETURN(DirectResult direct_one, MeasureInProcess(repository, plan, 1));
-  report.AddNote("load_average_after", LoadAverage());
+  report.AddNote("load_average_after", ReadLoadAverage());
   const double on_rps = on.load.requests_per_second;
   report.AddRatio("throughput, batching on / off", on_rps, "infer/s", "batching off",
                   off.load.requests_per_second, 3.0);

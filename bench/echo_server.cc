@@ -1,0 +1,90 @@
+#include "echo_server.h"
+
+#include <grpcpp/grpcpp.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "echo.grpc.pb.h"
+
+namespace sonic::bench {
+namespace {
+
+// Answers on gRPC's callback thread: the request's payload is copied into the response (a
+// handler gets a const request), the one copy any service returning its input must make.
+class EchoServiceImpl final : public EchoService::CallbackService {
+  grpc::ServerUnaryReactor* Echo(grpc::CallbackServerContext* context, const EchoMessage* request,
+                                 EchoMessage* response) override {
+    response->set_payload(request->payload());
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+};
+
+// The child: serves until killed. Writes the port it listens on (0 when it cannot) to `port_fd`.
+[[noreturn]] void ServeInChild(int port_fd, pid_t parent) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent) _exit(1);  // the parent died before prctl
+  EchoServiceImpl service;
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.SetMaxReceiveMessageSize(INT_MAX);
+  builder.SetMaxSendMessageSize(INT_MAX);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server) port = 0;
+  const bool told = write(port_fd, &port, sizeof(port)) == sizeof(port);
+  close(port_fd);
+  if (!server || !told) _exit(1);
+  server->Wait();
+  _exit(0);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<EchoServerProcess>> EchoServerProcess::Start() {
+  int fds[2];
+  if (pipe(fds) != 0) return absl::InternalError(absl::StrCat("pipe: ", strerror(errno)));
+  const pid_t parent = getpid();
+  const pid_t pid = fork();
+  if (pid < 0) {
+    close(fds[0]);
+    close(fds[1]);
+    return absl::InternalError(absl::StrCat("fork: ", strerror(errno)));
+  }
+  if (pid == 0) {
+    close(fds[0]);
+    ServeInChild(fds[1], parent);
+  }
+  close(fds[1]);
+  int port = 0;
+  ssize_t got;
+  do {
+    got = read(fds[0], &port, sizeof(port));
+  } while (got < 0 && errno == EINTR);
+  close(fds[0]);
+  // Made whatever the child answered, so that its destructor kills and reaps the child.
+  std::unique_ptr<EchoServerProcess> server(new EchoServerProcess(pid, port));
+  if (got != sizeof(port) || port <= 0) {
+    return absl::InternalError("the echo server could not listen on 127.0.0.1");
+  }
+  return server;
+}
+
+EchoServerProcess::~EchoServerProcess() {
+  kill(pid_, SIGKILL);
+  while (waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+  }
+}
+
+std::string EchoServerProcess::address() const { return absl::StrCat("127.0.0.1:", port_); }
+
+}  // namespace sonic::bench
