@@ -1,0 +1,349 @@
+#include "demonstrator/models/model_zoo.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/script.h>
+
+#include <cmath>
+#include <fstream>
+#include <string_view>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "demonstrator/models/model_shapes.h"
+#include "sonic/common/status.h"
+
+namespace sonic::demo::models {
+namespace {
+
+// Registers parameters with deterministic random values: He-uniform weights (variance kept
+// through ReLU layers), small uniform biases.
+class ParameterMaker {
+ public:
+  ParameterMaker(torch::jit::Module& module, uint64_t seed)
+      : module_(module), generator_(at::detail::createCPUGenerator(seed)) {}
+
+  // `name`_w [in, out] and `name`_b [out], for x @ w + b.
+  void Dense(const std::string& name, int64_t in, int64_t out) {
+    Add(name + "_w", {in, out}, std::sqrt(6.0 / static_cast<double>(in)));
+    Add(name + "_b", {out}, 0.1);
+  }
+  // `name`_w [out, in, size, size] and `name`_b [out], for torch.conv2d.
+  void Conv(const std::string& name, int64_t in, int64_t out, int64_t size) {
+    Add(name + "_w", {out, in, size, size}, std::sqrt(6.0 / static_cast<double>(in * size * size)));
+    Add(name + "_b", {out}, 0.1);
+  }
+  // An embedding table [rows, columns].
+  void Table(const std::string& name, int64_t rows, int64_t columns) {
+    Add(name, {rows, columns}, 1.0);
+  }
+
+ private:
+  void Add(const std::string& name, std::vector<int64_t> shape, double bound) {
+    module_.register_parameter(name,
+                               at::empty(shape, at::kFloat).uniform_(-bound, bound, generator_),
+                               /*is_buffer=*/false);
+  }
+
+  torch::jit::Module& module_;
+  at::Generator generator_;
+};
+
+// ---------------------------------------------------------------------------------- ParticleNet
+
+// Channels last inside: points [B, P, 2], x [B, P, C], mask [B, P, 1] (1 = a real constituent).
+// Padding is moved far away so that it is nobody's neighbour when a jet has more than k
+// constituents, and weighs nothing in the neighbour average otherwise.
+constexpr std::string_view kEdgeConv = R"(
+def edge_conv(self, points, x, mask, w1, b1, w2, b2, w3, b3, ws, bs):
+    B = x.size(0)
+    P = x.size(1)
+    C = x.size(2)
+    shortcut = torch.matmul(x, ws) + bs
+    k = min(NEIGHBOURS, P - 1)
+    if k < 1:
+        return torch.relu(shortcut) * mask
+    shifted = points + (1.0 - mask) * 1.0e9
+    diff = shifted.unsqueeze(2) - shifted.unsqueeze(1)
+    dist = (diff * diff).sum(3)
+    idx = torch.topk(dist, k + 1, dim=2, largest=False)[1][:, :, 1:]
+    flat = (idx + torch.arange(B).view(B, 1, 1) * P).reshape(-1)
+    neighbours = x.reshape(B * P, C).index_select(0, flat).view(B, P, k, C)
+    centre = x.unsqueeze(2).expand(B, P, k, C)
+    h = torch.cat([centre, neighbours - centre], dim=3)
+    h = torch.relu(torch.matmul(h, w1) + b1)
+    h = torch.relu(torch.matmul(h, w2) + b2)
+    h = torch.relu(torch.matmul(h, w3) + b3)
+    real = mask.reshape(B * P, 1).index_select(0, flat).view(B, P, k, 1)
+    agg = (h * real).sum(2) / real.sum(2).clamp(min=1.0)
+    return torch.relu(agg + shortcut) * mask
+
+def classify(self, points, features, mask):
+    x = self.edge_conv(points, features, mask, self.ec1a_w, self.ec1a_b, self.ec1b_w, self.ec1b_b,
+                       self.ec1c_w, self.ec1c_b, self.ec1s_w, self.ec1s_b)
+    x = self.edge_conv(points, x, mask, self.ec2a_w, self.ec2a_b, self.ec2b_w, self.ec2b_b,
+                       self.ec2c_w, self.ec2c_b, self.ec2s_w, self.ec2s_b)
+    pooled = (x * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+    h = torch.relu(torch.matmul(pooled, self.fc1_w) + self.fc1_b)
+    return torch.softmax(torch.matmul(h, self.fc2_w) + self.fc2_b, dim=1)
+)";
+
+// CMSSW's layout: channels first, [B, C, 100].
+constexpr std::string_view kParticleNetPaddedForward = R"(
+def forward(self, pf_points, pf_features, pf_mask):
+    return self.classify(pf_points.transpose(1, 2), pf_features.transpose(1, 2),
+                         pf_mask.transpose(1, 2))
+)";
+
+// Every jet's constituents one after another; jet_offsets: the element counts of pf_points
+// accumulated, with a leading zero (2 elements per constituent). Padded here to the longest jet.
+constexpr std::string_view kParticleNetRaggedForward = R"(
+def forward(self, pf_points, pf_features, jet_offsets):
+    points = pf_points.reshape(-1, COORDINATES)
+    features = pf_features.reshape(-1, FEATURES)
+    offsets = torch.div(jet_offsets.long(), COORDINATES, rounding_mode='floor')
+    counts = offsets[1:] - offsets[:-1]
+    jets = counts.size(0)
+    width = 1
+    if jets > 0:
+        width = max(1, int(counts.max().item()))
+    jet = torch.repeat_interleave(torch.arange(jets), counts)
+    slot = torch.arange(points.size(0)) - offsets.index_select(0, jet)
+    padded_points = torch.zeros([jets, width, COORDINATES])
+    padded_points.index_put_([jet, slot], points)
+    padded_features = torch.zeros([jets, width, FEATURES])
+    padded_features.index_put_([jet, slot], features)
+    mask = torch.zeros([jets, width, 1])
+    mask.index_put_([jet, slot], torch.ones([points.size(0), 1]))
+    return self.classify(padded_points, padded_features, mask)
+)";
+
+std::string WithConstants(std::string_view source) {
+  return absl::StrReplaceAll(std::string(source),
+                             {{"NEIGHBOURS", absl::StrCat(kParticleNetNeighbours)},
+                              {"COORDINATES", absl::StrCat(kParticleNetCoordinates)},
+                              {"FEATURES", absl::StrCat(kParticleNetFeatures)}});
+}
+
+torch::jit::Module ParticleNet(bool ragged, uint64_t seed) {
+  torch::jit::Module module(ragged ? "ParticleNetRagged" : "ParticleNetPadded");
+  ParameterMaker make(module, seed);
+  const int64_t c1 = 32, c2 = 64;
+  make.Dense("ec1a", 2 * kParticleNetFeatures, c1);
+  make.Dense("ec1b", c1, c1);
+  make.Dense("ec1c", c1, c1);
+  make.Dense("ec1s", kParticleNetFeatures, c1);
+  make.Dense("ec2a", 2 * c1, c2);
+  make.Dense("ec2b", c2, c2);
+  make.Dense("ec2c", c2, c2);
+  make.Dense("ec2s", c1, c2);
+  make.Dense("fc1", c2, 128);
+  make.Dense("fc2", 128, kParticleNetClasses);
+  module.define(WithConstants(kEdgeConv));
+  module.define(WithConstants(ragged ? kParticleNetRaggedForward : kParticleNetPaddedForward));
+  return module;
+}
+
+// ---------------------------------------------------------------------------------- DeepMET
+
+// pf_cont: (pt, eta, phi, puppi, dxy, dz) per candidate; pf_cat: (charge + 1, type, from_pv);
+// event_offsets: pf_cat's element counts accumulated with a leading zero (3 per candidate).
+constexpr std::string_view kDeepMetForward = R"(
+def forward(self, pf_cont, pf_cat, event_offsets):
+    cont = pf_cont.reshape(-1, 6)
+    cat = pf_cat.reshape(-1, 3).long()
+    offsets = torch.div(event_offsets.long(), 3, rounding_mode='floor')
+    counts = offsets[1:] - offsets[:-1]
+    pt = cont[:, 0]
+    phi = cont[:, 2]
+    x = torch.stack([torch.log1p(pt), cont[:, 1] / 2.5, cont[:, 3],
+                     torch.tanh(cont[:, 4] * 50.0), torch.tanh(cont[:, 5] * 10.0)], dim=1)
+    x = torch.cat([x, self.charge_table.index_select(0, cat[:, 0]),
+                   self.type_table.index_select(0, cat[:, 1]),
+                   self.pv_table.index_select(0, cat[:, 2])], dim=1)
+    h = torch.relu(torch.matmul(x, self.fc1_w) + self.fc1_b)
+    h = torch.relu(torch.matmul(h, self.fc2_w) + self.fc2_b)
+    weights = torch.sigmoid(torch.matmul(h, self.out_w) + self.out_b).reshape(-1)
+    event = torch.repeat_interleave(torch.arange(counts.size(0)), counts)
+    p = torch.stack([weights * pt * torch.cos(phi), weights * pt * torch.sin(phi)], dim=1)
+    met = torch.zeros([counts.size(0), 2]).index_add_(0, event, -p)
+    return (met, weights)
+)";
+
+torch::jit::Module DeepMet(uint64_t seed) {
+  torch::jit::Module module("DeepMet");
+  ParameterMaker make(module, seed);
+  make.Table("charge_table", 3, 2);
+  make.Table("type_table", 5, 4);
+  make.Table("pv_table", 4, 2);
+  make.Dense("fc1", 5 + 2 + 4 + 2, 32);
+  make.Dense("fc2", 32, 32);
+  make.Dense("out", 32, 1);
+  module.define(std::string(kDeepMetForward));
+  return module;
+}
+
+// ---------------------------------------------------------------------------------- DeepTau
+
+// A 1x1 convolution to `channels`, then 3x3 convolutions without padding down to one cell.
+std::string GridTower(ParameterMaker& make, const std::string& name, int64_t cells,
+                      int64_t channels, std::string& source) {
+  const std::string var = name.substr(0, 1);
+  make.Conv(name + "0", kCellChannels, channels, 1);
+  absl::StrAppend(&source, "    ", var, " = ", name, "_grid.permute(0, 3, 1, 2)\n");
+  absl::StrAppend(&source, "    ", var, " = torch.relu(torch.conv2d(", var, ", self.", name,
+                  "0_w, self.", name, "0_b))\n");
+  for (int64_t layer = 1; cells > 1; ++layer, cells -= 2) {
+    const std::string conv = absl::StrCat(name, layer);
+    make.Conv(conv, channels, channels, 3);
+    absl::StrAppend(&source, "    ", var, " = torch.relu(torch.conv2d(", var, ", self.", conv,
+                    "_w, self.", conv, "_b))\n");
+  }
+  return var;
+}
+
+torch::jit::Module DeepTau(uint64_t seed) {
+  torch::jit::Module module("DeepTau");
+  ParameterMaker make(module, seed);
+  const int64_t channels = 16, tau_hidden = 32;
+  make.Dense("tau", kDeepTauFeatures, tau_hidden);
+  std::string source = "def forward(self, tau_features, inner_grid, outer_grid):\n";
+  absl::StrAppend(&source,
+                  "    t = torch.relu(torch.matmul(tau_features, self.tau_w) + self.tau_b)\n");
+  const std::string inner = GridTower(make, "inner", kInnerCells, channels, source);
+  const std::string outer = GridTower(make, "outer", kOuterCells, channels, source);
+  make.Dense("fc1", tau_hidden + 2 * channels, 64);
+  make.Dense("fc2", 64, kDeepTauClasses);
+  absl::StrAppend(&source, "    h = torch.cat([t, ", inner, ".flatten(1), ", outer,
+                  ".flatten(1)], dim=1)\n",
+                  "    h = torch.relu(torch.matmul(h, self.fc1_w) + self.fc1_b)\n",
+                  "    return torch.softmax(torch.matmul(h, self.fc2_w) + self.fc2_b, dim=1)\n");
+  module.define(source);
+  return module;
+}
+
+// ---------------------------------------------------------------------------------- configs
+
+constexpr std::string_view kCommonConfig = R"(max_batch_size: 64
+dynamic_batching { }
+instance_group [ { kind: KIND_CPU count: 1 } ]
+parameters { key: "INTRA_OP_THREAD_COUNT" value { string_value: "1" } }
+)";
+
+std::string Config(std::string_view name, std::string_view body) {
+  return absl::StrCat("name: \"", std::string(name), "\"\nbackend: \"pytorch\"\n", std::string(kCommonConfig),
+                      std::string(body));
+}
+
+std::string ParticleNetPaddedConfig() {
+  return Config(kParticleNetPadded,
+                absl::StrCat("input [\n"
+                             "  { name: \"pf_points\" data_type: TYPE_FP32 dims: [ ",
+                             kParticleNetCoordinates, ", ", kParticleNetMaxConstituents, " ] },\n"
+                             "  { name: \"pf_features\" data_type: TYPE_FP32 dims: [ ",
+                             kParticleNetFeatures, ", ", kParticleNetMaxConstituents, " ] },\n"
+                             "  { name: \"pf_mask\" data_type: TYPE_FP32 dims: [ 1, ",
+                             kParticleNetMaxConstituents, " ] }\n]\n"
+                             "output [ { name: \"scores\" data_type: TYPE_FP32 dims: [ ",
+                             kParticleNetClasses, " ] } ]\n"));
+}
+
+std::string ParticleNetRaggedConfig() {
+  return Config(
+      kParticleNetRagged,
+      absl::StrCat("input [\n"
+                   "  { name: \"pf_points\" data_type: TYPE_FP32 dims: [ -1, ",
+                   kParticleNetCoordinates, " ] allow_ragged_batch: true },\n"
+                   "  { name: \"pf_features\" data_type: TYPE_FP32 dims: [ -1, ",
+                   kParticleNetFeatures, " ] allow_ragged_batch: true }\n]\n"
+                   "batch_input [ { kind: BATCH_ACCUMULATED_ELEMENT_COUNT_WITH_ZERO "
+                   "target_name: \"jet_offsets\" data_type: TYPE_INT32 source_input: \"pf_points\" } ]\n"
+                   "output [ { name: \"scores\" data_type: TYPE_FP32 dims: [ ",
+                   kParticleNetClasses, " ] } ]\n"));
+}
+
+std::string DeepMetConfig() {
+  return Config(
+      kDeepMet,
+      absl::StrCat("input [\n"
+                   "  { name: \"pf_cont\" data_type: TYPE_FP32 dims: [ -1, ", kDeepMetContinuous,
+                   " ] allow_ragged_batch: true },\n"
+                   "  { name: \"pf_cat\" data_type: TYPE_FP32 dims: [ -1, ", kDeepMetCategorical,
+                   " ] allow_ragged_batch: true }\n]\n"
+                   "batch_input [ { kind: BATCH_ACCUMULATED_ELEMENT_COUNT_WITH_ZERO "
+                   "target_name: \"event_offsets\" data_type: TYPE_INT32 source_input: \"pf_cat\" } ]\n"
+                   "output [\n"
+                   "  { name: \"met\" data_type: TYPE_FP32 dims: [ 2 ] },\n"
+                   "  { name: \"weights\" data_type: TYPE_FP32 dims: [ -1 ] }\n]\n"
+                   "batch_output [ { target_name: \"weights\" kind: BATCH_SCATTER_WITH_INPUT_SHAPE "
+                   "source_input: \"pf_cat\" } ]\n"));
+}
+
+std::string DeepTauConfig() {
+  return Config(kDeepTau,
+                absl::StrCat("input [\n"
+                             "  { name: \"tau_features\" data_type: TYPE_FP32 dims: [ ",
+                             kDeepTauFeatures, " ] },\n"
+                             "  { name: \"inner_grid\" data_type: TYPE_FP32 dims: [ ", kInnerCells,
+                             ", ", kInnerCells, ", ", kCellChannels, " ] },\n"
+                             "  { name: \"outer_grid\" data_type: TYPE_FP32 dims: [ ", kOuterCells,
+                             ", ", kOuterCells, ", ", kCellChannels, " ] }\n]\n"
+                             "output [ { name: \"scores\" data_type: TYPE_FP32 dims: [ ",
+                             kDeepTauClasses, " ] } ]\n"));
+}
+
+absl::Status WriteText(const std::filesystem::path& file, const std::string& text) {
+  std::error_code error;
+  std::filesystem::create_directories(file.parent_path(), error);
+  std::ofstream out(file, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.close();
+  if (error || !out) return absl::InternalError(absl::StrCat("cannot write ", file.string()));
+  return absl::OkStatus();
+}
+
+absl::Status WriteModel(const std::filesystem::path& out, std::string_view name,
+                        const std::string& config, torch::jit::Module module) {
+  const std::filesystem::path dir = out / std::string(name);
+  SONIC_RETURN_IF_ERROR(WriteText(dir / "config.pbtxt", config));
+  std::filesystem::create_directories(dir / "1");
+  module.save((dir / "1" / "model.pt").string());
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::vector<std::string> ModelNames() {
+  return {std::string(kParticleNetPadded), std::string(kParticleNetRagged), std::string(kDeepMet),
+          std::string(kDeepTau)};
+}
+
+absl::Status GenerateModels(const std::filesystem::path& out, uint64_t seed) {
+  try {
+    // The two ParticleNet variants share their weights (the same seed).
+    SONIC_RETURN_IF_ERROR(
+        WriteModel(out, kParticleNetPadded, ParticleNetPaddedConfig(), ParticleNet(false, seed)));
+    SONIC_RETURN_IF_ERROR(
+        WriteModel(out, kParticleNetRagged, ParticleNetRaggedConfig(), ParticleNet(true, seed)));
+    SONIC_RETURN_IF_ERROR(WriteModel(out, kDeepMet, DeepMetConfig(), DeepMet(seed + 1)));
+    SONIC_RETURN_IF_ERROR(WriteModel(out, kDeepTau, DeepTauConfig(), DeepTau(seed + 2)));
+  } catch (const c10::Error& e) {
+    return absl::InternalError(
+        absl::StrCat("LibTorch failed writing the models: ", e.what_without_backtrace()));
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat("writing the models failed: ", e.what()));
+  }
+  return absl::OkStatus();
+}
+
+bool HasModels(const std::filesystem::path& repository) {
+  for (const std::string& name : ModelNames()) {
+    std::error_code error;
+    if (!std::filesystem::is_regular_file(repository / name / "config.pbtxt", error) ||
+        !std::filesystem::is_regular_file(repository / name / "1" / "model.pt", error)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace sonic::demo::models

@@ -1,0 +1,47 @@
+// `sonic models generate`: the demonstrator's models, defined in C++ with LibTorch (TorchScript
+// compiled from source held here, weights drawn from a seeded generator: nothing is downloaded),
+// written as a Triton model repository: <out>/<model>/config.pbtxt and <out>/<model>/1/model.pt.
+//
+// - particlenet_padded / particlenet_ragged: two EdgeConv blocks (k = 16 nearest neighbours,
+//   channels 32 and 64; edge features [x_i, x_j - x_i] through three dense layers, averaged over
+//   the real neighbours, plus a shortcut), masked global average pooling, dense 128, softmax over
+//   5 classes. Both blocks build their graph in (delta eta, delta phi) (ParticleNet proper uses
+//   the learned features for the second block), so a jet's scores depend only on its own
+//   constituents whatever else is in the batch. The padded variant takes 100 constituent slots
+//   with a mask (as CMSSW does); the ragged one takes every jet's constituents one after another
+//   (allow_ragged_batch) and the jet boundaries from a batch_input. For a jet of at most 100
+//   constituents both variants give the same scores.
+// - deepmet: per candidate, embeddings of charge (3 x 2), type (5 x 4) and from_pv (4 x 2) joined
+//   with five normalised continuous features, dense 32, 32, a sigmoid weight; MET = -sum w p_T.
+//   Ragged: every event's candidates one after another; weights are scattered back per event
+//   (batch_output BATCH_SCATTER_WITH_INPUT_SHAPE).
+// - deeptau: dense 32 on the tau features; the inner grid through a 1x1 convolution to 16
+//   channels and five 3x3 convolutions (11 -> 1 cells), the outer grid through a 1x1 and ten 3x3
+//   (21 -> 1); dense 64 on the three joined; softmax over 4 classes.
+// Every config: backend pytorch, max_batch_size 64, dynamic batching, one CPU instance with one
+// LibTorch thread (INTRA_OP_THREAD_COUNT 1).
+//
+// Thread-compatible (LibTorch's own global state aside); call from one thread at a time.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+
+namespace sonic::demo::models {
+
+// The models written by GenerateModels, in order.
+std::vector<std::string> ModelNames();
+
+// Writes every model under `out` (created if missing), replacing existing files of those models.
+// The same seed always gives the same weights. INTERNAL when a file cannot be written or LibTorch
+// fails (its message included).
+absl::Status GenerateModels(const std::filesystem::path& out, uint64_t seed);
+
+// Whether `repository` holds every model of ModelNames() (config.pbtxt and 1/model.pt).
+bool HasModels(const std::filesystem::path& repository);
+
+}  // namespace sonic::demo::models
