@@ -17,7 +17,7 @@ int main(int argc, char** argv) {
   CLI::App app{"sonic: inference as a service for event processing (SONIC)", "sonic"};
   app.require_subcommand(1);
   int exit_code = 0;
-  (void)exit_code;
+  sonic::cli::AddPerfCommand(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

@@ -1,0 +1,157 @@
+#include "inference_connection.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+
+namespace sonic::tools {
+namespace {
+
+const char kModelInferMethod[] = "/inference.GRPCInferenceService/ModelInfer";
+
+absl::StatusOr<std::string> ReadPem(const std::string& file) {
+  if (file.empty()) return std::string();
+  std::ifstream in(file);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read TLS file ", file));
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> Credentials(
+    const ConnectionOptions& options) {
+  if (!options.use_ssl) return grpc::InsecureChannelCredentials();
+  grpc::SslCredentialsOptions ssl;
+  for (auto [file, pem] : {std::pair{&options.root_certificates_file, &ssl.pem_root_certs},
+                           std::pair{&options.private_key_file, &ssl.pem_private_key},
+                           std::pair{&options.certificate_chain_file, &ssl.pem_cert_chain}}) {
+    absl::StatusOr<std::string> text = ReadPem(*file);
+    if (!text.ok()) return text.status();
+    *pem = std::move(*text);
+  }
+  return grpc::SslCredentials(ssl);
+}
+
+grpc_compression_algorithm ToGrpc(RequestCompression compression) {
+  switch (compression) {
+    case RequestCompression::kNone:
+      return GRPC_COMPRESS_NONE;
+    case RequestCompression::kDeflate:
+      return GRPC_COMPRESS_DEFLATE;
+    case RequestCompression::kGzip:
+      return GRPC_COMPRESS_GZIP;
+  }
+  return GRPC_COMPRESS_NONE;
+}
+
+// The state of one ModelInfer call, kept alive by its completion callback.
+struct InferCall {
+  grpc::ClientContext context;
+  grpc::ByteBuffer request;
+  grpc::ByteBuffer response;
+  RequestRecord record;
+  InferenceConnection::InferDone done;
+};
+
+void Complete(InferCall& call, const grpc::Status& rpc_status) {
+  absl::Status status = FromGrpcStatus(rpc_status, "ModelInfer");
+  const absl::Time recv_start = absl::Now();
+  if (status.ok()) {
+    inference::ModelInferResponse response;
+    grpc::Status parsed =
+        grpc::SerializationTraits<inference::ModelInferResponse>::Deserialize(&call.response,
+                                                                              &response);
+    if (!parsed.ok()) status = FromGrpcStatus(parsed, "ModelInfer response");
+  }
+  call.record.end = absl::Now();
+  call.record.recv = call.record.end - recv_start;
+  call.record.ok = status.ok();
+  call.done(call.record, status);
+}
+
+}  // namespace
+
+absl::Status FromGrpcStatus(const grpc::Status& status, const std::string& context) {
+  if (status.ok()) return absl::OkStatus();
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                      absl::StrCat(context, ": ", status.error_message()));
+}
+
+absl::StatusOr<std::unique_ptr<InferenceConnection>> InferenceConnection::Create(
+    const ConnectionOptions& options) {
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials = Credentials(options);
+  if (!credentials.ok()) return credentials.status();
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(-1);
+  args.SetMaxSendMessageSize(-1);
+  if (options.compression != RequestCompression::kNone) {
+    args.SetCompressionAlgorithm(ToGrpc(options.compression));
+  }
+  auto channel = grpc::CreateCustomChannel(options.address, *credentials, args);
+  return std::unique_ptr<InferenceConnection>(new InferenceConnection(options, std::move(channel)));
+}
+
+InferenceConnection::InferenceConnection(ConnectionOptions options,
+                                         std::shared_ptr<grpc::Channel> channel)
+    : options_(std::move(options)),
+      channel_(std::move(channel)),
+      stub_(inference::GRPCInferenceService::NewStub(channel_)),
+      generic_(std::make_unique<grpc::GenericStub>(channel_)) {}
+
+std::unique_ptr<grpc::ClientContext> InferenceConnection::NewContext() const {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(absl::ToChronoTime(absl::Now() + options_.rpc_deadline));
+  return context;
+}
+
+void InferenceConnection::InferAsync(const inference::ModelInferRequest& request,
+                                     InferDone done) {
+  auto call = std::make_shared<InferCall>();
+  call->done = std::move(done);
+  call->context.set_deadline(absl::ToChronoTime(absl::Now() + options_.rpc_deadline));
+  call->record.start = absl::Now();
+  bool own_buffer = false;
+  grpc::Status serialized = grpc::SerializationTraits<inference::ModelInferRequest>::Serialize(
+      request, &call->request, &own_buffer);
+  call->record.send = absl::Now() - call->record.start;
+  if (!serialized.ok()) {
+    Complete(*call, serialized);
+    return;
+  }
+  InferCall* raw = call.get();
+  generic_->UnaryCall(&raw->context, kModelInferMethod, grpc::StubOptions(), &raw->request,
+                      &raw->response,
+                      [call = std::move(call)](grpc::Status status) { Complete(*call, status); });
+}
+
+RequestRecord InferenceConnection::Infer(const inference::ModelInferRequest& request,
+                                         absl::Status* status) {
+  absl::Notification finished;
+  RequestRecord result;
+  InferAsync(request, [&](const RequestRecord& record, const absl::Status& call_status) {
+    result = record;
+    if (status != nullptr) *status = call_status;
+    finished.Notify();
+  });
+  finished.WaitForNotification();
+  return result;
+}
+
+absl::StatusOr<inference::ModelStatistics> InferenceConnection::FetchStatistics(
+    const std::string& model, const std::string& version) {
+  inference::ModelStatisticsRequest request;
+  request.set_name(model);
+  request.set_version(version);
+  inference::ModelStatisticsResponse response;
+  std::unique_ptr<grpc::ClientContext> context = NewContext();
+  grpc::Status status = stub_->ModelStatistics(context.get(), request, &response);
+  if (!status.ok()) return FromGrpcStatus(status, absl::StrCat("ModelStatistics(", model, ")"));
+  if (response.model_stats_size() == 0) {
+    return absl::NotFoundError(absl::StrCat("no statistics for model ", model));
+  }
+  return response.model_stats(response.model_stats_size() - 1);
+}
+
+}  // namespace sonic::tools

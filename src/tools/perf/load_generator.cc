@@ -1,0 +1,111 @@
+#include "load_generator.h"
+
+#include <algorithm>
+
+namespace sonic::tools {
+
+absl::StatusOr<std::unique_ptr<LoadGenerator>> LoadGenerator::Start(
+    InferenceConnection& connection, const std::vector<inference::ModelInferRequest>& requests,
+    RequestRecorder& recorder, const LoadSpec& spec) {
+  if (requests.empty()) return absl::InvalidArgumentError("a load needs at least one request");
+  if (spec.kind == LoadKind::kConcurrency && spec.concurrency < 1) {
+    return absl::InvalidArgumentError("concurrency must be at least 1");
+  }
+  if (spec.kind == LoadKind::kRequestRate && !(spec.request_rate > 0)) {
+    return absl::InvalidArgumentError("the request rate must be positive");
+  }
+  if (spec.max_threads < 1) return absl::InvalidArgumentError("max threads must be at least 1");
+  std::unique_ptr<LoadGenerator> load(new LoadGenerator(connection, requests, recorder, spec));
+  LoadGenerator* self = load.get();
+  if (spec.kind == LoadKind::kConcurrency && spec.async) {
+    for (int i = 0; i < spec.concurrency; ++i) self->IssueAsync(/*chain=*/true);
+  } else if (spec.kind == LoadKind::kConcurrency) {
+    for (int i = 0; i < spec.concurrency; ++i) {
+      self->threads_.emplace_back([self] { self->RunBlockingClosedLoop(); });
+    }
+  } else {
+    const int threads = spec.async ? 1 : spec.max_threads;
+    for (int i = 0; i < threads; ++i) {
+      self->threads_.emplace_back([self, async = spec.async] { self->RunScheduledSends(async); });
+    }
+  }
+  return load;
+}
+
+LoadGenerator::LoadGenerator(InferenceConnection& connection,
+                             const std::vector<inference::ModelInferRequest>& requests,
+                             RequestRecorder& recorder, const LoadSpec& spec)
+    : connection_(connection),
+      requests_(requests),
+      recorder_(recorder),
+      spec_(spec),
+      load_start_(absl::Now()),
+      schedule_(std::max(spec.request_rate, 1e-9), spec.distribution, spec.seed) {}
+
+LoadGenerator::~LoadGenerator() { Stop(); }
+
+void LoadGenerator::Stop() {
+  stopping_.store(true);
+  for (std::thread& thread : threads_) thread.join();
+  threads_.clear();
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(
+      +[](int* outstanding) { return *outstanding == 0; }, &outstanding_async_));
+}
+
+const inference::ModelInferRequest& LoadGenerator::NextRequest() {
+  return requests_[next_request_.fetch_add(1) % requests_.size()];
+}
+
+bool LoadGenerator::SleepUntil(absl::Time when) const {
+  // In short steps, so that Stop() never waits long for a sender with a distant send time.
+  constexpr absl::Duration kStep = absl::Milliseconds(50);
+  for (absl::Time now = absl::Now(); now < when; now = absl::Now()) {
+    if (stopping_.load()) return false;
+    absl::SleepFor(std::min(when - now, kStep));
+  }
+  return !stopping_.load();
+}
+
+void LoadGenerator::IssueAsync(bool chain) {
+  {
+    absl::MutexLock lock(&mu_);
+    ++outstanding_async_;
+  }
+  connection_.InferAsync(NextRequest(), [this, chain](const RequestRecord& record,
+                                                      const absl::Status& status) {
+    recorder_.Record(record, status);
+    // The next call starts before this one is counted out, so Stop() cannot see zero
+    // outstanding while the chain still grows.
+    if (chain && !stopping_.load()) IssueAsync(/*chain=*/true);
+    absl::MutexLock lock(&mu_);
+    --outstanding_async_;
+  });
+}
+
+void LoadGenerator::RunBlockingClosedLoop() {
+  while (!stopping_.load()) {
+    absl::Status status;
+    RequestRecord record = connection_.Infer(NextRequest(), &status);
+    recorder_.Record(record, status);
+  }
+}
+
+absl::Time LoadGenerator::NextSendTime() {
+  absl::MutexLock lock(&mu_);
+  return load_start_ + schedule_.Next();
+}
+
+void LoadGenerator::RunScheduledSends(bool async) {
+  while (SleepUntil(NextSendTime())) {
+    if (async) {
+      IssueAsync(/*chain=*/false);
+    } else {
+      absl::Status status;
+      RequestRecord record = connection_.Infer(NextRequest(), &status);
+      recorder_.Record(record, status);
+    }
+  }
+}
+
+}  // namespace sonic::tools
