@@ -10,10 +10,13 @@
 #include <iostream>
 #include <thread>
 
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "server/backend/backend_registry.h"
 #include "server/core/model_manager.h"
+#include "server/cuda/cuda_devices.h"
 #include "server/frontend/grpc_server.h"
+#include "server/metrics/gpu_metrics.h"
 #include "server/metrics/host_metrics.h"
 #include "server/metrics/metrics_collector.h"
 #include "server/metrics/metrics_server.h"
@@ -72,6 +75,8 @@ absl::StatusOr<std::unique_ptr<metrics::MetricsServer>> StartMetrics(
 std::vector<std::unique_ptr<metrics::MetricsSource>> MetricsSources() {
   std::vector<std::unique_ptr<metrics::MetricsSource>> sources;
   sources.push_back(std::make_unique<metrics::HostMetricsSource>());
+  // Only where NVML finds a GPU: otherwise no GPU families at all.
+  if (auto gpus = metrics::CreateGpuMetricsSource()) sources.push_back(std::move(gpus));
   return sources;
 }
 
@@ -82,7 +87,13 @@ int Run(const ServerFlags& flags, const sigset_t& signals) {
     Log(std::string((backends.ok() ? repository.status() : backends.status()).message()));
     return 1;
   }
-  ModelManager manager({repository->get(), backends->get(), flags.mode});
+  const int gpu_count = CudaDeviceCount();
+  Log(std::to_string(gpu_count) + " CUDA device(s) visible" +
+      (CudaSupportBuilt() ? "" : " (built without CUDA)"));
+  ModelManager manager({.repository = repository->get(),
+                        .backends = backends->get(),
+                        .mode = flags.mode,
+                        .gpu_count = gpu_count});
   LoadAtStartup(manager, flags);
   LogIndex(manager);
 
@@ -139,6 +150,11 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // Debian builds Abseil without NDEBUG, which leaves absl::Mutex's deadlock detection on: every
+  // lock acquisition (gRPC's too) would update a process-wide lock graph under one global
+  // spinlock, a measurable share of each request (bench/transport_bench.cc). The unit tests,
+  // which do not run through this main, keep it.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 
   int exit_code = 0;
   std::string message;

@@ -9,6 +9,7 @@
 
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "integration_test_util.h"
+#include "server/cuda/cuda_devices.h"
 #include "test_models.h"
 
 namespace sonic::testing {
@@ -95,9 +96,10 @@ TEST_F(ServerRpcTest, ServerMetadataListsExactlyTheImplementedExtensions) {
   inference::ServerMetadataResponse metadata;
   ASSERT_TRUE(stub_->ServerMetadata(NewContext().get(), {}, &metadata).ok());
   EXPECT_EQ(metadata.name(), "sonic-server");
-  EXPECT_THAT(metadata.extensions(),
-              UnorderedElementsAre("model_repository", "model_configuration", "statistics",
-                                   "schedule_policy", "system_shared_memory"));
+  std::vector<std::string> expected = {"model_repository", "model_configuration", "statistics",
+                                       "schedule_policy", "system_shared_memory"};
+  if (server::CudaSupportBuilt()) expected.push_back("cuda_shared_memory");
+  EXPECT_THAT(metadata.extensions(), UnorderedElementsAreArray(expected));
 }
 
 TEST_F(ServerRpcTest, ServerMetadataHasAVersion) {

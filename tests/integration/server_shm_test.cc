@@ -285,12 +285,5 @@ TEST_F(ServerShmTest, StatusListsRegionsAndUnregisterAllClears) {
   EXPECT_EQ(cleared.regions_size(), 0);
 }
 
-TEST_F(ServerShmTest, CudaSharedMemoryStaysUnimplemented) {
-  inference::CudaSharedMemoryStatusRequest request;
-  inference::CudaSharedMemoryStatusResponse response;
-  EXPECT_EQ(stub_->CudaSharedMemoryStatus(NewContext().get(), request, &response).error_code(),
-            grpc::StatusCode::UNIMPLEMENTED);
-}
-
 }  // namespace
 }  // namespace sonic::testing

@@ -122,6 +122,11 @@ void ModelDestroy(SonicBackendModel* model) { delete model; }
 SonicBackendError* InstanceCreate(SonicBackendModel* model, const SonicBackendInstanceSpec* spec,
                                   SonicBackendInstance** instance) {
   return GuardedCall("identity instance_create", [&]() -> absl::Status {
+    if (spec->kind == SONIC_BACKEND_INSTANCE_GPU) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "identity instance '", spec->name == nullptr ? "" : spec->name, "': GPU ",
+          spec->device_id, " requested but the identity backend runs on the CPU only"));
+    }
     *instance = new SonicBackendInstance{model};
     return absl::OkStatus();
   });

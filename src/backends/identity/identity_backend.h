@@ -8,6 +8,9 @@
 //  - parameters { key: "execute_delay_ms" value { string_value: "50" } } makes every execution
 //    sleep that long first (0 to 3,600,000 ms; default 0), to stand in for a slow model.
 //
+// Instances run on the CPU: a GPU instance is refused with FAILED_PRECONDITION (so KIND_AUTO
+// falls back to the CPU on a GPU machine).
+//
 // Execution errors: INVALID_ARGUMENT for an output name not in the configuration or a missing
 // input; INTERNAL when the server's allocator refuses an output.
 #pragma once

@@ -142,6 +142,34 @@ TEST_F(PytorchBackendTest, MlpBatchMatchesInProcessTorch) {
   EXPECT_THAT(*allocator.Values<float>("OUTPUT__0"), Pointwise(::testing::FloatEq(), *expected));
 }
 
+// With a CPU-only LibTorch (Debian's) a GPU instance is refused with FAILED_PRECONDITION, the
+// code on which the server puts a KIND_AUTO instance on the CPU. With a CUDA LibTorch on a GPU
+// machine the instance runs on cuda:0 and agrees with in-process torch on the CPU.
+TEST_F(PytorchBackendTest, GpuInstanceRunsOnTheGpuOrIsAClearFailedPrecondition) {
+  std::unique_ptr<BackendModel> model = LoadRepositoryModel("torch_mlp");
+  ASSERT_NE(model, nullptr);
+  auto instance = BackendInstance::Create(*model, "torch_mlp_gpu", SONIC_BACKEND_INSTANCE_GPU, 0);
+  if (!instance.ok()) {
+    EXPECT_EQ(instance.status().code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_THAT(std::string(instance.status().message()),
+                ::testing::AnyOf(HasSubstr("GPU 0 requested but this LibTorch has no CUDA"),
+                                 HasSubstr("GPU 0 requested but LibTorch sees 0 CUDA device")));
+    return;
+  }
+  std::vector<float> input(4 * 16);
+  for (size_t i = 0; i < input.size(); ++i) input[i] = static_cast<float>(i % 5) * 0.5f - 1.0f;
+  const std::vector<int64_t> shape = {4, 16};
+  const SonicBackendTensor tensor = Fp32Tensor("INPUT__0", input, shape);
+  const char* const outputs[] = {"OUTPUT__0"};
+  CollectingOutputAllocator allocator;
+  ASSERT_TRUE((*instance)->Execute({&tensor, 1}, outputs, 4, allocator).ok());
+  absl::StatusOr<std::vector<float>> expected =
+      sonic::testing::RunTorchMlpInProcess(*repository_, input);
+  ASSERT_TRUE(expected.ok()) << expected.status();
+  EXPECT_THAT(*allocator.Values<float>("OUTPUT__0"),
+              Pointwise(::testing::FloatNear(1e-4f), *expected));
+}
+
 TEST_F(PytorchBackendTest, InstancesAreIndependent) {
   std::unique_ptr<BackendModel> model = LoadRepositoryModel("torch_mlp");
   ASSERT_NE(model, nullptr);

@@ -327,10 +327,16 @@ absl::StatusOr<std::unique_ptr<TorchInstance>> TorchModel::CreateInstance(
   instance->model = state_;
   instance->name = spec.name == nullptr ? "" : spec.name;
   if (spec.kind == SONIC_BACKEND_INSTANCE_GPU) {
-    if (!at::hasCUDA() || spec.device_id < 0) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("pytorch model '", state_->name, "' instance '", instance->name, "': GPU ",
-                       spec.device_id, " requested but this LibTorch build has no usable CUDA"));
+    const std::string context = absl::StrCat("pytorch model '", state_->name, "' instance '",
+                                             instance->name, "': GPU ", spec.device_id);
+    if (!at::hasCUDA()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          context, " requested but this LibTorch has no CUDA (build the backend against a "
+                   "CUDA-enabled LibTorch, see README)"));
+    }
+    if (spec.device_id < 0 || spec.device_id >= static_cast<int32_t>(at::getNumGPUs())) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          context, " requested but LibTorch sees ", at::getNumGPUs(), " CUDA device(s)"));
     }
     instance->device = c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(spec.device_id));
   }
@@ -360,6 +366,9 @@ absl::Status TorchInstance::Execute(std::span<const SonicBackendTensor> inputs,
   }
   c10::InferenceMode inference_mode;
   torch::NoGradGuard no_grad;
+  // The instance's GPU is current while it runs (worker threads are not tied to a device).
+  c10::OptionalDeviceGuard device_guard;
+  if (state_->device.is_cuda()) device_guard.reset_device(state_->device);
   std::vector<c10::IValue> arguments;
   for (int input_index : model.input_mapping.argument_to_input) {
     const std::string& name = model.input_names[input_index];
@@ -370,6 +379,7 @@ absl::Status TorchInstance::Execute(std::span<const SonicBackendTensor> inputs,
     }
     SONIC_ASSIGN_OR_RETURN(at::Tensor tensor,
                            WrapInput(model.name, *input, model.input_types[input_index]));
+    // On a GPU instance: the one host-to-device copy of this batch input.
     arguments.emplace_back(tensor.to(state_->device));
   }
   c10::IValue result;

@@ -14,6 +14,12 @@
 //    dtype) are refused at model creation with INVALID_ARGUMENT;
 //  - a `reshape` is applied by the server (as in Triton): inputs arrive in the model's shape and
 //    outputs are checked against reshape.shape instead of dims;
+//  - instances: a CPU instance runs on the server's buffers in place. A GPU instance
+//    (SONIC_BACKEND_INSTANCE_GPU, from KIND_GPU or KIND_AUTO) holds its module on
+//    cuda:<device_id>; each batch input is copied to that device once per execution and each
+//    requested output copied back to host memory. Needs a CUDA-enabled LibTorch that sees the
+//    device: otherwise instance creation is FAILED_PRECONDITION ("this LibTorch has no CUDA"),
+//    on which the server puts a KIND_AUTO instance on the CPU instead;
 //  - parameters INTRA_OP_THREAD_COUNT and INTER_OP_THREAD_COUNT (positive integers as strings).
 //    The intra-op count is per instance: LibTorch's intra-op pool is OpenMP here, whose size is
 //    per calling thread, so each execution sets it on the instance's worker thread (instances x
@@ -44,9 +50,10 @@ class TorchModel {
 
   ~TorchModel();
 
-  // A new execution context holding its own copy of the module (parameters included), so
-  // instances never share mutable state. FAILED_PRECONDITION for a GPU instance when LibTorch
-  // has no CUDA.
+  // A new execution context holding its own copy of the module (parameters included, on the
+  // instance's device), so instances never share mutable state. FAILED_PRECONDITION for a GPU
+  // instance when LibTorch has no CUDA or does not see device_id; INTERNAL when the copy to the
+  // device fails (e.g. out of GPU memory).
   absl::StatusOr<std::unique_ptr<TorchInstance>> CreateInstance(
       const SonicBackendInstanceSpec& spec) const;
 

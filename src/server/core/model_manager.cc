@@ -58,7 +58,7 @@ std::map<int64_t, ModelManager::VersionSlot> ModelManager::LoadVersions(
     VersionSlot& slot = slots[version];
     absl::StatusOr<std::shared_ptr<ModelVersion>> loaded =
         backend.ok() ? ModelVersion::Load({config, version, model_dir / std::to_string(version),
-                                           *backend, options_.clock})
+                                           *backend, options_.clock, options_.gpu_count})
                      : backend.status();
     if (loaded.ok()) {
       slot.state = ModelState::kReady;

@@ -47,6 +47,9 @@ class ModelManager {
     BackendRegistry* backends = nullptr;    // borrowed
     ModelControlMode mode = ModelControlMode::kNone;
     const Clock* clock = &SystemClock::Get();  // borrowed
+    // CUDA devices visible to the server (CudaDeviceCount()): where KIND_GPU and KIND_AUTO
+    // instances go (see instance_placement.h). 0: every instance on the CPU, KIND_GPU refused.
+    int gpu_count = 0;
   };
 
   explicit ModelManager(const Options& options) : options_(options) {}

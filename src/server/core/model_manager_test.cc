@@ -33,7 +33,10 @@ class ModelManagerTest : public ::testing::Test {
       repository_ = *std::move(repository);
       backends_ = *BackendRegistry::Create({dir_.path() / "no-plugins"});
       manager_ = std::make_unique<ModelManager>(
-          ModelManager::Options{repository_.get(), backends_.get(), mode});
+          ModelManager::Options{.repository = repository_.get(),
+                                .backends = backends_.get(),
+                                .mode = mode,
+                                .gpu_count = gpu_count_});
     }
     return *manager_;
   }
@@ -62,6 +65,7 @@ class ModelManagerTest : public ::testing::Test {
   }
 
   TempDirectoryForTest dir_;
+  int gpu_count_ = 0;  // the CUDA devices the manager is told about, before Manager()
   std::unique_ptr<ModelRepository> repository_;
   std::unique_ptr<BackendRegistry> backends_;
   std::unique_ptr<ModelManager> manager_;
@@ -103,6 +107,43 @@ TEST_F(ModelManagerTest, BrokenModelsAreUnavailableAndOthersServe) {
       << torch->reason;
 
   EXPECT_EQ(Manager().Get("nobody").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(ModelManagerTest, KindGpuWithoutAVisibleGpuIsUnavailableWithTheReason) {
+  AddModel("gpu", "instance_group { kind: KIND_GPU }");
+  AddModel("auto");  // no instance_group: KIND_AUTO, on the CPU here
+  Manager().LoadAll();
+  EXPECT_TRUE(Manager().Get("auto").ok());
+  EXPECT_EQ(Manager().Get("gpu").status().code(), absl::StatusCode::kUnavailable);
+  const ModelIndexEntry* gpu = Find(Manager().Index(), "gpu", 1);
+  ASSERT_NE(gpu, nullptr);
+  EXPECT_NE(gpu->reason.find("no CUDA device is visible"), std::string::npos) << gpu->reason;
+}
+
+TEST_F(ModelManagerTest, ListedGpusMustExist) {
+  gpu_count_ = 2;
+  AddModel("third", "instance_group { kind: KIND_GPU gpus: [ 0, 2 ] }");
+  Manager().LoadAll();
+  const ModelIndexEntry* third = Find(Manager().Index(), "third", 1);
+  ASSERT_NE(third, nullptr);
+  EXPECT_EQ(third->state, ModelState::kUnavailable);
+  EXPECT_NE(third->reason.find("GPU 2 does not exist"), std::string::npos) << third->reason;
+}
+
+// The identity backend refuses GPU instances (FAILED_PRECONDITION), as a CPU-only LibTorch does.
+TEST_F(ModelManagerTest, KindAutoFallsBackToTheCpuWhenTheBackendCannotUseTheGpu) {
+  gpu_count_ = 2;
+  AddModel("auto", "instance_group { kind: KIND_AUTO count: 2 }");
+  AddModel("gpu", "instance_group { kind: KIND_GPU }");
+  Manager().LoadAll();
+  auto model = Manager().Get("auto");
+  ASSERT_TRUE(model.ok()) << model.status();
+  auto result = Infer(*model).get();
+  ASSERT_TRUE(result.ok()) << result.status();
+  const ModelIndexEntry* gpu = Find(Manager().Index(), "gpu", 1);
+  ASSERT_NE(gpu, nullptr);
+  EXPECT_EQ(gpu->state, ModelState::kUnavailable);
+  EXPECT_NE(gpu->reason.find("runs on the CPU only"), std::string::npos) << gpu->reason;
 }
 
 TEST_F(ModelManagerTest, VersionSelection) {

@@ -1,23 +1,23 @@
 #include "server/core/model_version.h"
 
 #include "absl/strings/str_cat.h"
+#include "server/core/instance_placement.h"
 #include "sonic/common/status.h"
 
 namespace sonic::server {
 namespace {
 
-// CPU instances only for now; GPU instances need a CUDA build of the backend.
-absl::StatusOr<SonicBackendInstanceKind> InstanceKind(const inference::ModelInstanceGroup& group) {
-  switch (group.kind()) {
-    case inference::ModelInstanceGroup::KIND_AUTO:
-    case inference::ModelInstanceGroup::KIND_CPU:
-      return SONIC_BACKEND_INSTANCE_CPU;
-    default:
-      return absl::UnimplementedError(
-          absl::StrCat("instance_group '", group.name(), "': kind ",
-                       inference::ModelInstanceGroup::Kind_Name(group.kind()),
-                       " is not supported by this build (CPU only)"));
+// One instance where `placement` says; a KIND_AUTO GPU instance the backend refuses with
+// FAILED_PRECONDITION (it cannot use GPUs) is made on the CPU instead.
+absl::StatusOr<std::unique_ptr<BackendInstance>> CreateInstance(BackendModel& model,
+                                                                const InstancePlacement& placement) {
+  absl::StatusOr<std::unique_ptr<BackendInstance>> instance =
+      BackendInstance::Create(model, placement.name, placement.kind, placement.device_id);
+  if (!instance.ok() && placement.cpu_fallback &&
+      instance.status().code() == absl::StatusCode::kFailedPrecondition) {
+    return BackendInstance::Create(model, placement.name, SONIC_BACKEND_INSTANCE_CPU, -1);
   }
+  return instance;
 }
 
 }  // namespace
@@ -28,20 +28,17 @@ absl::StatusOr<std::shared_ptr<ModelVersion>> ModelVersion::Load(Options options
   std::shared_ptr<ModelVersion> loaded(
       new ModelVersion(std::move(options.config), options.version));
   const inference::ModelConfig& config = loaded->config_;
-  // BackendModel and BackendInstance errors already name the model, version and instance.
+  // Placed before the model loads, so a config this machine cannot serve fails at once. These
+  // errors, and BackendModel's and BackendInstance's, already name the model and the group or
+  // instance.
+  SONIC_ASSIGN_OR_RETURN(std::vector<InstancePlacement> placements,
+                         PlaceInstances(config, options.gpu_count));
   SONIC_ASSIGN_OR_RETURN(loaded->model_,
                          BackendModel::Create(options.backend, config.name(), options.version,
                                               options.version_path, config));
-
-  for (const auto& group : config.instance_group()) {
-    auto kind = InstanceKind(group);
-    if (!kind.ok()) return Annotate(kind.status(), context);
-    for (int i = 0; i < group.count(); ++i) {
-      SONIC_ASSIGN_OR_RETURN(
-          auto instance,
-          BackendInstance::Create(*loaded->model_, absl::StrCat(group.name(), "_", i), *kind, -1));
-      loaded->instances_.push_back(std::move(instance));
-    }
+  for (const InstancePlacement& placement : placements) {
+    SONIC_ASSIGN_OR_RETURN(auto instance, CreateInstance(*loaded->model_, placement));
+    loaded->instances_.push_back(std::move(instance));
   }
   if (loaded->instances_.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(context, ": no instance_group instances"));

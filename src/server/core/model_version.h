@@ -31,11 +31,13 @@ class ModelVersion {
     std::filesystem::path version_path;      // <repository>/<model>/<version>
     const SonicBackendApi* backend = nullptr;
     const Clock* clock = &SystemClock::Get();  // borrowed
+    int gpu_count = 0;  // CUDA devices visible to the server, for PlaceInstances
   };
 
-  // Creates the backend model and one backend instance per instance_group entry and count, then
-  // starts the scheduler. Errors (bad model files, unsupported instance kinds) carry the
-  // backend's message prefixed with the model and version.
+  // Creates the backend model and its instances where PlaceInstances puts them (a KIND_AUTO
+  // GPU instance the backend refuses with FAILED_PRECONDITION goes to the CPU), then starts the
+  // scheduler. Errors (bad model files, instance groups this machine cannot place, a GPU the
+  // backend cannot use) carry the message prefixed with the model and version.
   static absl::StatusOr<std::shared_ptr<ModelVersion>> Load(Options options);
 
   ~ModelVersion();

@@ -118,15 +118,19 @@ absl::StatusOr<SharedMemoryReference> ParseSharedMemoryReference(const Parameter
   return reference;
 }
 
-// The region a tensor names and its window [offset, offset + byte_size), checked within it.
-absl::StatusOr<std::pair<std::shared_ptr<const SharedMemoryRegion>, std::span<std::byte>>>
-ResolveSharedMemory(const ParameterMap& parameters, const SharedMemoryManager& regions) {
+// The region a tensor names, its window [offset, offset + byte_size) checked within it.
+struct ResolvedSharedMemory {
+  std::shared_ptr<const SharedMemoryRegion> region;
+  SharedMemoryReference reference;
+};
+
+absl::StatusOr<ResolvedSharedMemory> ResolveSharedMemory(const ParameterMap& parameters,
+                                                         const SharedMemoryManager& regions) {
   SONIC_ASSIGN_OR_RETURN(SharedMemoryReference reference, ParseSharedMemoryReference(parameters));
   SONIC_ASSIGN_OR_RETURN(std::shared_ptr<const SharedMemoryRegion> region,
                          regions.Acquire(reference.region));
-  SONIC_ASSIGN_OR_RETURN(std::span<std::byte> bytes,
-                         region->Bytes(reference.offset, reference.byte_size));
-  return std::make_pair(std::move(region), bytes);
+  SONIC_RETURN_IF_ERROR(region->CheckWindow(reference.offset, reference.byte_size));
+  return ResolvedSharedMemory{std::move(region), std::move(reference)};
 }
 
 // ------------------------------------------------------------------------- request parameters
@@ -522,7 +526,8 @@ absl::StatusOr<std::span<const std::byte>> SentBytes(const InputTensor& tensor, 
   return AsBytes(*request.owned_data.back());
 }
 
-// The bytes of an input in shared memory: a view into its region, which the request holds.
+// The bytes of an input in shared memory: a view into a host region, which the request holds;
+// a device (CUDA) region is copied once into request.owned_data, since backends take host memory.
 absl::StatusOr<std::span<const std::byte>> SharedMemoryBytes(const InputTensor& tensor,
                                                              const SharedMemoryManager& regions,
                                                              InferenceRequest& request) {
@@ -531,9 +536,20 @@ absl::StatusOr<std::span<const std::byte>> SharedMemoryBytes(const InputTensor& 
     return absl::InvalidArgumentError(
         absl::StrCat("is in shared memory and has typed ", fields.front(), "; send only one"));
   }
-  SONIC_ASSIGN_OR_RETURN(auto resolved, ResolveSharedMemory(tensor.parameters(), regions));
-  request.held_resources.push_back(std::move(resolved.first));
-  return std::span<const std::byte>(resolved.second);
+  SONIC_ASSIGN_OR_RETURN(ResolvedSharedMemory resolved,
+                         ResolveSharedMemory(tensor.parameters(), regions));
+  const SharedMemoryReference& reference = resolved.reference;
+  if (resolved.region->in_host_memory()) {
+    SONIC_ASSIGN_OR_RETURN(std::span<std::byte> bytes,
+                           resolved.region->Bytes(reference.offset, reference.byte_size));
+    request.held_resources.push_back(std::move(resolved.region));
+    return std::span<const std::byte>(bytes);
+  }
+  auto copy = std::make_unique<std::string>(static_cast<size_t>(reference.byte_size), '\0');
+  SONIC_RETURN_IF_ERROR(resolved.region->Read(
+      reference.offset, std::as_writable_bytes(std::span<char>(copy->data(), copy->size()))));
+  request.owned_data.push_back(std::move(copy));
+  return AsBytes(*request.owned_data.back());
 }
 
 // The bytes of one input, checked against its shape (already matched to the config).
@@ -601,14 +617,14 @@ absl::Status CheckOutputParameters(const OutputTensorRequest& output, const Mode
   }
   if (!UsesSharedMemory(output.parameters())) return absl::OkStatus();
   if (regions == nullptr) return SharedMemoryNotSupported("output", output.name(), config);
-  absl::StatusOr<SharedMemoryReference> reference = ParseSharedMemoryReference(output.parameters());
   auto resolved = ResolveSharedMemory(output.parameters(), *regions);
   if (!resolved.ok()) {
     return Annotate(resolved.status(),
                     absl::StrCat("output '", output.name(), "' of model '", config.name(), "'"));
   }
-  shm_outputs->push_back(SharedMemoryOutput{index, std::move(resolved->first), reference->offset,
-                                            reference->byte_size});
+  shm_outputs->push_back(SharedMemoryOutput{index, std::move(resolved->region),
+                                            resolved->reference.offset,
+                                            resolved->reference.byte_size});
   return absl::OkStatus();
 }
 
@@ -684,10 +700,8 @@ absl::Status WriteSharedMemoryOutputs(const std::vector<SharedMemoryOutput>& shm
                        output.data.size(), " bytes, more than its shared_memory_byte_size of ",
                        slot.byte_size, " in region '", slot.region->name(), "'"));
     }
-    absl::StatusOr<std::span<std::byte>> bytes =
-        slot.region->Bytes(slot.offset, output.data.size());
-    if (!bytes.ok()) return bytes.status();
-    if (!output.data.empty()) std::memcpy(bytes->data(), output.data.data(), output.data.size());
+    SONIC_RETURN_IF_ERROR(
+        slot.region->Write(slot.offset, std::as_bytes(std::span<const char>(output.data))));
     output.data.clear();
     output.data.shrink_to_fit();
   }

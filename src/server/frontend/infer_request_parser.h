@@ -12,6 +12,7 @@
 #include "inference/model_config.pb.h"
 #include "server/core/inference_request.h"
 #include "server/shm/shared_memory_manager.h"
+#include "server/shm/shared_memory_region.h"
 
 namespace sonic::server {
 
@@ -55,11 +56,12 @@ struct SharedMemoryOutput {
   uint64_t byte_size = 0;
 };
 
-// As above, and tensors may live in the system shared-memory regions of `regions` (see
+// As above, and tensors may live in the system or CUDA shared-memory regions of `regions` (see
 // shared/PROTOCOL.md): parameters `shared_memory_region` (string), `shared_memory_byte_size`
-// (int64/uint64) and optional `shared_memory_offset` (default 0). An input in shared memory gets
-// a view into its region, and the request holds a reference to the region (held_resources), so
-// an unregister does not unmap it before the request is destroyed. Outputs in shared memory
+// (int64/uint64) and optional `shared_memory_offset` (default 0). An input in a system region
+// gets a view into it, and the request holds a reference to the region (held_resources), so
+// an unregister does not unmap it before the request is destroyed; an input in a CUDA region is
+// copied to host memory (request.owned_data) here, once. Outputs in shared memory
 // are appended to `shm_outputs` (holding their regions); the caller writes them with
 // WriteSharedMemoryOutputs once the response is ready. Additional INVALID_ARGUMENT errors: an
 // unknown region, offset or size without a region, parameters of the wrong type, a window
@@ -70,9 +72,10 @@ absl::Status ParseInferRequest(const inference::ModelInferRequest& message,
                                const SharedMemoryManager& regions, InferenceRequest& request,
                                std::vector<SharedMemoryOutput>& shm_outputs);
 
-// Copies each shared-memory output of `response` into its slot and empties its data (the
-// response then carries an empty raw_output_contents entry for it). INVALID_ARGUMENT naming
-// the output when its data is larger than its slot; `response` is then to be discarded.
+// Copies each shared-memory output of `response` into its slot (host to device for a CUDA
+// region) and empties its data (the response then carries an empty raw_output_contents entry
+// for it). INVALID_ARGUMENT naming the output when its data is larger than its slot, INTERNAL
+// when a device copy fails; `response` is then to be discarded.
 absl::Status WriteSharedMemoryOutputs(const std::vector<SharedMemoryOutput>& shm_outputs,
                                       InferenceResponse& response);
 

@@ -594,6 +594,71 @@ TEST(InferRequestParserTest, SharedMemoryInputsAreUnimplementedAndNotCountedAsRa
   }
 }
 
+// A region in "device" memory: bytes held here, reached only through Read and Write, as a CUDA
+// region is.
+class DeviceMemoryRegion final : public SharedMemoryRegion {
+ public:
+  DeviceMemoryRegion(std::string name, std::string bytes)
+      : SharedMemoryRegion(std::move(name), SharedMemoryKind::kCuda, bytes.size()),
+        bytes_(std::move(bytes)) {}
+  SharedMemoryRegionStatus Status() const override { return {}; }
+  absl::StatusOr<std::span<std::byte>> Bytes(uint64_t, uint64_t) const override {
+    return absl::FailedPreconditionError("device memory");
+  }
+  absl::Status Read(uint64_t offset, std::span<std::byte> destination) const override {
+    if (absl::Status window = CheckWindow(offset, destination.size()); !window.ok()) return window;
+    std::memcpy(destination.data(), bytes_.data() + offset, destination.size());
+    return absl::OkStatus();
+  }
+  absl::Status Write(uint64_t offset, std::span<const std::byte> source) const override {
+    if (absl::Status window = CheckWindow(offset, source.size()); !window.ok()) return window;
+    std::memcpy(bytes_.data() + offset, source.data(), source.size());
+    return absl::OkStatus();
+  }
+  const std::string& bytes() const { return bytes_; }
+
+ private:
+  mutable std::string bytes_;
+};
+
+TEST(InferRequestParserTest, DeviceMemoryInputsAreCopiedOnceAndOutputsWrittenBack) {
+  SharedMemoryManager regions;
+  auto device = std::make_shared<DeviceMemoryRegion>(
+      "gpu", std::string(8, 'z') + RawOf<float>({1, 2, 3, 4, 5, 6}) + std::string(16, '\0'));
+  ASSERT_TRUE(regions.Register("gpu", [&] {
+    return absl::StatusOr<std::shared_ptr<SharedMemoryRegion>>(device);
+  }).ok());
+  inference::ModelInferRequest message = ValidBatchedRequest();
+  auto& x = *message.mutable_inputs(0)->mutable_parameters();
+  x["shared_memory_region"].set_string_param("gpu");
+  x["shared_memory_byte_size"].set_int64_param(24);
+  x["shared_memory_offset"].set_int64_param(8);
+  message.mutable_raw_input_contents()->DeleteSubrange(0, 1);
+  auto& out = *message.add_outputs();
+  out.set_name("out0");
+  (*out.mutable_parameters())["shared_memory_region"].set_string_param("gpu");
+  (*out.mutable_parameters())["shared_memory_byte_size"].set_int64_param(12);
+  (*out.mutable_parameters())["shared_memory_offset"].set_int64_param(32);
+
+  InferenceRequest request;
+  std::vector<SharedMemoryOutput> shm_outputs;
+  ASSERT_TRUE(ParseInferRequest(message, BatchedConfig(), regions, request, shm_outputs).ok());
+  EXPECT_EQ(BytesOf(request.inputs[0]), RawOf<float>({1, 2, 3, 4, 5, 6}));
+  EXPECT_TRUE(request.held_resources.empty());  // a copy: the region may go at once
+  ASSERT_EQ(shm_outputs.size(), 1u);
+
+  InferenceResponse response;
+  response.outputs.push_back({"out0", DataType::kFp32, {1, 3}, RawOf<float>({7, 8, 9})});
+  ASSERT_TRUE(WriteSharedMemoryOutputs(shm_outputs, response).ok());
+  EXPECT_TRUE(response.outputs[0].data.empty());
+  EXPECT_EQ(device->bytes().substr(32, 12), RawOf<float>({7, 8, 9}));
+
+  (*out.mutable_parameters())["shared_memory_offset"].set_int64_param(40);
+  shm_outputs.clear();
+  EXPECT_EQ(ParseInferRequest(message, BatchedConfig(), regions, request, shm_outputs).code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST(InferRequestParserTest, OtherTensorParametersAreIgnored) {
   inference::ModelInferRequest message = ValidBatchedRequest();
   (*message.mutable_inputs(0)->mutable_parameters())["binary_data_size"].set_int64_param(24);

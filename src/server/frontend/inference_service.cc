@@ -4,6 +4,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/core/clock.h"
+#include "server/cuda/cuda_devices.h"
+#include "server/cuda/cuda_ipc_region.h"
 #include "server/frontend/grpc_status.h"
 #include "server/frontend/infer_request_parser.h"
 #include "server/frontend/infer_response_builder.h"
@@ -87,9 +89,12 @@ void StartInference(ModelManager& manager, const SharedMemoryManager& regions,
 }
 
 const std::vector<std::string>& InferenceService::Extensions() {
-  static const std::vector<std::string> extensions = {
-      "model_repository", "model_configuration", "schedule_policy", "statistics",
-      "system_shared_memory"};
+  static const std::vector<std::string> extensions = [] {
+    std::vector<std::string> list = {"model_repository", "model_configuration", "schedule_policy",
+                                     "statistics", "system_shared_memory"};
+    if (CudaSupportBuilt()) list.push_back("cuda_shared_memory");
+    return list;
+  }();
   return extensions;
 }
 
@@ -224,7 +229,7 @@ InferenceService::Unary* InferenceService::SystemSharedMemoryStatus(
     Context* context, const inference::SystemSharedMemoryStatusRequest* request,
     inference::SystemSharedMemoryStatusResponse* response) {
   absl::StatusOr<std::vector<SharedMemoryRegionStatus>> regions =
-      shared_memory_.Status(request->name());
+      shared_memory_.Status(SharedMemoryKind::kSystem, request->name());
   if (!regions.ok()) return Finish(context, regions.status());
   for (const SharedMemoryRegionStatus& region : *regions) {
     auto& entry = (*response->mutable_regions())[region.name];
@@ -247,10 +252,44 @@ InferenceService::Unary* InferenceService::SystemSharedMemoryUnregister(
     Context* context, const inference::SystemSharedMemoryUnregisterRequest* request,
     inference::SystemSharedMemoryUnregisterResponse*) {
   if (request->name().empty()) {
-    shared_memory_.UnregisterAll();
+    shared_memory_.UnregisterAll(SharedMemoryKind::kSystem);
     return Finish(context, absl::OkStatus());
   }
-  return Finish(context, shared_memory_.Unregister(request->name()));
+  return Finish(context, shared_memory_.Unregister(SharedMemoryKind::kSystem, request->name()));
+}
+
+InferenceService::Unary* InferenceService::CudaSharedMemoryStatus(
+    Context* context, const inference::CudaSharedMemoryStatusRequest* request,
+    inference::CudaSharedMemoryStatusResponse* response) {
+  absl::StatusOr<std::vector<SharedMemoryRegionStatus>> regions =
+      shared_memory_.Status(SharedMemoryKind::kCuda, request->name());
+  if (!regions.ok()) return Finish(context, regions.status());
+  for (const SharedMemoryRegionStatus& region : *regions) {
+    auto& entry = (*response->mutable_regions())[region.name];
+    entry.set_name(region.name);
+    entry.set_device_id(static_cast<uint64_t>(region.device_id));
+    entry.set_byte_size(region.byte_size);
+  }
+  return Finish(context, absl::OkStatus());
+}
+
+InferenceService::Unary* InferenceService::CudaSharedMemoryRegister(
+    Context* context, const inference::CudaSharedMemoryRegisterRequest* request,
+    inference::CudaSharedMemoryRegisterResponse*) {
+  return Finish(context, shared_memory_.Register(request->name(), [request] {
+    return OpenCudaIpcRegion(request->name(), request->raw_handle(), request->device_id(),
+                             request->byte_size());
+  }));
+}
+
+InferenceService::Unary* InferenceService::CudaSharedMemoryUnregister(
+    Context* context, const inference::CudaSharedMemoryUnregisterRequest* request,
+    inference::CudaSharedMemoryUnregisterResponse*) {
+  if (request->name().empty()) {
+    shared_memory_.UnregisterAll(SharedMemoryKind::kCuda);
+    return Finish(context, absl::OkStatus());
+  }
+  return Finish(context, shared_memory_.Unregister(SharedMemoryKind::kCuda, request->name()));
 }
 
 }  // namespace sonic::server

@@ -30,7 +30,8 @@ class InferenceService final : public inference::GRPCInferenceService::CallbackS
   void UnregisterAllSharedMemory() { shared_memory_.UnregisterAll(); }
   bool ready() const { return !shutting_down_; }
 
-  // The extensions this server really implements (ServerMetadata.extensions).
+  // The extensions this server really implements (ServerMetadata.extensions);
+  // cuda_shared_memory only in a build with CUDA.
   static const std::vector<std::string>& Extensions();
 
   using Unary = grpc::ServerUnaryReactor;
@@ -61,7 +62,9 @@ class InferenceService final : public inference::GRPCInferenceService::CallbackS
   grpc::ServerBidiReactor<inference::ModelInferRequest, inference::ModelStreamInferResponse>*
   ModelStreamInfer(Context*) override;
 
-  // System shared memory (shared/PROTOCOL.md "Shared memory"); CUDA regions stay UNIMPLEMENTED.
+  // Shared memory (shared/PROTOCOL.md "Shared memory"). System and CUDA regions share one
+  // namespace; each RPC family sees its own kind. CUDA regions need a build with CUDA
+  // (server/cuda/cuda_ipc_region.h): otherwise CudaSharedMemoryRegister answers UNIMPLEMENTED.
   Unary* SystemSharedMemoryStatus(Context*, const inference::SystemSharedMemoryStatusRequest*,
                                   inference::SystemSharedMemoryStatusResponse*) override;
   Unary* SystemSharedMemoryRegister(Context*, const inference::SystemSharedMemoryRegisterRequest*,
@@ -69,6 +72,12 @@ class InferenceService final : public inference::GRPCInferenceService::CallbackS
   Unary* SystemSharedMemoryUnregister(Context*,
                                       const inference::SystemSharedMemoryUnregisterRequest*,
                                       inference::SystemSharedMemoryUnregisterResponse*) override;
+  Unary* CudaSharedMemoryStatus(Context*, const inference::CudaSharedMemoryStatusRequest*,
+                                inference::CudaSharedMemoryStatusResponse*) override;
+  Unary* CudaSharedMemoryRegister(Context*, const inference::CudaSharedMemoryRegisterRequest*,
+                                  inference::CudaSharedMemoryRegisterResponse*) override;
+  Unary* CudaSharedMemoryUnregister(Context*, const inference::CudaSharedMemoryUnregisterRequest*,
+                                    inference::CudaSharedMemoryUnregisterResponse*) override;
 
  private:
   ModelManager& manager_;

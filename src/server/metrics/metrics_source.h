@@ -1,6 +1,6 @@
 // The seam through which metric families other than the per-model ones reach a scrape: host CPU
-// and memory now (HostMetricsSource), GPU metrics later (a source adding nv_gpu_utilization,
-// nv_gpu_memory_total_bytes and nv_gpu_memory_used_bytes with label gpu_uuid).
+// and memory (HostMetricsSource) and, where NVML finds GPUs, nv_gpu_utilization,
+// nv_gpu_memory_total_bytes and nv_gpu_memory_used_bytes with label gpu_uuid (GpuMetricsSource).
 #pragma once
 
 #include <vector>

@@ -1,6 +1,7 @@
-// The registry of system (POSIX) shared-memory regions that clients register with
-// SystemSharedMemoryRegister, and through which requests read inputs from and write outputs into
-// client memory without copying tensors through gRPC messages.
+// The registry of the shared-memory regions that clients register (System- and
+// CudaSharedMemoryRegister), through which requests read inputs from and write outputs into
+// client memory without copying tensors through gRPC messages. System and CUDA regions share
+// one namespace of names; the status and unregister calls see one kind at a time, as their RPCs.
 //
 // Lifetime: a region is reference-counted. The manager holds one reference while it is
 // registered; each request that uses it holds another (SharedMemoryManager::Acquire). Unregister
@@ -8,101 +9,61 @@
 // is unmapped when the last request using it finishes. Destroying the manager (server stop)
 // drops every registration.
 //
-// Independent of gRPC and of the server core: callers translate statuses.
+// Independent of gRPC, of the server core and of CUDA (CUDA regions are opened by the caller,
+// see Register with an opener): callers translate statuses.
 #pragma once
 
-#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <span>
 #include <string>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "server/shm/shared_memory_region.h"
 
 namespace sonic::server {
 
-// One mmap()ed window [offset, offset + byte_size) of a POSIX shm object. Immutable after
-// creation, so thread-safe; the bytes themselves are shared with the client and unsynchronized
-// (the protocol leaves ordering to the client, which does not touch a region while a request
-// using it is in flight).
-class SharedMemoryRegion {
- public:
-  // shm_open(key, O_RDWR), checks that offset + byte_size lies within the object (fstat), and
-  // maps that window read-write. INVALID_ARGUMENT: byte_size 0, key not found or not openable
-  // (with the errno text), window out of the object's bounds, mmap failure.
-  static absl::StatusOr<std::shared_ptr<SharedMemoryRegion>> Create(const std::string& name,
-                                                                    const std::string& key,
-                                                                    uint64_t offset,
-                                                                    uint64_t byte_size);
-  ~SharedMemoryRegion();
-  SharedMemoryRegion(const SharedMemoryRegion&) = delete;
-  SharedMemoryRegion& operator=(const SharedMemoryRegion&) = delete;
-
-  const std::string& name() const { return name_; }
-  const std::string& key() const { return key_; }
-  uint64_t offset() const { return offset_; }
-  uint64_t byte_size() const { return byte_size_; }
-
-  // The bytes [offset, offset + size) of the region (offsets relative to the region, not to
-  // the shm object). INVALID_ARGUMENT naming the region when they are not within it.
-  absl::StatusOr<std::span<std::byte>> Bytes(uint64_t offset, uint64_t size) const;
-
- private:
-  SharedMemoryRegion(std::string name, std::string key, uint64_t offset, uint64_t byte_size,
-                     void* mapping, size_t mapping_size, std::byte* base)
-      : name_(std::move(name)),
-        key_(std::move(key)),
-        offset_(offset),
-        byte_size_(byte_size),
-        mapping_(mapping),
-        mapping_size_(mapping_size),
-        base_(base) {}
-
-  const std::string name_;
-  const std::string key_;
-  const uint64_t offset_;
-  const uint64_t byte_size_;
-  void* const mapping_;        // what mmap() returned (page aligned)
-  const size_t mapping_size_;  // what to munmap()
-  std::byte* const base_;      // first byte of the region: mapping_ + offset % page size
-};
-
-struct SharedMemoryRegionStatus {
-  std::string name;
-  std::string key;
-  uint64_t offset = 0;
-  uint64_t byte_size = 0;
-};
-
-// Thread-safe. Register/Unregister/Status are cheap apart from the mmap/munmap system calls.
+// Thread-safe. Register/Unregister/Status are cheap apart from the work of opening and closing
+// regions (system calls, CUDA IPC), which never happens under the registry's lock.
 class SharedMemoryManager {
  public:
+  using RegionOpener = absl::FunctionRef<absl::StatusOr<std::shared_ptr<SharedMemoryRegion>>()>;
+
   SharedMemoryManager() = default;
   SharedMemoryManager(const SharedMemoryManager&) = delete;
   SharedMemoryManager& operator=(const SharedMemoryManager&) = delete;
 
-  // Maps and registers a region under `name`. ALREADY_EXISTS when the name is taken;
-  // INVALID_ARGUMENT as SharedMemoryRegion::Create, or for an empty name.
+  // Maps and registers a system region under `name`. ALREADY_EXISTS when the name is taken (by
+  // a region of either kind); INVALID_ARGUMENT as SystemSharedMemoryRegion::Create, or for an
+  // empty name.
   absl::Status Register(const std::string& name, const std::string& key, uint64_t offset,
                         uint64_t byte_size);
 
-  // Drops the registration of `name`; requests already using it keep their mapping.
-  // INVALID_ARGUMENT when no region has that name.
-  absl::Status Unregister(const std::string& name);
-  // Drops every registration (the server stop, or an Unregister RPC without a name).
+  // Registers the region `open` returns under `name` (which must be the region's name). `open`
+  // runs only when the name is free, outside the lock; its error is returned unchanged.
+  // ALREADY_EXISTS when the name is taken; INVALID_ARGUMENT for an empty name.
+  absl::Status Register(const std::string& name, RegionOpener open);
+
+  // Drops the registration of the `kind` region `name`; requests already using it keep it.
+  // INVALID_ARGUMENT when no region of that kind has that name.
+  absl::Status Unregister(SharedMemoryKind kind, const std::string& name);
+  // Drops every registration of one kind (an Unregister RPC without a name), or of all kinds
+  // (the server stop).
+  void UnregisterAll(SharedMemoryKind kind);
   void UnregisterAll();
 
-  // The registered regions by name: all of them for an empty `name`; INVALID_ARGUMENT when a
-  // named region is not registered.
-  absl::StatusOr<std::vector<SharedMemoryRegionStatus>> Status(const std::string& name) const;
+  // The registered regions of `kind` by name: all of them for an empty `name`;
+  // INVALID_ARGUMENT when a named region of that kind is not registered.
+  absl::StatusOr<std::vector<SharedMemoryRegionStatus>> Status(SharedMemoryKind kind,
+                                                               const std::string& name) const;
 
-  // A reference to a registered region, which keeps it mapped while held. INVALID_ARGUMENT
-  // when no region has that name.
+  // A reference to a registered region of any kind, which keeps it open while held.
+  // INVALID_ARGUMENT when no region has that name.
   absl::StatusOr<std::shared_ptr<const SharedMemoryRegion>> Acquire(const std::string& name) const;
 
  private:

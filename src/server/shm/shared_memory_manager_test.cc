@@ -8,8 +8,10 @@
 
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "server/shm/system_shared_memory_region.h"
 
 namespace sonic::server {
 namespace {
@@ -100,7 +102,7 @@ TEST(SharedMemoryManagerTest, UnregisterKeepsTheMappingOfARunningRequestValid) {
   ASSERT_TRUE(manager.Register("r", object.key(), 0, 4096).ok());
   auto region = manager.Acquire("r");
   ASSERT_TRUE(region.ok());
-  ASSERT_TRUE(manager.Unregister("r").ok());
+  ASSERT_TRUE(manager.Unregister(SharedMemoryKind::kSystem, "r").ok());
   EXPECT_EQ(manager.Acquire("r").status().code(), absl::StatusCode::kInvalidArgument);
   // The request's reference still maps the bytes.
   auto bytes = (*region)->Bytes(100, 1);
@@ -115,18 +117,106 @@ TEST(SharedMemoryManagerTest, StatusListsRegionsAndUnregisterAllCleansUp) {
   SharedMemoryManager manager;
   ASSERT_TRUE(manager.Register("a", object.key(), 0, 16).ok());
   ASSERT_TRUE(manager.Register("b", object.key(), 16, 32).ok());
-  auto all = manager.Status("");
+  auto all = manager.Status(SharedMemoryKind::kSystem, "");
   ASSERT_TRUE(all.ok());
   ASSERT_EQ(all->size(), 2u);
   EXPECT_EQ((*all)[1].name, "b");
   EXPECT_EQ((*all)[1].key, object.key());
   EXPECT_EQ((*all)[1].offset, 16u);
   EXPECT_EQ((*all)[1].byte_size, 32u);
-  EXPECT_EQ(manager.Status("a")->size(), 1u);
-  EXPECT_EQ(manager.Status("zzz").status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(manager.Unregister("zzz").code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(manager.Status(SharedMemoryKind::kSystem, "a")->size(), 1u);
+  EXPECT_EQ(manager.Status(SharedMemoryKind::kSystem, "zzz").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(manager.Unregister(SharedMemoryKind::kSystem, "zzz").code(), absl::StatusCode::kInvalidArgument);
   manager.UnregisterAll();
-  EXPECT_TRUE(manager.Status("")->empty());
+  EXPECT_TRUE(manager.Status(SharedMemoryKind::kSystem, "")->empty());
+}
+
+// A region in "device" memory for the tests: bytes it holds itself, reached only by copies.
+class FakeDeviceRegion final : public SharedMemoryRegion {
+ public:
+  FakeDeviceRegion(std::string name, uint64_t byte_size)
+      : SharedMemoryRegion(std::move(name), SharedMemoryKind::kCuda, byte_size),
+        bytes_(byte_size) {}
+  SharedMemoryRegionStatus Status() const override {
+    SharedMemoryRegionStatus status;
+    status.name = name();
+    status.kind = kind();
+    status.device_id = 3;
+    status.byte_size = byte_size();
+    return status;
+  }
+  absl::StatusOr<std::span<std::byte>> Bytes(uint64_t, uint64_t) const override {
+    return absl::FailedPreconditionError("device memory");
+  }
+  absl::Status Read(uint64_t offset, std::span<std::byte> destination) const override {
+    if (absl::Status window = CheckWindow(offset, destination.size()); !window.ok()) return window;
+    std::memcpy(destination.data(), bytes_.data() + offset, destination.size());
+    return absl::OkStatus();
+  }
+  absl::Status Write(uint64_t offset, std::span<const std::byte> source) const override {
+    if (absl::Status window = CheckWindow(offset, source.size()); !window.ok()) return window;
+    std::memcpy(bytes_.data() + offset, source.data(), source.size());
+    return absl::OkStatus();
+  }
+
+ private:
+  mutable std::vector<std::byte> bytes_;
+};
+
+absl::StatusOr<std::shared_ptr<SharedMemoryRegion>> OpenFake(const std::string& name) {
+  return std::make_shared<FakeDeviceRegion>(name, 64);
+}
+
+TEST(SharedMemoryManagerTest, SystemAndCudaRegionsShareNamesButNotStatusOrUnregister) {
+  ShmObject object(4096);
+  SharedMemoryManager manager;
+  ASSERT_TRUE(manager.Register("sys", object.key(), 0, 16).ok());
+  ASSERT_TRUE(manager.Register("dev", [] { return OpenFake("dev"); }).ok());
+  // One namespace: a CUDA region cannot take a system region's name, nor the reverse.
+  EXPECT_EQ(manager.Register("sys", [] { return OpenFake("sys"); }).code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(manager.Register("dev", object.key(), 0, 16).code(), absl::StatusCode::kAlreadyExists);
+
+  auto cuda = manager.Status(SharedMemoryKind::kCuda, "");
+  ASSERT_TRUE(cuda.ok());
+  ASSERT_EQ(cuda->size(), 1u);
+  EXPECT_EQ((*cuda)[0].name, "dev");
+  EXPECT_EQ((*cuda)[0].device_id, 3);
+  EXPECT_EQ(manager.Status(SharedMemoryKind::kCuda, "sys").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(manager.Unregister(SharedMemoryKind::kSystem, "dev").code(),
+            absl::StatusCode::kInvalidArgument);
+
+  manager.UnregisterAll(SharedMemoryKind::kCuda);
+  EXPECT_TRUE(manager.Status(SharedMemoryKind::kCuda, "")->empty());
+  EXPECT_EQ(manager.Status(SharedMemoryKind::kSystem, "")->size(), 1u);
+  EXPECT_TRUE(manager.Acquire("sys").ok());
+}
+
+TEST(SharedMemoryManagerTest, AnOpenerErrorIsReturnedAndRegistersNothing) {
+  SharedMemoryManager manager;
+  absl::Status status = manager.Register(
+      "dev", []() -> absl::StatusOr<std::shared_ptr<SharedMemoryRegion>> {
+        return absl::UnimplementedError("no CUDA here");
+      });
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnimplemented);
+  EXPECT_EQ(manager.Acquire("dev").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(manager.Register("", [] { return OpenFake(""); }).code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(SharedMemoryManagerTest, SystemRegionsReadAndWriteByCopyToo) {
+  ShmObject object(4096);
+  auto region = SystemSharedMemoryRegion::Create("r", object.key(), 100, 50);
+  ASSERT_TRUE(region.ok()) << region.status();
+  EXPECT_TRUE((*region)->in_host_memory());
+  std::byte buffer[4];
+  ASSERT_TRUE((*region)->Read(2, buffer).ok());
+  EXPECT_EQ(static_cast<unsigned char>(buffer[0]), 102);
+  const std::byte value[2] = {std::byte{7}, std::byte{9}};
+  ASSERT_TRUE((*region)->Write(48, value).ok());
+  EXPECT_EQ(object.data()[149], 9);
+  EXPECT_EQ((*region)->Write(49, value).code(), absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace
