@@ -10,6 +10,10 @@ namespace sonic::cli {
 // `sonic perf`: perf_analyzer-compatible load and report (perf_command.cc).
 void AddPerfCommand(CLI::App& app, int& exit_code);
 
+// `sonic scan`: the saturation scan, and its hidden client job `sonic scan-job`
+// (scan_command.cc).
+void AddScanCommand(CLI::App& app, int& exit_code);
+
 // Helper for callbacks: prints "sonic <command>: <message>" on stderr.
 void PrintError(const std::string& command, const std::string& message);
 

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_code = 0;
   sonic::cli::AddPerfCommand(app, exit_code);
+  sonic::cli::AddScanCommand(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

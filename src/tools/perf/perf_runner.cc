@@ -1,7 +1,6 @@
 #include "perf_runner.h"
 
 #include <algorithm>
-#include <random>
 
 #include "absl/strings/str_cat.h"
 #include "input_data_file.h"
@@ -18,6 +17,9 @@ struct PerfRunner::Window {
 };
 
 absl::StatusOr<std::unique_ptr<PerfRunner>> PerfRunner::Create(const PerfOptions& options) {
+  if (options.max_trials < 1 || options.measurement_interval <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("a perf run needs max_trials >= 1 and a positive interval");
+  }
   SONIC_ASSIGN_OR_RETURN(std::unique_ptr<InferenceConnection> connection,
                          InferenceConnection::Create(options.connection));
   SONIC_ASSIGN_OR_RETURN(
@@ -49,24 +51,8 @@ absl::Status PerfRunner::BuildRequests() {
   spec.model_version = options_.model_version;
   spec.batch_size = options_.batch_size;
   spec.shapes = std::move(shapes);
-  if (options_.input_data == "zero" || options_.input_data == "random") {
-    std::mt19937_64 rng(options_.seed);
-    SONIC_ASSIGN_OR_RETURN(
-        inference::ModelInferRequest request,
-        MakeGeneratedRequest(model_, spec,
-                             options_.input_data == "zero" ? InputData::kZero : InputData::kRandom,
-                             rng));
-    requests_.push_back(std::move(request));
-    return absl::OkStatus();
-  }
-  absl::StatusOr<std::vector<inference::ModelInferRequest>> requests =
-      ReadRequestsFromJsonFile(options_.input_data, model_, spec);
-  if (!requests.ok()) {
-    // An unreadable file is a bad --input-data value like any other.
-    return absl::InvalidArgumentError(
-        absl::StrCat("--input-data: ", requests.status().message()));
-  }
-  requests_ = std::move(*requests);
+  SONIC_ASSIGN_OR_RETURN(requests_,
+                         MakeRequestsForInputData(model_, spec, options_.input_data, options_.seed));
   return absl::OkStatus();
 }
 

@@ -1,6 +1,7 @@
 #include "input_data_file.h"
 
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <string>
 
@@ -139,6 +140,26 @@ absl::StatusOr<std::vector<inference::ModelInferRequest>> ReadRequestsFromJsonFi
   absl::StatusOr<std::vector<inference::ModelInferRequest>> requests =
       MakeRequestsFromJson(text.str(), model, spec);
   if (!requests.ok()) return Annotate(requests.status(), file.string());
+  return requests;
+}
+
+absl::StatusOr<std::vector<inference::ModelInferRequest>> MakeRequestsForInputData(
+    const ModelInterface& model, const RequestSpec& spec, const std::string& input_data,
+    uint64_t seed) {
+  if (input_data == "zero" || input_data == "random") {
+    std::mt19937_64 rng(seed);
+    SONIC_ASSIGN_OR_RETURN(
+        inference::ModelInferRequest request,
+        MakeGeneratedRequest(model, spec,
+                             input_data == "zero" ? InputData::kZero : InputData::kRandom, rng));
+    return std::vector<inference::ModelInferRequest>{std::move(request)};
+  }
+  absl::StatusOr<std::vector<inference::ModelInferRequest>> requests =
+      ReadRequestsFromJsonFile(input_data, model, spec);
+  if (!requests.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--input-data: ", requests.status().message()));
+  }
   return requests;
 }
 

@@ -14,7 +14,9 @@
 // Stateless functions, thread-compatible.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -33,5 +35,12 @@ absl::StatusOr<std::vector<inference::ModelInferRequest>> MakeRequestsFromJson(
 // name the file.
 absl::StatusOr<std::vector<inference::ModelInferRequest>> ReadRequestsFromJsonFile(
     const std::filesystem::path& file, const ModelInterface& model, const RequestSpec& spec);
+
+// The requests a load cycles through for --input-data `input_data`: "zero" or "random" (one
+// generated request, random values from `seed`) or the path of a JSON file as above. Errors are
+// INVALID_ARGUMENT (an unreadable file included), with the flag named.
+absl::StatusOr<std::vector<inference::ModelInferRequest>> MakeRequestsForInputData(
+    const ModelInterface& model, const RequestSpec& spec, const std::string& input_data,
+    uint64_t seed);
 
 }  // namespace sonic::tools
