@@ -13,6 +13,7 @@ packages=(
   prometheus-cpp-dev libcpp-httplib-dev
   clang-14 libclang-rt-14-dev
   openssl
+  gnuplot-nox
 )
 
 missing=()

@@ -1,0 +1,208 @@
+// `sonic perf` and `sonic scan` against the real sonic-server: perf's numbers agree with each
+// other (Little's law: throughput x mean latency = requests outstanding), and the scan finds the
+// knee that a server of known capacity predicts.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "client_job.h"
+#include "integration_test_util.h"
+#include "job_command.h"
+#include "nlohmann/json.hpp"
+#include "perf_report.h"
+#include "perf_runner.h"
+#include "saturation.h"
+#include "scan_report.h"
+#include "scan_runner.h"
+
+namespace sonic::tools {
+namespace {
+
+using sonic::testing::SharedServerTest;
+using sonic::testing::TestServer;
+
+// The artificial fixed capacity of the scan: two instances that each take 50 ms per request.
+constexpr int kInstances = 2;
+constexpr int kDelayMs = 50;
+constexpr char kFixedCapacityConfig[] = R"(name: "fixed_capacity"
+backend: "identity"
+max_batch_size: 0
+input [ { name: "INPUT0" data_type: TYPE_FP32 dims: [ 4 ] } ]
+output [ { name: "OUTPUT0" data_type: TYPE_FP32 dims: [ 4 ] } ]
+instance_group [ { kind: KIND_CPU count: 2 } ]
+parameters { key: "execute_delay_ms" value { string_value: "50" } }
+)";
+
+std::filesystem::path SonicBinary() {
+  const char* build_dir = std::getenv("SONIC_BUILD_DIR");
+  return std::filesystem::path(build_dir == nullptr ? "." : build_dir) / "bin" / "sonic";
+}
+
+class SizingToolsTest : public SharedServerTest<SizingToolsTest> {
+ public:
+  static absl::StatusOr<TestServer> StartServer() {
+    return sonic::testing::StartTestServer({}, [](const std::filesystem::path& repository) {
+      std::filesystem::create_directories(repository / "fixed_capacity" / "1");
+      return sonic::testing::WriteFileAtomically(repository / "fixed_capacity" / "config.pbtxt",
+                                                 kFixedCapacityConfig);
+    });
+  }
+
+ protected:
+  PerfOptions IdentityPerf() const {
+    PerfOptions options;
+    options.connection.address = server_->server->address();
+    options.model = "identity_fp32";
+    options.shapes = {"INPUT0:16"};
+    options.measurement_interval = absl::Milliseconds(300);
+    options.max_trials = 5;
+    options.stability_threshold = 0.5;  // this test checks consistency, not stability
+    return options;
+  }
+
+  std::filesystem::path Scratch(const std::string& name) const {
+    return server_->dir->path() / name;
+  }
+};
+
+TEST_F(SizingToolsTest, PerfNumbersAreConsistent) {
+  PerfOptions options = IdentityPerf();
+  options.range = {1, 3, 1};
+  absl::StatusOr<std::unique_ptr<PerfRunner>> runner = PerfRunner::Create(options);
+  ASSERT_TRUE(runner.ok()) << runner.status();
+  EXPECT_TRUE((*runner)->has_server_statistics());
+  int progress_calls = 0;
+  absl::StatusOr<std::vector<PerfResult>> results =
+      (*runner)->Run([&](const PerfProgress&) { ++progress_calls; });
+  ASSERT_TRUE(results.ok()) << results.status();
+  ASSERT_EQ(results->size(), 3u);
+  EXPECT_GE(progress_calls, 3);
+  for (const PerfResult& result : *results) {
+    const Measurement& m = result.measurement;
+    SCOPED_TRACE(FormatResult(result));
+    EXPECT_GT(m.successes, 0);
+    EXPECT_EQ(m.failures, 0);
+    // Little's law: `load` requests are always outstanding, so throughput x latency = load,
+    // less the client's own time between an answer and the next send.
+    const double outstanding = m.throughput * absl::ToDoubleSeconds(m.mean_latency);
+    EXPECT_GT(outstanding, 0.7 * result.load);
+    EXPECT_LT(outstanding, 1.15 * result.load);
+    EXPECT_LE(m.percentiles.at(50), m.percentiles.at(90));
+    EXPECT_LE(m.percentiles.at(90), m.percentiles.at(95));
+    EXPECT_LE(m.percentiles.at(95), m.percentiles.at(99));
+    ASSERT_TRUE(m.server.has_value());
+    // The server saw (about) the requests of the merged windows: they are this test's only load.
+    EXPECT_GT(m.server->request_count, 0.8 * m.successes);
+    EXPECT_LE(m.server->total(), m.mean_latency);
+  }
+  std::ostringstream csv;
+  WriteCsv(csv, LoadKind::kConcurrency, *results);
+  std::vector<std::string> lines = absl::StrSplit(csv.str(), '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 4u);
+  for (size_t i = 1; i < lines.size(); ++i) {
+    std::vector<std::string> fields = absl::StrSplit(lines[i], ',');
+    ASSERT_EQ(fields.size(), 13u) << lines[i];
+    for (const std::string& field : fields) {
+      double value = -1;
+      EXPECT_TRUE(absl::SimpleAtod(field, &value) && value >= 0) << lines[i];
+    }
+  }
+}
+
+TEST_F(SizingToolsTest, PerfWithSystemSharedMemoryAndRequestRate) {
+  PerfOptions options = IdentityPerf();
+  options.shared_memory = SharedMemoryKind::kSystem;
+  options.kind = LoadKind::kRequestRate;
+  options.range = {100, 100, 1};
+  options.distribution = RequestDistribution::kPoisson;
+  options.max_trials = 3;
+  absl::StatusOr<std::unique_ptr<PerfRunner>> runner = PerfRunner::Create(options);
+  ASSERT_TRUE(runner.ok()) << runner.status();
+  absl::StatusOr<std::vector<PerfResult>> results = (*runner)->Run({});
+  ASSERT_TRUE(results.ok()) << results.status();
+  const Measurement& m = results->front().measurement;
+  EXPECT_EQ(m.failures, 0) << results->front().first_error;
+  EXPECT_GT(m.successes, 0);
+  ASSERT_TRUE(m.server.has_value());
+  EXPECT_GT(m.server->request_count, 0u);
+}
+
+TEST_F(SizingToolsTest, PerfCommandWritesCsvAndJsonAndRejectsBadFlags) {
+  const std::filesystem::path csv = Scratch("perf.csv");
+  const std::filesystem::path json = Scratch("perf.json");
+  std::vector<std::string> perf = {SonicBinary().string(), "perf", "-u",
+                                   server_->server->address(), "-m", "identity_fp32",
+                                   "--shape", "INPUT0:4", "-p", "200", "-r", "3"};
+  std::vector<std::string> good = perf;
+  good.insert(good.end(), {"-f", csv.string(), "--json", json.string()});
+  std::vector<std::string> bad = perf;
+  bad.insert(bad.end(), {"--concurrency-range", "3:1"});
+  absl::StatusOr<std::vector<int>> codes =
+      RunJobs({{good, Scratch("good.log")}, {bad, Scratch("bad.log")}},
+              absl::Now() + absl::Seconds(120));
+  ASSERT_TRUE(codes.ok()) << codes.status();
+  EXPECT_EQ((*codes)[0], 0) << LogTail(Scratch("good.log"));
+  EXPECT_EQ((*codes)[1], 2) << LogTail(Scratch("bad.log"));
+  EXPECT_NE(LogTail(Scratch("bad.log")).find("3:1"), std::string::npos);
+  std::ifstream in(csv);
+  std::string header;
+  std::getline(in, header);
+  EXPECT_EQ(header, CsvHeader(LoadKind::kConcurrency));
+  std::ifstream json_in(json);
+  nlohmann::json report = nlohmann::json::parse(json_in, nullptr, false);
+  ASSERT_FALSE(report.is_discarded());
+  EXPECT_EQ(report["results"].size(), 1u);
+}
+
+TEST_F(SizingToolsTest, ScanFindsTheKneeThatTheCapacityPredicts) {
+  // One job of one thread sends back to back; each request takes at least the delay, so a job
+  // alone makes at most 1000 / 50 = 20 requests/s. The server executes at most kInstances at
+  // once: capacity 2 x 20 = 40 requests/s. The knee is at capacity / one job's rate = 2 jobs;
+  // with 3 jobs each gets at most 40 / 3 = 13.3/s, a third less than alone, and the total
+  // cannot grow.
+  constexpr double kJobAlone = 1000.0 / kDelayMs;
+  constexpr double kCapacity = kInstances * kJobAlone;
+  constexpr int kPredictedKnee = static_cast<int>(kCapacity / kJobAlone);
+  static_assert(kPredictedKnee == 2);
+
+  ClientJobOptions job;
+  job.address = server_->server->address();
+  job.model = "fixed_capacity";
+  ScanOptions options;
+  options.job_counts = {1, 2, 3, 4};
+  options.job_command = ClientJobCommand(SonicBinary(), job);
+  options.duration = absl::Milliseconds(1500);
+  options.work_dir = Scratch("scan");
+  std::filesystem::create_directories(options.work_dir);
+  absl::StatusOr<std::vector<ScanPoint>> points = RunScan(options, {});
+  ASSERT_TRUE(points.ok()) << points.status();
+  std::ostringstream csv;
+  WriteScanCsv(csv, *points);
+  SCOPED_TRACE(csv.str());
+  ASSERT_EQ(points->size(), 4u);
+  EXPECT_LE(points->front().total_throughput, kJobAlone * 1.05);
+  for (const ScanPoint& point : *points) EXPECT_LE(point.total_throughput, kCapacity * 1.05);
+
+  Saturation saturation = FindSaturation(*points, 0.1);
+  EXPECT_TRUE(saturation.saturated);
+  EXPECT_EQ(saturation.sustained_jobs, kPredictedKnee);
+  EXPECT_EQ(saturation.saturated_at, kPredictedKnee + 1);
+
+  if (FindGnuplot().empty()) GTEST_SKIP() << "gnuplot is not installed: no plot to check";
+  const std::filesystem::path csv_file = options.work_dir / "scan.csv";
+  std::ofstream(csv_file) << csv.str();
+  const std::filesystem::path png = options.work_dir / "scan.png";
+  absl::Status plotted = PlotScan(csv_file, png, *points, saturation, "test scan");
+  ASSERT_TRUE(plotted.ok()) << plotted;
+  std::ifstream image(png, std::ios::binary);
+  char magic[4] = {};
+  image.read(magic, 4);
+  EXPECT_EQ(std::string(magic + 1, 3), "PNG");
+}
+
+}  // namespace
+}  // namespace sonic::tools
