@@ -7,6 +7,12 @@
 
 namespace sonic::cli {
 
+// `sonic models generate`: the demonstrator's models (models_command.cc).
+void AddModelsCommand(CLI::App& app, int& exit_code);
+
+// `sonic run`: the demonstrator job (run_command.cc).
+void AddRunCommand(CLI::App& app, int& exit_code);
+
 // `sonic perf`: perf_analyzer-compatible load and report (perf_command.cc).
 void AddPerfCommand(CLI::App& app, int& exit_code);
 

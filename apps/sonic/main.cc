@@ -17,8 +17,15 @@ int main(int argc, char** argv) {
   CLI::App app{"sonic: inference as a service for event processing (SONIC)", "sonic"};
   app.require_subcommand(1);
   int exit_code = 0;
+  sonic::cli::AddModelsCommand(app, exit_code);
+  sonic::cli::AddRunCommand(app, exit_code);
   sonic::cli::AddPerfCommand(app, exit_code);
   sonic::cli::AddScanCommand(app, exit_code);
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version exit 0; bad usage exits 2 (commands.h).
+    return app.exit(e) == 0 ? 0 : 2;
+  }
   return exit_code;
 }

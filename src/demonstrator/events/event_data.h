@@ -63,6 +63,9 @@ struct TauCandidate {
   std::vector<uint32_t> signal;
 };
 
+// The label under which a job's source puts an event's EventData (framework/event.h).
+inline constexpr char kEventDataLabel[] = "event_data";
+
 struct EventData {
   uint64_t id = 0;
   std::vector<PfCandidate> candidates;

@@ -1,0 +1,70 @@
+// Runs the demonstrator job: the ttbar-like source, the configured modules (ML ones through SONIC
+// or directly, as the mode says) on the framework's event loop; optionally runs the same events
+// again the other way and compares every ML output object by object.
+//
+// SONIC mode: one TritonService per job (servers from the config and $SONIC_SERVER_ADDRESS;
+// with none serving a model and the fallback enabled, it starts a local sonic-server on the
+// job's model repository), and per framework stream one TritonClient per ML module.
+// Direct mode: per stream one LocalModel per ML module (the same backend code in-process).
+//
+// Thread-compatible: one RunJob at a time per process (framework/event_processor.h).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "demonstrator/job/job_config.h"
+#include "sonic/framework/event_processor.h"
+
+namespace sonic::demo {
+
+// The report category of a module type: "ParticleNet", "DeepMET", "DeepTau", "Echo", "other".
+std::string ModuleCategory(const std::string& type);
+
+// Two runs' ML outputs compared for one quantity of one module.
+struct QuantityComparison {
+  std::string module;    // label
+  std::string objects;   // "ak4 jets", "taus", "events"
+  std::string quantity;  // "scores", "met", ...
+  uint64_t objects_compared = 0;
+  uint64_t values_compared = 0;
+  double largest_difference = 0;  // |a - b| / max(1, |a|, |b|)
+  // Objects whose value counts differ, or that one run has and the other not.
+  uint64_t mismatched_objects = 0;
+};
+
+struct Validation {
+  InferenceMode reference = InferenceMode::kDirect;
+  double tolerance = 0;
+  uint64_t events = 0;
+  std::vector<QuantityComparison> quantities;
+  bool passed() const;
+};
+
+struct JobOptions {
+  // Also run the events the other way and compare (Validation).
+  bool validate = false;
+  // Largest accepted |a - b| / max(1, |a|, |b|) per value.
+  double tolerance = 1e-5;
+  // Progress of the measured run (on the caller's thread).
+  std::function<void(const framework::Progress&)> on_progress;
+};
+
+struct JobResult {
+  InferenceMode mode = InferenceMode::kSonic;
+  framework::ProcessorReport report;
+  std::optional<Validation> validation;
+  // SONIC mode: the servers the service knew at the end (fallback ones marked).
+  std::vector<std::string> servers;
+};
+
+// INVALID_ARGUMENT for a bad module parameter; NOT_FOUND for a missing model repository in
+// direct mode; the service's, clients' and modules' errors; FAILED_PRECONDITION when the
+// validation run's events do not match the measured run's.
+absl::StatusOr<JobResult> RunJob(const JobConfig& config, const JobOptions& options);
+
+}  // namespace sonic::demo
