@@ -61,11 +61,15 @@ class BatchOutputAllocator final : public OutputAllocator {
   absl::Status Check(std::string_view name, DataType type, std::span<const int64_t> shape,
                      uint64_t byte_size) const {
     const inference::ModelOutput* output = FindOutput(config_, name);
-    std::string what =
-        absl::StrCat("model '", config_.name(), "' output '", std::string(name), "'");
-    if (output == nullptr) return absl::InternalError(absl::StrCat(what, " is not in the config"));
+    // Built only for an error: this runs for every output of every execution.
+    auto what = [&] {
+      return absl::StrCat("model '", config_.name(), "' output '", std::string(name), "'");
+    };
+    if (output == nullptr) {
+      return absl::InternalError(absl::StrCat(what(), " is not in the config"));
+    }
     if (static_cast<int32_t>(type) != output->data_type()) {
-      return absl::InternalError(absl::StrCat(what, " produced ", std::string(WireName(type)),
+      return absl::InternalError(absl::StrCat(what(), " produced ", std::string(WireName(type)),
                                               ", config says ",
                                               inference::DataType_Name(output->data_type())));
     }
@@ -74,13 +78,13 @@ class BatchOutputAllocator final : public OutputAllocator {
     if (config_.max_batch_size() > 0) expected.insert(expected.begin(), total_batch_);
     // A scattered output is cut by its source input's shapes, not by rows: any shape will do.
     if (!IsScatteredOutput(config_, output->name()) && !MatchesDims(expected, shape)) {
-      return absl::InternalError(absl::StrCat(what, " has shape ", ShapeToString(shape),
+      return absl::InternalError(absl::StrCat(what(), " has shape ", ShapeToString(shape),
                                               ", expected ", ShapeToString(expected)));
     }
     if (type != DataType::kBytes) {
       SONIC_ASSIGN_OR_RETURN(int64_t elements, ElementCount(shape));
       if (byte_size != static_cast<uint64_t>(elements) * ElementSize(type)) {
-        return absl::InternalError(absl::StrCat(what, " of shape ", ShapeToString(shape),
+        return absl::InternalError(absl::StrCat(what(), " of shape ", ShapeToString(shape),
                                                 " came with ", byte_size, " bytes"));
       }
     }
