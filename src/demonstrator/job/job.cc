@@ -81,7 +81,8 @@ absl::StatusOr<framework::ModuleDescription> Describe(const ModuleConfig& module
     if (!absl::SimpleAtoi(Parameter(module, "cones", "10"), &cones) || cones < 1) {
       return BadParameter(module, "cones", "a whole number >= 1");
     }
-    description.factory = [label, cones](int) -> absl::StatusOr<std::unique_ptr<framework::Module>> {
+    description.factory = [label,
+                           cones](int) -> absl::StatusOr<std::unique_ptr<framework::Module>> {
       return std::make_unique<PfIsolationProducer>(label, cones);
     };
     return description;
@@ -93,8 +94,9 @@ absl::StatusOr<framework::ModuleDescription> Describe(const ModuleConfig& module
     const std::string jet_name = Parameter(module, "jets", "ak4");
     if (jet_name != "ak4" && jet_name != "ak8") return BadParameter(module, "jets", "ak4 or ak8");
     jets = jet_name == "ak4" ? JetCollection::kAk4 : JetCollection::kAk8;
-    const std::string inputs = Parameter(
-        module, "inputs", ModelOf(module).find("padded") != std::string::npos ? "padded" : "ragged");
+    const std::string inputs =
+        Parameter(module, "inputs",
+                  ModelOf(module).find("padded") != std::string::npos ? "padded" : "ragged");
     if (inputs != "padded" && inputs != "ragged") {
       return BadParameter(module, "inputs", "ragged or padded");
     }
@@ -177,7 +179,8 @@ absl::StatusOr<Run> RunOnce(const JobConfig& config, InferenceMode mode, Product
   absl::StatusOr<framework::ProcessorReport> report = framework::RunEvents(options);
   if (!report.ok() && service != nullptr) {
     const std::string logs = service->FallbackLogs();
-    if (!logs.empty()) return Annotate(report.status(), absl::StrCat("fallback server log:\n", logs));
+    if (!logs.empty())
+      return Annotate(report.status(), absl::StrCat("fallback server log:\n", logs));
   }
   SONIC_RETURN_IF_ERROR(report.status());
   Run run{*std::move(report), {}};
@@ -216,8 +219,8 @@ void Compare(const std::string& label, const MlProduct& a, const MlProduct* b,
       for (size_t v = 0; v < x.size(); ++v) {
         const double scale = std::max({1.0, std::abs(double{x[v]}), std::abs(double{y[v]})});
         const double difference = std::abs(double{x[v]} - double{y[v]}) / scale;
-        row.largest_difference = std::max(row.largest_difference,
-                                           std::isnan(difference) ? INFINITY : difference);
+        row.largest_difference =
+            std::max(row.largest_difference, std::isnan(difference) ? INFINITY : difference);
         ++row.values_compared;
       }
     }
@@ -262,21 +265,24 @@ bool Validation::passed() const {
 
 absl::StatusOr<JobResult> RunJob(const JobConfig& config, const JobOptions& options) {
   ProductStore measured;
-  SONIC_ASSIGN_OR_RETURN(Run run, RunOnce(config, config.mode, options.validate ? &measured : nullptr,
-                                          options.on_progress));
-  JobResult result{config.mode, std::move(run.report), std::nullopt, std::move(run.servers)};
+  SONIC_ASSIGN_OR_RETURN(
+      Run run,
+      RunOnce(config, config.mode, options.validate ? &measured : nullptr, options.on_progress));
+  JobResult result{config.mode, std::move(run.report), std::nullopt, std::nullopt,
+                   std::move(run.servers)};
   if (!options.validate) return result;
   const InferenceMode reference_mode =
       config.mode == InferenceMode::kSonic ? InferenceMode::kDirect : InferenceMode::kSonic;
   ProductStore reference;
   SONIC_ASSIGN_OR_RETURN(Run check, RunOnce(config, reference_mode, &reference, nullptr));
   if (check.report.events != result.report.events) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the validation run processed ", check.report.events, " events, the measured run ",
-        result.report.events));
+    return absl::FailedPreconditionError(
+        absl::StrCat("the validation run processed ", check.report.events,
+                     " events, the measured run ", result.report.events));
   }
   result.validation =
       Validate(measured, reference, reference_mode, options.tolerance, result.report.events);
+  result.reference_report = std::move(check.report);
   return result;
 }
 

@@ -58,6 +58,8 @@ struct JobResult {
   InferenceMode mode = InferenceMode::kSonic;
   framework::ProcessorReport report;
   std::optional<Validation> validation;
+  // With validation: the timing of the run the other way (same events).
+  std::optional<framework::ProcessorReport> reference_report;
   // SONIC mode: the servers the service knew at the end (fallback ones marked).
   std::vector<std::string> servers;
 };

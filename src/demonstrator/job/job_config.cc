@@ -75,12 +75,11 @@ absl::StatusOr<ClientSettings> ParseClient(const YAML::Node& node, std::string_v
   SONIC_ASSIGN_OR_RETURN(int64_t tries,
                          Integer(node, "allowed_tries", context, settings.allowed_tries, 1));
   settings.allowed_tries = static_cast<int>(tries);
-  SONIC_ASSIGN_OR_RETURN(
-      int64_t timeout,
-      Integer(node, "timeout_ms", context, static_cast<int64_t>(settings.timeout_ms), 0));
+  SONIC_ASSIGN_OR_RETURN(int64_t timeout, Integer(node, "timeout_ms", context,
+                                                  static_cast<int64_t>(settings.timeout_ms), 0));
   settings.timeout_ms = static_cast<uint64_t>(timeout);
-  SONIC_ASSIGN_OR_RETURN(settings.compression, Choice(node, "compression", context,
-                                                      kCompressions, settings.compression));
+  SONIC_ASSIGN_OR_RETURN(settings.compression,
+                         Choice(node, "compression", context, kCompressions, settings.compression));
   SONIC_ASSIGN_OR_RETURN(settings.shared_memory, Choice(node, "shared_memory", context,
                                                         kSharedMemory, settings.shared_memory));
   return settings;
@@ -98,8 +97,8 @@ absl::StatusOr<ModuleConfig> ParseModule(const YAML::Node& node, size_t index,
     for (const auto& [type, unused] : ModuleKeys()) {
       absl::StrAppend(&known, known.empty() ? "" : ", ", type);
     }
-    return Fields().Error(node["type"], absl::StrCat(context, ".type '", module.type,
-                                                     "' is not one of ", known));
+    return Fields().Error(node["type"],
+                          absl::StrCat(context, ".type '", module.type, "' is not one of ", known));
   }
   const bool ml = module.type != "pf_isolation";
   std::set<std::string> allowed = keys->second;
@@ -109,8 +108,7 @@ absl::StatusOr<ModuleConfig> ParseModule(const YAML::Node& node, size_t index,
   SONIC_ASSIGN_OR_RETURN(module.label, Fields().String(node, "label", context, false));
   if (module.label.empty()) module.label = module.type;
   SONIC_ASSIGN_OR_RETURN(module.model, Fields().String(node, "model", context, false));
-  SONIC_ASSIGN_OR_RETURN(module.client,
-                         ParseClient(node["client"], context + ".client", defaults));
+  SONIC_ASSIGN_OR_RETURN(module.client, ParseClient(node["client"], context + ".client", defaults));
   for (const std::string& key : keys->second) {
     SONIC_ASSIGN_OR_RETURN(std::string value, Fields().String(node, key, context, false));
     if (!value.empty()) module.parameters[key] = value;
@@ -156,7 +154,8 @@ absl::StatusOr<JobConfig> ParseRoot(const YAML::Node& root, const std::filesyste
   for (size_t i = 0; i < modules.size(); ++i) {
     SONIC_ASSIGN_OR_RETURN(ModuleConfig module, ParseModule(modules[i], i, config.client));
     if (!labels.insert(module.label).second) {
-      return Fields().Error(modules[i], absl::StrCat("duplicate module label '", module.label, "'"));
+      return Fields().Error(modules[i],
+                            absl::StrCat("duplicate module label '", module.label, "'"));
     }
     config.modules.push_back(std::move(module));
   }

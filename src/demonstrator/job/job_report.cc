@@ -1,5 +1,6 @@
 #include "demonstrator/job/job_report.h"
 
+#include <algorithm>
 #include <map>
 
 #include "absl/strings/str_cat.h"
@@ -9,6 +10,11 @@ namespace sonic::demo {
 namespace {
 
 double Ms(absl::Duration d) { return absl::ToDoubleMilliseconds(d); }
+
+double EventsPerSecond(const framework::ProcessorReport& report) {
+  const double seconds = absl::ToDoubleSeconds(report.wall);
+  return seconds > 0 ? static_cast<double>(report.events) / seconds : 0;
+}
 
 double PerEvent(double total, uint64_t events) {
   return events == 0 ? 0 : total / static_cast<double>(events);
@@ -46,17 +52,41 @@ std::vector<CategoryTime> CategoryTimes(const framework::ProcessorReport& report
 
 std::string FormatJobReport(const JobConfig& config, const JobResult& result) {
   const framework::ProcessorReport& report = result.report;
-  const double seconds = absl::ToDoubleSeconds(report.wall);
   std::string text = absl::StrFormat(
       "%d events in %.2f s: %.2f events/s (mode %s, %d threads, %d concurrent events)\n",
-      report.events, seconds, seconds > 0 ? static_cast<double>(report.events) / seconds : 0,
+      report.events, absl::ToDoubleSeconds(report.wall), EventsPerSecond(report),
       std::string(InferenceModeName(result.mode)), report.threads, report.streams);
-  for (const std::string& server : result.servers) absl::StrAppend(&text, "  server: ", server, "\n");
-  absl::StrAppendFormat(&text, "\n  %-12s %10s %8s %14s\n", "", "ms/event", "share",
-                        "waiting ms/ev");
-  for (const CategoryTime& row : CategoryTimes(report)) {
-    absl::StrAppendFormat(&text, "  %-12s %10.2f %7.1f%% %14.2f\n", row.category,
-                          row.ms_per_event, 100 * row.share, row.wait_ms_per_event);
+  for (const std::string& server : result.servers)
+    absl::StrAppend(&text, "  server: ", server, "\n");
+  const std::vector<CategoryTime> rows = CategoryTimes(report);
+  if (result.reference_report) {
+    // The seed's comparison: each category with the other way of running the models beside.
+    const std::vector<CategoryTime> reference = CategoryTimes(*result.reference_report);
+    const std::string other_mode(
+        InferenceModeName(result.validation ? result.validation->reference : result.mode));
+    absl::StrAppendFormat(&text, "\n  %-12s %19s   %19s\n", "ms/event",
+                          std::string(InferenceModeName(result.mode)) + " (share)",
+                          other_mode + " (share)");
+    for (const CategoryTime& row : rows) {
+      const auto match =
+          std::find_if(reference.begin(), reference.end(),
+                       [&](const CategoryTime& r) { return r.category == row.category; });
+      const double ms = match == reference.end() ? 0 : match->ms_per_event;
+      const double share = match == reference.end() ? 0 : match->share;
+      absl::StrAppendFormat(&text, "  %-12s %10.2f (%5.1f%%)   %10.2f (%5.1f%%)\n", row.category,
+                            row.ms_per_event, 100 * row.share, ms, 100 * share);
+    }
+    absl::StrAppendFormat(
+        &text, "  (%s run: %.2f events/s; waiting for %s requests: %.2f ms/event)\n", other_mode,
+        EventsPerSecond(*result.reference_report), std::string(InferenceModeName(result.mode)),
+        rows.back().wait_ms_per_event);
+  } else {
+    absl::StrAppendFormat(&text, "\n  %-12s %10s %8s %14s\n", "", "ms/event", "share",
+                          "waiting ms/ev");
+    for (const CategoryTime& row : rows) {
+      absl::StrAppendFormat(&text, "  %-12s %10.2f %7.1f%% %14.2f\n", row.category,
+                            row.ms_per_event, 100 * row.share, row.wait_ms_per_event);
+    }
   }
   absl::StrAppendFormat(&text, "  (most requests in flight at once: %d)\n",
                         report.max_concurrent_waits);
@@ -80,12 +110,11 @@ std::string FormatJobReport(const JobConfig& config, const JobResult& result) {
 
 nlohmann::json JobReportJson(const JobConfig& config, const JobResult& result) {
   const framework::ProcessorReport& report = result.report;
-  const double seconds = absl::ToDoubleSeconds(report.wall);
   nlohmann::json json;
   json["mode"] = std::string(InferenceModeName(result.mode));
   json["events"] = report.events;
-  json["wall_seconds"] = seconds;
-  json["events_per_second"] = seconds > 0 ? static_cast<double>(report.events) / seconds : 0;
+  json["wall_seconds"] = absl::ToDoubleSeconds(report.wall);
+  json["events_per_second"] = EventsPerSecond(report);
   json["threads"] = report.threads;
   json["concurrent_events"] = report.streams;
   json["seed"] = config.seed;
@@ -121,6 +150,14 @@ nlohmann::json JobReportJson(const JobConfig& config, const JobResult& result) {
                                           {"mismatched_objects", row.mismatched_objects}});
     }
     json["validation"] = validation;
+  }
+  if (result.reference_report) {
+    nlohmann::json reference = {{"events_per_second", EventsPerSecond(*result.reference_report)}};
+    for (const CategoryTime& row : CategoryTimes(*result.reference_report)) {
+      reference["categories"].push_back(
+          {{"category", row.category}, {"ms_per_event", row.ms_per_event}, {"share", row.share}});
+    }
+    json["reference_run"] = reference;
   }
   return json;
 }

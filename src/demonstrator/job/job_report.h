@@ -1,7 +1,7 @@
 // What `sonic run` shows and writes about a job: the seed paper's table (per category: ms per
 // event on the framework's threads and share of the event; the waits for external work shown
-// beside, as they use no thread), throughput, servers, and the validation summary; and the same
-// as JSON for --report.
+// beside, as they use no thread; with validation, the other run's column beside), throughput,
+// servers, and the validation summary; and the same as JSON for --report.
 //
 // Categories: ParticleNet, DeepTau, DeepMET, Echo (per module type), other (the rest of the
 // modules and the source). ms/event = (time in acquire + time in produce) / events.

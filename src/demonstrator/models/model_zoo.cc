@@ -175,9 +175,9 @@ torch::jit::Module DeepMet(uint64_t seed) {
   make.Table("charge_table", 3, 2);
   make.Table("type_table", 5, 4);
   make.Table("pv_table", 4, 2);
-  make.Dense("fc1", 5 + 2 + 4 + 2, 32);
-  make.Dense("fc2", 32, 32);
-  make.Dense("out", 32, 1);
+  make.Dense("fc1", 5 + 2 + 4 + 2, 64);
+  make.Dense("fc2", 64, 64);
+  make.Dense("out", 64, 1);
   module.define(std::string(kDeepMetForward));
   return module;
 }
@@ -204,7 +204,7 @@ std::string GridTower(ParameterMaker& make, const std::string& name, int64_t cel
 torch::jit::Module DeepTau(uint64_t seed) {
   torch::jit::Module module("DeepTau");
   ParameterMaker make(module, seed);
-  const int64_t channels = 16, tau_hidden = 32;
+  const int64_t channels = 32, tau_hidden = 32;
   make.Dense("tau", kDeepTauFeatures, tau_hidden);
   std::string source = "def forward(self, tau_features, inner_grid, outer_grid):\n";
   absl::StrAppend(&source,

@@ -12,10 +12,10 @@
 //   (allow_ragged_batch) and the jet boundaries from a batch_input. For a jet of at most 100
 //   constituents both variants give the same scores.
 // - deepmet: per candidate, embeddings of charge (3 x 2), type (5 x 4) and from_pv (4 x 2) joined
-//   with five normalised continuous features, dense 32, 32, a sigmoid weight; MET = -sum w p_T.
+//   with five normalised continuous features, dense 64, 64, a sigmoid weight; MET = -sum w p_T.
 //   Ragged: every event's candidates one after another; weights are scattered back per event
 //   (batch_output BATCH_SCATTER_WITH_INPUT_SHAPE).
-// - deeptau: dense 32 on the tau features; the inner grid through a 1x1 convolution to 16
+// - deeptau: dense 32 on the tau features; the inner grid through a 1x1 convolution to 32
 //   channels and five 3x3 convolutions (11 -> 1 cells), the outer grid through a 1x1 and ten 3x3
 //   (21 -> 1); dense 64 on the three joined; softmax over 4 classes.
 // Every config: backend pytorch, max_batch_size 64, dynamic batching, one CPU instance with one
