@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <map>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -126,41 +125,6 @@ absl::StatusOr<inference::ModelStatistics> FetchModelStatistics(const std::strin
     return absl::NotFoundError(absl::StrCat("no statistics for model ", model));
   }
   return response.model_stats(response.model_stats_size() - 1);
-}
-
-namespace {
-
-void SubtractDuration(const inference::StatisticDuration& before,
-                      inference::StatisticDuration* after) {
-  after->set_count(after->count() - before.count());
-  after->set_ns(after->ns() - before.ns());
-}
-
-}  // namespace
-
-inference::ModelStatistics StatisticsDelta(const inference::ModelStatistics& before,
-                                           const inference::ModelStatistics& after) {
-  inference::ModelStatistics delta = after;
-  delta.set_inference_count(after.inference_count() - before.inference_count());
-  delta.set_execution_count(after.execution_count() - before.execution_count());
-  const inference::InferStatistics& b = before.inference_stats();
-  inference::InferStatistics* d = delta.mutable_inference_stats();
-  SubtractDuration(b.success(), d->mutable_success());
-  SubtractDuration(b.fail(), d->mutable_fail());
-  SubtractDuration(b.queue(), d->mutable_queue());
-  SubtractDuration(b.compute_input(), d->mutable_compute_input());
-  SubtractDuration(b.compute_infer(), d->mutable_compute_infer());
-  SubtractDuration(b.compute_output(), d->mutable_compute_output());
-  std::map<uint64_t, const inference::InferBatchStatistics*> earlier;
-  for (const auto& stats : before.batch_stats()) earlier[stats.batch_size()] = &stats;
-  for (auto& stats : *delta.mutable_batch_stats()) {
-    auto it = earlier.find(stats.batch_size());
-    if (it == earlier.end()) continue;
-    SubtractDuration(it->second->compute_input(), stats.mutable_compute_input());
-    SubtractDuration(it->second->compute_infer(), stats.mutable_compute_infer());
-    SubtractDuration(it->second->compute_output(), stats.mutable_compute_output());
-  }
-  return delta;
 }
 
 }  // namespace sonic::bench

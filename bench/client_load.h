@@ -51,13 +51,10 @@ struct LoadResult {
 // non-positive duration.
 absl::StatusOr<LoadResult> RunClientLoad(const LoadOptions& options);
 
-// The server's statistics of the latest version of `model`. Errors: the RPC's code and message.
+// The server's statistics of the latest version of `model` (for their difference over a phase:
+// tools::StatisticsDelta of src/tools/perf/server_statistics.h). Errors: the RPC's code and
+// message.
 absl::StatusOr<inference::ModelStatistics> FetchModelStatistics(const std::string& address,
                                                                 const std::string& model);
-
-// `after` minus `before` for the counters a benchmark reads (inference and execution counts,
-// inference_stats durations and batch_stats), so a warm-up or an earlier phase is left out.
-inference::ModelStatistics StatisticsDelta(const inference::ModelStatistics& before,
-                                           const inference::ModelStatistics& after);
 
 }  // namespace sonic::bench

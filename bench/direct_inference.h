@@ -1,11 +1,11 @@
-// The compute floor: a model run in-process through the same backend code path the server
-// uses (plugin from BackendRegistry, BackendModel, BackendInstance, config read and validated by
-// LoadModelConfig), without gRPC, queueing or batching in between.
+// The compute floor: a model run in-process through the server's own execution path
+// (server::LocalModel: the config read as the server reads it, the backend from the same
+// registry, one CPU instance, inputs assembled and outputs split as an instance does), without
+// gRPC, queueing or batching in between.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
-#include <memory>
 #include <string>
 #include <vector>
 
@@ -15,7 +15,7 @@
 
 namespace sonic::bench {
 
-// One input tensor of the batch, batch dimension included in `shape`.
+// One input tensor of the batch, batch dimension included in `shape` for a batching model.
 struct DirectInput {
   std::string name;
   DataType type = DataType::kInvalid;
@@ -25,25 +25,23 @@ struct DirectInput {
 
 struct DirectOptions {
   std::filesystem::path model_dir;  // <repository>/<model>, holding config.pbtxt and versions.
-  int64_t version = 1;
-  std::vector<DirectInput> inputs;
-  std::vector<std::string> outputs;  // Output names to produce.
-  uint64_t batch_size = 1;
+  int64_t version = 0;              // 0: the highest version the config serves.
+  std::vector<DirectInput> inputs;  // One request; its batch is what one execution infers.
+  std::vector<std::string> outputs;  // Output names to produce; empty: all of the model's.
   absl::Duration warmup = absl::Seconds(1);
   absl::Duration duration = absl::Seconds(5);
 };
 
 struct DirectResult {
   int64_t executions = 0;            // Executions started and finished within the measured stretch.
-  double inferences_per_second = 0;  // executions * batch_size / duration.
+  double inferences_per_second = 0;  // executions * batch size / duration.
   absl::Duration p50_latency;        // Per execution.
 };
 
-// Loads the model's backend (plugins from build/lib beside the running executable), creates one
-// CPU instance and executes the batch again and again on a thread of its own (as the server's
-// instance workers do) for warm-up + duration. Blocks until done. Errors: those of
-// LoadModelConfig, BackendRegistry::Get, BackendModel/BackendInstance::Create and the first
-// failed Execute, unchanged.
+// Loads the model (plugins from build/lib beside the running executable) and executes the
+// request again and again on a thread of its own (as the server's instance workers do) for
+// warm-up + duration. Blocks until done. Errors: LocalModel::Load's and the first failed
+// Execute's, unchanged.
 absl::StatusOr<DirectResult> RunDirectInference(const DirectOptions& options);
 
 }  // namespace sonic::bench

@@ -22,6 +22,7 @@
 #include "client_load.h"
 #include "direct_inference.h"
 #include "server_process.h"
+#include "server_statistics.h"
 #include "sonic/common/status.h"
 #include "torch_mlp.h"
 
@@ -128,7 +129,7 @@ absl::StatusOr<ServerPhase> MeasureThroughServer(const std::string& address,
   ServerPhase phase;
   SONIC_ASSIGN_OR_RETURN(phase.load, RunClientLoad(options));
   SONIC_ASSIGN_OR_RETURN(inference::ModelStatistics after, FetchModelStatistics(address, model));
-  phase.stats = StatisticsDelta(before, after);
+  phase.stats = tools::StatisticsDelta(before, after);
   if (phase.load.successes == 0) {
     return absl::InternalError(
         absl::StrCat("no request to ", model, " succeeded: ", phase.load.first_error));
@@ -146,7 +147,6 @@ absl::StatusOr<DirectResult> MeasureInProcess(const std::filesystem::path& repos
   input.bytes.assign(bytes, bytes + values.size() * sizeof(float));
   options.inputs.push_back(std::move(input));
   options.outputs = {"OUTPUT__0"};
-  options.batch_size = static_cast<uint64_t>(batch);
   options.warmup = plan.warmup;
   options.duration = plan.duration;
   return RunDirectInference(options);
@@ -204,9 +204,9 @@ void AddNotes(BenchReport& report, const Plan& plan, const Flags& flags) {
                               "gRPC and LibTorch share the machine's cores, and the in-process "
                               "floor must use the same LibTorch threads to be comparable"));
   report.AddNote("in_process", absl::StrCat("batch ", kMaxBatch,
-                                            " through BackendRegistry + "
-                                            "BackendInstance::Execute (the server's backend "
-                                            "path), one instance, on its own thread"));
+                                            " through server::LocalModel (the server's "
+                                            "execution path), one instance, on its own "
+                                            "thread"));
   report.AddNote("timing", absl::StrCat("each phase: ", absl::FormatDuration(plan.warmup),
                                         " warm-up then ", absl::FormatDuration(plan.duration),
                                         " measured; phases run one after another"));
