@@ -133,14 +133,17 @@ double SideResult::ServerCpuUsPerRequest() const {
 
 absl::StatusOr<std::vector<SideResult>> RunInterleaved(const InterleavedOptions& options,
                                                        const std::vector<LoadSide>& sides) {
-  if (sides.empty() || options.clients < 1 || options.window <= absl::ZeroDuration() ||
-      options.rounds < 1) {
+  const bool valid_sides = std::all_of(sides.begin(), sides.end(),
+                                       [](const LoadSide& side) { return side.clients >= 0; });
+  if (sides.empty() || !valid_sides || options.clients < 1 ||
+      options.window <= absl::ZeroDuration() || options.rounds < 1) {
     return absl::InvalidArgumentError(
         "interleaved load needs sides, at least one client, a positive window and one round");
   }
   std::vector<std::vector<RoundTrip>> clients(sides.size());
   for (size_t s = 0; s < sides.size(); ++s) {
-    for (int c = 0; c < options.clients; ++c) {
+    const int count = sides[s].clients > 0 ? sides[s].clients : options.clients;
+    for (int c = 0; c < count; ++c) {
       SONIC_ASSIGN_OR_RETURN(RoundTrip client, sides[s].make_client());
       clients[s].push_back(std::move(client));
     }

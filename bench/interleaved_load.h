@@ -29,10 +29,13 @@ struct LoadSide {
   std::function<absl::StatusOr<RoundTrip>()> make_client;
   // The server answering this side, whose CPU time is read from /proc/<pid>/stat; 0: none.
   pid_t server_pid = 0;
+  // Concurrent closed-loop clients of this side; 0: InterleavedOptions::clients. (An in-process
+  // floor may need fewer threads than a server side needs requests in flight.)
+  int clients = 0;
 };
 
 struct InterleavedOptions {
-  int clients = 1;                                  // Concurrent closed-loop clients per side.
+  int clients = 1;  // Concurrent closed-loop clients per side (unless the side sets its own).
   absl::Duration window = absl::Milliseconds(500);  // One side's turn.
   int rounds = 6;         // Measured rounds; a round gives every side one window.
   int warmup_rounds = 1;  // Rounds run first and not counted.
@@ -58,9 +61,9 @@ struct SideResult {
 
 // Makes every side's clients, runs warmup_rounds + rounds rounds (the order of the sides is
 // reversed every other round), and returns one result per side, in the order of `sides`.
-// Blocks until done. Errors: INVALID_ARGUMENT for no sides, clients < 1, a non-positive window
-// or rounds < 1; a make_client error, unchanged; INTERNAL when a server's /proc/<pid>/stat cannot
-// be read.
+// Blocks until done. Errors: INVALID_ARGUMENT for no sides, options.clients < 1, a side's
+// clients < 0, a non-positive window or rounds < 1; a make_client error, unchanged; INTERNAL
+// when a server's /proc/<pid>/stat cannot be read.
 absl::StatusOr<std::vector<SideResult>> RunInterleaved(const InterleavedOptions& options,
                                                        const std::vector<LoadSide>& sides);
 
