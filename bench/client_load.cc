@@ -127,4 +127,13 @@ absl::StatusOr<inference::ModelStatistics> FetchModelStatistics(const std::strin
   return response.model_stats(response.model_stats_size() - 1);
 }
 
+absl::Duration ExecutionTimePerInference(const inference::ModelStatistics& delta) {
+  if (delta.inference_count() == 0) return absl::ZeroDuration();
+  int64_t ns = 0;
+  for (const auto& batch : delta.batch_stats()) {
+    ns += batch.compute_input().ns() + batch.compute_infer().ns() + batch.compute_output().ns();
+  }
+  return absl::Nanoseconds(ns) / static_cast<int64_t>(delta.inference_count());
+}
+
 }  // namespace sonic::bench

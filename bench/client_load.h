@@ -57,4 +57,10 @@ absl::StatusOr<LoadResult> RunClientLoad(const LoadOptions& options);
 absl::StatusOr<inference::ModelStatistics> FetchModelStatistics(const std::string& address,
                                                                 const std::string& model);
 
+// Over a ModelStatistics delta: the time the model's instances spent executing (compute input +
+// infer + output of every execution, from batch_stats) per batch entry inferred; zero when none
+// was. (inference_stats give each request its whole execution's time, so their averages weigh
+// large executions more than small ones.)
+absl::Duration ExecutionTimePerInference(const inference::ModelStatistics& delta);
+
 }  // namespace sonic::bench

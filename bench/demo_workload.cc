@@ -46,14 +46,16 @@ std::vector<ObjectBatch> ParticleNetBatches(uint64_t seed, size_t jets_per_batch
   return result;
 }
 
-ObjectBatch DeepMetBatch(uint64_t seed, size_t events) {
+std::vector<ObjectBatch> DeepMetBatches(uint64_t seed, size_t events_per_batch, size_t batches) {
   const demo::TtbarGenerator generator(seed);
-  ObjectBatch batch;
-  for (uint64_t id = 0; id < events; ++id) {
-    AppendEntry(demo::DeepMetInputs(generator.Generate(id)), 0, batch);
-    ++batch.entries;
+  std::vector<ObjectBatch> result(batches);
+  uint64_t id = 0;
+  for (ObjectBatch& batch : result) {
+    for (; batch.entries < events_per_batch; ++batch.entries) {
+      AppendEntry(demo::DeepMetInputs(generator.Generate(id++)), 0, batch);
+    }
   }
-  return batch;
+  return result;
 }
 
 uint64_t InputBytes(const ObjectBatch& batch) {
@@ -83,6 +85,15 @@ absl::Status RunBatch(demo::InferenceEngine& engine, const ObjectBatch& batch,
                                             std::string(output), "' for ", batch.entries));
   }
   return absl::OkStatus();
+}
+
+RoundTrip CyclingClient(std::shared_ptr<demo::InferenceEngine> engine,
+                        const std::vector<ObjectBatch>& batches, size_t first,
+                        std::string_view output) {
+  return [engine = std::move(engine), &batches, next = first,
+          output = std::string(output)]() mutable {
+    return RunBatch(*engine, batches[next++ % batches.size()], output);
+  };
 }
 
 }  // namespace sonic::bench

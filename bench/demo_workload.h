@@ -8,11 +8,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "demonstrator/ml/inference_engine.h"
+#include "interleaved_load.h"
 
 namespace sonic::bench {
 
@@ -29,9 +31,9 @@ struct ObjectBatch {
 std::vector<ObjectBatch> ParticleNetBatches(uint64_t seed, size_t jets_per_batch, size_t batches,
                                             bool padded);
 
-// DeepMET inputs of events 0 .. events - 1 of TtbarGenerator(seed): one batch, one entry (all the
-// event's PF candidates) per event.
-ObjectBatch DeepMetBatch(uint64_t seed, size_t events);
+// DeepMET inputs of events 0, 1, 2... of TtbarGenerator(seed): `batches` batches of
+// `events_per_batch` (> 0) events, one entry (all the event's PF candidates) per event.
+std::vector<ObjectBatch> DeepMetBatches(uint64_t seed, size_t events_per_batch, size_t batches);
 
 // Bytes of a batch's input values: the tensor contents its requests carry, whatever their number.
 uint64_t InputBytes(const ObjectBatch& batch);
@@ -41,5 +43,12 @@ uint64_t InputBytes(const ObjectBatch& batch);
 // entries.
 absl::Status RunBatch(demo::InferenceEngine& engine, const ObjectBatch& batch,
                       std::string_view output);
+
+// A closed-loop client of an interleaved load: RunBatch of `batches` (borrowed; non-empty) one
+// after another, from batch `first` on, round and round, so that the model sees objects of every
+// size as from a stream of events rather than one batch's shapes again and again.
+RoundTrip CyclingClient(std::shared_ptr<demo::InferenceEngine> engine,
+                        const std::vector<ObjectBatch>& batches, size_t first,
+                        std::string_view output);
 
 }  // namespace sonic::bench

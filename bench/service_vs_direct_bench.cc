@@ -13,6 +13,7 @@
 // Exits 0 whenever it ran (a benchmark is not a test); 1 when it could not run.
 #include <CLI/CLI.hpp>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -42,6 +43,7 @@ constexpr uint64_t kEventSeed = 8;
 
 struct Flags {
   int batch = 64;
+  int batches = 8;
   double window_s = 1.0;
   int rounds = 5;
   int clients = 2;
@@ -49,34 +51,39 @@ struct Flags {
   std::string out = SONIC_BENCH_RESULTS_DIR;
 };
 
-// A model and the batch it is measured on.
+// A model and the batches it is measured on (all of one size; distinct events' objects).
 struct Workload {
   std::string model;
   std::string output;   // Checked after every batch.
   std::string objects;  // What an entry is: "jets" or "events".
-  ObjectBatch batch;
+  std::vector<ObjectBatch> batches;
 };
 
-std::vector<Workload> Workloads(size_t batch) {
+std::vector<Workload> Workloads(size_t batch, size_t batches) {
   using namespace demo::models;
   return {
       {std::string(kParticleNetPadded), std::string(kScores), "jets",
-       ParticleNetBatches(kEventSeed, batch, 1, /*padded=*/true).front()},
+       ParticleNetBatches(kEventSeed, batch, batches, /*padded=*/true)},
       {std::string(kParticleNetRagged), std::string(kScores), "jets",
-       ParticleNetBatches(kEventSeed, batch, 1, /*padded=*/false).front()},
-      {std::string(kDeepMet), std::string(kMet), "events", DeepMetBatch(kEventSeed, batch)},
+       ParticleNetBatches(kEventSeed, batch, batches, /*padded=*/false)},
+      {std::string(kDeepMet), std::string(kMet), "events",
+       DeepMetBatches(kEventSeed, batch, batches)},
   };
 }
 
-// A side whose client is `make_engine`'s engine, checked on one batch before it counts.
+using EngineFactory = std::function<absl::StatusOr<std::unique_ptr<demo::InferenceEngine>>()>;
+
+// A side whose clients are `make_engine`'s engines, each checked on every batch before it counts
+// (which also lets LibTorch's graph executor see every shape) and then cycling through them.
 LoadSide EngineSide(std::string name, const Workload& workload, int clients, pid_t server_pid,
-                    std::function<absl::StatusOr<std::unique_ptr<demo::InferenceEngine>>()>
-                        make_engine) {
-  auto make = [&workload, make_engine = std::move(make_engine)]() -> absl::StatusOr<RoundTrip> {
+                    EngineFactory make_engine) {
+  auto make = [&workload, make_engine = std::move(make_engine),
+               made = size_t{0}]() mutable -> absl::StatusOr<RoundTrip> {
     SONIC_ASSIGN_OR_RETURN(std::shared_ptr<demo::InferenceEngine> engine, make_engine());
-    SONIC_RETURN_IF_ERROR(RunBatch(*engine, workload.batch, workload.output));
-    return RoundTrip(
-        [engine, &workload] { return RunBatch(*engine, workload.batch, workload.output); });
+    for (const ObjectBatch& batch : workload.batches) {
+      SONIC_RETURN_IF_ERROR(RunBatch(*engine, batch, workload.output));
+    }
+    return CyclingClient(std::move(engine), workload.batches, made++, workload.output);
   };
   return {std::move(name), std::move(make), server_pid, clients};
 }
@@ -128,7 +135,7 @@ absl::StatusOr<Measurement> Measure(const Workload& workload, const testing::Ser
 double Us(absl::Duration d) { return absl::ToDoubleMicroseconds(d); }
 
 void Report(BenchReport& report, const Workload& workload, const Measurement& m) {
-  const double entries = static_cast<double>(workload.batch.entries);
+  const double entries = static_cast<double>(workload.batches.front().entries);
   const std::string unit = absl::StrCat(workload.objects, "/s");
   const SideResult& direct = m.sides[2];
   const std::string floor = "in-process, 1 thread";
@@ -159,6 +166,7 @@ void Report(BenchReport& report, const Workload& workload, const Measurement& m)
                                       ? 0
                                       : static_cast<double>(server.request_count) /
                                             static_cast<double>(server.execution_count)},
+       {"execution_per_entry", Us(ExecutionTimePerInference(m.server))},
        {"entries_per_execution", server.execution_count == 0
                                      ? 0
                                      : static_cast<double>(server.inference_count) /
@@ -167,8 +175,11 @@ void Report(BenchReport& report, const Workload& workload, const Measurement& m)
                  "us");
   report.AddInfo(absl::StrCat(workload.model, " p50 batch, server shm off"),
                  Us(m.sides[0].p50_latency), "us");
-  report.AddInfo(absl::StrCat(workload.model, " compute_infer per execution, server"),
-                 Us(server.compute_infer), "us");
+  report.AddComparison(absl::StrCat(workload.model, " execution time per ",
+                                     workload.objects.substr(0, workload.objects.size() - 1),
+                                     ", server / in-process"),
+                       Us(ExecutionTimePerInference(m.server)), "us", "in-process p50 / entries",
+                       Us(direct.p50_latency) / entries);
 }
 
 void AddNotes(BenchReport& report, const Flags& flags, const std::vector<Workload>& workloads,
@@ -179,12 +190,16 @@ void AddNotes(BenchReport& report, const Flags& flags, const std::vector<Workloa
                               "queue delay, one CPU instance, INTRA_OP_THREAD_COUNT 1"));
   std::string inputs;
   for (const Workload& w : workloads) {
-    absl::StrAppend(&inputs, w.model, ": ", w.batch.entries, " ", w.objects, ", ",
-                    InputBytes(w.batch), " input bytes per batch; ");
+    uint64_t bytes = 0;
+    for (const ObjectBatch& batch : w.batches) bytes += InputBytes(batch);
+    absl::StrAppend(&inputs, w.model, ": ", w.batches.size(), " batches of ",
+                    w.batches.front().entries, " ", w.objects, ", ", bytes / w.batches.size(),
+                    " input bytes per batch on average; ");
   }
   report.AddNote("inputs", absl::StrCat(inputs, "from TtbarGenerator(", kEventSeed,
                                         ") events 0, 1, ... (AK4 jets in event order), "
-                                        "features as the demonstrator's modules fill them"));
+                                        "features as the demonstrator's modules fill them; every "
+                                        "client cycles through its model's batches"));
   report.AddNote("threads",
                  absl::StrCat(
                      "same compute threads on both sides: the server's one instance runs one "
@@ -204,11 +219,12 @@ void AddNotes(BenchReport& report, const Flags& flags, const std::vector<Workloa
                                         " measured rounds"));
   report.AddNote("cpu", "per batch: client = getrusage of the benchmark process (the in-process "
                         "floor's compute included), server = /proc/<pid>/stat of sonic-server");
-  report.AddNote("quick", flags.quick ? "true (smoke run: batch 4, figures meaningless)" : "false");
+  report.AddNote("quick", flags.quick ? "true (smoke run: 2 batches of 4, figures meaningless)" : "false");
 }
 
 absl::Status Run(const Flags& flags) {
-  const std::vector<Workload> workloads = Workloads(flags.quick ? 4 : flags.batch);
+  const std::vector<Workload> workloads =
+      Workloads(flags.quick ? 4 : flags.batch, flags.quick ? 2 : flags.batches);
   SONIC_ASSIGN_OR_RETURN(auto dir, testing::TempDirectory::Create("sonic-bench"));
   const std::filesystem::path repository = dir->path() / "models";
   SONIC_RETURN_IF_ERROR(demo::models::GenerateModels(repository, kModelSeed));
@@ -240,12 +256,14 @@ int main(int argc, char** argv) {
   sonic::bench::Flags flags;
   CLI::App app("Service vs direct: the demonstrator's models through sonic-server vs in-process");
   app.add_option("--batch", flags.batch, "Jets or events per batch")->check(CLI::Range(1, 64));
+  app.add_option("--batches", flags.batches, "Distinct batches per model")
+      ->check(CLI::Range(1, 1000));
   app.add_option("--window-s", flags.window_s, "Seconds of one side's turn")
       ->check(CLI::Range(0.01, 60.0));
   app.add_option("--rounds", flags.rounds, "Measured rounds")->check(CLI::Range(1, 1000));
   app.add_option("--clients", flags.clients, "Sync clients (batches in flight) on the server")
       ->check(CLI::Range(1, 64));
-  app.add_flag("--quick", flags.quick, "Batch 4, one short round (CI smoke run)");
+  app.add_flag("--quick", flags.quick, "2 batches of 4, one short round (CI smoke run)");
   app.add_option("--out", flags.out, "Directory for service_vs_direct.json");
   CLI11_PARSE(app, argc, argv);
   const absl::Status status = sonic::bench::Run(flags);
