@@ -60,10 +60,8 @@ std::optional<std::string> Resolve(PerfFlags& flags) {
   options.range = *range;
   options.distribution = flags.distribution == "poisson" ? tools::RequestDistribution::kPoisson
                                                          : tools::RequestDistribution::kConstant;
-  if (flags.shared_memory == "cuda") {
-    return "--shared-memory cuda: this build has no CUDA shared memory; use none or system";
-  }
   options.shared_memory = flags.shared_memory == "system" ? tools::SharedMemoryKind::kSystem
+                          : flags.shared_memory == "cuda" ? tools::SharedMemoryKind::kCuda
                                                           : tools::SharedMemoryKind::kNone;
   options.connection.compression = flags.compression == "gzip"      ? tools::RequestCompression::kGzip
                                    : flags.compression == "deflate" ? tools::RequestCompression::kDeflate
@@ -110,8 +108,12 @@ void AddFlags(CLI::App& command, PerfFlags& flags) {
   command.add_flag("--sync", flags.sync, "blocking requests, one thread per outstanding request");
   command.add_option("--max-threads", o.max_threads, "sending threads of a sync request-rate load")
       ->check(CLI::PositiveNumber)->capture_default_str();
-  command.add_option("--shared-memory", flags.shared_memory, "none, system (or cuda where built)")
+  command.add_option("--shared-memory", flags.shared_memory,
+                     "none, system, or cuda (in a build with CUDA)")
       ->check(CLI::IsMember({"none", "system", "cuda"}))->capture_default_str();
+  command.add_option("--cuda-device", o.cuda_device,
+                     "device of the regions with --shared-memory cuda (sonic's own flag)")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
   command.add_option("--output-shared-memory-size", o.output_shared_memory_size,
                      "bytes for each output of unknown size in shared memory")
       ->check(CLI::PositiveNumber)->capture_default_str();

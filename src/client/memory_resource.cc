@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -13,20 +14,6 @@
 
 namespace sonic::client::internal {
 namespace {
-
-// A name no other client (in this or another process) uses: pid, a process-wide counter and a
-// random number drawn once per process.
-std::string UniqueKey() {
-  static std::atomic<uint64_t> counter{0};
-  static const uint64_t random = std::random_device{}();
-  return absl::StrCat("/sonic_", getpid(), "_", counter++, "_", random);
-}
-
-// Bytes are reserved in steps, so that slowly growing events do not re-register every time.
-size_t Rounded(size_t bytes) {
-  constexpr size_t kStep = size_t{1} << 16;
-  return (bytes + kStep - 1) / kStep * kStep;
-}
 
 absl::Status ErrnoStatus(std::string_view what, const std::string& key) {
   return absl::UnavailableError(
@@ -55,6 +42,17 @@ absl::StatusOr<std::byte*> CreateMapping(const std::string& key, size_t size) {
 
 }  // namespace
 
+std::string UniqueRegionName() {
+  static std::atomic<uint64_t> counter{0};
+  static const uint64_t random = std::random_device{}();
+  return absl::StrCat("sonic_", getpid(), "_", counter++, "_", random);
+}
+
+size_t RoundedRegionSize(size_t bytes) {
+  constexpr size_t kStep = size_t{1} << 16;
+  return (std::max<size_t>(bytes, 1) + kStep - 1) / kStep * kStep;
+}
+
 absl::Status HeapResource::Reserve(size_t /*bytes*/) {
   return absl::FailedPreconditionError("the heap has no shared region");
 }
@@ -68,13 +66,13 @@ absl::Status SystemShmResource::Reserve(size_t bytes) {
   if (!name_.empty() && bytes <= size_) return absl::OkStatus();
   Release();
   Unmap();
-  const std::string key = UniqueKey();
-  const size_t size = Rounded(bytes == 0 ? 1 : bytes);
+  const std::string name = UniqueRegionName();
+  const std::string key = "/" + name;
+  const size_t size = RoundedRegionSize(bytes);
   absl::StatusOr<std::byte*> mapping = CreateMapping(key, size);
   if (!mapping.ok()) return mapping.status();
   mapping_ = *mapping;
   size_ = size;
-  const std::string name = key.substr(1);
   absl::Status registered = registrar_.register_region(name, key, size);
   // The server has mapped the object (or failed to): the name is no longer needed.
   shm_unlink(key.c_str());

@@ -1,6 +1,7 @@
 // Where a TritonClient puts the tensors of a dispatch: in the gRPC messages (HeapResource) or in
-// one memory region that the server maps too (SystemShmResource, POSIX shared memory; a CUDA
-// resource is to follow behind the same interface). Internal to the client.
+// one memory region that the server reaches too (SystemShmResource, POSIX shared memory mapped by
+// both; the CUDA resource of cuda_shm_resource.h, device memory behind a host staging buffer).
+// Internal to the client.
 //
 // Thread-safety: thread-compatible; a client uses its resource from one dispatch at a time.
 #pragma once
@@ -29,8 +30,16 @@ class MemoryResource {
   // views of the old one become invalid). Errors (the region cannot be created or registered)
   // mean the tensors must travel in the messages; retrying may work.
   virtual absl::Status Reserve(size_t bytes) = 0;
-  // The mapped region (empty for the heap).
+  // Host memory laid out as the region (empty for the heap): the region itself when it is
+  // mapped, a staging copy of it otherwise. Tensors are written and read here.
   virtual std::span<std::byte> data() = 0;
+  // Makes the bytes written to data() at [offset, offset + size) visible to the server; before
+  // the requests that read them are sent. Blocks until they are. Errors (a failed device copy)
+  // leave the region's content undefined there; retrying is unlikely to help.
+  virtual absl::Status Flush(size_t /*offset*/, size_t /*size*/) { return absl::OkStatus(); }
+  // Makes what the server wrote to the region at [offset, offset + size) readable in data();
+  // after the responses of the requests that wrote it. Blocks; errors as Flush().
+  virtual absl::Status Fetch(size_t /*offset*/, size_t /*size*/) { return absl::OkStatus(); }
   // Unregisters the region from the server (a request failed, or the server changes); the local
   // mapping stays valid until the next Reserve() or destruction. The next Reserve() registers a
   // new region.
@@ -82,6 +91,14 @@ class SystemShmResource : public MemoryResource {
   std::byte* mapping_ = nullptr;
   size_t size_ = 0;
 };
+
+// A region name no other client (in this or another process) uses: "sonic_<pid>_<n>_<random>".
+// Thread-safe.
+std::string UniqueRegionName();
+
+// The size a region of at least `bytes` gets: rounded up to a step, so that slowly growing events
+// do not register a new region every time.
+size_t RoundedRegionSize(size_t bytes);
 
 // Whether `address` ("host:port", "ipv4:", "ipv6:" or "unix:" target) is on this machine, where
 // system shared memory can reach the server.

@@ -35,32 +35,37 @@ size_t FixedOutputBytes(const TritonOutputData& output, size_t entries, bool bat
 
 }  // namespace
 
-size_t LayOutRegion(const RequestPlan& plan, const std::vector<const TritonInputData*>& inputs,
-                    const std::map<std::string, TritonOutputData>& outputs, bool batched,
-                    std::vector<RequestLayout>& layouts) {
+RegionExtent LayOutRegion(const RequestPlan& plan,
+                          const std::vector<const TritonInputData*>& inputs,
+                          const std::map<std::string, TritonOutputData>& outputs, bool batched,
+                          std::vector<RequestLayout>& layouts) {
   layouts.assign(plan.requests.size(), RequestLayout());
   size_t end = 0;
+  auto take = [&end](size_t bytes) {
+    const RegionSlot slot{Aligned(end), bytes};
+    end = slot.offset + bytes;
+    return slot;
+  };
   for (size_t r = 0; r < plan.requests.size(); ++r) {
-    const PlannedRequest& planned = plan.requests[r];
-    RequestLayout& layout = layouts[r];
     for (const TritonInputData* input : inputs) {
-      const size_t bytes =
-          input->hasData() && input->dtype() != DataType::kBytes ? InputBytes(*input, planned) : 0;
-      if (bytes == 0) {
-        layout.inputs.push_back(std::nullopt);
-        continue;
-      }
-      layout.inputs.push_back(RegionSlot{Aligned(end), bytes});
-      end = Aligned(end) + bytes;
-    }
-    for (const auto& [name, output] : outputs) {
-      const size_t bytes = FixedOutputBytes(output, planned.entry_count, batched);
-      if (bytes == 0) continue;
-      layout.outputs[name] = RegionSlot{Aligned(end), bytes};
-      end = Aligned(end) + bytes;
+      const size_t bytes = input->hasData() && input->dtype() != DataType::kBytes
+                               ? InputBytes(*input, plan.requests[r])
+                               : 0;
+      layouts[r].inputs.push_back(bytes == 0 ? std::nullopt : std::optional(take(bytes)));
     }
   }
-  return end;
+  RegionExtent extent;
+  extent.input_end = end;
+  extent.output_begin = Aligned(end);
+  for (size_t r = 0; r < plan.requests.size(); ++r) {
+    for (const auto& [name, output] : outputs) {
+      const size_t bytes = FixedOutputBytes(output, plan.requests[r].entry_count, batched);
+      if (bytes > 0) layouts[r].outputs[name] = take(bytes);
+    }
+  }
+  extent.output_begin = std::min(extent.output_begin, end);  // no outputs: an empty range
+  extent.size = end;
+  return extent;
 }
 
 std::vector<bool> InputsInRegion(const RequestLayout& layout) {

@@ -28,11 +28,20 @@ struct RequestLayout {
   std::map<std::string, RegionSlot> outputs;      // outputs in the region, by name
 };
 
-// The layout of every request of `plan`, slots packed (64-byte aligned) one after the other;
-// returns the bytes needed (0: nothing to place in a region).
-size_t LayOutRegion(const RequestPlan& plan, const std::vector<const TritonInputData*>& inputs,
-                    const std::map<std::string, TritonOutputData>& outputs, bool batched,
-                    std::vector<RequestLayout>& layouts);
+// Where a dispatch's tensors lie in the region: every input before every output, so that each
+// direction is one contiguous range (one copy each way for device memory).
+struct RegionExtent {
+  size_t input_end = 0;     // the inputs lie in [0, input_end)
+  size_t output_begin = 0;  // the outputs in [output_begin, size)
+  size_t size = 0;          // the bytes needed; 0: nothing goes in a region
+};
+
+// The layout of every request of `plan`, slots packed (64-byte aligned): the inputs of every
+// request, then their outputs.
+RegionExtent LayOutRegion(const RequestPlan& plan,
+                          const std::vector<const TritonInputData*>& inputs,
+                          const std::map<std::string, TritonOutputData>& outputs, bool batched,
+                          std::vector<RequestLayout>& layouts);
 
 // Inputs of `inputs` (model order) that `layout` places in the region: the `skip_raw` argument
 // of BuildRequest.

@@ -8,12 +8,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "cuda_shm_resource.h"
 #include "grpc_transport.h"
 #include "inference/grpc_service.grpc.pb.h"
 #include "io_access.h"
 #include "memory_resource.h"
 #include "model_io.h"
 #include "region_layout.h"
+#include "region_registrars.h"
 #include "request_plan.h"
 #include "server_statistics.h"
 #include "sonic/client/client_error.h"
@@ -57,6 +59,7 @@ struct TritonClient::State {
   // a failover until the outputs are reset. `release_region`: a dispatch failed, so the region
   // is unregistered (and a new one made) before the next one, not on a transport thread.
   std::vector<internal::RequestLayout> layouts;
+  internal::RegionExtent extent;
   std::span<std::byte> region_bytes;
   bool release_region = false;
   std::unique_ptr<internal::MemoryResource> retired;
@@ -121,43 +124,29 @@ absl::StatusOr<inference::ModelStatistics> FetchStatistics(
                          absl::StrCat(context, ": no statistics for the model"));
 }
 
-// Registers and unregisters regions on the server `stub()` returns (the current one).
-internal::ShmRegistrar MakeRegistrar(std::function<inference::GRPCInferenceService::Stub*()> stub,
-                                     absl::Duration timeout) {
-  internal::ShmRegistrar registrar;
-  registrar.register_region = [stub, timeout](const std::string& name, const std::string& key,
-                                              size_t byte_size) {
-    inference::SystemSharedMemoryRegisterRequest request;
-    request.set_name(name);
-    request.set_key(key);
-    request.set_byte_size(byte_size);
-    inference::SystemSharedMemoryRegisterResponse response;
-    grpc::ClientContext context;
-    context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
-    return internal::FromGrpc(stub()->SystemSharedMemoryRegister(&context, request, &response));
+// The resource `options` ask for: CUDA shared memory, system shared memory for a local server,
+// or the heap. Registration RPCs go to the server `stub` returns (the current one). Errors:
+// CreateCudaShmResource's (not built, device not visible).
+absl::StatusOr<std::unique_ptr<internal::MemoryResource>> MakeMemoryResource(
+    const TritonClient::Options& options, const std::string& address, internal::StubSource stub) {
+  const absl::Duration timeout = std::min(options.setup_timeout, absl::Seconds(10));
+  internal::ContextSource new_context = [timeout] {
+    auto context = std::make_unique<grpc::ClientContext>();
+    context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+    return context;
   };
-  registrar.unregister_region = [stub, timeout](const std::string& name) {
-    inference::SystemSharedMemoryUnregisterRequest request;
-    request.set_name(name);
-    inference::SystemSharedMemoryUnregisterResponse response;
-    grpc::ClientContext context;
-    context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
-    return internal::FromGrpc(
-        stub()->SystemSharedMemoryUnregister(&context, request, &response));
-  };
-  return registrar;
-}
-
-// System shared memory for a local server unless switched off; the heap otherwise. `stub`
-// returns the current server's stub.
-std::unique_ptr<internal::MemoryResource> MakeMemoryResource(
-    const TritonClient::Options& options, const std::string& address,
-    std::function<inference::GRPCInferenceService::Stub*()> stub) {
-  if (options.shared_memory == SharedMemoryMode::kOff || !internal::IsLocalAddress(address)) {
-    return std::make_unique<internal::HeapResource>();
+  switch (options.shared_memory) {
+    case SharedMemoryMode::kCuda:
+      return internal::CreateCudaShmResource(
+          options.cuda_device, internal::CudaShmRpcs(std::move(stub), std::move(new_context)));
+    case SharedMemoryMode::kAuto:
+      if (!internal::IsLocalAddress(address)) break;
+      return std::make_unique<internal::SystemShmResource>(
+          internal::SystemShmRpcs(std::move(stub), std::move(new_context)));
+    case SharedMemoryMode::kOff:
+      break;
   }
-  return std::make_unique<internal::SystemShmResource>(
-      MakeRegistrar(std::move(stub), std::min(options.setup_timeout, absl::Seconds(10))));
+  return std::make_unique<internal::HeapResource>();
 }
 
 absl::StatusOr<std::string> ResolveAddress(const TritonClient::Options& options) {
@@ -194,6 +183,14 @@ absl::StatusOr<std::unique_ptr<TritonClient>> TritonClient::Create(const Options
   state->stub = inference::GRPCInferenceService::NewStub(
       internal::SharedChannel(state->address, options.tls, state->credentials));
   const std::string context = Context(options, state->address);
+  State* raw_state = state.get();
+  absl::StatusOr<std::unique_ptr<internal::MemoryResource>> memory = MakeMemoryResource(
+      state->options, state->address, [raw_state] { return raw_state->stub.get(); });
+  if (!memory.ok()) {
+    return MakeClientError(memory.status().code(), ErrorCategory::kBadInput,
+                           absl::StrCat(context, ": ", memory.status().message()));
+  }
+  state->memory = *std::move(memory);
   SONIC_ASSIGN_OR_RETURN(state->io, FetchModel(*state->stub, options, context));
   if (options.verbose) {
     // Servers without statistics still serve; the report then has client-side numbers only.
@@ -201,9 +198,6 @@ absl::StatusOr<std::unique_ptr<TritonClient>> TritonClient::Create(const Options
         FetchStatistics(*state->stub, options, context);
     if (snapshot.ok()) state->start_snapshot = *std::move(snapshot);
   }
-  State* raw_state = state.get();
-  state->memory = MakeMemoryResource(state->options, state->address,
-                                     [raw_state] { return raw_state->stub.get(); });
   const Options resolved = state->options;
   return std::unique_ptr<TritonClient>(new TritonClient(resolved, std::move(state)));
 }
@@ -262,6 +256,7 @@ void TritonClient::reset() {
   state_->requests.clear();
   state_->calls.clear();
   state_->layouts.clear();
+  state_->extent = {};
   state_->region_bytes = {};
   state_->retired.reset();
 }
@@ -270,6 +265,7 @@ void TritonClient::reset() {
 // nothing of fixed size, or a server that refuses the region) the layouts stay empty.
 void TritonClient::layOutRegion() {
   state_->layouts.clear();
+  state_->extent = {};
   state_->region_bytes = {};
   state_->retired.reset();
   internal::MemoryResource& memory = *state_->memory;
@@ -277,19 +273,29 @@ void TritonClient::layOutRegion() {
   state_->release_region = false;
   if (!memory.shared()) return;
   std::vector<internal::RequestLayout> layouts;
-  const size_t bytes = internal::LayOutRegion(state_->plan, state_->ordered_inputs, outputs_,
-                                              state_->io.max_batch_size > 0, layouts);
-  if (bytes == 0) return;
-  if (absl::Status reserved = memory.Reserve(bytes); !reserved.ok()) {
-    if (state_->options.verbose) {
-      std::clog << context() << ": no shared memory, tensors travel in the messages: "
-                << reserved << std::endl;
-    }
-    state_->memory = std::make_unique<internal::HeapResource>();
+  const internal::RegionExtent extent = internal::LayOutRegion(
+      state_->plan, state_->ordered_inputs, outputs_, state_->io.max_batch_size > 0, layouts);
+  if (extent.size == 0) return;
+  if (absl::Status reserved = memory.Reserve(extent.size); !reserved.ok()) {
+    useMessagesOnly(reserved);
     return;
   }
   state_->layouts = std::move(layouts);
+  state_->extent = extent;
   state_->region_bytes = memory.data();
+}
+
+// Gives up the region for the rest of the client's life: a server that refused it, or a device
+// copy that failed, would refuse or fail again.
+void TritonClient::useMessagesOnly(const absl::Status& why) {
+  if (state_->options.verbose) {
+    std::clog << context() << ": no shared memory, tensors travel in the messages: " << why
+              << std::endl;
+  }
+  state_->memory = std::make_unique<internal::HeapResource>();
+  state_->layouts.clear();
+  state_->extent = {};
+  state_->region_bytes = {};
 }
 
 void TritonClient::evaluate() {
@@ -338,6 +344,12 @@ absl::Status TritonClient::prepare() {
   layOutRegion();
   state_->requests.resize(state_->plan.requests.size());
   for (size_t i = 0; i < state_->requests.size(); ++i) buildRequest(i);
+  if (!state_->layouts.empty()) {
+    if (absl::Status flushed = state_->memory->Flush(0, state_->extent.input_end); !flushed.ok()) {
+      useMessagesOnly(flushed);
+      for (size_t i = 0; i < state_->requests.size(); ++i) buildRequest(i);
+    }
+  }
   state_->calls = std::vector<State::Call>(state_->requests.size());
   return absl::OkStatus();
 }
@@ -416,6 +428,14 @@ void TritonClient::conclude() {
 }
 
 absl::Status TritonClient::readResponses() {
+  if (!state_->layouts.empty()) {
+    // After a failover the answered requests' outputs are in the retired region.
+    internal::MemoryResource& region = state_->retired ? *state_->retired : *state_->memory;
+    const internal::RegionExtent& extent = state_->extent;
+    SONIC_RETURN_IF_ERROR(
+        ClassifyError(region.Fetch(extent.output_begin, extent.size - extent.output_begin),
+                      absl::StrCat(context(), ": reading the outputs from shared memory")));
+  }
   for (auto& [name, output] : outputs_) IoAccess::ClearEntries(output, batch_size_);
   const bool batched = state_->io.max_batch_size > 0;
   for (size_t i = 0; i < state_->calls.size(); ++i) {
@@ -458,10 +478,18 @@ void TritonClient::prepareRetry(const absl::Status& error) {
 // tensors in the messages; answered ones keep their output views in the old region, mapped by
 // `retired` until the outputs are reset. The next dispatch uses a resource for the new server.
 void TritonClient::moveOffRegion() {
-  state_->retired = std::move(state_->memory);
+  // A second failover in one dispatch: the region of the layouts is already retired, and the
+  // current resource has not reserved anything yet.
+  if (!state_->retired) state_->retired = std::move(state_->memory);
   State* state = state_.get();
-  state_->memory = MakeMemoryResource(state_->options, state_->address,
-                                      [state] { return state->stub.get(); });
+  absl::StatusOr<std::unique_ptr<internal::MemoryResource>> memory =
+      MakeMemoryResource(state_->options, state_->address, [state] { return state->stub.get(); });
+  // Create() accepted these options, so only a device that has gone away fails here.
+  if (memory.ok()) {
+    state_->memory = *std::move(memory);
+  } else {
+    state_->memory = std::make_unique<internal::HeapResource>();
+  }
   if (state_->layouts.empty()) return;
   for (size_t i = 0; i < state_->calls.size(); ++i) {
     if (state_->calls[i].succeeded) continue;

@@ -131,6 +131,28 @@ TEST_F(SizingToolsTest, PerfWithSystemSharedMemoryAndRequestRate) {
   EXPECT_GT(m.server->request_count, 0u);
 }
 
+// Without a visible device (or without CUDA) the run is refused before any load, naming the
+// device; with one, requests go through device regions.
+TEST_F(SizingToolsTest, PerfWithCudaSharedMemoryRunsOrNamesTheMissingDevice) {
+  PerfOptions options = IdentityPerf();
+  options.shared_memory = SharedMemoryKind::kCuda;
+  options.max_trials = 3;
+  absl::StatusOr<std::unique_ptr<PerfRunner>> runner = PerfRunner::Create(options);
+  if (!runner.ok()) {
+    const absl::StatusCode code = runner.status().code();
+    EXPECT_TRUE(code == absl::StatusCode::kUnimplemented ||
+                code == absl::StatusCode::kFailedPrecondition)
+        << runner.status();
+    EXPECT_NE(runner.status().message().find("device 0"), absl::string_view::npos)
+        << runner.status();
+    return;
+  }
+  absl::StatusOr<std::vector<PerfResult>> results = (*runner)->Run({});
+  ASSERT_TRUE(results.ok()) << results.status();
+  EXPECT_EQ(results->front().measurement.failures, 0) << results->front().first_error;
+  EXPECT_GT(results->front().measurement.successes, 0);
+}
+
 TEST_F(SizingToolsTest, PerfCommandWritesCsvAndJsonAndRejectsBadFlags) {
   const std::filesystem::path csv = Scratch("perf.csv");
   const std::filesystem::path json = Scratch("perf.json");

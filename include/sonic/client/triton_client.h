@@ -24,11 +24,14 @@
 // Protocol: inputs in raw_input_contents (in input order), the outputs the client uses named
 // explicitly, responses read from raw_output_contents (aligned with outputs[]), unlimited message
 // sizes, as stock Triton clients do; with shared memory (Options::shared_memory), tensors of
-// fixed-size types are in the client's region instead and output views point into it.
+// fixed-size types are in the client's region instead and output views point into it (with CUDA
+// shared memory, into the host copy of the region that the client keeps).
 //
 // Errors: client_error.h. Create() fails with kServerUnavailable when the server cannot be
 // reached, kModelError for an unknown or not-ready model or a local config that does not match
-// the server's, kBadInput for bad options. Per-request failures reach the dispatch callback.
+// the server's, kBadInput for bad options (among them CUDA shared memory in a build without CUDA,
+// code UNIMPLEMENTED, or on a device this process does not see, code FAILED_PRECONDITION; both
+// checked before connecting). Per-request failures reach the dispatch callback.
 //
 // Thread-safety: as SonicClient (thread-compatible, one dispatch at a time).
 #pragma once
@@ -53,9 +56,11 @@ namespace sonic::client {
 enum class Compression { kNone, kDeflate, kGzip };
 enum class TimeoutUnit { kSeconds, kMilliseconds, kMicroseconds };
 enum class BatchMode { kRectangular, kRagged };
-// Whether tensors may travel through system shared memory instead of the gRPC messages.
-// kAuto: when the server is on this machine (127.0.0.1, localhost, [::1], unix:); kOff: never.
-enum class SharedMemoryMode { kAuto, kOff };
+// Whether tensors may travel through shared memory instead of the gRPC messages.
+// kAuto: system (POSIX) shared memory when the server is on this machine (127.0.0.1, localhost,
+// [::1], unix:); kOff: never; kCuda: CUDA shared memory on Options::cuda_device, whatever the
+// address (the server must still be on this machine: a CUDA IPC handle is local).
+enum class SharedMemoryMode { kAuto, kOff, kCuda };
 
 // Finds the server for a model: the seam where TritonService (server registry, failover, local
 // fallback server) plugs in. Called once by Create() with failed_address "" and, before a retry
@@ -110,7 +115,15 @@ class TritonClient : public SonicClient {
     // response); it grows with the events, is reused across them, and is unregistered and
     // removed with the client (also after a failed job). When the server does not accept it, the
     // client uses the messages (a note on std::clog when `verbose`).
+    // kCuda: the same, the region being device memory on `cuda_device` (cudaMalloc, registered
+    // with CudaSharedMemoryRegister): inputs are copied to it before the requests are sent, the
+    // outputs of known size copied back after the responses, into a host buffer of the client
+    // where their views point; a failed copy of the inputs means the messages from then on, of
+    // the outputs a failed dispatch (kModelError). Only in a build with CUDA (SONIC_WITH_CUDA).
     SharedMemoryMode shared_memory = SharedMemoryMode::kAuto;
+    // With kCuda: the device of the region, as this process numbers them (CUDA_VISIBLE_DEVICES);
+    // the server must see it under the same id. Default 0.
+    int cuda_device = 0;
   };
 
   // Connects, reads the model's metadata and config, checks the local config, and builds the
@@ -166,6 +179,7 @@ class TritonClient : public SonicClient {
 
   std::string context() const;
   void layOutRegion();
+  void useMessagesOnly(const absl::Status& why);
   void buildRequest(size_t i);
   void moveOffRegion();
   absl::Status prepare();

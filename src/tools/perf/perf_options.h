@@ -15,7 +15,8 @@
 
 namespace sonic::tools {
 
-enum class SharedMemoryKind { kNone, kSystem };
+// --shared-memory: none, system (POSIX), or cuda (device memory; only in a build with CUDA).
+enum class SharedMemoryKind { kNone, kSystem, kCuda };
 
 // --concurrency-range / --request-rate-range "start[:end[:step]]": end defaults to start, step
 // to 1.
@@ -41,6 +42,7 @@ struct PerfOptions {
   uint64_t seed = 1;                     // of random input data and Poisson schedules
   SharedMemoryKind shared_memory = SharedMemoryKind::kNone;
   int64_t output_shared_memory_size = 102400;  // bytes, for outputs of unknown size
+  int cuda_device = 0;                   // of the regions with kCuda (sonic's own flag)
   LoadKind kind = LoadKind::kConcurrency;
   LoadRange range;
   RequestDistribution distribution = RequestDistribution::kConstant;

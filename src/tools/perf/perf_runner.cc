@@ -29,11 +29,10 @@ absl::StatusOr<std::unique_ptr<PerfRunner>> PerfRunner::Create(const PerfOptions
   std::unique_ptr<PerfRunner> runner(
       new PerfRunner(options, std::move(connection), std::move(model)));
   SONIC_RETURN_IF_ERROR(runner->BuildRequests());
-  if (options.shared_memory == SharedMemoryKind::kSystem) {
+  if (options.shared_memory != SharedMemoryKind::kNone) {
     SONIC_ASSIGN_OR_RETURN(runner->shared_memory_,
-                           SharedMemoryRequests::Create(
-                               *runner->connection_, runner->model_, options.batch_size,
-                               options.output_shared_memory_size, runner->requests_));
+                           SharedMemoryRequests::Create(*runner->connection_, runner->model_,
+                                                        options, runner->requests_));
   }
   runner->has_server_statistics_ =
       runner->connection_->FetchStatistics(options.model, options.model_version).ok();

@@ -4,40 +4,28 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "cuda_shm_resource.h"
 #include "memory_resource.h"
+#include "region_registrars.h"
 #include "sonic/common/data_type.h"
 #include "sonic/common/status.h"
 
 namespace sonic::tools {
 namespace {
 
-using client::internal::ShmRegistrar;
-using client::internal::SystemShmResource;
+using client::internal::MemoryResource;
 
-ShmRegistrar Registrar(InferenceConnection& connection) {
-  ShmRegistrar registrar;
-  registrar.register_region = [&connection](const std::string& name, const std::string& key,
-                                            size_t byte_size) {
-    inference::SystemSharedMemoryRegisterRequest request;
-    request.set_name(name);
-    request.set_key(key);
-    request.set_byte_size(byte_size);
-    inference::SystemSharedMemoryRegisterResponse response;
-    auto context = connection.NewContext();
-    return FromGrpcStatus(
-        connection.stub().SystemSharedMemoryRegister(context.get(), request, &response),
-        "SystemSharedMemoryRegister");
-  };
-  registrar.unregister_region = [&connection](const std::string& name) {
-    inference::SystemSharedMemoryUnregisterRequest request;
-    request.set_name(name);
-    inference::SystemSharedMemoryUnregisterResponse response;
-    auto context = connection.NewContext();
-    return FromGrpcStatus(
-        connection.stub().SystemSharedMemoryUnregister(context.get(), request, &response),
-        "SystemSharedMemoryUnregister");
-  };
-  return registrar;
+// An empty region of the kind `options` ask for, registered through `connection`.
+absl::StatusOr<std::unique_ptr<MemoryResource>> NewRegion(InferenceConnection& connection,
+                                                          const PerfOptions& options) {
+  client::internal::StubSource stub = [&connection] { return &connection.stub(); };
+  client::internal::ContextSource new_context = [&connection] { return connection.NewContext(); };
+  if (options.shared_memory == SharedMemoryKind::kCuda) {
+    return client::internal::CreateCudaShmResource(
+        options.cuda_device, client::internal::CudaShmRpcs(stub, new_context));
+  }
+  return std::make_unique<client::internal::SystemShmResource>(
+      client::internal::SystemShmRpcs(stub, new_context));
 }
 
 void Refer(google::protobuf::Map<std::string, inference::InferParameter>& parameters,
@@ -62,7 +50,7 @@ size_t OutputByteSize(const TensorMetadata& output, const ModelInterface& model,
   return static_cast<size_t>(elements) * ElementSize(*type);
 }
 
-absl::Status PlaceInputs(SystemShmResource& region,
+absl::Status PlaceInputs(MemoryResource& region,
                          std::vector<inference::ModelInferRequest>& requests) {
   size_t total = 0;
   for (const auto& request : requests) {
@@ -80,22 +68,22 @@ absl::Status PlaceInputs(SystemShmResource& region,
     }
     request.clear_raw_input_contents();
   }
-  return absl::OkStatus();
+  return region.Flush(0, offset);
 }
 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<SharedMemoryRequests>> SharedMemoryRequests::Create(
-    InferenceConnection& connection, const ModelInterface& model, int64_t batch_size,
-    int64_t output_byte_size, std::vector<inference::ModelInferRequest>& requests) {
-  auto inputs = std::make_unique<SystemShmResource>(Registrar(connection));
-  auto outputs = std::make_unique<SystemShmResource>(Registrar(connection));
+    InferenceConnection& connection, const ModelInterface& model, const PerfOptions& options,
+    std::vector<inference::ModelInferRequest>& requests) {
+  SONIC_ASSIGN_OR_RETURN(std::unique_ptr<MemoryResource> inputs, NewRegion(connection, options));
+  SONIC_ASSIGN_OR_RETURN(std::unique_ptr<MemoryResource> outputs, NewRegion(connection, options));
   SONIC_RETURN_IF_ERROR(Annotate(PlaceInputs(*inputs, requests), "input shared memory"));
   std::vector<std::pair<std::string, size_t>> sizes;
   size_t total = 0;
   for (const TensorMetadata& output : model.metadata.outputs()) {
-    sizes.emplace_back(output.name(),
-                       OutputByteSize(output, model, batch_size, output_byte_size));
+    sizes.emplace_back(output.name(), OutputByteSize(output, model, options.batch_size,
+                                                     options.output_shared_memory_size));
     total += sizes.back().second;
   }
   SONIC_RETURN_IF_ERROR(Annotate(outputs->Reserve(total), "output shared memory"));
@@ -113,8 +101,8 @@ absl::StatusOr<std::unique_ptr<SharedMemoryRequests>> SharedMemoryRequests::Crea
       new SharedMemoryRequests(std::move(inputs), std::move(outputs)));
 }
 
-SharedMemoryRequests::SharedMemoryRequests(std::unique_ptr<SystemShmResource> inputs,
-                                           std::unique_ptr<SystemShmResource> outputs)
+SharedMemoryRequests::SharedMemoryRequests(std::unique_ptr<MemoryResource> inputs,
+                                           std::unique_ptr<MemoryResource> outputs)
     : inputs_(std::move(inputs)), outputs_(std::move(outputs)) {}
 
 SharedMemoryRequests::~SharedMemoryRequests() = default;
