@@ -19,6 +19,7 @@ struct RunFlags {
   std::string mode;
   std::string models;
   std::string report;
+  std::vector<std::string> servers;
   int64_t events = -1;
   int64_t seed = -1;
   int threads = 0;
@@ -75,6 +76,14 @@ int Run(const RunFlags& flags) {
   if (flags.seed >= 0) config->seed = static_cast<uint64_t>(flags.seed);
   if (flags.threads > 0) config->threads = flags.threads;
   if (flags.concurrent_events > 0) config->concurrent_events = flags.concurrent_events;
+  for (const std::string& address : flags.servers) {
+    if (address.find(':') == std::string::npos) {
+      PrintError("run", "--server '" + address + "' is not host:port");
+      return 2;
+    }
+    config->service.servers.push_back(
+        {"cli" + std::to_string(config->service.servers.size()), address, {}});
+  }
 
   demo::JobOptions options;
   options.validate = flags.validate;
@@ -112,6 +121,9 @@ void AddRunCommand(CLI::App& app, int& exit_code) {
   run->add_option("--concurrent-events", flags->concurrent_events,
                   "Events in flight (default: the config's)");
   run->add_option("--models", flags->models, "Model repository (default: the config's)");
+  run->add_option("--server", flags->servers,
+                  "An inference server (host:port) for the SONIC modules, besides the config's "
+                  "(repeatable)");
   run->add_flag("--validate", flags->validate,
                 "Run the events again the other way (direct vs SONIC) and compare every ML "
                 "output; exit 1 when a difference exceeds the tolerance");

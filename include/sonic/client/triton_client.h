@@ -98,7 +98,7 @@ class TritonClient : public SonicClient {
     // Total attempts per dispatch (at least 1); only server-unavailable and timeout errors are
     // retried.
     int allowed_tries = 1;
-    // Compression of the requests (and, as requested by the client, of the responses).
+    // Compression of the requests; responses come back uncompressed (as from Triton by default).
     Compression compression = Compression::kNone;
     // Outputs to request and expose; empty = all of the model's outputs.
     std::vector<std::string> outputs;

@@ -55,20 +55,26 @@ struct InferCall {
   InferenceConnection::InferDone done;
 };
 
-void Complete(InferCall& call, const grpc::Status& rpc_status) {
+// Reads the response and calls `done` after the call (its ClientContext) is destroyed: whoever
+// waits for `done` may then tear the connection down, and even let the process exit, without a
+// gRPC object outliving it on a callback thread.
+void Complete(std::shared_ptr<InferCall> call, const grpc::Status& rpc_status) {
   absl::Status status = FromGrpcStatus(rpc_status, "ModelInfer");
   const absl::Time recv_start = absl::Now();
   if (status.ok()) {
     inference::ModelInferResponse response;
     grpc::Status parsed =
-        grpc::SerializationTraits<inference::ModelInferResponse>::Deserialize(&call.response,
+        grpc::SerializationTraits<inference::ModelInferResponse>::Deserialize(&call->response,
                                                                               &response);
     if (!parsed.ok()) status = FromGrpcStatus(parsed, "ModelInfer response");
   }
-  call.record.end = absl::Now();
-  call.record.recv = call.record.end - recv_start;
-  call.record.ok = status.ok();
-  call.done(call.record, status);
+  RequestRecord record = call->record;
+  record.end = absl::Now();
+  record.recv = record.end - recv_start;
+  record.ok = status.ok();
+  InferenceConnection::InferDone done = std::move(call->done);
+  call.reset();
+  done(record, status);
 }
 
 }  // namespace
@@ -117,13 +123,13 @@ void InferenceConnection::InferAsync(const inference::ModelInferRequest& request
       request, &call->request, &own_buffer);
   call->record.send = absl::Now() - call->record.start;
   if (!serialized.ok()) {
-    Complete(*call, serialized);
+    Complete(std::move(call), serialized);
     return;
   }
   InferCall* raw = call.get();
-  generic_->UnaryCall(&raw->context, kModelInferMethod, grpc::StubOptions(), &raw->request,
-                      &raw->response,
-                      [call = std::move(call)](grpc::Status status) { Complete(*call, status); });
+  generic_->UnaryCall(
+      &raw->context, kModelInferMethod, grpc::StubOptions(), &raw->request, &raw->response,
+      [call = std::move(call)](grpc::Status status) mutable { Complete(std::move(call), status); });
 }
 
 RequestRecord InferenceConnection::Infer(const inference::ModelInferRequest& request,
