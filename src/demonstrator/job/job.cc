@@ -132,8 +132,10 @@ struct Run {
 
 absl::StatusOr<Run> RunOnce(const JobConfig& config, InferenceMode mode, ProductStore* store,
                             const std::function<void(const framework::Progress&)>& on_progress) {
+  // Direct inference and the fallback server need the models here; remote servers do not.
+  const bool local_models = mode == InferenceMode::kDirect || config.service.fallback.enabled;
   std::error_code error;
-  if (!std::filesystem::is_directory(config.models, error)) {
+  if (local_models && !std::filesystem::is_directory(config.models, error)) {
     return absl::NotFoundError(absl::StrCat("model repository ", config.models.string(),
                                             " not found (write it with `sonic models generate "
                                             "--out ",

@@ -65,7 +65,7 @@ struct JobResult {
 };
 
 // INVALID_ARGUMENT for a bad module parameter; NOT_FOUND for a missing model repository in
-// direct mode; the service's, clients' and modules' errors; FAILED_PRECONDITION when the
+// direct mode or with the fallback enabled; the service's, clients' and modules' errors; FAILED_PRECONDITION when the
 // validation run's events do not match the measured run's.
 absl::StatusOr<JobResult> RunJob(const JobConfig& config, const JobOptions& options);
 

@@ -115,7 +115,8 @@ TEST_F(ModelManagerTest, KindGpuWithoutAVisibleGpuIsUnavailableWithTheReason) {
   Manager().LoadAll();
   EXPECT_TRUE(Manager().Get("auto").ok());
   EXPECT_EQ(Manager().Get("gpu").status().code(), absl::StatusCode::kUnavailable);
-  const ModelIndexEntry* gpu = Find(Manager().Index(), "gpu", 1);
+  const std::vector<ModelIndexEntry> index = Manager().Index();
+  const ModelIndexEntry* gpu = Find(index, "gpu", 1);
   ASSERT_NE(gpu, nullptr);
   EXPECT_NE(gpu->reason.find("no CUDA device is visible"), std::string::npos) << gpu->reason;
 }
@@ -124,7 +125,8 @@ TEST_F(ModelManagerTest, ListedGpusMustExist) {
   gpu_count_ = 2;
   AddModel("third", "instance_group { kind: KIND_GPU gpus: [ 0, 2 ] }");
   Manager().LoadAll();
-  const ModelIndexEntry* third = Find(Manager().Index(), "third", 1);
+  const std::vector<ModelIndexEntry> index = Manager().Index();
+  const ModelIndexEntry* third = Find(index, "third", 1);
   ASSERT_NE(third, nullptr);
   EXPECT_EQ(third->state, ModelState::kUnavailable);
   EXPECT_NE(third->reason.find("GPU 2 does not exist"), std::string::npos) << third->reason;
@@ -140,7 +142,8 @@ TEST_F(ModelManagerTest, KindAutoFallsBackToTheCpuWhenTheBackendCannotUseTheGpu)
   ASSERT_TRUE(model.ok()) << model.status();
   auto result = Infer(*model).get();
   ASSERT_TRUE(result.ok()) << result.status();
-  const ModelIndexEntry* gpu = Find(Manager().Index(), "gpu", 1);
+  const std::vector<ModelIndexEntry> index = Manager().Index();
+  const ModelIndexEntry* gpu = Find(index, "gpu", 1);
   ASSERT_NE(gpu, nullptr);
   EXPECT_EQ(gpu->state, ModelState::kUnavailable);
   EXPECT_NE(gpu->reason.find("runs on the CPU only"), std::string::npos) << gpu->reason;
