@@ -1,30 +1,15 @@
-// The MLP is built as a torch::jit::Module with its weights registered as parameters and its
-// forward() compiled from TorchScript source, as torch_test_models.cc builds torch_mlp.
+// The MLP as a TorchScript module written by the pytorch backend's TorchScript writer: weights as
+// parameters, forward() compiled from TorchScript source.
 #include "torch_mlp.h"
 
-#include <torch/script.h>
-
 #include <cmath>
-#include <exception>
-#include <random>
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "backends/pytorch/torchscript_writer.h"
 
 namespace sonic::testing {
 namespace {
-
-// Uniform in [-bound, bound), from the top 53 bits of the generator (std::uniform_real_distribution
-// differs between standard libraries; this does not).
-at::Tensor UniformTensor(std::vector<int64_t> shape, double bound, std::mt19937_64& generator) {
-  at::Tensor tensor = at::empty(shape, at::kFloat);
-  float* data = tensor.data_ptr<float>();
-  for (int64_t i = 0; i < tensor.numel(); ++i) {
-    const double unit = static_cast<double>(generator() >> 11) * 0x1.0p-53;
-    data[i] = static_cast<float>((2.0 * unit - 1.0) * bound);
-  }
-  return tensor;
-}
 
 // forward() for `layers` layers: addmm (what nn.Linear runs) with ReLU between layers.
 std::string ForwardSource(size_t layers) {
@@ -54,26 +39,15 @@ absl::Status WriteTorchMlp(const std::filesystem::path& file, std::vector<int64_
           absl::StrCat("MLP layer sizes must be positive, got ", size));
     }
   }
-  std::error_code error;
-  std::filesystem::create_directories(file.parent_path(), error);
-  try {
-    std::mt19937_64 generator(seed);
-    torch::jit::Module module("TorchMlp");
-    for (size_t i = 0; i + 1 < layer_sizes.size(); ++i) {
-      const double bound = 1.0 / std::sqrt(static_cast<double>(layer_sizes[i]));
-      module.register_parameter(
-          absl::StrCat("w", i),
-          UniformTensor({layer_sizes[i], layer_sizes[i + 1]}, bound, generator), false);
-      module.register_parameter(absl::StrCat("b", i),
-                                UniformTensor({layer_sizes[i + 1]}, bound, generator), false);
-    }
-    module.define(ForwardSource(layer_sizes.size() - 1));
-    module.save(file.string());
-  } catch (const std::exception& e) {
-    return absl::InternalError(
-        absl::StrCat("cannot write the MLP ", file.string(), ": ", e.what()));
+  backends::pytorch::TorchScriptModule module{"TorchMlp", {}, seed, {}};
+  for (size_t i = 0; i + 1 < layer_sizes.size(); ++i) {
+    const double bound = 1.0 / std::sqrt(static_cast<double>(layer_sizes[i]));
+    module.parameters.push_back(
+        {absl::StrCat("w", i), {layer_sizes[i], layer_sizes[i + 1]}, bound});
+    module.parameters.push_back({absl::StrCat("b", i), {layer_sizes[i + 1]}, bound});
   }
-  return absl::OkStatus();
+  module.methods = {ForwardSource(layer_sizes.size() - 1)};
+  return backends::pytorch::WriteTorchScriptModule(module, file);
 }
 
 }  // namespace sonic::testing

@@ -1,7 +1,6 @@
 // The TorchScript test models, built from C++ (no Python needed) and saved as model.pt.
 #include "torch_test_models.h"
 
-#include <ATen/CPUGeneratorImpl.h>
 #include <torch/script.h>
 
 #include <cmath>
@@ -10,6 +9,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "backends/pytorch/torchscript_writer.h"
 #include "sonic/common/status.h"
 #include "test_models.h"
 
@@ -20,23 +20,18 @@ constexpr int64_t kHidden = 32;
 constexpr uint64_t kMlpSeed = 20240611;
 
 absl::Status SaveMlp(const std::filesystem::path& file) {
-  at::Generator generator = at::detail::createCPUGenerator(kMlpSeed);
-  auto uniform = [&](std::vector<int64_t> shape, double bound) {
-    return at::empty(shape, at::kFloat).uniform_(-bound, bound, generator);
-  };
-  torch::jit::Module module("TorchMlp");
   const double bound1 = 1.0 / std::sqrt(static_cast<double>(kTorchMlpInputSize));
   const double bound2 = 1.0 / std::sqrt(static_cast<double>(kHidden));
-  module.register_parameter("w1", uniform({kTorchMlpInputSize, kHidden}, bound1), false);
-  module.register_parameter("b1", uniform({kHidden}, bound1), false);
-  module.register_parameter("w2", uniform({kHidden, kTorchMlpOutputSize}, bound2), false);
-  module.register_parameter("b2", uniform({kTorchMlpOutputSize}, bound2), false);
-  module.define(R"(
+  backends::pytorch::TorchScriptModule module{"TorchMlp", {}, kMlpSeed, {}};
+  module.parameters = {{"w1", {kTorchMlpInputSize, kHidden}, bound1},
+                       {"b1", {kHidden}, bound1},
+                       {"w2", {kHidden, kTorchMlpOutputSize}, bound2},
+                       {"b2", {kTorchMlpOutputSize}, bound2}};
+  module.methods = {R"(
 def forward(self, x):
     return torch.relu(x @ self.w1 + self.b1) @ self.w2 + self.b2
-)");
-  module.save(file.string());
-  return absl::OkStatus();
+)"};
+  return backends::pytorch::WriteTorchScriptModule(module, file);
 }
 
 template <typename Fn>
@@ -53,25 +48,12 @@ absl::Status CatchTorch(std::string_view what, Fn&& fn) {
 bool HaveTorchModels() { return true; }
 
 absl::Status WriteTorchScriptModule(const std::filesystem::path& file, std::string_view source) {
-  std::error_code error;
-  std::filesystem::create_directories(file.parent_path(), error);
-  std::string compile_error;
-  absl::Status status = CatchTorch(absl::StrCat("cannot save ", file.string()), [&] {
-    torch::jit::Module module("TestModule");
-    try {
-      module.define(std::string(source));
-    } catch (const std::exception& e) {
-      return absl::InvalidArgumentError(absl::StrCat("TorchScript does not compile: ", e.what()));
-    }
-    module.save(file.string());
-    return absl::OkStatus();
-  });
-  return status;
+  return backends::pytorch::WriteTorchScriptModule({"TestModule", {}, 0, {std::string(source)}},
+                                                   file);
 }
 
 absl::Status WriteTorchModelFiles(const std::filesystem::path& dir) {
-  SONIC_RETURN_IF_ERROR(CatchTorch("cannot save torch_mlp",
-                                   [&] { return SaveMlp(dir / "torch_mlp" / "1" / "model.pt"); }));
+  SONIC_RETURN_IF_ERROR(SaveMlp(dir / "torch_mlp" / "1" / "model.pt"));
   SONIC_RETURN_IF_ERROR(WriteTorchScriptModule(dir / "torch_two_io" / "1" / "model.pt", R"(
 def forward(self, a, b):
     return (a + b, a * b)

@@ -1,26 +1,25 @@
 #include "demonstrator/models/model_zoo.h"
 
-#include <ATen/CPUGeneratorImpl.h>
-#include <torch/script.h>
-
 #include <cmath>
 #include <fstream>
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "backends/pytorch/torchscript_writer.h"
 #include "demonstrator/models/model_shapes.h"
 #include "sonic/common/status.h"
 
 namespace sonic::demo::models {
 namespace {
 
-// Registers parameters with deterministic random values: He-uniform weights (variance kept
-// through ReLU layers), small uniform biases.
+using backends::pytorch::TorchScriptModule;
+
+// Adds parameters with deterministic random values: He-uniform weights (variance kept through
+// ReLU layers), small uniform biases.
 class ParameterMaker {
  public:
-  ParameterMaker(torch::jit::Module& module, uint64_t seed)
-      : module_(module), generator_(at::detail::createCPUGenerator(seed)) {}
+  explicit ParameterMaker(TorchScriptModule& module) : module_(module) {}
 
   // `name`_w [in, out] and `name`_b [out], for x @ w + b.
   void Dense(const std::string& name, int64_t in, int64_t out) {
@@ -39,13 +38,10 @@ class ParameterMaker {
 
  private:
   void Add(const std::string& name, std::vector<int64_t> shape, double bound) {
-    module_.register_parameter(name,
-                               at::empty(shape, at::kFloat).uniform_(-bound, bound, generator_),
-                               /*is_buffer=*/false);
+    module_.parameters.push_back({name, std::move(shape), bound});
   }
 
-  torch::jit::Module& module_;
-  at::Generator generator_;
+  TorchScriptModule& module_;
 };
 
 // ---------------------------------------------------------------------------------- ParticleNet
@@ -124,9 +120,9 @@ std::string WithConstants(std::string_view source) {
                               {"FEATURES", absl::StrCat(kParticleNetFeatures)}});
 }
 
-torch::jit::Module ParticleNet(bool ragged, uint64_t seed) {
-  torch::jit::Module module(ragged ? "ParticleNetRagged" : "ParticleNetPadded");
-  ParameterMaker make(module, seed);
+TorchScriptModule ParticleNet(bool ragged, uint64_t seed) {
+  TorchScriptModule module{ragged ? "ParticleNetRagged" : "ParticleNetPadded", {}, seed, {}};
+  ParameterMaker make(module);
   const int64_t c1 = 32, c2 = 64;
   make.Dense("ec1a", 2 * kParticleNetFeatures, c1);
   make.Dense("ec1b", c1, c1);
@@ -138,8 +134,8 @@ torch::jit::Module ParticleNet(bool ragged, uint64_t seed) {
   make.Dense("ec2s", c1, c2);
   make.Dense("fc1", c2, 128);
   make.Dense("fc2", 128, kParticleNetClasses);
-  module.define(WithConstants(kEdgeConv));
-  module.define(WithConstants(ragged ? kParticleNetRaggedForward : kParticleNetPaddedForward));
+  module.methods = {WithConstants(kEdgeConv),
+                    WithConstants(ragged ? kParticleNetRaggedForward : kParticleNetPaddedForward)};
   return module;
 }
 
@@ -169,16 +165,16 @@ def forward(self, pf_cont, pf_cat, event_offsets):
     return (met, weights)
 )";
 
-torch::jit::Module DeepMet(uint64_t seed) {
-  torch::jit::Module module("DeepMet");
-  ParameterMaker make(module, seed);
+TorchScriptModule DeepMet(uint64_t seed) {
+  TorchScriptModule module{"DeepMet", {}, seed, {}};
+  ParameterMaker make(module);
   make.Table("charge_table", 3, 2);
   make.Table("type_table", 5, 4);
   make.Table("pv_table", 4, 2);
   make.Dense("fc1", 5 + 2 + 4 + 2, 64);
   make.Dense("fc2", 64, 64);
   make.Dense("out", 64, 1);
-  module.define(std::string(kDeepMetForward));
+  module.methods = {std::string(kDeepMetForward)};
   return module;
 }
 
@@ -201,9 +197,9 @@ std::string GridTower(ParameterMaker& make, const std::string& name, int64_t cel
   return var;
 }
 
-torch::jit::Module DeepTau(uint64_t seed) {
-  torch::jit::Module module("DeepTau");
-  ParameterMaker make(module, seed);
+TorchScriptModule DeepTau(uint64_t seed) {
+  TorchScriptModule module{"DeepTau", {}, seed, {}};
+  ParameterMaker make(module);
   const int64_t channels = 32, tau_hidden = 32;
   make.Dense("tau", kDeepTauFeatures, tau_hidden);
   std::string source = "def forward(self, tau_features, inner_grid, outer_grid):\n";
@@ -217,7 +213,7 @@ torch::jit::Module DeepTau(uint64_t seed) {
                   ".flatten(1)], dim=1)\n",
                   "    h = torch.relu(torch.matmul(h, self.fc1_w) + self.fc1_b)\n",
                   "    return torch.softmax(torch.matmul(h, self.fc2_w) + self.fc2_b, dim=1)\n");
-  module.define(source);
+  module.methods = {std::move(source)};
   return module;
 }
 
@@ -302,12 +298,10 @@ absl::Status WriteText(const std::filesystem::path& file, const std::string& tex
 }
 
 absl::Status WriteModel(const std::filesystem::path& out, std::string_view name,
-                        const std::string& config, torch::jit::Module module) {
+                        const std::string& config, const TorchScriptModule& module) {
   const std::filesystem::path dir = out / std::string(name);
   SONIC_RETURN_IF_ERROR(WriteText(dir / "config.pbtxt", config));
-  std::filesystem::create_directories(dir / "1");
-  module.save((dir / "1" / "model.pt").string());
-  return absl::OkStatus();
+  return backends::pytorch::WriteTorchScriptModule(module, dir / "1" / "model.pt");
 }
 
 }  // namespace
@@ -318,21 +312,13 @@ std::vector<std::string> ModelNames() {
 }
 
 absl::Status GenerateModels(const std::filesystem::path& out, uint64_t seed) {
-  try {
-    // The two ParticleNet variants share their weights (the same seed).
-    SONIC_RETURN_IF_ERROR(
-        WriteModel(out, kParticleNetPadded, ParticleNetPaddedConfig(), ParticleNet(false, seed)));
-    SONIC_RETURN_IF_ERROR(
-        WriteModel(out, kParticleNetRagged, ParticleNetRaggedConfig(), ParticleNet(true, seed)));
-    SONIC_RETURN_IF_ERROR(WriteModel(out, kDeepMet, DeepMetConfig(), DeepMet(seed + 1)));
-    SONIC_RETURN_IF_ERROR(WriteModel(out, kDeepTau, DeepTauConfig(), DeepTau(seed + 2)));
-  } catch (const c10::Error& e) {
-    return absl::InternalError(
-        absl::StrCat("LibTorch failed writing the models: ", e.what_without_backtrace()));
-  } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat("writing the models failed: ", e.what()));
-  }
-  return absl::OkStatus();
+  // The two ParticleNet variants share their weights (the same seed).
+  SONIC_RETURN_IF_ERROR(
+      WriteModel(out, kParticleNetPadded, ParticleNetPaddedConfig(), ParticleNet(false, seed)));
+  SONIC_RETURN_IF_ERROR(
+      WriteModel(out, kParticleNetRagged, ParticleNetRaggedConfig(), ParticleNet(true, seed)));
+  SONIC_RETURN_IF_ERROR(WriteModel(out, kDeepMet, DeepMetConfig(), DeepMet(seed + 1)));
+  return WriteModel(out, kDeepTau, DeepTauConfig(), DeepTau(seed + 2));
 }
 
 bool HasModels(const std::filesystem::path& repository) {

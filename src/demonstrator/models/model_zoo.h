@@ -1,5 +1,6 @@
-// `sonic models generate`: the demonstrator's models, defined in C++ with LibTorch (TorchScript
-// compiled from source held here, weights drawn from a seeded generator: nothing is downloaded),
+// `sonic models generate`: the demonstrator's models, defined in C++ (TorchScript source held
+// here, compiled by LibTorch through backends/pytorch/torchscript_writer.h; weights drawn from a
+// seeded generator: nothing is downloaded),
 // written as a Triton model repository: <out>/<model>/config.pbtxt and <out>/<model>/1/model.pt.
 //
 // - particlenet_padded / particlenet_ragged: two EdgeConv blocks (k = 16 nearest neighbours,
@@ -37,8 +38,8 @@ namespace sonic::demo::models {
 std::vector<std::string> ModelNames();
 
 // Writes every model under `out` (created if missing), replacing existing files of those models.
-// The same seed always gives the same weights. INTERNAL when a file cannot be written or LibTorch
-// fails (its message included).
+// The same seed always gives the same weights. INTERNAL when a file cannot be written;
+// INVALID_ARGUMENT with LibTorch's message when a model's source does not compile.
 absl::Status GenerateModels(const std::filesystem::path& out, uint64_t seed);
 
 // Whether `repository` holds every model of ModelNames() (config.pbtxt and 1/model.pt).
