@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/cuda_runtime_support.h"
 #include "sonic/common/status.h"
 
 namespace sonic::client::internal {
@@ -14,38 +15,14 @@ namespace {
 
 static_assert(sizeof(cudaIpcMemHandle_t) == kCudaIpcHandleBytes);
 
-// CUDA's error text; clears a non-sticky error so that later calls do not report it again.
-std::string CudaErrorText(cudaError_t error) {
-  cudaGetLastError();
-  return absl::StrCat(cudaGetErrorName(error), " (", cudaGetErrorString(error), ")");
-}
-
 absl::Status CudaError(cudaError_t error, int device, const std::string& what) {
-  const std::string message =
-      absl::StrCat("CUDA shared memory on device ", device, ": ", what, ": ", CudaErrorText(error));
+  const std::string message = absl::StrCat("CUDA shared memory on device ", device, ": ", what,
+                                           ": ", cuda::ErrorText(error));
   return error == cudaErrorMemoryAllocation ? absl::ResourceExhaustedError(message)
                                             : absl::InternalError(message);
 }
 
-// Makes `device` current on this thread for the guard's life, then restores the previous one:
-// a client's region is used from transport threads that other code (and devices) share.
-class DeviceGuard {
- public:
-  explicit DeviceGuard(int device) {
-    if (cudaGetDevice(&previous_) != cudaSuccess) previous_ = -1;
-    status_ = cudaSetDevice(device);
-  }
-  ~DeviceGuard() {
-    if (previous_ >= 0) cudaSetDevice(previous_);
-  }
-  DeviceGuard(const DeviceGuard&) = delete;
-  DeviceGuard& operator=(const DeviceGuard&) = delete;
-  cudaError_t status() const { return status_; }
-
- private:
-  int previous_ = -1;
-  cudaError_t status_ = cudaSuccess;
-};
+using cuda::DeviceGuard;
 
 absl::Status CheckDevice(int device) {
   if (device < 0) {
@@ -56,7 +33,7 @@ absl::Status CheckDevice(int device) {
   if (cudaError_t error = cudaGetDeviceCount(&count); error != cudaSuccess) {
     return absl::FailedPreconditionError(absl::StrCat(
         "CUDA device ", device, " is not available: this process sees no CUDA device (",
-        CudaErrorText(error), ")"));
+        cuda::ErrorText(error), ")"));
   }
   if (device >= count) {
     return absl::FailedPreconditionError(

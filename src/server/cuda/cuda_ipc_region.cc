@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/cuda_runtime_support.h"
 #include "server/cuda/cuda_devices.h"
 #include "sonic/common/status.h"
 
@@ -15,29 +16,7 @@ namespace {
 
 static_assert(sizeof(cudaIpcMemHandle_t) == kCudaIpcHandleSize);
 
-std::string CudaErrorText(cudaError_t error) {
-  return absl::StrCat(cudaGetErrorName(error), " (", cudaGetErrorString(error), ")");
-}
-
-// Makes `device` current on this thread for the guard's life, then restores the previous one:
-// the RPC and request threads are shared by every device.
-class DeviceGuard {
- public:
-  explicit DeviceGuard(int device) {
-    if (cudaGetDevice(&previous_) != cudaSuccess) previous_ = -1;
-    status_ = cudaSetDevice(device);
-  }
-  ~DeviceGuard() {
-    if (previous_ >= 0) cudaSetDevice(previous_);
-  }
-  DeviceGuard(const DeviceGuard&) = delete;
-  DeviceGuard& operator=(const DeviceGuard&) = delete;
-  cudaError_t status() const { return status_; }
-
- private:
-  int previous_ = -1;
-  cudaError_t status_ = cudaSuccess;
-};
+using cuda::DeviceGuard;
 
 class CudaIpcRegion final : public SharedMemoryRegion {
  public:
@@ -83,7 +62,7 @@ class CudaIpcRegion final : public SharedMemoryRegion {
     if (error == cudaSuccess) error = cudaMemcpy(to, from, size, direction);
     if (error != cudaSuccess) {
       return absl::InternalError(absl::StrCat("CUDA shared memory region '", name(),
-                                              "': copy failed: ", CudaErrorText(error)));
+                                              "': copy failed: ", cuda::ErrorText(error)));
     }
     return absl::OkStatus();
   }
@@ -95,9 +74,9 @@ class CudaIpcRegion final : public SharedMemoryRegion {
 absl::Status CheckArguments(const std::string& context, const std::string& raw_handle,
                             int64_t device_id, uint64_t byte_size) {
   if (raw_handle.size() != kCudaIpcHandleSize) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(context, ": raw_handle has ", raw_handle.size(),
-                     " bytes; a serialized cudaIpcMemHandle_t has ", kCudaIpcHandleSize));
+    return absl::InvalidArgumentError(absl::StrCat(context, ": raw_handle has ", raw_handle.size(),
+                                                   " bytes; a serialized cudaIpcMemHandle_t has ",
+                                                   kCudaIpcHandleSize));
   }
   if (byte_size == 0) return absl::InvalidArgumentError(absl::StrCat(context, ": byte_size is 0"));
   const int devices = CudaDeviceCount();
@@ -131,8 +110,8 @@ absl::StatusOr<std::shared_ptr<SharedMemoryRegion>> OpenCudaIpcRegion(const std:
   }
   if (error != cudaSuccess) {
     cudaGetLastError();  // not sticky: later calls must not see it
-    return absl::InvalidArgumentError(absl::StrCat(context, ": cannot open the IPC handle on device ",
-                                                   device, ": ", CudaErrorText(error)));
+    return absl::InvalidArgumentError(absl::StrCat(
+        context, ": cannot open the IPC handle on device ", device, ": ", cuda::ErrorText(error)));
   }
   return std::make_shared<CudaIpcRegion>(name, device, byte_size, static_cast<std::byte*>(base));
 }
