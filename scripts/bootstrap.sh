@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages the project builds, tests and runs with.
-# A quick no-op when everything is already present; needs root (or sudo) otherwise.
+# Installs the Debian 12 packages the project builds, tests and runs with, and the project's
+# Python virtual environment (.venv at the repository root) with the pinned packages of
+# scripts/requirements.txt. A quick no-op when everything is already present; needs root (or
+# sudo) for missing Debian packages.
 set -euo pipefail
 
 packages=(
@@ -14,17 +16,32 @@ packages=(
   clang-14 libclang-rt-14-dev
   openssl
   gnuplot-nox
+  python3-venv libb64-0d
 )
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bootstrap: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
 
-echo "bootstrap: installing ${missing[*]}"
-sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# The virtual environment is made with Debian's Python (the first python3 on PATH may be another
+# one). The stamp holds the hash of the requirements it was last filled from.
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="$root/.venv"
+requirements="$root/scripts/requirements.txt"
+stamp="$venv/.requirements.sha256"
+wanted="$(sha256sum "$requirements" | cut -d' ' -f1)"
+if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
+  echo "bootstrap: installing scripts/requirements.txt into $venv"
+  [ -x "$venv/bin/python" ] || /usr/bin/python3 -m venv "$venv"
+  "$venv/bin/python" -m pip install --disable-pip-version-check --no-input -q -r "$requirements"
+  echo "$wanted" >"$stamp"
+fi
