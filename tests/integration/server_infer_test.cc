@@ -5,6 +5,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include <cmath>
 #include <cstdint>
 #include <map>
@@ -242,6 +244,29 @@ std::pair<std::vector<inference::ModelStreamInferResponse>, grpc::Status> Stream
   return {responses, stream->Finish()};
 }
 
+TEST_F(ServerInferTest, ClassificationReturnsTheTopClassesAsStrings) {
+  inference::ModelInferRequest request =
+      Fp32Request("identity_fp32", "INPUT0", {2, 3}, {0.25f, 0.5f, 0.125f, 4.0f, 1.0f, 2.0f});
+  auto* output = request.add_outputs();
+  output->set_name("OUTPUT0");
+  (*output->mutable_parameters())["classification"].set_int64_param(2);
+  inference::ModelInferResponse response;
+  grpc::Status status = Infer(*stub_, request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(response.outputs_size(), 1);
+  EXPECT_EQ(response.outputs(0).datatype(), "BYTES");
+  EXPECT_THAT(response.outputs(0).shape(), ElementsAre(2, 2));
+  std::vector<std::string> classes;
+  const std::string& raw = response.raw_output_contents(0);
+  for (size_t at = 0; at + 4 <= raw.size();) {
+    uint32_t size;
+    std::memcpy(&size, raw.data() + at, 4);
+    classes.push_back(raw.substr(at + 4, size));
+    at += 4 + size;
+  }
+  EXPECT_THAT(classes, ElementsAre("0.500000:1", "0.250000:0", "4.000000:0", "2.000000:2"));
+}
+
 TEST_F(ServerInferTest, StreamAnswersEveryRequestWithItsId) {
   std::vector<inference::ModelInferRequest> requests;
   std::set<std::string> ids;
@@ -249,16 +274,21 @@ TEST_F(ServerInferTest, StreamAnswersEveryRequestWithItsId) {
     requests.push_back(
         Fp32Request("identity_fp32", "INPUT0", {1, 2}, {static_cast<float>(i), 0.5f}));
     requests.back().set_id("stream-" + std::to_string(i));
+    // As the stock C++ client sends with every request.
+    (*requests.back().mutable_parameters())["triton_enable_empty_final_response"].set_bool_param(
+        true);
     ids.insert(requests.back().id());
   }
   auto [responses, status] = Stream(*stub_, requests);
   EXPECT_TRUE(status.ok()) << status.error_message();
-  ASSERT_EQ(responses.size(), 10u);
+  ASSERT_EQ(responses.size(), 10u) << "one response per request, itself the final one";
   std::set<std::string> answered;
   for (const auto& response : responses) {
     EXPECT_EQ(response.error_message(), "");
     const inference::ModelInferResponse& infer = response.infer_response();
     answered.insert(infer.id());
+    ASSERT_EQ(infer.parameters().count("triton_final_response"), 1u);
+    EXPECT_TRUE(infer.parameters().at("triton_final_response").bool_param());
     ASSERT_EQ(infer.raw_output_contents_size(), 1);
     // The output is the input of the request with this id.
     const int i = std::stoi(infer.id().substr(std::string("stream-").size()));

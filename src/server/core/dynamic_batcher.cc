@@ -41,13 +41,9 @@ DynamicBatcher::Policy DynamicBatcher::PolicyFor(uint64_t level) const {
 
 absl::Status DynamicBatcher::Enqueue(std::unique_ptr<InferenceRequest>& request,
                                      uint64_t now_ns) {
+  // As Triton: priority 0, or one above priority_levels, means the default level.
   uint64_t level = default_level_;
-  if (default_level_ != 0 && request->priority != 0) {
-    if (request->priority > levels_limit()) {
-      return absl::InvalidArgumentError(absl::StrCat("priority ", request->priority,
-                                                     " is above the model's priority_levels ",
-                                                     levels_limit()));
-    }
+  if (default_level_ != 0 && request->priority != 0 && request->priority <= levels_limit()) {
     level = request->priority;
   }
   const Policy policy = PolicyFor(level);

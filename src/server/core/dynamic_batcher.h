@@ -12,8 +12,8 @@
 //    or when its oldest request has waited max_queue_delay; then, with preferred sizes, the
 //    largest preferred size that fits is taken (or everything when none fits);
 //  - without `dynamic_batching` in the config, every request is its own batch, at once.
-// Admission: a full level (max_queue_size) refuses with UNAVAILABLE (the client may retry); a
-// priority above priority_levels is INVALID_ARGUMENT.
+// Admission: a full level (max_queue_size) refuses with UNAVAILABLE (the client may retry). A
+// priority of 0 or above priority_levels means the default level (Triton does the same).
 //
 // Thread-compatible: the owner serializes calls.
 #pragma once

@@ -128,8 +128,16 @@ TEST(DynamicBatcherTest, PriorityLevelsAreServedInOrder) {
   Add(batcher, Request("high", 1, 4, 1), 2);
   EXPECT_EQ(Ids(batcher.TakeBatch(3)), (Ids_{"high", "low1"}));
   EXPECT_EQ(Ids(batcher.TakeBatch(3)), (Ids_{"low2"}));
-  auto bad = Request("x", 1, 4, 3);
-  EXPECT_EQ(batcher.Enqueue(bad, 0).code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(DynamicBatcherTest, PriorityAboveTheLevelsUsesTheDefaultLevel) {
+  DynamicBatcher batcher(
+      Config("dynamic_batching { priority_levels: 2 default_priority_level: 2 }", 2), SameWidth);
+  Add(batcher, Request("high", 1, 4, 1), 0);
+  Add(batcher, Request("above", 1, 4, 3), 1);  // Triton: the default level, no error
+  Add(batcher, Request("default"), 2);
+  EXPECT_EQ(Ids(batcher.TakeBatch(3)), (Ids_{"high", "above"}));
+  EXPECT_EQ(Ids(batcher.TakeBatch(3)), (Ids_{"default"}));
 }
 
 TEST(DynamicBatcherTest, TimeoutRejectOrDelay) {

@@ -182,9 +182,18 @@ absl::Status ParseRequestParameters(const ParameterMap& parameters, const ModelC
       SONIC_ASSIGN_OR_RETURN(request.timeout_us,
                              NonNegativeParameter(key, entry.second, false, config));
     } else if (key == "sequence_id" || key == "sequence_start" || key == "sequence_end") {
-      return absl::UnimplementedError(absl::StrCat("parameter '", key, "' of a request to model '",
-                                                   config.name(),
-                                                   "': sequence batching is not supported"));
+      // No model here has the sequence batcher (the config validator refuses it), and Triton
+      // ignores these parameters on models without it.
+      continue;
+    } else if (key == kEnableEmptyFinalResponse) {
+      // The stock C++ client sends it with every request. A model that is not decoupled gives
+      // exactly one response per request, which is itself the final one, so there is never an
+      // empty final response to send: only the type is checked.
+      if (entry.second.parameter_choice_case() != InferParameter::kBoolParam) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "parameter '", key, "' of a request to model '", config.name(),
+            "' must be bool_param, got ", ParameterTypeName(entry.second)));
+      }
     } else if (absl::StartsWith(key, "triton_")) {
       return absl::InvalidArgumentError(
           absl::StrCat("parameter '", key, "' of a request to model '", config.name(),
@@ -608,12 +617,16 @@ int FindOutput(const ModelConfig& config, absl::string_view name) {
 // `shm_outputs` (refused when there is no registry).
 absl::Status CheckOutputParameters(const OutputTensorRequest& output, const ModelConfig& config,
                                    size_t index, const SharedMemoryManager* regions,
-                                   std::vector<SharedMemoryOutput>* shm_outputs) {
-  if (output.parameters().contains("classification")) {
-    return absl::UnimplementedError(absl::StrCat("output '", output.name(), "' of model '",
-                                                 config.name(),
-                                                 "' asks for classification, which is not "
-                                                 "supported yet"));
+                                   std::vector<SharedMemoryOutput>* shm_outputs,
+                                   RequestedOutput& requested) {
+  if (auto it = output.parameters().find("classification"); it != output.parameters().end()) {
+    SONIC_ASSIGN_OR_RETURN(requested.classification,
+                           NonNegativeParameter("classification", it->second, true, config));
+    if (requested.classification == 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "parameter 'classification' of output '", output.name(), "' of model '", config.name(),
+          "' must be >= 1"));
+    }
   }
   if (!UsesSharedMemory(output.parameters())) return absl::OkStatus();
   if (regions == nullptr) return SharedMemoryNotSupported("output", output.name(), config);
@@ -651,9 +664,10 @@ absl::Status ParseOutputs(const ModelInferRequest& message, const ModelConfig& c
                                                      "' is requested more than once"));
     }
     seen[slot] = true;
-    SONIC_RETURN_IF_ERROR(
-        CheckOutputParameters(output, config, request.outputs.size(), regions, shm_outputs));
-    request.outputs.push_back({output.name()});
+    RequestedOutput requested{output.name()};
+    SONIC_RETURN_IF_ERROR(CheckOutputParameters(output, config, request.outputs.size(), regions,
+                                                shm_outputs, requested));
+    request.outputs.push_back(std::move(requested));
   }
   return absl::OkStatus();
 }

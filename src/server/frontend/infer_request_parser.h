@@ -16,6 +16,10 @@
 
 namespace sonic::server {
 
+// The request parameter with which a client asks a stream for an empty response marking the end
+// of a decoupled model's responses. Reserved `triton_` key that Triton accepts.
+inline constexpr char kEnableEmptyFinalResponse[] = "triton_enable_empty_final_response";
+
 // Fills request.id, batch_size, inputs, outputs, priority and timeout_us (and owned_data) from
 // `message`, checked against `config`. Leaves model, on_complete and arrival_ns to the caller.
 //
@@ -37,9 +41,14 @@ namespace sonic::server {
 //     batch size 0, over max_batch_size or differing between inputs; raw byte size or BYTES
 //     encoding not matching the shape; raw_input_contents count not matching the inputs
 //     outside shared memory; both raw and typed contents, or typed contents in the wrong field;
-//     `priority` / `timeout` parameters of the wrong type or negative; reserved `triton_*` keys.
-//   UNIMPLEMENTED: shared-memory tensors (this overload), output `classification`, sequence
-//     parameters (`sequence_id`, `sequence_start`, `sequence_end`).
+//     `priority` / `timeout` parameters of the wrong type or negative;
+//     `triton_enable_empty_final_response` that is not a bool; any other `triton_*` key
+//     (reserved, as in Triton).
+//     An output `classification` that is not a positive int64/uint64 (kept in
+//     RequestedOutput::classification; the frontend applies it, see classification.h).
+//   UNIMPLEMENTED: shared-memory tensors (this overload).
+// Ignored, as Triton does for a model without the sequence batcher: `sequence_id`,
+// `sequence_start`, `sequence_end`.
 // On error `request` may be partly filled and must be discarded.
 //
 // Never reads outside `message`'s buffers whatever it contains. Thread-safe: a pure function

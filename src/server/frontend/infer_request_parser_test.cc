@@ -702,20 +702,34 @@ TEST(InferRequestParserTest, BadPriorityOrTimeoutIsInvalid) {
               {"parameter 'timeout'", "double_param"});
 }
 
-TEST(InferRequestParserTest, SequenceParametersAreUnimplemented) {
-  for (const char* key : {"sequence_id", "sequence_start", "sequence_end"}) {
-    inference::ModelInferRequest message = ValidBatchedRequest();
-    (*message.mutable_parameters())[key].set_bool_param(true);
-    ExpectError(message, BatchedConfig(), absl::StatusCode::kUnimplemented,
-                {std::string("parameter '") + key + "'", "model 'm'", "sequence"});
-  }
+TEST(InferRequestParserTest, SequenceParametersAreIgnoredWithoutTheSequenceBatcher) {
+  inference::ModelInferRequest message = ValidBatchedRequest();
+  (*message.mutable_parameters())["sequence_id"].set_uint64_param(7);
+  (*message.mutable_parameters())["sequence_start"].set_bool_param(true);
+  (*message.mutable_parameters())["sequence_end"].set_bool_param(false);
+  InferenceRequest request;
+  EXPECT_TRUE(ParseInferRequest(message, BatchedConfig(), request).ok());
 }
 
-TEST(InferRequestParserTest, ReservedTritonParametersAreInvalid) {
+TEST(InferRequestParserTest, EmptyFinalResponseFlagOfTheStockClientIsAccepted) {
+  // The stock C++ client (CMSSW, perf_analyzer) sends it with every request.
   inference::ModelInferRequest message = ValidBatchedRequest();
+  (*message.mutable_parameters())["triton_enable_empty_final_response"].set_bool_param(false);
+  InferenceRequest request;
+  EXPECT_TRUE(ParseInferRequest(message, BatchedConfig(), request).ok());
   (*message.mutable_parameters())["triton_enable_empty_final_response"].set_bool_param(true);
+  EXPECT_TRUE(ParseInferRequest(message, BatchedConfig(), request).ok());
+  (*message.mutable_parameters())["triton_enable_empty_final_response"].set_int64_param(1);
   ExpectError(message, BatchedConfig(), absl::StatusCode::kInvalidArgument,
-              {"parameter 'triton_enable_empty_final_response'", "model 'm'", "reserved"});
+              {"parameter 'triton_enable_empty_final_response'", "model 'm'",
+               "bool_param, got int64_param"});
+}
+
+TEST(InferRequestParserTest, OtherTritonParametersAreReserved) {
+  inference::ModelInferRequest message = ValidBatchedRequest();
+  (*message.mutable_parameters())["triton_anything"].set_bool_param(true);
+  ExpectError(message, BatchedConfig(), absl::StatusCode::kInvalidArgument,
+              {"parameter 'triton_anything'", "model 'm'", "reserved"});
 }
 
 // ---------------------------------------------------------------------------- outputs
@@ -743,14 +757,27 @@ TEST(InferRequestParserTest, UnknownOrDuplicateOutputIsInvalid) {
               {"output 'out0'", "model 'm'", "more than once"});
 }
 
-TEST(InferRequestParserTest, ClassificationAndSharedMemoryOutputsAreUnimplemented) {
+TEST(InferRequestParserTest, ClassificationIsKeptForTheFrontend) {
   inference::ModelInferRequest message = ValidBatchedRequest();
   auto* out = message.add_outputs();
   out->set_name("out0");
   (*out->mutable_parameters())["classification"].set_int64_param(3);
-  ExpectError(message, BatchedConfig(), absl::StatusCode::kUnimplemented,
-              {"output 'out0'", "model 'm'", "classification"});
-  out->mutable_parameters()->clear();
+  InferenceRequest request;
+  ASSERT_TRUE(ParseInferRequest(message, BatchedConfig(), request).ok());
+  ASSERT_EQ(request.outputs.size(), 1u);
+  EXPECT_EQ(request.outputs[0].classification, 3u);
+  (*out->mutable_parameters())["classification"].set_int64_param(0);
+  ExpectError(message, BatchedConfig(), absl::StatusCode::kInvalidArgument,
+              {"output 'out0'", "model 'm'", "classification", ">= 1"});
+  (*out->mutable_parameters())["classification"].set_string_param("3");
+  ExpectError(message, BatchedConfig(), absl::StatusCode::kInvalidArgument,
+              {"classification", "int64_param or uint64_param"});
+}
+
+TEST(InferRequestParserTest, SharedMemoryOutputsNeedARegistry) {
+  inference::ModelInferRequest message = ValidBatchedRequest();
+  auto* out = message.add_outputs();
+  out->set_name("out0");
   (*out->mutable_parameters())["shared_memory_region"].set_string_param("r");
   ExpectError(message, BatchedConfig(), absl::StatusCode::kUnimplemented,
               {"output 'out0'", "shared memory is not supported yet"});

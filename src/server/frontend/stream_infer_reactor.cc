@@ -1,13 +1,16 @@
 #include "server/frontend/stream_infer_reactor.h"
 
 #include "server/frontend/infer_response_builder.h"
+#include "server/core/clock.h"
 #include "server/frontend/inference_service.h"
 
 namespace sonic::server {
 
-StreamInferReactor::StreamInferReactor(ModelManager& manager, const SharedMemoryManager& regions)
+StreamInferReactor::StreamInferReactor(ModelManager& manager, const SharedMemoryManager& regions,
+                                       TraceManager* traces)
     : manager_(manager),
       regions_(regions),
+      traces_(traces),
       reading_(std::make_unique<inference::ModelInferRequest>()) {
   StartRead(reading_.get());
 }
@@ -27,18 +30,31 @@ void StreamInferReactor::OnReadDone(bool ok) {
   std::shared_ptr<inference::ModelInferRequest> message = std::move(reading_);
   reading_ = std::make_unique<inference::ModelInferRequest>();
   StartRead(reading_.get());
+  std::shared_ptr<Trace> trace = traces_ ? traces_->Sample(message->model_name()) : nullptr;
+  if (trace) {
+    const uint64_t received_ns = SystemClock::Get().NowNs();
+    trace->Record(kTraceGrpcWaitReadStart, received_ns);
+    trace->Record(kTraceGrpcWaitReadEnd, received_ns);
+  }
   StartInference(manager_, regions_, *message,
-                 [this, message](absl::StatusOr<InferenceResponse> result) {
+                 [this, message, trace](absl::StatusOr<InferenceResponse> result) {
+                   if (trace) trace->Record(kTraceGrpcSendStart, SystemClock::Get().NowNs());
                    auto response = std::make_unique<inference::ModelStreamInferResponse>();
+                   inference::ModelInferResponse& infer = *response->mutable_infer_response();
                    if (result.ok()) {
-                     BuildInferResponse(*std::move(result), *response->mutable_infer_response());
+                     BuildInferResponse(*std::move(result), infer);
                    } else {
                      response->set_error_message(std::string(result.status().message()));
-                     response->mutable_infer_response()->set_id(message->id());
-                     response->mutable_infer_response()->set_model_name(message->model_name());
+                     infer.set_id(message->id());
+                     infer.set_model_name(message->model_name());
                    }
+                   (*infer.mutable_parameters())[kFinalResponse].set_bool_param(true);
                    Respond(std::move(response));
-                 });
+                   // Queued: the stream writes it once the responses before it are out. (The
+                   // lambda, and so `trace`, outlives `this` being deleted by Respond.)
+                   if (trace) trace->Record(kTraceGrpcSendEnd, SystemClock::Get().NowNs());
+                 },
+                 trace);
 }
 
 void StreamInferReactor::Respond(std::unique_ptr<inference::ModelStreamInferResponse> response) {

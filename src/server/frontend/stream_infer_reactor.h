@@ -4,6 +4,10 @@
 // as a response with `error_message` and the stream stays open. The stream finishes once the
 // client has half-closed and every response is written.
 //
+// As Triton, every response carries the parameter `triton_final_response`: true, since each
+// request (no model here is decoupled) has exactly one response, its final one. So a client that
+// asked for `triton_enable_empty_final_response` gets no extra empty response: it is not needed.
+//
 // Owns itself: deletes itself when gRPC is done with it and no request is running.
 #pragma once
 
@@ -15,15 +19,21 @@
 #include "inference/grpc_service.grpc.pb.h"
 #include "server/core/model_manager.h"
 #include "server/shm/shared_memory_manager.h"
+#include "server/trace/trace_manager.h"
 
 namespace sonic::server {
+
+// The response parameter that tells a stream's client no more responses follow for the request.
+inline constexpr char kFinalResponse[] = "triton_final_response";
 
 class StreamInferReactor final
     : public grpc::ServerBidiReactor<inference::ModelInferRequest,
                                      inference::ModelStreamInferResponse> {
  public:
-  // Borrows both; they must outlive the reactor.
-  StreamInferReactor(ModelManager& manager, const SharedMemoryManager& regions);
+  // Borrows all; they must outlive the reactor. Requests are traced as `traces` samples them
+  // (none when null).
+  StreamInferReactor(ModelManager& manager, const SharedMemoryManager& regions,
+                     TraceManager* traces = nullptr);
 
   void OnReadDone(bool ok) override;
   void OnWriteDone(bool ok) override;
@@ -37,6 +47,7 @@ class StreamInferReactor final
 
   ModelManager& manager_;
   const SharedMemoryManager& regions_;
+  TraceManager* const traces_;
   std::unique_ptr<inference::ModelInferRequest> reading_;
   absl::Mutex mutex_;
   std::deque<std::unique_ptr<inference::ModelStreamInferResponse>> to_write_
