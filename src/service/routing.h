@@ -13,7 +13,7 @@ struct RouteCandidate {
   bool healthy = false;
   bool serves_model = false;
   int load = 0;           // clients routed there by the service
-  double latency_ms = 0;  // recent ServerReady round trip
+  double latency_ms = 0;  // recent ServerLive round trip
 };
 
 // The index of the server for a request: the candidate named `preferred` when it is healthy and

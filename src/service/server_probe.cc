@@ -39,8 +39,9 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> Credentials(
 absl::StatusOr<std::shared_ptr<grpc::Channel>> Channel(const ServerConfig& server) {
   static std::mutex mu;
   static auto* channels = new std::map<std::string, std::shared_ptr<grpc::Channel>>();
-  const std::string key = absl::StrCat(server.address, "|", server.tls.enabled, "|",
-                                       server.tls.root_certificates_file);
+  const std::string key =
+      absl::StrCat(server.address, "|", server.tls.enabled, "|", server.tls.root_certificates_file,
+                   "|", server.tls.private_key_file, "|", server.tls.certificate_chain_file);
   std::lock_guard<std::mutex> lock(mu);
   auto it = channels->find(key);
   if (it != channels->end()) return it->second;
@@ -69,13 +70,13 @@ absl::StatusOr<ProbeResult> ProbeServer(const ServerConfig& server, absl::Durati
   {
     grpc::ClientContext context;
     SetDeadline(context, deadline);
-    inference::ServerReadyRequest request;
-    inference::ServerReadyResponse response;
+    inference::ServerLiveRequest request;
+    inference::ServerLiveResponse response;
     const absl::Time start = absl::Now();
-    grpc::Status status = stub->ServerReady(&context, request, &response);
-    if (!status.ok()) return Unavailable(server, status, "ServerReady");
+    grpc::Status status = stub->ServerLive(&context, request, &response);
+    if (!status.ok()) return Unavailable(server, status, "ServerLive");
     result.latency = absl::Now() - start;
-    result.ready = response.ready();
+    result.ready = response.live();
   }
   if (!result.ready) return result;
   grpc::ClientContext context;
@@ -95,6 +96,23 @@ absl::StatusOr<ProbeResult> ProbeServer(const ServerConfig& server, absl::Durati
   return result;
 }
 
+absl::StatusOr<std::vector<ModelIndexEntry>> ModelIndex(const ServerConfig& server,
+                                                        absl::Duration deadline) {
+  SONIC_ASSIGN_OR_RETURN(auto channel, Channel(server));
+  auto stub = inference::GRPCInferenceService::NewStub(channel);
+  grpc::ClientContext context;
+  SetDeadline(context, deadline);
+  inference::RepositoryIndexRequest request;
+  inference::RepositoryIndexResponse response;
+  grpc::Status status = stub->RepositoryIndex(&context, request, &response);
+  if (!status.ok()) return Unavailable(server, status, "RepositoryIndex");
+  std::vector<ModelIndexEntry> entries;
+  for (const auto& model : response.models()) {
+    entries.push_back({model.name(), model.state(), model.reason()});
+  }
+  return entries;
+}
+
 bool ServerIsReady(const std::string& address, absl::Duration deadline) {
   ServerConfig server;
   server.address = address;
@@ -103,9 +121,9 @@ bool ServerIsReady(const std::string& address, absl::Duration deadline) {
   auto stub = inference::GRPCInferenceService::NewStub(*channel);
   grpc::ClientContext context;
   SetDeadline(context, deadline);
-  inference::ServerReadyRequest request;
-  inference::ServerReadyResponse response;
-  return stub->ServerReady(&context, request, &response).ok() && response.ready();
+  inference::ServerLiveRequest request;
+  inference::ServerLiveResponse response;
+  return stub->ServerLive(&context, request, &response).ok() && response.live();
 }
 
 }  // namespace sonic::service::internal

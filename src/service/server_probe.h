@@ -1,5 +1,9 @@
-// Asking a server what it serves: ServerReady and RepositoryIndex(ready=true) over gRPC, with a
-// deadline. Internal to the service. Thread-safe (stateless; channels are created per call
+// Asking a server what it serves: ServerLive and RepositoryIndex(ready=true) over gRPC, with a
+// deadline. Internal to the service.
+//
+// Not ServerReady: under Triton's default --strict-readiness a server with one model that failed
+// to load is "not ready", yet it serves all its other models; what a client needs is whether the
+// server answers and which models are READY there (CMSSW's TritonService asks the same). Thread-safe (stateless; channels are created per call
 // from a process-wide cache).
 #pragma once
 
@@ -13,16 +17,30 @@
 namespace sonic::service::internal {
 
 struct ProbeResult {
-  bool ready = false;
+  bool ready = false;               // live: it answers requests
   std::vector<std::string> models;  // ready models, sorted, unique
-  absl::Duration latency;           // of the ServerReady call
+  absl::Duration latency;           // of the ServerLive call
 };
 
-// ServerReady, then (when ready) RepositoryIndex. UNAVAILABLE when the server cannot be reached
+// ServerLive, then (when live) RepositoryIndex. UNAVAILABLE when the server cannot be reached
 // within `deadline` per call; INVALID_ARGUMENT when a TLS file cannot be read.
 absl::StatusOr<ProbeResult> ProbeServer(const ServerConfig& server, absl::Duration deadline);
 
-// Only ServerReady: whether it answered true within `deadline`.
+// A model of a server's repository as RepositoryIndex lists it.
+struct ModelIndexEntry {
+  std::string name;
+  std::string state;   // "READY", "UNAVAILABLE", ... ("" from servers that leave it out)
+  std::string reason;  // why it is not ready, when the server says
+};
+
+// RepositoryIndex(ready=false): every model of the repository with its state and reason.
+// UNAVAILABLE when the server cannot be reached within `deadline`; INVALID_ARGUMENT when a TLS
+// file cannot be read.
+absl::StatusOr<std::vector<ModelIndexEntry>> ModelIndex(const ServerConfig& server,
+                                                        absl::Duration deadline);
+
+// Only ServerLive: whether it answered true within `deadline` (sonic-server loads its startup
+// models before it listens, so a live server has finished loading them).
 bool ServerIsReady(const std::string& address, absl::Duration deadline);
 
 }  // namespace sonic::service::internal

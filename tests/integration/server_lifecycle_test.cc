@@ -210,6 +210,38 @@ TEST_F(ExplicitModeTest, LoadWithAConfigParameterOverridesTheConfigFile) {
   EXPECT_TRUE(fits.ok()) << fits.error_message();
 }
 
+TEST_F(ExplicitModeTest, LoadWithModelFilesLoadsAModelTheRepositoryLacks) {
+  // Triton's file:<version>/<name> parameters: the model's files come in the request. The
+  // identity backend needs no model file; any file marks the version directory.
+  const std::string json = R"json({"name": "sent_model", "backend": "identity",
+      "max_batch_size": 4,
+      "input": [{"name": "INPUT0", "data_type": "TYPE_FP32", "dims": [-1]}],
+      "output": [{"name": "OUTPUT0", "data_type": "TYPE_FP32", "dims": [-1]}]})json";
+  inference::RepositoryModelLoadRequest request;
+  request.set_model_name("sent_model");
+  (*request.mutable_parameters())["config"].set_string_param(json);
+  (*request.mutable_parameters())["file:1/weights.bin"].set_bytes_param(std::string("\0\1", 2));
+  inference::RepositoryModelLoadResponse response;
+  grpc::Status loaded = stub_->RepositoryModelLoad(NewContext().get(), request, &response);
+  ASSERT_TRUE(loaded.ok()) << loaded.error_message();
+  EXPECT_TRUE(IsModelReady(*stub_, "sent_model", "1"));
+  inference::ModelInferResponse infer;
+  grpc::Status ran = Infer(*stub_, Fp32Request("sent_model", "INPUT0", {1, 2}, {1, 2}), &infer);
+  EXPECT_TRUE(ran.ok()) << ran.error_message();
+  ASSERT_TRUE(Unload(*stub_, "sent_model").ok());
+
+  // Files without a config, and a path that climbs out of its version directory, are refused.
+  request.mutable_parameters()->erase("config");
+  loaded = stub_->RepositoryModelLoad(NewContext().get(), request, &response);
+  EXPECT_EQ(loaded.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(loaded.error_message(), HasSubstr("'config'"));
+  (*request.mutable_parameters())["config"].set_string_param(json);
+  (*request.mutable_parameters())["file:1/../../escape"].set_bytes_param("x");
+  loaded = stub_->RepositoryModelLoad(NewContext().get(), request, &response);
+  EXPECT_EQ(loaded.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(loaded.error_message(), HasSubstr("file:1/../../escape"));
+}
+
 TEST_F(ExplicitModeTest, LoadWithAnInvalidConfigParameterFailsAndKeepsTheModel) {
   grpc::Status loaded = Load(*stub_, "identity_fp32", "{ this is not json");
   EXPECT_EQ(loaded.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << loaded.error_message();

@@ -83,13 +83,31 @@ std::vector<std::string> Describe(
   return described;
 }
 
-TEST_F(ServerRpcTest, ServerIsLiveAndReady) {
+TEST_F(ServerRpcTest, ServerIsLiveButNotStrictlyReadyWithBrokenModels) {
+  // The test repository has models that cannot load: under Triton's default strict readiness
+  // the server is live and serves the others, but is not ready.
   inference::ServerLiveResponse live;
   ASSERT_TRUE(stub_->ServerLive(NewContext().get(), {}, &live).ok());
   EXPECT_TRUE(live.live());
   inference::ServerReadyResponse ready;
   ASSERT_TRUE(stub_->ServerReady(NewContext().get(), {}, &ready).ok());
+  EXPECT_FALSE(ready.ready());
+  EXPECT_TRUE(IsModelReady(*stub_, "identity_fp32"));
+}
+
+TEST(ServerReadinessTest, ReadyWithoutStrictReadinessOrWhenEveryModelLoaded) {
+  absl::StatusOr<TestServer> lenient = StartTestServer({"--strict-readiness=false"});
+  ASSERT_TRUE(lenient.ok()) << lenient.status();
+  auto stub = NewStub(lenient->server->address());
+  inference::ServerReadyResponse ready;
+  ASSERT_TRUE(stub->ServerReady(NewContext().get(), {}, &ready).ok());
   EXPECT_TRUE(ready.ready());
+
+  absl::StatusOr<TestServer> empty = StartTestServer({}, nullptr, /*write_test_models=*/false);
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  stub = NewStub(empty->server->address());
+  ASSERT_TRUE(stub->ServerReady(NewContext().get(), {}, &ready).ok());
+  EXPECT_TRUE(ready.ready()) << "strict, and every model (none) is ready";
 }
 
 TEST_F(ServerRpcTest, ServerMetadataListsExactlyTheImplementedExtensions) {
@@ -97,7 +115,8 @@ TEST_F(ServerRpcTest, ServerMetadataListsExactlyTheImplementedExtensions) {
   ASSERT_TRUE(stub_->ServerMetadata(NewContext().get(), {}, &metadata).ok());
   EXPECT_EQ(metadata.name(), "sonic-server");
   std::vector<std::string> expected = {"model_repository", "model_configuration", "statistics",
-                                       "schedule_policy", "system_shared_memory"};
+                                       "schedule_policy", "system_shared_memory", "logging",
+                                       "classification"};
   if (server::CudaSupportBuilt()) expected.push_back("cuda_shared_memory");
   EXPECT_THAT(metadata.extensions(), UnorderedElementsAreArray(expected));
 }
@@ -284,7 +303,9 @@ TEST_F(ServerRpcTest, HealthCheckServesTheServerAndItsModels) {
     EXPECT_TRUE(status.ok()) << service << ": " << status.error_message();
     return response.status();
   };
-  EXPECT_EQ(check(""), grpc::health::v1::HealthCheckResponse::SERVING);
+  // The server as a whole follows ServerReady: strict readiness, and this repository has
+  // models that cannot load.
+  EXPECT_EQ(check(""), grpc::health::v1::HealthCheckResponse::NOT_SERVING);
   EXPECT_EQ(check("identity_fp32"), grpc::health::v1::HealthCheckResponse::SERVING);
   EXPECT_EQ(check("broken_model"), grpc::health::v1::HealthCheckResponse::NOT_SERVING);
   EXPECT_EQ(check("no_such_model"), grpc::health::v1::HealthCheckResponse::SERVICE_UNKNOWN);

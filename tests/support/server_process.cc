@@ -1,5 +1,7 @@
 #include "server_process.h"
 
+#include <algorithm>
+
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/prctl.h>
@@ -22,6 +24,7 @@ namespace {
 
 constexpr std::string_view kListening = "sonic-server: listening on ";
 constexpr std::string_view kMetrics = "sonic-server: metrics on ";
+constexpr std::string_view kHttp = "sonic-server: http on ";
 
 int PollMillis(absl::Duration remaining) {
   if (remaining <= absl::ZeroDuration()) return 0;
@@ -80,11 +83,11 @@ int ListeningPort(std::string_view line, std::string_view prefix = kListening) {
   _exit(127);
 }
 
-// Whether `args` turn the metrics endpoint off (--allow-metrics=false, or ... false / 0).
-bool MetricsDisabled(const std::vector<std::string>& args) {
+// Whether `args` turn an endpoint off (`flag`=false, or `flag` false / 0), e.g. --allow-metrics.
+bool EndpointDisabled(const std::vector<std::string>& args, const std::string& flag) {
   for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--allow-metrics=false" || args[i] == "--allow-metrics=0") return true;
-    if (args[i] == "--allow-metrics" && i + 1 < args.size() &&
+    if (args[i] == flag + "=false" || args[i] == flag + "=0") return true;
+    if (args[i] == flag && i + 1 < args.size() &&
         (args[i + 1] == "false" || args[i + 1] == "0")) {
       return true;
     }
@@ -123,7 +126,12 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(const Option
   std::vector<std::string> args = {binary->string()};
   args.insert(args.end(), options.args.begin(), options.args.end());
   args.insert(args.end(),
-              {"--grpc-address", "127.0.0.1", "--grpc-port", "0", "--metrics-port", "0"});
+              {"--grpc-address", "127.0.0.1", "--grpc-port", "0", "--metrics-port", "0",
+               "--http-port", "0"});
+  const bool exit_on_error_set =
+      std::any_of(options.args.begin(), options.args.end(),
+                  [](const std::string& arg) { return arg.starts_with("--exit-on-error"); });
+  if (!exit_on_error_set) args.push_back("--exit-on-error=false");
   std::vector<char*> argv;
   for (std::string& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
@@ -149,7 +157,8 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(const Option
     return absl::InternalError(absl::StrCat("fork: ", std::strerror(fork_errno)));
   }
   std::unique_ptr<ServerProcess> server(new ServerProcess(pid, pipe_fds[0], *std::move(log_dir)));
-  server->expect_metrics_ = !MetricsDisabled(options.args);
+  server->expect_metrics_ = !EndpointDisabled(options.args, "--allow-metrics");
+  server->expect_http_ = !EndpointDisabled(options.args, "--allow-http");
   if (absl::Status listening = server->AwaitListening(options.startup_timeout); !listening.ok()) {
     return listening;  // the destructor kills and reaps the server
   }
@@ -193,7 +202,11 @@ absl::Status ServerProcess::AwaitListening(absl::Duration timeout) {
       const std::string_view line = std::string_view(output).substr(line_start, end - line_start);
       if (port_ == 0) port_ = ListeningPort(line);
       if (metrics_port_ == 0) metrics_port_ = ListeningPort(line, kMetrics);
-      if (port_ > 0 && (metrics_port_ > 0 || !expect_metrics_)) return absl::OkStatus();
+      if (http_port_ == 0) http_port_ = ListeningPort(line, kHttp);
+      if (port_ > 0 && (metrics_port_ > 0 || !expect_metrics_) &&
+          (http_port_ > 0 || !expect_http_)) {
+        return absl::OkStatus();
+      }
       line_start = end + 1;
     }
   }

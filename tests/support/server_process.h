@@ -47,7 +47,8 @@ class ServerProcess {
  public:
   struct Options {
     // Flags for the server (repository, control mode, TLS...). Start always adds
-    // `--grpc-address 127.0.0.1 --grpc-port 0 --metrics-port 0`.
+    // `--grpc-address 127.0.0.1 --grpc-port 0 --metrics-port 0 --http-port 0`, and `--exit-on-error=false`
+    // unless `args` set it (test repositories hold models that are meant to fail).
     std::vector<std::string> args;
     // Empty: $SONIC_BUILD_DIR/bin/sonic-server (sonic_add_test and the integration tests' CMake
     // set SONIC_BUILD_DIR).
@@ -57,7 +58,8 @@ class ServerProcess {
   };
 
   // Starts the server and blocks until it prints "sonic-server: listening on ADDRESS:PORT" (and,
-  // unless `args` turn metrics off, "sonic-server: metrics on ADDRESS:PORT").
+  // unless `args` turn them off, "sonic-server: metrics on ADDRESS:PORT" and "sonic-server: http
+  // on ADDRESS:PORT").
   // Errors (the message carries the server's stderr log so far): FAILED_PRECONDITION when no
   // binary is given and SONIC_BUILD_DIR is unset, or the binary does not exist; INTERNAL when
   // the server exits before listening (the message has its exit status) or the process cannot
@@ -75,6 +77,9 @@ class ServerProcess {
   // ADDRESS:PORT" line that Start also waits for; 0 when `args` turn metrics off
   // (--allow-metrics=false).
   int metrics_port() const { return metrics_port_; }
+  // The HTTP/REST port (on 127.0.0.1), from the "sonic-server: http on ADDRESS:PORT" line; 0
+  // when `args` turn HTTP off (--allow-http=false).
+  int http_port() const { return http_port_; }
   // "127.0.0.1:PORT", for grpc::CreateChannel.
   std::string address() const;
   // Everything the server wrote to stderr so far.
@@ -105,6 +110,8 @@ class ServerProcess {
   int port_ = 0;
   bool expect_metrics_ = true;
   int metrics_port_ = 0;
+  bool expect_http_ = true;
+  int http_port_ = 0;
   bool reaped_ = false;
   std::atomic<bool> stop_draining_{false};
   std::thread drainer_;

@@ -1,5 +1,8 @@
 #include "server/core/model_manager.h"
 
+#include <atomic>
+#include <thread>
+
 #include <google/protobuf/util/json_util.h>
 
 #include "absl/strings/numbers.h"
@@ -28,9 +31,24 @@ std::string_view ModelStateName(ModelState state) {
 
 ModelManager::~ModelManager() { UnloadAll(); }
 
+absl::StatusOr<std::filesystem::path> ModelManager::ModelDirectoryFor(
+    const std::string& name, const std::optional<std::string>& config_json,
+    const std::map<std::string, std::string>& files,
+    std::shared_ptr<ModelFilesDirectory>& sent_files) const {
+  absl::StatusOr<std::filesystem::path> dir = options_.repository->ModelDirectory(name);
+  if (files.empty()) return dir;
+  if (absl::IsInvalidArgument(dir.status())) return dir.status();  // not a model name
+  if (!config_json) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "model '", name, "': model files in a load request need the 'config' parameter too"));
+  }
+  SONIC_ASSIGN_OR_RETURN(sent_files, ModelFilesDirectory::Create(name, files));
+  return sent_files->path();
+}
+
 absl::StatusOr<inference::ModelConfig> ModelManager::ReadConfig(
-    const std::string& name, const std::optional<std::string>& json) const {
-  SONIC_ASSIGN_OR_RETURN(std::filesystem::path dir, options_.repository->ModelDirectory(name));
+    const std::string& name, const std::filesystem::path& dir,
+    const std::optional<std::string>& json) const {
   if (!json) return LoadModelConfig(dir);
   inference::ModelConfig config;
   auto parsed = google::protobuf::util::JsonStringToMessage(*json, &config);
@@ -80,18 +98,27 @@ void ModelManager::Acquire(const std::string& name) {
   models_[name].busy = true;
 }
 
-absl::Status ModelManager::Load(const std::string& name, std::optional<std::string> config_json) {
-  absl::StatusOr<std::filesystem::path> dir = options_.repository->ModelDirectory(name);
-  std::string fingerprint = options_.repository->Fingerprint(name).value_or("");
+absl::Status ModelManager::Load(const std::string& name, std::optional<std::string> config_json,
+                                const std::map<std::string, std::string>& files) {
+  std::shared_ptr<ModelFilesDirectory> sent_files;
+  absl::StatusOr<std::filesystem::path> dir =
+      ModelDirectoryFor(name, config_json, files, sent_files);
+  if (!files.empty() && !dir.ok()) return dir.status();
+  std::string fingerprint =
+      files.empty() ? options_.repository->Fingerprint(name).value_or("") : "";
   {
     absl::MutexLock lock(&mutex_);
     if (shut_down_) return absl::UnavailableError("the server is shutting down");
-    if (!dir.ok() && !models_.contains(name)) return dir.status();
+    // A name in several repositories is a model that cannot load: UNAVAILABLE with the reason,
+    // as Triton. Other directory errors (no such model, a name that is not one) leave no trace.
+    const bool ambiguous = dir.status().code() == absl::StatusCode::kFailedPrecondition;
+    if (!dir.ok() && !ambiguous && !models_.contains(name)) return dir.status();
     Acquire(name);
     models_[name].state = ModelState::kLoading;
   }
   absl::StatusOr<inference::ModelConfig> config =
-      dir.ok() ? ReadConfig(name, config_json) : absl::StatusOr<inference::ModelConfig>(dir.status());
+      dir.ok() ? ReadConfig(name, *dir, config_json)
+               : absl::StatusOr<inference::ModelConfig>(dir.status());
   std::map<int64_t, VersionSlot> loaded;
   if (config.ok()) loaded = LoadVersions(*config, *dir);
 
@@ -114,6 +141,7 @@ absl::Status ModelManager::Load(const std::string& name, std::optional<std::stri
     absl::MutexLock lock(&mutex_);
     old = Install(models_[name], std::move(loaded), any_ready, result);
     models_[name].fingerprint = fingerprint;
+    if (any_ready) models_[name].sent_files = std::move(sent_files);
   }
   Retire(name, std::move(old));
   return result;
@@ -172,15 +200,44 @@ absl::Status ModelManager::Unload(const std::string& name) {
       old.push_back(std::move(entry.model));
     }
     slot.fingerprint.clear();
+    slot.sent_files.reset();
   }
   Retire(name, std::move(old));
   return absl::OkStatus();
 }
 
-void ModelManager::LoadAll() {
-  for (const std::string& name : options_.repository->ListModels()) {
-    Load(name).IgnoreError();  // the reason is kept for RepositoryIndex
+bool ModelManager::AllModelsReady() const {
+  absl::MutexLock lock(&mutex_);
+  for (const auto& [name, slot] : models_) {
+    if (slot.state == ModelState::kLoading) return false;
+    bool any_ready = false;
+    for (const auto& [version, version_slot] : slot.versions) {
+      if (version_slot.state == ModelState::kReady) {
+        any_ready = true;
+      } else if (version_slot.reason != "unloaded") {
+        return false;  // loading, unloading, or a version that failed to load
+      }
+    }
+    // A failed reload that left the previous versions serving does not make the server unready.
+    if (slot.state == ModelState::kUnavailable && !any_ready) return false;
   }
+  return true;
+}
+
+void ModelManager::LoadAll() {
+  const std::vector<std::string> names = options_.repository->ListModels();
+  std::atomic<size_t> next{0};
+  auto load_some = [&] {
+    for (size_t i = next++; i < names.size(); i = next++) {
+      Load(names[i]).IgnoreError();  // the reason is kept for RepositoryIndex
+    }
+  };
+  const size_t threads =
+      std::min<size_t>(names.size(), static_cast<size_t>(std::max(options_.load_thread_count, 1)));
+  std::vector<std::thread> loaders;
+  for (size_t t = 1; t < threads; ++t) loaders.emplace_back(load_some);
+  load_some();
+  for (std::thread& loader : loaders) loader.join();
 }
 
 void ModelManager::Poll() {

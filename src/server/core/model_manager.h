@@ -22,6 +22,7 @@
 #include "absl/synchronization/mutex.h"
 #include "server/backend/backend_registry.h"
 #include "server/core/model_version.h"
+#include "server/repository/model_files_directory.h"
 #include "server/repository/model_repository.h"
 
 namespace sonic::server {
@@ -50,6 +51,8 @@ class ModelManager {
     // CUDA devices visible to the server (CudaDeviceCount()): where KIND_GPU and KIND_AUTO
     // instances go (see instance_placement.h). 0: every instance on the CPU, KIND_GPU refused.
     int gpu_count = 0;
+    // Models LoadAll loads at once (tritonserver's --model-load-thread-count, default 4).
+    int load_thread_count = 4;
   };
 
   explicit ModelManager(const Options& options) : options_(options) {}
@@ -60,14 +63,19 @@ class ModelManager {
   // config.pbtxt (the RepositoryModelLoad `config` parameter). OK when at least one version is
   // READY; otherwise the reason (also kept for RepositoryIndex). NOT_FOUND for a model the
   // repository does not have.
-  absl::Status Load(const std::string& name, std::optional<std::string> config_json = {});
+  // `files` ("<version>/<path>" -> contents, the `file:` load parameters) replace the model's
+  // directory, as Triton: the model loads from them (the repository need not have it) and
+  // `config_json` is then required (INVALID_ARGUMENT without it). They are kept until the model
+  // is next loaded or unloaded.
+  absl::Status Load(const std::string& name, std::optional<std::string> config_json = {},
+                    const std::map<std::string, std::string>& files = {});
 
   // Unloads every version of a model once its in-flight requests have finished. NOT_FOUND when
   // it is neither loaded nor in the repository.
   absl::Status Unload(const std::string& name);
 
-  // Loads every model of the repository (mode none and poll at startup, or `--load-model=*`).
-  // Per-model failures only mark those models UNAVAILABLE.
+  // Loads every model of the repository (mode none and poll at startup, or `--load-model=*`),
+  // up to load_thread_count at once. Per-model failures only mark those models UNAVAILABLE.
   void LoadAll();
 
   // Polling: loads new models, reloads changed ones (config or files), unloads removed ones.
@@ -87,6 +95,10 @@ class ModelManager {
   // Every model of the repository and every known version, sorted by name then version.
   std::vector<ModelIndexEntry> Index() const;
 
+  // Triton's strict readiness: true when every model the server has tried to load is READY
+  // (a version unloaded on request does not count against it). Models never loaded do not count.
+  bool AllModelsReady() const;
+
   // Every READY version (for ModelStatistics with no model name).
   std::vector<std::shared_ptr<ModelVersion>> ReadyModels() const;
 
@@ -104,10 +116,17 @@ class ModelManager {
     std::string reason;
     std::string fingerprint;  // of the files last loaded, for Poll
     bool busy = false;        // a load or unload is running; others wait
+    std::shared_ptr<ModelFilesDirectory> sent_files;  // the files a load request sent, if any
   };
 
   absl::StatusOr<inference::ModelConfig> ReadConfig(const std::string& name,
+                                                    const std::filesystem::path& dir,
                                                     const std::optional<std::string>& json) const;
+  // The directory to load `name` from: the repository's, or one made of `files`.
+  absl::StatusOr<std::filesystem::path> ModelDirectoryFor(
+      const std::string& name, const std::optional<std::string>& config_json,
+      const std::map<std::string, std::string>& files,
+      std::shared_ptr<ModelFilesDirectory>& sent_files) const;
   // Loads the selected versions of `config`; returns the slots to install.
   std::map<int64_t, VersionSlot> LoadVersions(const inference::ModelConfig& config,
                                               const std::filesystem::path& model_dir) const;

@@ -107,6 +107,30 @@ TEST_F(ModelManagerTest, BrokenModelsAreUnavailableAndOthersServe) {
       << torch->reason;
 
   EXPECT_EQ(Manager().Get("nobody").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_FALSE(Manager().AllModelsReady()) << "strict readiness: some models are unavailable";
+}
+
+TEST_F(ModelManagerTest, AModelInTwoRepositoriesIsUnavailableWithTheReason) {
+  AddModel("twice");
+  AddModel("once");
+  TempDirectoryForTest other;
+  other.WriteFile("twice/config.pbtxt", IdentityConfig("twice", ""));
+  other.MakeDirectory("twice/1");
+  auto repository = ModelRepository::Create({dir_.path(), other.path()});
+  ASSERT_TRUE(repository.ok()) << repository.status();
+  auto backends = BackendRegistry::Create({dir_.path() / "no-plugins"});
+  ASSERT_TRUE(backends.ok());
+  ModelManager manager({.repository = repository->get(), .backends = backends->get()});
+  manager.LoadAll();
+
+  EXPECT_TRUE(manager.Get("once").ok());
+  auto index = manager.Index();
+  const ModelIndexEntry* twice = Find(index, "twice", std::nullopt);
+  ASSERT_NE(twice, nullptr);
+  EXPECT_EQ(twice->state, ModelState::kUnavailable);
+  EXPECT_NE(twice->reason.find("not unique across all model repositories"), std::string::npos)
+      << twice->reason;
+  EXPECT_EQ(manager.Get("twice").status().code(), absl::StatusCode::kUnavailable);
 }
 
 TEST_F(ModelManagerTest, KindGpuWithoutAVisibleGpuIsUnavailableWithTheReason) {
@@ -162,6 +186,7 @@ TEST_F(ModelManagerTest, VersionSelection) {
 TEST_F(ModelManagerTest, ExplicitLoadUnloadAndConfigOverride) {
   AddModel("m");
   ModelManager& manager = Manager(ModelControlMode::kExplicit);
+  EXPECT_TRUE(manager.AllModelsReady()) << "models never loaded do not count";
   EXPECT_EQ(manager.Get("m").status().code(), absl::StatusCode::kNotFound);
   auto index = manager.Index();
   ASSERT_NE(Find(index, "m", std::nullopt), nullptr);
@@ -176,12 +201,14 @@ TEST_F(ModelManagerTest, ExplicitLoadUnloadAndConfigOverride) {
   EXPECT_EQ((*manager.Get("m"))->config().max_batch_size(), 2);
   EXPECT_EQ(manager.Load("m", "{not json").code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(manager.Get("m").ok()) << "a failed reload keeps the model serving";
+  EXPECT_TRUE(manager.AllModelsReady());
 
   ASSERT_TRUE(manager.Unload("m").ok());
   EXPECT_EQ(manager.Get("m").status().code(), absl::StatusCode::kUnavailable);
   index = manager.Index();
   ASSERT_NE(Find(index, "m", 1), nullptr);
   EXPECT_EQ(Find(index, "m", 1)->reason, "unloaded");
+  EXPECT_TRUE(manager.AllModelsReady()) << "a model unloaded on request does not count";
   EXPECT_EQ(manager.Load("absent").code(), absl::StatusCode::kNotFound);
 }
 

@@ -1,5 +1,7 @@
 #include "server/core/model_version.h"
 
+#include <fstream>
+
 #include "absl/strings/str_cat.h"
 #include "server/core/instance_placement.h"
 #include "sonic/common/status.h"
@@ -22,6 +24,30 @@ absl::StatusOr<std::unique_ptr<BackendInstance>> CreateInstance(BackendModel& mo
 
 }  // namespace
 
+namespace {
+
+// Each output's label file (label_filename, relative to the model directory): one label a line.
+absl::StatusOr<std::map<std::string, std::vector<std::string>, std::less<>>> ReadLabels(
+    const inference::ModelConfig& config, const std::filesystem::path& model_dir,
+    const std::string& context) {
+  std::map<std::string, std::vector<std::string>, std::less<>> labels;
+  for (const inference::ModelOutput& output : config.output()) {
+    if (output.label_filename().empty()) continue;
+    const std::filesystem::path path = model_dir / output.label_filename();
+    std::ifstream file(path);
+    if (!file) {
+      return absl::InvalidArgumentError(absl::StrCat(context, ": cannot read label file '",
+                                                     path.string(), "' of output '",
+                                                     output.name(), "'"));
+    }
+    std::vector<std::string>& lines = labels[output.name()];
+    for (std::string line; std::getline(file, line);) lines.push_back(line);
+  }
+  return labels;
+}
+
+}  // namespace
+
 absl::StatusOr<std::shared_ptr<ModelVersion>> ModelVersion::Load(Options options) {
   std::string context = absl::StrCat("model '", options.config.name(), "' version ",
                                      options.version);
@@ -33,6 +59,8 @@ absl::StatusOr<std::shared_ptr<ModelVersion>> ModelVersion::Load(Options options
   // instance.
   SONIC_ASSIGN_OR_RETURN(std::vector<InstancePlacement> placements,
                          PlaceInstances(config, options.gpu_count));
+  SONIC_ASSIGN_OR_RETURN(loaded->labels_,
+                         ReadLabels(config, options.version_path.parent_path(), context));
   SONIC_ASSIGN_OR_RETURN(loaded->model_,
                          BackendModel::Create(options.backend, config.name(), options.version,
                                               options.version_path, config));
@@ -49,6 +77,11 @@ absl::StatusOr<std::shared_ptr<ModelVersion>> ModelVersion::Load(Options options
   Scheduler::Options scheduler_options{&config, options.version, &loaded->stats_, options.clock};
   loaded->scheduler_ = std::make_unique<Scheduler>(scheduler_options, std::move(instances));
   return loaded;
+}
+
+const std::vector<std::string>* ModelVersion::labels(std::string_view output) const {
+  auto it = labels_.find(output);
+  return it == labels_.end() ? nullptr : &it->second;
 }
 
 ModelVersion::~ModelVersion() {

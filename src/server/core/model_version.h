@@ -9,6 +9,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -46,6 +47,9 @@ class ModelVersion {
   const std::string& name() const { return config_.name(); }
   int64_t version() const { return version_; }
   const ModelStatistics& stats() const { return stats_; }
+  // The labels of an output with a `label_filename` (one per line of that file in the model
+  // directory, read at load), or null.
+  const std::vector<std::string>* labels(std::string_view output) const;
 
   // See Scheduler::Enqueue.
   void Enqueue(std::unique_ptr<InferenceRequest> request) { scheduler_->Enqueue(std::move(request)); }
@@ -60,6 +64,7 @@ class ModelVersion {
   const inference::ModelConfig config_;
   const int64_t version_;
   ModelStatistics stats_;
+  std::map<std::string, std::vector<std::string>, std::less<>> labels_;
   std::unique_ptr<BackendModel> model_;
   std::vector<std::unique_ptr<BackendInstance>> instances_;
   // Declared last: destroyed (drained) first, before the instances it runs on.

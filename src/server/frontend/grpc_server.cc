@@ -42,12 +42,14 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const TlsOp
 absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Create(const Options& options,
                                                                ModelManager& manager) {
   SONIC_ASSIGN_OR_RETURN(auto credentials, Credentials(options.tls));
-  std::unique_ptr<GrpcServer> server(new GrpcServer(manager, options.info));
+  std::unique_ptr<GrpcServer> server(new GrpcServer(manager, options));
   grpc::ServerBuilder builder;
   builder.AddListeningPort(absl::StrCat(options.address, ":", options.port), credentials,
                            &server->port_);
   builder.SetMaxReceiveMessageSize(INT_MAX);
   builder.SetMaxSendMessageSize(INT_MAX);
+  for (const auto& [name, value] : options.channel_arguments) builder.AddChannelArgument(name, value);
+  builder.SetDefaultCompressionLevel(options.response_compression);
   builder.RegisterService(&server->inference_);
   builder.RegisterService(&server->health_);
   server->server_ = builder.BuildAndStart();

@@ -4,6 +4,7 @@
 // Thread-safe. Borrows the ModelManager, which must outlive the server.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -31,6 +32,18 @@ class GrpcServer {
     int port = 8001;  // 0 picks a free port; port() tells which
     TlsOptions tls;
     InferenceService::ServerInfo info;
+    // The registry of client shared-memory regions, borrowed (to share it with the HTTP
+    // endpoint); null: the server has its own.
+    SharedMemoryManager* shared_memory = nullptr;
+    // The server's trace settings, borrowed (shared with the HTTP endpoint); null: the server
+    // has its own, with tracing off until a TraceSetting RPC turns it on.
+    TraceManager* traces = nullptr;
+    // gRPC channel arguments for the server (GRPC_ARG_KEEPALIVE_TIME_MS, ...): tritonserver's
+    // --grpc-keepalive-* and --grpc-http2-* flags.
+    std::map<std::string, int> channel_arguments;
+    // Compression of responses unless the client asks otherwise (tritonserver's
+    // --grpc-infer-response-compression-level).
+    grpc_compression_level response_compression = GRPC_COMPRESS_LEVEL_NONE;
   };
 
   // Binds and starts serving. Errors: INVALID_ARGUMENT for unreadable certificate files,
@@ -46,9 +59,15 @@ class GrpcServer {
   void Shutdown(absl::Duration grace);
 
  private:
-  GrpcServer(ModelManager& manager, const InferenceService::ServerInfo& info)
-      : inference_(manager, info), health_(manager, inference_) {}
+  GrpcServer(ModelManager& manager, const Options& options)
+      : own_shared_memory_(options.shared_memory ? nullptr
+                                                 : std::make_unique<SharedMemoryManager>()),
+        inference_(manager, options.info,
+                   options.shared_memory ? *options.shared_memory : *own_shared_memory_,
+                   options.traces),
+        health_(manager, inference_) {}
 
+  const std::unique_ptr<SharedMemoryManager> own_shared_memory_;
   InferenceService inference_;
   HealthService health_;
   std::unique_ptr<grpc::Server> server_;

@@ -14,7 +14,7 @@ grpc::ServerUnaryReactor* HealthService::Check(grpc::CallbackServerContext* cont
     absl::Status model = manager_.Get(request->service()).status();
     if (absl::IsNotFound(model)) {
       status = HealthCheckResponse::SERVICE_UNKNOWN;
-    } else if (model.ok() && inference_.ready()) {
+    } else if (model.ok() && inference_.serving()) {
       status = HealthCheckResponse::SERVING;
     }
   }

@@ -126,8 +126,8 @@ absl::StatusOr<fs::path> ModelRepository::ModelDirectory(std::string_view name) 
         absl::StrCat("model '", ToAbsl(name), "' is not in any model repository"));
   }
   if (found.size() > 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("model '", ToAbsl(name), "' is in more than one model repository: ",
+    return absl::FailedPreconditionError(
+        absl::StrCat("model '", ToAbsl(name), "' is not unique across all model repositories: ",
                      absl::StrJoin(found, ", ", [](std::string* out, const fs::path& path) {
                        absl::StrAppend(out, path.string());
                      })));

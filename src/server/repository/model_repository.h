@@ -41,7 +41,8 @@ class ModelRepository {
 
   // The directory of model `name`. Errors: INVALID_ARGUMENT when `name` is not a plain
   // directory name (empty, ".", "..", hidden or containing a separator: it could escape the
-  // roots) or when more than one root has the model; NOT_FOUND when no root has it.
+  // roots); FAILED_PRECONDITION when more than one root has the model (as Triton: "not unique
+  // across all model repositories"); NOT_FOUND when no root has it.
   absl::StatusOr<std::filesystem::path> ModelDirectory(std::string_view name) const;
 
   // The versions under `model_dir`: its subdirectories whose name is a positive decimal integer

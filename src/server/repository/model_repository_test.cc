@@ -75,10 +75,11 @@ TEST(ModelRepositoryTest, ModelInTwoRootsIsAnError) {
   ASSERT_NE(repository, nullptr);
   EXPECT_THAT(repository->ListModels(), ElementsAre("dup"));
   absl::Status status = repository->ModelDirectory("dup").status();
-  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("not unique across all model repositories"));
   EXPECT_THAT(std::string(status.message()), HasSubstr(a.path().string()));
   EXPECT_THAT(std::string(status.message()), HasSubstr(b.path().string()));
-  EXPECT_EQ(repository->Fingerprint("dup").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(repository->Fingerprint("dup").status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
 TEST(ModelRepositoryTest, ModelNamesCannotEscapeTheRoots) {

@@ -1,0 +1,157 @@
+// tritonserver's command line and log settings on a running sonic-server: the flags launch
+// scripts pass to tritonserver are accepted with Triton's meaning, flags for missing features are
+// refused naming them, and the LogSettings RPC changes the real log at run time.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "integration_test_util.h"
+
+namespace sonic::testing {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::ContainsRegex;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+std::string ReadFile(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+inference::LogSettingsResponse UpdateLog(inference::GRPCInferenceService::Stub& stub,
+                                         const inference::LogSettingsRequest& request,
+                                         grpc::Status* status = nullptr) {
+  inference::LogSettingsResponse response;
+  grpc::Status result = stub.LogSettings(NewContext().get(), request, &response);
+  if (status != nullptr) {
+    *status = result;
+  } else {
+    EXPECT_TRUE(result.ok()) << result.error_message();
+  }
+  return response;
+}
+
+void SendOneInference(inference::GRPCInferenceService::Stub& stub, const std::string& id) {
+  inference::ModelInferRequest request = Fp32Request("identity_fp32", "INPUT0", {1, 1}, {1.0f});
+  request.set_id(id);
+  inference::ModelInferResponse response;
+  grpc::Status status = Infer(stub, request, &response);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+}
+
+TEST(ServerFlagsTest, TritonserverFlagsOfALaunchScriptAreHonoured) {
+  absl::StatusOr<std::unique_ptr<TempDirectory>> logs = TempDirectory::Create("sonic_flags");
+  ASSERT_TRUE(logs.ok());
+  const std::filesystem::path log_file = (*logs)->path() / "server.log";
+  absl::StatusOr<TestServer> server = StartTestServer(
+      {"--id=cms-triton", "--log-info=false", "--log-warning", "true", "--log-error=true",
+       "--log-verbose=0", "--log-file=" + log_file.string(), "--log-format=ISO8601",
+       "--strict-readiness=false", "--exit-on-error=false", "--disable-auto-complete-config",
+       "--model-load-thread-count=2", "--grpc-keepalive-time=10000",
+       "--grpc-keepalive-timeout=5000", "--grpc-keepalive-permit-without-calls=1",
+       "--grpc-http2-max-pings-without-data=0", "--grpc-infer-response-compression-level=low",
+       "--metrics-interval-ms=500", "--allow-gpu-metrics=false", "--allow-sagemaker=false",
+       "--strict-model-config=true"});
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto stub = NewStub(server->server->address());
+
+  inference::ServerMetadataResponse metadata;
+  ASSERT_TRUE(stub->ServerMetadata(NewContext().get(), {}, &metadata).ok());
+  EXPECT_EQ(metadata.name(), "cms-triton");
+  inference::ServerReadyResponse ready;
+  ASSERT_TRUE(stub->ServerReady(NewContext().get(), {}, &ready).ok());
+  EXPECT_TRUE(ready.ready()) << "--strict-readiness=false: ready despite the broken models";
+  SendOneInference(*stub, "after-start");
+
+  // Errors (the repository's broken models) in ISO8601 format; no INFO lines.
+  const std::string log = ReadFile(log_file);
+  EXPECT_THAT(log, ContainsRegex("[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z E [0-9]+ "
+                                 "main\\.cc:[0-9]+\\] model 'broken_model'"));
+  EXPECT_THAT(log, Not(HasSubstr(" I ")));
+  EXPECT_THAT(server->server->Log(), Not(HasSubstr("broken_model"))) << "all of it went to the file";
+
+  inference::LogSettingsResponse settings = UpdateLog(*stub, {});
+  ASSERT_EQ(settings.settings().size(), 6u);
+  EXPECT_EQ(settings.settings().at("log_file").string_param(), log_file.string());
+  EXPECT_FALSE(settings.settings().at("log_info").bool_param());
+  EXPECT_TRUE(settings.settings().at("log_warnings").bool_param());
+  EXPECT_TRUE(settings.settings().at("log_errors").bool_param());
+  EXPECT_EQ(settings.settings().at("log_verbose_level").uint32_param(), 0u);
+  EXPECT_EQ(settings.settings().at("log_format").string_param(), "ISO8601");
+}
+
+TEST(ServerFlagsTest, LogSettingsChangeTheLogAtRunTime) {
+  absl::StatusOr<TestServer> server = StartTestServer({});
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto stub = NewStub(server->server->address());
+  absl::StatusOr<std::unique_ptr<TempDirectory>> logs = TempDirectory::Create("sonic_logset");
+  ASSERT_TRUE(logs.ok());
+  const std::filesystem::path log_file = (*logs)->path() / "moved.log";
+
+  SendOneInference(*stub, "before-verbose");
+  inference::LogSettingsRequest verbose;
+  (*verbose.mutable_settings())["log_verbose_level"].set_uint32_param(1);
+  (*verbose.mutable_settings())["log_file"].set_string_param(log_file.string());
+  (*verbose.mutable_settings())["log_format"].set_string_param("default");
+  inference::LogSettingsResponse updated = UpdateLog(*stub, verbose);
+  EXPECT_EQ(updated.settings().at("log_verbose_level").uint32_param(), 1u);
+  EXPECT_EQ(updated.settings().at("log_file").string_param(), log_file.string());
+  EXPECT_TRUE(updated.settings().at("log_info").bool_param()) << "unchanged settings stay";
+  SendOneInference(*stub, "while-verbose");
+
+  inference::LogSettingsRequest quiet;
+  (*quiet.mutable_settings())["log_verbose_level"].set_uint32_param(0);
+  UpdateLog(*stub, quiet);
+  SendOneInference(*stub, "after-verbose");
+
+  const std::string log = ReadFile(log_file);
+  EXPECT_THAT(log, ContainsRegex("V[0-9]{4} [0-9:.]{15} [0-9]+ inference_service\\.cc:[0-9]+\\] "
+                                 "infer request 'while-verbose' for model 'identity_fp32'"));
+  EXPECT_THAT(log, AllOf(Not(HasSubstr("before-verbose")), Not(HasSubstr("after-verbose"))));
+  EXPECT_THAT(server->server->Log(), Not(HasSubstr("while-verbose")));
+
+  // A bad setting is INVALID_ARGUMENT naming it, and changes nothing.
+  inference::LogSettingsRequest bad;
+  (*bad.mutable_settings())["log_info"].set_string_param("yes");
+  (*bad.mutable_settings())["log_verbose_level"].set_uint32_param(5);
+  grpc::Status status;
+  UpdateLog(*stub, bad, &status);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("log_info"));
+  inference::LogSettingsRequest unopenable;
+  (*unopenable.mutable_settings())["log_file"].set_string_param("/nonexistent-dir/x.log");
+  UpdateLog(*stub, unopenable, &status);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  inference::LogSettingsResponse after = UpdateLog(*stub, {});
+  EXPECT_EQ(after.settings().at("log_verbose_level").uint32_param(), 0u);
+  EXPECT_EQ(after.settings().at("log_file").string_param(), log_file.string());
+}
+
+TEST(ServerFlagsTest, ExitOnErrorStopsAServerWhoseModelsFailToLoad) {
+  absl::StatusOr<TestServer> server = StartTestServer({"--exit-on-error=true"});
+  ASSERT_FALSE(server.ok());
+  EXPECT_THAT(std::string(server.status().message()),
+              AllOf(HasSubstr("exit"), HasSubstr("failed to load all models")));
+}
+
+TEST(ServerFlagsTest, FlagsForMissingFeaturesAreRefusedByName) {
+  for (const std::string flag : {"--rate-limit=execution_count", "--cache-config=local,size=1048576",
+                                 "--strict-model-config=false", "--allow-sagemaker=true",
+                                 "--model-namespacing=true"}) {
+    absl::StatusOr<TestServer> server = StartTestServer({flag});
+    ASSERT_FALSE(server.ok()) << flag;
+    const std::string name = flag.substr(0, flag.find('='));
+    EXPECT_THAT(std::string(server.status().message()),
+                AllOf(HasSubstr(name), HasSubstr("sonic-server does not have")))
+        << flag;
+  }
+}
+
+}  // namespace
+}  // namespace sonic::testing
