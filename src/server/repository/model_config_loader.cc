@@ -106,6 +106,10 @@ absl::StatusOr<std::string> ReadConfigFile(const std::filesystem::path& model_di
                                             model_dir.string(), " does not exist"));
   }
   const std::filesystem::path file = model_dir / kConfigFileName;
+  if (std::filesystem::exists(file, error) && !std::filesystem::is_regular_file(file, error)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "model '", ToAbsl(model_name), "': ", file.string(), " is not a regular file"));
+  }
   if (!std::filesystem::is_regular_file(file, error)) {
     return absl::FailedPreconditionError(
         absl::StrCat("model '", ToAbsl(model_name), "': missing ", file.string(),

@@ -67,7 +67,10 @@ std::vector<std::string> DescribeTree(const fs::path& dir) {
   return lines;
 }
 
+// Only regular files are read: a directory would make the stream throw, a FIFO would block.
 std::string ReadFileOrEmpty(const fs::path& file) {
+  std::error_code error;
+  if (!fs::is_regular_file(file, error)) return "";
   std::ifstream stream(file, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(stream), std::istreambuf_iterator<char>());
 }
@@ -112,7 +115,7 @@ std::vector<std::string> ModelRepository::ListModels() const {
 
 absl::StatusOr<fs::path> ModelRepository::ModelDirectory(std::string_view name) const {
   if (name.empty() || name.front() == '.' || name.find('/') != std::string_view::npos ||
-      name.find('\\') != std::string_view::npos) {
+      name.find('\\') != std::string_view::npos || name.find('\0') != std::string_view::npos) {
     return absl::InvalidArgumentError(
         absl::StrCat("'", ToAbsl(name), "' is not a valid model name"));
   }

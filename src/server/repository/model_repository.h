@@ -40,7 +40,7 @@ class ModelRepository {
   std::vector<std::string> ListModels() const;
 
   // The directory of model `name`. Errors: INVALID_ARGUMENT when `name` is not a plain
-  // directory name (empty, ".", "..", hidden or containing a separator: it could escape the
+  // directory name (empty, ".", "..", hidden, a NUL byte, or a separator: it could escape the
   // roots); FAILED_PRECONDITION when more than one root has the model (as Triton: "not unique
   // across all model repositories"); NOT_FOUND when no root has it.
   absl::StatusOr<std::filesystem::path> ModelDirectory(std::string_view name) const;

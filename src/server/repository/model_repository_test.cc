@@ -2,6 +2,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <chrono>
 
@@ -88,10 +89,25 @@ TEST(ModelRepositoryTest, ModelNamesCannotEscapeTheRoots) {
   dir.MakeDirectory("outside");
   std::unique_ptr<ModelRepository> repository = CreateOrDie({dir.path() / "repo"});
   ASSERT_NE(repository, nullptr);
-  for (std::string_view name : {"", ".", "..", "../outside", "m/1", ".hidden"}) {
+  using namespace std::string_view_literals;
+  for (std::string_view name : {""sv, "."sv, ".."sv, "../outside"sv, "m/1"sv, ".hidden"sv,
+                                "m\0x"sv}) {
     EXPECT_EQ(repository->ModelDirectory(name).status().code(), absl::StatusCode::kInvalidArgument)
         << name;
   }
+}
+
+TEST(ModelRepositoryTest, AConfigThatIsNotARegularFileNeitherThrowsNorBlocks) {
+  TempDirectoryForTest dir;
+  dir.MakeDirectory("repo/as_directory/config.pbtxt");
+  dir.MakeDirectory("repo/as_fifo/1");
+  const std::filesystem::path fifo = dir.path() / "repo/as_fifo/config.pbtxt";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  std::unique_ptr<ModelRepository> repository = CreateOrDie({dir.path() / "repo"});
+  ASSERT_NE(repository, nullptr);
+  // Reading a directory as a file throws inside the stream; opening a FIFO waits for a writer.
+  EXPECT_TRUE(repository->Fingerprint("as_directory").ok());
+  EXPECT_TRUE(repository->Fingerprint("as_fifo").ok());
 }
 
 TEST(ModelRepositoryTest, ListVersionsKeepsPositiveNumericDirectories) {
