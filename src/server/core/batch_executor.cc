@@ -1,10 +1,12 @@
 #include "server/core/batch_executor.h"
 
+#include <array>
 #include <deque>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "server/core/batch_assembly.h"
+#include "server/trace/trace.h"
 #include "sonic/common/status.h"
 #include "sonic/common/tensor_view.h"
 
@@ -97,6 +99,18 @@ class BatchOutputAllocator final : public OutputAllocator {
   absl::Status error_;
 };
 
+// Every traced request of a batch gets the batch's compute timestamps, as in Triton.
+void RecordComputeTrace(const Batch& batch, const std::array<uint64_t, 4>& ns) {
+  for (const auto& request : batch) {
+    if (Trace* trace = request->trace.get()) {
+      trace->Record(kTraceComputeStart, ns[0]);
+      trace->Record(kTraceComputeInputEnd, ns[1]);
+      trace->Record(kTraceComputeOutputStart, ns[2]);
+      trace->Record(kTraceComputeEnd, ns[3]);
+    }
+  }
+}
+
 }  // namespace
 
 std::vector<const char*> BatchExecutor::WantedOutputs(const Batch& batch) const {
@@ -152,6 +166,7 @@ void BatchExecutor::Complete(Batch& batch, std::vector<absl::StatusOr<InferenceR
   for (size_t i = 0; i < batch.size(); ++i) {
     InferenceRequest& request = *batch[i];
     uint64_t request_ns = end_ns - request.arrival_ns;
+    if (request.trace) request.trace->Record(kTraceRequestEnd, end_ns);
     if (results[i].ok()) {
       stats_.RecordSuccess(request_ns, start_ns - request.arrival_ns, times);
     } else {
@@ -189,8 +204,10 @@ void BatchExecutor::Execute(Batch batch) {
   } else {
     results.assign(batch.size(), status);
   }
-  times.compute_output_ns = clock_.NowNs() - output_start_ns;
+  const uint64_t compute_end_ns = clock_.NowNs();
+  times.compute_output_ns = compute_end_ns - output_start_ns;
   if (status.ok()) stats_.RecordExecution(total_batch, times, clock_.NowEpochMs());
+  RecordComputeTrace(batch, {start_ns, infer_start_ns, output_start_ns, compute_end_ns});
   Complete(batch, std::move(results), start_ns, times);
 }
 

@@ -21,6 +21,7 @@
 namespace sonic::server {
 
 class ModelVersion;
+class Trace;
 
 struct RequestInput {
   std::string name;
@@ -32,6 +33,9 @@ struct RequestInput {
 
 struct RequestedOutput {
   std::string name;
+  // Triton's classification extension: > 0 asks the frontend to return the top `classification`
+  // classes instead of the tensor. The core ignores it.
+  uint64_t classification = 0;
 };
 
 struct OutputTensor {
@@ -71,6 +75,9 @@ struct InferenceRequest {
   // core only holds them; it never looks inside.
   std::vector<std::shared_ptr<const void>> held_resources;
   ResponseCallback on_complete;
+  // Set only for a request being traced (server/trace/trace.h): the core records its queue and
+  // compute timestamps into it.
+  std::shared_ptr<Trace> trace;
 };
 
 // Requests executed together in one model execution.

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/core/batch_assembly.h"
+#include "server/trace/trace.h"
 
 namespace sonic::server {
 
@@ -32,8 +33,9 @@ void Scheduler::OrderCompletion(InferenceRequest& request) {
 }
 
 void Scheduler::Refuse(InferenceRequest& request, absl::Status status) {
-  options_.stats->RecordFailure(options_.clock->NowNs() - request.arrival_ns,
-                                FailureReason::kRejected);
+  const uint64_t now_ns = options_.clock->NowNs();
+  options_.stats->RecordFailure(now_ns - request.arrival_ns, FailureReason::kRejected);
+  if (request.trace) request.trace->Record(kTraceRequestEnd, now_ns);
   std::move(request.on_complete)(
       absl::Status(status.code(), absl::StrCat("model '", options_.config->name(), "' version ",
                                                options_.version, ": ", status.message())));
@@ -45,7 +47,9 @@ void Scheduler::Enqueue(std::unique_ptr<InferenceRequest> request) {
   {
     absl::MutexLock lock(&mutex_);
     if (accepting_) {
-      admitted = batcher_.Enqueue(request, options_.clock->NowNs());
+      const uint64_t now_ns = options_.clock->NowNs();
+      if (request->trace) request->trace->Record(kTraceQueueStart, now_ns);
+      admitted = batcher_.Enqueue(request, now_ns);
       if (admitted.ok()) {
         changed_.SignalAll();
         return;
