@@ -1,7 +1,8 @@
 // `sonic perf`: perf_analyzer's measurement against any Triton-compatible server (flags,
 // semantics and CSV as perf_analyzer's where they mean the same; see src/tools/perf/ and the
 // README for where ours differs). The work is in src/tools/perf; this file maps flags to
-// PerfOptions and writes the reports.
+// PerfOptions and writes the reports. A perf_analyzer flag whose feature sonic perf lacks is
+// accepted by the parser only to be refused by name (perf_refused_flags.cc).
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -9,9 +10,12 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "commands.h"
 #include "perf_options.h"
+#include "perf_refused_flags.h"
 #include "perf_report.h"
 #include "perf_runner.h"
 #include "progress_line.h"
@@ -31,25 +35,80 @@ struct PerfFlags {
   std::string distribution = "constant";
   std::string shared_memory = "none";
   std::string compression = "none";
+  std::string measurement_mode = "time_windows";
+  std::vector<std::string> headers;
   bool sync = false;
   bool async = false;
+  bool zero_input = false;
+  bool binary_search = false;
+  bool verbose = false;
+  bool verbose_csv = false;
+  bool collect_metrics = false;
+  std::string metrics_url;
+  int64_t metrics_interval_ms = 1000;
   int64_t measurement_interval_ms = 5000;
+  int64_t latency_threshold_ms = 0;  // 0: no limit
   double stability_percentage = 10;
-  int percentile = 0;  // 0: judge stability on the mean latency
+  int percentile = -1;  // -1: judge stability on the mean latency
   std::string csv_file;
   std::string json_file;
+  CLI::Option* max_threads = nullptr;
+  CLI::Option* metrics_url_option = nullptr;
+  CLI::Option* metrics_interval_option = nullptr;
+  RefusedFlags refused;
 };
 
-// Checks what CLI11 cannot (combinations, ranges) and completes the options. The error text
-// is for the user; it means exit status 2.
-std::optional<std::string> Resolve(PerfFlags& flags) {
+// --sync/--async/--streaming as perf_analyzer resolves them: sync unless asked otherwise;
+// streaming implies async and refuses --sync.
+std::optional<std::string> ResolveMode(PerfFlags& flags) {
   PerfOptions& options = flags.options;
-  if (flags.protocol != "grpc") return "-i " + flags.protocol + ": only grpc is supported";
+  if (flags.sync && flags.async) return "give either --sync or --async, not both";
+  if (options.streaming && flags.sync) return "--streaming cannot be used with --sync";
+  options.async = flags.async || options.streaming;
+  if (flags.measurement_mode == "count_windows") {
+    options.measurement_mode = tools::MeasurementMode::kCountWindows;
+  }
+  options.search = flags.binary_search ? tools::SearchMode::kBinary : tools::SearchMode::kLinear;
+  if (flags.latency_threshold_ms > 0) {
+    options.latency_threshold = absl::Milliseconds(flags.latency_threshold_ms);
+  }
+  if (options.range.unbounded() && !options.latency_threshold.has_value()) {
+    return "the end of the range and --latency-threshold cannot both be 0";
+  }
+  if (flags.binary_search && options.range.unbounded()) {
+    return "--binary-search needs an end to the range (not 0)";
+  }
+  if (flags.binary_search && !options.latency_threshold.has_value()) {
+    return "--binary-search needs --latency-threshold";
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> ResolveMetrics(PerfFlags& flags) {
+  if (!flags.collect_metrics) {
+    if (flags.metrics_url_option->count() > 0) return "--metrics-url needs --collect-metrics";
+    if (flags.metrics_interval_option->count() > 0) {
+      return "--metrics-interval needs --collect-metrics";
+    }
+    return std::nullopt;
+  }
+  tools::MetricsOptions metrics;
+  metrics.url = flags.metrics_url;
+  if (metrics.url.empty()) {
+    // perf_analyzer's default: the host of -u on Triton's metrics port.
+    const std::string& url = flags.options.connection.address;
+    metrics.url = url.substr(0, url.find(':')) + ":8002/metrics";
+  }
+  metrics.interval = absl::Milliseconds(flags.metrics_interval_ms);
+  flags.options.metrics = metrics;
+  return std::nullopt;
+}
+
+std::optional<std::string> ResolveLoad(PerfFlags& flags) {
+  PerfOptions& options = flags.options;
   if (!flags.concurrency_range.empty() && !flags.request_rate_range.empty()) {
     return "give either --concurrency-range or --request-rate-range, not both";
   }
-  if (flags.sync && flags.async) return "give either --sync or --async, not both";
-  options.async = !flags.sync;
   options.kind = flags.request_rate_range.empty() ? LoadKind::kConcurrency : LoadKind::kRequestRate;
   const std::string range_text = options.kind == LoadKind::kConcurrency
                                      ? (flags.concurrency_range.empty() ? "1"
@@ -58,6 +117,33 @@ std::optional<std::string> Resolve(PerfFlags& flags) {
   absl::StatusOr<tools::LoadRange> range = tools::ParseLoadRange(range_text);
   if (!range.ok()) return std::string(range.status().message());
   options.range = *range;
+  // perf_analyzer's default sending threads: 4 for a request rate, 16 otherwise.
+  if (flags.max_threads->count() == 0 && options.kind == LoadKind::kRequestRate) {
+    options.max_threads = 4;
+  }
+  return std::nullopt;
+}
+
+// Checks what CLI11 cannot (combinations, ranges) and completes the options. The error text
+// is for the user; it means exit status 2.
+std::optional<std::string> Resolve(PerfFlags& flags) {
+  if (std::optional<std::string> refused = flags.refused.FirstGiven(); refused.has_value()) {
+    return refused;
+  }
+  PerfOptions& options = flags.options;
+  if (absl::AsciiStrToLower(flags.protocol) == "http") {
+    return "-i http: sonic perf speaks gRPC only (KServe v2 over HTTP/REST is not implemented in "
+           "sonic perf); use -i grpc against the server's gRPC port";
+  }
+  for (const std::string& header : flags.headers) {
+    absl::StatusOr<std::pair<std::string, std::string>> parsed = tools::ParseHeader(header);
+    if (!parsed.ok()) return std::string(parsed.status().message());
+    options.connection.metadata.push_back(*std::move(parsed));
+  }
+  if (std::optional<std::string> error = ResolveLoad(flags); error.has_value()) return error;
+  if (std::optional<std::string> error = ResolveMode(flags); error.has_value()) return error;
+  if (std::optional<std::string> error = ResolveMetrics(flags); error.has_value()) return error;
+  if (flags.zero_input) options.input_data = "zero";
   options.distribution = flags.distribution == "poisson" ? tools::RequestDistribution::kPoisson
                                                          : tools::RequestDistribution::kConstant;
   options.shared_memory = flags.shared_memory == "system" ? tools::SharedMemoryKind::kSystem
@@ -68,46 +154,70 @@ std::optional<std::string> Resolve(PerfFlags& flags) {
                                                                     : tools::RequestCompression::kNone;
   options.measurement_interval = absl::Milliseconds(flags.measurement_interval_ms);
   options.stability_threshold = flags.stability_percentage / 100.0;
-  if (flags.percentile != 0) options.percentile = flags.percentile;
+  if (flags.percentile == 0) return "--percentile must be -1 or in 1..99";
+  if (flags.percentile > 0) options.percentile = flags.percentile;
   return std::nullopt;
 }
 
-void AddFlags(CLI::App& command, PerfFlags& flags) {
+void AddLoadFlags(CLI::App& command, PerfFlags& flags) {
   PerfOptions& o = flags.options;
-  command.add_option("-m,--model-name", o.model, "model to measure")->required();
-  command.add_option("-x,--model-version", o.model_version, "version (default: the server's)");
-  command.add_option("-u,--url", o.connection.address, "server HOST:PORT")
-      ->default_val("localhost:8001");
-  command.add_option("-i,--protocol", flags.protocol, "grpc (the only one)")->capture_default_str();
-  command.add_option("-b,--batch-size", o.batch_size, "batch size of every request")
-      ->check(CLI::PositiveNumber)->capture_default_str();
-  command.add_option("--shape", o.shapes, "NAME:d1,d2,... for inputs with variable dimensions "
-                                          "(without the batch dimension); repeatable");
   command.add_option("--concurrency-range", flags.concurrency_range,
-                     "start[:end[:step]] requests kept outstanding (default 1)");
+                     "start[:end[:step]] requests kept outstanding (default 1; end 0: until "
+                     "--latency-threshold)");
   command.add_option("--request-rate-range", flags.request_rate_range,
                      "start[:end[:step]] requests per second sent on a schedule");
   command.add_option("--request-distribution", flags.distribution,
                      "intervals of the request-rate schedule")
       ->check(CLI::IsMember({"constant", "poisson"}))->capture_default_str();
-  command.add_option("--input-data", o.input_data,
-                     "zero, random, or a JSON file of input values ({\"data\": [...]})")
-      ->capture_default_str();
+  command.add_flag("--binary-search", flags.binary_search,
+                   "bisect the range for the highest load within --latency-threshold (step: the "
+                   "precision)");
+  command.add_option("-l,--latency-threshold", flags.latency_threshold_ms,
+                     "ms; a level whose latency reaches it ends the sweep (0: no limit)")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
+  command.add_flag("-a,--async", flags.async, "asynchronous requests");
+  command.add_flag("--sync", flags.sync,
+                   "blocking requests, one thread per outstanding request (the default)");
+  command.add_flag("--streaming", o.streaming,
+                   "requests over ModelStreamInfer, one stream per concurrency slot (async)");
+  flags.max_threads =
+      command.add_option("--max-threads", o.max_threads,
+                         "sending threads of a sync request-rate load (default 4 there)")
+          ->check(CLI::PositiveNumber);
+  command.add_option("--measurement-mode", flags.measurement_mode,
+                     "time_windows (of -p ms) or count_windows (of --measurement-request-count)")
+      ->check(CLI::IsMember({"time_windows", "count_windows"}))->capture_default_str();
   command.add_option("-p,--measurement-interval", flags.measurement_interval_ms,
                      "length of a measurement window in ms")
       ->check(CLI::PositiveNumber)->capture_default_str();
+  command.add_option("--measurement-request-count", o.measurement_request_count,
+                     "requests per window with count_windows (windows last whole seconds)")
+      ->check(CLI::PositiveNumber)->capture_default_str();
   command.add_option("-s,--stability-percentage", flags.stability_percentage,
-                     "how far (%) the last 3 windows may stray from their mean")
+                     "how far (%) the largest of the last 3 windows may be above the smallest")
       ->check(CLI::PositiveNumber)->capture_default_str();
   command.add_option("-r,--max-trials", o.max_trials, "windows per load level at most")
       ->check(CLI::PositiveNumber)->capture_default_str();
   command.add_option("--percentile", flags.percentile,
-                     "judge latency stability on this percentile instead of the mean")
-      ->check(CLI::Range(1, 99));
-  command.add_flag("--async", flags.async, "asynchronous requests (the default)");
-  command.add_flag("--sync", flags.sync, "blocking requests, one thread per outstanding request");
-  command.add_option("--max-threads", o.max_threads, "sending threads of a sync request-rate load")
+                     "judge latency stability on this percentile (1..99) instead of the mean")
+      ->check(CLI::Range(-1, 99));
+}
+
+void AddDataFlags(CLI::App& command, PerfFlags& flags) {
+  PerfOptions& o = flags.options;
+  command.add_option("-b,--batch-size", o.batch_size, "batch size of every request")
       ->check(CLI::PositiveNumber)->capture_default_str();
+  command.add_option("--shape", o.shapes, "NAME:d1,d2,... for inputs with variable dimensions "
+                                          "(without the batch dimension); repeatable");
+  command.add_option("--input-data", o.input_data,
+                     "zero, random, or a JSON file of input values ({\"data\": [...]})")
+      ->capture_default_str();
+  command.add_flag("-z", flags.zero_input, "the same as --input-data zero");
+  command.add_option("--string-length", o.string_length,
+                     "length of the random strings of BYTES inputs")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  command.add_option("--seed", o.seed, "seed of random input data and Poisson schedules")
+      ->capture_default_str();
   command.add_option("--shared-memory", flags.shared_memory,
                      "none, system, or cuda (in a build with CUDA)")
       ->check(CLI::IsMember({"none", "system", "cuda"}))->capture_default_str();
@@ -117,6 +227,18 @@ void AddFlags(CLI::App& command, PerfFlags& flags) {
   command.add_option("--output-shared-memory-size", o.output_shared_memory_size,
                      "bytes for each output of unknown size in shared memory")
       ->check(CLI::PositiveNumber)->capture_default_str();
+}
+
+void AddServerFlags(CLI::App& command, PerfFlags& flags) {
+  PerfOptions& o = flags.options;
+  command.add_option("-m,--model-name", o.model, "model to measure")->required();
+  command.add_option("-x,--model-version", o.model_version, "version (default: the server's)");
+  command.add_option("-u,--url", o.connection.address, "server HOST:PORT (gRPC)")
+      ->default_val("localhost:8001");
+  command.add_option("-i,--protocol", flags.protocol, "grpc (http is refused)")
+      ->check(CLI::IsMember({"grpc", "http"}, CLI::ignore_case))->capture_default_str();
+  command.add_option("-H", flags.headers,
+                     "'Name: value' gRPC metadata sent with every request; repeatable");
   command.add_option("--grpc-compression-algorithm", flags.compression, "none, deflate or gzip")
       ->check(CLI::IsMember({"none", "deflate", "gzip"}))->capture_default_str();
   command.add_flag("--ssl-grpc-use-ssl", o.connection.use_ssl, "TLS to the server");
@@ -126,10 +248,23 @@ void AddFlags(CLI::App& command, PerfFlags& flags) {
                      "PEM client key (mutual TLS)");
   command.add_option("--ssl-grpc-certificate-chain-file", o.connection.certificate_chain_file,
                      "PEM client certificate chain (mutual TLS)");
+}
+
+void AddReportFlags(CLI::App& command, PerfFlags& flags) {
   command.add_option("-f,--latency-report-file", flags.csv_file, "write perf_analyzer's CSV here");
+  command.add_flag("--verbose-csv", flags.verbose_csv,
+                   "add Avg latency, request/response, response wait (and the GPU metrics) to "
+                   "the CSV");
+  command.add_flag("--collect-metrics", flags.collect_metrics,
+                   "scrape the server's Prometheus metrics for GPU utilization, power, memory");
+  flags.metrics_url_option = command.add_option(
+      "--metrics-url", flags.metrics_url, "HOST:PORT/PATH (default: -u's host, :8002/metrics)");
+  flags.metrics_interval_option =
+      command.add_option("--metrics-interval", flags.metrics_interval_ms,
+                         "ms between scrapes during a window")
+          ->check(CLI::PositiveNumber)->capture_default_str();
   command.add_option("--json", flags.json_file, "write every number as JSON here");
-  command.add_option("--seed", o.seed, "seed of random input data and Poisson schedules")
-      ->capture_default_str();
+  command.add_flag("-v", flags.verbose, "print every measurement window");
 }
 
 bool WriteReport(const std::string& path, const std::function<void(std::ostream&)>& write) {
@@ -139,6 +274,17 @@ bool WriteReport(const std::string& path, const std::function<void(std::ostream&
   out.close();
   if (!out) PrintError("perf", "cannot write " + path);
   return static_cast<bool>(out);
+}
+
+tools::ProgressCallback Progress(const PerfFlags& flags, tools::ProgressLine& line) {
+  if (!flags.verbose) {
+    return [&line](const tools::PerfProgress& p) { line.Update(tools::FormatProgress(p)); };
+  }
+  return [](const tools::PerfProgress& p) {
+    std::cerr << absl::StrFormat("  Pass [%d] throughput: %g infer/sec. Avg latency: %d usec\n",
+                                 p.window, p.last.throughput,
+                                 absl::ToInt64Microseconds(p.last.mean_latency));
+  };
 }
 
 int RunPerf(PerfFlags& flags) {
@@ -156,20 +302,24 @@ int RunPerf(PerfFlags& flags) {
     std::cerr << "sonic perf: the server gives no statistics for " << options.model
               << ": no server-side breakdown\n";
   }
-  tools::ProgressLine progress(std::cerr, tools::StderrIsTerminal());
+  tools::ProgressLine progress(std::cerr, tools::StderrIsTerminal() && !flags.verbose);
   absl::StatusOr<std::vector<tools::PerfResult>> results =
-      (*runner)->Run([&progress](const tools::PerfProgress& p) {
-        progress.Update(tools::FormatProgress(p));
-      });
+      (*runner)->Run(Progress(flags, progress));
   progress.Finish();
   if (!results.ok()) {
     PrintError("perf", std::string(results.status().message()));
     return 1;
   }
   for (const tools::PerfResult& result : *results) std::cout << tools::FormatResult(result);
+  tools::CsvLayout layout;
+  layout.server_statistics = (*runner)->has_server_statistics();
+  layout.response_cache = (*runner)->model().response_cache;
+  layout.verbose = flags.verbose_csv;
+  layout.percentile = options.percentile;
+  layout.gpu_metrics = options.metrics.has_value();
   const bool written =
       WriteReport(flags.csv_file,
-                  [&](std::ostream& out) { tools::WriteCsv(out, options.kind, *results); }) &&
+                  [&](std::ostream& out) { tools::WriteCsv(out, options.kind, *results, layout); }) &&
       WriteReport(flags.json_file,
                   [&](std::ostream& out) { tools::WriteJson(out, options, *results); });
   return written ? 0 : 1;
@@ -181,7 +331,11 @@ void AddPerfCommand(CLI::App& app, int& exit_code) {
   CLI::App* command = app.add_subcommand(
       "perf", "measure a model's throughput and latency under load (perf_analyzer's flags and CSV)");
   auto flags = std::make_shared<PerfFlags>();
-  AddFlags(*command, *flags);
+  AddServerFlags(*command, *flags);
+  AddLoadFlags(*command, *flags);
+  AddDataFlags(*command, *flags);
+  AddReportFlags(*command, *flags);
+  flags->refused.AddTo(*command);
   command->callback([flags, &exit_code] { exit_code = RunPerf(*flags); });
 }
 

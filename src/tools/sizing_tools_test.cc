@@ -3,6 +3,8 @@
 // knee that a server of known capacity predicts.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -178,6 +180,167 @@ TEST_F(SizingToolsTest, PerfCommandWritesCsvAndJsonAndRejectsBadFlags) {
   nlohmann::json report = nlohmann::json::parse(json_in, nullptr, false);
   ASSERT_FALSE(report.is_discarded());
   EXPECT_EQ(report["results"].size(), 1u);
+}
+
+// Streaming: one ModelStreamInfer stream per concurrency slot, answered by the real server.
+TEST_F(SizingToolsTest, PerfStreamsRequestsOverModelStreamInfer) {
+  PerfOptions options = IdentityPerf();
+  options.async = true;
+  options.streaming = true;
+  options.range = {1, 2, 1};
+  options.max_trials = 3;
+  absl::StatusOr<std::unique_ptr<PerfRunner>> runner = PerfRunner::Create(options);
+  ASSERT_TRUE(runner.ok()) << runner.status();
+  absl::StatusOr<std::vector<PerfResult>> results = (*runner)->Run({});
+  ASSERT_TRUE(results.ok()) << results.status();
+  ASSERT_EQ(results->size(), 2u);
+  for (const PerfResult& result : *results) {
+    const Measurement& m = result.measurement;
+    SCOPED_TRACE(FormatResult(result));
+    EXPECT_EQ(m.failures, 0) << result.first_error;
+    EXPECT_GT(m.successes, 0);
+    const double outstanding = m.throughput * absl::ToDoubleSeconds(m.mean_latency);
+    EXPECT_LT(outstanding, 1.15 * result.load);
+    ASSERT_TRUE(m.server.has_value());
+    EXPECT_GT(m.server->request_count, 0u);
+  }
+  options.async = false;
+  EXPECT_EQ(PerfRunner::Create(options).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// count_windows: every window lasts whole seconds and holds at least the request count.
+TEST_F(SizingToolsTest, PerfCountWindowsHoldTheRequestCount) {
+  PerfOptions options = IdentityPerf();
+  options.measurement_mode = MeasurementMode::kCountWindows;
+  options.measurement_request_count = 30;
+  options.max_trials = 3;
+  std::vector<Measurement> windows;
+  absl::StatusOr<std::unique_ptr<PerfRunner>> runner = PerfRunner::Create(options);
+  ASSERT_TRUE(runner.ok()) << runner.status();
+  absl::StatusOr<std::vector<PerfResult>> results =
+      (*runner)->Run([&](const PerfProgress& p) { windows.push_back(p.last); });
+  ASSERT_TRUE(results.ok()) << results.status();
+  ASSERT_FALSE(windows.empty());
+  for (const Measurement& window : windows) {
+    EXPECT_GE(window.successes + window.failures, 30);
+    EXPECT_GE(window.duration, absl::Seconds(1));
+  }
+}
+
+// The fixed-capacity model answers 2 requests per 50 ms: 2 outstanding take ~50 ms each, 6
+// outstanding ~150 ms. With a 100 ms threshold the sweep 2, 6, 10 reports 2 and stops at 6.
+TEST_F(SizingToolsTest, PerfLatencyThresholdEndsTheSweep) {
+  PerfOptions options = IdentityPerf();
+  options.model = "fixed_capacity";
+  options.shapes = {};
+  options.range = {2, 10, 4};
+  options.max_trials = 3;
+  options.latency_threshold = absl::Milliseconds(100);
+  std::vector<double> measured;
+  absl::StatusOr<std::unique_ptr<PerfRunner>> runner = PerfRunner::Create(options);
+  ASSERT_TRUE(runner.ok()) << runner.status();
+  absl::StatusOr<std::vector<PerfResult>> results = (*runner)->Run([&](const PerfProgress& p) {
+    if (measured.empty() || measured.back() != p.load) measured.push_back(p.load);
+  });
+  ASSERT_TRUE(results.ok()) << results.status();
+  EXPECT_EQ(measured, (std::vector<double>{2, 6}));
+  ASSERT_EQ(results->size(), 1u);
+  EXPECT_EQ(results->front().load, 2);
+  EXPECT_LT(results->front().measurement.mean_latency, absl::Milliseconds(100));
+}
+
+// Binary search over 1..8 with a 100 ms threshold (latency ~25 ms x concurrency from 2 on):
+// 1 and 8 first, then the midpoints of the bracket, each level within the threshold reported.
+TEST_F(SizingToolsTest, PerfBinarySearchBisectsTheRange) {
+  PerfOptions options = IdentityPerf();
+  options.model = "fixed_capacity";
+  options.shapes = {};
+  options.range = {1, 8, 1};
+  options.max_trials = 3;
+  options.latency_threshold = absl::Milliseconds(100);
+  options.search = SearchMode::kBinary;
+  std::vector<double> measured;
+  absl::StatusOr<std::unique_ptr<PerfRunner>> runner = PerfRunner::Create(options);
+  ASSERT_TRUE(runner.ok()) << runner.status();
+  absl::StatusOr<std::vector<PerfResult>> results = (*runner)->Run([&](const PerfProgress& p) {
+    if (measured.empty() || measured.back() != p.load) measured.push_back(p.load);
+  });
+  ASSERT_TRUE(results.ok()) << results.status();
+  ASSERT_GE(measured.size(), 4u);
+  EXPECT_EQ(measured[0], 1);
+  EXPECT_EQ(measured[1], 8);
+  EXPECT_EQ(measured[2], 4);
+  // Each later level bisects the bracket the earlier answers left.
+  double low = 1, high = 8;
+  for (size_t i = 2; i < measured.size(); ++i) {
+    EXPECT_EQ(measured[i], std::floor((low + high) / 2)) << i;
+    const bool reported = std::any_of(results->begin(), results->end(),
+                                      [&](const PerfResult& r) { return r.load == measured[i]; });
+    (reported ? low : high) = measured[i];
+  }
+  EXPECT_LE(high - low, 1);
+  for (const PerfResult& result : *results) {
+    EXPECT_FALSE(ExceedsLatencyThreshold(result, std::nullopt, absl::Milliseconds(100)));
+    EXPECT_NE(result.load, 8);
+  }
+  options.latency_threshold.reset();
+  EXPECT_EQ(PerfRunner::Create(options).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// The command line: --verbose-csv with --collect-metrics (this server has no GPU: the GPU
+// fields are empty), -H, --streaming; and perf_analyzer flags sonic perf lacks, refused by name.
+TEST_F(SizingToolsTest, PerfCommandWritesVerboseCsvAndRefusesWhatItLacks) {
+  const std::filesystem::path csv = Scratch("verbose.csv");
+  std::vector<std::string> perf = {SonicBinary().string(), "perf", "-u",
+                                   server_->server->address(), "-m", "identity_fp32",
+                                   "--shape", "INPUT0:4", "-p", "200", "-r", "3", "-s", "50"};
+  std::vector<std::string> good = perf;
+  good.insert(good.end(),
+              {"-f", csv.string(), "--verbose-csv", "--collect-metrics", "--metrics-url",
+               absl::StrCat("127.0.0.1:", server_->server->metrics_port(), "/metrics"),
+               "--metrics-interval", "50", "-H", "X-Run-Tag: 7", "--streaming",
+               "--concurrency-range", "1:2"});
+  std::vector<JobLaunch> jobs = {{good, Scratch("verbose.log")}};
+  const std::vector<std::vector<std::string>> refused = {
+      {"-i", "http"}, {"--trace-level", "TIMESTAMPS"}, {"--sequence-length", "4"},
+      {"--streaming", "--sync"}, {"--binary-search", "--concurrency-range", "1:4"},
+      {"-H", "no colon"}, {"--metrics-url", "h:8002/metrics"}};
+  for (size_t i = 0; i < refused.size(); ++i) {
+    std::vector<std::string> bad = perf;
+    bad.insert(bad.end(), refused[i].begin(), refused[i].end());
+    jobs.push_back({bad, Scratch(absl::StrCat("refused", i, ".log"))});
+  }
+  absl::StatusOr<std::vector<int>> codes = RunJobs(jobs, absl::Now() + absl::Seconds(120));
+  ASSERT_TRUE(codes.ok()) << codes.status();
+  EXPECT_EQ((*codes)[0], 0) << LogTail(Scratch("verbose.log"));
+  const std::vector<std::string> named = {"http", "--trace-level", "--sequence-length",
+                                          "--sync", "--latency-threshold", "no colon",
+                                          "--collect-metrics"};
+  for (size_t i = 0; i < refused.size(); ++i) {
+    const std::string log = LogTail(Scratch(absl::StrCat("refused", i, ".log")));
+    EXPECT_EQ((*codes)[i + 1], 2) << log;
+    EXPECT_NE(log.find(named[i]), std::string::npos) << log;
+  }
+  CsvLayout layout;
+  layout.verbose = true;
+  layout.gpu_metrics = true;
+  std::ifstream in(csv);
+  std::string header, row;
+  std::getline(in, header);
+  EXPECT_EQ(header, CsvHeader(LoadKind::kConcurrency, layout));
+  int rows = 0;
+  double last_throughput = 0;
+  while (std::getline(in, row)) {
+    ++rows;
+    std::vector<std::string> fields = absl::StrSplit(row, ',');
+    ASSERT_EQ(fields.size(), 20u) << row;
+    EXPECT_TRUE(row.ends_with(",,,,")) << row;  // no GPU on this server
+    double throughput = 0;
+    ASSERT_TRUE(absl::SimpleAtod(fields[1], &throughput)) << row;
+    EXPECT_GE(throughput, last_throughput) << "rows sorted by throughput";
+    last_throughput = throughput;
+  }
+  EXPECT_EQ(rows, 2);
 }
 
 TEST_F(SizingToolsTest, ScanFindsTheKneeThatTheCapacityPredicts) {

@@ -108,15 +108,20 @@ InferenceConnection::InferenceConnection(ConnectionOptions options,
 
 std::unique_ptr<grpc::ClientContext> InferenceConnection::NewContext() const {
   auto context = std::make_unique<grpc::ClientContext>();
-  context->set_deadline(absl::ToChronoTime(absl::Now() + options_.rpc_deadline));
+  Prepare(*context);
   return context;
+}
+
+void InferenceConnection::Prepare(grpc::ClientContext& context) const {
+  context.set_deadline(absl::ToChronoTime(absl::Now() + options_.rpc_deadline));
+  for (const auto& [key, value] : options_.metadata) context.AddMetadata(key, value);
 }
 
 void InferenceConnection::InferAsync(const inference::ModelInferRequest& request,
                                      InferDone done) {
   auto call = std::make_shared<InferCall>();
   call->done = std::move(done);
-  call->context.set_deadline(absl::ToChronoTime(absl::Now() + options_.rpc_deadline));
+  Prepare(call->context);
   call->record.start = absl::Now();
   bool own_buffer = false;
   grpc::Status serialized = grpc::SerializationTraits<inference::ModelInferRequest>::Serialize(

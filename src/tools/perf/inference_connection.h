@@ -16,6 +16,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -36,6 +38,8 @@ struct ConnectionOptions {
   std::string private_key_file;
   std::string certificate_chain_file;
   absl::Duration rpc_deadline = absl::Seconds(60);  // of every RPC, ModelInfer included
+  // Sent as gRPC metadata with every RPC (perf_analyzer's -H): keys lowercase (ParseHeader).
+  std::vector<std::pair<std::string, std::string>> metadata;
 };
 
 // What one ModelInfer call took.
@@ -73,8 +77,12 @@ class InferenceConnection {
   absl::StatusOr<inference::ModelStatistics> FetchStatistics(const std::string& model,
                                                              const std::string& version);
 
-  // A client context with this connection's deadline.
+  // A client context with this connection's deadline and metadata.
   std::unique_ptr<grpc::ClientContext> NewContext() const;
+  // Sets this connection's deadline and metadata on `context`.
+  void Prepare(grpc::ClientContext& context) const;
+
+  grpc::GenericStub& generic_stub() { return *generic_; }
 
  private:
   InferenceConnection(ConnectionOptions options, std::shared_ptr<grpc::Channel> channel);

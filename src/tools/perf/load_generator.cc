@@ -15,10 +15,19 @@ absl::StatusOr<std::unique_ptr<LoadGenerator>> LoadGenerator::Start(
     return absl::InvalidArgumentError("the request rate must be positive");
   }
   if (spec.max_threads < 1) return absl::InvalidArgumentError("max threads must be at least 1");
+  if (spec.streaming && !spec.async) {
+    return absl::InvalidArgumentError("streaming needs asynchronous requests");
+  }
   std::unique_ptr<LoadGenerator> load(new LoadGenerator(connection, requests, recorder, spec));
   LoadGenerator* self = load.get();
+  if (spec.streaming) {
+    const int streams = spec.kind == LoadKind::kConcurrency ? spec.concurrency : 1;
+    for (int i = 0; i < streams; ++i) self->streams_.push_back(InferenceStream::Open(connection));
+  }
   if (spec.kind == LoadKind::kConcurrency && spec.async) {
-    for (int i = 0; i < spec.concurrency; ++i) self->IssueAsync(/*chain=*/true);
+    for (int i = 0; i < spec.concurrency; ++i) {
+      self->IssueAsync(/*chain=*/true, static_cast<size_t>(i));
+    }
   } else if (spec.kind == LoadKind::kConcurrency) {
     for (int i = 0; i < spec.concurrency; ++i) {
       self->threads_.emplace_back([self] { self->RunBlockingClosedLoop(); });
@@ -48,9 +57,13 @@ void LoadGenerator::Stop() {
   stopping_.store(true);
   for (std::thread& thread : threads_) thread.join();
   threads_.clear();
-  absl::MutexLock lock(&mu_);
-  mu_.Await(absl::Condition(
-      +[](int* outstanding) { return *outstanding == 0; }, &outstanding_async_));
+  {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](int* outstanding) { return *outstanding == 0; }, &outstanding_async_));
+  }
+  for (std::unique_ptr<InferenceStream>& stream : streams_) stream->Close();
+  streams_.clear();
 }
 
 const inference::ModelInferRequest& LoadGenerator::NextRequest() {
@@ -67,20 +80,27 @@ bool LoadGenerator::SleepUntil(absl::Time when) const {
   return !stopping_.load();
 }
 
-void LoadGenerator::IssueAsync(bool chain) {
+void LoadGenerator::IssueAsync(bool chain, size_t slot) {
   {
     absl::MutexLock lock(&mu_);
     ++outstanding_async_;
   }
-  connection_.InferAsync(NextRequest(), [this, chain](const RequestRecord& record,
-                                                      const absl::Status& status) {
+  auto done = [this, chain, slot](const RequestRecord& record, const absl::Status& status) {
     recorder_.Record(record, status);
     // The next call starts before this one is counted out, so Stop() cannot see zero
-    // outstanding while the chain still grows.
-    if (chain && !stopping_.load()) IssueAsync(/*chain=*/true);
+    // outstanding while the chain still grows. A slot whose stream has ended stops (its calls
+    // would fail at once, and the chain would recurse).
+    if (chain && !stopping_.load() && (streams_.empty() || streams_[slot]->open())) {
+      IssueAsync(/*chain=*/true, slot);
+    }
     absl::MutexLock lock(&mu_);
     --outstanding_async_;
-  });
+  };
+  if (streams_.empty()) {
+    connection_.InferAsync(NextRequest(), std::move(done));
+  } else {
+    streams_[slot]->Infer(NextRequest(), std::move(done));
+  }
 }
 
 void LoadGenerator::RunBlockingClosedLoop() {
@@ -99,7 +119,7 @@ absl::Time LoadGenerator::NextSendTime() {
 void LoadGenerator::RunScheduledSends(bool async) {
   while (SleepUntil(NextSendTime())) {
     if (async) {
-      IssueAsync(/*chain=*/false);
+      IssueAsync(/*chain=*/false, /*slot=*/0);
     } else {
       absl::Status status;
       RequestRecord record = connection_.Infer(NextRequest(), &status);

@@ -2,9 +2,11 @@
 //   concurrency  N requests outstanding at all times: each answer sends the next request;
 //   request rate sends at the instants of a RequestSchedule, whether or not earlier requests
 //                have been answered.
-// Async (default) issues calls through gRPC's callback API: no thread waits on a request.
-// Sync uses blocking calls: one thread per outstanding request in concurrency mode, a pool of
-// max_threads in request-rate mode (sends fall behind the schedule when all are busy).
+// Async issues calls through gRPC's callback API: no thread waits on a request. Sync uses
+// blocking calls: one thread per outstanding request in concurrency mode, a pool of max_threads
+// in request-rate mode (sends fall behind the schedule when all are busy). Streaming (async
+// only) sends over ModelStreamInfer: one stream per concurrency slot, or one stream for a
+// request-rate load.
 // Requests are taken in turn from a fixed list; every completed call goes to a RequestRecorder.
 //
 // Thread-safety: Start and Stop (or the destructor) from one thread; the generator's own work
@@ -22,6 +24,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "inference_connection.h"
+#include "inference_stream.h"
 #include "request_recorder.h"
 #include "request_schedule.h"
 
@@ -35,6 +38,7 @@ struct LoadSpec {
   double request_rate = 0;      // kRequestRate: requests per second, > 0
   RequestDistribution distribution = RequestDistribution::kConstant;
   bool async = true;
+  bool streaming = false;       // requires async
   int max_threads = 16;         // sync request rate: sending threads, >= 1
   uint64_t seed = 1;            // of a Poisson schedule
 };
@@ -63,8 +67,9 @@ class LoadGenerator {
   const inference::ModelInferRequest& NextRequest();
   // Sleeps until `when`; false when the load stopped meanwhile.
   bool SleepUntil(absl::Time when) const;
-  // Issues one async call; with `chain`, its answer issues the next one until Stop().
-  void IssueAsync(bool chain);
+  // Issues one async call (on streams_[slot] when streaming); with `chain`, its answer issues
+  // the next one until Stop().
+  void IssueAsync(bool chain, size_t slot);
   void RunBlockingClosedLoop();
   void RunScheduledSends(bool async);
   absl::Time NextSendTime();
@@ -81,6 +86,7 @@ class LoadGenerator {
   int outstanding_async_ ABSL_GUARDED_BY(mu_) = 0;
   RequestSchedule schedule_ ABSL_GUARDED_BY(mu_);
 
+  std::vector<std::unique_ptr<InferenceStream>> streams_;
   std::vector<std::thread> threads_;
 };
 

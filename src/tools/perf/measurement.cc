@@ -1,22 +1,23 @@
 #include "measurement.h"
 
 #include <algorithm>
-#include <cmath>
-#include <cstdlib>
 
 namespace sonic::tools {
 namespace {
 
-// Nearest rank: the smallest value with at least `percent`% of the values at or below it.
+// perf_analyzer's rule: the value at index round(percent/100 x (n - 1)), halves rounded up.
 absl::Duration Percentile(const std::vector<absl::Duration>& sorted, int percent) {
   if (sorted.empty()) return absl::ZeroDuration();
-  const size_t rank = static_cast<size_t>(
-      std::ceil(static_cast<double>(percent) / 100.0 * static_cast<double>(sorted.size())));
-  return sorted[std::clamp<size_t>(rank, 1, sorted.size()) - 1];
+  const size_t index = static_cast<size_t>(static_cast<double>(percent) / 100.0 *
+                                               static_cast<double>(sorted.size() - 1) +
+                                           0.5);
+  return sorted[std::min(index, sorted.size() - 1)];
 }
 
-bool WithinFraction(double value, double mean, double threshold) {
-  return mean > 0 && std::abs(value - mean) <= threshold * mean;
+// Whether the largest of `values` is within 1 + threshold of the smallest (all positive).
+bool MaxOverMinWithin(const std::vector<double>& values, double threshold) {
+  auto [min, max] = std::minmax_element(values.begin(), values.end());
+  return *min > 0 && *max / *min <= 1 + threshold;
 }
 
 }  // namespace
@@ -72,22 +73,17 @@ absl::Duration StabilityLatency(const Measurement& measurement, std::optional<in
 }
 
 bool IsStable(std::span<const Measurement> windows, double threshold,
-              std::optional<int> percentile) {
+              std::optional<int> percentile, bool check_latency) {
   if (windows.size() < kStableWindows) return false;
-  std::span<const Measurement> last = windows.last(kStableWindows);
-  double throughput_mean = 0;
-  double latency_mean = 0;
-  for (const Measurement& window : last) {
+  std::vector<double> throughputs;
+  std::vector<double> latencies;
+  for (const Measurement& window : windows.last(kStableWindows)) {
     if (window.successes == 0) return false;
-    throughput_mean += window.throughput / kStableWindows;
-    latency_mean += absl::ToDoubleMicroseconds(StabilityLatency(window, percentile)) /
-                    kStableWindows;
+    throughputs.push_back(window.throughput);
+    latencies.push_back(absl::ToDoubleNanoseconds(StabilityLatency(window, percentile)));
   }
-  return std::all_of(last.begin(), last.end(), [&](const Measurement& window) {
-    return WithinFraction(window.throughput, throughput_mean, threshold) &&
-           WithinFraction(absl::ToDoubleMicroseconds(StabilityLatency(window, percentile)),
-                          latency_mean, threshold);
-  });
+  return MaxOverMinWithin(throughputs, threshold) &&
+         (!check_latency || MaxOverMinWithin(latencies, threshold));
 }
 
 }  // namespace sonic::tools

@@ -38,8 +38,9 @@ struct Measurement {
 };
 
 // Summarizes `records` (the calls that ended in a window of `duration`) of requests of
-// `batch_size` entries. Percentiles are nearest-rank over the successes; `extra_percentile`
-// (1..99, when given) is computed besides the reported ones.
+// `batch_size` entries. Percentiles are taken over the successes as perf_analyzer takes them
+// (the value at index round(p/100 x (n-1))); `extra_percentile` (1..99, when given) is computed
+// besides the reported ones.
 Measurement Summarize(const std::vector<RequestRecord>& records, absl::Duration duration,
                       int64_t batch_size, std::optional<ServerBreakdown> server,
                       std::optional<int> extra_percentile = std::nullopt);
@@ -50,10 +51,11 @@ absl::Duration StabilityLatency(const Measurement& measurement, std::optional<in
 // The number of consecutive windows that must agree.
 inline constexpr size_t kStableWindows = 3;
 
-// Whether the last kStableWindows of `windows` agree: each one's throughput and stability
-// latency within `threshold` (a fraction, 0.1 for perf_analyzer's default 10%) of those
-// windows' mean, and every one of them has successes. False with fewer windows.
+// Whether the last kStableWindows of `windows` agree as perf_analyzer judges it: every one has
+// successes, and the largest throughput is within 1 + `threshold` (0.1 for its default 10%) of
+// the smallest, and so is the largest stability latency (unless !check_latency). False with
+// fewer windows.
 bool IsStable(std::span<const Measurement> windows, double threshold,
-              std::optional<int> percentile);
+              std::optional<int> percentile, bool check_latency = true);
 
 }  // namespace sonic::tools

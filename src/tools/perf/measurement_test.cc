@@ -31,7 +31,8 @@ TEST(MeasurementTest, SummarizesThroughputLatencyAndPercentiles) {
   EXPECT_EQ(m.failures, 1);
   EXPECT_DOUBLE_EQ(m.throughput, 200.0);  // 100 requests x 4 entries / 2 s
   EXPECT_EQ(m.mean_latency, absl::Microseconds(50500));
-  EXPECT_EQ(m.percentiles.at(50), absl::Milliseconds(50));
+  // perf_analyzer's index round(p/100 x 99): 50 -> index 50 (51 ms), 75 -> 74, 99 -> 98.
+  EXPECT_EQ(m.percentiles.at(50), absl::Milliseconds(51));
   EXPECT_EQ(m.percentiles.at(75), absl::Milliseconds(75));
   EXPECT_EQ(m.percentiles.at(99), absl::Milliseconds(99));
   EXPECT_EQ(m.client_send, absl::Microseconds(100));
@@ -64,6 +65,18 @@ TEST(MeasurementTest, StableWhenTheLastThreeAgree) {
   windows.back().percentiles[99] = absl::Microseconds(4000);  // p99 jumps; the mean does not
   EXPECT_TRUE(IsStable(windows, 0.10, std::nullopt));
   EXPECT_FALSE(IsStable(windows, 0.10, 99));
+}
+
+// perf_analyzer compares the largest with the smallest of the last three windows, not each with
+// their mean: 100 and 109 are within 10% of each other, 100 and 111 are not.
+TEST(MeasurementTest, StabilityComparesLargestWithSmallest) {
+  std::vector<Measurement> windows = {Window(100, 1000), Window(105, 1000), Window(109, 1000)};
+  EXPECT_TRUE(IsStable(windows, 0.10, std::nullopt));
+  windows.back() = Window(111, 1000);
+  EXPECT_FALSE(IsStable(windows, 0.10, std::nullopt));
+  windows.back() = Window(105, 5000);  // latency grows (an async load above capacity)
+  EXPECT_FALSE(IsStable(windows, 0.10, std::nullopt));
+  EXPECT_TRUE(IsStable(windows, 0.10, std::nullopt, /*check_latency=*/false));
 }
 
 TEST(MeasurementTest, WindowsWithoutSuccessesAreNeverStable) {

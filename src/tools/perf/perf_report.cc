@@ -1,6 +1,9 @@
 #include "perf_report.h"
 
+#include <algorithm>
 #include <cmath>
+#include <map>
+#include <type_traits>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -12,6 +15,84 @@ namespace {
 
 int64_t Micros(absl::Duration duration) {
   return static_cast<int64_t>(std::llround(absl::ToDoubleMicroseconds(duration)));
+}
+
+// Whole microseconds as perf_analyzer writes them (nanoseconds / 1000, truncated).
+int64_t CsvMicros(absl::Duration duration) { return absl::ToInt64Microseconds(duration); }
+
+// A double as a default-formatted C++ stream writes it.
+std::string StreamDouble(double value) { return absl::StrFormat("%g", value); }
+
+std::vector<int> CsvPercentiles(const CsvLayout& layout) {
+  std::vector<int> percents(std::begin(kReportedPercentiles), std::end(kReportedPercentiles));
+  if (layout.percentile.has_value() &&
+      std::find(percents.begin(), percents.end(), *layout.percentile) == percents.end()) {
+    percents.push_back(*layout.percentile);
+    std::sort(percents.begin(), percents.end());
+  }
+  return percents;
+}
+
+template <typename T>
+std::string GpuField(const std::map<std::string, T>& values) {
+  std::string field;
+  for (const auto& [gpu, value] : values) {
+    if constexpr (std::is_floating_point_v<T>) {
+      absl::StrAppend(&field, gpu, ":", StreamDouble(value), ";");
+    } else {
+      absl::StrAppend(&field, gpu, ":", value, ";");
+    }
+  }
+  return field;
+}
+
+void AppendServerFields(const Measurement& m, const CsvLayout& layout,
+                        std::vector<std::string>& fields) {
+  const ServerBreakdown server = m.server.value_or(ServerBreakdown{});
+  for (absl::Duration value : {m.network_and_server_send_recv(), server.queue,
+                               server.compute_input, server.compute_infer,
+                               server.compute_output}) {
+    fields.push_back(absl::StrCat(CsvMicros(value)));
+  }
+  if (layout.response_cache) {
+    fields.push_back(absl::StrCat(CsvMicros(server.cache_hit)));
+    fields.push_back(absl::StrCat(CsvMicros(server.cache_miss)));
+  }
+}
+
+void AppendVerboseFields(const PerfResult& result, const CsvLayout& layout,
+                         std::vector<std::string>& fields) {
+  const Measurement& m = result.measurement;
+  const int64_t send = CsvMicros(m.client_send);
+  const int64_t recv = CsvMicros(m.client_recv);
+  const int64_t latency = CsvMicros(m.mean_latency);
+  if (!layout.percentile.has_value()) fields.push_back(absl::StrCat(latency));
+  fields.push_back(absl::StrCat(send + recv));
+  fields.push_back(absl::StrCat(std::max<int64_t>(latency - send - recv, 0)));
+  if (layout.gpu_metrics) {
+    const GpuMetrics gpu = result.gpu.value_or(GpuMetrics{});
+    fields.push_back(GpuField(gpu.utilization));
+    fields.push_back(GpuField(gpu.power_usage));
+    fields.push_back(GpuField(gpu.memory_used));
+    fields.push_back(GpuField(gpu.memory_total));
+  }
+}
+
+std::string CsvRow(LoadKind kind, const PerfResult& result, const CsvLayout& layout) {
+  const Measurement& m = result.measurement;
+  std::vector<std::string> fields = {
+      kind == LoadKind::kConcurrency ? absl::StrCat(static_cast<int64_t>(result.load))
+                                     : StreamDouble(result.load),
+      StreamDouble(m.throughput), absl::StrCat(CsvMicros(m.client_send))};
+  if (layout.server_statistics) AppendServerFields(m, layout, fields);
+  fields.push_back(absl::StrCat(CsvMicros(m.client_recv)));
+  for (int percent : CsvPercentiles(layout)) {
+    auto it = m.percentiles.find(percent);
+    fields.push_back(
+        absl::StrCat(CsvMicros(it == m.percentiles.end() ? absl::ZeroDuration() : it->second)));
+  }
+  if (layout.verbose) AppendVerboseFields(result, layout, fields);
+  return absl::StrJoin(fields, ",");
 }
 
 std::string LoadText(LoadKind kind, double load) {
@@ -30,6 +111,14 @@ nlohmann::json ServerJson(const Measurement& measurement) {
           {"compute_output", Micros(server.compute_output)}};
 }
 
+nlohmann::json GpuJson(const std::optional<GpuMetrics>& gpu) {
+  if (!gpu.has_value()) return nullptr;
+  return {{"utilization", gpu->utilization},
+          {"power_usage_w", gpu->power_usage},
+          {"memory_used_bytes", gpu->memory_used},
+          {"memory_total_bytes", gpu->memory_total}};
+}
+
 nlohmann::json ResultJson(const PerfResult& result) {
   const Measurement& m = result.measurement;
   nlohmann::json latency = {{"avg", Micros(m.mean_latency)}};
@@ -46,38 +135,45 @@ nlohmann::json ResultJson(const PerfResult& result) {
           {"client_us", {{"send", Micros(m.client_send)}, {"recv", Micros(m.client_recv)}}},
           {"server_us", ServerJson(m)},
           {"network_server_us", Micros(m.network_and_server_send_recv())},
+          {"gpu", GpuJson(result.gpu)},
           {"first_error", result.first_error}};
 }
 
 }  // namespace
 
-std::string CsvHeader(LoadKind kind) {
-  return absl::StrCat(kind == LoadKind::kConcurrency ? "Concurrency" : "Request Rate",
-                      ",Inferences/Second,Client Send,Network+Server Send/Recv,Server Queue,"
-                      "Server Compute Input,Server Compute Infer,Server Compute Output,"
-                      "Client Recv,p50 latency,p90 latency,p95 latency,p99 latency");
+std::string CsvHeader(LoadKind kind, const CsvLayout& layout) {
+  std::string header = absl::StrCat(
+      kind == LoadKind::kConcurrency ? "Concurrency" : "Request Rate",
+      ",Inferences/Second,Client Send,");
+  if (layout.server_statistics) {
+    absl::StrAppend(&header,
+                    "Network+Server Send/Recv,Server Queue,Server Compute Input,"
+                    "Server Compute Infer,Server Compute Output,");
+    if (layout.response_cache) absl::StrAppend(&header, "Server Cache Hit,Server Cache Miss,");
+  }
+  absl::StrAppend(&header, "Client Recv");
+  for (int percent : CsvPercentiles(layout)) absl::StrAppend(&header, ",p", percent, " latency");
+  if (layout.verbose) {
+    if (!layout.percentile.has_value()) absl::StrAppend(&header, ",Avg latency");
+    absl::StrAppend(&header, ",request/response,response wait");
+    if (layout.gpu_metrics) {
+      absl::StrAppend(&header,
+                      ",Avg GPU Utilization,Avg GPU Power Usage,Max GPU Memory Usage,"
+                      "Total GPU Memory");
+    }
+  }
+  return header;
 }
 
-void WriteCsv(std::ostream& out, LoadKind kind, const std::vector<PerfResult>& results) {
-  out << CsvHeader(kind) << "\n";
-  for (const PerfResult& result : results) {
-    const Measurement& m = result.measurement;
-    const ServerBreakdown server = m.server.value_or(ServerBreakdown{});
-    std::vector<std::string> fields = {
-        LoadText(kind, result.load),
-        absl::StrFormat("%.2f", m.throughput),
-        absl::StrCat(Micros(m.client_send)),
-        absl::StrCat(Micros(m.network_and_server_send_recv())),
-        absl::StrCat(Micros(server.queue)),
-        absl::StrCat(Micros(server.compute_input)),
-        absl::StrCat(Micros(server.compute_infer)),
-        absl::StrCat(Micros(server.compute_output)),
-        absl::StrCat(Micros(m.client_recv))};
-    for (int percent : kReportedPercentiles) {
-      fields.push_back(absl::StrCat(Micros(m.percentiles.at(percent))));
-    }
-    out << absl::StrJoin(fields, ",") << "\n";
-  }
+void WriteCsv(std::ostream& out, LoadKind kind, const std::vector<PerfResult>& results,
+              const CsvLayout& layout) {
+  out << CsvHeader(kind, layout) << "\n";
+  std::vector<const PerfResult*> sorted;
+  for (const PerfResult& result : results) sorted.push_back(&result);
+  std::stable_sort(sorted.begin(), sorted.end(), [](const PerfResult* a, const PerfResult* b) {
+    return a->measurement.throughput < b->measurement.throughput;
+  });
+  for (const PerfResult* result : sorted) out << CsvRow(kind, *result, layout) << "\n";
 }
 
 void WriteJson(std::ostream& out, const PerfOptions& options,
@@ -88,6 +184,7 @@ void WriteJson(std::ostream& out, const PerfOptions& options,
       {"server", options.connection.address},
       {"mode", options.kind == LoadKind::kConcurrency ? "concurrency" : "request_rate"},
       {"async", options.async},
+      {"streaming", options.streaming},
       {"batch_size", options.batch_size},
       {"measurement_interval_ms", absl::ToInt64Milliseconds(options.measurement_interval)},
       {"stability_percentage", options.stability_threshold * 100},
@@ -117,6 +214,13 @@ std::string FormatResult(const PerfResult& result) {
         m.server->request_count, m.server->execution_count, Micros(m.server->queue),
         Micros(m.server->compute_input), Micros(m.server->compute_infer),
         Micros(m.server->compute_output), Micros(m.network_and_server_send_recv()));
+  }
+  if (result.gpu.has_value()) {
+    absl::StrAppend(&text, "  Server Prometheus metrics:",
+                    result.gpu->utilization.empty() ? " no GPU" : "", "\n");
+    for (const auto& [gpu, utilization] : result.gpu->utilization) {
+      absl::StrAppendFormat(&text, "    %s: utilization %.1f%%\n", gpu, utilization * 100);
+    }
   }
   if (!result.first_error.empty()) absl::StrAppend(&text, "  First error: ", result.first_error, "\n");
   return text;

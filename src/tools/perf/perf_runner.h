@@ -1,15 +1,21 @@
-// A perf run: for each load level of the range, a load (LoadGenerator) runs while measurement
-// windows of measurement_interval are taken, until the last three agree within the stability
-// threshold or max_trials windows have been taken; the level's result merges those last three
-// windows (their requests, and the server's statistics across them), as perf_analyzer reports.
-// A level whose windows never agree is reported all the same, marked unstable (perf_analyzer
-// would fail the run; we keep the numbers and say so).
+// A perf run: for each load level visited (options.search over options.range), a load
+// (LoadGenerator) runs while measurement windows are taken (options.measurement_mode), until the
+// last three agree within the stability threshold, or max_trials windows have been taken, or
+// (with a latency threshold) one of the last three reached it; the level's result merges those last
+// three windows (their requests, the server's statistics and GPU metrics across them), as
+// perf_analyzer reports. An async load whose throughput settles while its latency keeps growing
+// counts as stable, as in perf_analyzer. A level whose stability latency reaches the latency
+// threshold ends a linear sweep and is not reported; in a binary search it bounds the search
+// from above. Unlike perf_analyzer, a level whose windows never agree is reported all the same,
+// marked unstable, and the sweep goes on (perf_analyzer drops it and stops).
 //
 // Thread-compatible: one Run at a time; the progress callback runs on the calling thread.
 #pragma once
 
 #include <functional>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -18,6 +24,8 @@
 #include "inference_connection.h"
 #include "measurement.h"
 #include "perf_options.h"
+#include "request_recorder.h"
+#include "server_metrics.h"
 #include "shared_memory_requests.h"
 
 namespace sonic::tools {
@@ -29,7 +37,13 @@ struct PerfResult {
   bool stable = false;
   int windows = 0;          // windows taken
   std::string first_error;  // of any failed request at this level; "" when none failed
+  std::optional<GpuMetrics> gpu;  // with options.metrics
 };
+
+// Whether `result`'s stability latency (the mean, or the percentile) reaches `threshold`, in
+// whole milliseconds as perf_analyzer compares them.
+bool ExceedsLatencyThreshold(const PerfResult& result, std::optional<int> percentile,
+                             absl::Duration threshold);
 
 // Reported after every window.
 struct PerfProgress {
@@ -45,16 +59,19 @@ class PerfRunner {
  public:
   // Connects, reads the model's metadata and config, builds the requests (generated or from
   // the JSON file) and, with shared memory, registers the regions. Errors: INVALID_ARGUMENT for
-  // shapes, batch size or input data that do not fit the model; the server's code for RPCs
-  // (UNAVAILABLE when it cannot be reached, NOT_FOUND for an unknown model).
+  // options that do not go together (streaming without async, an unbounded range without a
+  // latency threshold, a binary search without one or without an end), and for shapes, batch
+  // size or input data that do not fit the model; the server's code for RPCs (UNAVAILABLE when
+  // it cannot be reached, NOT_FOUND for an unknown model).
   static absl::StatusOr<std::unique_ptr<PerfRunner>> Create(const PerfOptions& options);
 
   const ModelInterface& model() const { return model_; }
   // Whether the server answers ModelStatistics (the server-side breakdown needs it).
   bool has_server_statistics() const { return has_server_statistics_; }
 
-  // Measures every level of options.range in order. UNAVAILABLE (with the first error) when a
-  // window has failures and no successes; the results so far are then lost.
+  // Measures the levels options.search visits, in that order; the results are those reported
+  // (within the latency threshold). UNAVAILABLE (with the first error) when a window has
+  // failures and no successes, or the metrics endpoint fails; the results so far are then lost.
   absl::StatusOr<std::vector<PerfResult>> Run(const ProgressCallback& progress);
 
   // Measures one load level.
@@ -66,6 +83,14 @@ class PerfRunner {
   PerfRunner(PerfOptions options, std::unique_ptr<InferenceConnection> connection,
              ModelInterface model);
   absl::Status BuildRequests();
+  absl::StatusOr<std::vector<PerfResult>> RunLinear(const ProgressCallback& progress);
+  absl::StatusOr<std::vector<PerfResult>> RunBinary(const ProgressCallback& progress);
+  bool Exceeds(const PerfResult& result) const;
+  // Waits until the window that began at `start` ends (by options.measurement_mode).
+  absl::Time AwaitWindowEnd(const RequestRecorder& recorder, absl::Time start) const;
+  // Whether, with a latency threshold, one of the last three windows reached it (perf_analyzer
+  // then stops taking windows).
+  bool OverThresholdLately(std::span<const Measurement> windows) const;
   std::optional<inference::ModelStatistics> Snapshot();
   LoadSpec LoadSpecFor(double load) const;
   PerfResult MergeLastWindows(double load, const std::vector<Window>& windows) const;

@@ -23,6 +23,11 @@ std::vector<RequestRecord> RequestRecorder::TakeEndedBy(absl::Time until) {
   return taken;
 }
 
+size_t RequestRecorder::Pending() const {
+  absl::MutexLock lock(&mu_);
+  return records_.size();
+}
+
 std::string RequestRecorder::FirstError() const {
   absl::MutexLock lock(&mu_);
   return first_error_;

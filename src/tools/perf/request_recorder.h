@@ -24,6 +24,9 @@ class RequestRecorder {
   // particular order; later ones stay for the next window.
   std::vector<RequestRecord> TakeEndedBy(absl::Time until);
 
+  // How many records are held (not taken yet).
+  size_t Pending() const;
+
   // The first failure's "CODE: message", "" when nothing failed.
   std::string FirstError() const;
 

@@ -32,6 +32,8 @@ inference::ModelStatistics StatisticsDelta(const inference::ModelStatistics& bef
   SubtractDuration(b.compute_input(), d->mutable_compute_input());
   SubtractDuration(b.compute_infer(), d->mutable_compute_infer());
   SubtractDuration(b.compute_output(), d->mutable_compute_output());
+  SubtractDuration(b.cache_hit(), d->mutable_cache_hit());
+  SubtractDuration(b.cache_miss(), d->mutable_cache_miss());
   std::map<uint64_t, const inference::InferBatchStatistics*> earlier;
   for (const auto& stats : before.batch_stats()) earlier[stats.batch_size()] = &stats;
   for (auto& stats : *delta.mutable_batch_stats()) {
@@ -54,6 +56,8 @@ ServerBreakdown BreakdownOf(const inference::ModelStatistics& delta) {
   breakdown.compute_input = Average(stats.compute_input());
   breakdown.compute_infer = Average(stats.compute_infer());
   breakdown.compute_output = Average(stats.compute_output());
+  breakdown.cache_hit = Average(stats.cache_hit());
+  breakdown.cache_miss = Average(stats.cache_miss());
   return breakdown;
 }
 

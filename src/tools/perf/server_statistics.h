@@ -27,9 +27,14 @@ struct ServerBreakdown {
   absl::Duration compute_input;
   absl::Duration compute_infer;
   absl::Duration compute_output;
+  absl::Duration cache_hit;   // response cache lookups that hit (per hit)
+  absl::Duration cache_miss;  // and those that missed (per miss)
 
-  // The four stages together.
-  absl::Duration total() const { return queue + compute_input + compute_infer + compute_output; }
+  // The time the server accounts for per request (what perf_analyzer subtracts from the
+  // client's wait): the four stages and the cache lookups.
+  absl::Duration total() const {
+    return queue + compute_input + compute_infer + compute_output + cache_hit + cache_miss;
+  }
 };
 
 ServerBreakdown BreakdownOf(const inference::ModelStatistics& delta);

@@ -32,14 +32,18 @@ bool HasInput(const ModelInterface& model, const std::string& name) {
 
 absl::StatusOr<ModelInterface> FetchModelInterface(
     inference::GRPCInferenceService::StubInterface& stub, const std::string& model,
-    const std::string& version, absl::Duration deadline) {
+    const std::string& version, absl::Duration deadline, const RpcMetadata& metadata) {
+  auto prepare = [&](grpc::ClientContext& context) {
+    context.set_deadline(absl::ToChronoTime(absl::Now() + deadline));
+    for (const auto& [key, value] : metadata) context.AddMetadata(key, value);
+  };
   ModelInterface interface;
   {
     inference::ModelMetadataRequest request;
     request.set_name(model);
     request.set_version(version);
     grpc::ClientContext context;
-    context.set_deadline(absl::ToChronoTime(absl::Now() + deadline));
+    prepare(context);
     grpc::Status status = stub.ModelMetadata(&context, request, &interface.metadata);
     if (!status.ok()) return FromGrpc(status, absl::StrCat("ModelMetadata(", model, ")"));
   }
@@ -48,10 +52,11 @@ absl::StatusOr<ModelInterface> FetchModelInterface(
   request.set_version(version);
   inference::ModelConfigResponse response;
   grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + deadline));
+  prepare(context);
   grpc::Status status = stub.ModelConfig(&context, request, &response);
   if (!status.ok()) return FromGrpc(status, absl::StrCat("ModelConfig(", model, ")"));
   interface.max_batch_size = response.config().max_batch_size();
+  interface.response_cache = response.config().response_cache().enable();
   return interface;
 }
 
@@ -130,7 +135,8 @@ absl::StatusOr<inference::ModelInferRequest> MakeGeneratedRequest(const ModelInt
     if (!dims.ok()) return dims.status();
     int64_t elements = 1;
     for (int64_t dim : *dims) elements *= dim;
-    absl::StatusOr<std::string> contents = MakeInputContents(input.datatype(), elements, data, rng);
+    absl::StatusOr<std::string> contents =
+        MakeInputContents(input.datatype(), elements, data, rng, spec.string_length);
     if (!contents.ok()) return contents.status();
     auto* tensor = request.add_inputs();
     tensor->set_name(input.name());

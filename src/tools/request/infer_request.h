@@ -10,6 +10,7 @@
 #include <map>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -26,14 +27,19 @@ struct ModelInterface {
   inference::ModelMetadataResponse metadata;  // inputs and outputs; shapes include the batch
                                               // dimension (-1) when the model batches
   int max_batch_size = 0;                     // from ModelConfig; 0 = no batch dimension
+  bool response_cache = false;                // ModelConfig's response_cache.enable
 };
 
+// gRPC metadata (key, value) sent with a client's RPCs.
+using RpcMetadata = std::vector<std::pair<std::string, std::string>>;
+
 // Reads `model`'s metadata and config (version "" = the server's choice), each RPC with
-// `deadline`. Errors: the RPC's code, with the model named in the message.
+// `deadline` and `metadata`. Errors: the RPC's code, with the model named in the message.
 absl::StatusOr<ModelInterface> FetchModelInterface(inference::GRPCInferenceService::StubInterface& stub,
                                                    const std::string& model,
                                                    const std::string& version,
-                                                   absl::Duration deadline = absl::Seconds(30));
+                                                   absl::Duration deadline = absl::Seconds(30),
+                                                   const RpcMetadata& metadata = {});
 
 // Input name -> its shape without the batch dimension.
 using ShapeOverrides = std::map<std::string, std::vector<int64_t>>;
@@ -49,6 +55,7 @@ struct RequestSpec {
   std::string model_version;  // "" = the server's choice
   int64_t batch_size = 1;     // for models with max_batch_size > 0; must be 1 otherwise
   ShapeOverrides shapes;      // needed for inputs with variable dimensions
+  int64_t string_length = 0;  // of each random BYTES element; 0 = a random integer's digits
 };
 
 // Whether `input` carries the model's batch dimension (the model batches and its first dim is -1).

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <random>
 
 #include "infer_request.h"
@@ -46,6 +47,28 @@ TEST(RequestTest, GeneratedRequestHasBatchAndShapeOverrides) {
   EXPECT_EQ(request->raw_input_contents(0), std::string(2 * 3 * 4, '\0'));
   // Two batch entries of two empty strings: four 4-byte zero lengths.
   EXPECT_EQ(request->raw_input_contents(1), std::string(4 * 4, '\0'));
+}
+
+// perf_analyzer's --string-length: random BYTES elements of that many letters and digits.
+TEST(RequestTest, RandomStringsHaveTheAskedLength) {
+  ModelInterface model = BatchingModel();
+  RequestSpec spec;
+  spec.model_name = "m";
+  spec.shapes = {{"INPUT0", {1}}};
+  spec.string_length = 5;
+  std::mt19937_64 rng(1);
+  absl::StatusOr<inference::ModelInferRequest> request =
+      MakeGeneratedRequest(model, spec, InputData::kRandom, rng);
+  ASSERT_TRUE(request.ok()) << request.status();
+  absl::StatusOr<std::vector<std::string>> text =
+      FormatRawContents("BYTES", request->raw_input_contents(1), 10, nullptr);
+  ASSERT_TRUE(text.ok()) << text.status();
+  ASSERT_EQ(text->size(), 2u);  // one batch entry of [2]
+  for (const std::string& quoted : *text) {
+    ASSERT_EQ(quoted.size(), 5u + 2) << quoted;
+    for (char c : quoted.substr(1, 5)) EXPECT_TRUE(std::isalnum(static_cast<unsigned char>(c)));
+  }
+  EXPECT_NE((*text)[0], (*text)[1]);
 }
 
 TEST(RequestTest, MissingOrWrongShapesAreNamed) {

@@ -120,10 +120,25 @@ void AppendBytesElement(std::string_view element, std::string& contents) {
   contents += element;
 }
 
-std::string MakeBytesContents(int64_t element_count, InputData data, std::mt19937_64& rng) {
+std::string RandomString(int64_t length, std::mt19937_64& rng) {
+  static constexpr std::string_view kCharacters =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  std::string text(static_cast<size_t>(length), ' ');
+  for (char& c : text) c = kCharacters[rng() % kCharacters.size()];
+  return text;
+}
+
+std::string MakeBytesContents(int64_t element_count, InputData data, std::mt19937_64& rng,
+                              int64_t string_length) {
   std::string contents;
   for (int64_t i = 0; i < element_count; ++i) {
-    AppendBytesElement(data == InputData::kZero ? "" : std::to_string(rng() % 100), contents);
+    if (data == InputData::kZero) {
+      AppendBytesElement("", contents);
+    } else if (string_length > 0) {
+      AppendBytesElement(RandomString(string_length, rng), contents);
+    } else {
+      AppendBytesElement(std::to_string(rng() % 100), contents);
+    }
   }
   return contents;
 }
@@ -178,9 +193,10 @@ std::string FormatValue(const FixedType& type, const char* in) {
 }  // namespace
 
 absl::StatusOr<std::string> MakeInputContents(std::string_view datatype, int64_t element_count,
-                                              InputData data, std::mt19937_64& rng) {
+                                              InputData data, std::mt19937_64& rng,
+                                              int64_t string_length) {
   if (element_count < 0) return absl::InvalidArgumentError("negative element count");
-  if (datatype == "BYTES") return MakeBytesContents(element_count, data, rng);
+  if (datatype == "BYTES") return MakeBytesContents(element_count, data, rng, string_length);
   const FixedType* type = FindFixedType(datatype);
   if (type == nullptr) {
     return absl::InvalidArgumentError(absl::StrCat("unknown datatype ", std::string(datatype)));

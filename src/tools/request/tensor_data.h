@@ -20,14 +20,16 @@ namespace sonic::tools {
 enum class InputData {
   kZero,    // numbers 0, BOOL false, BYTES empty strings.
   kRandom,  // floats uniform in [-1, 1), integers uniform in [0, 100), BOOL either, BYTES the
-            // decimal text of such an integer.
+            // decimal text of such an integer, or random letters and digits (string_length).
 };
 
 // Raw contents of a tensor of `element_count` elements of wire datatype `datatype` ("FP32",
-// "BYTES", ...). Random values come from `rng`. INVALID_ARGUMENT for an unknown datatype or a
-// negative count.
+// "BYTES", ...). Random values come from `rng`; random BYTES elements are `string_length`
+// letters and digits when it is positive (perf_analyzer's --string-length). INVALID_ARGUMENT
+// for an unknown datatype or a negative count.
 absl::StatusOr<std::string> MakeInputContents(std::string_view datatype, int64_t element_count,
-                                              InputData data, std::mt19937_64& rng);
+                                              InputData data, std::mt19937_64& rng,
+                                              int64_t string_length = 0);
 
 // Raw contents of the numbers `values` as elements of the fixed-size wire datatype `datatype`
 // (BOOL: non-zero is true; integers truncated; FP16/BF16 rounded toward zero). INVALID_ARGUMENT
