@@ -60,6 +60,10 @@ std::vector<int> JobCounts(const std::string& text, std::string& error) {
     error = absl::StrCat("--jobs-range ", range.status().message());
     return {};
   }
+  if (range->unbounded()) {
+    error = absl::StrCat("--jobs-range ", text, ": needs an end");
+    return {};
+  }
   std::vector<int> counts;
   for (double level : tools::LoadLevels(*range)) {
     if (level != std::floor(level)) {
