@@ -1,0 +1,130 @@
+#include "server/frontend/http_server.h"
+
+#include <httplib.h>
+#include <sys/socket.h>
+
+#include <limits>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "server/frontend/http_compression.h"
+
+namespace sonic::server {
+namespace {
+
+constexpr char kHeaderLength[] = "Inference-Header-Content-Length";
+
+absl::StatusOr<HttpRequest> ToApiRequest(const httplib::Request& request) {
+  HttpRequest api;
+  api.method = request.method;
+  api.path = request.path;
+  api.body = request.body;
+  if (request.has_header(kHeaderLength)) {
+    size_t length = 0;
+    if (!absl::SimpleAtoi(request.get_header_value(kHeaderLength), &length)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          kHeaderLength, " '", request.get_header_value(kHeaderLength), "' is not a byte count"));
+    }
+    api.header_length = length;
+  }
+  return api;
+}
+
+// httplib itself gzips (or brotli-compresses) JSON when asked; everything else, and deflate,
+// is compressed here.
+void CompressIfAsked(const httplib::Request& request, HttpResponse& response,
+                     httplib::Response& out) {
+  if (response.body.empty()) return;
+  const std::string& accepted = request.get_header_value("Accept-Encoding");
+  const bool httplib_compresses =
+      response.content_type == "application/json" &&
+      (accepted.find("gzip") != std::string::npos || accepted.find("br") != std::string::npos);
+  std::optional<ContentCoding> coding = AcceptedCoding(accepted);
+  if (!coding || httplib_compresses) return;
+  absl::StatusOr<std::string> compressed = Compress(response.body, *coding);
+  if (!compressed.ok()) return;  // sent uncompressed: the client asked, not required
+  response.body = *std::move(compressed);
+  out.set_header("Content-Encoding", std::string(ContentCodingName(*coding)));
+}
+
+void Serve(const HttpApi& api, const httplib::Request& request, httplib::Response& out) {
+  absl::StatusOr<HttpRequest> parsed = ToApiRequest(request);
+  HttpResponse response = parsed.ok() ? api.Handle(*parsed)
+                                      : HttpError(400, std::string(parsed.status().message()));
+  out.status = response.status;
+  if (response.header_length) {
+    out.set_header(kHeaderLength, std::to_string(*response.header_length));
+  }
+  CompressIfAsked(request, response, out);
+  out.body = std::move(response.body);
+  out.set_header("Content-Type", response.content_type);
+}
+
+}  // namespace
+
+HttpServer::HttpServer(std::unique_ptr<httplib::Server> http, int port)
+    : http_(std::move(http)), port_(port) {}
+
+absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(const Options& options,
+                                                               const HttpApi& api) {
+  if (options.port < 0 || options.port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat("HTTP port ", options.port,
+                                                   " is outside 0..65535"));
+  }
+  if (options.thread_count < 1) {
+    return absl::InvalidArgumentError("--http-thread-count must be at least 1");
+  }
+  auto http = std::make_unique<httplib::Server>();
+  const size_t threads = static_cast<size_t>(options.thread_count);
+  http->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  http->set_keep_alive_timeout(kKeepAliveSeconds);
+  http->set_keep_alive_max_count(std::numeric_limits<int>::max());
+  // Without it, a response's header and body writes wait for the client's delayed ACK.
+  http->set_tcp_nodelay(true);
+  // As the metrics endpoint: no SO_REUSEPORT, so a port in use is an error, not a shared port.
+  http->set_socket_options([](int sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
+  // Every path goes to the API's router (httplib's pre-routing hook runs before the body is
+  // read, so one catch-all route per method).
+  auto serve = [&api](const httplib::Request& request, httplib::Response& out) {
+    Serve(api, request, out);
+  };
+  http->Get(".*", serve);
+  http->Post(".*", serve);
+  http->Put(".*", serve);
+  http->Delete(".*", serve);
+  int port = options.port;
+  if (port == 0) {
+    port = http->bind_to_any_port(options.address);
+  } else if (!http->bind_to_port(options.address, port)) {
+    port = -1;
+  }
+  if (port <= 0) {
+    return absl::UnavailableError(absl::StrCat("cannot bind the HTTP endpoint to ",
+                                               options.address, ":", options.port,
+                                               " (address in use?)"));
+  }
+  std::unique_ptr<HttpServer> server(new HttpServer(std::move(http), port));
+  HttpServer* raw = server.get();
+  server->listener_ = std::thread([raw] {
+    raw->http_->listen_after_bind();
+    raw->listener_exited_ = true;
+  });
+  // httplib's stop() only takes effect once its accept loop runs.
+  while (!raw->http_->is_running() && !raw->listener_exited_) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return server;
+}
+
+void HttpServer::Stop() {
+  if (!listener_.joinable()) return;
+  http_->stop();
+  listener_.join();
+}
+
+HttpServer::~HttpServer() { Stop(); }
+
+}  // namespace sonic::server
