@@ -87,6 +87,8 @@ class SonicServer:
             "--grpc-address", "127.0.0.1",
             "--grpc-port", "0",
             "--metrics-port", "0",
+            # Triton refuses to turn tracing on while no trace file is set.
+            "--trace-config", f"triton,file={log_path.with_suffix('.trace.json')}",
             *extra_args,
         ]
         if self.has_http_flag:
@@ -153,7 +155,8 @@ class SonicServer:
             self.stdout_lines.append(line.rstrip("\n"))
 
     def log_tail(self, lines=40):
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         text = pathlib.Path(self.log_path).read_text(errors="replace")
         return "\n".join(text.splitlines()[-lines:])
 

@@ -2,7 +2,7 @@
 
 perf_analyzer is NVIDIA's C++ client: it sends every request with the parameter
 triton_enable_empty_final_response and asks for server-side statistics, so a server that refuses
-either fails here. Each run is short: two concurrency levels, a fixed request count per level.
+either fails here. Each run is short: two concurrency levels, short measurement windows.
 """
 
 import csv
@@ -48,8 +48,11 @@ def test_perf_analyzer(server, tmp_path, mode):
         "-i", "grpc",
         "--shape", "INPUT0:16",
         "--concurrency-range", "1:2",
-        "--request-count", "100",
-        "--measurement-interval", "500",
+        # Short windows, with a stability band wide enough for a shared 2-core machine: this
+        # checks that perf_analyzer works, not how fast.
+        "--measurement-interval", "300",
+        "--stability-percentage", "200",
+        "--max-trials", "10",
         "-f", str(report),
         *MODES[mode],
     ]
@@ -62,7 +65,8 @@ def test_perf_analyzer(server, tmp_path, mode):
     assert run.returncode == 0, output
     with open(report, newline="") as f:
         rows = list(csv.DictReader(f))
-    assert [row["Concurrency"] for row in rows] == ["1", "2"], output
+    # perf_analyzer orders the rows by throughput.
+    assert sorted(row["Concurrency"] for row in rows) == ["1", "2"], output
     for row in rows:
         assert float(row["Inferences/Second"]) > 0, (row, output)
     assert server.running()
