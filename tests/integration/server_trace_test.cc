@@ -217,8 +217,10 @@ TEST_F(ServerTraceTest, CommandLineCountAndModelSettings) {
   EXPECT_EQ(TraceSettingOk("identity_fp32").at("trace_count"), std::vector<std::string>{"0"});
   const std::filesystem::path model_file = trace_file_ + ".1";
   ASSERT_TRUE(WaitFor([&] { return ReadTraceFile(model_file).ok(); }));
+  auto model_traces = ReadTraceFile(model_file);
+  ASSERT_TRUE(model_traces.ok()) << model_traces.status();
   ids.clear();
-  for (const auto& [id, trace] : *ReadTraceFile(model_file)) ids.insert(trace.request_id);
+  for (const auto& [id, trace] : *model_traces) ids.insert(trace.request_id);
   EXPECT_THAT(ids, UnorderedElementsAre("m1", "m3"));
 
   // Clearing every field it names hands the model back to the global setting.
@@ -352,6 +354,32 @@ TEST_F(ServerTraceTest, HttpTraceSettingRoutesShareTheGrpcSettings) {
   ASSERT_TRUE(unknown);
   EXPECT_EQ(unknown->status, 400);
   EXPECT_THAT(unknown->body, HasSubstr("Request for unknown model"));
+
+  // HTTP inference is traced too, with HTTP_* instead of GRPC_* timestamps.
+  ASSERT_EQ(http.Post("/v2/trace/setting", R"({"trace_level": ["TIMESTAMPS"], "trace_rate": "1"})",
+                      "application/json")
+                ->status,
+            200);
+  auto inferred = http.Post("/v2/models/identity_fp32/infer",
+                            R"({"id": "h1", "inputs": [{"name": "INPUT0", "shape": [1, 2],
+                                "datatype": "FP32", "data": [1, 2]}]})",
+                            "application/json");
+  ASSERT_TRUE(inferred);
+  EXPECT_EQ(inferred->status, 200) << inferred->body;
+  Stop();
+  auto traces = ReadTraceFile(trace_file_);
+  ASSERT_TRUE(traces.ok()) << traces.status();
+  ASSERT_EQ(traces->size(), 1u);
+  const ParsedTrace& trace = traces->begin()->second;
+  EXPECT_EQ(trace.request_id, "h1");
+  uint64_t previous = 0;
+  for (const char* name : {"HTTP_RECV_START", "HTTP_RECV_END", "REQUEST_START", "QUEUE_START",
+                           "COMPUTE_START", "COMPUTE_INPUT_END", "COMPUTE_OUTPUT_START",
+                           "COMPUTE_END", "REQUEST_END", "HTTP_SEND_START", "HTTP_SEND_END"}) {
+    ASSERT_TRUE(trace.timestamps.contains(name)) << name;
+    EXPECT_LE(previous, trace.timestamps.at(name)) << name;
+    previous = trace.timestamps.at(name);
+  }
 }
 
 TEST_F(ServerTraceTest, UnsupportedTraceFlagsStopTheServerNamingThem) {

@@ -62,6 +62,7 @@ HttpResponse Handle(TraceManager& traces, const ModelManager& models,
 }  // namespace
 
 void AddTraceRoutes(HttpApi& api, TraceManager& traces, const ModelManager& models) {
+  api.EnableTracing(traces);
   for (const char* method : {"GET", "POST"}) {
     api.AddRoute(method, "/v2/trace/setting",
                  [&traces, &models](const HttpRequest& request, const PathParams&) {

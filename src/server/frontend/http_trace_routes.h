@@ -1,4 +1,5 @@
-// Triton's trace extension over HTTP: GET|POST /v2/trace/setting and
+// Triton's trace extension over HTTP: HTTP inference requests traced with HTTP_RECV_* and
+// HTTP_SEND_* timestamps, and GET|POST /v2/trace/setting and
 // /v2/models/{m}/trace/setting, on TraceSettingsRequest (inference_service.h), so the settings,
 // checks and errors are the gRPC TraceSetting RPC's.
 //
@@ -13,8 +14,8 @@
 
 namespace sonic::server {
 
-// Adds the routes to `api` (before it serves). Borrows `traces` and `models`, which must outlive
-// the API.
+// Adds the routes to `api` and has it trace inference requests (before it serves). Borrows
+// `traces` and `models`, which must outlive the API.
 void AddTraceRoutes(HttpApi& api, TraceManager& traces, const ModelManager& models);
 
 }  // namespace sonic::server
