@@ -2,15 +2,20 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "server/core/clock.h"
 #include "server/cuda/cuda_devices.h"
 #include "server/cuda/cuda_ipc_region.h"
+#include "server/frontend/classification.h"
 #include "server/frontend/grpc_status.h"
 #include "server/frontend/infer_request_parser.h"
 #include "server/frontend/infer_response_builder.h"
 #include "server/frontend/model_metadata.h"
 #include "server/frontend/stream_infer_reactor.h"
+#include "server/logging/server_log.h"
+#include "sonic/common/status.h"
 
 namespace sonic::server {
 namespace {
@@ -32,31 +37,63 @@ grpc::ServerUnaryReactor* FinishLater(grpc::CallbackServerContext* context, Fn f
   return reactor;
 }
 
-absl::StatusOr<std::optional<std::string>> ConfigOverride(
-    const google::protobuf::Map<std::string, inference::ModelRepositoryParameter>& parameters) {
+// The `config` and `file:<version>/<name>` parameters of a load request.
+struct LoadOverride {
   std::optional<std::string> config;
+  std::map<std::string, std::string> files;
+};
+
+absl::StatusOr<LoadOverride> ReadLoadOverride(
+    const google::protobuf::Map<std::string, inference::ModelRepositoryParameter>& parameters) {
+  LoadOverride result;
   for (const auto& [key, value] : parameters) {
     if (key == "config") {
       if (value.parameter_choice_case() != inference::ModelRepositoryParameter::kStringParam) {
         return absl::InvalidArgumentError("load parameter 'config' must be a string (JSON)");
       }
-      config = value.string_param();
+      result.config = value.string_param();
     } else if (key.starts_with("file:")) {
-      return absl::UnimplementedError("load parameter '" + key +
-                                      "': model files in the load request are not supported");
+      if (value.parameter_choice_case() != inference::ModelRepositoryParameter::kBytesParam) {
+        return absl::InvalidArgumentError("load parameter '" + key + "' must be bytes");
+      }
+      result.files[key.substr(5)] = value.bytes_param();
     } else {
       return absl::InvalidArgumentError("unknown load parameter '" + key + "'");
     }
   }
-  return config;
+  return result;
+}
+
+// Each requested output's `classification` k (0: the tensor itself); empty when none asks.
+std::vector<uint64_t> Classifications(const InferenceRequest& request) {
+  std::vector<uint64_t> ks;
+  for (const RequestedOutput& output : request.outputs) ks.push_back(output.classification);
+  if (std::all_of(ks.begin(), ks.end(), [](uint64_t k) { return k == 0; })) ks.clear();
+  return ks;
+}
+
+absl::Status ClassifyOutputs(const ModelVersion& model, const std::vector<uint64_t>& ks,
+                             InferenceResponse& response) {
+  for (size_t i = 0; i < ks.size() && i < response.outputs.size(); ++i) {
+    if (ks[i] == 0) continue;
+    OutputTensor& output = response.outputs[i];
+    SONIC_RETURN_IF_ERROR(Classify(output, ks[i], model.config().max_batch_size() > 0,
+                                   model.labels(output.name)));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
 
 void StartInference(ModelManager& manager, const SharedMemoryManager& regions,
                     const inference::ModelInferRequest& message,
-                    absl::AnyInvocable<void(absl::StatusOr<InferenceResponse>) &&> done) {
+                    absl::AnyInvocable<void(absl::StatusOr<InferenceResponse>) &&> done,
+                    std::shared_ptr<Trace> trace) {
   const uint64_t arrival_ns = SystemClock::Get().NowNs();
+  if (VerboseEnabled(1)) {
+    LogVerbose(1, absl::StrCat("infer request '", message.id(), "' for model '",
+                               message.model_name(), "' version '", message.model_version(), "'"));
+  }
   absl::StatusOr<std::shared_ptr<ModelVersion>> model =
       manager.Get(message.model_name(), message.model_version());
   if (!model.ok()) {
@@ -73,13 +110,21 @@ void StartInference(ModelManager& manager, const SharedMemoryManager& regions,
   }
   request->model = *model;
   request->arrival_ns = arrival_ns;
-  if (shm_outputs.empty()) {
+  if (trace) {
+    trace->SetRequest((*model)->version(), message.id());
+    trace->Record(kTraceRequestStart, arrival_ns);
+    request->trace = std::move(trace);
+  }
+  std::vector<uint64_t> classifications = Classifications(*request);
+  if (shm_outputs.empty() && classifications.empty()) {
     request->on_complete = std::move(done);
   } else {
-    request->on_complete = [shm_outputs = std::move(shm_outputs), done = std::move(done)](
+    request->on_complete = [model = *model, classifications = std::move(classifications),
+                            shm_outputs = std::move(shm_outputs), done = std::move(done)](
                                absl::StatusOr<InferenceResponse> result) mutable {
       if (result.ok()) {
-        absl::Status written = WriteSharedMemoryOutputs(shm_outputs, *result);
+        absl::Status written = ClassifyOutputs(*model, classifications, *result);
+        if (written.ok()) written = WriteSharedMemoryOutputs(shm_outputs, *result);
         if (!written.ok()) result = written;
       }
       std::move(done)(std::move(result));
@@ -91,7 +136,8 @@ void StartInference(ModelManager& manager, const SharedMemoryManager& regions,
 const std::vector<std::string>& InferenceService::Extensions() {
   static const std::vector<std::string> extensions = [] {
     std::vector<std::string> list = {"model_repository", "model_configuration", "schedule_policy",
-                                     "statistics", "system_shared_memory"};
+                                     "statistics", "system_shared_memory", "logging",
+                                     "classification", "parameters", "trace"};
     if (CudaSupportBuilt()) list.push_back("cuda_shared_memory");
     return list;
   }();
@@ -115,7 +161,7 @@ InferenceService::Unary* InferenceService::ServerReady(Context* context,
 InferenceService::Unary* InferenceService::ModelReady(Context* context,
                                                       const inference::ModelReadyRequest* request,
                                                       inference::ModelReadyResponse* response) {
-  response->set_ready(ready() && manager_.Get(request->name(), request->version()).ok());
+  response->set_ready(serving() && manager_.Get(request->name(), request->version()).ok());
   return Finish(context, absl::OkStatus());
 }
 
@@ -190,10 +236,16 @@ InferenceService::Unary* InferenceService::RepositoryModelLoad(
     return Finish(context, absl::FailedPreconditionError(
                                "explicit model load / unload needs --model-control-mode=explicit"));
   }
-  absl::StatusOr<std::optional<std::string>> config = ConfigOverride(request->parameters());
-  if (!config.ok()) return Finish(context, config.status());
-  return FinishLater(context, [this, name = request->model_name(), config = *config] {
-    return manager_.Load(name, config);
+  absl::StatusOr<LoadOverride> override = ReadLoadOverride(request->parameters());
+  if (!override.ok()) return Finish(context, override.status());
+  return FinishLater(context, [this, name = request->model_name(), override = *override] {
+    absl::Status loaded = manager_.Load(name, override.config, override.files);
+    if (loaded.ok()) {
+      LogInfo("loaded model '" + name + "'");
+    } else {
+      LogError("cannot load model '" + name + "': " + std::string(loaded.message()));
+    }
+    return loaded;
   });
 }
 
@@ -204,25 +256,39 @@ InferenceService::Unary* InferenceService::RepositoryModelUnload(
     return Finish(context, absl::FailedPreconditionError(
                                "explicit model load / unload needs --model-control-mode=explicit"));
   }
-  return FinishLater(context,
-                     [this, name = request->model_name()] { return manager_.Unload(name); });
+  return FinishLater(context, [this, name = request->model_name()] {
+    absl::Status unloaded = manager_.Unload(name);
+    if (unloaded.ok()) LogInfo("unloaded model '" + name + "'");
+    return unloaded;
+  });
 }
 
 InferenceService::Unary* InferenceService::ModelInfer(Context* context,
                                                       const inference::ModelInferRequest* request,
                                                       inference::ModelInferResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  StartInference(manager_, shared_memory_, *request,
-                 [reactor, response](absl::StatusOr<InferenceResponse> result) {
-                   if (result.ok()) BuildInferResponse(*std::move(result), *response);
-                   reactor->Finish(ToGrpcStatus(result.status()));
-                 });
+  // The callback API hands over a request already read: its wait/read is one instant here.
+  std::shared_ptr<Trace> trace = traces_.Sample(request->model_name());
+  if (trace) {
+    const uint64_t received_ns = SystemClock::Get().NowNs();
+    trace->Record(kTraceGrpcWaitReadStart, received_ns);
+    trace->Record(kTraceGrpcWaitReadEnd, received_ns);
+  }
+  StartInference(
+      manager_, shared_memory_, *request,
+      [reactor, response, trace](absl::StatusOr<InferenceResponse> result) {
+        if (trace) trace->Record(kTraceGrpcSendStart, SystemClock::Get().NowNs());
+        if (result.ok()) BuildInferResponse(*std::move(result), *response);
+        reactor->Finish(ToGrpcStatus(result.status()));
+        if (trace) trace->Record(kTraceGrpcSendEnd, SystemClock::Get().NowNs());
+      },
+      trace);
   return reactor;
 }
 
 grpc::ServerBidiReactor<inference::ModelInferRequest, inference::ModelStreamInferResponse>*
 InferenceService::ModelStreamInfer(Context*) {
-  return new StreamInferReactor(manager_, shared_memory_);
+  return new StreamInferReactor(manager_, shared_memory_, &traces_);
 }
 
 InferenceService::Unary* InferenceService::SystemSharedMemoryStatus(
@@ -290,6 +356,76 @@ InferenceService::Unary* InferenceService::CudaSharedMemoryUnregister(
     return Finish(context, absl::OkStatus());
   }
   return Finish(context, shared_memory_.Unregister(SharedMemoryKind::kCuda, request->name()));
+}
+
+InferenceService::Unary* InferenceService::LogSettings(
+    Context* context, const inference::LogSettingsRequest* request,
+    inference::LogSettingsResponse* response) {
+  using Value = inference::LogSettingsRequest::SettingValue;
+  LogSettingsMap changes;
+  for (const auto& [name, value] : request->settings()) {
+    switch (value.parameter_choice_case()) {
+      case Value::kBoolParam:
+        changes[name] = value.bool_param();
+        break;
+      case Value::kUint32Param:
+        changes[name] = value.uint32_param();
+        break;
+      case Value::kStringParam:
+        changes[name] = value.string_param();
+        break;
+      default:
+        return Finish(context, absl::InvalidArgumentError("log setting '" + name +
+                                                          "' has no value"));
+    }
+  }
+  ServerLog& log = ServerLog::Get();
+  if (!changes.empty()) {
+    absl::StatusOr<sonic::server::LogSettings> updated = UpdatedSettings(log.settings(), changes);
+    if (!updated.ok()) return Finish(context, updated.status());
+    if (absl::Status applied = log.Apply(*updated); !applied.ok()) {
+      return Finish(context, applied);
+    }
+  }
+  for (const auto& [name, value] : ToSettingsMap(log.settings())) {
+    auto& out = (*response->mutable_settings())[name];
+    if (const bool* flag = std::get_if<bool>(&value)) {
+      out.set_bool_param(*flag);
+    } else if (const uint32_t* number = std::get_if<uint32_t>(&value)) {
+      out.set_uint32_param(*number);
+    } else {
+      out.set_string_param(std::get<std::string>(value));
+    }
+  }
+  return Finish(context, absl::OkStatus());
+}
+
+absl::StatusOr<TraceSettingMap> TraceSettingsRequest(TraceManager& traces,
+                                                     const ModelManager& models,
+                                                     const std::string& model_name,
+                                                     const TraceSettingMap& settings) {
+  if (!model_name.empty() && !models.Get(model_name, "").ok()) {
+    return absl::InvalidArgumentError("Request for unknown model : " + model_name);
+  }
+  if (settings.empty()) return traces.Get(model_name);
+  return traces.Update(model_name, settings);
+}
+
+InferenceService::Unary* InferenceService::TraceSetting(
+    Context* context, const inference::TraceSettingRequest* request,
+    inference::TraceSettingResponse* response) {
+  TraceSettingMap settings;
+  for (const auto& [name, value] : request->settings()) {
+    settings[name].assign(value.value().begin(), value.value().end());
+  }
+  absl::StatusOr<TraceSettingMap> in_effect =
+      TraceSettingsRequest(traces_, manager_, request->model_name(), settings);
+  if (!in_effect.ok()) return Finish(context, in_effect.status());
+  for (const auto& [name, values] : *in_effect) {
+    auto& out = (*response->mutable_settings())[name];
+    for (const std::string& value : values) out.add_value(value);
+  }
+  return Finish(context, absl::OkStatus());
 }
 
 }  // namespace sonic::server

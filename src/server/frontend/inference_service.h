@@ -11,24 +11,45 @@
 #include "inference/grpc_service.grpc.pb.h"
 #include "server/core/model_manager.h"
 #include "server/shm/shared_memory_manager.h"
+#include "server/trace/trace_manager.h"
 
 namespace sonic::server {
 
 class InferenceService final : public inference::GRPCInferenceService::CallbackService {
  public:
   struct ServerInfo {
-    std::string name = "sonic-server";
+    std::string name = "sonic-server";  // tritonserver's --id
     std::string version;
+    // Triton's --strict-readiness: the server is ready only while every model it tried to load
+    // is READY (ModelManager::AllModelsReady); otherwise as soon as it serves.
+    bool strict_readiness = true;
   };
 
-  InferenceService(ModelManager& manager, ServerInfo info) : manager_(manager), info_(info) {}
+  // Borrows `shared_memory`, the registry of client regions (shared with the HTTP endpoint:
+  // one namespace), which must outlive the service. Borrows `traces` likewise (the server's
+  // trace settings, shared with the HTTP endpoint); without one the service has its own, with
+  // tracing off until a TraceSetting turns it on.
+  InferenceService(ModelManager& manager, ServerInfo info, SharedMemoryManager& shared_memory,
+                   TraceManager* traces = nullptr)
+      : manager_(manager),
+        info_(info),
+        shared_memory_(shared_memory),
+        own_traces_(traces ? nullptr : std::make_unique<TraceManager>()),
+        traces_(traces ? *traces : *own_traces_) {}
+
+  TraceManager& traces() { return traces_; }
 
   // Once set, ServerReady answers false (shutdown has begun); ServerLive stays true.
   void SetShuttingDown() { shutting_down_ = true; }
+  // Serving requests: not shutting down (what model readiness needs).
+  bool serving() const { return !shutting_down_; }
+  // ServerReady's answer: serving, and with strict readiness every model loaded READY.
   // Unmaps every registered shared-memory region (at server stop, once RPCs have finished;
   // requests still holding a region keep it until they end).
   void UnregisterAllSharedMemory() { shared_memory_.UnregisterAll(); }
-  bool ready() const { return !shutting_down_; }
+  bool ready() const {
+    return serving() && (!info_.strict_readiness || manager_.AllModelsReady());
+  }
 
   // The extensions this server really implements (ServerMetadata.extensions);
   // cuda_shared_memory only in a build with CUDA.
@@ -79,19 +100,44 @@ class InferenceService final : public inference::GRPCInferenceService::CallbackS
   Unary* CudaSharedMemoryUnregister(Context*, const inference::CudaSharedMemoryUnregisterRequest*,
                                     inference::CudaSharedMemoryUnregisterResponse*) override;
 
+  // The server's log settings by Triton's names (server/logging/server_log.h); an empty request
+  // reads them. A bad setting is INVALID_ARGUMENT and changes nothing.
+  Unary* LogSettings(Context*, const inference::LogSettingsRequest*,
+                     inference::LogSettingsResponse*) override;
+
+  // Triton's trace extension: TraceSettingsRequest below over gRPC.
+  Unary* TraceSetting(Context*, const inference::TraceSettingRequest*,
+                      inference::TraceSettingResponse*) override;
+
  private:
   ModelManager& manager_;
   const ServerInfo info_;
   std::atomic<bool> shutting_down_{false};
-  SharedMemoryManager shared_memory_;
+  SharedMemoryManager& shared_memory_;
+  const std::unique_ptr<TraceManager> own_traces_;  // null when borrowed
+  TraceManager& traces_;
 };
 
 // Parses `message` against its model (tensors may live in the shared-memory `regions`) and
 // queues it; `done` runs exactly once with the response or the error, shared-memory outputs
 // already written into their regions (and empty in the response). Shared by the unary and the
 // streaming RPC. `message` must stay alive and unchanged until `done` has run.
+// `trace`, when the frontend sampled the request (TraceManager::Sample), gets the request's
+// model version and id and REQUEST_START; the core records the rest into it. The frontend keeps
+// its own reference to add its receive and send timestamps.
 void StartInference(ModelManager& manager, const SharedMemoryManager& regions,
                     const inference::ModelInferRequest& message,
-                    absl::AnyInvocable<void(absl::StatusOr<InferenceResponse>) &&> done);
+                    absl::AnyInvocable<void(absl::StatusOr<InferenceResponse>) &&> done,
+                    std::shared_ptr<Trace> trace = nullptr);
+
+// Triton's trace setting request, for any protocol (gRPC TraceSetting, HTTP
+// GET|POST /v2[/models/M]/trace/setting): with no `settings` it reads, otherwise it updates (an
+// empty value list clears that setting), the settings of `model_name` (the global ones when
+// empty), and returns the settings in effect. Errors: INVALID_ARGUMENT "Request for unknown model"
+// when the model is not loaded (Triton's), and TraceManager::Update's.
+absl::StatusOr<TraceSettingMap> TraceSettingsRequest(TraceManager& traces,
+                                                     const ModelManager& models,
+                                                     const std::string& model_name,
+                                                     const TraceSettingMap& settings);
 
 }  // namespace sonic::server
