@@ -23,6 +23,7 @@
 #include "server/metrics/metrics_collector.h"
 #include "server/metrics/metrics_server.h"
 #include "server/repository/model_repository.h"
+#include "server/trace/trace_manager.h"
 #include "server_flags.h"
 
 namespace sonic::server {
@@ -99,7 +100,16 @@ int Run(const ServerFlags& flags, const sigset_t& signals) {
   LoadAtStartup(manager, flags);
   LogIndex(manager);
 
-  auto server = GrpcServer::Create(flags.grpc, manager);
+  // Trace settings. Destroyed after the endpoint and the models: it writes the traces still
+  // buffered and closes the trace files.
+  TraceManager traces(flags.trace);
+  if (flags.trace.timestamps && flags.trace.file.empty()) {
+    Log("tracing is on but no trace file is set (--trace-config triton,file=PATH): no request "
+        "is traced");
+  }
+  GrpcServer::Options grpc = flags.grpc;
+  grpc.traces = &traces;
+  auto server = GrpcServer::Create(grpc, manager);
   if (!server.ok()) {
     Log(std::string(server.status().message()));
     return 1;

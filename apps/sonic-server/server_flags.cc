@@ -5,6 +5,44 @@
 
 namespace sonic::server {
 
+namespace {
+
+// tritonserver's trace flags, as given; TraceSettingsFromFlags reads them after parsing.
+struct TraceFlagOptions {
+  TraceFlags flags;
+  std::string file, rate, count, log_frequency;
+  CLI::Option* file_option = nullptr;
+  CLI::Option* rate_option = nullptr;
+  CLI::Option* count_option = nullptr;
+  CLI::Option* log_frequency_option = nullptr;
+
+  absl::StatusOr<TraceSettingValues> Values() {
+    if (file_option->count() != 0) flags.file = file;
+    if (rate_option->count() != 0) flags.rate = rate;
+    if (count_option->count() != 0) flags.count = count;
+    if (log_frequency_option->count() != 0) flags.log_frequency = log_frequency;
+    return TraceSettingsFromFlags(flags);
+  }
+};
+
+void AddTraceFlags(CLI::App& app, TraceFlagOptions& trace) {
+  app.add_option("--trace-config", trace.flags.config,
+                 "Trace setting (repeatable): level=OFF|TIMESTAMPS, rate=N, count=N, "
+                 "mode=triton, triton,file=PATH, triton,log-frequency=N");
+  app.add_option("--trace-level", trace.flags.level, "Deprecated: --trace-config level=...");
+  trace.file_option =
+      app.add_option("--trace-file", trace.file, "Deprecated: --trace-config triton,file=...");
+  trace.rate_option =
+      app.add_option("--trace-rate", trace.rate, "Deprecated: --trace-config rate=...");
+  trace.count_option =
+      app.add_option("--trace-count", trace.count, "Deprecated: --trace-config count=...");
+  trace.log_frequency_option =
+      app.add_option("--trace-log-frequency", trace.log_frequency,
+                     "Deprecated: --trace-config triton,log-frequency=...");
+}
+
+}  // namespace
+
 absl::StatusOr<ServerFlags> ParseServerFlags(int argc, char** argv, int& exit_code,
                                              std::string& message) {
   ServerFlags flags;
@@ -48,6 +86,8 @@ absl::StatusOr<ServerFlags> ParseServerFlags(int argc, char** argv, int& exit_co
       ->check(CLI::Range(0, 65535));
   CLI::Option* metrics_address = app.add_option("--metrics-address", flags.metrics.address,
                                                 "Metrics address (default: --grpc-address)");
+  TraceFlagOptions trace;
+  AddTraceFlags(app, trace);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -56,6 +96,13 @@ absl::StatusOr<ServerFlags> ParseServerFlags(int argc, char** argv, int& exit_co
     message = out.str() + err.str();
     return absl::InvalidArgumentError(message);
   }
+  absl::StatusOr<TraceSettingValues> trace_values = trace.Values();
+  if (!trace_values.ok()) {
+    exit_code = 2;
+    message = std::string(trace_values.status().message()) + "\n";
+    return absl::InvalidArgumentError(message);
+  }
+  flags.trace = *std::move(trace_values);
   if (flags.grpc.tls.mutual) flags.grpc.tls.enabled = true;
   if (metrics_address->count() == 0) flags.metrics.address = flags.grpc.address;
   if (flags.mode != ModelControlMode::kExplicit && !flags.load_models.empty()) {

@@ -9,6 +9,7 @@
 #include "server/core/model_manager.h"
 #include "server/frontend/grpc_server.h"
 #include "server/metrics/metrics_server.h"
+#include "server/trace/trace_settings.h"
 
 namespace sonic::server {
 
@@ -24,6 +25,8 @@ struct ServerFlags {
   bool allow_metrics = true;
   // The address defaults to the gRPC one (--metrics-address unset).
   metrics::MetricsServer::Options metrics;
+  // The startup trace settings: --trace-config and the deprecated --trace-* flags.
+  TraceSettingValues trace;
 };
 
 // Parses argv. On --help or a bad flag, returns the text to print and the exit code through
