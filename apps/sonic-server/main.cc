@@ -1,7 +1,8 @@
-// sonic-server: serves the models of a Triton model repository over KServe v2 gRPC.
+// sonic-server: serves the models of a Triton model repository over KServe v2 gRPC and HTTP/REST.
 //
 // Startup: load models per --model-control-mode, bind, print "listening on ADDRESS:PORT", then
-// (unless --allow-metrics=false) serve Prometheus metrics and print "metrics on ADDRESS:PORT".
+// (unless --allow-http=false) serve HTTP/REST and print "http on ADDRESS:PORT", then (unless
+// --allow-metrics=false) serve Prometheus metrics and print "metrics on ADDRESS:PORT".
 // SIGTERM/SIGINT: stop accepting, let in-flight requests finish within --exit-timeout-secs, stop
 // the metrics, unload every model, exit 0. Past the timeout the process exits anyway (status 1).
 #include <malloc.h>
@@ -18,6 +19,11 @@
 #include "server/core/model_manager.h"
 #include "server/cuda/cuda_devices.h"
 #include "server/frontend/grpc_server.h"
+#include "server/frontend/http_api.h"
+#include "server/frontend/http_logging_routes.h"
+#include "server/frontend/http_server.h"
+#include "server/frontend/http_trace_routes.h"
+#include "server/logging/server_log.h"
 #include "server/metrics/gpu_metrics.h"
 #include "server/metrics/host_metrics.h"
 #include "server/metrics/metrics_collector.h"
@@ -29,31 +35,41 @@
 namespace sonic::server {
 namespace {
 
-void Log(const std::string& line) { std::cerr << "sonic-server: " << line << std::endl; }
-
-void LogIndex(const ModelManager& manager) {
+// Logs every model's state; returns whether any model the server tried to load failed.
+bool LogIndex(const ModelManager& manager) {
+  bool failed = false;
   for (const ModelIndexEntry& entry : manager.Index()) {
     if (!entry.state) continue;
     std::string line = "model '" + entry.name + "'";
     if (entry.version) line += " version " + std::to_string(*entry.version);
     line += ": " + std::string(ModelStateName(*entry.state));
     if (!entry.reason.empty()) line += " (" + entry.reason + ")";
-    Log(line);
+    if (entry.state == ModelState::kReady) {
+      LogInfo(line);
+    } else {
+      LogError(line);
+      failed = true;
+    }
   }
+  return failed;
 }
 
-void LoadAtStartup(ModelManager& manager, const ServerFlags& flags) {
+// Returns whether a model named with --load-model could not be loaded.
+bool LoadAtStartup(ModelManager& manager, const ServerFlags& flags) {
   if (flags.mode != ModelControlMode::kExplicit) {
     manager.LoadAll();
-    return;
+    return false;
   }
+  bool failed = false;
   for (const std::string& name : flags.load_models) {
     if (name == "*") {
       manager.LoadAll();
     } else if (absl::Status status = manager.Load(name); !status.ok()) {
-      Log("cannot load model '" + name + "': " + std::string(status.message()));
+      LogError("cannot load model '" + name + "': " + std::string(status.message()));
+      failed = true;
     }
   }
+  return failed;
 }
 
 // Waits for SIGTERM or SIGINT, which every thread has blocked (so this thread receives them).
@@ -75,51 +91,86 @@ absl::StatusOr<std::unique_ptr<metrics::MetricsServer>> StartMetrics(
   return server;
 }
 
-std::vector<std::unique_ptr<metrics::MetricsSource>> MetricsSources() {
+// The HTTP/REST endpoint over `api`, or null when HTTP is off. Prints its address.
+absl::StatusOr<std::unique_ptr<HttpServer>> StartHttp(const ServerFlags& flags,
+                                                      const HttpApi& api) {
+  if (!flags.allow_http) return nullptr;
+  auto server = HttpServer::Create(flags.http, api);
+  if (!server.ok()) return server.status();
+  std::cout << "sonic-server: http on " << flags.http.address << ":" << (*server)->port()
+            << std::endl;
+  return server;
+}
+
+std::vector<std::unique_ptr<metrics::MetricsSource>> MetricsSources(const ServerFlags& flags) {
   std::vector<std::unique_ptr<metrics::MetricsSource>> sources;
-  sources.push_back(std::make_unique<metrics::HostMetricsSource>());
+  if (flags.allow_cpu_metrics) sources.push_back(std::make_unique<metrics::HostMetricsSource>());
   // Only where NVML finds a GPU: otherwise no GPU families at all.
+  if (!flags.allow_gpu_metrics) return sources;
   if (auto gpus = metrics::CreateGpuMetricsSource()) sources.push_back(std::move(gpus));
   return sources;
 }
 
 int Run(const ServerFlags& flags, const sigset_t& signals) {
+  if (absl::Status logging = ServerLog::Get().Apply(flags.log); !logging.ok()) {
+    std::cerr << "sonic-server: " << logging.message() << std::endl;
+    return 1;
+  }
   auto backends = BackendRegistry::Create({flags.backend_directory});
   auto repository = ModelRepository::Create(flags.model_repositories);
   if (!backends.ok() || !repository.ok()) {
-    Log(std::string((backends.ok() ? repository.status() : backends.status()).message()));
+    LogError(std::string((backends.ok() ? repository.status() : backends.status()).message()));
     return 1;
   }
   const int gpu_count = CudaDeviceCount();
-  Log(std::to_string(gpu_count) + " CUDA device(s) visible" +
-      (CudaSupportBuilt() ? "" : " (built without CUDA)"));
+  LogInfo(std::to_string(gpu_count) + " CUDA device(s) visible" +
+          (CudaSupportBuilt() ? "" : " (built without CUDA)"));
   ModelManager manager({.repository = repository->get(),
                         .backends = backends->get(),
                         .mode = flags.mode,
-                        .gpu_count = gpu_count});
-  LoadAtStartup(manager, flags);
-  LogIndex(manager);
-
-  // Trace settings. Destroyed after the endpoint and the models: it writes the traces still
-  // buffered and closes the trace files.
-  TraceManager traces(flags.trace);
-  if (flags.trace.timestamps && flags.trace.file.empty()) {
-    Log("tracing is on but no trace file is set (--trace-config triton,file=PATH): no request "
-        "is traced");
-  }
-  GrpcServer::Options grpc = flags.grpc;
-  grpc.traces = &traces;
-  auto server = GrpcServer::Create(grpc, manager);
-  if (!server.ok()) {
-    Log(std::string(server.status().message()));
+                        .gpu_count = gpu_count,
+                        .load_thread_count = flags.model_load_thread_count});
+  const bool load_failed = LoadAtStartup(manager, flags);
+  if ((LogIndex(manager) || load_failed) && flags.exit_on_error) {
+    LogError("exiting: failed to load all models (--exit-on-error=false keeps serving the others)");
     return 1;
   }
-  std::cout << "sonic-server: listening on " << flags.grpc.address << ":" << (*server)->port()
-            << std::endl;
-  const metrics::MetricsCollector collector(manager, MetricsSources());
+
+  // Trace settings shared by gRPC and HTTP. Destroyed after the endpoints and the models: it
+  // writes the traces still buffered and closes the trace files.
+  TraceManager traces(flags.trace);
+  if (flags.trace.timestamps && flags.trace.file.empty()) {
+    LogWarning("tracing is on but no trace file is set (--trace-config triton,file=PATH): no "
+               "request is traced");
+  }
+  // One registry of client shared-memory regions for gRPC and HTTP: one namespace.
+  SharedMemoryManager shared_memory;
+  std::unique_ptr<GrpcServer> server;
+  if (flags.allow_grpc) {
+    GrpcServer::Options grpc = flags.grpc;
+    grpc.shared_memory = &shared_memory;
+    grpc.traces = &traces;
+    auto created = GrpcServer::Create(grpc, manager);
+    if (!created.ok()) {
+      LogError(std::string(created.status().message()));
+      return 1;
+    }
+    server = *std::move(created);
+    std::cout << "sonic-server: listening on " << flags.grpc.address << ":" << server->port()
+              << std::endl;
+  }
+  HttpApi http_api(manager, shared_memory, flags.grpc.info);
+  AddTraceRoutes(http_api, traces, manager);
+  AddLoggingRoutes(http_api);
+  auto http_server = StartHttp(flags, http_api);
+  if (!http_server.ok()) {
+    LogError(std::string(http_server.status().message()));
+    return 1;
+  }
+  const metrics::MetricsCollector collector(manager, MetricsSources(flags));
   auto metrics_server = StartMetrics(flags, collector);
   if (!metrics_server.ok()) {
-    Log(std::string(metrics_server.status().message()));
+    LogError(std::string(metrics_server.status().message()));
     return 1;
   }
 
@@ -135,19 +186,21 @@ int Run(const ServerFlags& flags, const sigset_t& signals) {
   }
 
   int signal = WaitForSignal(signals);
-  Log(std::string("received ") + strsignal(signal) + ", shutting down");
+  LogInfo(std::string("received ") + strsignal(signal) + ", shutting down");
   // Past the exit timeout nothing is worth waiting for: leave even if a model still runs.
   std::thread([timeout = flags.exit_timeout_secs] {
     std::this_thread::sleep_for(std::chrono::seconds(timeout) + std::chrono::seconds(2));
-    Log("in-flight requests did not finish within --exit-timeout-secs; exiting");
+    LogError("in-flight requests did not finish within --exit-timeout-secs; exiting");
     std::_Exit(1);
   }).detach();
   stop_polling.Notify();
   if (poller.joinable()) poller.join();
-  (*server)->Shutdown(absl::Seconds(flags.exit_timeout_secs));
+  http_api.SetShuttingDown();
+  if (*http_server) (*http_server)->Stop();
+  if (server) server->Shutdown(absl::Seconds(flags.exit_timeout_secs));
   if (*metrics_server) (*metrics_server)->Stop();
   manager.UnloadAll();
-  Log("stopped");
+  LogInfo("stopped");
   return 0;
 }
 

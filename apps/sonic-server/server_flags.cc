@@ -1,11 +1,127 @@
 #include "server_flags.h"
 
+#include <grpc/grpc.h>
+
 #include <CLI/CLI.hpp>
 #include <map>
 
 namespace sonic::server {
-
 namespace {
+
+void AddRepositoryFlags(CLI::App& app, ServerFlags& flags) {
+  app.add_option("--model-repository,--model-store", flags.model_repositories,
+                 "Model repository directory (repeatable)")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  const std::map<std::string, ModelControlMode> modes = {{"none", ModelControlMode::kNone},
+                                                         {"explicit", ModelControlMode::kExplicit},
+                                                         {"poll", ModelControlMode::kPoll}};
+  app.add_option("--model-control-mode", flags.mode, "none | explicit | poll")
+      ->transform(CLI::CheckedTransformer(modes, CLI::ignore_case));
+  app.add_option("--load-model", flags.load_models,
+                 "Model to load at startup in explicit mode (repeatable; '*' loads all)");
+  app.add_option("--repository-poll-secs", flags.repository_poll_secs,
+                 "Seconds between repository polls in poll mode")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--model-load-thread-count", flags.model_load_thread_count,
+                 "Models loaded at once at startup")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--exit-on-error", flags.exit_on_error,
+                 "Exit when a model fails to load at startup (true | false)");
+  app.add_option("--exit-timeout-secs", flags.exit_timeout_secs,
+                 "Seconds to let in-flight requests finish on SIGTERM/SIGINT")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--strict-readiness", flags.grpc.info.strict_readiness,
+                 "Ready only while every loaded model is READY (true | false)");
+  app.add_option("--id", flags.grpc.info.name, "Server identifier (ServerMetadata name)");
+  app.add_option("--backend-directory", flags.backend_directory,
+                 "Folder holding libsonic_backend_<name>.so");
+  // Configurations are always taken as written: never auto-completed, which is what this flag
+  // asks of tritonserver.
+  app.add_flag("--disable-auto-complete-config")
+      ->description("Take model configurations as written (always)");
+}
+
+void AddLogFlags(CLI::App& app, ServerFlags& flags) {
+  app.add_option("--log-verbose", flags.log.verbose_level, "Verbose logging level (0 = off)");
+  app.add_option("--log-info", flags.log.info, "Log INFO messages (true | false)");
+  app.add_option("--log-warning", flags.log.warning, "Log WARNING messages (true | false)");
+  app.add_option("--log-error", flags.log.error, "Log ERROR messages (true | false)");
+  app.add_option("--log-file", flags.log.file, "Append the log to this file (default: stderr)");
+  const std::map<std::string, LogFormat> formats = {{"default", LogFormat::kDefault},
+                                                    {"ISO8601", LogFormat::kIso8601}};
+  app.add_option("--log-format", flags.log.format, "default | ISO8601")
+      ->transform(CLI::CheckedTransformer(formats));
+}
+
+void AddGrpcFlags(CLI::App& app, ServerFlags& flags) {
+  app.add_option("--allow-grpc", flags.allow_grpc, "Serve gRPC (true | false)");
+  app.add_option("--grpc-address", flags.grpc.address, "Address to listen on");
+  app.add_option("--grpc-port", flags.grpc.port, "gRPC port (0 = any free port)")
+      ->check(CLI::Range(0, 65535));
+  app.add_flag("--grpc-use-ssl", flags.grpc.tls.enabled, "Serve gRPC over TLS");
+  app.add_flag("--grpc-use-ssl-mutual", flags.grpc.tls.mutual,
+               "Serve gRPC over mutual TLS (client certificates verified)");
+  app.add_option("--grpc-server-cert", flags.grpc.tls.server_cert_file, "Server certificate (PEM)");
+  app.add_option("--grpc-server-key", flags.grpc.tls.server_key_file, "Server key (PEM)");
+  app.add_option("--grpc-root-cert", flags.grpc.tls.root_cert_file,
+                 "CA certificate for client certificates (PEM)");
+  const std::map<std::string, grpc_compression_level> levels = {
+      {"none", GRPC_COMPRESS_LEVEL_NONE},
+      {"low", GRPC_COMPRESS_LEVEL_LOW},
+      {"medium", GRPC_COMPRESS_LEVEL_MED},
+      {"high", GRPC_COMPRESS_LEVEL_HIGH}};
+  app.add_option("--grpc-infer-response-compression-level", flags.grpc.response_compression,
+                 "none | low | medium | high")
+      ->transform(CLI::CheckedTransformer(levels, CLI::ignore_case));
+  // tritonserver's keepalive flags and the gRPC channel argument each one sets.
+  const std::pair<const char*, const char*> keepalive[] = {
+      {"--grpc-keepalive-time", GRPC_ARG_KEEPALIVE_TIME_MS},
+      {"--grpc-keepalive-timeout", GRPC_ARG_KEEPALIVE_TIMEOUT_MS},
+      {"--grpc-keepalive-permit-without-calls", GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS},
+      {"--grpc-http2-max-pings-without-data", GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA},
+      {"--grpc-http2-min-recv-ping-interval-without-data",
+       GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS},
+      {"--grpc-http2-max-ping-strikes", GRPC_ARG_HTTP2_MAX_PING_STRIKES},
+      {"--grpc-max-connection-age", GRPC_ARG_MAX_CONNECTION_AGE_MS},
+      {"--grpc-max-connection-age-grace", GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS},
+  };
+  for (const auto& [flag, argument] : keepalive) {
+    app.add_option_function<int>(
+           flag, [&flags, argument = std::string(argument)](int value) {
+             flags.grpc.channel_arguments[argument] = value;
+           },
+           std::string("gRPC channel argument ") + argument)
+        ->check(CLI::NonNegativeNumber);
+  }
+}
+
+void AddMetricsFlags(CLI::App& app, ServerFlags& flags) {
+  app.add_option("--allow-metrics", flags.allow_metrics,
+                 "Serve Prometheus metrics over HTTP (true | false)")
+      ->expected(0, 1)
+      ->default_str("true");
+  app.add_option("--allow-gpu-metrics", flags.allow_gpu_metrics, "GPU metrics (true | false)");
+  app.add_option("--allow-cpu-metrics", flags.allow_cpu_metrics, "CPU metrics (true | false)");
+  app.add_option("--metrics-port", flags.metrics.port, "Metrics HTTP port (0 = any free port)")
+      ->check(CLI::Range(0, 65535));
+  // Metrics are read when scraped, never older than the scrape: no collection interval to set,
+  // so any positive interval gives Triton's meaning (at least that fresh).
+  app.add_option("--metrics-interval-ms")
+      ->description("Metrics are read at each scrape (any interval is met)")
+      ->check(CLI::PositiveNumber);
+}
+
+void AddHttpFlags(CLI::App& app, ServerFlags& flags) {
+  app.add_option("--allow-http", flags.allow_http, "Serve HTTP/REST (true | false)")
+      ->expected(0, 1)
+      ->default_str("true");
+  app.add_option("--http-port", flags.http.port, "HTTP/REST port (0 = any free port)")
+      ->check(CLI::Range(0, 65535));
+  app.add_option("--http-thread-count", flags.http.thread_count,
+                 "HTTP connections served at once (threads)")
+      ->check(CLI::PositiveNumber);
+}
 
 // tritonserver's trace flags, as given; TraceSettingsFromFlags reads them after parsing.
 struct TraceFlagOptions {
@@ -41,6 +157,59 @@ void AddTraceFlags(CLI::App& app, TraceFlagOptions& trace) {
                      "Deprecated: --trace-config triton,log-frequency=...");
 }
 
+// tritonserver flags for features sonic-server does not have, and why each is refused.
+struct MissingFeature {
+  const char* flag;
+  const char* feature;
+};
+constexpr MissingFeature kMissingFeatures[] = {
+    {"--allow-sagemaker", "the SageMaker endpoint"},
+    {"--sagemaker-port", "the SageMaker endpoint"},
+    {"--sagemaker-safe-port-range", "the SageMaker endpoint"},
+    {"--sagemaker-thread-count", "the SageMaker endpoint"},
+    {"--allow-vertex-ai", "the Vertex AI endpoint"},
+    {"--vertex-ai-port", "the Vertex AI endpoint"},
+    {"--vertex-ai-thread-count", "the Vertex AI endpoint"},
+    {"--vertex-ai-default-model", "the Vertex AI endpoint"},
+    {"--model-namespacing", "model namespacing"},
+    {"--model-load-retry-count", "model load retries"},
+    {"--model-config-name", "alternative model configuration files"},
+    {"--strict-model-config", "model configuration auto-completion"},
+    {"--rate-limit", "the rate limiter"},
+    {"--rate-limit-resource", "the rate limiter"},
+    {"--cache-config", "the response cache"},
+    {"--cache-directory", "the response cache"},
+    {"--response-cache-byte-size", "the response cache"},
+    {"--repoagent-directory", "repository agents"},
+    {"--pinned-memory-pool-byte-size", "a pinned memory pool"},
+    {"--cuda-memory-pool-byte-size", "a CUDA memory pool"},
+    {"--cuda-virtual-address-size", "a CUDA memory pool"},
+    {"--min-supported-compute-capability", "a compute capability limit"},
+    {"--buffer-manager-thread-count", "buffer manager threads"},
+    {"--host-policy", "host policies"},
+    {"--model-load-gpu-limit", "GPU memory limits on model loading"},
+    {"--enable-peer-access", "CUDA peer access settings"},
+    {"--metrics-config", "metrics configuration"},
+    {"--grpc-header-forward-pattern", "header forwarding to backends"},
+    {"--http-header-forward-pattern", "header forwarding to backends"},
+    {"--grpc-restricted-protocol", "restricted protocols"},
+    {"--http-restricted-api", "restricted protocols"},
+    {"--grpc-infer-allocation-pool-size", "Triton's response allocation pools"},
+    {"--grpc-max-response-pool-size", "Triton's response allocation pools"},
+    {"--backend-config", "backend configuration from the command line"},
+};
+
+// Registers every missing feature's flag so that using it is an error naming it (not CLI11's
+// generic "unknown option").
+std::vector<std::pair<CLI::Option*, const MissingFeature*>> AddMissingFeatureFlags(CLI::App& app) {
+  std::vector<std::pair<CLI::Option*, const MissingFeature*>> options;
+  for (const MissingFeature& missing : kMissingFeatures) {
+    CLI::Option* option = app.add_option(missing.flag)->expected(0, 1)->group("");
+    options.emplace_back(option, &missing);
+  }
+  return options;
+}
+
 }  // namespace
 
 absl::StatusOr<ServerFlags> ParseServerFlags(int argc, char** argv, int& exit_code,
@@ -48,52 +217,35 @@ absl::StatusOr<ServerFlags> ParseServerFlags(int argc, char** argv, int& exit_co
   ServerFlags flags;
   flags.grpc.info.version = SONIC_VERSION;
   CLI::App app{"sonic-server: a KServe v2 / Triton-compatible inference server"};
-  app.add_option("--model-repository,--model-store", flags.model_repositories,
-                 "Model repository directory (repeatable)")
-      ->required()
-      ->check(CLI::ExistingDirectory);
-  const std::map<std::string, ModelControlMode> modes = {{"none", ModelControlMode::kNone},
-                                                         {"explicit", ModelControlMode::kExplicit},
-                                                         {"poll", ModelControlMode::kPoll}};
-  app.add_option("--model-control-mode", flags.mode, "none | explicit | poll")
-      ->transform(CLI::CheckedTransformer(modes, CLI::ignore_case));
-  app.add_option("--load-model", flags.load_models,
-                 "Model to load at startup in explicit mode (repeatable; '*' loads all)");
-  app.add_option("--repository-poll-secs", flags.repository_poll_secs,
-                 "Seconds between repository polls in poll mode")
-      ->check(CLI::PositiveNumber);
-  app.add_option("--exit-timeout-secs", flags.exit_timeout_secs,
-                 "Seconds to let in-flight requests finish on SIGTERM/SIGINT")
-      ->check(CLI::NonNegativeNumber);
-  app.add_option("--log-verbose", flags.log_verbose, "Verbose logging level (0 = off)");
-  app.add_option("--backend-directory", flags.backend_directory,
-                 "Folder holding libsonic_backend_<name>.so");
-  app.add_option("--grpc-address", flags.grpc.address, "Address to listen on");
-  app.add_option("--grpc-port", flags.grpc.port, "gRPC port (0 = any free port)")
-      ->check(CLI::Range(0, 65535));
-  app.add_flag("--grpc-use-ssl", flags.grpc.tls.enabled, "Serve gRPC over TLS");
-  app.add_flag("--grpc-use-ssl-mutual", flags.grpc.tls.mutual,
-               "Serve gRPC over mutual TLS (client certificates verified)");
-  app.add_option("--grpc-server-cert", flags.grpc.tls.server_cert_file, "Server certificate (PEM)");
-  app.add_option("--grpc-server-key", flags.grpc.tls.server_key_file, "Server key (PEM)");
-  app.add_option("--grpc-root-cert", flags.grpc.tls.root_cert_file,
-                 "CA certificate for client certificates (PEM)");
-  app.add_option("--allow-metrics", flags.allow_metrics,
-                 "Serve Prometheus metrics over HTTP (true | false)")
-      ->expected(0, 1)
-      ->default_str("true");
-  app.add_option("--metrics-port", flags.metrics.port, "Metrics HTTP port (0 = any free port)")
-      ->check(CLI::Range(0, 65535));
+  AddRepositoryFlags(app, flags);
+  AddLogFlags(app, flags);
+  AddGrpcFlags(app, flags);
+  AddMetricsFlags(app, flags);
   CLI::Option* metrics_address = app.add_option("--metrics-address", flags.metrics.address,
                                                 "Metrics address (default: --grpc-address)");
+  AddHttpFlags(app, flags);
+  CLI::Option* http_address = app.add_option("--http-address", flags.http.address,
+                                             "HTTP/REST address (default: --grpc-address)");
   TraceFlagOptions trace;
   AddTraceFlags(app, trace);
+  auto missing = AddMissingFeatureFlags(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
     std::ostringstream out, err;
     exit_code = app.exit(error, out, err);
     message = out.str() + err.str();
+    return absl::InvalidArgumentError(message);
+  }
+  for (const auto& [option, feature] : missing) {
+    if (option->count() == 0) continue;
+    // Turning off an endpoint that does not exist asks for what this server already does.
+    const std::string value = option->results().empty() ? "" : option->results().front();
+    if (std::string_view(feature->flag).starts_with("--allow-") && value == "false") continue;
+    if (std::string_view(feature->flag) == "--strict-model-config" && value == "true") continue;
+    exit_code = 2;
+    message = std::string(feature->flag) + ": sonic-server does not have " + feature->feature +
+              " (a tritonserver flag it cannot honour)\n";
     return absl::InvalidArgumentError(message);
   }
   absl::StatusOr<TraceSettingValues> trace_values = trace.Values();
@@ -105,6 +257,7 @@ absl::StatusOr<ServerFlags> ParseServerFlags(int argc, char** argv, int& exit_co
   flags.trace = *std::move(trace_values);
   if (flags.grpc.tls.mutual) flags.grpc.tls.enabled = true;
   if (metrics_address->count() == 0) flags.metrics.address = flags.grpc.address;
+  if (http_address->count() == 0) flags.http.address = flags.grpc.address;
   if (flags.mode != ModelControlMode::kExplicit && !flags.load_models.empty()) {
     exit_code = 2;
     message = "--load-model needs --model-control-mode=explicit\n";

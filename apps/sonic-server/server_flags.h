@@ -1,4 +1,6 @@
-// sonic-server's command line, with Triton's flag names where the meaning is the same.
+// sonic-server's command line: tritonserver's flags with Triton's meaning, so launch scripts and
+// charts written for tritonserver run it unchanged. A tritonserver flag for a feature this server
+// lacks is refused with a message naming it, never ignored.
 #pragma once
 
 #include <filesystem>
@@ -8,6 +10,8 @@
 #include "absl/status/statusor.h"
 #include "server/core/model_manager.h"
 #include "server/frontend/grpc_server.h"
+#include "server/frontend/http_server.h"
+#include "server/logging/server_log.h"
 #include "server/metrics/metrics_server.h"
 #include "server/trace/trace_settings.h"
 
@@ -19,12 +23,21 @@ struct ServerFlags {
   std::vector<std::string> load_models;  // explicit mode: loaded at startup; "*" = all
   int repository_poll_secs = 15;
   int exit_timeout_secs = 30;
-  int log_verbose = 0;
+  int model_load_thread_count = 4;
+  // A model that fails to load at startup stops the server (exit status 1), as tritonserver.
+  bool exit_on_error = true;
+  LogSettings log;
   std::filesystem::path backend_directory;  // empty: the build's or install's lib folder
+  bool allow_grpc = true;
   GrpcServer::Options grpc;
   bool allow_metrics = true;
+  bool allow_gpu_metrics = true;
+  bool allow_cpu_metrics = true;
   // The address defaults to the gRPC one (--metrics-address unset).
   metrics::MetricsServer::Options metrics;
+  bool allow_http = true;
+  // The address defaults to the gRPC one (--http-address unset).
+  HttpServer::Options http;
   // The startup trace settings: --trace-config and the deprecated --trace-* flags.
   TraceSettingValues trace;
 };

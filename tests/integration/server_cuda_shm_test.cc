@@ -74,7 +74,7 @@ TEST_F(ServerCudaShmTest, UnknownRegionsAreInvalidArguments) {
   inference::CudaSharedMemoryStatusResponse response;
   ASSERT_TRUE(Status("", &response).ok());
   EXPECT_EQ(Status("zzz", &response).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_EQ(Unregister("zzz").error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(Unregister("zzz").ok()) << "as Triton: not registered is already unregistered";
   EXPECT_TRUE(Unregister("").ok());
 }
 
@@ -96,7 +96,7 @@ TEST_F(ServerCudaShmTest, SystemAndCudaRegionsShareOneNamespace) {
   // The CUDA RPCs do not see (or drop) a system region.
   inference::CudaSharedMemoryStatusResponse cuda;
   EXPECT_EQ(Status("shared", &cuda).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_EQ(Unregister("shared").error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(Unregister("shared").ok()) << "a no-op: not a CUDA region";
   EXPECT_TRUE(Unregister("").ok());
   inference::SystemSharedMemoryStatusRequest status;
   status.set_name("shared");

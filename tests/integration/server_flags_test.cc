@@ -7,6 +7,10 @@
 #include <fstream>
 #include <sstream>
 
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
+
 #include "integration_test_util.h"
 
 namespace sonic::testing {
@@ -80,24 +84,23 @@ TEST(ServerFlagsTest, TritonserverFlagsOfALaunchScriptAreHonoured) {
   ASSERT_EQ(settings.settings().size(), 6u);
   EXPECT_EQ(settings.settings().at("log_file").string_param(), log_file.string());
   EXPECT_FALSE(settings.settings().at("log_info").bool_param());
-  EXPECT_TRUE(settings.settings().at("log_warnings").bool_param());
-  EXPECT_TRUE(settings.settings().at("log_errors").bool_param());
+  EXPECT_TRUE(settings.settings().at("log_warning").bool_param());
+  EXPECT_TRUE(settings.settings().at("log_error").bool_param());
   EXPECT_EQ(settings.settings().at("log_verbose_level").uint32_param(), 0u);
   EXPECT_EQ(settings.settings().at("log_format").string_param(), "ISO8601");
 }
 
 TEST(ServerFlagsTest, LogSettingsChangeTheLogAtRunTime) {
-  absl::StatusOr<TestServer> server = StartTestServer({});
-  ASSERT_TRUE(server.ok()) << server.status();
-  auto stub = NewStub(server->server->address());
   absl::StatusOr<std::unique_ptr<TempDirectory>> logs = TempDirectory::Create("sonic_logset");
   ASSERT_TRUE(logs.ok());
-  const std::filesystem::path log_file = (*logs)->path() / "moved.log";
+  const std::filesystem::path log_file = (*logs)->path() / "server.log";
+  absl::StatusOr<TestServer> server = StartTestServer({"--log-file=" + log_file.string()});
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto stub = NewStub(server->server->address());
 
   SendOneInference(*stub, "before-verbose");
   inference::LogSettingsRequest verbose;
   (*verbose.mutable_settings())["log_verbose_level"].set_uint32_param(1);
-  (*verbose.mutable_settings())["log_file"].set_string_param(log_file.string());
   (*verbose.mutable_settings())["log_format"].set_string_param("default");
   inference::LogSettingsResponse updated = UpdateLog(*stub, verbose);
   EXPECT_EQ(updated.settings().at("log_verbose_level").uint32_param(), 1u);
@@ -124,13 +127,45 @@ TEST(ServerFlagsTest, LogSettingsChangeTheLogAtRunTime) {
   UpdateLog(*stub, bad, &status);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), HasSubstr("log_info"));
-  inference::LogSettingsRequest unopenable;
-  (*unopenable.mutable_settings())["log_file"].set_string_param("/nonexistent-dir/x.log");
-  UpdateLog(*stub, unopenable, &status);
+  // As Triton, the file is the command line's: a client must not choose where the server writes.
+  inference::LogSettingsRequest moved;
+  (*moved.mutable_settings())["log_file"].set_string_param((*logs)->path() / "elsewhere.log");
+  UpdateLog(*stub, moved, &status);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("command line"));
   inference::LogSettingsResponse after = UpdateLog(*stub, {});
   EXPECT_EQ(after.settings().at("log_verbose_level").uint32_param(), 0u);
   EXPECT_EQ(after.settings().at("log_file").string_param(), log_file.string());
+}
+
+TEST(ServerFlagsTest, LoggingOverHttpIsTheSameLog) {
+  absl::StatusOr<TestServer> server = StartTestServer({"--log-verbose=2"});
+  ASSERT_TRUE(server.ok()) << server.status();
+  httplib::Client http("127.0.0.1", server->server->http_port());
+  httplib::Result read = http.Get("/v2/logging");
+  ASSERT_TRUE(read) << httplib::to_string(read.error());
+  EXPECT_EQ(read->status, 200);
+  nlohmann::json settings = nlohmann::json::parse(read->body);
+  EXPECT_EQ(settings["log_verbose_level"], 2);
+  EXPECT_EQ(settings["log_info"], true);
+  EXPECT_EQ(settings["log_format"], "default");
+
+  httplib::Result changed =
+      http.Post("/v2/logging", R"({"log_verbose_level":0,"log_warning":false})", "application/json");
+  ASSERT_TRUE(changed);
+  EXPECT_EQ(changed->status, 200) << changed->body;
+  settings = nlohmann::json::parse(changed->body);
+  EXPECT_EQ(settings["log_verbose_level"], 0);
+  EXPECT_EQ(settings["log_warning"], false);
+  // The gRPC view is the same log.
+  auto stub = NewStub(server->server->address());
+  inference::LogSettingsResponse grpc_view = UpdateLog(*stub, {});
+  EXPECT_FALSE(grpc_view.settings().at("log_warning").bool_param());
+
+  httplib::Result bad = http.Post("/v2/logging", R"({"log_info":"yes"})", "application/json");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_THAT(nlohmann::json::parse(bad->body)["error"].get<std::string>(), HasSubstr("log_info"));
 }
 
 TEST(ServerFlagsTest, ExitOnErrorStopsAServerWhoseModelsFailToLoad) {

@@ -283,6 +283,10 @@ TEST_F(ServerInferTest, StreamAnswersEveryRequestWithItsId) {
   EXPECT_TRUE(status.ok()) << status.error_message();
   ASSERT_EQ(responses.size(), 10u) << "one response per request, itself the final one";
   std::set<std::string> answered;
+  for (size_t i = 0; i < responses.size(); ++i) {
+    EXPECT_EQ(responses[i].infer_response().id(), "stream-" + std::to_string(i))
+        << "responses come in request order, as Triton's";
+  }
   for (const auto& response : responses) {
     EXPECT_EQ(response.error_message(), "");
     const inference::ModelInferResponse& infer = response.infer_response();

@@ -116,7 +116,7 @@ TEST_F(ServerRpcTest, ServerMetadataListsExactlyTheImplementedExtensions) {
   EXPECT_EQ(metadata.name(), "sonic-server");
   std::vector<std::string> expected = {"model_repository", "model_configuration", "statistics",
                                        "schedule_policy", "system_shared_memory", "logging",
-                                       "classification"};
+                                       "classification", "parameters", "trace"};
   if (server::CudaSupportBuilt()) expected.push_back("cuda_shared_memory");
   EXPECT_THAT(metadata.extensions(), UnorderedElementsAreArray(expected));
 }

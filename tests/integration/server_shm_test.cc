@@ -278,7 +278,7 @@ TEST_F(ServerShmTest, StatusListsRegionsAndUnregisterAllClears) {
   EXPECT_EQ(one.regions_size(), 1);
   inference::SystemSharedMemoryStatusResponse none;
   EXPECT_EQ(Status("zzz", &none).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_EQ(Unregister("zzz").error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(Unregister("zzz").ok()) << "as Triton: not registered is already unregistered";
   ASSERT_TRUE(Unregister("").ok());
   inference::SystemSharedMemoryStatusResponse cleared;
   ASSERT_TRUE(Status("", &cleared).ok());

@@ -423,10 +423,8 @@ HttpResponse HttpApi::Unregister(SharedMemoryKind kind, const std::string& name)
     shared_memory_.UnregisterAll(kind);
     return Empty(200);
   }
-  // As Triton: a region that is not registered is already unregistered.
   absl::Status unregistered = shared_memory_.Unregister(kind, name);
-  return unregistered.ok() || absl::IsInvalidArgument(unregistered) ? Empty(200)
-                                                                    : Error(unregistered);
+  return unregistered.ok() ? Empty(200) : Error(unregistered);
 }
 
 }  // namespace sonic::server

@@ -22,9 +22,11 @@ void StreamInferReactor::OnReadDone(bool ok) {
     Advance();
     return;
   }
+  uint64_t sequence;
   {
     absl::MutexLock lock(&mutex_);
     ++running_;
+    sequence = next_sequence_++;
   }
   // The request message must live until its inference completes: it owns the input bytes.
   std::shared_ptr<inference::ModelInferRequest> message = std::move(reading_);
@@ -37,7 +39,7 @@ void StreamInferReactor::OnReadDone(bool ok) {
     trace->Record(kTraceGrpcWaitReadEnd, received_ns);
   }
   StartInference(manager_, regions_, *message,
-                 [this, message, trace](absl::StatusOr<InferenceResponse> result) {
+                 [this, message, trace, sequence](absl::StatusOr<InferenceResponse> result) {
                    if (trace) trace->Record(kTraceGrpcSendStart, SystemClock::Get().NowNs());
                    auto response = std::make_unique<inference::ModelStreamInferResponse>();
                    inference::ModelInferResponse& infer = *response->mutable_infer_response();
@@ -49,7 +51,7 @@ void StreamInferReactor::OnReadDone(bool ok) {
                      infer.set_model_name(message->model_name());
                    }
                    (*infer.mutable_parameters())[kFinalResponse].set_bool_param(true);
-                   Respond(std::move(response));
+                   Respond(sequence, std::move(response));
                    // Queued: the stream writes it once the responses before it are out. (The
                    // lambda, and so `trace`, outlives `this` being deleted by Respond.)
                    if (trace) trace->Record(kTraceGrpcSendEnd, SystemClock::Get().NowNs());
@@ -57,11 +59,18 @@ void StreamInferReactor::OnReadDone(bool ok) {
                  trace);
 }
 
-void StreamInferReactor::Respond(std::unique_ptr<inference::ModelStreamInferResponse> response) {
+void StreamInferReactor::Respond(uint64_t sequence,
+                                 std::unique_ptr<inference::ModelStreamInferResponse> response) {
   {
     absl::MutexLock lock(&mutex_);
     --running_;
-    to_write_.push_back(std::move(response));
+    completed_[sequence] = std::move(response);
+    // Written in request order, as Triton does for models that are not decoupled.
+    for (auto next = completed_.begin();
+         next != completed_.end() && next->first == next_to_write_;
+         next = completed_.erase(next), ++next_to_write_) {
+      to_write_.push_back(std::move(next->second));
+    }
     Advance();
   }
   MaybeDelete();
@@ -93,6 +102,7 @@ void StreamInferReactor::OnDone() {
     absl::MutexLock lock(&mutex_);
     done_ = true;
     to_write_.clear();
+    completed_.clear();
   }
   MaybeDelete();
 }

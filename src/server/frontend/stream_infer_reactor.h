@@ -1,6 +1,6 @@
 // ModelStreamInfer: a bidirectional stream of inference requests and responses. Requests are
-// read one after another and run concurrently; responses are written as they complete (not
-// necessarily in request order; each carries its request id). An error in one request comes back
+// read one after another and run concurrently; responses are written in request order (as
+// Triton, for models that are not decoupled), each once those before it are out. An error in one request comes back
 // as a response with `error_message` and the stream stays open. The stream finishes once the
 // client has half-closed and every response is written.
 //
@@ -11,7 +11,9 @@
 // Owns itself: deletes itself when gRPC is done with it and no request is running.
 #pragma once
 
+#include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 
 #include "absl/base/thread_annotations.h"
@@ -40,7 +42,8 @@ class StreamInferReactor final
   void OnDone() override;
 
  private:
-  void Respond(std::unique_ptr<inference::ModelStreamInferResponse> response);
+  // Takes the response of the request read `sequence`-th.
+  void Respond(uint64_t sequence, std::unique_ptr<inference::ModelStreamInferResponse> response);
   // Starts the next write or finishes the stream, as the state allows. Caller holds the lock.
   void Advance() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   void MaybeDelete();
@@ -53,6 +56,11 @@ class StreamInferReactor final
   std::deque<std::unique_ptr<inference::ModelStreamInferResponse>> to_write_
       ABSL_GUARDED_BY(mutex_);
   std::unique_ptr<inference::ModelStreamInferResponse> writing_ ABSL_GUARDED_BY(mutex_);
+  // Responses that wait for an earlier request's, by request sequence number.
+  std::map<uint64_t, std::unique_ptr<inference::ModelStreamInferResponse>> completed_
+      ABSL_GUARDED_BY(mutex_);
+  uint64_t next_sequence_ ABSL_GUARDED_BY(mutex_) = 0;  // of the next request read
+  uint64_t next_to_write_ ABSL_GUARDED_BY(mutex_) = 0;  // of the next response to queue
   int running_ ABSL_GUARDED_BY(mutex_) = 0;       // requests not yet completed
   bool reads_done_ ABSL_GUARDED_BY(mutex_) = false;
   bool finished_ ABSL_GUARDED_BY(mutex_) = false;  // Finish called

@@ -68,8 +68,8 @@ absl::Status ParseLogFormat(std::string_view name, LogFormat& format) {
 LogSettingsMap ToSettingsMap(const LogSettings& settings) {
   return {{"log_file", settings.file},
           {"log_info", settings.info},
-          {"log_warnings", settings.warning},
-          {"log_errors", settings.error},
+          {"log_warning", settings.warning},
+          {"log_error", settings.error},
           {"log_verbose_level", settings.verbose_level},
           {"log_format", std::string(LogFormatName(settings.format))}};
 }
@@ -100,12 +100,14 @@ absl::StatusOr<LogSettings> UpdatedSettings(LogSettings settings, const LogSetti
   for (const auto& [name, value] : changes) {
     absl::Status status;
     if (name == "log_file") {
-      status = Take(name, value, settings.file);
+      // As Triton: a client must not choose which file the server writes to.
+      status = absl::InvalidArgumentError(
+          "log setting 'log_file' can only be set on the command line (--log-file)");
     } else if (name == "log_info") {
       status = Take(name, value, settings.info);
-    } else if (name == "log_warnings") {
+    } else if (name == "log_warning" || name == "log_warnings") {
       status = Take(name, value, settings.warning);
-    } else if (name == "log_errors") {
+    } else if (name == "log_error" || name == "log_errors") {
       status = Take(name, value, settings.error);
     } else if (name == "log_verbose_level") {
       status = Take(name, value, settings.verbose_level);
@@ -116,7 +118,7 @@ absl::StatusOr<LogSettings> UpdatedSettings(LogSettings settings, const LogSetti
     } else {
       status = absl::InvalidArgumentError(absl::StrCat(
           "unknown log setting '", name,
-          "'; known: log_file, log_info, log_warnings, log_errors, log_verbose_level, log_format"));
+          "'; known: log_file, log_info, log_warning, log_error, log_verbose_level, log_format"));
     }
     if (!status.ok()) return status;
   }

@@ -45,14 +45,16 @@ std::string_view LogFormatName(LogFormat format);
 absl::Status ParseLogFormat(std::string_view name, LogFormat& format);
 
 // Settings by Triton's names, as the LogSettings RPC and /v2/logging exchange them: log_file
-// (string), log_info, log_warnings, log_errors (bool), log_verbose_level (uint32), log_format
-// (string).
+// (string), log_info, log_warning, log_error (bool), log_verbose_level (uint32), log_format
+// (string). Updates also take log_warnings and log_errors, the names of Triton's protocol
+// document (its server and clients use the singular).
 using LogSettingValue = std::variant<bool, uint32_t, std::string>;
 using LogSettingsMap = std::map<std::string, LogSettingValue>;
 
 LogSettingsMap ToSettingsMap(const LogSettings& settings);
 // `settings` with the named ones changed. INVALID_ARGUMENT naming the setting for an unknown
-// name, a value of the wrong type or an unknown format.
+// name, a value of the wrong type or an unknown format, and for log_file, which only the
+// command line sets (as Triton: a client must not choose which file the server writes).
 absl::StatusOr<LogSettings> UpdatedSettings(LogSettings settings, const LogSettingsMap& changes);
 
 class ServerLog {

@@ -104,6 +104,8 @@ TEST(LogSettingsMapTest, UpdatesByTritonsNamesAndRefusesBadOnes) {
               HasSubstr("'log_info' must be a bool, got a uint32"));
   auto unknown = UpdatedSettings(settings, {{"log_colour", true}});
   EXPECT_THAT(std::string(unknown.status().message()), HasSubstr("unknown log setting"));
+  auto file = UpdatedSettings(settings, {{"log_file", std::string("/tmp/elsewhere.log")}});
+  EXPECT_THAT(std::string(file.status().message()), HasSubstr("command line"));
   auto format = UpdatedSettings(settings, {{"log_format", std::string("json")}});
   EXPECT_THAT(std::string(format.status().message()), HasSubstr("'json'"));
 }

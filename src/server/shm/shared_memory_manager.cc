@@ -61,7 +61,8 @@ absl::Status SharedMemoryManager::Unregister(SharedMemoryKind kind, const std::s
   std::shared_ptr<SharedMemoryRegion> dropped;  // closed (maybe) after the lock is released
   absl::MutexLock lock(&mutex_);
   auto it = regions_.find(name);
-  if (it == regions_.end() || it->second->kind() != kind) return UnknownRegion(kind, name);
+  // As Triton: a name that is not registered (as this kind) is already unregistered.
+  if (it == regions_.end() || it->second->kind() != kind) return absl::OkStatus();
   dropped = std::move(it->second);
   regions_.erase(it);
   return absl::OkStatus();

@@ -49,8 +49,8 @@ class SharedMemoryManager {
   // ALREADY_EXISTS when the name is taken; INVALID_ARGUMENT for an empty name.
   absl::Status Register(const std::string& name, RegionOpener open);
 
-  // Drops the registration of the `kind` region `name`; requests already using it keep it.
-  // INVALID_ARGUMENT when no region of that kind has that name.
+  // Drops the registration of the `kind` region `name`; requests already using it keep it. A
+  // name with no region of that kind is already unregistered: OK, as Triton.
   absl::Status Unregister(SharedMemoryKind kind, const std::string& name);
   // Drops every registration of one kind (an Unregister RPC without a name), or of all kinds
   // (the server stop).
