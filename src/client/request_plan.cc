@@ -131,7 +131,13 @@ absl::StatusOr<RequestPlan> PlanRequests(const std::vector<const TritonInputData
     // every entry must be a request of its own even when the shapes agree.
     if (!SameShapeInEveryEntry(*input) || input->allowRaggedBatch()) rectangular = false;
   }
-  if (max_batch_size <= 0 && batch_size > 1) rectangular = false;
+  if (rectangular && max_batch_size <= 0 && batch_size > 1) {
+    return MakeClientError(
+        absl::StatusCode::kInvalidArgument, ErrorCategory::kBadInput,
+        absl::StrCat(std::string(context), ": batch size ", batch_size,
+                     " for a model that does not batch (max_batch_size 0); use batch size 1 or "
+                     "BatchMode::kRagged (one request per entry)"));
+  }
   if (!rectangular) {
     plan.mode = BatchMode::kRagged;
     for (size_t i = 0; i < batch_size; ++i) plan.requests.push_back({i, 1});

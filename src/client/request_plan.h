@@ -28,11 +28,11 @@ struct RequestPlan {
   std::vector<PlannedRequest> requests;
 };
 
-// Rectangular when every input has one shape across entries, no input has allow_ragged_batch,
-// the model batches (or the batch is one entry) and `requested` is kRectangular; ragged (one
-// request per entry) otherwise. Empty for
-// batch size 0. kBadInput errors: a non-optional input without data (toServer() not called),
-// a rectangular batch larger than max_batch_size. `inputs` are in the model's order.
+// Rectangular when every input has one shape across entries, no input has allow_ragged_batch
+// and `requested` is kRectangular; ragged (one request per entry) otherwise. Empty for batch
+// size 0. kBadInput errors: a non-optional input without data (toServer() not called), a
+// rectangular batch larger than max_batch_size, or of more than one entry for a model that does
+// not batch (max_batch_size 0: CMSSW refuses it too). `inputs` are in the model's order.
 absl::StatusOr<RequestPlan> PlanRequests(const std::vector<const TritonInputData*>& inputs,
                                          size_t batch_size, int max_batch_size,
                                          BatchMode requested, std::string_view context);

@@ -76,12 +76,25 @@ TEST_F(RequestPlanTest, ForcedRaggedAndUnbatchedModelsSendOneRequestPerEntry) {
   Fill({2, 2});
   EXPECT_EQ(PlanRequests(inputs_, 2, 8, BatchMode::kRagged, "m")->requests.size(), 2u);
   Fill({2, 2}, /*batched=*/false);
-  absl::StatusOr<RequestPlan> plan = PlanRequests(inputs_, 2, 0, BatchMode::kRectangular, "m");
+  absl::StatusOr<RequestPlan> plan = PlanRequests(inputs_, 2, 0, BatchMode::kRagged, "m");
   ASSERT_TRUE(plan.ok());
   EXPECT_EQ(plan->requests.size(), 2u);
   inference::ModelInferRequest request =
       BuildRequest("m", "", inputs_, outputs_, plan->requests[0], /*batched=*/false);
   EXPECT_THAT(request.inputs(0).shape(), ::testing::ElementsAre(2));
+}
+
+TEST_F(RequestPlanTest, ARectangularBatchForAModelThatDoesNotBatchIsRefused) {
+  Fill({2, 2}, /*batched=*/false);
+  absl::StatusOr<RequestPlan> plan = PlanRequests(inputs_, 2, 0, BatchMode::kRectangular, "m");
+  ASSERT_FALSE(plan.ok());
+  EXPECT_EQ(GetErrorCategory(plan.status()), ErrorCategory::kBadInput);
+  EXPECT_THAT(std::string(plan.status().message()), HasSubstr("does not batch"));
+  EXPECT_THAT(std::string(plan.status().message()), HasSubstr("BatchMode::kRagged"));
+  EXPECT_EQ(PlanRequests(inputs_, 1, 0, BatchMode::kRectangular, "m")->requests.size(), 1u);
+  // Entries of different shapes cannot be rectangular for any model: one request each.
+  Fill({1, 3}, /*batched=*/false);
+  EXPECT_EQ(PlanRequests(inputs_, 2, 0, BatchMode::kRectangular, "m")->requests.size(), 2u);
 }
 
 TEST_F(RequestPlanTest, ARaggedInputAlwaysGetsOneRequestPerEntry) {

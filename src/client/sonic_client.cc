@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "retry_executor.h"
 #include "sonic/client/client_error.h"
 
 namespace sonic::client {
@@ -120,15 +121,20 @@ void SonicClient::finish(bool success, absl::Status error) {
   if (!success && error.ok()) {
     error = absl::UnknownError(absl::StrCat(debug_name_, ": evaluation failed without a reason"));
   }
+  const char* note = "";
   if (!success && tries_ < allowed_tries_ && MayRetry(error) && !shuttingDown()) {
-    prepareRetry(error);
-    startAttempt();
-    evaluate();  // In kAsync this only starts non-blocking work.
-    return;
+    if (mode_ != SonicMode::kAsync) {
+      retry(error);
+      return;
+    }
+    // Never on the transport thread this runs on: prepareRetry may block.
+    if (internal::RetryExecutor::Shared().Post([this, error] { retry(error); })) return;
+    note = "; no retry: the retry queue is full";
   }
   if (!success && allowed_tries_ > 1) {
-    absl::Status annotated(error.code(), absl::StrCat(std::string(error.message()), " (after ",
-                                                      tries_, tries_ == 1 ? " attempt)" : " attempts)"));
+    absl::Status annotated(error.code(),
+                           absl::StrCat(std::string(error.message()), " (after ", tries_,
+                                        tries_ == 1 ? " attempt" : " attempts", note, ")"));
     error.ForEachPayload(
         [&annotated](auto url, const absl::Cord& payload) { annotated.SetPayload(url, payload); });
     error = std::move(annotated);
@@ -141,6 +147,12 @@ void SonicClient::finish(bool success, absl::Status error) {
     in_flight_ = false;
   }
   done(std::move(error));
+}
+
+void SonicClient::retry(const absl::Status& error) {
+  if (!shuttingDown()) prepareRetry(error);
+  startAttempt();
+  evaluate();  // In kAsync this only starts non-blocking work.
 }
 
 void SonicClient::shutdown(const std::function<void()>& cancel) {

@@ -31,6 +31,8 @@ class FakeClient : public SonicClient {
   int evaluations() const { return evaluations_; }
   std::vector<std::thread::id> evaluation_threads;
   int retries_prepared = 0;
+  std::vector<std::thread::id> prepare_threads;
+  std::vector<std::thread::id> transport_threads;  // kAsync: the threads that called finish()
   absl::Status completed_with;
 
  protected:
@@ -40,14 +42,20 @@ class FakeClient : public SonicClient {
     if (mode() == SonicMode::kAsync) {
       absl::MutexLock lock(&threads_mu_);
       threads_.emplace_back([this, fail] {
-        { absl::MutexLock wait_for_emplace(&threads_mu_); }
+        {
+          absl::MutexLock wait_for_emplace(&threads_mu_);
+          transport_threads.push_back(std::this_thread::get_id());
+        }
         finish(!fail, error_);
       });
     } else {
       finish(!fail, error_);
     }
   }
-  void prepareRetry(const absl::Status&) override { ++retries_prepared; }
+  void prepareRetry(const absl::Status&) override {
+    ++retries_prepared;
+    prepare_threads.push_back(std::this_thread::get_id());
+  }
   void completed(const absl::Status& status) override { completed_with = status; }
 
  private:
@@ -146,6 +154,19 @@ TEST(SonicClientTest, PseudoAsyncEvaluatesOnItsWorker) {
   EXPECT_TRUE(returned_first);  // dispatch returned while the callback was pending
   EXPECT_NE(outcome.thread, std::this_thread::get_id());
   EXPECT_NE(client.evaluation_threads.at(0), std::this_thread::get_id());
+}
+
+TEST(SonicClientTest, AsyncRetriesArePreparedOffTheTransportThreads) {
+  FakeClient client(SonicMode::kAsync, 3, 2, absl::UnavailableError("down"));
+  Outcome outcome;
+  client.dispatch(Record(outcome));
+  ASSERT_TRUE(outcome.done.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  EXPECT_TRUE(outcome.status.ok()) << outcome.status;
+  ASSERT_EQ(client.prepare_threads.size(), 2u);
+  for (std::thread::id prepared : client.prepare_threads) {
+    EXPECT_NE(prepared, std::this_thread::get_id());
+    EXPECT_THAT(client.transport_threads, ::testing::Not(::testing::Contains(prepared)));
+  }
 }
 
 TEST(SonicClientTest, ASecondDispatchWhileInFlightIsRefused) {

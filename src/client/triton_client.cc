@@ -17,6 +17,7 @@
 #include "region_layout.h"
 #include "region_registrars.h"
 #include "request_plan.h"
+#include "retry_executor.h"
 #include "server_statistics.h"
 #include "sonic/client/client_error.h"
 
@@ -33,6 +34,7 @@ struct TritonClient::State {
   };
 
   Options options;
+  TlsOptions tls;  // of the current server
   std::shared_ptr<grpc::ChannelCredentials> credentials;
   absl::Duration timeout;
   internal::ModelIo io;
@@ -149,24 +151,24 @@ absl::StatusOr<std::unique_ptr<internal::MemoryResource>> MakeMemoryResource(
   return std::make_unique<internal::HeapResource>();
 }
 
-absl::StatusOr<std::string> ResolveAddress(const TritonClient::Options& options) {
+absl::StatusOr<ServerEndpoint> ResolveEndpoint(const TritonClient::Options& options) {
   if (options.model_name.empty()) {
     return MakeClientError(absl::StatusCode::kInvalidArgument, ErrorCategory::kBadInput,
                            "TritonClient: no model_name given");
   }
-  std::string address = options.server_address;
+  ServerEndpoint endpoint{options.server_address, options.tls};
   if (options.resolver) {
-    absl::StatusOr<std::string> resolved = options.resolver(options.model_name, "");
+    absl::StatusOr<ServerEndpoint> resolved = options.resolver(options.model_name, "");
     SONIC_RETURN_IF_ERROR(ClassifyError(
         resolved.status(), absl::StrCat("model '", options.model_name, "': finding a server")));
-    address = *resolved;
+    endpoint = *std::move(resolved);
   }
-  if (address.empty()) {
+  if (endpoint.address.empty()) {
     return MakeClientError(absl::StatusCode::kInvalidArgument, ErrorCategory::kBadInput,
                            absl::StrCat("model '", options.model_name,
                                         "': no server_address (or resolver) given"));
   }
-  return address;
+  return endpoint;
 }
 
 }  // namespace
@@ -177,11 +179,13 @@ absl::StatusOr<std::unique_ptr<TritonClient>> TritonClient::Create(const Options
   if (state->options.debug_name.empty()) {
     state->options.debug_name = absl::StrCat("TritonClient(", options.model_name, ")");
   }
-  SONIC_ASSIGN_OR_RETURN(state->address, ResolveAddress(options));
-  SONIC_ASSIGN_OR_RETURN(state->credentials, internal::MakeCredentials(options.tls));
+  SONIC_ASSIGN_OR_RETURN(ServerEndpoint endpoint, ResolveEndpoint(options));
+  state->address = endpoint.address;
+  state->tls = endpoint.tls;
+  SONIC_ASSIGN_OR_RETURN(state->credentials, internal::MakeCredentials(state->tls));
   state->timeout = internal::TimeoutOf(options.timeout, options.timeout_unit);
   state->stub = inference::GRPCInferenceService::NewStub(
-      internal::SharedChannel(state->address, options.tls, state->credentials));
+      internal::SharedChannel(state->address, state->tls, state->credentials));
   const std::string context = Context(options, state->address);
   State* raw_state = state.get();
   absl::StatusOr<std::unique_ptr<internal::MemoryResource>> memory = MakeMemoryResource(
@@ -384,11 +388,13 @@ void TritonClient::launch() {
         });
   }
   // Releases the starting count. In kAsync, when every call already finished (a server that
-  // refuses connections fails at once), the dispatch concludes on a thread of its own rather than
-  // the caller's: dispatch() returns before the callback runs and a retry never holds the caller.
-  // The client waits for that thread's finish() before it can be destroyed.
+  // refuses connections fails at once), the dispatch concludes on a retry thread rather than the
+  // caller's: dispatch() returns before the callback runs and a retry never holds the caller.
+  // The client waits for that finish() before it can be destroyed.
   if (RecordCall(*state_, state_->calls.size(), absl::OkStatus()) && async) {
-    std::thread([this] { conclude(); }).detach();
+    if (!internal::RetryExecutor::Shared().Post([this] { conclude(); })) {
+      std::thread([this] { conclude(); }).detach();  // the retry queue is full
+    }
     return;
   }
   if (!async) {
@@ -462,12 +468,20 @@ void TritonClient::prepareRetry(const absl::Status& error) {
       GetErrorCategory(error) != ErrorCategory::kServerUnavailable) {
     return;
   }
-  absl::StatusOr<std::string> address =
+  absl::StatusOr<ServerEndpoint> endpoint =
       state_->options.resolver(state_->options.model_name, state_->address);
-  if (!address.ok() || address->empty() || *address == state_->address) return;
-  state_->address = *address;
+  if (!endpoint.ok() || endpoint->address.empty() ||
+      (endpoint->address == state_->address && endpoint->tls == state_->tls)) {
+    return;
+  }
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
+      internal::MakeCredentials(endpoint->tls);
+  if (!credentials.ok()) return;
+  state_->address = endpoint->address;
+  state_->tls = endpoint->tls;
+  state_->credentials = *std::move(credentials);
   state_->stub = inference::GRPCInferenceService::NewStub(
-      internal::SharedChannel(state_->address, state_->options.tls, state_->credentials));
+      internal::SharedChannel(state_->address, state_->tls, state_->credentials));
   const std::string where = context();
   for (auto& [name, input] : inputs_) IoAccess::SetContext(input, where);
   for (auto& [name, output] : outputs_) IoAccess::SetContext(output, where);

@@ -8,6 +8,17 @@
 
 namespace sonic::client {
 
+namespace {
+
+// The element count of `shape`; -1 when it has a variable (or unset) dimension.
+int64_t ConcreteSize(const Shape& shape) {
+  if (!IsConcrete(shape)) return -1;
+  absl::StatusOr<int64_t> count = ElementCount(shape);
+  return count.ok() ? *count : -1;
+}
+
+}  // namespace
+
 TritonInputData::TritonInputData(TensorInfo info, std::string context)
     : info_(std::move(info)), context_(std::move(context)), default_shape_(info_.dims),
       shapes_(1, info_.dims) {}
@@ -52,15 +63,61 @@ absl::Status TritonInputData::setShape(const Shape& shape) {
   return absl::OkStatus();
 }
 
+absl::Status TritonInputData::checkEntryIndex(size_t entry) const {
+  if (entry < shapes_.size()) return absl::OkStatus();
+  return error(absl::StatusCode::kOutOfRange,
+               absl::StrCat("entry ", entry, " is out of range: the batch size is ",
+                            shapes_.size()));
+}
+
 absl::Status TritonInputData::setShape(const Shape& shape, size_t entry) {
-  if (entry >= shapes_.size()) {
-    return error(absl::StatusCode::kOutOfRange,
-                 absl::StrCat("entry ", entry, " is out of range: the batch size is ",
-                              shapes_.size()));
-  }
+  SONIC_RETURN_IF_ERROR(checkEntryIndex(entry));
   SONIC_RETURN_IF_ERROR(checkShape(shape));
   shapes_[entry] = shape;
   return absl::OkStatus();
+}
+
+absl::Status TritonInputData::checkDimension(size_t loc, int64_t value) const {
+  if (sent_) {
+    return error(absl::StatusCode::kFailedPrecondition,
+                 "setShape() after toServer() in the same event; call reset() first");
+  }
+  if (loc >= info_.dims.size()) {
+    return error(absl::StatusCode::kOutOfRange,
+                 absl::StrCat("dimension ", loc, " does not exist: the model's dims ",
+                              ShapeToString(info_.dims), " have rank ", info_.dims.size()));
+  }
+  if (info_.dims[loc] != kVariableDim && value != info_.dims[loc]) {
+    return error(absl::StatusCode::kInvalidArgument,
+                 absl::StrCat("dimension ", loc, " is fixed at ", info_.dims[loc],
+                              " by the model (dims ", ShapeToString(info_.dims),
+                              "); only variable (-1) dimensions can be set, got ", value));
+  }
+  if (value < 0) {
+    return error(absl::StatusCode::kInvalidArgument,
+                 absl::StrCat("dimension ", loc, " must be set to a size >= 0, got ", value));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status TritonInputData::setShape(size_t loc, int64_t value) {
+  SONIC_RETURN_IF_ERROR(checkDimension(loc, value));
+  default_shape_[loc] = value;
+  for (Shape& entry : shapes_) entry[loc] = value;
+  return absl::OkStatus();
+}
+
+absl::Status TritonInputData::setShape(size_t loc, int64_t value, size_t entry) {
+  SONIC_RETURN_IF_ERROR(checkEntryIndex(entry));
+  SONIC_RETURN_IF_ERROR(checkDimension(loc, value));
+  shapes_[entry][loc] = value;
+  return absl::OkStatus();
+}
+
+int64_t TritonInputData::sizeDims() const { return ConcreteSize(info_.dims); }
+
+int64_t TritonInputData::sizeShape(size_t entry) const {
+  return entry < shapes_.size() ? ConcreteSize(shapes_[entry]) : -1;
 }
 
 absl::Status TritonInputData::checkType(DataType requested) const {
@@ -166,6 +223,13 @@ absl::Status TritonOutputData::checkReadable(DataType requested) const {
                              ", but it is read as ", std::string(WireName(requested))));
   }
   return absl::OkStatus();
+}
+
+int64_t TritonOutputData::sizeDims() const { return ConcreteSize(info_.dims); }
+
+int64_t TritonOutputData::sizeShape(size_t entry) const {
+  if (!isReady() || entry >= entries_.size()) return sizeDims();
+  return ConcreteSize(entries_[entry].shape);
 }
 
 absl::StatusOr<Shape> TritonOutputData::shape(size_t entry) const {

@@ -51,6 +51,52 @@ TEST(TritonInputDataTest, NewEntriesTakeTheLastCommonShape) {
   EXPECT_EQ(input.shape(2), (Shape{3}));
 }
 
+TEST(TritonInputDataTest, SetShapeByLocationAsCmsModulesDo) {
+  TritonInputData input = MakeInput(DataType::kFp32, {2, -1, -1}, 3);
+  EXPECT_EQ(input.sizeDims(), -1);
+  EXPECT_EQ(input.sizeShape(), -1);  // variable dimensions unset
+  ASSERT_TRUE(input.setShape(1, 5).ok());
+  EXPECT_EQ(input.shape(2), (Shape{2, 5, -1}));  // every entry; the others stay unset
+  ASSERT_TRUE(input.setShape(2, 3).ok());
+  ASSERT_TRUE(input.setShape(2, 7, 1).ok());  // one entry
+  EXPECT_EQ(input.shape(0), (Shape{2, 5, 3}));
+  EXPECT_EQ(input.shape(1), (Shape{2, 5, 7}));
+  EXPECT_EQ(input.sizeShape(0), 30);
+  EXPECT_EQ(input.sizeShape(1), 70);
+  EXPECT_EQ(input.sizeShape(3), -1);  // out of range
+  ASSERT_TRUE(input.setShape(0, 2).ok());  // a fixed dimension at its own value
+  EXPECT_THAT(std::string(input.setShape(0, 3).message()), HasSubstr("dimension 0 is fixed at 2"));
+  EXPECT_EQ(input.setShape(3, 1).code(), absl::StatusCode::kOutOfRange);
+  EXPECT_THAT(std::string(input.setShape(3, 1).message()), HasSubstr("rank 3"));
+  EXPECT_EQ(input.setShape(1, 1, 3).code(), absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(GetErrorCategory(input.setShape(1, -2)), ErrorCategory::kBadInput);
+  // A braced shape with an entry is a shape, not a location and a value.
+  ASSERT_TRUE(input.setShape({2, 4, 4}, 2).ok());
+  EXPECT_EQ(input.shape(2), (Shape{2, 4, 4}));
+}
+
+TEST(TritonInputDataTest, DescribesItsTypeAndSizesAsCmssw) {
+  TritonInputData fixed = MakeInput(DataType::kFp64, {3, 4});
+  EXPECT_EQ(fixed.dname(), "FP64");
+  EXPECT_EQ(fixed.byteSize(), 8);
+  EXPECT_EQ(fixed.sizeDims(), 12);
+  EXPECT_EQ(fixed.sizeShape(), 12);
+  TritonInputData strings = MakeInput(DataType::kBytes, {-1});
+  EXPECT_EQ(strings.dname(), "BYTES");
+  EXPECT_EQ(strings.byteSize(), 0);
+  TritonOutputData output(TensorInfo{"y", DataType::kInt16, {-1, 2}, true, false, false}, "m");
+  EXPECT_EQ(output.dname(), "INT16");
+  EXPECT_EQ(output.byteSize(), 2);
+  EXPECT_TRUE(output.variableDims());
+  EXPECT_EQ(output.sizeDims(), -1);
+  IoAccess::ClearEntries(output, 1);
+  const std::vector<std::byte> bytes(12);
+  IoAccess::SetEntry(output, 0, {3, 2}, bytes, {});
+  EXPECT_EQ(output.sizeShape(0), -1);  // not published yet
+  IoAccess::Publish(output);
+  EXPECT_EQ(output.sizeShape(0), 6);
+}
+
 TEST(TritonInputDataTest, AllocateChecksTheElementType) {
   TritonInputData input = MakeInput(DataType::kFp32, {4}, 3);
   absl::StatusOr<TritonInputContainer<int32_t>> wrong = input.allocate<int32_t>();

@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "directory_watchdog.h"
 #include "fallback_process.h"
 #include "fallback_repository.h"
 #include "server_probe.h"
@@ -60,12 +61,14 @@ std::vector<std::string> CommandLine(const FallbackConfig& config,
                                      const std::filesystem::path& binary,
                                      const std::filesystem::path& repository, int port) {
   if (!config.launch_command.empty()) {
-    const std::string command = absl::StrReplaceAll(
-        config.launch_command, {{"{port}", absl::StrCat(port)}, {"{repository}", repository.string()}});
+    const std::string command =
+        absl::StrReplaceAll(config.launch_command, {{"{port}", absl::StrCat(port)},
+                                                    {"{repository}", repository.string()}});
     return {"/bin/sh", "-c", "exec " + command};
   }
   return {binary.string(), "--model-repository", repository.string(), "--grpc-address",
-          "127.0.0.1", "--grpc-port", "0", "--allow-metrics=false"};
+          "127.0.0.1", "--grpc-port", "0", "--allow-metrics=false", "--allow-http=false",
+          "--exit-on-error=false"};
 }
 
 }  // namespace
@@ -115,6 +118,10 @@ absl::StatusOr<std::unique_ptr<FallbackServer>> FallbackServer::Start(const Opti
     return absl::InternalError("fallback server: cannot create a temporary folder");
   }
   server->dir_ = dir_template;
+  // Without a watchdog (no process could be made) only the destructor removes the folder.
+  absl::StatusOr<std::unique_ptr<internal::DirectoryWatchdog>> watchdog =
+      internal::DirectoryWatchdog::Start(server->dir_);
+  if (watchdog.ok()) server->watchdog_ = *std::move(watchdog);
   server->repository_ = server->dir_ / "models";
   const int cores = options.config.cpu_cores > 0 ? options.config.cpu_cores : AvailableCores();
   SONIC_ASSIGN_OR_RETURN(server->threads_per_instance_,
@@ -165,6 +172,7 @@ FallbackServer::~FallbackServer() {
   Stop();
   std::error_code error;
   std::filesystem::remove_all(dir_, error);
+  watchdog_.reset();
 }
 
 pid_t FallbackServer::pid() const { return process_ ? process_->pid() : -1; }

@@ -3,8 +3,8 @@
 //
 // Not ServerReady: under Triton's default --strict-readiness a server with one model that failed
 // to load is "not ready", yet it serves all its other models; what a client needs is whether the
-// server answers and which models are READY there (CMSSW's TritonService asks the same). Thread-safe (stateless; channels are created per call
-// from a process-wide cache).
+// server answers and which models are READY there (CMSSW's TritonService asks the same).
+// Thread-safe (stateless; channels are created per call from a process-wide cache).
 #pragma once
 
 #include <string>

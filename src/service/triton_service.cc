@@ -11,6 +11,7 @@
 #include "absl/synchronization/mutex.h"
 #include "routing.h"
 #include "server_probe.h"
+#include "sonic/client/client_error.h"
 #include "sonic/common/status.h"
 #include "sonic/service/fallback_server.h"
 
@@ -45,27 +46,39 @@ class TritonService::Impl {
 
   void StartProber() { prober_ = std::thread([this] { ProbeLoop(); }); }
   absl::Status DeclareModel(const ModelDeclaration& model);
-  absl::StatusOr<std::string> Resolve(const std::string& model, const std::string& failed);
+  absl::StatusOr<client::ServerEndpoint> Resolve(const std::string& model,
+                                                 const std::string& failed);
   void ProbeAll();
   std::vector<ServerState> Servers() const;
   std::string FallbackLogs() const;
   std::vector<int> FallbackPids() const;
-  client::TlsOptions Tls() const;
 
  private:
   void ProbeLoop();
   void Probe(const ServerConfig& server);
   // Marks the server at `address` failed and moves one client away from it.
   void MarkFailed(const std::string& address);
-  // ChooseServer over the current state; counts the client on success. "" when none.
-  std::string Choose(const std::string& model, const std::string& excluded);
-  absl::StatusOr<std::string> FromFallback(const std::string& model);
+  // ChooseServer over the current state; counts the client on success. No address when none.
+  client::ServerEndpoint Choose(const std::string& model, const std::string& excluded);
+  // The known server at `address` with its TLS options (none for an unknown address).
+  client::ServerEndpoint EndpointAt(const std::string& address) const;
+  absl::StatusOr<client::ServerEndpoint> FromFallback(const std::string& model);
+  // Starts a fallback server for `models`, asks it which of them it loaded, records those it
+  // could not load in unloadable_, and adds it to servers_ when it serves any.
+  absl::Status StartFallback(std::vector<ModelDeclaration> models)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(fallback_mu_);
+  // Declared models no healthy server serves, except those a fallback could not load.
   std::vector<ModelDeclaration> UnservedModels() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // FAILED_PRECONDITION (category model error: not retryable) for a model the fallback could not
+  // load, with the fallback's reason.
+  absl::Status UnloadableError(const std::string& model) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const ServiceConfig config_;
   mutable absl::Mutex mu_;
   std::vector<Server> servers_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, ModelDeclaration> models_ ABSL_GUARDED_BY(mu_);
+  // Models a fallback server could not load, with its reason; a new declaration clears one.
+  std::map<std::string, std::string> unloadable_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   // Serialises fallback starts; held while a fallback starts, never with mu_ waiting on it.
   mutable absl::Mutex fallback_mu_ ABSL_ACQUIRED_BEFORE(mu_);
@@ -125,7 +138,8 @@ void TritonService::Impl::MarkFailed(const std::string& address) {
   }
 }
 
-std::string TritonService::Impl::Choose(const std::string& model, const std::string& excluded) {
+client::ServerEndpoint TritonService::Impl::Choose(const std::string& model,
+                                                  const std::string& excluded) {
   absl::MutexLock lock(&mu_);
   std::vector<internal::RouteCandidate> candidates;
   for (const Server& s : servers_) {
@@ -138,27 +152,35 @@ std::string TritonService::Impl::Choose(const std::string& model, const std::str
     preferred = declared->second.preferred_server;
   }
   const int chosen = internal::ChooseServer(candidates, preferred, excluded);
-  if (chosen < 0) return "";
+  if (chosen < 0) return {};
   ++servers_[chosen].assigned;
-  return servers_[chosen].config.address;
+  return {servers_[chosen].config.address, servers_[chosen].config.tls};
 }
 
-absl::StatusOr<std::string> TritonService::Impl::Resolve(const std::string& model,
-                                                         const std::string& failed) {
+client::ServerEndpoint TritonService::Impl::EndpointAt(const std::string& address) const {
+  absl::MutexLock lock(&mu_);
+  for (const Server& s : servers_) {
+    if (s.config.address == address) return {address, s.config.tls};
+  }
+  return {address, {}};
+}
+
+absl::StatusOr<client::ServerEndpoint> TritonService::Impl::Resolve(const std::string& model,
+                                                                    const std::string& failed) {
   if (!failed.empty()) {
     MarkFailed(failed);
-    if (config_.retry_policy == RetryPolicy::kSameServer) return failed;
+    if (config_.retry_policy == RetryPolicy::kSameServer) return EndpointAt(failed);
     if (config_.retry_policy == RetryPolicy::kAnotherServer) {
-      if (std::string address = Choose(model, failed); !address.empty()) return address;
+      if (auto chosen = Choose(model, failed); !chosen.address.empty()) return chosen;
     }
     ProbeAll();  // the failed server may be back, others may have recovered
     if (config_.retry_policy == RetryPolicy::kAnotherServer) {
-      if (std::string address = Choose(model, failed); !address.empty()) return address;
+      if (auto chosen = Choose(model, failed); !chosen.address.empty()) return chosen;
     }
   } else {
-    if (std::string address = Choose(model, ""); !address.empty()) return address;
+    if (auto chosen = Choose(model, ""); !chosen.address.empty()) return chosen;
     ProbeAll();
-    if (std::string address = Choose(model, ""); !address.empty()) return address;
+    if (auto chosen = Choose(model, ""); !chosen.address.empty()) return chosen;
   }
   return FromFallback(model);
 }
@@ -166,56 +188,115 @@ absl::StatusOr<std::string> TritonService::Impl::Resolve(const std::string& mode
 std::vector<ModelDeclaration> TritonService::Impl::UnservedModels() const {
   std::vector<ModelDeclaration> unserved;
   for (const auto& [name, model] : models_) {
-    bool served = false;
+    bool served = unloadable_.count(name) > 0;
     for (const Server& s : servers_) served |= s.healthy && s.models.count(name) > 0;
     if (!served) unserved.push_back(model);
   }
   return unserved;
 }
 
-absl::StatusOr<std::string> TritonService::Impl::FromFallback(const std::string& model) {
+absl::Status TritonService::Impl::UnloadableError(const std::string& model) const {
+  return client::MakeClientError(
+      absl::StatusCode::kFailedPrecondition, client::ErrorCategory::kModelError,
+      absl::StrCat("TritonService: no healthy server serves model '", model,
+                   "', and the fallback server cannot load it: ", unloadable_.at(model)));
+}
+
+absl::StatusOr<client::ServerEndpoint> TritonService::Impl::FromFallback(
+    const std::string& model) {
   if (!config_.fallback.enabled) {
     return absl::UnavailableError(absl::StrCat("TritonService: no healthy server serves model '",
                                                model, "' and the fallback server is disabled"));
   }
   absl::MutexLock fallback_lock(&fallback_mu_);
   // Another thread may have started a fallback for it meanwhile.
-  if (std::string address = Choose(model, ""); !address.empty()) return address;
-  FallbackServer::Options options;
-  options.config = config_.fallback;
+  if (auto chosen = Choose(model, ""); !chosen.address.empty()) return chosen;
+  std::vector<ModelDeclaration> models;
   {
     absl::MutexLock lock(&mu_);
+    if (unloadable_.count(model)) return UnloadableError(model);
     if (!models_.count(model)) {
       return absl::UnavailableError(absl::StrCat(
           "TritonService: no healthy server serves model '", model,
           "', and it was not declared with a local model directory for the fallback server"));
     }
-    options.models = UnservedModels();
+    models = UnservedModels();
   }
+  if (absl::Status started = StartFallback(std::move(models)); !started.ok()) {
+    return absl::Status(started.code(),
+                        absl::StrCat("TritonService: model '", model, "': ", started.message()));
+  }
+  absl::MutexLock lock(&mu_);
+  if (unloadable_.count(model)) return UnloadableError(model);
+  for (Server& s : servers_) {
+    if (!s.fallback || !s.healthy || !s.models.count(model)) continue;
+    ++s.assigned;
+    return client::ServerEndpoint{s.config.address, s.config.tls};
+  }
+  return absl::UnavailableError(absl::StrCat("TritonService: model '", model,
+                                             "' is not served by the fallback server started "
+                                             "for it"));
+}
+
+absl::Status TritonService::Impl::StartFallback(std::vector<ModelDeclaration> models) {
+  FallbackServer::Options options;
+  options.config = config_.fallback;
+  options.models = std::move(models);
   absl::StatusOr<std::unique_ptr<FallbackServer>> fallback = FallbackServer::Start(options);
   if (!fallback.ok()) {
     failed_starts_.push_back(std::string(fallback.status().message()));
-    return absl::UnavailableError(absl::StrCat("TritonService: model '", model,
-                                               "': the fallback server did not start: ",
-                                               fallback.status().message()));
+    return absl::UnavailableError(
+        absl::StrCat("the fallback server did not start: ", fallback.status().message()));
   }
+  // The fallback keeps serving the models it loaded when others fail (as tritonserver with
+  // --exit-on-error=false); the ones it could not load are reported by name from its index.
   Server server;
   server.config.name = absl::StrCat("fallback", fallbacks_.size());
   server.config.address = (*fallback)->address();
   server.fallback = true;
   server.healthy = true;
-  server.models.insert((*fallback)->model_names().begin(), (*fallback)->model_names().end());
-  server.assigned = 1;
-  fallbacks_.push_back(std::move(*fallback));
+  absl::StatusOr<std::vector<internal::ModelIndexEntry>> index =
+      internal::ModelIndex(server.config, kProbeDeadline);
+  if (!index.ok()) {
+    failed_starts_.push_back(absl::StrCat(index.status().message(), "; its log:\n",
+                                          (*fallback)->Log()));
+    return absl::UnavailableError(absl::StrCat("the fallback server at ", server.config.address,
+                                               " does not list its models: ",
+                                               index.status().message()));
+  }
+  std::map<std::string, std::string> unloadable;
+  for (const std::string& name : (*fallback)->model_names()) {
+    std::string reason = "it is not in the fallback's repository index";
+    for (const internal::ModelIndexEntry& entry : *index) {
+      if (entry.name != name) continue;
+      reason = entry.state == "READY"
+                   ? ""
+                   : absl::StrCat("state ", entry.state.empty() ? "unknown" : entry.state,
+                                  entry.reason.empty() ? "" : ": ", entry.reason);
+    }
+    if (reason.empty()) {
+      server.models.insert(name);
+    } else {
+      unloadable[name] = std::move(reason);
+    }
+  }
+  if (server.models.empty()) {  // it serves nothing: stopped (not under mu_), its log kept
+    failed_starts_.push_back(
+        absl::StrCat("loaded none of its models; its log:\n", (*fallback)->Log()));
+  }
   absl::MutexLock lock(&mu_);
-  servers_.push_back(server);
-  return server.config.address;
+  unloadable_.insert(unloadable.begin(), unloadable.end());
+  if (server.models.empty()) return absl::OkStatus();
+  fallbacks_.push_back(*std::move(fallback));
+  servers_.push_back(std::move(server));
+  return absl::OkStatus();
 }
 
 absl::Status TritonService::Impl::DeclareModel(const ModelDeclaration& model) {
   if (model.name.empty()) return absl::InvalidArgumentError("DeclareModel: empty model name");
   absl::MutexLock lock(&mu_);
   models_[model.name] = model;
+  unloadable_.erase(model.name);
   return absl::OkStatus();
 }
 
@@ -253,13 +334,6 @@ std::vector<int> TritonService::Impl::FallbackPids() const {
   return pids;
 }
 
-client::TlsOptions TritonService::Impl::Tls() const {
-  for (const ServerConfig& server : config_.servers) {
-    if (server.tls.enabled) return server.tls;
-  }
-  return {};
-}
-
 absl::StatusOr<std::unique_ptr<TritonService>> TritonService::Create(const Options& options) {
   ServiceConfig config = options.config;
   if (options.use_environment) {
@@ -289,8 +363,8 @@ absl::Status TritonService::DeclareModel(const ModelDeclaration& model) {
   return impl_->DeclareModel(model);
 }
 
-absl::StatusOr<std::string> TritonService::Resolve(const std::string& model_name,
-                                                   const std::string& failed_address) {
+absl::StatusOr<client::ServerEndpoint> TritonService::Resolve(
+    const std::string& model_name, const std::string& failed_address) {
   return impl_->Resolve(model_name, failed_address);
 }
 
@@ -304,7 +378,6 @@ client::TritonClient::Options TritonService::ClientOptions(const std::string& mo
   client::TritonClient::Options options;
   options.model_name = model_name;
   options.resolver = Resolver();
-  options.tls = impl_->Tls();
   return options;
 }
 

@@ -92,6 +92,27 @@ TEST_P(ClientBatchingTest, ABatchOverMaxBatchSizeIsRefused) {
   EXPECT_EQ(ReadFp32(*client, "OUTPUT0")->size(), 9u);
 }
 
+TEST_P(ClientBatchingTest, AModelThatDoesNotBatchRefusesARectangularBatch) {
+  std::unique_ptr<TritonClient> client = NewClient("identity_delay");  // max_batch_size 0
+  ASSERT_NE(client, nullptr);
+  ASSERT_EQ(client->maxBatchSize(), 0);
+  const std::vector<std::vector<float>> rows = {{1, 2, 3, 4}, {5, 6, 7, 8}};
+  ASSERT_TRUE(SendFp32(*client, "INPUT0", rows).ok());
+  absl::Status status = DispatchAndWait(*client);
+  EXPECT_EQ(client::GetErrorCategory(status), client::ErrorCategory::kBadInput) << status;
+  EXPECT_THAT(std::string(status.message()), HasSubstr("does not batch"));
+  client->setBatchMode(BatchMode::kRagged);
+  ASSERT_TRUE(DispatchAndWait(*client).ok());
+  EXPECT_EQ(client->lastRequestCount(), 2u);
+  EXPECT_EQ(*ReadFp32(*client, "OUTPUT0"), rows);
+  client->resetBatchMode();
+  EXPECT_EQ(client->batchMode(), BatchMode::kRectangular);
+  client->reset();
+  ASSERT_TRUE(SendFp32(*client, "INPUT0", {{9, 9, 9, 9}}).ok());  // one entry is fine
+  ASSERT_TRUE(DispatchAndWait(*client).ok());
+  EXPECT_EQ(client->lastBatchMode(), BatchMode::kRectangular);
+}
+
 TEST_P(ClientBatchingTest, EntriesOfDifferentShapesGoAsOneRequestEach) {
   std::unique_ptr<TritonClient> client = NewClient("identity_fp32");
   ASSERT_NE(client, nullptr);

@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <csignal>
 #include <thread>
 
@@ -29,10 +30,11 @@ class TwoServerResolver {
   TwoServerResolver(std::string first, std::string second)
       : first_(std::move(first)), second_(std::move(second)) {}
   client::ServerResolver AsFunction() {
-    return [this](const std::string& model, const std::string& failed) -> absl::StatusOr<std::string> {
+    return [this](const std::string& model,
+                  const std::string& failed) -> absl::StatusOr<client::ServerEndpoint> {
       absl::MutexLock lock(&mu_);
       failed_.push_back(failed);
-      return failed == first_ ? second_ : first_;
+      return client::ServerEndpoint{failed == first_ ? second_ : first_, {}};
     };
   }
   std::vector<std::string> failed() {
@@ -141,6 +143,66 @@ TEST_P(ClientFailureTest, ServerKilledDuringARequestFailsOverWithTheSameResult) 
   if (killer.joinable()) killer.join();
   ASSERT_TRUE(result.ok()) << result;
   EXPECT_THAT(*ReadFp32(**client, "OUTPUT0"), ElementsAre(ElementsAre(1, 2, 3, 4)));
+}
+
+// A retry whose resolver takes a long time (TritonService probing servers or starting its
+// fallback) holds no transport thread: while the resolvers of more clients than gRPC has
+// callback threads are blocked, another client's request still completes.
+TEST_P(ClientFailureTest, ASlowResolverDoesNotDelayOtherClientsCompletions) {
+  if (GetParam() == SonicMode::kSync) GTEST_SKIP() << "a Sync retry holds only its caller";
+  constexpr int kClients = 16;  // gRPC 1.51 has at most 16 callback threads
+  const std::string doomed = doomed_->server->address();
+  const std::string backup = backup_->server->address();
+  absl::Notification other_done;
+  absl::Notification release;  // ends the resolvers' wait once the test has its answer
+  std::atomic<int> resolving{0};
+  client::ServerResolver slow = [&](const std::string&, const std::string& failed)
+      -> absl::StatusOr<client::ServerEndpoint> {
+    if (failed.empty()) return client::ServerEndpoint{doomed, {}};
+    ++resolving;
+    release.WaitForNotificationWithTimeout(kDispatchWait);
+    return client::ServerEndpoint{backup, {}};
+  };
+  absl::StatusOr<std::unique_ptr<TritonClient>> other =
+      TritonClient::Create(ClientOptions(*backup_, "identity_fp32", GetParam()));
+  ASSERT_TRUE(other.ok()) << other.status();
+  ASSERT_TRUE(SendFp32(**other, "INPUT0", {{5, 6}}).ok());
+  std::vector<absl::Notification> done(kClients);
+  std::vector<absl::Status> results(kClients);
+  std::vector<std::unique_ptr<TritonClient>> clients;
+  for (int i = 0; i < kClients; ++i) {
+    TritonClient::Options options = ClientOptions(*doomed_, "identity_delay", GetParam());
+    options.resolver = slow;
+    options.allowed_tries = 2;
+    absl::StatusOr<std::unique_ptr<TritonClient>> client = TritonClient::Create(options);
+    ASSERT_TRUE(client.ok()) << client.status();
+    ASSERT_TRUE(SendFp32(**client, "INPUT0", {{float(i), 1, 2, 3}}).ok());
+    clients.push_back(*std::move(client));
+  }
+  for (int i = 0; i < kClients; ++i) {
+    clients[i]->dispatch([&, i](absl::Status status) {
+      results[i] = std::move(status);
+      done[i].Notify();
+    });
+  }
+  KillDoomedServer();  // every request is in flight there: each fails on a gRPC thread
+  ASSERT_TRUE(WaitFor([&] { return resolving > 0; }, kDispatchWait));
+  absl::Status other_result;
+  (*other)->dispatch([&](absl::Status status) {
+    other_result = std::move(status);
+    other_done.Notify();
+  });
+  EXPECT_TRUE(other_done.WaitForNotificationWithTimeout(absl::Seconds(30)))
+      << "a blocked resolver held up another client's completion";
+  release.Notify();
+  ASSERT_TRUE(other_done.WaitForNotificationWithTimeout(kDispatchWait));
+  EXPECT_TRUE(other_result.ok()) << other_result;
+  for (int i = 0; i < kClients; ++i) {
+    ASSERT_TRUE(done[i].WaitForNotificationWithTimeout(kDispatchWait));
+    EXPECT_TRUE(results[i].ok()) << results[i];
+    EXPECT_EQ(clients[i]->serverAddress(), backup);
+    EXPECT_THAT(*ReadFp32(*clients[i], "OUTPUT0"), ElementsAre(ElementsAre(float(i), 1, 2, 3)));
+  }
 }
 
 TEST_P(ClientFailureTest, TimeoutsExpireWithTheTimeoutCategory) {

@@ -17,6 +17,7 @@
 #include "client_test_util.h"
 #include "integration_test_util.h"
 #include "sonic/service/fallback_server.h"
+#include "test_certificates.h"
 #include "test_models.h"
 
 namespace sonic::service {
@@ -51,9 +52,11 @@ class TritonServiceTest : public ::testing::Test {
   std::filesystem::path all() const { return dir_->path() / "all"; }
   ModelDeclaration Model(const std::string& name) const { return {name, all() / name, ""}; }
 
-  // A server on a repository of exactly `models` (symlinks into the test repository).
+  // A server on a repository of exactly `models` (symlinks into the test repository), with
+  // `flags` added to its command line.
   std::unique_ptr<ServerProcess> StartServer(const std::string& name,
-                                             const std::vector<std::string>& models) {
+                                             const std::vector<std::string>& models,
+                                             const std::vector<std::string>& flags = {}) {
     const auto repository = dir_->path() / name;
     std::filesystem::create_directories(repository);
     for (const auto& model : models) {
@@ -61,6 +64,7 @@ class TritonServiceTest : public ::testing::Test {
     }
     ServerProcess::Options options;
     options.args = {"--model-repository", repository.string()};
+    options.args.insert(options.args.end(), flags.begin(), flags.end());
     auto server = ServerProcess::Start(options);
     EXPECT_TRUE(server.ok()) << server.status();
     return server.ok() ? std::move(*server) : nullptr;
@@ -130,10 +134,12 @@ TEST_F(TritonServiceTest, BalancesAmongServersByLoadAndPrefersThePreferred) {
   auto first = service->Resolve("identity_fp32", "");
   auto second = service->Resolve("identity_fp32", "");
   ASSERT_TRUE(first.ok() && second.ok());
-  EXPECT_NE(*first, *second);  // the second client goes to the less loaded server
+  EXPECT_NE(first->address, second->address);  // the second client goes to the less loaded one
   config.preferred_server = "b";
   auto preferring = CreateService(config);
-  for (int i = 0; i < 3; ++i) EXPECT_EQ(*preferring->Resolve("identity_fp32", ""), b->address());
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(preferring->Resolve("identity_fp32", "")->address, b->address());
+  }
 }
 
 TEST_F(TritonServiceTest, EveryRequestCompletesOnceWhenAServerIsKilledMidRun) {
@@ -206,18 +212,31 @@ TEST_F(TritonServiceTest, FallbackServesAModelNoServerHasAndStopsWithTheJob) {
   EXPECT_TRUE(ProcessGone(pids[0]));
 }
 
-TEST_F(TritonServiceTest, FallbackStopsWhenTheJobIsKilled) {
+// The value after `flag` on the command line of process `pid`; "" when not there.
+std::string CommandLineValue(pid_t pid, const std::string& flag) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/cmdline"));
+  std::vector<std::string> args;
+  for (std::string arg; std::getline(in, arg, '\0');) args.push_back(arg);
+  for (size_t i = 0; i + 1 < args.size(); ++i) {
+    if (args[i] == flag) return args[i + 1];
+  }
+  return "";
+}
+
+// Starts a job (service_job_helper) whose TritonService starts a fallback server, kills the job
+// with `signal`, and checks that the fallback server and its temporary folder go away.
+void KillJobAndCheckTheFallbackIsGone(const std::filesystem::path& model_dir, int signal) {
   const char* helper = std::getenv("SONIC_SERVICE_JOB_HELPER");
   ASSERT_NE(helper, nullptr);
   int pipe_fds[2];
   ASSERT_EQ(pipe(pipe_fds), 0);
   const std::string binary = ServerBinary().string();
-  const std::string model_dir = (all() / "identity_fp32").string();
+  const std::string model = model_dir.string();
   const pid_t job = fork();
   ASSERT_GE(job, 0);
   if (job == 0) {
     dup2(pipe_fds[1], STDOUT_FILENO);
-    execl(helper, helper, binary.c_str(), "identity_fp32", model_dir.c_str(), nullptr);
+    execl(helper, helper, binary.c_str(), "identity_fp32", model.c_str(), nullptr);
     _exit(127);
   }
   close(pipe_fds[1]);
@@ -226,11 +245,85 @@ TEST_F(TritonServiceTest, FallbackStopsWhenTheJobIsKilled) {
   const bool got_line = fgets(line, sizeof(line), out) != nullptr;  // bounded: the job exits
   int fallback_pid = 0;
   const bool parsed = got_line && sscanf(line, "fallback pid %d", &fallback_pid) == 1;
-  kill(job, SIGKILL);
+  const std::filesystem::path repository =
+      parsed ? CommandLineValue(fallback_pid, "--model-repository") : "";
+  kill(job, signal);
   waitpid(job, nullptr, 0);
   fclose(out);
   ASSERT_TRUE(parsed) << line;
+  ASSERT_FALSE(repository.empty());
+  const std::filesystem::path folder = repository.parent_path();
+  EXPECT_THAT(folder.string(), HasSubstr("sonic-fallback-"));
   EXPECT_TRUE(testing::WaitFor([&] { return ProcessGone(fallback_pid); }, absl::Seconds(30)));
+  EXPECT_TRUE(testing::WaitFor([&] { return !std::filesystem::exists(folder); },
+                               absl::Seconds(30)))
+      << folder << " is left behind";
+}
+
+TEST_F(TritonServiceTest, FallbackAndItsFolderGoWhenTheJobIsKilled) {
+  KillJobAndCheckTheFallbackIsGone(all() / "identity_fp32", SIGKILL);
+}
+
+TEST_F(TritonServiceTest, FallbackAndItsFolderGoWhenTheJobIsTerminated) {
+  KillJobAndCheckTheFallbackIsGone(all() / "identity_fp32", SIGTERM);
+}
+
+TEST_F(TritonServiceTest, AModelTheFallbackCannotLoadFailsResolveNamingItsReason) {
+  ServiceConfig config = FallbackConfig();
+  config.models = {Model("broken_model"), Model("identity_fp32")};
+  auto service = CreateService(config);
+  ASSERT_TRUE(service);
+  auto broken = service->Resolve("broken_model", "");
+  ASSERT_FALSE(broken.ok()) << "resolved to " << broken->address;
+  EXPECT_EQ(broken.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_FALSE(client::MayRetry(broken.status()));
+  EXPECT_THAT(broken.status().message(), HasSubstr("model 'broken_model'"));
+  EXPECT_THAT(broken.status().message(), HasSubstr("cannot load it: state UNAVAILABLE: "));
+  // The fallback serves the model it could load, and is not started again for the other.
+  auto client = client::TritonClient::Create(service->ClientOptions("identity_fp32"));
+  ASSERT_TRUE(client.ok()) << client.status() << service->FallbackLogs();
+  EXPECT_TRUE(RoundTrip(**client, {1, 2}).ok());
+  auto again = client::TritonClient::Create(service->ClientOptions("broken_model"));
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(client::GetErrorCategory(again.status()), client::ErrorCategory::kModelError);
+  EXPECT_THAT(again.status().message(), HasSubstr("the fallback server cannot load it"));
+  EXPECT_EQ(service->FallbackPids().size(), 1u);
+}
+
+TEST_F(TritonServiceTest, EachClientUsesTheTlsOptionsOfItsServer) {
+  const auto certs = dir_->path() / "certs";
+  std::filesystem::create_directories(certs);
+  ASSERT_TRUE(testing::MakeTestCertificates(certs).ok());
+  auto secure = StartServer(
+      "secure", {"identity_fp32"},
+      {"--grpc-use-ssl", "--grpc-server-cert", (certs / "server.crt").string(),
+       "--grpc-server-key", (certs / "server.key").string()});
+  auto plain = StartServer("plain", {"identity_fp32", "identity_delay"});
+  ASSERT_TRUE(secure && plain);
+  client::TlsOptions tls;
+  tls.enabled = true;
+  tls.root_certificates_file = (certs / "ca.crt").string();
+  ServiceConfig config;
+  config.servers = {{"secure", secure->address(), tls}, {"plain", plain->address(), {}}};
+  config.preferred_server = "secure";
+  auto service = CreateService(config);
+  ASSERT_TRUE(service);
+  // Only the plain server serves identity_delay: its client must not speak TLS.
+  auto delay = client::TritonClient::Create(service->ClientOptions("identity_delay"));
+  ASSERT_TRUE(delay.ok()) << delay.status();
+  EXPECT_EQ((*delay)->serverAddress(), plain->address());
+  EXPECT_TRUE(RoundTrip(**delay, {1, 2, 3, 4}).ok());
+  // identity_fp32 goes to the TLS server, and fails over to the plain one without TLS.
+  auto options = service->ClientOptions("identity_fp32");
+  options.allowed_tries = 2;
+  auto fp32 = client::TritonClient::Create(options);
+  ASSERT_TRUE(fp32.ok()) << fp32.status();
+  EXPECT_EQ((*fp32)->serverAddress(), secure->address());
+  EXPECT_TRUE(RoundTrip(**fp32, {5, 6}).ok());
+  ASSERT_TRUE(secure->Stop(SIGKILL).ok());
+  absl::Status failed_over = RoundTrip(**fp32, {7, 8});
+  EXPECT_TRUE(failed_over.ok()) << failed_over;
+  EXPECT_EQ((*fp32)->serverAddress(), plain->address());
 }
 
 TEST_F(TritonServiceTest, FallbackLogIsShownWhenItFails) {
@@ -249,7 +342,8 @@ TEST_F(TritonServiceTest, FallbackLogIsShownWhenItFails) {
 TEST_F(TritonServiceTest, ExternalLaunchCommandReplacesTheBuiltInServer) {
   const auto script = dir_->path() / "my-triton.sh";
   std::ofstream(script) << "#!/bin/sh\necho my-triton-started\nexec " << ServerBinary().string()
-                        << " --grpc-address 127.0.0.1 --allow-metrics=false --grpc-port \"$2\""
+                        << " --grpc-address 127.0.0.1 --allow-metrics=false --allow-http=false"
+                        << " --grpc-port \"$2\""
                         << " --model-repository \"$4\"\n";
   std::filesystem::permissions(script, std::filesystem::perms::owner_all);
   ServiceConfig config = FallbackConfig();

@@ -7,8 +7,14 @@
 //                 on that thread before it returns. For debugging and for callers with nothing
 //                 else to do.
 //   kAsync        dispatch() starts non-blocking work and returns at once; `done` runs on a
-//                 thread of the transport (gRPC's callback threads). No thread is created per
-//                 request or per client. Retries are started from that thread, without blocking.
+//                 thread of the transport (gRPC's callback threads) or, after a retry, on one
+//                 of the few threads the client library shares among all clients for retries.
+//                 No thread is created per request or per client. A retry (prepareRetry, which
+//                 may ask a resolver that probes servers or starts a fallback server, then the
+//                 next attempt) never runs on a transport thread, so a slow retry of one client
+//                 never delays the completions of others. Retries waiting for those threads are
+//                 bounded (4096 in the process); beyond that an attempt's error ends the
+//                 dispatch, noted "the retry queue is full".
 //   kPseudoAsync  dispatch() hands a blocking evaluation to a worker thread the client owns and
 //                 returns at once; `done` runs on that worker.
 // Every evaluation ends in exactly one finish(success, error). A failure whose error may be cured
@@ -73,8 +79,10 @@ class SonicClient {
   // block; in kSync and kPseudoAsync it may block (and usually calls finish before returning).
   virtual void evaluate() = 0;
 
-  // Called on the evaluating thread before a retry, with the error of the failed attempt; a
-  // subclass may, e.g., switch to another server. The default does nothing.
+  // Called before a retry, with the error of the failed attempt, on the thread that runs the
+  // next attempt (in kAsync a retry thread, never a transport thread); a subclass may, e.g.,
+  // switch to another server, and may block to do so. Not called once shutdown() has begun.
+  // The default does nothing.
   virtual void prepareRetry(const absl::Status& error) {}
 
   // Called on the evaluating thread when the dispatch is over (no more retries), with the status
@@ -97,6 +105,8 @@ class SonicClient {
   class Worker;
 
   void startAttempt();
+  // prepareRetry (unless shutting down), then the next attempt.
+  void retry(const absl::Status& error);
 
   const SonicMode mode_;
   const int allowed_tries_;

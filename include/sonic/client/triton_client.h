@@ -12,9 +12,10 @@
 //   // in produce: read outputs, then client->reset().
 //
 // Batching: the batch has batchSize() entries. When every input has the same shape in every
-// entry and the batch fits max_batch_size, one request is sent with the entries stacked along
-// the batch dimension (BatchMode::kRectangular). Otherwise (entries of different shapes, a model
-// without batching and several entries, or setBatchMode(kRagged)) each entry is its own request
+// entry, one request is sent with the entries stacked along the batch dimension
+// (BatchMode::kRectangular); a batch over max_batch_size, or of more than one entry for a model
+// that does not batch (max_batch_size 0), is then a kBadInput error at dispatch, as in CMSSW.
+// Otherwise (entries of different shapes, or setBatchMode(kRagged)) each entry is its own request
 // with batch size 1, and all of them are in flight together (BatchMode::kRagged). A model with an
 // allow_ragged_batch input is always sent this way: the server's ragged batcher concatenates
 // those requests into one execution, and its batch_input tensors (element counts, offsets) are
@@ -62,21 +63,29 @@ enum class BatchMode { kRectangular, kRagged };
 // address (the server must still be on this machine: a CUDA IPC handle is local).
 enum class SharedMemoryMode { kAuto, kOff, kCuda };
 
-// Finds the server for a model: the seam where TritonService (server registry, failover, local
-// fallback server) plugs in. Called once by Create() with failed_address "" and, before a retry
-// after a kServerUnavailable error, with the address that failed; it returns the address
-// ("host:port") to use. May block; called on the thread that evaluates (a transport thread in
-// kAsync, so it should be quick). An error keeps the current server.
-using ServerResolver = std::function<absl::StatusOr<std::string>(
-    const std::string& model_name, const std::string& failed_address)>;
-
 // Transport security. Files are PEM; read by Create() (a missing file is kBadInput).
 struct TlsOptions {
   bool enabled = false;
   std::string root_certificates_file;  // empty: the system's trust store
   std::string private_key_file;        // with certificate_chain_file: mutual TLS
   std::string certificate_chain_file;
+  bool operator==(const TlsOptions&) const = default;
 };
+
+// A server as a resolver names it: where it listens and the transport security it requires.
+struct ServerEndpoint {
+  std::string address;  // "host:port"
+  TlsOptions tls;
+};
+
+// Finds the server for a model: the seam where TritonService (server registry, failover, local
+// fallback server) plugs in. Called once by Create() with failed_address "" and, before a retry
+// after a kServerUnavailable error, with the address that failed; it returns the server to use,
+// with that server's own TLS options. May block (in kAsync it is called on a retry thread,
+// never on a transport thread). An error, or an endpoint whose TLS files cannot be read, keeps
+// the current server for the retry.
+using ServerResolver = std::function<absl::StatusOr<ServerEndpoint>(
+    const std::string& model_name, const std::string& failed_address)>;
 
 class TritonClient : public SonicClient {
  public:
@@ -102,6 +111,8 @@ class TritonClient : public SonicClient {
     Compression compression = Compression::kNone;
     // Outputs to request and expose; empty = all of the model's outputs.
     std::vector<std::string> outputs;
+    // For `server_address`. Ignored when `resolver` is set: each endpoint it returns carries
+    // the TLS options of its server.
     TlsOptions tls;
     // Collects statistics(): one ModelStatistics snapshot at Create() and client-side timing
     // per dispatch (no extra RPC per request).
@@ -151,8 +162,10 @@ class TritonClient : public SonicClient {
   void setBatchSize(size_t size);
   size_t batchSize() const { return batch_size_; }
   // kRectangular (default) switches to ragged by itself when entries differ; kRagged always
-  // sends one request per entry.
+  // sends one request per entry. The choice stays until changed (reset() keeps it).
   void setBatchMode(BatchMode mode) { batch_mode_ = mode; }
+  // Back to the default choice (kRectangular, ragged when entries differ), as CMSSW's.
+  void resetBatchMode() { batch_mode_ = BatchMode::kRectangular; }
   BatchMode batchMode() const { return batch_mode_; }
   // How the last dispatch was sent: its batch mode and number of ModelInfer requests.
   BatchMode lastBatchMode() const;

@@ -2,7 +2,8 @@
 //
 // A client sends a batch of `batchSize()` entries (TritonClient::setBatchSize). Per event:
 //   auto& in = *client->input("x").value();
-//   in.setShape({n});                          // variable (-1) dimensions only
+//   in.setShape({n});                          // variable (-1) dimensions only; or, as CMSSW
+//                                              // modules do, one dimension: in.setShape(0, n)
 //   auto data = in.allocate<float>().value();  // one std::vector<float> per batch entry
 //   ... fill (*data)[entry] ...
 //   in.toServer(data);                         // once per event: type and size checked
@@ -22,6 +23,12 @@
 // the batch size and shapes, a variable dimension left unset, outputs read before the request
 // completed or after reset(). Messages name the model, server and tensor.
 //
+// CMSSW's TritonData names are kept: setShape(shape[, entry]), setShape(loc, val[, entry]),
+// shape(entry), dims(), variableDims(), sizeDims(), sizeShape(entry), byteSize(), dname(),
+// batchSize(), allocate<T>(), toServer(), fromServer<T>(). Where they differ: errors are returned
+// (absl::Status) instead of thrown; setShape without an entry sets every entry (CMSSW: entry 0,
+// which in its rectangular mode is the whole batch); dname() is a string_view.
+//
 // Thread-compatible: owned and driven by one TritonClient, used between its dispatches.
 // isReady() may be called from any thread.
 #pragma once
@@ -29,6 +36,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <span>
 #include <string>
@@ -102,6 +110,15 @@ class TritonInputData {
   DataType dtype() const { return info_.type; }
   const Shape& dims() const { return info_.dims; }
   bool variableDims() const { return !IsConcrete(info_.dims); }
+  // The datatype's wire name ("FP32", "BYTES"...).
+  std::string_view dname() const { return WireName(info_.type); }
+  // Bytes per element; 0 for BYTES, whose elements have no fixed size.
+  int64_t byteSize() const { return static_cast<int64_t>(ElementSize(info_.type)); }
+  // Elements per entry by the model's dims; -1 when a dimension is variable.
+  int64_t sizeDims() const;
+  // Elements of entry `entry`'s shape; -1 while one of its variable dimensions is unset, or for
+  // an entry out of range.
+  int64_t sizeShape(size_t entry = 0) const;
   bool allowRaggedBatch() const { return info_.allow_ragged_batch; }
   bool optional() const { return info_.optional; }
   size_t batchSize() const { return shapes_.size(); }
@@ -115,6 +132,16 @@ class TritonInputData {
   absl::Status setShape(const Shape& shape);
   // Sets the shape of one entry; entries of different shapes make the batch ragged.
   absl::Status setShape(const Shape& shape, size_t entry);
+  // So that a braced shape with an entry, setShape({4, n}, 2), is a shape and never a location.
+  absl::Status setShape(std::initializer_list<int64_t> shape, size_t entry) {
+    return setShape(Shape(shape), entry);
+  }
+  // Sets dimension `loc` (counted without the batch dimension) to `value`, in every entry or in
+  // one. The other dimensions keep their values (variable ones may still be unset). kBadInput:
+  // `loc` beyond the rank, a fixed dimension given another value, a negative value, an entry out
+  // of range, or after toServer() in the same event.
+  absl::Status setShape(size_t loc, int64_t value);
+  absl::Status setShape(size_t loc, int64_t value, size_t entry);
 
   // One empty vector per entry, with capacity for the entry's elements when `reserve` and its
   // shape is complete. Only a mismatched T fails.
@@ -137,6 +164,8 @@ class TritonInputData {
   absl::Status checkContainer(const void* data, size_t entries) const;
   absl::Status checkEntry(size_t entry, size_t elements) const;
   absl::Status checkShape(const Shape& shape) const;
+  absl::Status checkDimension(size_t loc, int64_t value) const;
+  absl::Status checkEntryIndex(size_t entry) const;
   absl::Status error(absl::StatusCode code, std::string_view what) const;
   void keep(std::shared_ptr<const void> holder, std::vector<std::span<const std::byte>> views);
   void keepStrings(std::shared_ptr<const void> holder, const TritonInput<std::string>& data);
@@ -159,6 +188,15 @@ class TritonOutputData {
   const std::string& name() const { return info_.name; }
   DataType dtype() const { return info_.type; }
   const Shape& dims() const { return info_.dims; }
+  bool variableDims() const { return !IsConcrete(info_.dims); }
+  std::string_view dname() const { return WireName(info_.type); }
+  // Bytes per element; 0 for BYTES.
+  int64_t byteSize() const { return static_cast<int64_t>(ElementSize(info_.type)); }
+  // Elements per entry by the model's dims; -1 when a dimension is variable.
+  int64_t sizeDims() const;
+  // Elements of entry `entry` as the server returned it once isReady(); before that, or for an
+  // entry out of range, sizeDims().
+  int64_t sizeShape(size_t entry = 0) const;
   // Whether the last dispatch completed successfully and reset() has not been called since.
   bool isReady() const { return ready_.load(std::memory_order_acquire); }
   // Entries of the completed batch (equal to the client's batch size).

@@ -6,8 +6,8 @@
 // no more than the job's cores, unless the config sets it) and symlinks to everything else
 // (versions, files). It then starts the server, with stdout and stderr in a log file there:
 //  - built-in: `<binary> --model-repository R --grpc-address 127.0.0.1 --grpc-port 0
-//    --allow-metrics=false`; the kernel picks the port, read back from the server's "listening
-//    on" line, so no port is ever raced for;
+//    --allow-metrics=false --allow-http=false`; the kernel picks the port, read back from the
+//    server's "listening on" line, so no port is ever raced for;
 //  - launch command: a port that was free a moment ago is filled in; when the server does not
 //    come up (e.g. the port was taken meanwhile) it is started again on another port.
 // and waits until ServerReady answers true. Device kCpu hides GPUs (CUDA_VISIBLE_DEVICES="").
@@ -17,7 +17,11 @@
 // PR_SET_PDEATHSIG, which fires when the *thread* that forked it exits; every FallbackServer
 // therefore forks from a thread of its own that lives exactly as long as the FallbackServer, so
 // it may be created from any thread (even a short-lived one). The temporary folder (with the
-// log) is removed by the destructor; Log() returns the log's contents before that.
+// log) is removed by the destructor; Log() returns the log's contents before that. If the job
+// dies without running destructors (SIGKILL, or SIGTERM without a handler), a small watchdog
+// process (a shell reading a socket only the job holds, in a session of its own) sees the end of
+// the job and removes the folder: CMSSW's fallback launcher does the same by watching its
+// parent's PID.
 //
 // Thread-safety: address(), pid(), Log(), Running() from any thread; Stop() and the destructor
 // not concurrently with each other.
@@ -35,6 +39,7 @@
 
 namespace sonic::service {
 namespace internal {
+class DirectoryWatchdog;
 class FallbackProcess;
 }  // namespace internal
 
@@ -79,6 +84,7 @@ class FallbackServer {
                       int attempt);
 
   std::unique_ptr<internal::FallbackProcess> process_;
+  std::unique_ptr<internal::DirectoryWatchdog> watchdog_;  // removes dir_ if the job dies
   std::filesystem::path dir_;
   std::filesystem::path log_file_;
   std::filesystem::path repository_;

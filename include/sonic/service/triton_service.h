@@ -8,22 +8,28 @@
 //   TritonClient::Options options = service->ClientOptions("particlenet");
 //   options.allowed_tries = 3;                                       // failover needs retries
 //
-// Discovery: each server is asked ServerReady and RepositoryIndex(ready=true) at Create(), at
+// Discovery: each server is asked ServerLive and RepositoryIndex(ready=true) at Create(), at
 // the probe interval (by a background thread), and again after a request to it failed. A server
 // is healthy when its last probe succeeded and no request failed on it since.
 //
 // Routing (Resolve with no failed address): the model's preferred server when it is healthy and
 // serves the model; otherwise the healthy server serving it with the lowest load, the load being
 // the clients routed there and not yet moved away (counted by the service), ties broken by the
-// lower recent ServerReady latency, then by name. Never an arbitrary pick.
+// lower recent ServerLive latency, then by name. Never an arbitrary pick. The endpoint returned
+// carries the TLS options of the server chosen (ServerConfig::tls; none for a fallback), so each
+// client speaks to each server as that server requires.
 // Failover (Resolve with the failed address): the server is marked failed and re-probed, then the
 // retry policy decides: the same server, another server serving the model, or the fallback.
 // When no healthy server serves the model and the fallback is enabled, a FallbackServer is
 // started on exactly the declared models that no healthy server serves (one more each time new
-// models become unserved); UNAVAILABLE (retryable) when there is no server and no fallback.
+// models become unserved); UNAVAILABLE (retryable) when there is no server and no fallback. Once
+// the fallback is up, its RepositoryIndex says which models it loaded: a model it could not load
+// fails Resolve at once with FAILED_PRECONDITION (client category kModelError, not retryable)
+// naming the model and the fallback's reason, and is not tried again until declared again.
 //
 // Thread-safety: thread-safe. Resolve may block for a probe (deadline 2 s per server) and, the
-// first time a model needs the fallback, for its startup; fallback starts are serialised.
+// first time a model needs the fallback, for its startup; fallback starts are serialised. A
+// TritonClient in kAsync calls it on the client library's retry threads, never on a gRPC thread.
 // Destroying the service stops the background prober and every fallback server (SIGTERM, then
 // SIGKILL); no client may resolve through it afterwards.
 #pragma once
@@ -48,7 +54,7 @@ struct ServerState {
   std::vector<std::string> models;  // ready models, sorted
   int assigned_clients = 0;
   int failures = 0;            // requests failed on it so far
-  double latency_ms = 0;       // smoothed ServerReady round trip
+  double latency_ms = 0;       // smoothed ServerLive round trip
 };
 
 class TritonService {
@@ -70,16 +76,19 @@ class TritonService {
   // declaration of the same name replaces the first. INVALID_ARGUMENT for an empty name.
   absl::Status DeclareModel(const ModelDeclaration& model);
 
-  // The server for `model_name`; see Routing and Failover above. `failed_address` is "" for a
-  // first choice. UNAVAILABLE (retryable) when no server serves the model and the fallback is
-  // disabled or fails to start (the message then has the fallback's log).
-  absl::StatusOr<std::string> Resolve(const std::string& model_name,
-                                      const std::string& failed_address);
+  // The server for `model_name`, with its TLS options; see Routing and Failover above.
+  // `failed_address` is "" for a first choice. UNAVAILABLE (retryable) when no server serves the
+  // model and the fallback is disabled or fails to start (the message then has the fallback's
+  // log); FAILED_PRECONDITION when the fallback cannot load the model (its reason is in the
+  // message).
+  absl::StatusOr<client::ServerEndpoint> Resolve(const std::string& model_name,
+                                                 const std::string& failed_address);
 
   // A ServerResolver calling Resolve; valid while the service lives.
   client::ServerResolver Resolver();
 
-  // TritonClient options for `model_name` using Resolver() and the chosen server's TLS options.
+  // TritonClient options for `model_name` using Resolver() (which gives each server's TLS
+  // options with its address).
   client::TritonClient::Options ClientOptions(const std::string& model_name);
 
   // Re-probes every server now (blocks up to 2 s per unreachable server).
