@@ -91,6 +91,17 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(const Options& op
   auto serve = [&api](const httplib::Request& request, httplib::Response& out) {
     Serve(api, request, out);
   };
+  // A request with neither Content-Length nor Transfer-Encoding has no body (RFC 9112 6.3), and
+  // tritonclient.http sends its body-less POSTs (repository index, unregister) so; httplib
+  // would wait for the connection to close. Such requests are served before it reads.
+  http->set_pre_routing_handler([&api](const httplib::Request& request, httplib::Response& out) {
+    if (request.method == "GET" || request.has_header("Content-Length") ||
+        request.has_header("Transfer-Encoding")) {
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
+    Serve(api, request, out);
+    return httplib::Server::HandlerResponse::Handled;
+  });
   http->Get(".*", serve);
   http->Post(".*", serve);
   http->Put(".*", serve);
