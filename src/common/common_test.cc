@@ -124,5 +124,14 @@ TEST(StatusTest, Macros) {
             "model 'm': bad dims");
 }
 
+TEST(StatusTest, QuotedNamesStaySmall) {
+  EXPECT_EQ(Quoted("mlp"), "mlp");
+  EXPECT_EQ(Quoted(std::string(kMaxQuotedBytes, 'x')), std::string(kMaxQuotedBytes, 'x'));
+  EXPECT_EQ(Quoted(std::string(10000, 'x')), std::string(kMaxQuotedBytes, 'x') + "...");
+  // "é" is two bytes: a cut inside it backs up to the character before.
+  EXPECT_EQ(Truncated("abé", 3), "ab...");
+  EXPECT_EQ(Truncated("abé", 4), "abé");
+}
+
 }  // namespace
 }  // namespace sonic

@@ -21,4 +21,12 @@ absl::Status Annotate(const absl::Status& status, std::string_view context) {
   return absl::Status(status.code(), absl::StrCat(std::string(context), ": ", status.message()));
 }
 
+std::string Truncated(std::string_view text, size_t max_bytes) {
+  if (text.size() <= max_bytes) return std::string(text);
+  size_t end = max_bytes;
+  // Back up over UTF-8 continuation bytes (10xxxxxx) so no character is cut in half.
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  return absl::StrCat(absl::string_view(text.data(), end), "...");
+}
+
 }  // namespace sonic

@@ -5,6 +5,10 @@
 // caller must change something first.
 #pragma once
 
+#include <cstddef>
+#include <string>
+#include <string_view>
+
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
@@ -34,5 +38,17 @@ bool IsRetryable(const absl::Status& status);
 
 // Returns `status` with `context` prepended to its message ("context: message"); OK stays OK.
 absl::Status Annotate(const absl::Status& status, std::string_view context);
+
+// Error messages quote what clients sent (model, tensor and region names, versions); a client
+// can send megabytes. Quoted text keeps at most kMaxQuotedBytes of it, so that an error stays
+// small whatever was sent (gRPC clients refuse trailers over 8 KiB by default).
+inline constexpr size_t kMaxQuotedBytes = 128;
+
+// `text` cut to at most `max_bytes` bytes at a UTF-8 character boundary, with "..." appended
+// when cut (the result is then at most max_bytes + 3 bytes).
+std::string Truncated(std::string_view text, size_t max_bytes);
+
+// Truncated(text, kMaxQuotedBytes): for a name a client sent, quoted in an error message.
+inline std::string Quoted(std::string_view text) { return Truncated(text, kMaxQuotedBytes); }
 
 }  // namespace sonic

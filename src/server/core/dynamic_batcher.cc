@@ -9,12 +9,24 @@ namespace {
 
 constexpr uint64_t kNsPerUs = 1000;
 
+// a * b and a + b, saturated at UINT64_MAX: a timeout no clock reaches instead of one that wrapped
+// around into the past.
+uint64_t SaturatingMul(uint64_t a, uint64_t b) {
+  uint64_t product = 0;
+  return __builtin_mul_overflow(a, b, &product) ? UINT64_MAX : product;
+}
+uint64_t SaturatingAdd(uint64_t a, uint64_t b) {
+  uint64_t sum = 0;
+  return __builtin_add_overflow(a, b, &sum) ? UINT64_MAX : sum;
+}
+
 }  // namespace
 
 DynamicBatcher::DynamicBatcher(const inference::ModelConfig& config, CanBatch can_batch)
     : batching_(config.has_dynamic_batching() && config.max_batch_size() > 0),
       max_batch_size_(std::max(config.max_batch_size(), 1)),
-      max_delay_ns_(config.dynamic_batching().max_queue_delay_microseconds() * kNsPerUs),
+      max_delay_ns_(
+          SaturatingMul(config.dynamic_batching().max_queue_delay_microseconds(), kNsPerUs)),
       default_level_(config.dynamic_batching().priority_levels() == 0
                          ? 0
                          : std::max<uint64_t>(config.dynamic_batching().default_priority_level(), 1)),
@@ -25,7 +37,8 @@ DynamicBatcher::DynamicBatcher(const inference::ModelConfig& config, CanBatch ca
   std::sort(preferred_.begin(), preferred_.end());
   auto to_policy = [](const inference::ModelQueuePolicy& p) {
     return Policy{p.timeout_action() == inference::ModelQueuePolicy::DELAY,
-                  p.default_timeout_microseconds() * kNsPerUs, p.allow_timeout_override(),
+                  SaturatingMul(p.default_timeout_microseconds(), kNsPerUs),
+                  p.allow_timeout_override(),
                   p.max_queue_size()};
   };
   default_policy_ = to_policy(batching.default_queue_policy());
@@ -54,9 +67,10 @@ absl::Status DynamicBatcher::Enqueue(std::unique_ptr<InferenceRequest>& request,
   }
   uint64_t timeout_ns = policy.default_timeout_ns;
   if (policy.allow_override && request->timeout_us != 0) {
-    timeout_ns = request->timeout_us * kNsPerUs;
+    timeout_ns = SaturatingMul(request->timeout_us, kNsPerUs);
   }
-  queue.push_back(Entry{std::move(request), now_ns, timeout_ns == 0 ? 0 : now_ns + timeout_ns});
+  const uint64_t deadline_ns = timeout_ns == 0 ? 0 : SaturatingAdd(now_ns, timeout_ns);
+  queue.push_back(Entry{std::move(request), now_ns, deadline_ns});
   ++size_;
   return absl::OkStatus();
 }
@@ -160,7 +174,7 @@ std::optional<uint64_t> DynamicBatcher::NextDecisionNs() const {
     }
   }
   if (head == nullptr && !delayed_.empty()) head = &delayed_.front();
-  if (head != nullptr && batching_) consider(head->enqueue_ns + max_delay_ns_);
+  if (head != nullptr && batching_) consider(SaturatingAdd(head->enqueue_ns, max_delay_ns_));
   return next;
 }
 

@@ -166,5 +166,17 @@ TEST(DynamicBatcherTest, TimeoutRejectOrDelay) {
   EXPECT_EQ(Ids(delay.TakeBatch(20 * kUs)), (Ids_{"late"}));
 }
 
+TEST(DynamicBatcherTest, HugeRequestTimeoutNeverWrapsIntoThePast) {
+  DynamicBatcher batcher(
+      Config("dynamic_batching { max_queue_delay_microseconds: 1000 default_queue_policy {"
+             " allow_timeout_override: true } }"),
+      SameWidth);
+  const uint64_t now = 1'000'000 * kUs;
+  Add(batcher, Request("forever", 1, 4, 0, UINT64_MAX), now);
+  EXPECT_TRUE(batcher.TakeExpired(now + 1).empty());
+  EXPECT_EQ(batcher.NextDecisionNs(), now + 1000 * kUs) << "the queue delay decides, not a wrap";
+  EXPECT_EQ(Ids(batcher.TakeBatch(now + 1000 * kUs)), (Ids_{"forever"}));
+}
+
 }  // namespace
 }  // namespace sonic::server

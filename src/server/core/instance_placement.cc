@@ -1,5 +1,7 @@
 #include "server/core/instance_placement.h"
 
+#include <algorithm>
+
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 
@@ -65,6 +67,25 @@ absl::StatusOr<std::vector<InstancePlacement>> PlaceInstances(const inference::M
     }
   }
   return placements;
+}
+
+uint64_t CountInstances(const inference::ModelConfig& config, int gpu_count) {
+  uint64_t total = 0;
+  for (const ModelInstanceGroup& group : config.instance_group()) {
+    const bool on_gpus = group.kind() == ModelInstanceGroup::KIND_GPU ||
+                         (group.kind() == ModelInstanceGroup::KIND_AUTO && gpu_count > 0);
+    const uint64_t devices =
+        !on_gpus ? 1
+                 : static_cast<uint64_t>(group.gpus().empty() ? std::max(gpu_count, 0)
+                                                              : group.gpus().size());
+    uint64_t group_total = 0;
+    if (__builtin_mul_overflow(static_cast<uint64_t>(std::max(group.count(), 0)), devices,
+                               &group_total) ||
+        __builtin_add_overflow(total, group_total, &total)) {
+      return UINT64_MAX;
+    }
+  }
+  return total;
 }
 
 }  // namespace sonic::server

@@ -40,4 +40,9 @@ struct InstancePlacement {
 absl::StatusOr<std::vector<InstancePlacement>> PlaceInstances(const inference::ModelConfig& config,
                                                               int gpu_count);
 
+// How many instances PlaceInstances makes of `config` on a machine with `gpu_count` GPUs (a
+// listed GPU counts even when it does not exist), computed without making them, so that a count
+// of billions is cheap to refuse. Saturates at UINT64_MAX.
+uint64_t CountInstances(const inference::ModelConfig& config, int gpu_count);
+
 }  // namespace sonic::server

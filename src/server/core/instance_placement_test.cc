@@ -91,5 +91,22 @@ TEST(InstancePlacementTest, GroupsKeepTheirOrderAndKindModelIsUnimplemented) {
             absl::StatusCode::kUnimplemented);
 }
 
+TEST(InstancePlacementTest, CountInstancesMatchesPlacementWithoutMakingThem) {
+  const std::string groups =
+      "instance_group { kind: KIND_CPU count: 3 } instance_group { kind: KIND_GPU count: 2 } "
+      "instance_group { kind: KIND_AUTO count: 1 gpus: [ 1 ] }";
+  for (int gpus : {1, 2, 4}) {
+    SCOPED_TRACE(gpus);
+    auto placed = PlaceInstances(WithGroups(groups), gpus);
+    if (!placed.ok()) continue;  // GPU 1 missing with one GPU
+    EXPECT_EQ(CountInstances(WithGroups(groups), gpus), placed->size());
+  }
+  EXPECT_EQ(CountInstances(WithGroups("instance_group { kind: KIND_AUTO count: 5 }"), 0), 5u);
+  EXPECT_EQ(CountInstances(WithGroups("instance_group { count: 2147483647 } "
+                                      "instance_group { count: 2147483647 }"),
+                           0),
+            uint64_t{2} * 2147483647);
+}
+
 }  // namespace
 }  // namespace sonic::server

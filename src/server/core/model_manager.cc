@@ -1,12 +1,14 @@
 #include "server/core/model_manager.h"
 
 #include <atomic>
+#include <system_error>
 #include <thread>
 
 #include <google/protobuf/util/json_util.h>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "server/core/instance_placement.h"
 #include "server/repository/model_config_loader.h"
 #include "server/repository/version_policy.h"
 #include "sonic/common/status.h"
@@ -89,6 +91,38 @@ std::map<int64_t, ModelManager::VersionSlot> ModelManager::LoadVersions(
   return slots;
 }
 
+absl::StatusOr<uint64_t> ModelManager::ReserveInstances(const inference::ModelConfig& config,
+                                                        const std::filesystem::path& model_dir) {
+  const uint64_t versions =
+      SelectVersions(config.version_policy(), ModelRepository::ListVersions(model_dir)).size();
+  uint64_t wanted = 0;
+  if (__builtin_mul_overflow(CountInstances(config, options_.gpu_count), versions, &wanted)) {
+    wanted = UINT64_MAX;
+  }
+  if (wanted > options_.max_instances_per_model) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "model '", config.name(), "': instance_group asks for ", wanted, " instances (",
+        versions, " version(s)), more than the ", options_.max_instances_per_model,
+        " a model may have (--max-instances-per-model)"));
+  }
+  absl::MutexLock lock(&mutex_);
+  uint64_t in_use = reserved_instances_;
+  for (const auto& [name, slot] : models_) {
+    if (name == config.name()) continue;  // a reload replaces this model's instances
+    for (const auto& [version, entry] : slot.versions) {
+      if (entry.model) in_use += CountInstances(entry.model->config(), options_.gpu_count);
+    }
+  }
+  if (in_use + wanted > options_.max_instances) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "model '", config.name(), "': its ", wanted, " instances would bring the server to ",
+        in_use + wanted, ", more than the ", options_.max_instances,
+        " it may run (--max-instances); unload a model first"));
+  }
+  reserved_instances_ += wanted;
+  return wanted;
+}
+
 void ModelManager::Acquire(const std::string& name) {
   auto idle = [this, &name]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
     auto it = models_.find(name);
@@ -119,6 +153,9 @@ absl::Status ModelManager::Load(const std::string& name, std::optional<std::stri
   absl::StatusOr<inference::ModelConfig> config =
       dir.ok() ? ReadConfig(name, *dir, config_json)
                : absl::StatusOr<inference::ModelConfig>(dir.status());
+  absl::StatusOr<uint64_t> reserved =
+      config.ok() ? ReserveInstances(*config, *dir) : absl::StatusOr<uint64_t>(0);
+  if (!reserved.ok()) config = reserved.status();
   std::map<int64_t, VersionSlot> loaded;
   if (config.ok()) loaded = LoadVersions(*config, *dir);
 
@@ -140,6 +177,7 @@ absl::Status ModelManager::Load(const std::string& name, std::optional<std::stri
   {
     absl::MutexLock lock(&mutex_);
     old = Install(models_[name], std::move(loaded), any_ready, result);
+    reserved_instances_ -= reserved.value_or(0);
     models_[name].fingerprint = fingerprint;
     if (any_ready) models_[name].sent_files = std::move(sent_files);
   }
@@ -235,7 +273,11 @@ void ModelManager::LoadAll() {
   const size_t threads =
       std::min<size_t>(names.size(), static_cast<size_t>(std::max(options_.load_thread_count, 1)));
   std::vector<std::thread> loaders;
-  for (size_t t = 1; t < threads; ++t) loaders.emplace_back(load_some);
+  try {
+    for (size_t t = 1; t < threads; ++t) loaders.emplace_back(load_some);
+  } catch (const std::system_error&) {
+    // Fewer loaders than asked: the ones running (and this thread) share the list.
+  }
   load_some();
   for (std::thread& loader : loaders) loader.join();
 }
@@ -282,7 +324,7 @@ absl::StatusOr<std::shared_ptr<ModelVersion>> ModelManager::Get(std::string_view
   absl::MutexLock lock(&mutex_);
   auto it = models_.find(name);
   if (it == models_.end() || (it->second.versions.empty() && !it->second.state)) {
-    return absl::NotFoundError(absl::StrCat("unknown model '", name, "'"));
+    return absl::NotFoundError(absl::StrCat("unknown model '", Quoted(name), "'"));
   }
   const auto& versions = it->second.versions;
   if (version.empty()) {
@@ -297,7 +339,7 @@ absl::StatusOr<std::shared_ptr<ModelVersion>> ModelManager::Get(std::string_view
   int64_t number = 0;
   if (!absl::SimpleAtoi(version, &number)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("model '", name, "': version '", version, "' is not a number"));
+        absl::StrCat("model '", name, "': version '", Quoted(version), "' is not a number"));
   }
   auto v = versions.find(number);
   if (v == versions.end()) {

@@ -53,6 +53,11 @@ class ModelManager {
     int gpu_count = 0;
     // Models LoadAll loads at once (tritonserver's --model-load-thread-count, default 4).
     int load_thread_count = 4;
+    // Instances (one worker thread each) one model may have, all its versions together, and all
+    // models of the server together. Triton has no such bounds; here a load past either is
+    // refused with the reason (--max-instances-per-model, --max-instances).
+    uint64_t max_instances_per_model = 64;
+    uint64_t max_instances = 512;
   };
 
   explicit ModelManager(const Options& options) : options_(options) {}
@@ -62,7 +67,9 @@ class ModelManager {
   // Loads (or reloads) a model from the repository; `config_json`, when given, replaces its
   // config.pbtxt (the RepositoryModelLoad `config` parameter). OK when at least one version is
   // READY; otherwise the reason (also kept for RepositoryIndex). NOT_FOUND for a model the
-  // repository does not have.
+  // repository does not have; INVALID_ARGUMENT for more instances than max_instances_per_model;
+  // RESOURCE_EXHAUSTED when the server's instances would exceed max_instances or the system
+  // refuses a thread.
   // `files` ("<version>/<path>" -> contents, the `file:` load parameters) replace the model's
   // directory, as Triton: the model loads from them (the repository need not have it) and
   // `config_json` is then required (INVALID_ARGUMENT without it). They are kept until the model
@@ -127,6 +134,10 @@ class ModelManager {
       const std::string& name, const std::optional<std::string>& config_json,
       const std::map<std::string, std::string>& files,
       std::shared_ptr<ModelFilesDirectory>& sent_files) const;
+  // Reserves the instances of the versions of `config` that a load from `model_dir` selects,
+  // within the options' bounds; the caller returns the reservation to reserved_instances_.
+  absl::StatusOr<uint64_t> ReserveInstances(const inference::ModelConfig& config,
+                                            const std::filesystem::path& model_dir);
   // Loads the selected versions of `config`; returns the slots to install.
   std::map<int64_t, VersionSlot> LoadVersions(const inference::ModelConfig& config,
                                               const std::filesystem::path& model_dir) const;
@@ -145,6 +156,8 @@ class ModelManager {
   mutable absl::Mutex mutex_;
   std::map<std::string, ModelSlot, std::less<>> models_ ABSL_GUARDED_BY(mutex_);
   bool shut_down_ ABSL_GUARDED_BY(mutex_) = false;
+  // Instances of loads in progress, counted against max_instances with the loaded ones.
+  uint64_t reserved_instances_ ABSL_GUARDED_BY(mutex_) = 0;
 };
 
 }  // namespace sonic::server

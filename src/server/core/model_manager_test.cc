@@ -2,6 +2,7 @@
 // why, which version a request gets, reloads, polling, and unloading under running requests.
 #include "server/core/model_manager.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <future>
@@ -36,7 +37,9 @@ class ModelManagerTest : public ::testing::Test {
           ModelManager::Options{.repository = repository_.get(),
                                 .backends = backends_.get(),
                                 .mode = mode,
-                                .gpu_count = gpu_count_});
+                                .gpu_count = gpu_count_,
+                                .max_instances_per_model = max_instances_per_model_,
+                                .max_instances = max_instances_});
     }
     return *manager_;
   }
@@ -66,6 +69,8 @@ class ModelManagerTest : public ::testing::Test {
 
   TempDirectoryForTest dir_;
   int gpu_count_ = 0;  // the CUDA devices the manager is told about, before Manager()
+  uint64_t max_instances_per_model_ = 64;
+  uint64_t max_instances_ = 512;
   std::unique_ptr<ModelRepository> repository_;
   std::unique_ptr<BackendRegistry> backends_;
   std::unique_ptr<ModelManager> manager_;
@@ -249,6 +254,44 @@ TEST_F(ModelManagerTest, PollLoadsChangesAndUnloadsRemovedModels) {
   manager.Poll();
   EXPECT_EQ(manager.Get("b").status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(Find(manager.Index(), "b", 1), nullptr);
+}
+
+TEST_F(ModelManagerTest, InstanceCountsBeyondTheBoundsAreRefusedWithTheReason) {
+  max_instances_per_model_ = 4;
+  max_instances_ = 6;
+  AddModel("huge", "instance_group { kind: KIND_CPU count: 2147483647 }");
+  AddModel("two_versions", "instance_group { kind: KIND_CPU count: 3 }\n"
+                           "version_policy { all {} }", {1, 2});
+  AddModel("four", "instance_group { kind: KIND_CPU count: 4 }");
+  AddModel("three", "instance_group { kind: KIND_CPU count: 3 }");
+  ModelManager& manager = Manager(ModelControlMode::kExplicit);
+
+  absl::Status huge = manager.Load("huge");
+  EXPECT_EQ(huge.code(), absl::StatusCode::kInvalidArgument) << huge;
+  EXPECT_THAT(std::string(huge.message()), ::testing::HasSubstr("--max-instances-per-model"));
+  const std::vector<ModelIndexEntry> index = manager.Index();
+  const ModelIndexEntry* row = Find(index, "huge", std::nullopt);
+  ASSERT_NE(row, nullptr);
+  EXPECT_EQ(row->state, ModelState::kUnavailable);
+  EXPECT_EQ(row->reason, huge.message());
+  EXPECT_EQ(manager.Load("two_versions").code(), absl::StatusCode::kInvalidArgument)
+      << "3 instances x 2 versions";
+
+  ASSERT_TRUE(manager.Load("four").ok());
+  absl::Status three = manager.Load("three");
+  EXPECT_EQ(three.code(), absl::StatusCode::kResourceExhausted) << three;
+  EXPECT_THAT(std::string(three.message()), ::testing::HasSubstr("--max-instances"));
+  EXPECT_TRUE(manager.Load("four").ok()) << "a reload replaces its own instances";
+  ASSERT_TRUE(manager.Unload("four").ok());
+  EXPECT_TRUE(manager.Load("three").ok()) << "the unloaded model's instances are free again";
+
+  // A config override is held to the same bounds.
+  absl::Status overridden = manager.Load(
+      "four", R"({"backend":"identity","max_batch_size":4,
+                  "input":[{"name":"IN","data_type":"TYPE_FP32","dims":[2]}],
+                  "output":[{"name":"OUT","data_type":"TYPE_FP32","dims":[2]}],
+                  "instance_group":[{"kind":"KIND_CPU","count":100000}]})");
+  EXPECT_EQ(overridden.code(), absl::StatusCode::kInvalidArgument) << overridden;
 }
 
 }  // namespace

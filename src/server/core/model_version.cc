@@ -75,7 +75,8 @@ absl::StatusOr<std::shared_ptr<ModelVersion>> ModelVersion::Load(Options options
   std::vector<BackendInstance*> instances;
   for (auto& instance : loaded->instances_) instances.push_back(instance.get());
   Scheduler::Options scheduler_options{&config, options.version, &loaded->stats_, options.clock};
-  loaded->scheduler_ = std::make_unique<Scheduler>(scheduler_options, std::move(instances));
+  SONIC_ASSIGN_OR_RETURN(loaded->scheduler_,
+                         Scheduler::Create(scheduler_options, std::move(instances)));
   return loaded;
 }
 

@@ -1,21 +1,50 @@
 #include "server/core/scheduler.h"
 
+#include <system_error>
+
 #include "absl/strings/str_cat.h"
 #include "server/core/batch_assembly.h"
 #include "server/trace/trace.h"
 
 namespace sonic::server {
 
-Scheduler::Scheduler(const Options& options, std::vector<BackendInstance*> instances)
+Scheduler::Scheduler(const Options& options)
     : options_(options),
       preserve_ordering_(options.config->dynamic_batching().preserve_ordering()),
       batcher_(*options.config, [config = options.config](const InferenceRequest& head,
                                                           const InferenceRequest& candidate) {
         return CanBatchTogether(*config, head, candidate);
-      }) {
-  workers_.reserve(instances.size());
-  for (BackendInstance* instance : instances) {
-    workers_.emplace_back([this, instance] { WorkerLoop(instance); });
+      }) {}
+
+absl::StatusOr<std::unique_ptr<Scheduler>> Scheduler::Create(
+    const Options& options, std::vector<BackendInstance*> instances) {
+  std::unique_ptr<Scheduler> scheduler(new Scheduler(options));
+  Scheduler* raw = scheduler.get();
+  try {
+    raw->workers_.reserve(instances.size());
+    for (BackendInstance* instance : instances) {
+      raw->workers_.emplace_back([raw, instance] { raw->WorkerLoop(instance); });
+    }
+  } catch (const std::system_error& error) {
+    const size_t started = raw->workers_.size();
+    raw->StopWorkers();
+    return absl::ResourceExhaustedError(
+        absl::StrCat("model '", options.config->name(), "' version ", options.version,
+                     ": cannot start the thread of instance ", started + 1, " of ",
+                     instances.size(), ": ", error.what()));
+  }
+  return scheduler;
+}
+
+void Scheduler::StopWorkers() {
+  {
+    absl::MutexLock lock(&mutex_);
+    accepting_ = false;
+    stopping_ = true;
+    changed_.SignalAll();
+  }
+  for (std::thread& worker : workers_) {
+    if (worker.joinable()) worker.join();
   }
 }
 
@@ -51,7 +80,7 @@ void Scheduler::Enqueue(std::unique_ptr<InferenceRequest> request) {
       if (request->trace) request->trace->Record(kTraceQueueStart, now_ns);
       admitted = batcher_.Enqueue(request, now_ns);
       if (admitted.ok()) {
-        changed_.SignalAll();
+        changed_.Signal();
         return;
       }
     } else {
@@ -69,12 +98,8 @@ void Scheduler::Drain() {
       return batcher_.empty() && running_ == 0;
     };
     mutex_.Await(absl::Condition(&idle));
-    stopping_ = true;
-    changed_.SignalAll();
   }
-  for (std::thread& worker : workers_) {
-    if (worker.joinable()) worker.join();
-  }
+  StopWorkers();
 }
 
 size_t Scheduler::pending() const {
@@ -82,20 +107,28 @@ size_t Scheduler::pending() const {
   return batcher_.size() + running_;
 }
 
+uint64_t Scheduler::idle_wakeups() const {
+  absl::MutexLock lock(&mutex_);
+  return idle_wakeups_;
+}
+
 Batch Scheduler::NextBatch() {
   while (true) {
     std::vector<std::unique_ptr<InferenceRequest>> expired;
     {
       absl::MutexLock lock(&mutex_);
-      while (expired.empty()) {
+      for (bool woken = false; expired.empty(); woken = true) {
         const uint64_t now = options_.clock->NowNs();
         expired = batcher_.TakeExpired(now);
         if (!expired.empty()) break;
         Batch batch = batcher_.TakeBatch(now);
         if (!batch.empty() || stopping_) {
           running_ += batch.size();
+          // Arrivals wake one worker each: pass on what this batch left behind.
+          if (!batcher_.empty()) changed_.Signal();
           return batch;
         }
+        if (woken) ++idle_wakeups_;
         std::optional<uint64_t> next = batcher_.NextDecisionNs();
         if (next) {
           changed_.WaitWithTimeout(&mutex_, absl::Nanoseconds(*next > now ? *next - now : 0));

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "server/core/batch_executor.h"
 #include "server/core/dynamic_batcher.h"
@@ -30,7 +31,10 @@ class Scheduler {
   };
 
   // Starts one worker per instance; the instances are borrowed and must outlive the scheduler.
-  Scheduler(const Options& options, std::vector<BackendInstance*> instances);
+  // RESOURCE_EXHAUSTED (naming the model and the reason) when the system refuses a thread: the
+  // workers already started are stopped, and nothing else is left behind.
+  static absl::StatusOr<std::unique_ptr<Scheduler>> Create(const Options& options,
+                                                           std::vector<BackendInstance*> instances);
   // Drains first.
   ~Scheduler();
 
@@ -48,7 +52,14 @@ class Scheduler {
   // Requests queued or executing.
   size_t pending() const;
 
+  // How often a worker woke up and found neither a batch nor an expired request nor a stop
+  // (each arrival wakes one idle worker, not all of them; this stays small).
+  uint64_t idle_wakeups() const;
+
  private:
+  Scheduler(const Options& options);
+  // Stops and joins the workers; requires that no request is queued or running.
+  void StopWorkers();
   void WorkerLoop(BackendInstance* instance);
   // Blocks until a batch is ready (failing expired requests on the way) or the scheduler has
   // stopped (then returns an empty batch).
@@ -61,11 +72,14 @@ class Scheduler {
   const bool preserve_ordering_;
   ResponseOrder response_order_;
   mutable absl::Mutex mutex_;
-  absl::CondVar changed_;  // a request arrived, or the scheduler is stopping
+  // Signalled once per arrival (one idle worker takes it), once more by a worker that leaves
+  // requests behind when it takes a batch, and to all at stop.
+  absl::CondVar changed_;
   DynamicBatcher batcher_ ABSL_GUARDED_BY(mutex_);
   size_t running_ ABSL_GUARDED_BY(mutex_) = 0;
   bool accepting_ ABSL_GUARDED_BY(mutex_) = true;
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
+  uint64_t idle_wakeups_ ABSL_GUARDED_BY(mutex_) = 0;
   std::vector<std::thread> workers_;
 };
 

@@ -3,8 +3,14 @@
 // lets queued requests finish while refusing new ones.
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <cstring>
+#include <fstream>
 #include <future>
+
+#include "absl/strings/match.h"
 
 #include "backends/identity/identity_backend.h"
 #include "server/core/batch_executor.h"
@@ -157,7 +163,9 @@ TEST_F(SchedulerTest, BackendErrorFailsEveryRequestOfTheBatch) {
 }
 
 TEST_F(SchedulerTest, RunsQueuedRequestsAndRefusesAfterDrain) {
-  Scheduler scheduler({&config_, 1, &stats_, &SystemClock::Get()}, {instance_.get()});
+  auto created = Scheduler::Create({&config_, 1, &stats_, &SystemClock::Get()}, {instance_.get()});
+  ASSERT_TRUE(created.ok()) << created.status();
+  Scheduler& scheduler = **created;
   constexpr int kRequests = 20;
   std::vector<std::promise<absl::StatusOr<InferenceResponse>>> done(kRequests);
   for (int i = 0; i < kRequests; ++i) scheduler.Enqueue(MakeRequest(1, i, &done[i]));
@@ -177,16 +185,20 @@ TEST_F(SchedulerTest, RunsQueuedRequestsAndRefusesAfterDrain) {
 // A scheduler on its own identity model with the given config text (inputs/outputs as kConfig).
 class ConfiguredScheduler {
  public:
-  explicit ConfiguredScheduler(std::string_view extra) {
+  explicit ConfiguredScheduler(std::string_view extra, int instance_count = 1) {
     auto config = ParseModelConfig(std::string(kConfig) + std::string(extra), "echo");
     EXPECT_TRUE(config.ok()) << config.status();
     config_ = *config;
     NormalizeModelConfig(config_);
     model_ = *BackendModel::Create(backends::IdentityBackendApi(), "echo", 1, "/none", config_);
-    instance_ = *BackendInstance::Create(*model_, "echo_0", SONIC_BACKEND_INSTANCE_CPU, -1);
-    scheduler_ = std::make_unique<Scheduler>(
-        Scheduler::Options{&config_, 1, &stats_, &SystemClock::Get()},
-        std::vector<BackendInstance*>{instance_.get()});
+    for (int i = 0; i < instance_count; ++i) {
+      instances_.push_back(*BackendInstance::Create(*model_, "echo_" + std::to_string(i),
+                                                    SONIC_BACKEND_INSTANCE_CPU, -1));
+    }
+    std::vector<BackendInstance*> borrowed;
+    for (auto& instance : instances_) borrowed.push_back(instance.get());
+    scheduler_ = *Scheduler::Create(Scheduler::Options{&config_, 1, &stats_, &SystemClock::Get()},
+                                    std::move(borrowed));
   }
   Scheduler& scheduler() { return *scheduler_; }
   inference::ModelStatistics Stats() {
@@ -199,7 +211,7 @@ class ConfiguredScheduler {
   inference::ModelConfig config_;
   ModelStatistics stats_;
   std::unique_ptr<BackendModel> model_;
-  std::unique_ptr<BackendInstance> instance_;
+  std::vector<std::unique_ptr<BackendInstance>> instances_;
   std::unique_ptr<Scheduler> scheduler_;
 };
 
@@ -278,6 +290,65 @@ TEST(BatchExecutorReshapeTest, ModelSeesReshapeAndClientSeesDims) {
   EXPECT_EQ(response->outputs[0].shape, (Shape{2, 4}));
   EXPECT_EQ(response->outputs[0].data.size(), values.size() * sizeof(int32_t));
 }
+
+TEST_F(SchedulerTest, EachArrivalWakesOneIdleWorkerNotAll) {
+  constexpr int kInstances = 32;
+  constexpr int kRequests = 40;
+  ConfiguredScheduler echo("", kInstances);
+  for (int i = 0; i < kRequests; ++i) {
+    std::promise<absl::StatusOr<InferenceResponse>> done;
+    echo.scheduler().Enqueue(MakeRequest(1, i, &done));
+    ASSERT_TRUE(done.get_future().get().ok());
+  }
+  // Waking every worker per arrival would leave about kInstances - 1 idle wakeups per request.
+  EXPECT_LT(echo.scheduler().idle_wakeups(), static_cast<uint64_t>(kRequests));
+}
+
+TEST_F(SchedulerTest, QueuedRequestsReachEveryIdleWorker) {
+  // Two full batches arrive while the workers sleep: the worker that takes the first wakes
+  // another for the second, so both run (no request waits for a later arrival).
+  ConfiguredScheduler echo(
+      "dynamic_batching { preferred_batch_size: 2 max_queue_delay_microseconds: 60000000 }", 4);
+  std::vector<std::promise<absl::StatusOr<InferenceResponse>>> done(4);
+  for (int i = 0; i < 4; ++i) echo.scheduler().Enqueue(MakeRequest(1, i, &done[i]));
+  for (auto& d : done) EXPECT_TRUE(d.get_future().get().ok());
+}
+
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+// Address-space size of this process now, from /proc/self/statm (pages).
+uint64_t AddressSpaceBytes() {
+  std::ifstream statm("/proc/self/statm");
+  uint64_t pages = 0;
+  statm >> pages;
+  return pages * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
+// Run in a child process: limits the address space so that few thread stacks fit, then creates
+// a scheduler on `instances`; exits 0 when Create refused with RESOURCE_EXHAUSTED.
+[[noreturn]] void CreateWithLittleAddressSpace(const Scheduler::Options& options,
+                                               const std::vector<BackendInstance*>& instances) {
+  const rlimit limit{AddressSpaceBytes() + (256u << 20), RLIM_INFINITY};
+  setrlimit(RLIMIT_AS, &limit);
+  auto scheduler = Scheduler::Create(options, instances);
+  const bool refused = scheduler.status().code() == absl::StatusCode::kResourceExhausted &&
+                       absl::StrContains(scheduler.status().message(), "cannot start the thread");
+  std::_Exit(refused ? 0 : 1);
+}
+
+TEST_F(SchedulerTest, ThreadsTheSystemRefusesAreAnErrorNotAnAbort) {
+  // A scheduler with a thousand instances cannot start all its workers in the child's address
+  // space: Create says so and the process lives on to exit normally.
+  std::vector<std::unique_ptr<BackendInstance>> owned;
+  std::vector<BackendInstance*> instances;
+  for (int i = 0; i < 1000; ++i) {
+    owned.push_back(*BackendInstance::Create(*model_, "echo_" + std::to_string(i),
+                                             SONIC_BACKEND_INSTANCE_CPU, -1));
+    instances.push_back(owned.back().get());
+  }
+  const Scheduler::Options options{&config_, 1, &stats_, &SystemClock::Get()};
+  EXPECT_EXIT(CreateWithLittleAddressSpace(options, instances), ::testing::ExitedWithCode(0), "");
+}
+#endif
 
 }  // namespace
 }  // namespace sonic::server

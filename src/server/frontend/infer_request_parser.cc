@@ -57,6 +57,9 @@ absl::string_view TypeName(DataType type) {
   return absl::string_view(name.data(), name.size());
 }
 
+// A name the client sent, shortened for an error message (sonic/common/status.h).
+std::string Quote(absl::string_view text) { return Quoted({text.data(), text.size()}); }
+
 std::string InputContext(absl::string_view input, const ModelConfig& config) {
   return absl::StrCat("input '", input, "' of model '", config.name(), "'");
 }
@@ -196,7 +199,7 @@ absl::Status ParseRequestParameters(const ParameterMap& parameters, const ModelC
       }
     } else if (absl::StartsWith(key, "triton_")) {
       return absl::InvalidArgumentError(
-          absl::StrCat("parameter '", key, "' of a request to model '", config.name(),
+          absl::StrCat("parameter '", Quote(key), "' of a request to model '", config.name(),
                        "' is not allowed: keys starting with 'triton_' are reserved"));
     }
   }
@@ -225,14 +228,14 @@ int FindClientInput(const ModelConfig& config, absl::string_view name) {
 absl::Status UnknownInputError(const ModelConfig& config, absl::string_view name) {
   if (IsBatchInputTarget(config, name)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("input '", name, "' of model '", config.name(),
+        absl::StrCat("input '", Quote(name), "' of model '", config.name(),
                      "' is a batch_input that the server builds; clients must not send it"));
   }
   std::vector<absl::string_view> expected;
   for (const ModelInput& input : config.input()) {
     if (!IsBatchInputTarget(config, input.name())) expected.push_back(input.name());
   }
-  return absl::InvalidArgumentError(absl::StrCat("unknown input '", name, "' for model '",
+  return absl::InvalidArgumentError(absl::StrCat("unknown input '", Quote(name), "' for model '",
                                                  config.name(), "', which expects inputs [",
                                                  absl::StrJoin(expected, ", "), "]"));
 }
@@ -293,7 +296,8 @@ absl::StatusOr<DataType> CheckDatatype(const ModelInput& config_input, const Inp
   std::optional<DataType> got = DataTypeFromWireName(tensor.datatype());
   if (!got.has_value()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("input '", tensor.name(), "' has unknown datatype '", tensor.datatype(),
+        absl::StrCat("input '", Quote(tensor.name()), "' has unknown datatype '",
+                     Quote(tensor.datatype()),
                      "', model '", config.name(), "' expects ", expected_name));
   }
   if (got != expected) {
@@ -655,7 +659,7 @@ absl::Status ParseOutputs(const ModelInferRequest& message, const ModelConfig& c
       std::vector<absl::string_view> names;
       for (const auto& known : config.output()) names.push_back(known.name());
       return absl::InvalidArgumentError(
-          absl::StrCat("unknown output '", output.name(), "' for model '", config.name(),
+          absl::StrCat("unknown output '", Quote(output.name()), "' for model '", config.name(),
                        "', which has outputs [", absl::StrJoin(names, ", "), "]"));
     }
     if (seen[slot]) {

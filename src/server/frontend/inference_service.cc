@@ -28,12 +28,15 @@ grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* context,
 }
 
 // Model load/unload can take seconds (reading weights) and draining waits for in-flight
-// requests: it runs on its own thread so gRPC's callback threads never block on it.
+// requests: it runs on `executor` so gRPC's callback threads never block on it, and a flood of
+// such RPCs is refused (RESOURCE_EXHAUSTED) instead of starting a thread each.
 template <typename Fn>
-grpc::ServerUnaryReactor* FinishLater(grpc::CallbackServerContext* context, Fn fn) {
+grpc::ServerUnaryReactor* FinishLater(BoundedExecutor& executor,
+                                      grpc::CallbackServerContext* context, Fn fn) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  std::thread([reactor, fn = std::move(fn)]() mutable { reactor->Finish(ToGrpcStatus(fn())); })
-      .detach();
+  absl::Status queued = executor.Submit(
+      [reactor, fn = std::move(fn)]() mutable { reactor->Finish(ToGrpcStatus(fn())); });
+  if (!queued.ok()) reactor->Finish(ToGrpcStatus(queued));
   return reactor;
 }
 
@@ -238,7 +241,7 @@ InferenceService::Unary* InferenceService::RepositoryModelLoad(
   }
   absl::StatusOr<LoadOverride> override = ReadLoadOverride(request->parameters());
   if (!override.ok()) return Finish(context, override.status());
-  return FinishLater(context, [this, name = request->model_name(), override = *override] {
+  return FinishLater(repository_requests_, context, [this, name = request->model_name(), override = *override] {
     absl::Status loaded = manager_.Load(name, override.config, override.files);
     if (loaded.ok()) {
       LogInfo("loaded model '" + name + "'");
@@ -256,7 +259,7 @@ InferenceService::Unary* InferenceService::RepositoryModelUnload(
     return Finish(context, absl::FailedPreconditionError(
                                "explicit model load / unload needs --model-control-mode=explicit"));
   }
-  return FinishLater(context, [this, name = request->model_name()] {
+  return FinishLater(repository_requests_, context, [this, name = request->model_name()] {
     absl::Status unloaded = manager_.Unload(name);
     if (unloaded.ok()) LogInfo("unloaded model '" + name + "'");
     return unloaded;

@@ -10,6 +10,7 @@
 
 #include "inference/grpc_service.grpc.pb.h"
 #include "server/core/model_manager.h"
+#include "server/frontend/bounded_executor.h"
 #include "server/shm/shared_memory_manager.h"
 #include "server/trace/trace_manager.h"
 
@@ -116,6 +117,10 @@ class InferenceService final : public inference::GRPCInferenceService::CallbackS
   SharedMemoryManager& shared_memory_;
   const std::unique_ptr<TraceManager> own_traces_;  // null when borrowed
   TraceManager& traces_;
+  // RepositoryModelLoad / Unload run here. Declared last: destroyed first, once it has run every
+  // load it accepted, while the manager it calls still exists.
+  BoundedExecutor repository_requests_{
+      {.what = "model load/unload requests", .threads = 4, .max_queued = 64}};
 };
 
 // Parses `message` against its model (tensors may live in the shared-memory `regions`) and

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <filesystem>
 #include <span>
 #include <string_view>
@@ -62,9 +63,16 @@ absl::StatusOr<inference::ModelConfig> LoadModelConfig(
 // Never fails; a config that cannot be normalized is left for ValidateModelConfig to reject.
 void NormalizeModelConfig(inference::ModelConfig& config);
 
+// Bounds beyond which a config is refused (Triton has none): a model past them could load READY
+// and never answer (a queue delay of years, a tensor no request can carry) or overflow the
+// nanosecond arithmetic of the batcher.
+inline constexpr uint64_t kMaxQueueDelayMicroseconds = 60'000'000;          // one minute
+inline constexpr uint64_t kMaxQueueTimeoutMicroseconds = 86'400'000'000;    // one day
+inline constexpr uint64_t kMaxTensorElements = uint64_t{1} << 32;  // fixed dims x max_batch_size
+
 // Checks a (normally already normalized) config. Returns the first problem found:
 // INVALID_ARGUMENT for a config that is wrong (also for Triton), e.g.
-//   "model 'mlp': input[1] 'x': dims must be positive or -1, got 0";
+//   "model 'mlp': input[1] 'x': dims must be positive or -1, got 0", or out of the bounds above;
 // UNIMPLEMENTED for a valid config using what sonic-server does not support: a backend not in
 // `supported_backends`, the ensemble platform, sequence_batching, ensemble_scheduling,
 // model_transaction_policy.decoupled, response_cache.enable, instance kind KIND_MODEL.

@@ -70,17 +70,26 @@ absl::Status ValidateSupportedFeatures(const ModelConfig& config) {
   return absl::OkStatus();
 }
 
-// Checks each dimension of `shape` ("dims" or "reshape.shape") of tensor `field`.
+// Checks each dimension of `shape` ("dims" or "reshape.shape") of tensor `field`, and that its
+// fixed dimensions, times max_batch_size, hold no more than kMaxTensorElements.
 absl::Status ValidateShape(const ModelConfig& config, absl::string_view field,
                            absl::string_view what, const RepeatedField<int64_t>& shape) {
   if (shape.empty() && config.max_batch_size() == 0) {
     return Invalid(config, field, ": ", what,
                    " must not be empty when max_batch_size is 0 (a scalar needs batching)");
   }
+  uint64_t elements = static_cast<uint64_t>(std::max(config.max_batch_size(), 1));
   for (int64_t dim : shape) {
     if (dim <= 0 && dim != -1) {
       return Invalid(config, field, ": ", what, " must be positive or -1, got ", dim);
     }
+    if (dim > 0 && __builtin_mul_overflow(elements, static_cast<uint64_t>(dim), &elements)) {
+      elements = UINT64_MAX;
+    }
+  }
+  if (elements > kMaxTensorElements) {
+    return Invalid(config, field, ": ", what, " (times max_batch_size) hold more than ",
+                   kMaxTensorElements, " elements, which no request can carry");
   }
   return absl::OkStatus();
 }
@@ -288,11 +297,38 @@ absl::Status ValidatePriorities(const ModelConfig& config) {
   return absl::OkStatus();
 }
 
+absl::Status ValidateQueuePolicy(const ModelConfig& config, absl::string_view field,
+                                 const inference::ModelQueuePolicy& policy) {
+  if (policy.default_timeout_microseconds() > kMaxQueueTimeoutMicroseconds) {
+    return Invalid(config, field, ".default_timeout_microseconds: must be at most ",
+                   kMaxQueueTimeoutMicroseconds, " (one day), got ",
+                   policy.default_timeout_microseconds());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateQueueTimes(const ModelConfig& config) {
+  const inference::ModelDynamicBatching& batching = config.dynamic_batching();
+  if (batching.max_queue_delay_microseconds() > kMaxQueueDelayMicroseconds) {
+    return Invalid(config, "dynamic_batching.max_queue_delay_microseconds: must be at most ",
+                   kMaxQueueDelayMicroseconds, " (one minute), got ",
+                   batching.max_queue_delay_microseconds());
+  }
+  SONIC_RETURN_IF_ERROR(ValidateQueuePolicy(config, "dynamic_batching.default_queue_policy",
+                                            batching.default_queue_policy()));
+  for (const auto& [level, policy] : batching.priority_queue_policy()) {
+    SONIC_RETURN_IF_ERROR(ValidateQueuePolicy(
+        config, absl::StrCat("dynamic_batching.priority_queue_policy[", level, "]"), policy));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateDynamicBatching(const ModelConfig& config) {
   if (!config.has_dynamic_batching()) return absl::OkStatus();
   if (config.max_batch_size() == 0) {
     return Invalid(config, "dynamic_batching: requires max_batch_size > 0");
   }
+  SONIC_RETURN_IF_ERROR(ValidateQueueTimes(config));
   const auto& preferred = config.dynamic_batching().preferred_batch_size();
   for (int i = 0; i < preferred.size(); ++i) {
     if (preferred[i] < 1 || preferred[i] > config.max_batch_size()) {

@@ -408,5 +408,50 @@ TEST(ValidateModelConfigTest, RejectsBadVersionPolicy) {
   });
 }
 
+TEST(ValidateModelConfigTest, RejectsValuesNoModelCanServe) {
+  ExpectRejected({
+      {"dims of 2^63-1",
+       [](ModelConfig& c) { SetShape(c.mutable_input(1)->mutable_dims(), {INT64_MAX, 2}); },
+       Code::kInvalidArgument, "input[1] 'x'", "more than 4294967296 elements"},
+      {"fixed dims times max_batch_size",
+       [](ModelConfig& c) {
+         SetShape(c.mutable_output(0)->mutable_dims(), {-1, 65536, 65536});
+       },
+       Code::kInvalidArgument, "output[0] 'y'", "times max_batch_size"},
+      {"queue delay that overflows nanoseconds",
+       [](ModelConfig& c) {
+         c.mutable_dynamic_batching()->set_max_queue_delay_microseconds(UINT64_MAX);
+       },
+       Code::kInvalidArgument, "dynamic_batching.max_queue_delay_microseconds",
+       "at most 60000000"},
+      {"queue delay of 31 years",
+       [](ModelConfig& c) {
+         c.mutable_dynamic_batching()->set_max_queue_delay_microseconds(1'000'000'000'000'000);
+       },
+       Code::kInvalidArgument, "dynamic_batching.max_queue_delay_microseconds"},
+      {"default queue timeout",
+       [](ModelConfig& c) {
+         c.mutable_dynamic_batching()->mutable_default_queue_policy()
+             ->set_default_timeout_microseconds(UINT64_MAX);
+       },
+       Code::kInvalidArgument, "dynamic_batching.default_queue_policy.default_timeout_microseconds"},
+      {"priority queue timeout",
+       [](ModelConfig& c) {
+         auto* batching = c.mutable_dynamic_batching();
+         batching->set_priority_levels(2);
+         batching->set_default_priority_level(1);
+         (*batching->mutable_priority_queue_policy())[2].set_default_timeout_microseconds(
+             UINT64_MAX / 10);
+       },
+       Code::kInvalidArgument, "dynamic_batching.priority_queue_policy[2]"},
+  });
+  ExpectAccepted("the largest bounds", [](ModelConfig& c) {
+    SetShape(c.mutable_input(1)->mutable_dims(), {1 << 16, 1 << 13});  // x 8 = 2^32
+    c.mutable_dynamic_batching()->set_max_queue_delay_microseconds(kMaxQueueDelayMicroseconds);
+    c.mutable_dynamic_batching()->mutable_default_queue_policy()->set_default_timeout_microseconds(
+        kMaxQueueTimeoutMicroseconds);
+  });
+}
+
 }  // namespace
 }  // namespace sonic::server

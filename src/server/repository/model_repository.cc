@@ -117,7 +117,7 @@ absl::StatusOr<fs::path> ModelRepository::ModelDirectory(std::string_view name) 
   if (name.empty() || name.front() == '.' || name.find('/') != std::string_view::npos ||
       name.find('\\') != std::string_view::npos || name.find('\0') != std::string_view::npos) {
     return absl::InvalidArgumentError(
-        absl::StrCat("'", ToAbsl(name), "' is not a valid model name"));
+        absl::StrCat("'", Quoted(name), "' is not a valid model name"));
   }
   std::vector<fs::path> found;
   for (const fs::path& root : roots_) {
@@ -126,7 +126,7 @@ absl::StatusOr<fs::path> ModelRepository::ModelDirectory(std::string_view name) 
   }
   if (found.empty()) {
     return absl::NotFoundError(
-        absl::StrCat("model '", ToAbsl(name), "' is not in any model repository"));
+        absl::StrCat("model '", Quoted(name), "' is not in any model repository"));
   }
   if (found.size() > 1) {
     return absl::FailedPreconditionError(

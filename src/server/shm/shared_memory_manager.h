@@ -34,19 +34,29 @@ class SharedMemoryManager {
  public:
   using RegionOpener = absl::FunctionRef<absl::StatusOr<std::shared_ptr<SharedMemoryRegion>>()>;
 
-  SharedMemoryManager() = default;
+  // Bounds on what clients may register, all clients together: every region is a mapping (the
+  // kernel allows about 65,000 per process) and an open file.
+  struct Options {
+    size_t max_regions = 1024;                 // --max-shared-memory-regions
+    uint64_t max_total_bytes = uint64_t{64} << 30;  // --max-shared-memory-bytes (64 GiB)
+  };
+
+  SharedMemoryManager() : SharedMemoryManager(Options{}) {}
+  explicit SharedMemoryManager(const Options& options) : options_(options) {}
   SharedMemoryManager(const SharedMemoryManager&) = delete;
   SharedMemoryManager& operator=(const SharedMemoryManager&) = delete;
 
   // Maps and registers a system region under `name`. ALREADY_EXISTS when the name is taken (by
   // a region of either kind); INVALID_ARGUMENT as SystemSharedMemoryRegion::Create, or for an
-  // empty name.
+  // empty name; RESOURCE_EXHAUSTED, naming the limit, past max_regions or max_total_bytes.
   absl::Status Register(const std::string& name, const std::string& key, uint64_t offset,
                         uint64_t byte_size);
 
   // Registers the region `open` returns under `name` (which must be the region's name). `open`
   // runs only when the name is free, outside the lock; its error is returned unchanged.
-  // ALREADY_EXISTS when the name is taken; INVALID_ARGUMENT for an empty name.
+  // ALREADY_EXISTS when the name is taken; INVALID_ARGUMENT for an empty name;
+  // RESOURCE_EXHAUSTED, naming the limit, past max_regions (then `open` does not run) or
+  // max_total_bytes (the region opened is closed again).
   absl::Status Register(const std::string& name, RegionOpener open);
 
   // Drops the registration of the `kind` region `name`; requests already using it keep it. A
@@ -67,8 +77,14 @@ class SharedMemoryManager {
   absl::StatusOr<std::shared_ptr<const SharedMemoryRegion>> Acquire(const std::string& name) const;
 
  private:
+  // OK when one more region of `byte_size` bytes stays within the bounds.
+  absl::Status CheckRoom(const std::string& name, uint64_t byte_size) const
+      ABSL_SHARED_LOCKS_REQUIRED(mutex_);
+
+  const Options options_;
   mutable absl::Mutex mutex_;
   std::map<std::string, std::shared_ptr<SharedMemoryRegion>> regions_ ABSL_GUARDED_BY(mutex_);
+  uint64_t total_bytes_ ABSL_GUARDED_BY(mutex_) = 0;
 };
 
 }  // namespace sonic::server

@@ -220,5 +220,53 @@ TEST(SharedMemoryManagerTest, SystemRegionsReadAndWriteByCopyToo) {
   EXPECT_EQ((*region)->Write(49, value).code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST(SharedMemoryManagerTest, AnObjectShrunkAfterRegistrationIsAnErrorNotASigbus) {
+  ShmObject object(3 * 4096);
+  SharedMemoryManager manager;
+  ASSERT_TRUE(manager.Register("shrunk", object.key(), 4096, 2 * 4096).ok());
+  auto region = manager.Acquire("shrunk");
+  ASSERT_TRUE(region.ok()) << region.status();
+  int fd = shm_open(object.key().c_str(), O_RDWR, 0);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(ftruncate(fd, 4096 + 100), 0);
+  close(fd);
+
+  EXPECT_TRUE((*region)->Bytes(0, 100).ok()) << "the bytes still in the object stay usable";
+  auto bytes = (*region)->Bytes(0, 4096);
+  EXPECT_EQ(bytes.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(bytes.status().message(), HasSubstr("region 'shrunk'"));
+  EXPECT_THAT(bytes.status().message(), HasSubstr("shrunk to 4196 bytes"));
+  std::vector<std::byte> out(4096);
+  EXPECT_EQ((*region)->Read(0, out).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ((*region)->Write(4096, out).code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(SharedMemoryManagerTest, RegionCountAndTotalSizeAreBounded) {
+  ShmObject object(4096);
+  SharedMemoryManager manager({.max_regions = 2, .max_total_bytes = 5000});
+  ASSERT_TRUE(manager.Register("a", object.key(), 0, 2000).ok());
+  absl::Status too_big = manager.Register("b", object.key(), 0, 4000);
+  EXPECT_EQ(too_big.code(), absl::StatusCode::kResourceExhausted) << too_big;
+  EXPECT_THAT(too_big.message(), HasSubstr("--max-shared-memory-bytes"));
+  ASSERT_TRUE(manager.Register("b", object.key(), 0, 3000).ok());
+  absl::Status too_many = manager.Register("c", object.key(), 0, 1);
+  EXPECT_EQ(too_many.code(), absl::StatusCode::kResourceExhausted) << too_many;
+  EXPECT_THAT(too_many.message(), HasSubstr("--max-shared-memory-regions"));
+  // Unregistering gives the room back.
+  ASSERT_TRUE(manager.Unregister(SharedMemoryKind::kSystem, "a").ok());
+  EXPECT_TRUE(manager.Register("c", object.key(), 0, 2000).ok());
+  manager.UnregisterAll();
+  EXPECT_TRUE(manager.Register("d", object.key(), 0, 4096).ok());
+}
+
+TEST(SharedMemoryManagerTest, ErrorsQuoteLongNamesShortened) {
+  SharedMemoryManager manager;
+  const std::string long_name(10000, 'n');
+  absl::Status status = manager.Status(SharedMemoryKind::kSystem, long_name).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_LT(status.message().size(), 300u);
+  EXPECT_THAT(status.message(), HasSubstr("nnn..."));
+}
+
 }  // namespace
 }  // namespace sonic::server

@@ -1,6 +1,7 @@
 #include "server/shm/shared_memory_region.h"
 
 #include "absl/strings/str_cat.h"
+#include "sonic/common/status.h"
 
 namespace sonic::server {
 
@@ -9,7 +10,8 @@ absl::Status SharedMemoryRegion::CheckWindow(uint64_t offset, uint64_t size) con
   if (__builtin_add_overflow(offset, size, &end) || end > byte_size_) {
     return absl::InvalidArgumentError(absl::StrCat("offset ", offset, " + byte_size ", size,
                                                    " is out of bounds of shared memory region '",
-                                                   name_, "' of ", byte_size_, " bytes"));
+                                                   sonic::Quoted(name_), "' of ", byte_size_,
+                                                   " bytes"));
   }
   return absl::OkStatus();
 }

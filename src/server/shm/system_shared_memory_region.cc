@@ -21,7 +21,8 @@ std::string ErrnoText(int error) { return std::string(std::strerror(error)); }
 
 absl::StatusOr<std::shared_ptr<SystemSharedMemoryRegion>> SystemSharedMemoryRegion::Create(
     const std::string& name, const std::string& key, uint64_t offset, uint64_t byte_size) {
-  const std::string context = absl::StrCat("shared memory region '", name, "' (key '", key, "')");
+  const std::string context =
+      absl::StrCat("shared memory region '", Quoted(name), "' (key '", Quoted(key), "')");
   if (byte_size == 0) return absl::InvalidArgumentError(absl::StrCat(context, ": byte_size is 0"));
   int fd = shm_open(key.c_str(), O_RDWR, 0);
   if (fd < 0) {
@@ -47,17 +48,38 @@ absl::StatusOr<std::shared_ptr<SystemSharedMemoryRegion>> SystemSharedMemoryRegi
   const size_t map_size = static_cast<size_t>(end - map_offset);
   void* mapping = mmap(nullptr, map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
                        static_cast<off_t>(map_offset));
-  int error = errno;
-  close(fd);  // the mapping keeps the object alive
   if (mapping == MAP_FAILED) {
+    int error = errno;
+    close(fd);
     return absl::InvalidArgumentError(absl::StrCat(context, ": mmap failed: ", ErrnoText(error)));
   }
   std::byte* base = static_cast<std::byte*>(mapping) + (offset - map_offset);
   return std::shared_ptr<SystemSharedMemoryRegion>(
-      new SystemSharedMemoryRegion(name, key, offset, byte_size, mapping, map_size, base));
+      new SystemSharedMemoryRegion(name, key, offset, byte_size, fd, mapping, map_size, base));
 }
 
-SystemSharedMemoryRegion::~SystemSharedMemoryRegion() { munmap(mapping_, mapping_size_); }
+SystemSharedMemoryRegion::~SystemSharedMemoryRegion() {
+  munmap(mapping_, mapping_size_);
+  close(fd_);
+}
+
+absl::Status SystemSharedMemoryRegion::CheckObjectCovers(uint64_t offset, uint64_t size) const {
+  struct stat info {};
+  if (fstat(fd_, &info) != 0) {
+    return absl::InvalidArgumentError(absl::StrCat("shared memory region '", Quoted(name()),
+                                                   "': fstat failed: ", ErrnoText(errno)));
+  }
+  // CheckWindow has bounded offset + size by byte_size, so this cannot overflow.
+  const uint64_t end = offset_ + offset + size;
+  if (static_cast<uint64_t>(info.st_size) < end) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "shared memory region '", Quoted(name()), "' (key '", Quoted(key_),
+        "'): the shared memory object was shrunk to ", info.st_size,
+        " bytes after it was registered; the request needs its bytes up to ", end,
+        " (register the region again)"));
+  }
+  return absl::OkStatus();
+}
 
 SharedMemoryRegionStatus SystemSharedMemoryRegion::Status() const {
   SharedMemoryRegionStatus status;
@@ -72,6 +94,7 @@ SharedMemoryRegionStatus SystemSharedMemoryRegion::Status() const {
 absl::StatusOr<std::span<std::byte>> SystemSharedMemoryRegion::Bytes(uint64_t offset,
                                                                      uint64_t size) const {
   SONIC_RETURN_IF_ERROR(CheckWindow(offset, size));
+  SONIC_RETURN_IF_ERROR(CheckObjectCovers(offset, size));
   return std::span<std::byte>(base_ + offset, static_cast<size_t>(size));
 }
 

@@ -1,6 +1,12 @@
 // A system shared-memory region: one mmap()ed window [offset, offset + byte_size) of a POSIX
 // shm object that a client created and registered with SystemSharedMemoryRegister. Inputs are
 // read from it in place (zero copy). Thread-safe (see SharedMemoryRegion).
+//
+// The client owns the object and may shrink it (ftruncate) after registering; touching a mapped
+// page past the object's end raises SIGBUS, which would kill the server. So the region keeps the
+// object open and every use (Bytes, Read, Write) first checks, with fstat, that the object still
+// covers the bytes used; a shrunk object is INVALID_ARGUMENT naming the region. (A shrink racing
+// with a use, between the check and the access, is not covered.)
 #pragma once
 
 #include <cstddef>
@@ -18,8 +24,9 @@ namespace sonic::server {
 class SystemSharedMemoryRegion final : public SharedMemoryRegion {
  public:
   // shm_open(key, O_RDWR), checks that offset + byte_size lies within the object (fstat), and
-  // maps that window read-write. INVALID_ARGUMENT: byte_size 0, key not found or not openable
-  // (with the errno text), window out of the object's bounds, mmap failure.
+  // maps that window read-write; the object stays open (one file descriptor) for the checks at
+  // use. INVALID_ARGUMENT: byte_size 0, key not found or not openable (with the errno text),
+  // window out of the object's bounds, mmap failure.
   static absl::StatusOr<std::shared_ptr<SystemSharedMemoryRegion>> Create(const std::string& name,
                                                                           const std::string& key,
                                                                           uint64_t offset,
@@ -36,16 +43,22 @@ class SystemSharedMemoryRegion final : public SharedMemoryRegion {
 
  private:
   SystemSharedMemoryRegion(std::string name, std::string key, uint64_t offset, uint64_t byte_size,
-                           void* mapping, size_t mapping_size, std::byte* base)
+                           int fd, void* mapping, size_t mapping_size, std::byte* base)
       : SharedMemoryRegion(std::move(name), SharedMemoryKind::kSystem, byte_size),
         key_(std::move(key)),
         offset_(offset),
+        fd_(fd),
         mapping_(mapping),
         mapping_size_(mapping_size),
         base_(base) {}
 
+  // OK when the object still holds the region's bytes [offset, offset + size); INVALID_ARGUMENT
+  // naming the region and both sizes when it was shrunk below them.
+  absl::Status CheckObjectCovers(uint64_t offset, uint64_t size) const;
+
   const std::string key_;
   const uint64_t offset_;
+  const int fd_;               // the shm object, for fstat
   void* const mapping_;        // what mmap() returned (page aligned)
   const size_t mapping_size_;  // what to munmap()
   std::byte* const base_;      // first byte of the region: mapping_ + offset % page size
