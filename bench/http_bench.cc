@@ -71,7 +71,7 @@ std::string Payload() {
 
 absl::Status CheckSize(size_t got, size_t expected, std::string_view what) {
   if (got == expected) return absl::OkStatus();
-  return absl::InternalError(absl::StrCat(what, ": ", got, " bytes for ", expected));
+  return absl::InternalError(absl::StrCat(std::string(what), ": ", got, " bytes for ", expected));
 }
 
 LoadSide GrpcEchoSide(const EchoServerProcess& server, const std::string& payload) {

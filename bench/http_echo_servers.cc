@@ -40,10 +40,9 @@ bool TellPort(int port_fd, int port) {
   server.new_task_queue = [] { return new httplib::ThreadPool(kHttplibThreads); };
   server.set_tcp_nodelay(true);
   server.set_keep_alive_max_count(std::numeric_limits<int>::max());
-  server.set_pre_routing_handler([](const httplib::Request& request, httplib::Response& response) {
+  server.Post(".*", [](const httplib::Request& request, httplib::Response& response) {
     response.body = request.body;
     response.set_header("Content-Type", "application/octet-stream");
-    return httplib::Server::HandlerResponse::Handled;
   });
   const int port = server.bind_to_any_port("127.0.0.1");
   if (!TellPort(port_fd, port)) _exit(1);

@@ -26,13 +26,18 @@ class RawHttpClient {
   RawHttpClient& operator=(const RawHttpClient&) = delete;
 
   // Sends `request` (HttpPostBytes) and returns the response body; the body stays valid until
-  // the next call. INTERNAL for a non-200 status (with the body), a closed connection or a
-  // response without Content-Length.
+  // the next call. A connection the server closed while idle (its keep-alive timeout) is opened
+  // again once, as HTTP clients do. INTERNAL for a non-200 status (with the body), a connection
+  // closed mid-answer or a response without Content-Length.
   absl::StatusOr<std::string_view> RoundTrip(std::string_view request);
 
  private:
-  explicit RawHttpClient(int fd) : fd_(fd) {}
-  const int fd_;
+  RawHttpClient(int port, int fd) : port_(port), fd_(fd) {}
+  // One attempt; `closed` tells whether the connection was found closed before any answer.
+  absl::StatusOr<std::string_view> Attempt(std::string_view request, bool& closed);
+
+  const int port_;
+  int fd_;
   std::string buffer_;
 };
 

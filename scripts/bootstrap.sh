@@ -17,6 +17,8 @@ packages=(
   openssl
   gnuplot-nox
   python3-venv libb64-0d
+  # Only for bench/http_bench.cc's comparison of HTTP libraries (the server uses cpp-httplib).
+  libevent-dev libmicrohttpd-dev
 )
 
 missing=()
