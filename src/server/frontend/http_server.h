@@ -1,7 +1,8 @@
-// The HTTP/REST endpoint of sonic-server: HttpApi served by cpp-httplib (chosen by measurement,
-// bench/http_bench.cc): a pool of threads, each serving one connection at a time with blocking
-// reads and writes, so an inference handler waits for its response on its connection's thread
-// with no hand-over between threads. Request bodies compressed with gzip or deflate are
+// The HTTP/REST endpoint of sonic-server: HttpApi served by cpp-httplib: a pool of threads, each
+// serving one connection at a time with blocking reads and writes, so an inference handler waits
+// for its response on its connection's thread with no hand-over between threads. Its cost beside
+// gRPC and beside libevent's evhttp and libmicrohttpd (cheaper as bare echo servers) is measured
+// by bench/http_bench.cc. Request bodies compressed with gzip or deflate are
 // decompressed; responses are compressed as the request's Accept-Encoding asks.
 //
 // A connection holds a pool thread while it is kept alive (up to kKeepAliveSeconds idle), so
