@@ -239,6 +239,9 @@ absl::Status ModelManager::Unload(const std::string& name) {
     }
     slot.fingerprint.clear();
     slot.sent_files.reset();
+    // Why an earlier load failed no longer applies: the model is now simply unloaded.
+    slot.state.reset();
+    slot.reason.clear();
   }
   Retire(name, std::move(old));
   return absl::OkStatus();
@@ -324,7 +327,9 @@ absl::StatusOr<std::shared_ptr<ModelVersion>> ModelManager::Get(std::string_view
   absl::MutexLock lock(&mutex_);
   auto it = models_.find(name);
   if (it == models_.end() || (it->second.versions.empty() && !it->second.state)) {
-    return absl::NotFoundError(absl::StrCat("unknown model '", Quoted(name), "'"));
+    // Triton's words, which clients (Triton's own examples among them) look for.
+    return absl::NotFoundError(absl::StrCat("Request for unknown model: '", Quoted(name),
+                                            "' is not found"));
   }
   const auto& versions = it->second.versions;
   if (version.empty()) {
@@ -343,7 +348,8 @@ absl::StatusOr<std::shared_ptr<ModelVersion>> ModelManager::Get(std::string_view
   }
   auto v = versions.find(number);
   if (v == versions.end()) {
-    return absl::NotFoundError(absl::StrCat("unknown version ", number, " of model '", name, "'"));
+    return absl::NotFoundError(absl::StrCat("Request for unknown model: '", Quoted(name), "' version ",
+                                            number, " is not found"));
   }
   if (v->second.state != ModelState::kReady) {
     return absl::UnavailableError(absl::StrCat("model '", name, "' version ", number, " is ",
