@@ -348,8 +348,8 @@ absl::StatusOr<std::shared_ptr<ModelVersion>> ModelManager::Get(std::string_view
   }
   auto v = versions.find(number);
   if (v == versions.end()) {
-    return absl::NotFoundError(absl::StrCat("Request for unknown model: '", Quoted(name), "' version ",
-                                            number, " is not found"));
+    return absl::NotFoundError(absl::StrCat("Request for unknown model: '", Quoted(name),
+                                            "' version ", number, " is not found"));
   }
   if (v->second.state != ModelState::kReady) {
     return absl::UnavailableError(absl::StrCat("model '", name, "' version ", number, " is ",
