@@ -20,6 +20,9 @@ void AddPerfCommand(CLI::App& app, int& exit_code);
 // (scan_command.cc).
 void AddScanCommand(CLI::App& app, int& exit_code);
 
+// `sonic plan`: a deployment plan from measured profiles (plan_command.cc).
+void AddPlanCommand(CLI::App& app, int& exit_code);
+
 // Helper for callbacks: prints "sonic <command>: <message>" on stderr.
 void PrintError(const std::string& command, const std::string& message);
 

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   sonic::cli::AddRunCommand(app, exit_code);
   sonic::cli::AddPerfCommand(app, exit_code);
   sonic::cli::AddScanCommand(app, exit_code);
+  sonic::cli::AddPlanCommand(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -29,9 +29,9 @@ std::string ModelNames(const Plan& plan, const DeviceGroup& group) {
 
 void AppendModels(const Plan& plan, std::string& text) {
   absl::StrAppendFormat(&text, "%-24s %12s %8s %14s %8s %10s %9s %6s\n", "model", "requests/s",
-                        "entries", "capacity/dev", "load", "p99 ms", "cpu us/rq", "inst");
+                        "entries", "capacity/gpu", "load", "p99 ms", "cpu us/rq", "inst");
   for (const ModelLoad& m : plan.models) {
-    absl::StrAppendFormat(&text, "%-24s %12.4g %8.3g %14.4g %8.3g %10.3g %9.3g %6d\n", m.model,
+    absl::StrAppendFormat(&text, "%-24s %12.6g %8.3g %14.6g %8.4g %10.3g %9.3g %6d\n", m.model,
                           m.requests_per_second, m.entries_per_request, m.capacity, m.load,
                           m.latency_p99_ms, m.server_cpu_us_per_request, m.instances);
   }
@@ -151,7 +151,7 @@ void EmitDirect(YAML::Emitter& out, const DirectComparison& d) {
 std::string FormatPlanTable(const Plan& plan, const std::vector<SimulatedQueueTime>& simulated) {
   std::string text = absl::StrFormat(
       "%d GPU(s) on %d server(s) (%d per server), models %s, utilization %.3f (target %.2f)\n"
-      "%.4g events/s from %.4g cores; %.3g jobs per server planned, %.3g at saturation\n"
+      "%.6g events/s from %.6g cores; %.3g jobs per server planned, %.3g at saturation\n"
       "per server: %.3g CPU cores for requests, %.3g Gb/s network\n",
       plan.gpus, plan.servers, plan.gpus_per_server, PlacementName(plan.chosen), plan.utilization,
       plan.target_utilization, plan.events_per_second, plan.cores, plan.jobs_per_server,
@@ -179,6 +179,8 @@ std::string FormatPlanTable(const Plan& plan, const std::vector<SimulatedQueueTi
 
 std::string PlanYaml(const Plan& plan, const std::vector<SimulatedQueueTime>& simulated) {
   YAML::Emitter out;
+  out.SetDoublePrecision(6);
+  out.SetFloatPrecision(6);
   out << YAML::BeginMap;
   EmitSummary(out, plan);
   out << YAML::Key << "models" << YAML::Value << YAML::BeginSeq;

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <iostream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -121,8 +122,8 @@ TEST_P(PlanValidationTest, PredictedJobsPerServerMatchTheScansKnee) {
            model.name + "-perf.log");
   const std::filesystem::path scan_dir = Scratch(model.name + "-scan");
   RunSonic({"scan", "-u", address, "-m", model.name, "-b", batch, "-t", "1", "--jobs-range",
-            absl::StrCat("1:", model.scan_jobs), "--duration-ms", "1200", "--start-delay-ms",
-            "500", "-o", scan_dir.string()},
+            absl::StrCat("1:", model.scan_jobs), "--duration-ms", "1000", "--start-delay-ms",
+            "1500", "-o", scan_dir.string()},
            model.name + "-scan.log");
   if (HasFatalFailure()) return;
 
@@ -151,6 +152,8 @@ TEST_P(PlanValidationTest, PredictedJobsPerServerMatchTheScansKnee) {
                           p.total_throughput, p.per_job_throughput);
   }
   SCOPED_TRACE(absl::StrCat("scan: ", measured, "plan: ", YAML::Dump(plan["plan"])));
+  std::cout << model.name << ": predicted " << predicted << " jobs per server; scan: " << measured
+            << "knee " << knee.sustained_jobs << std::endl;
   EXPECT_TRUE(knee.saturated);
   EXPECT_EQ(knee.sustained_jobs, model.scan_jobs - 1);
   EXPECT_LE(std::fabs(predicted - knee.sustained_jobs), 0.1 * knee.sustained_jobs)
