@@ -129,7 +129,9 @@ int Run(const ServerFlags& flags, const sigset_t& signals) {
                         .backends = backends->get(),
                         .mode = flags.mode,
                         .gpu_count = gpu_count,
-                        .load_thread_count = flags.model_load_thread_count});
+                        .load_thread_count = flags.model_load_thread_count,
+                        .max_instances_per_model = flags.max_instances_per_model,
+                        .max_instances = flags.max_instances});
   const bool load_failed = LoadAtStartup(manager, flags);
   if ((LogIndex(manager) || load_failed) && flags.exit_on_error) {
     LogError("exiting: failed to load all models (--exit-on-error=false keeps serving the others)");
@@ -144,7 +146,7 @@ int Run(const ServerFlags& flags, const sigset_t& signals) {
                "request is traced");
   }
   // One registry of client shared-memory regions for gRPC and HTTP: one namespace.
-  SharedMemoryManager shared_memory;
+  SharedMemoryManager shared_memory(flags.shared_memory_limits);
   std::unique_ptr<GrpcServer> server;
   if (flags.allow_grpc) {
     GrpcServer::Options grpc = flags.grpc;

@@ -42,6 +42,23 @@ void AddRepositoryFlags(CLI::App& app, ServerFlags& flags) {
       ->description("Take model configurations as written (always)");
 }
 
+// sonic-server's own bounds (tritonserver has none): a config or client past them is refused
+// with a message naming the flag.
+void AddLimitFlags(CLI::App& app, ServerFlags& flags) {
+  app.add_option("--max-instances-per-model", flags.max_instances_per_model,
+                 "Instances (threads) one model may have, all versions together")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--max-instances", flags.max_instances,
+                 "Instances (threads) all models together may have")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--max-shared-memory-regions", flags.shared_memory_limits.max_regions,
+                 "Shared-memory regions clients may register, all together")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--max-shared-memory-bytes", flags.shared_memory_limits.max_total_bytes,
+                 "Total bytes of the shared-memory regions clients may register")
+      ->check(CLI::PositiveNumber);
+}
+
 void AddLogFlags(CLI::App& app, ServerFlags& flags) {
   app.add_option("--log-verbose", flags.log.verbose_level, "Verbose logging level (0 = off)");
   app.add_option("--log-info", flags.log.info, "Log INFO messages (true | false)");
@@ -218,6 +235,7 @@ absl::StatusOr<ServerFlags> ParseServerFlags(int argc, char** argv, int& exit_co
   flags.grpc.info.version = SONIC_VERSION;
   CLI::App app{"sonic-server: a KServe v2 / Triton-compatible inference server"};
   AddRepositoryFlags(app, flags);
+  AddLimitFlags(app, flags);
   AddLogFlags(app, flags);
   AddGrpcFlags(app, flags);
   AddMetricsFlags(app, flags);

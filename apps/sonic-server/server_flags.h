@@ -13,6 +13,7 @@
 #include "server/frontend/http_server.h"
 #include "server/logging/server_log.h"
 #include "server/metrics/metrics_server.h"
+#include "server/shm/shared_memory_manager.h"
 #include "server/trace/trace_settings.h"
 
 namespace sonic::server {
@@ -24,6 +25,11 @@ struct ServerFlags {
   int repository_poll_secs = 15;
   int exit_timeout_secs = 30;
   int model_load_thread_count = 4;
+  // Bounds on what configs and clients may ask of the server (not tritonserver flags; see
+  // ModelManager::Options and SharedMemoryManager::Options).
+  uint64_t max_instances_per_model = 64;
+  uint64_t max_instances = 512;
+  SharedMemoryManager::Options shared_memory_limits;
   // A model that fails to load at startup stops the server (exit status 1), as tritonserver.
   bool exit_on_error = true;
   LogSettings log;

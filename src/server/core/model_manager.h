@@ -68,8 +68,8 @@ class ModelManager {
   // config.pbtxt (the RepositoryModelLoad `config` parameter). OK when at least one version is
   // READY; otherwise the reason (also kept for RepositoryIndex). NOT_FOUND for a model the
   // repository does not have; INVALID_ARGUMENT for more instances than max_instances_per_model;
-  // RESOURCE_EXHAUSTED when the server's instances would exceed max_instances or the system
-  // refuses a thread.
+  // RESOURCE_EXHAUSTED when the server's instances would exceed max_instances. A version that
+  // cannot load (bad files, a thread the system refuses) is UNAVAILABLE with its reason.
   // `files` ("<version>/<path>" -> contents, the `file:` load parameters) replace the model's
   // directory, as Triton: the model loads from them (the repository need not have it) and
   // `config_json` is then required (INVALID_ARGUMENT without it). They are kept until the model
