@@ -181,8 +181,8 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(const std::filesystem::path& fil
 absl::StatusOr<std::vector<ServerConfig>> ServersFromEnvironment() {
   std::vector<ServerConfig> servers;
   const char* value = std::getenv(kServerAddressEnv);
-  if (value == nullptr) return servers;
-  const std::vector<std::string> entries = absl::StrSplit(value, ',', absl::SkipWhitespace());
+  const std::vector<std::string> entries =
+      absl::StrSplit(value == nullptr ? "" : value, ',', absl::SkipWhitespace());
   for (const std::string& entry : entries) {
     std::string address(absl::StripAsciiWhitespace(entry));
     if (address.find(':') == std::string::npos) {
@@ -191,6 +191,16 @@ absl::StatusOr<std::vector<ServerConfig>> ServersFromEnvironment() {
     }
     servers.push_back({absl::StrCat("env", servers.size()), address, {}});
   }
+  const char* host = std::getenv(kLocalBalancerHostEnv);
+  const char* port = std::getenv(kLocalBalancerPortEnv);
+  const bool has_host = host != nullptr && *host != '\0';
+  const bool has_port = port != nullptr && *port != '\0';
+  if (has_host != has_port) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        kLocalBalancerHostEnv, " and ", kLocalBalancerPortEnv, " must be set together (",
+        has_host ? kLocalBalancerPortEnv : kLocalBalancerHostEnv, " is missing)"));
+  }
+  if (has_host) servers.push_back({kLocalBalancerName, absl::StrCat(host, ":", port), {}});
   return servers;
 }
 

@@ -104,5 +104,23 @@ TEST(ServiceConfigTest, ServersFromEnvironment) {
   ::unsetenv(kServerAddressEnv);
 }
 
+TEST(ServiceConfigTest, CmsswLocalBalancerFromEnvironment) {
+  ::unsetenv(kServerAddressEnv);
+  ::setenv(kLocalBalancerHostEnv, "balancer.site", 1);
+  ::setenv(kLocalBalancerPortEnv, "8001", 1);
+  auto servers = ServersFromEnvironment();
+  ASSERT_TRUE(servers.ok()) << servers.status();
+  ASSERT_EQ(servers->size(), 1u);
+  EXPECT_EQ((*servers)[0].name, "SONIC_LOCAL_BALANCER");
+  EXPECT_EQ((*servers)[0].address, "balancer.site:8001");
+  ::unsetenv(kLocalBalancerPortEnv);
+  auto incomplete = ServersFromEnvironment();
+  EXPECT_EQ(incomplete.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(incomplete.status().message()),
+              ::testing::HasSubstr("SONIC_LOCAL_BALANCER_PORT is missing"));
+  ::unsetenv(kLocalBalancerHostEnv);
+  EXPECT_TRUE(ServersFromEnvironment()->empty());
+}
+
 }  // namespace
 }  // namespace sonic::service

@@ -47,7 +47,8 @@ class TritonService::Impl {
   void StartProber() { prober_ = std::thread([this] { ProbeLoop(); }); }
   absl::Status DeclareModel(const ModelDeclaration& model);
   absl::StatusOr<client::ServerEndpoint> Resolve(const std::string& model,
-                                                 const std::string& failed);
+                                                 const std::string& failed,
+                                                 const std::string& preferred);
   void ProbeAll();
   std::vector<ServerState> Servers() const;
   std::string FallbackLogs() const;
@@ -59,7 +60,9 @@ class TritonService::Impl {
   // Marks the server at `address` failed and moves one client away from it.
   void MarkFailed(const std::string& address);
   // ChooseServer over the current state; counts the client on success. No address when none.
-  client::ServerEndpoint Choose(const std::string& model, const std::string& excluded);
+  // `preferred` (a client's own) comes before the model's and the job's preferred server.
+  client::ServerEndpoint Choose(const std::string& model, const std::string& excluded,
+                                const std::string& preferred = "");
   // The known server at `address` with its TLS options (none for an unknown address).
   client::ServerEndpoint EndpointAt(const std::string& address) const;
   absl::StatusOr<client::ServerEndpoint> FromFallback(const std::string& model);
@@ -139,7 +142,8 @@ void TritonService::Impl::MarkFailed(const std::string& address) {
 }
 
 client::ServerEndpoint TritonService::Impl::Choose(const std::string& model,
-                                                  const std::string& excluded) {
+                                                  const std::string& excluded,
+                                                  const std::string& client_preferred) {
   absl::MutexLock lock(&mu_);
   std::vector<internal::RouteCandidate> candidates;
   for (const Server& s : servers_) {
@@ -151,6 +155,7 @@ client::ServerEndpoint TritonService::Impl::Choose(const std::string& model,
   if (declared != models_.end() && !declared->second.preferred_server.empty()) {
     preferred = declared->second.preferred_server;
   }
+  if (!client_preferred.empty()) preferred = client_preferred;
   const int chosen = internal::ChooseServer(candidates, preferred, excluded);
   if (chosen < 0) return {};
   ++servers_[chosen].assigned;
@@ -165,22 +170,22 @@ client::ServerEndpoint TritonService::Impl::EndpointAt(const std::string& addres
   return {address, {}};
 }
 
-absl::StatusOr<client::ServerEndpoint> TritonService::Impl::Resolve(const std::string& model,
-                                                                    const std::string& failed) {
+absl::StatusOr<client::ServerEndpoint> TritonService::Impl::Resolve(
+    const std::string& model, const std::string& failed, const std::string& preferred) {
   if (!failed.empty()) {
     MarkFailed(failed);
     if (config_.retry_policy == RetryPolicy::kSameServer) return EndpointAt(failed);
     if (config_.retry_policy == RetryPolicy::kAnotherServer) {
-      if (auto chosen = Choose(model, failed); !chosen.address.empty()) return chosen;
+      if (auto chosen = Choose(model, failed, preferred); !chosen.address.empty()) return chosen;
     }
     ProbeAll();  // the failed server may be back, others may have recovered
     if (config_.retry_policy == RetryPolicy::kAnotherServer) {
-      if (auto chosen = Choose(model, failed); !chosen.address.empty()) return chosen;
+      if (auto chosen = Choose(model, failed, preferred); !chosen.address.empty()) return chosen;
     }
   } else {
-    if (auto chosen = Choose(model, ""); !chosen.address.empty()) return chosen;
+    if (auto chosen = Choose(model, "", preferred); !chosen.address.empty()) return chosen;
     ProbeAll();
-    if (auto chosen = Choose(model, ""); !chosen.address.empty()) return chosen;
+    if (auto chosen = Choose(model, "", preferred); !chosen.address.empty()) return chosen;
   }
   return FromFallback(model);
 }
@@ -364,20 +369,22 @@ absl::Status TritonService::DeclareModel(const ModelDeclaration& model) {
 }
 
 absl::StatusOr<client::ServerEndpoint> TritonService::Resolve(
-    const std::string& model_name, const std::string& failed_address) {
-  return impl_->Resolve(model_name, failed_address);
+    const std::string& model_name, const std::string& failed_address,
+    const std::string& preferred_server) {
+  return impl_->Resolve(model_name, failed_address, preferred_server);
 }
 
-client::ServerResolver TritonService::Resolver() {
-  return [this](const std::string& model, const std::string& failed) {
-    return Resolve(model, failed);
+client::ServerResolver TritonService::Resolver(const std::string& preferred_server) {
+  return [this, preferred_server](const std::string& model, const std::string& failed) {
+    return Resolve(model, failed, preferred_server);
   };
 }
 
-client::TritonClient::Options TritonService::ClientOptions(const std::string& model_name) {
+client::TritonClient::Options TritonService::ClientOptions(const std::string& model_name,
+                                                           const std::string& preferred_server) {
   client::TritonClient::Options options;
   options.model_name = model_name;
-  options.resolver = Resolver();
+  options.resolver = Resolver(preferred_server);
   return options;
 }
 

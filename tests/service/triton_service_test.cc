@@ -140,6 +140,13 @@ TEST_F(TritonServiceTest, BalancesAmongServersByLoadAndPrefersThePreferred) {
   for (int i = 0; i < 3; ++i) {
     EXPECT_EQ(preferring->Resolve("identity_fp32", "")->address, b->address());
   }
+  // A client's own preferred server (CMSSW's per-module preferredServer) comes first.
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(preferring->Resolve("identity_fp32", "", "a")->address, a->address());
+  }
+  auto client = client::TritonClient::Create(preferring->ClientOptions("identity_fp32", "a"));
+  ASSERT_TRUE(client.ok()) << client.status();
+  EXPECT_EQ((*client)->serverAddress(), a->address());
 }
 
 TEST_F(TritonServiceTest, EveryRequestCompletesOnceWhenAServerIsKilledMidRun) {

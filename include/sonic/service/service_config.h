@@ -30,8 +30,10 @@
 //
 // Environment: SONIC_SERVER_ADDRESS, when set, names a site-level server (e.g. a load balancer
 // in front of many servers) as a comma-separated list of "host:port" addresses; each becomes a
-// server named "env0", "env1", ... (insecure gRPC). SONIC_SERVER_BINARY names the sonic-server
-// binary of the fallback when the config does not.
+// server named "env0", "env1", ... (insecure gRPC). CMSSW's SONIC_LOCAL_BALANCER_HOST and
+// SONIC_LOCAL_BALANCER_PORT (both or neither) add a server named "SONIC_LOCAL_BALANCER", as
+// CMSSW's TritonService does. SONIC_SERVER_BINARY names the sonic-server binary of the fallback
+// when the config does not.
 //
 // Thread-safety: plain values and free functions on them.
 #pragma once
@@ -49,6 +51,10 @@ namespace sonic::service {
 
 // The environment variable naming site-level server addresses (see above).
 inline constexpr char kServerAddressEnv[] = "SONIC_SERVER_ADDRESS";
+// CMSSW's site-level server: host and port, and the server's name in the service.
+inline constexpr char kLocalBalancerHostEnv[] = "SONIC_LOCAL_BALANCER_HOST";
+inline constexpr char kLocalBalancerPortEnv[] = "SONIC_LOCAL_BALANCER_PORT";
+inline constexpr char kLocalBalancerName[] = "SONIC_LOCAL_BALANCER";
 // The environment variable naming the fallback's sonic-server binary.
 inline constexpr char kServerBinaryEnv[] = "SONIC_SERVER_BINARY";
 
@@ -118,8 +124,9 @@ absl::StatusOr<ServiceConfig> ParseServiceConfig(std::string_view yaml);
 // Reads and parses a YAML file; NOT_FOUND when it cannot be read.
 absl::StatusOr<ServiceConfig> LoadServiceConfig(const std::filesystem::path& file);
 
-// The servers named by $SONIC_SERVER_ADDRESS (none when unset or empty). INVALID_ARGUMENT for
-// an entry that is not "host:port".
+// The servers named by $SONIC_SERVER_ADDRESS and $SONIC_LOCAL_BALANCER_HOST/_PORT (none when
+// unset or empty). INVALID_ARGUMENT for an entry that is not "host:port", or for only one of
+// the two SONIC_LOCAL_BALANCER variables.
 absl::StatusOr<std::vector<ServerConfig>> ServersFromEnvironment();
 
 }  // namespace sonic::service

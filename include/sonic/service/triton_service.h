@@ -12,8 +12,9 @@
 // the probe interval (by a background thread), and again after a request to it failed. A server
 // is healthy when its last probe succeeded and no request failed on it since.
 //
-// Routing (Resolve with no failed address): the model's preferred server when it is healthy and
-// serves the model; otherwise the healthy server serving it with the lowest load, the load being
+// Routing (Resolve with no failed address): the preferred server when it is healthy and serves
+// the model (the client's own, as CMSSW's per-module preferredServer, else the model's, else
+// the job's); otherwise the healthy server serving it with the lowest load, the load being
 // the clients routed there and not yet moved away (counted by the service), ties broken by the
 // lower recent ServerLive latency, then by name. Never an arbitrary pick. The endpoint returned
 // carries the TLS options of the server chosen (ServerConfig::tls; none for a fallback), so each
@@ -81,15 +82,18 @@ class TritonService {
   // model and the fallback is disabled or fails to start (the message then has the fallback's
   // log); FAILED_PRECONDITION when the fallback cannot load the model (its reason is in the
   // message).
+  // `preferred_server` names a server this client prefers ("" for none).
   absl::StatusOr<client::ServerEndpoint> Resolve(const std::string& model_name,
-                                                 const std::string& failed_address);
+                                                 const std::string& failed_address,
+                                                 const std::string& preferred_server = "");
 
-  // A ServerResolver calling Resolve; valid while the service lives.
-  client::ServerResolver Resolver();
+  // A ServerResolver calling Resolve with `preferred_server`; valid while the service lives.
+  client::ServerResolver Resolver(const std::string& preferred_server = "");
 
-  // TritonClient options for `model_name` using Resolver() (which gives each server's TLS
-  // options with its address).
-  client::TritonClient::Options ClientOptions(const std::string& model_name);
+  // TritonClient options for `model_name` using Resolver(preferred_server) (which gives each
+  // server's TLS options with its address).
+  client::TritonClient::Options ClientOptions(const std::string& model_name,
+                                              const std::string& preferred_server = "");
 
   // Re-probes every server now (blocks up to 2 s per unreachable server).
   void ProbeAll();
