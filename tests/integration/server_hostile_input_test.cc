@@ -3,9 +3,11 @@
 // FIFO (at startup, at a poll, on an explicit load), a NUL byte in a model name, instance counts
 // beyond the bounds or beyond what the system can start, configs no model can serve, floods of
 // load requests, a shared-memory object shrunk after registration, too many regions, and names
-// of any length echoed in errors.
+// of any length echoed in errors, and a request that is not a protobuf message.
 #include <fcntl.h>
 #include <gmock/gmock.h>
+#include <grpcpp/impl/client_unary_call.h>
+#include <grpcpp/impl/rpc_method.h>
 #include <gtest/gtest.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -352,6 +354,22 @@ TEST_F(HostileInputTest, LongNamesGiveShortErrorsWithTheRightCode) {
   grpc::Status region = RegisterRegion(*stub_, long_name, "/no_such_key_" + long_name, 16);
   EXPECT_EQ(region.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_LT(region.error_message().size(), 1024u);
+}
+
+TEST_F(HostileInputTest, AnUnparsableRequestIsInvalidArgumentSayingSo) {
+  auto channel = NewChannel(server_->server->address());
+  const char garbage[] = "\x0f\xff\xff\xff not a protobuf message";
+  grpc::Slice slice(garbage, sizeof(garbage) - 1);
+  grpc::ByteBuffer request(&slice, 1);
+  grpc::ByteBuffer response;
+  const grpc::internal::RpcMethod method("/inference.GRPCInferenceService/ModelInfer",
+                                         grpc::internal::RpcMethod::NORMAL_RPC);
+  grpc::Status status = grpc::internal::BlockingUnaryCall<grpc::ByteBuffer, grpc::ByteBuffer>(
+      channel.get(), method, NewContext().get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("ModelInfer"));
+  EXPECT_THAT(status.error_message(), HasSubstr("not a valid protobuf message"));
+  EXPECT_TRUE(IsLive(*stub_));
 }
 
 // ------------------------------------------------------------------ startup and polling

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "server/frontend/unparsable_request_interceptor.h"
 #include "sonic/common/status.h"
 
 namespace sonic::server {
@@ -52,6 +53,9 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Create(const Options& op
   builder.SetDefaultCompressionLevel(options.response_compression);
   builder.RegisterService(&server->inference_);
   builder.RegisterService(&server->health_);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<UnparsableRequestInterceptorFactory>());
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   server->server_ = builder.BuildAndStart();
   if (!server->server_ || server->port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.address, ":",
