@@ -4,6 +4,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <future>
 #include <thread>
@@ -292,6 +293,19 @@ TEST_F(ModelManagerTest, InstanceCountsBeyondTheBoundsAreRefusedWithTheReason) {
                   "output":[{"name":"OUT","data_type":"TYPE_FP32","dims":[2]}],
                   "instance_group":[{"kind":"KIND_CPU","count":100000}]})");
   EXPECT_EQ(overridden.code(), absl::StatusCode::kInvalidArgument) << overridden;
+}
+
+TEST_F(ModelManagerTest, ALabelFileThatIsAFifoMakesTheModelUnavailableWithoutBlocking) {
+  AddModel("labelled", "");
+  dir_.WriteFile("labelled/config.pbtxt",
+                 "name: \"labelled\"\nbackend: \"identity\"\nmax_batch_size: 4\n"
+                 "input { name: \"IN\" data_type: TYPE_FP32 dims: [ 2 ] }\n"
+                 "output { name: \"OUT\" data_type: TYPE_FP32 dims: [ 2 ] "
+                 "label_filename: \"labels.txt\" }\n");
+  ASSERT_EQ(mkfifo((dir_.path() / "labelled" / "labels.txt").c_str(), 0600), 0);
+  absl::Status loaded = Manager(ModelControlMode::kExplicit).Load("labelled");
+  EXPECT_EQ(loaded.code(), absl::StatusCode::kUnavailable) << loaded;
+  EXPECT_THAT(std::string(loaded.message()), ::testing::HasSubstr("not a regular file"));
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "server/core/model_version.h"
 
 #include <fstream>
+#include <system_error>
 
 #include "absl/strings/str_cat.h"
 #include "server/core/instance_placement.h"
@@ -34,6 +35,12 @@ absl::StatusOr<std::map<std::string, std::vector<std::string>, std::less<>>> Rea
   for (const inference::ModelOutput& output : config.output()) {
     if (output.label_filename().empty()) continue;
     const std::filesystem::path path = model_dir / output.label_filename();
+    std::error_code error;
+    if (!std::filesystem::is_regular_file(path, error)) {  // a FIFO would block the load
+      return absl::InvalidArgumentError(absl::StrCat(context, ": label file '", path.string(),
+                                                     "' of output '", output.name(),
+                                                     "' is not a regular file"));
+    }
     std::ifstream file(path);
     if (!file) {
       return absl::InvalidArgumentError(absl::StrCat(context, ": cannot read label file '",
