@@ -188,9 +188,10 @@ TEST_F(ServerMetricsTest, ServesTheTextFormat) {
   EXPECT_THAT(response->body, HasSubstr("# HELP nv_inference_request_success "));
 }
 
-TEST_F(ServerMetricsTest, ListensOnTheGrpcAndMetricsPorts) {
+TEST_F(ServerMetricsTest, ListensOnTheGrpcHttpAndMetricsPorts) {
   EXPECT_EQ(ListeningPorts(server_->server->pid()),
-            (std::set<int>{server_->server->port(), server_->server->metrics_port()}));
+            (std::set<int>{server_->server->port(), server_->server->http_port(),
+                           server_->server->metrics_port()}));
 }
 
 TEST_F(ServerMetricsTest, OtherPathsAreNotFound) {
@@ -205,7 +206,8 @@ TEST(ServerMetricsDisabledTest, AllowMetricsFalseServesNoMetricsPort) {
   absl::StatusOr<TestServer> started = StartTestServer({"--allow-metrics=false"});
   ASSERT_TRUE(started.ok()) << started.status();
   EXPECT_EQ(started->server->metrics_port(), 0);
-  EXPECT_EQ(ListeningPorts(started->server->pid()), std::set<int>{started->server->port()});
+  EXPECT_EQ(ListeningPorts(started->server->pid()),
+            (std::set<int>{started->server->port(), started->server->http_port()}));
   // The server runs and answers gRPC all the same.
   auto stub = NewStub(started->server->address());
   EXPECT_TRUE(IsModelReady(*stub, "identity_fp32"));
