@@ -100,7 +100,8 @@ std::string IndexReason(inference::GRPCInferenceService::Stub& stub, const std::
   absl::StatusOr<inference::RepositoryIndexResponse> index = GetIndex(stub);
   if (!index.ok()) return "no index: " + std::string(index.status().message());
   for (const auto& model : index->models()) {
-    if (model.name() == name && !model.reason().empty()) return model.state() + ": " + model.reason();
+    if (model.name() == name && !model.reason().empty())
+      return model.state() + ": " + model.reason();
   }
   return "";
 }
@@ -156,8 +157,8 @@ class HostileInputTest : public SharedServerTest<HostileInputTest> {
   static absl::StatusOr<TestServer> StartServer() {
     return StartTestServer(
         {"--model-control-mode=explicit", "--load-model=echo",
-         absl::StrCat("--max-instances-per-model=", kMaxInstancesPerModel),
-         "--max-instances=12", absl::StrCat("--max-shared-memory-regions=", kMaxRegions),
+         absl::StrCat("--max-instances-per-model=", kMaxInstancesPerModel), "--max-instances=12",
+         absl::StrCat("--max-shared-memory-regions=", kMaxRegions),
          absl::StrCat("--max-shared-memory-bytes=", kMaxRegionBytes)},
         [](const std::filesystem::path& repository) -> absl::Status {
           if (absl::Status s = WriteModel(repository, "echo", EchoConfig("echo")); !s.ok()) {
@@ -228,16 +229,17 @@ TEST_F(HostileInputTest, AFloodOfLoadsIsAnsweredWithoutAThreadEach) {
     call->request.set_model_name("config_fifo");
     results.push_back(call->done.get_future());
     Call* raw = call.get();
-    stub_->async()->RepositoryModelLoad(&raw->context, &raw->request, &raw->response,
-                                        [raw](grpc::Status status) { raw->done.set_value(status); });
+    stub_->async()->RepositoryModelLoad(
+        &raw->context, &raw->request, &raw->response,
+        [raw](grpc::Status status) { raw->done.set_value(status); });
     calls.push_back(std::move(call));
   }
   int peak = 0;
   for (auto& result : results) {
     peak = std::max(peak, ThreadCount(pid));
     grpc::Status status = result.get();
-    EXPECT_THAT(status.error_code(), AnyOf(grpc::StatusCode::FAILED_PRECONDITION,
-                                           grpc::StatusCode::RESOURCE_EXHAUSTED))
+    EXPECT_THAT(status.error_code(),
+                AnyOf(grpc::StatusCode::FAILED_PRECONDITION, grpc::StatusCode::RESOURCE_EXHAUSTED))
         << status.error_message();
   }
   EXPECT_LT(peak, before + 100) << "a thread per load would be hundreds";
@@ -251,9 +253,8 @@ TEST_F(HostileInputTest, InstanceCountsBeyondTheBoundsAreRefusedAtLoad) {
   EXPECT_THAT(IndexReason(*stub_, "huge_count"), HasSubstr("UNAVAILABLE"));
 
   // The same through a config override of a model that is fine on disk.
-  grpc::Status overridden =
-      Load(*stub_, "eight",
-           R"({"backend":"identity","max_batch_size":8,
+  grpc::Status overridden = Load(*stub_, "eight",
+                                 R"({"backend":"identity","max_batch_size":8,
                "input":[{"name":"INPUT0","data_type":"TYPE_FP32","dims":[-1]}],
                "output":[{"name":"OUTPUT0","data_type":"TYPE_FP32","dims":[-1]}],
                "instance_group":[{"kind":"KIND_CPU","count":2147483647}]})");
@@ -262,9 +263,8 @@ TEST_F(HostileInputTest, InstanceCountsBeyondTheBoundsAreRefusedAtLoad) {
 
   // echo (1 instance) + eight (8) fit in --max-instances=12; a second eight would not.
   ASSERT_TRUE(Load(*stub_, "eight").ok());
-  grpc::Status over_server =
-      Load(*stub_, "huge_count",
-           R"({"backend":"identity","max_batch_size":8,
+  grpc::Status over_server = Load(*stub_, "huge_count",
+                                  R"({"backend":"identity","max_batch_size":8,
                "input":[{"name":"INPUT0","data_type":"TYPE_FP32","dims":[-1]}],
                "output":[{"name":"OUTPUT0","data_type":"TYPE_FP32","dims":[-1]}],
                "instance_group":[{"kind":"KIND_CPU","count":8}]})");
@@ -294,8 +294,8 @@ TEST_F(HostileInputTest, AShrunkSharedMemoryObjectIsAnErrorAndTheServerLives) {
   object.Resize(0);
   for (const bool output : {false, true}) {
     SCOPED_TRACE(output ? "output" : "input");
-    inference::ModelInferRequest request = Fp32Request("echo", "INPUT0", {1, 1024},
-                                                       std::vector<float>(1024, 1.0f));
+    inference::ModelInferRequest request =
+        Fp32Request("echo", "INPUT0", {1, 1024}, std::vector<float>(1024, 1.0f));
     auto& parameters = output ? (*request.add_outputs()->mutable_parameters())
                               : (*request.mutable_inputs(0)->mutable_parameters());
     if (output) request.mutable_outputs(0)->set_name("OUTPUT0");
@@ -410,9 +410,10 @@ TEST(HostileRepositoryTest, ThreadsTheSystemRefusesMakeTheModelUnavailableNotThe
   ASSERT_TRUE(dir.ok());
   const std::filesystem::path repository = (*dir)->path() / "models";
   ASSERT_TRUE(WriteModel(repository, "echo", EchoConfig("echo")).ok());
-  ASSERT_TRUE(WriteModel(repository, "thousands",
-                         EchoConfig("thousands", "instance_group [ { kind: KIND_CPU count: 5000 } ]"))
-                  .ok());
+  ASSERT_TRUE(
+      WriteModel(repository, "thousands",
+                 EchoConfig("thousands", "instance_group [ { kind: KIND_CPU count: 5000 } ]"))
+          .ok());
   ServerProcess::Options options;
   options.binary = "/usr/bin/prlimit";
   options.args = {"--as=4294967296",

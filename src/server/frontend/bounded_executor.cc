@@ -21,10 +21,9 @@ BoundedExecutor::~BoundedExecutor() {
 absl::Status BoundedExecutor::Submit(absl::AnyInvocable<void() &&> task) {
   absl::MutexLock lock(&mutex_);
   if (queue_.size() >= idle_ + options_.max_queued) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("too many ", options_.what, " at once: ", options_.max_queued,
-                     " wait already (the limit) behind ", options_.threads,
-                     " running; retry later"));
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "too many ", options_.what, " at once: ", options_.max_queued,
+        " wait already (the limit) behind ", options_.threads, " running; retry later"));
   }
   if (idle_ <= queue_.size() && threads_.size() < std::max<size_t>(options_.threads, 1)) {
     try {

@@ -21,11 +21,12 @@ TEST(BoundedExecutorTest, RunsEveryAcceptedTaskOnTheGivenThreads) {
   {
     BoundedExecutor executor({.what = "tasks", .threads = 2, .max_queued = 1000});
     for (int i = 0; i < 200; ++i) {
-      ASSERT_TRUE(executor.Submit([&] {
-                            absl::MutexLock lock(&mutex);
-                            threads.insert(std::this_thread::get_id());
-                            ++ran;
-                          })
+      ASSERT_TRUE(executor
+                      .Submit([&] {
+                        absl::MutexLock lock(&mutex);
+                        threads.insert(std::this_thread::get_id());
+                        ++ran;
+                      })
                       .ok());
     }
   }  // the destructor runs what is queued

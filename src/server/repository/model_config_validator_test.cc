@@ -434,7 +434,8 @@ TEST(ValidateModelConfigTest, RejectsValuesNoModelCanServe) {
          c.mutable_dynamic_batching()->mutable_default_queue_policy()
              ->set_default_timeout_microseconds(UINT64_MAX);
        },
-       Code::kInvalidArgument, "dynamic_batching.default_queue_policy.default_timeout_microseconds"},
+       Code::kInvalidArgument,
+       "dynamic_batching.default_queue_policy.default_timeout_microseconds"},
       {"priority queue timeout",
        [](ModelConfig& c) {
          auto* batching = c.mutable_dynamic_batching();
