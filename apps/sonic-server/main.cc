@@ -116,7 +116,8 @@ int Run(const ServerFlags& flags, const sigset_t& signals) {
     std::cerr << "sonic-server: " << logging.message() << std::endl;
     return 1;
   }
-  auto backends = BackendRegistry::Create({flags.backend_directory});
+  auto backends = BackendRegistry::Create(
+      {.backend_directory = flags.backend_directory, .settings = flags.backend_settings});
   auto repository = ModelRepository::Create(flags.model_repositories);
   if (!backends.ok() || !repository.ok()) {
     LogError(std::string((backends.ok() ? repository.status() : backends.status()).message()));

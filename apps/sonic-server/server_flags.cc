@@ -8,6 +8,31 @@
 namespace sonic::server {
 namespace {
 
+// One --backend-config value: "<backend>,<key>=<value>" or "<key>=<value>".
+struct BackendSetting {
+  std::string backend, key, value;
+  std::string error;  // empty when well-formed
+};
+
+BackendSetting ParseBackendSetting(const std::string& text) {
+  BackendSetting setting;
+  std::string rest = text;
+  const size_t comma = text.find(',');
+  const size_t equals = text.find('=');
+  if (comma != std::string::npos && comma < equals) {
+    setting.backend = text.substr(0, comma);
+    rest = text.substr(comma + 1);
+  }
+  const size_t split = rest.find('=');
+  if (split == std::string::npos || split == 0 || (comma < equals && setting.backend.empty())) {
+    setting.error = "'" + text + "' is not <backend>,<key>=<value> or <key>=<value>";
+    return setting;
+  }
+  setting.key = rest.substr(0, split);
+  setting.value = rest.substr(split + 1);
+  return setting;
+}
+
 void AddRepositoryFlags(CLI::App& app, ServerFlags& flags) {
   app.add_option("--model-repository,--model-store", flags.model_repositories,
                  "Model repository directory (repeatable)")
@@ -36,6 +61,16 @@ void AddRepositoryFlags(CLI::App& app, ServerFlags& flags) {
   app.add_option("--id", flags.grpc.info.name, "Server identifier (ServerMetadata name)");
   app.add_option("--backend-directory", flags.backend_directory,
                  "Folder holding libsonic_backend_<name>.so");
+  app.add_option_function<std::vector<std::string>>(
+         "--backend-config",
+         [&flags](const std::vector<std::string>& values) {
+           for (const std::string& value : values) {
+             const BackendSetting setting = ParseBackendSetting(value);
+             flags.backend_settings[setting.backend].emplace_back(setting.key, setting.value);
+           }
+         },
+         "<backend>,<key>=<value> (or <key>=<value> for every backend), repeatable")
+      ->check([](const std::string& value) { return ParseBackendSetting(value).error; });
   // Configurations are always taken as written: never auto-completed, which is what this flag
   // asks of tritonserver.
   app.add_flag("--disable-auto-complete-config")
@@ -213,7 +248,6 @@ constexpr MissingFeature kMissingFeatures[] = {
     {"--http-restricted-api", "restricted protocols"},
     {"--grpc-infer-allocation-pool-size", "Triton's response allocation pools"},
     {"--grpc-max-response-pool-size", "Triton's response allocation pools"},
-    {"--backend-config", "backend configuration from the command line"},
 };
 
 // Registers every missing feature's flag so that using it is an error naming it (not CLI11's

@@ -4,10 +4,12 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "server/backend/backend_registry.h"
 #include "server/core/model_manager.h"
 #include "server/frontend/grpc_server.h"
 #include "server/frontend/http_server.h"
@@ -34,6 +36,8 @@ struct ServerFlags {
   bool exit_on_error = true;
   LogSettings log;
   std::filesystem::path backend_directory;  // empty: the build's or install's lib folder
+  // --backend-config by backend name ("" for the settings of every backend).
+  std::map<std::string, BackendSettings> backend_settings;
   bool allow_grpc = true;
   GrpcServer::Options grpc;
   bool allow_metrics = true;

@@ -61,7 +61,8 @@ TEST(ServerFlagsTest, TritonserverFlagsOfALaunchScriptAreHonoured) {
        "--grpc-keepalive-timeout=5000", "--grpc-keepalive-permit-without-calls=1",
        "--grpc-http2-max-pings-without-data=0", "--grpc-infer-response-compression-level=low",
        "--metrics-interval-ms=500", "--allow-gpu-metrics=false", "--allow-sagemaker=false",
-       "--strict-model-config=true"});
+       "--strict-model-config=true", "--backend-config=identity,some-setting=1",
+       "--backend-config", "default-max-batch-size=4"});
   ASSERT_TRUE(server.ok()) << server.status();
   auto stub = NewStub(server->server->address());
 
@@ -173,6 +174,16 @@ TEST(ServerFlagsTest, ExitOnErrorStopsAServerWhoseModelsFailToLoad) {
   ASSERT_FALSE(server.ok());
   EXPECT_THAT(std::string(server.status().message()),
               AllOf(HasSubstr("exit"), HasSubstr("failed to load all models")));
+}
+
+TEST(ServerFlagsTest, AMalformedBackendConfigIsRefused) {
+  for (const std::string value : {"pytorch,novalue", ",key=value", "=value"}) {
+    absl::StatusOr<TestServer> server = StartTestServer({"--backend-config=" + value});
+    ASSERT_FALSE(server.ok()) << value;
+    EXPECT_THAT(std::string(server.status().message()),
+                AllOf(HasSubstr("--backend-config"), HasSubstr("<backend>,<key>=<value>")))
+        << value;
+  }
 }
 
 TEST(ServerFlagsTest, FlagsForMissingFeaturesAreRefusedByName) {

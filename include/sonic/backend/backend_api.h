@@ -35,7 +35,7 @@ extern "C" {
 #endif
 
 /* Bumped on any incompatible change; the server refuses a backend built for another version. */
-#define SONIC_BACKEND_API_VERSION 1
+#define SONIC_BACKEND_API_VERSION 2
 
 /* Error codes, with the numbers and retry meaning of absl::StatusCode / gRPC codes. */
 typedef enum SonicBackendErrorCode {
@@ -70,6 +70,13 @@ typedef struct SonicBackendModelSpec {
   /* The validated inference.ModelConfig, serialized in protobuf binary format. */
   const void* config;
   size_t config_size;
+  /* The server's --backend-config settings for this backend (tritonserver's
+   * --backend-config=<backend>,<key>=<value>; those given without a backend apply to every one,
+   * a backend's own winning), as `backend_config_count` key/value strings. As Triton's backends,
+   * a backend ignores the keys it does not know. Valid during model_create only. */
+  const char* const* backend_config_keys;
+  const char* const* backend_config_values;
+  uint32_t backend_config_count;
 } SonicBackendModelSpec;
 
 typedef enum SonicBackendInstanceKind {

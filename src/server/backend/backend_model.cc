@@ -52,16 +52,25 @@ BackendModel::BackendModel(const SonicBackendApi* api, SonicBackendModel* handle
 
 absl::StatusOr<std::unique_ptr<BackendModel>> BackendModel::Create(
     const SonicBackendApi* api, std::string name, int64_t version,
-    const std::filesystem::path& version_path, const inference::ModelConfig& config) {
+    const std::filesystem::path& version_path, const inference::ModelConfig& config,
+    const BackendSettings& settings) {
   if (api == nullptr) return absl::InvalidArgumentError("BackendModel::Create: no backend table");
   const std::string serialized = config.SerializeAsString();
   const std::string path = version_path.string();
+  std::vector<const char*> keys, values;
+  for (const auto& [key, value] : settings) {
+    keys.push_back(key.c_str());
+    values.push_back(value.c_str());
+  }
   const SonicBackendModelSpec spec = {
       .name = name.c_str(),
       .version = version,
       .version_path = path.c_str(),
       .config = serialized.data(),
       .config_size = serialized.size(),
+      .backend_config_keys = keys.data(),
+      .backend_config_values = values.data(),
+      .backend_config_count = static_cast<uint32_t>(keys.size()),
   };
   SonicBackendModel* handle = nullptr;
   SONIC_RETURN_IF_ERROR(Annotate(ConsumeBackendError(*api, api->model_create(&spec, &handle)),

@@ -10,6 +10,8 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
+#include <vector>
 #include <string_view>
 
 #include "absl/status/status.h"
@@ -40,6 +42,9 @@ class OutputAllocator {
                          uint64_t byte_size) = 0;
 };
 
+// --backend-config settings of one backend, in the order given.
+using BackendSettings = std::vector<std::pair<std::string, std::string>>;
+
 // One loaded version of one model inside a backend. Thread-safe for concurrent reads; every
 // BackendInstance created from it must be destroyed before it (checked in debug builds).
 class BackendModel {
@@ -48,9 +53,11 @@ class BackendModel {
   // model's life (the registry's tables do). Blocks while the backend loads its files. Errors are
   // the backend's (typically INVALID_ARGUMENT for bad model files, UNAVAILABLE for a transient
   // failure), with the model name and version prepended.
+  // `settings` are the --backend-config key/value pairs for this model's backend.
   static absl::StatusOr<std::unique_ptr<BackendModel>> Create(
       const SonicBackendApi* api, std::string name, int64_t version,
-      const std::filesystem::path& version_path, const inference::ModelConfig& config);
+      const std::filesystem::path& version_path, const inference::ModelConfig& config,
+      const BackendSettings& settings = {});
 
   ~BackendModel();
   BackendModel(const BackendModel&) = delete;

@@ -1,5 +1,7 @@
 #include "server/backend/backend_registry.h"
 
+#include <algorithm>
+
 #include <dlfcn.h>
 
 #include <system_error>
@@ -66,8 +68,29 @@ absl::Status ValidateBackendApi(const SonicBackendApi* api, std::string_view exp
   return absl::OkStatus();
 }
 
-BackendRegistry::BackendRegistry(std::filesystem::path backend_directory)
-    : backend_directory_(std::move(backend_directory)) {}
+BackendRegistry::BackendRegistry(std::filesystem::path backend_directory,
+                                 std::map<std::string, BackendSettings> settings)
+    : backend_directory_(std::move(backend_directory)), settings_(std::move(settings)) {}
+
+BackendSettings BackendRegistry::SettingsFor(std::string_view backend_name) const {
+  BackendSettings merged;
+  auto add = [&merged](const BackendSettings& settings) {
+    for (const auto& [key, value] : settings) {
+      auto same = std::find_if(merged.begin(), merged.end(),
+                               [&key](const auto& entry) { return entry.first == key; });
+      if (same == merged.end()) {
+        merged.emplace_back(key, value);
+      } else {
+        same->second = value;
+      }
+    }
+  };
+  if (auto global = settings_.find(""); global != settings_.end()) add(global->second);
+  if (auto own = settings_.find(std::string(backend_name)); own != settings_.end()) {
+    add(own->second);
+  }
+  return merged;
+}
 
 absl::StatusOr<std::unique_ptr<BackendRegistry>> BackendRegistry::Create(const Options& options) {
   std::filesystem::path directory = options.backend_directory;
@@ -83,7 +106,8 @@ absl::StatusOr<std::unique_ptr<BackendRegistry>> BackendRegistry::Create(const O
   std::filesystem::path absolute = std::filesystem::absolute(directory, error);
   if (!error) directory = std::move(absolute);
 
-  auto registry = std::unique_ptr<BackendRegistry>(new BackendRegistry(std::move(directory)));
+  auto registry = std::unique_ptr<BackendRegistry>(
+      new BackendRegistry(std::move(directory), options.settings));
   const SonicBackendApi* identity = backends::IdentityBackendApi();
   SONIC_RETURN_IF_ERROR(ValidateBackendApi(identity, "identity", "built-in"));
   absl::MutexLock lock(&registry->mutex_);

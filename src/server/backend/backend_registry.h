@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -12,6 +13,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "server/backend/backend_model.h"
 #include "sonic/backend/backend_api.h"
 
 namespace sonic::server {
@@ -29,6 +31,8 @@ class BackendRegistry {
   struct Options {
     // Where plugin libraries are looked for. Empty (the default) means DefaultBackendDirectory().
     std::filesystem::path backend_directory;
+    // --backend-config settings by backend name; those under "" apply to every backend.
+    std::map<std::string, BackendSettings> settings = {};
   };
 
   // FAILED_PRECONDITION when no backend directory is given and DefaultBackendDirectory() cannot
@@ -50,18 +54,24 @@ class BackendRegistry {
   absl::StatusOr<const SonicBackendApi*> Get(std::string_view backend_name)
       ABSL_LOCKS_EXCLUDED(mutex_);
 
+  // The settings a model of `backend_name` gets: those for every backend, then the backend's
+  // own, a key given in both taking the backend's value.
+  BackendSettings SettingsFor(std::string_view backend_name) const;
+
   // The plugin file a backend name maps to (whether or not it exists).
   std::filesystem::path LibraryPath(std::string_view backend_name) const;
 
   const std::filesystem::path& backend_directory() const { return backend_directory_; }
 
  private:
-  explicit BackendRegistry(std::filesystem::path backend_directory);
+  BackendRegistry(std::filesystem::path backend_directory,
+                  std::map<std::string, BackendSettings> settings);
 
   absl::StatusOr<const SonicBackendApi*> LoadPlugin(const std::string& backend_name)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 
   const std::filesystem::path backend_directory_;
+  const std::map<std::string, BackendSettings> settings_;
   absl::Mutex mutex_;
   absl::flat_hash_map<std::string, const SonicBackendApi*> backends_ ABSL_GUARDED_BY(mutex_);
 };

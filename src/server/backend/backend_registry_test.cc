@@ -100,5 +100,38 @@ TEST(BackendRegistryTest, ConcurrentLookupsAgree) {
   for (const SonicBackendApi* api : seen) EXPECT_EQ(api, backends::IdentityBackendApi());
 }
 
+TEST(BackendRegistryTest, BackendSettingsApplyGlobalThenTheBackendsOwn) {
+  auto registry = BackendRegistry::Create(
+      {.backend_directory = "/nonexistent/backends",
+       .settings = {{"", {{"default-max-batch-size", "4"}, {"shm-size", "1"}}},
+                    {"pytorch", {{"shm-size", "2"}, {"threads", "8"}}}}});
+  ASSERT_TRUE(registry.ok()) << registry.status();
+  EXPECT_EQ((*registry)->SettingsFor("pytorch"),
+            (BackendSettings{{"default-max-batch-size", "4"}, {"shm-size", "2"}, {"threads", "8"}}));
+  EXPECT_EQ((*registry)->SettingsFor("identity"),
+            (BackendSettings{{"default-max-batch-size", "4"}, {"shm-size", "1"}}));
+}
+
+// What model_create saw of the settings, through the C boundary.
+BackendSettings seen_settings;
+
+SonicBackendError* RecordingModelCreate(const SonicBackendModelSpec* spec, SonicBackendModel**) {
+  seen_settings.clear();
+  for (uint32_t i = 0; i < spec->backend_config_count; ++i) {
+    seen_settings.emplace_back(spec->backend_config_keys[i], spec->backend_config_values[i]);
+  }
+  return nullptr;  // and no model: BackendModel::Create reports that as an error
+}
+
+TEST(BackendModelTest, ModelCreateReceivesTheBackendSettings) {
+  SonicBackendApi recording = *backends::IdentityBackendApi();
+  recording.model_create = RecordingModelCreate;
+  const BackendSettings settings = {{"intra-op-threads", "2"}, {"mode", "fast"}};
+  auto model = BackendModel::Create(&recording, "m", 1, "/nonexistent", inference::ModelConfig(),
+                                    settings);
+  EXPECT_FALSE(model.ok());
+  EXPECT_EQ(seen_settings, settings);
+}
+
 }  // namespace
 }  // namespace sonic::server

@@ -73,12 +73,18 @@ std::map<int64_t, ModelManager::VersionSlot> ModelManager::LoadVersions(
     const inference::ModelConfig& config, const std::filesystem::path& model_dir) const {
   std::map<int64_t, VersionSlot> slots;
   absl::StatusOr<const SonicBackendApi*> backend = options_.backends->Get(config.backend());
+  const BackendSettings settings = options_.backends->SettingsFor(config.backend());
   for (int64_t version :
        SelectVersions(config.version_policy(), ModelRepository::ListVersions(model_dir))) {
     VersionSlot& slot = slots[version];
     absl::StatusOr<std::shared_ptr<ModelVersion>> loaded =
-        backend.ok() ? ModelVersion::Load({config, version, model_dir / std::to_string(version),
-                                           *backend, options_.clock, options_.gpu_count})
+        backend.ok() ? ModelVersion::Load({.config = config,
+                                           .version = version,
+                                           .version_path = model_dir / std::to_string(version),
+                                           .backend = *backend,
+                                           .backend_settings = settings,
+                                           .clock = options_.clock,
+                                           .gpu_count = options_.gpu_count})
                      : backend.status();
     if (loaded.ok()) {
       slot.state = ModelState::kReady;

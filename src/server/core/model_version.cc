@@ -70,7 +70,8 @@ absl::StatusOr<std::shared_ptr<ModelVersion>> ModelVersion::Load(Options options
                          ReadLabels(config, options.version_path.parent_path(), context));
   SONIC_ASSIGN_OR_RETURN(loaded->model_,
                          BackendModel::Create(options.backend, config.name(), options.version,
-                                              options.version_path, config));
+                                              options.version_path, config,
+                                              options.backend_settings));
   for (const InstancePlacement& placement : placements) {
     SONIC_ASSIGN_OR_RETURN(auto instance, CreateInstance(*loaded->model_, placement));
     loaded->instances_.push_back(std::move(instance));

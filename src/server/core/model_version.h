@@ -31,6 +31,7 @@ class ModelVersion {
     int64_t version = 0;
     std::filesystem::path version_path;      // <repository>/<model>/<version>
     const SonicBackendApi* backend = nullptr;
+    BackendSettings backend_settings = {};  // --backend-config for this model's backend
     const Clock* clock = &SystemClock::Get();  // borrowed
     int gpu_count = 0;  // CUDA devices visible to the server, for PlaceInstances
   };
