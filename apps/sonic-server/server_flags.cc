@@ -118,11 +118,10 @@ void AddGrpcFlags(CLI::App& app, ServerFlags& flags) {
   app.add_option("--grpc-server-key", flags.grpc.tls.server_key_file, "Server key (PEM)");
   app.add_option("--grpc-root-cert", flags.grpc.tls.root_cert_file,
                  "CA certificate for client certificates (PEM)");
-  const std::map<std::string, grpc_compression_level> levels = {
-      {"none", GRPC_COMPRESS_LEVEL_NONE},
-      {"low", GRPC_COMPRESS_LEVEL_LOW},
-      {"medium", GRPC_COMPRESS_LEVEL_MED},
-      {"high", GRPC_COMPRESS_LEVEL_HIGH}};
+  const std::map<std::string, grpc_compression_level> levels = {{"none", GRPC_COMPRESS_LEVEL_NONE},
+                                                                {"low", GRPC_COMPRESS_LEVEL_LOW},
+                                                                {"medium", GRPC_COMPRESS_LEVEL_MED},
+                                                                {"high", GRPC_COMPRESS_LEVEL_HIGH}};
   app.add_option("--grpc-infer-response-compression-level", flags.grpc.response_compression,
                  "none | low | medium | high")
       ->transform(CLI::CheckedTransformer(levels, CLI::ignore_case));
@@ -140,7 +139,8 @@ void AddGrpcFlags(CLI::App& app, ServerFlags& flags) {
   };
   for (const auto& [flag, argument] : keepalive) {
     app.add_option_function<int>(
-           flag, [&flags, argument = std::string(argument)](int value) {
+           flag,
+           [&flags, argument = std::string(argument)](int value) {
              flags.grpc.channel_arguments[argument] = value;
            },
            std::string("gRPC channel argument ") + argument)

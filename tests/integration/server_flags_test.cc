@@ -3,13 +3,11 @@
 // refused naming them, and the LogSettings RPC changes the real log at run time.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
-#include <fstream>
-#include <sstream>
-
 #include <httplib.h>
 
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "integration_test_util.h"
 
@@ -53,16 +51,31 @@ TEST(ServerFlagsTest, TritonserverFlagsOfALaunchScriptAreHonoured) {
   absl::StatusOr<std::unique_ptr<TempDirectory>> logs = TempDirectory::Create("sonic_flags");
   ASSERT_TRUE(logs.ok());
   const std::filesystem::path log_file = (*logs)->path() / "server.log";
-  absl::StatusOr<TestServer> server = StartTestServer(
-      {"--id=cms-triton", "--log-info=false", "--log-warning", "true", "--log-error=true",
-       "--log-verbose=0", "--log-file=" + log_file.string(), "--log-format=ISO8601",
-       "--strict-readiness=false", "--exit-on-error=false", "--disable-auto-complete-config",
-       "--model-load-thread-count=2", "--grpc-keepalive-time=10000",
-       "--grpc-keepalive-timeout=5000", "--grpc-keepalive-permit-without-calls=1",
-       "--grpc-http2-max-pings-without-data=0", "--grpc-infer-response-compression-level=low",
-       "--metrics-interval-ms=500", "--allow-gpu-metrics=false", "--allow-sagemaker=false",
-       "--strict-model-config=true", "--backend-config=identity,some-setting=1",
-       "--backend-config", "default-max-batch-size=4"});
+  absl::StatusOr<TestServer> server =
+      StartTestServer({"--id=cms-triton",
+                       "--log-info=false",
+                       "--log-warning",
+                       "true",
+                       "--log-error=true",
+                       "--log-verbose=0",
+                       "--log-file=" + log_file.string(),
+                       "--log-format=ISO8601",
+                       "--strict-readiness=false",
+                       "--exit-on-error=false",
+                       "--disable-auto-complete-config",
+                       "--model-load-thread-count=2",
+                       "--grpc-keepalive-time=10000",
+                       "--grpc-keepalive-timeout=5000",
+                       "--grpc-keepalive-permit-without-calls=1",
+                       "--grpc-http2-max-pings-without-data=0",
+                       "--grpc-infer-response-compression-level=low",
+                       "--metrics-interval-ms=500",
+                       "--allow-gpu-metrics=false",
+                       "--allow-sagemaker=false",
+                       "--strict-model-config=true",
+                       "--backend-config=identity,some-setting=1",
+                       "--backend-config",
+                       "default-max-batch-size=4"});
   ASSERT_TRUE(server.ok()) << server.status();
   auto stub = NewStub(server->server->address());
 
@@ -79,7 +92,8 @@ TEST(ServerFlagsTest, TritonserverFlagsOfALaunchScriptAreHonoured) {
   EXPECT_THAT(log, ContainsRegex("[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z E [0-9]+ "
                                  "main\\.cc:[0-9]+\\] model 'broken_model'"));
   EXPECT_THAT(log, Not(HasSubstr(" I ")));
-  EXPECT_THAT(server->server->Log(), Not(HasSubstr("broken_model"))) << "all of it went to the file";
+  EXPECT_THAT(server->server->Log(), Not(HasSubstr("broken_model")))
+      << "all of it went to the file";
 
   inference::LogSettingsResponse settings = UpdateLog(*stub, {});
   ASSERT_EQ(settings.settings().size(), 6u);
@@ -151,8 +165,8 @@ TEST(ServerFlagsTest, LoggingOverHttpIsTheSameLog) {
   EXPECT_EQ(settings["log_info"], true);
   EXPECT_EQ(settings["log_format"], "default");
 
-  httplib::Result changed =
-      http.Post("/v2/logging", R"({"log_verbose_level":0,"log_warning":false})", "application/json");
+  httplib::Result changed = http.Post(
+      "/v2/logging", R"({"log_verbose_level":0,"log_warning":false})", "application/json");
   ASSERT_TRUE(changed);
   EXPECT_EQ(changed->status, 200) << changed->body;
   settings = nlohmann::json::parse(changed->body);
@@ -187,9 +201,9 @@ TEST(ServerFlagsTest, AMalformedBackendConfigIsRefused) {
 }
 
 TEST(ServerFlagsTest, FlagsForMissingFeaturesAreRefusedByName) {
-  for (const std::string flag : {"--rate-limit=execution_count", "--cache-config=local,size=1048576",
-                                 "--strict-model-config=false", "--allow-sagemaker=true",
-                                 "--model-namespacing=true"}) {
+  for (const std::string flag :
+       {"--rate-limit=execution_count", "--cache-config=local,size=1048576",
+        "--strict-model-config=false", "--allow-sagemaker=true", "--model-namespacing=true"}) {
     absl::StatusOr<TestServer> server = StartTestServer({flag});
     ASSERT_FALSE(server.ok()) << flag;
     const std::string name = flag.substr(0, flag.find('='));

@@ -23,17 +23,38 @@ std::vector<double> Values(const std::string& data) {
 
 bool ReadValues(const OutputTensor& output, std::vector<double>& values) {
   switch (output.type) {
-    case DataType::kUint8: values = Values<uint8_t>(output.data); return true;
-    case DataType::kUint16: values = Values<uint16_t>(output.data); return true;
-    case DataType::kUint32: values = Values<uint32_t>(output.data); return true;
-    case DataType::kUint64: values = Values<uint64_t>(output.data); return true;
-    case DataType::kInt8: values = Values<int8_t>(output.data); return true;
-    case DataType::kInt16: values = Values<int16_t>(output.data); return true;
-    case DataType::kInt32: values = Values<int32_t>(output.data); return true;
-    case DataType::kInt64: values = Values<int64_t>(output.data); return true;
-    case DataType::kFp32: values = Values<float>(output.data); return true;
-    case DataType::kFp64: values = Values<double>(output.data); return true;
-    default: return false;
+    case DataType::kUint8:
+      values = Values<uint8_t>(output.data);
+      return true;
+    case DataType::kUint16:
+      values = Values<uint16_t>(output.data);
+      return true;
+    case DataType::kUint32:
+      values = Values<uint32_t>(output.data);
+      return true;
+    case DataType::kUint64:
+      values = Values<uint64_t>(output.data);
+      return true;
+    case DataType::kInt8:
+      values = Values<int8_t>(output.data);
+      return true;
+    case DataType::kInt16:
+      values = Values<int16_t>(output.data);
+      return true;
+    case DataType::kInt32:
+      values = Values<int32_t>(output.data);
+      return true;
+    case DataType::kInt64:
+      values = Values<int64_t>(output.data);
+      return true;
+    case DataType::kFp32:
+      values = Values<float>(output.data);
+      return true;
+    case DataType::kFp64:
+      values = Values<double>(output.data);
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -57,13 +78,12 @@ absl::Status Classify(OutputTensor& output, uint64_t k, bool batched,
                       const std::vector<std::string>* labels) {
   std::vector<double> values;
   if (!ReadValues(output, values)) {
-    return absl::InvalidArgumentError(absl::StrCat("output '", output.name,
-                                                   "' cannot be classified: its type ",
-                                                   std::string(WireName(output.type)),
-                                                   " has no order"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("output '", output.name, "' cannot be classified: its type ",
+                     std::string(WireName(output.type)), " has no order"));
   }
-  const int64_t entries = batched && !output.shape.empty() ? std::max<int64_t>(output.shape[0], 0)
-                                                           : 1;
+  const int64_t entries =
+      batched && !output.shape.empty() ? std::max<int64_t>(output.shape[0], 0) : 1;
   const size_t classes = entries == 0 ? 0 : values.size() / static_cast<size_t>(entries);
   const size_t top = std::min<size_t>(k, classes);
   std::string data;
@@ -82,8 +102,8 @@ absl::Status Classify(OutputTensor& output, uint64_t k, bool batched,
     }
   }
   output.type = DataType::kBytes;
-  output.shape = batched ? Shape{entries, static_cast<int64_t>(top)}
-                         : Shape{static_cast<int64_t>(top)};
+  output.shape =
+      batched ? Shape{entries, static_cast<int64_t>(top)} : Shape{static_cast<int64_t>(top)};
   output.data = std::move(data);
   return absl::OkStatus();
 }

@@ -14,7 +14,8 @@ using ::testing::HasSubstr;
 
 template <typename T>
 OutputTensor Tensor(DataType type, Shape shape, std::vector<T> values) {
-  OutputTensor tensor{"probs", type, std::move(shape), std::string(values.size() * sizeof(T), '\0')};
+  OutputTensor tensor{"probs", type, std::move(shape),
+                      std::string(values.size() * sizeof(T), '\0')};
   std::memcpy(tensor.data.data(), values.data(), tensor.data.size());
   return tensor;
 }

@@ -20,8 +20,7 @@
 namespace sonic::server {
 namespace {
 
-grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* context,
-                                 const absl::Status& status) {
+grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* context, const absl::Status& status) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(ToGrpcStatus(status));
   return reactor;
@@ -80,8 +79,8 @@ absl::Status ClassifyOutputs(const ModelVersion& model, const std::vector<uint64
   for (size_t i = 0; i < ks.size() && i < response.outputs.size(); ++i) {
     if (ks[i] == 0) continue;
     OutputTensor& output = response.outputs[i];
-    SONIC_RETURN_IF_ERROR(Classify(output, ks[i], model.config().max_batch_size() > 0,
-                                   model.labels(output.name)));
+    SONIC_RETURN_IF_ERROR(
+        Classify(output, ks[i], model.config().max_batch_size() > 0, model.labels(output.name)));
   }
   return absl::OkStatus();
 }
@@ -138,9 +137,9 @@ void StartInference(ModelManager& manager, const SharedMemoryManager& regions,
 
 const std::vector<std::string>& InferenceService::Extensions() {
   static const std::vector<std::string> extensions = [] {
-    std::vector<std::string> list = {"model_repository", "model_configuration", "schedule_policy",
-                                     "statistics", "system_shared_memory", "logging",
-                                     "classification", "parameters", "trace"};
+    std::vector<std::string> list = {"model_repository", "model_configuration",  "schedule_policy",
+                                     "statistics",       "system_shared_memory", "logging",
+                                     "classification",   "parameters",           "trace"};
     if (CudaSupportBuilt()) list.push_back("cuda_shared_memory");
     return list;
   }();
@@ -241,15 +240,16 @@ InferenceService::Unary* InferenceService::RepositoryModelLoad(
   }
   absl::StatusOr<LoadOverride> override = ReadLoadOverride(request->parameters());
   if (!override.ok()) return Finish(context, override.status());
-  return FinishLater(repository_requests_, context, [this, name = request->model_name(), override = *override] {
-    absl::Status loaded = manager_.Load(name, override.config, override.files);
-    if (loaded.ok()) {
-      LogInfo("loaded model '" + name + "'");
-    } else {
-      LogError("cannot load model '" + name + "': " + std::string(loaded.message()));
-    }
-    return loaded;
-  });
+  return FinishLater(
+      repository_requests_, context, [this, name = request->model_name(), override = *override] {
+        absl::Status loaded = manager_.Load(name, override.config, override.files);
+        if (loaded.ok()) {
+          LogInfo("loaded model '" + name + "'");
+        } else {
+          LogError("cannot load model '" + name + "': " + std::string(loaded.message()));
+        }
+        return loaded;
+      });
 }
 
 InferenceService::Unary* InferenceService::RepositoryModelUnload(
@@ -313,8 +313,8 @@ InferenceService::Unary* InferenceService::SystemSharedMemoryStatus(
 InferenceService::Unary* InferenceService::SystemSharedMemoryRegister(
     Context* context, const inference::SystemSharedMemoryRegisterRequest* request,
     inference::SystemSharedMemoryRegisterResponse*) {
-  return Finish(context, shared_memory_.Register(request->name(), request->key(),
-                                                 request->offset(), request->byte_size()));
+  return Finish(context, shared_memory_.Register(request->name(), request->key(), request->offset(),
+                                                 request->byte_size()));
 }
 
 InferenceService::Unary* InferenceService::SystemSharedMemoryUnregister(
@@ -361,9 +361,9 @@ InferenceService::Unary* InferenceService::CudaSharedMemoryUnregister(
   return Finish(context, shared_memory_.Unregister(SharedMemoryKind::kCuda, request->name()));
 }
 
-InferenceService::Unary* InferenceService::LogSettings(
-    Context* context, const inference::LogSettingsRequest* request,
-    inference::LogSettingsResponse* response) {
+InferenceService::Unary* InferenceService::LogSettings(Context* context,
+                                                       const inference::LogSettingsRequest* request,
+                                                       inference::LogSettingsResponse* response) {
   using Value = inference::LogSettingsRequest::SettingValue;
   LogSettingsMap changes;
   for (const auto& [name, value] : request->settings()) {
@@ -378,8 +378,8 @@ InferenceService::Unary* InferenceService::LogSettings(
         changes[name] = value.string_param();
         break;
       default:
-        return Finish(context, absl::InvalidArgumentError("log setting '" + name +
-                                                          "' has no value"));
+        return Finish(context,
+                      absl::InvalidArgumentError("log setting '" + name + "' has no value"));
     }
   }
   ServerLog& log = ServerLog::Get();

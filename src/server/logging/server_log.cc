@@ -35,8 +35,8 @@ std::string FormatLine(LogFormat format, ServerLog::Level level, std::string_vie
                        const std::source_location& where) {
   const absl::Time now = absl::Now();
   const std::string location =
-      absl::StrCat(static_cast<long>(getpid()), " ", std::string(BaseName(where.file_name())),
-                   ":", where.line(), "] ");
+      absl::StrCat(static_cast<long>(getpid()), " ", std::string(BaseName(where.file_name())), ":",
+                   where.line(), "] ");
   if (format == LogFormat::kIso8601) {
     return absl::StrCat(absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", now, absl::UTCTimeZone()), " ",
                         std::string(1, LevelLetter(level)), " ", location, std::string(message),
@@ -88,10 +88,11 @@ absl::Status Take(const std::string& name, const LogSettingValue& value, T& fiel
     field = *typed;
     return absl::OkStatus();
   }
-  const char* wanted = std::is_same_v<T, bool> ? "bool" : std::is_same_v<T, uint32_t> ? "uint32"
-                                                                                       : "string";
-  return absl::InvalidArgumentError(absl::StrCat("log setting '", name, "' must be a ", wanted,
-                                                 ", got a ", TypeName(value)));
+  const char* wanted = std::is_same_v<T, bool>       ? "bool"
+                       : std::is_same_v<T, uint32_t> ? "uint32"
+                                                     : "string";
+  return absl::InvalidArgumentError(
+      absl::StrCat("log setting '", name, "' must be a ", wanted, ", got a ", TypeName(value)));
 }
 
 }  // namespace
@@ -140,8 +141,8 @@ absl::Status ServerLog::Apply(const LogSettings& settings) {
   if (!settings.file.empty()) {
     file = std::fopen(settings.file.c_str(), "a");
     if (file == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat("cannot open log file '", settings.file,
-                                                     "': ", std::strerror(errno)));
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot open log file '", settings.file, "': ", std::strerror(errno)));
     }
   }
   absl::MutexLock lock(&mutex_);
