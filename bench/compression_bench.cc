@@ -1,4 +1,4 @@
-// Scenario "compression" (issue 8, item 5): what gRPC's message compression buys and costs on
+// Scenario "compression": what gRPC's message compression buys and costs on
 // padded inputs. A ParticleNet-like tensor, jets of 100 constituents x 16 features with the
 // constituents a jet does not have zero-padded (about 70% of the rows), goes through the identity
 // model of a local sonic-server with TritonClient's Compression::kNone, kDeflate and kGzip.

@@ -1,4 +1,4 @@
-// Scenario "dynamic_batching" (issue 3, issue 8 item 3): 16 concurrent clients send batch-1
+// Scenario "dynamic_batching": 16 concurrent clients send batch-1
 // requests for an MLP to sonic-server, to the same model with dynamic batching on and off, and
 // the same model runs in-process at batch 16 through the same backend code path. Reports
 // throughput batching-on / batching-off (target >= 3) and batching-on / in-process batch 16

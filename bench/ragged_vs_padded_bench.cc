@@ -1,4 +1,4 @@
-// Scenario "ragged_vs_padded" (issue 8, item 4): what ragged batching saves on realistic jets.
+// Scenario "ragged_vs_padded": what ragged batching saves on realistic jets.
 // The same AK4 jets of ttbar-like events, in batches of 64, through the demonstrator's
 // ParticleNet-like models on a local sonic-server with TritonClient (SonicEngine, shared memory
 // off, as to a remote server): particlenet_padded (100 constituent slots per jet and a mask; one

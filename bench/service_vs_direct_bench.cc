@@ -1,4 +1,4 @@
-// Scenario "service_vs_direct" (issue 8, item 2): what running a model as a service costs against
+// Scenario "service_vs_direct": what running a model as a service costs against
 // running it in the job's own process with the same threads (the compute floor). The
 // demonstrator's models (model_zoo.h: pytorch backend, one CPU instance, one LibTorch thread) at
 // batch 64 on realistic ttbar inputs: ParticleNet-like on 64 AK4 jets, padded (one rectangular

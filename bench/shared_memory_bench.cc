@@ -1,4 +1,4 @@
-// Scenario "shared_memory" (issue 9): 16 MB FP32 tensors round-trip through the identity model
+// Scenario "shared_memory": 16 MB FP32 tensors round-trip through the identity model
 // of a local sonic-server, once with input and output in system shared memory (registered POSIX
 // shm regions; the messages carry only parameters) and once inside the gRPC messages
 // (raw_input_contents / raw_output_contents), beside the physical floor: memcpy of 16 MB on this

@@ -1,4 +1,4 @@
-// Scenario "transport" (issue 8, item 1): what the inference protocol and sonic-server's request
+// Scenario "transport": what the inference protocol and sonic-server's request
 // path add to a bare gRPC round trip. The identity model of a local sonic-server (ModelInfer of
 // an FP32 tensor, copied input to output) beside the transport floor, a bare gRPC echo server
 // (echo_server.h) answering the same payload, for payloads of 1 KiB, 64 KiB and 4 MiB. Both
