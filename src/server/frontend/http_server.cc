@@ -1,7 +1,6 @@
 #include "server/frontend/http_server.h"
 
 #include <httplib.h>
-#include <sys/socket.h>
 
 #include <limits>
 
@@ -62,15 +61,8 @@ void Serve(const HttpApi& api, const httplib::Request& request, httplib::Respons
 
 }  // namespace
 
-HttpServer::HttpServer(std::unique_ptr<httplib::Server> http, int port)
-    : http_(std::move(http)), port_(port) {}
-
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(const Options& options,
                                                                const HttpApi& api) {
-  if (options.port < 0 || options.port > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat("HTTP port ", options.port,
-                                                   " is outside 0..65535"));
-  }
   if (options.thread_count < 1) {
     return absl::InvalidArgumentError("--http-thread-count must be at least 1");
   }
@@ -81,11 +73,6 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(const Options& op
   http->set_keep_alive_max_count(std::numeric_limits<int>::max());
   // Without it, a response's header and body writes wait for the client's delayed ACK.
   http->set_tcp_nodelay(true);
-  // As the metrics endpoint: no SO_REUSEPORT, so a port in use is an error, not a shared port.
-  http->set_socket_options([](int sock) {
-    int yes = 1;
-    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-  });
   // Every path goes to the API's router (httplib's pre-routing hook runs before the body is
   // read, so one catch-all route per method).
   auto serve = [&api](const httplib::Request& request, httplib::Response& out) {
@@ -106,35 +93,13 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(const Options& op
   http->Post(".*", serve);
   http->Put(".*", serve);
   http->Delete(".*", serve);
-  int port = options.port;
-  if (port == 0) {
-    port = http->bind_to_any_port(options.address);
-  } else if (!http->bind_to_port(options.address, port)) {
-    port = -1;
-  }
-  if (port <= 0) {
-    return absl::UnavailableError(absl::StrCat("cannot bind the HTTP endpoint to ",
-                                               options.address, ":", options.port,
-                                               " (address in use?)"));
-  }
-  std::unique_ptr<HttpServer> server(new HttpServer(std::move(http), port));
-  HttpServer* raw = server.get();
-  server->listener_ = std::thread([raw] {
-    raw->http_->listen_after_bind();
-    raw->listener_exited_ = true;
-  });
-  // httplib's stop() only takes effect once its accept loop runs.
-  while (!raw->http_->is_running() && !raw->listener_exited_) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return server;
+  absl::StatusOr<std::unique_ptr<HttplibListener>> listener =
+      HttplibListener::Start(std::move(http), options.address, options.port, "HTTP endpoint");
+  if (!listener.ok()) return listener.status();
+  return std::unique_ptr<HttpServer>(new HttpServer(*std::move(listener)));
 }
 
-void HttpServer::Stop() {
-  if (!listener_.joinable()) return;
-  http_->stop();
-  listener_.join();
-}
+void HttpServer::Stop() { listener_->Stop(); }
 
 HttpServer::~HttpServer() { Stop(); }
 

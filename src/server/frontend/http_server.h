@@ -12,17 +12,12 @@
 // destructor.
 #pragma once
 
-#include <atomic>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "absl/status/statusor.h"
 #include "server/frontend/http_api.h"
-
-namespace httplib {
-class Server;
-}
+#include "server/http_listener/httplib_listener.h"
 
 namespace sonic::server {
 
@@ -43,7 +38,7 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  int port() const { return port_; }
+  int port() const { return listener_->port(); }
 
   // Stops accepting, lets requests in progress finish (an inference runs to its end) and joins
   // the threads; an idle kept-alive connection may hold this up to kKeepAliveSeconds.
@@ -53,12 +48,10 @@ class HttpServer {
   static constexpr int kKeepAliveSeconds = 3;
 
  private:
-  HttpServer(std::unique_ptr<httplib::Server> http, int port);
+  explicit HttpServer(std::unique_ptr<HttplibListener> listener)
+      : listener_(std::move(listener)) {}
 
-  const std::unique_ptr<httplib::Server> http_;
-  const int port_;
-  std::atomic<bool> listener_exited_{false};
-  std::thread listener_;
+  const std::unique_ptr<HttplibListener> listener_;
 };
 
 }  // namespace sonic::server

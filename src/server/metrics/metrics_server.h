@@ -6,17 +6,12 @@
 // destructor, nor from inside a ScrapeFunction.
 #pragma once
 
-#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "absl/status/statusor.h"
-
-namespace httplib {
-class Server;
-}
+#include "server/http_listener/httplib_listener.h"
 
 namespace sonic::server::metrics {
 
@@ -39,19 +34,17 @@ class MetricsServer {
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;
 
-  int port() const { return port_; }
+  int port() const { return listener_->port(); }
 
   // Stops accepting connections and waits for the server's threads (a scrape in progress
   // finishes; an idle kept-alive connection may hold this up to a second). Idempotent.
   void Stop();
 
  private:
-  MetricsServer(std::unique_ptr<httplib::Server> http, int port);
+  explicit MetricsServer(std::unique_ptr<HttplibListener> listener)
+      : listener_(std::move(listener)) {}
 
-  const std::unique_ptr<httplib::Server> http_;
-  const int port_;
-  std::atomic<bool> listener_exited_{false};
-  std::thread listener_;
+  const std::unique_ptr<HttplibListener> listener_;
 };
 
 }  // namespace sonic::server::metrics
