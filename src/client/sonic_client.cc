@@ -5,7 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "retry_executor.h"
+#include "client_executor.h"
 #include "sonic/client/client_error.h"
 
 namespace sonic::client {
@@ -128,7 +128,7 @@ void SonicClient::finish(bool success, absl::Status error) {
       return;
     }
     // Never on the transport thread this runs on: prepareRetry may block.
-    if (internal::RetryExecutor::Shared().Post([this, error] { retry(error); })) return;
+    if (internal::ClientExecutor::Retries().Post([this, error] { retry(error); })) return;
     note = "; no retry: the retry queue is full";
   }
   if (!success && allowed_tries_ > 1) {

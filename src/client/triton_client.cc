@@ -17,7 +17,7 @@
 #include "region_layout.h"
 #include "region_registrars.h"
 #include "request_plan.h"
-#include "retry_executor.h"
+#include "client_executor.h"
 #include "server_statistics.h"
 #include "sonic/client/client_error.h"
 
@@ -387,13 +387,14 @@ void TritonClient::launch() {
           if (RecordCall(*state, i, internal::FromGrpc(status)) && async) conclude();
         });
   }
-  // Releases the starting count. In kAsync, when every call already finished (a server that
-  // refuses connections fails at once), the dispatch concludes on a retry thread rather than the
-  // caller's: dispatch() returns before the callback runs and a retry never holds the caller.
-  // The client waits for that finish() before it can be destroyed.
+  // Releases the starting count. In kAsync, when every call already finished (a fast server, a
+  // server that refuses connections), the dispatch concludes on a completion thread rather than
+  // the caller's: dispatch() returns before the callback runs, and a retry (posted on by
+  // finish()) never holds the caller. A completion thread is never queued behind a retry whose
+  // resolver blocks. The client waits for that finish() before it can be destroyed.
   if (RecordCall(*state_, state_->calls.size(), absl::OkStatus()) && async) {
-    if (!internal::RetryExecutor::Shared().Post([this] { conclude(); })) {
-      std::thread([this] { conclude(); }).detach();  // the retry queue is full
+    if (!internal::ClientExecutor::Completions().Post([this] { conclude(); })) {
+      std::thread([this] { conclude(); }).detach();  // the completion queue is full
     }
     return;
   }

@@ -112,6 +112,11 @@ class PlanValidationTest : public SharedServerTest<PlanValidationTest>,
 };
 
 TEST_P(PlanValidationTest, PredictedJobsPerServerMatchTheScansKnee) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  // The scan's client jobs are sanitized too: on a shared machine they spend several times the
+  // CPU per call, so the knee measures the sanitizer, not the model's service time.
+  GTEST_SKIP() << "measures a throughput knee, which a sanitized build does not show";
+#endif
   const FixedModel& model = GetParam();
   const std::string address = server_->server->address();
   const std::string batch = absl::StrCat(model.batch_size);

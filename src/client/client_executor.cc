@@ -1,4 +1,4 @@
-#include "retry_executor.h"
+#include "client_executor.h"
 
 #include <pthread.h>
 
@@ -6,16 +6,16 @@
 
 namespace sonic::client::internal {
 
-RetryExecutor::RetryExecutor(const Options& options) : capacity_(options.capacity) {
+ClientExecutor::ClientExecutor(const Options& options) : capacity_(options.capacity) {
   for (int i = 0; i < std::max(1, options.threads); ++i) {
     threads_.emplace_back([this] {
-      pthread_setname_np(pthread_self(), "sonic-retry");
+      pthread_setname_np(pthread_self(), "sonic-client");
       Run();
     });
   }
 }
 
-RetryExecutor::~RetryExecutor() {
+ClientExecutor::~ClientExecutor() {
   {
     absl::MutexLock lock(&mu_);
     stop_ = true;
@@ -23,20 +23,20 @@ RetryExecutor::~RetryExecutor() {
   for (std::thread& thread : threads_) thread.join();
 }
 
-bool RetryExecutor::Post(std::function<void()> task) {
+bool ClientExecutor::Post(std::function<void()> task) {
   absl::MutexLock lock(&mu_);
   if (stop_ || tasks_.size() >= capacity_) return false;
   tasks_.push_back(std::move(task));
   return true;
 }
 
-void RetryExecutor::Run() {
+void ClientExecutor::Run() {
   while (true) {
     std::function<void()> task;
     {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(
-          +[](RetryExecutor* e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e->mu_) {
+          +[](ClientExecutor* e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e->mu_) {
             return e->stop_ || !e->tasks_.empty();
           },
           this));
@@ -48,9 +48,14 @@ void RetryExecutor::Run() {
   }
 }
 
-RetryExecutor& RetryExecutor::Shared() {
-  static RetryExecutor* const shared = new RetryExecutor(Options());
-  return *shared;
+ClientExecutor& ClientExecutor::Retries() {
+  static ClientExecutor* const retries = new ClientExecutor({.threads = 4, .capacity = 4096});
+  return *retries;
+}
+
+ClientExecutor& ClientExecutor::Completions() {
+  static ClientExecutor* const completions = new ClientExecutor({.threads = 2, .capacity = 4096});
+  return *completions;
 }
 
 }  // namespace sonic::client::internal

@@ -1,4 +1,4 @@
-#include "retry_executor.h"
+#include "client_executor.h"
 
 #include <gtest/gtest.h>
 
@@ -7,12 +7,13 @@
 #include <vector>
 
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 
 namespace sonic::client::internal {
 namespace {
 
-TEST(RetryExecutorTest, RunsTasksOnItsOwnThreads) {
-  RetryExecutor executor({.threads = 2, .capacity = 8});
+TEST(ClientExecutorTest, RunsTasksOnItsOwnThreads) {
+  ClientExecutor executor({.threads = 2, .capacity = 8});
   absl::Notification ran;
   std::thread::id thread;
   ASSERT_TRUE(executor.Post([&] {
@@ -23,8 +24,8 @@ TEST(RetryExecutorTest, RunsTasksOnItsOwnThreads) {
   EXPECT_NE(thread, std::this_thread::get_id());
 }
 
-TEST(RetryExecutorTest, ABlockedTaskDoesNotHoldTheOthers) {
-  RetryExecutor executor({.threads = 2, .capacity = 8});
+TEST(ClientExecutorTest, ABlockedTaskDoesNotHoldTheOthers) {
+  ClientExecutor executor({.threads = 2, .capacity = 8});
   absl::Notification release, other_ran;
   ASSERT_TRUE(executor.Post([&] { release.WaitForNotificationWithTimeout(absl::Seconds(30)); }));
   ASSERT_TRUE(executor.Post([&] { other_ran.Notify(); }));
@@ -32,11 +33,11 @@ TEST(RetryExecutorTest, ABlockedTaskDoesNotHoldTheOthers) {
   release.Notify();
 }
 
-TEST(RetryExecutorTest, RefusesTasksBeyondItsCapacityAndRunsTheQueuedOnes) {
+TEST(ClientExecutorTest, RefusesTasksBeyondItsCapacityAndRunsTheQueuedOnes) {
   std::atomic<int> ran{0};
   absl::Notification release, started;
   {
-    RetryExecutor executor({.threads = 1, .capacity = 2});
+    ClientExecutor executor({.threads = 1, .capacity = 2});
     ASSERT_TRUE(executor.Post([&] {
       started.Notify();
       release.WaitForNotificationWithTimeout(absl::Seconds(30));
@@ -49,6 +50,24 @@ TEST(RetryExecutorTest, RefusesTasksBeyondItsCapacityAndRunsTheQueuedOnes) {
     release.Notify();
   }  // the destructor runs what is queued
   EXPECT_EQ(ran.load(), 3);
+}
+
+TEST(ClientExecutorTest, CompletionsNeverWaitBehindBlockedRetries) {
+  // More blocked retries than the retry executor has threads: completions still run.
+  absl::Notification release, completed;
+  std::atomic<int> retries_ran{0};
+  for (int i = 0; i < 16; ++i) {
+    ASSERT_TRUE(ClientExecutor::Retries().Post([&] {
+      release.WaitForNotificationWithTimeout(absl::Seconds(60));
+      ++retries_ran;
+    }));
+  }
+  ASSERT_TRUE(ClientExecutor::Completions().Post([&] { completed.Notify(); }));
+  EXPECT_TRUE(completed.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  release.Notify();
+  ASSERT_TRUE(ClientExecutor::Retries().Post([&] { ++retries_ran; }));
+  for (int i = 0; i < 3000 && retries_ran < 17; ++i) absl::SleepFor(absl::Milliseconds(10));
+  EXPECT_EQ(retries_ran.load(), 17);
 }
 
 }  // namespace
