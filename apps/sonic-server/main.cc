@@ -4,7 +4,9 @@
 // (unless --allow-http=false) serve HTTP/REST and print "http on ADDRESS:PORT", then (unless
 // --allow-metrics=false) serve Prometheus metrics and print "metrics on ADDRESS:PORT".
 // SIGTERM/SIGINT: stop accepting, let in-flight requests finish within --exit-timeout-secs, stop
-// the metrics, unload every model, exit 0. Past the timeout the process exits anyway (status 1).
+// the metrics, unload every model, exit 0. Past the timeout the process exits anyway (status 1),
+// and so does a second SIGTERM/SIGINT, at once. Requests whose clients gave up are not waited
+// for (they leave the queues without running), nor are idle streams.
 #include <malloc.h>
 
 #include <csignal>
@@ -132,7 +134,9 @@ int Run(const ServerFlags& flags, const sigset_t& signals) {
                         .gpu_count = gpu_count,
                         .load_thread_count = flags.model_load_thread_count,
                         .max_instances_per_model = flags.max_instances_per_model,
-                        .max_instances = flags.max_instances});
+                        .max_instances = flags.max_instances,
+                        .max_config_bytes = flags.max_config_bytes,
+                        .max_input_elements = flags.max_input_elements});
   const bool load_failed = LoadAtStartup(manager, flags);
   if ((LogIndex(manager) || load_failed) && flags.exit_on_error) {
     LogError("exiting: failed to load all models (--exit-on-error=false keeps serving the others)");
@@ -190,6 +194,12 @@ int Run(const ServerFlags& flags, const sigset_t& signals) {
 
   int signal = WaitForSignal(signals);
   LogInfo(std::string("received ") + strsignal(signal) + ", shutting down");
+  // Whoever sends a second signal does not want to wait.
+  std::thread([signals] {
+    const int again = WaitForSignal(signals);
+    LogError(std::string("received ") + strsignal(again) + " again; exiting now");
+    std::_Exit(1);
+  }).detach();
   // Past the exit timeout nothing is worth waiting for: leave even if a model still runs.
   std::thread([timeout = flags.exit_timeout_secs] {
     std::this_thread::sleep_for(std::chrono::seconds(timeout) + std::chrono::seconds(2));

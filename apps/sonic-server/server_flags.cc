@@ -3,6 +3,7 @@
 #include <grpc/grpc.h>
 
 #include <CLI/CLI.hpp>
+#include <climits>
 #include <map>
 
 namespace sonic::server {
@@ -77,6 +78,28 @@ void AddRepositoryFlags(CLI::App& app, ServerFlags& flags) {
       ->description("Take model configurations as written (always)");
 }
 
+// Who may use system shared memory (tritonserver lets any client map any object its user can
+// open): see SharedMemoryManager.
+void AddSharedMemoryAccessFlags(CLI::App& app, ServerFlags& flags) {
+  SharedMemoryManager::Options& shm = flags.shared_memory_limits;
+  const std::map<std::string, SystemSharedMemoryAccess> access = {
+      {"on", SystemSharedMemoryAccess::kAll},
+      {"unix-socket", SystemSharedMemoryAccess::kUnixSocket},
+      {"off", SystemSharedMemoryAccess::kNone}};
+  app.add_option("--system-shared-memory", shm.system_access,
+                 "Who may register system shared memory: on (any client) | unix-socket (peers "
+                 "of --grpc-unix-socket only) | off")
+      ->transform(CLI::CheckedTransformer(access, CLI::ignore_case));
+  app.add_option("--shared-memory-owner-uid", shm.allowed_owner_uids,
+                 "A uid whose shm objects TCP/HTTP clients may register (repeatable; default: "
+                 "the server's own)");
+  app.add_option("--shared-memory-key-prefix", shm.key_prefix,
+                 "Shared-memory keys must start with this (default: any key)");
+  app.add_option("--grpc-unix-socket", flags.grpc.unix_socket_path,
+                 "Serve gRPC on this Unix-domain socket too; its peers register shm objects they "
+                 "own");
+}
+
 // sonic-server's own bounds (tritonserver has none): a config or client past them is refused
 // with a message naming the flag.
 void AddLimitFlags(CLI::App& app, ServerFlags& flags) {
@@ -91,6 +114,19 @@ void AddLimitFlags(CLI::App& app, ServerFlags& flags) {
       ->check(CLI::PositiveNumber);
   app.add_option("--max-shared-memory-bytes", flags.shared_memory_limits.max_total_bytes,
                  "Total bytes of the shared-memory regions clients may register")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--max-config-bytes", flags.max_config_bytes,
+                 "Largest config.pbtxt (or load request config) read, in bytes")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--max-input-elements", flags.max_input_elements,
+                 "Elements one input of one request may have (a model's config parameter "
+                 "max_input_elements overrides it)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--max-request-bytes", flags.grpc.max_receive_message_bytes,
+                 "Largest gRPC request message accepted, after decompression")
+      ->check(CLI::Range(1, INT_MAX));
+  app.add_option("--max-stream-responses", flags.grpc.max_stream_responses,
+                 "Responses a ModelStreamInfer stream may owe its client before it stops reading")
       ->check(CLI::PositiveNumber);
 }
 
@@ -270,6 +306,7 @@ absl::StatusOr<ServerFlags> ParseServerFlags(int argc, char** argv, int& exit_co
   CLI::App app{"sonic-server: a KServe v2 / Triton-compatible inference server"};
   AddRepositoryFlags(app, flags);
   AddLimitFlags(app, flags);
+  AddSharedMemoryAccessFlags(app, flags);
   AddLogFlags(app, flags);
   AddGrpcFlags(app, flags);
   AddMetricsFlags(app, flags);

@@ -31,6 +31,8 @@ struct ServerFlags {
   // ModelManager::Options and SharedMemoryManager::Options).
   uint64_t max_instances_per_model = 64;
   uint64_t max_instances = 512;
+  uint64_t max_config_bytes = uint64_t{1} << 20;
+  uint64_t max_input_elements = uint64_t{1} << 26;
   SharedMemoryManager::Options shared_memory_limits;
   // A model that fails to load at startup stops the server (exit status 1), as tritonserver.
   bool exit_on_error = true;

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <deque>
+#include <new>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -52,7 +53,17 @@ class BatchOutputAllocator final : public OutputAllocator {
     tensor.name = std::string(name);
     tensor.type = type;
     tensor.shape = std::move(client_shape);
-    tensor.data.resize(byte_size);
+    try {
+      tensor.data.resize(byte_size);
+    } catch (const std::bad_alloc&) {  // called through the backend's C boundary: no throwing
+      outputs_.pop_back();
+      if (error_.ok()) {
+        error_ = absl::ResourceExhaustedError(
+            absl::StrCat("model '", config_.name(), "' output '", std::string(name),
+                         "': out of memory for ", byte_size, " bytes"));
+      }
+      return nullptr;
+    }
     return tensor.data.data();
   }
 
@@ -112,6 +123,13 @@ void RecordComputeTrace(const Batch& batch, const std::array<uint64_t, 4>& ns) {
 }
 
 }  // namespace
+
+// What an execution produced: the allocator holding the backend's outputs, then each request's
+// response.
+struct BatchExecutor::BatchOutputs {
+  BatchOutputAllocator allocator;
+  std::vector<absl::StatusOr<InferenceResponse>> results;
+};
 
 std::vector<const char*> BatchExecutor::WantedOutputs(const Batch& batch) const {
   std::vector<const char*> names;
@@ -178,37 +196,58 @@ void BatchExecutor::Complete(Batch& batch, std::vector<absl::StatusOr<InferenceR
 
 void BatchExecutor::Execute(Batch batch) {
   if (batch.empty()) return;
+  if (Run(batch, /*complete_on_failure=*/batch.size() == 1)) return;
+  // The batch failed as a whole (in assembly or in the backend), maybe for one request's sake:
+  // each request runs alone, so only a request that fails by itself gets an error.
+  for (auto& request : batch) {
+    Batch alone;
+    alone.push_back(std::move(request));
+    Run(alone, /*complete_on_failure=*/true);  // always completes
+  }
+}
+
+absl::Status BatchExecutor::Compute(const Batch& batch, int64_t total_batch,
+                                    BatchOutputs& outputs, ExecutionTimes& times,
+                                    std::array<uint64_t, 4>& ns) {
+  try {
+    AssembledInputs inputs;
+    absl::Status status = AssembleBatchInputs(config_, batch, inputs);
+    std::vector<const char*> output_names = WantedOutputs(batch);
+    ns[1] = clock_.NowNs();
+    times.compute_input_ns = ns[1] - ns[0];
+    if (status.ok()) {
+      status = instance_.Execute(inputs.tensors, output_names,
+                                 config_.max_batch_size() > 0 ? total_batch : 1,
+                                 outputs.allocator);
+    }
+    if (!outputs.allocator.error().ok()) status = outputs.allocator.error();
+    ns[2] = clock_.NowNs();
+    times.compute_infer_ns = ns[2] - ns[1];
+    if (status.ok()) outputs.results = SplitOutputs(batch, outputs.allocator.outputs());
+    return status;
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("model '", config_.name(), "': out of memory running a batch of ",
+                     total_batch));
+  }
+}
+
+bool BatchExecutor::Run(Batch& batch, bool complete_on_failure) {
   const uint64_t start_ns = clock_.NowNs();
+  std::array<uint64_t, 4> ns = {start_ns, start_ns, start_ns, start_ns};
   int64_t total_batch = 0;
   for (const auto& request : batch) total_batch += request->batch_size;
-
-  AssembledInputs inputs;
-  absl::Status status = AssembleBatchInputs(config_, batch, inputs);
-  std::vector<const char*> output_names = WantedOutputs(batch);
   ExecutionTimes times;
-  const uint64_t infer_start_ns = clock_.NowNs();
-  times.compute_input_ns = infer_start_ns - start_ns;
-
-  BatchOutputAllocator allocator(config_, total_batch);
-  if (status.ok()) {
-    status = instance_.Execute(inputs.tensors, output_names,
-                               config_.max_batch_size() > 0 ? total_batch : 1, allocator);
-  }
-  if (!allocator.error().ok()) status = allocator.error();
-  const uint64_t output_start_ns = clock_.NowNs();
-  times.compute_infer_ns = output_start_ns - infer_start_ns;
-
-  std::vector<absl::StatusOr<InferenceResponse>> results;
-  if (status.ok()) {
-    results = SplitOutputs(batch, allocator.outputs());
-  } else {
-    results.assign(batch.size(), status);
-  }
-  const uint64_t compute_end_ns = clock_.NowNs();
-  times.compute_output_ns = compute_end_ns - output_start_ns;
+  BatchOutputs outputs{BatchOutputAllocator(config_, total_batch), {}};
+  absl::Status status = Compute(batch, total_batch, outputs, times, ns);
+  if (!status.ok() && !complete_on_failure) return false;
+  if (!status.ok()) outputs.results.assign(batch.size(), status);
+  ns[3] = clock_.NowNs();
+  times.compute_output_ns = ns[3] - ns[2];
   if (status.ok()) stats_.RecordExecution(total_batch, times, clock_.NowEpochMs());
-  RecordComputeTrace(batch, {start_ns, infer_start_ns, output_start_ns, compute_end_ns});
-  Complete(batch, std::move(results), start_ns, times);
+  RecordComputeTrace(batch, ns);
+  Complete(batch, std::move(outputs.results), ns[0], times);
+  return true;
 }
 
 }  // namespace sonic::server

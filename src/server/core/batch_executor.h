@@ -10,6 +10,7 @@
 // Thread-compatible: one BatchExecutor per instance worker, which calls Execute serially.
 #pragma once
 
+#include <array>
 #include <deque>
 #include <memory>
 #include <vector>
@@ -30,9 +31,20 @@ class BatchExecutor {
       : config_(config), version_(version), instance_(instance), stats_(stats), clock_(clock) {}
 
   // Blocks while the backend runs. Every request's on_complete has run when this returns.
+  // When a batch of several fails as a whole (assembly, the backend, memory), each of its
+  // requests runs again alone, so a request that cannot run fails no other. Memory exhaustion
+  // (std::bad_alloc) is a RESOURCE_EXHAUSTED response, never an exception.
   void Execute(Batch batch);
 
  private:
+  struct BatchOutputs;
+  // Runs `batch` once and completes every request (returns true), except when the execution
+  // fails as a whole and !complete_on_failure: then it completes none and returns false.
+  bool Run(Batch& batch, bool complete_on_failure);
+  // Assembles, executes and splits; `ns` gets the start (already in ns[0]), inputs-ready and
+  // outputs-start times. Never throws.
+  absl::Status Compute(const Batch& batch, int64_t total_batch, BatchOutputs& outputs,
+                       ExecutionTimes& times, std::array<uint64_t, 4>& ns);
   // The outputs any request of the batch asked for, in config order.
   std::vector<const char*> WantedOutputs(const Batch& batch) const;
   // One response per request from the batch outputs, or the reason that request failed.

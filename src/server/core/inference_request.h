@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -75,6 +76,10 @@ struct InferenceRequest {
   // core only holds them; it never looks inside.
   std::vector<std::shared_ptr<const void>> held_resources;
   ResponseCallback on_complete;
+  // Whether the client no longer waits for the response (its call was cancelled or its deadline
+  // passed); callable from any thread until on_complete runs. Such a request leaves the queue
+  // without running. Null: the client never gives up.
+  std::function<bool()> abandoned;
   // Set only for a request being traced (server/trace/trace.h): the core records its queue and
   // compute timestamps into it.
   std::shared_ptr<Trace> trace;

@@ -51,7 +51,12 @@ absl::StatusOr<std::filesystem::path> ModelManager::ModelDirectoryFor(
 absl::StatusOr<inference::ModelConfig> ModelManager::ReadConfig(
     const std::string& name, const std::filesystem::path& dir,
     const std::optional<std::string>& json) const {
-  if (!json) return LoadModelConfig(dir);
+  if (!json) return LoadModelConfig(dir, kSupportedBackends, options_.max_config_bytes);
+  if (json->size() > options_.max_config_bytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "model '", name, "': the 'config' load parameter has ", json->size(),
+        " bytes, more than --max-config-bytes ", options_.max_config_bytes));
+  }
   inference::ModelConfig config;
   auto parsed = google::protobuf::util::JsonStringToMessage(*json, &config);
   if (!parsed.ok()) {
@@ -84,7 +89,8 @@ std::map<int64_t, ModelManager::VersionSlot> ModelManager::LoadVersions(
                                            .backend = *backend,
                                            .backend_settings = settings,
                                            .clock = options_.clock,
-                                           .gpu_count = options_.gpu_count})
+                                           .gpu_count = options_.gpu_count,
+                                           .max_input_elements = options_.max_input_elements})
                      : backend.status();
     if (loaded.ok()) {
       slot.state = ModelState::kReady;

@@ -58,6 +58,12 @@ class ModelManager {
     // refused with the reason (--max-instances-per-model, --max-instances).
     uint64_t max_instances_per_model = 64;
     uint64_t max_instances = 512;
+    // The largest config.pbtxt (or load request `config` override) read, in bytes; a larger one
+    // makes the model UNAVAILABLE naming --max-config-bytes.
+    uint64_t max_config_bytes = uint64_t{1} << 20;
+    // Elements one input of one request may have, for models whose config does not set its
+    // own max_input_elements (request_validation.h; --max-input-elements).
+    uint64_t max_input_elements = uint64_t{1} << 26;
   };
 
   explicit ModelManager(const Options& options) : options_(options) {}

@@ -67,6 +67,8 @@ absl::StatusOr<std::shared_ptr<ModelVersion>> ModelVersion::Load(Options options
   // instance.
   SONIC_ASSIGN_OR_RETURN(std::vector<InstancePlacement> placements,
                          PlaceInstances(config, options.gpu_count));
+  SONIC_ASSIGN_OR_RETURN(RequestLimits limits,
+                         ReadRequestLimits(config, options.max_input_elements));
   // Before any file is read: a config (maybe a load request's override) names files only in
   // the model's own directory.
   SONIC_RETURN_IF_ERROR(CheckModelFilesInside(config, options.version_path, context));
@@ -86,7 +88,8 @@ absl::StatusOr<std::shared_ptr<ModelVersion>> ModelVersion::Load(Options options
 
   std::vector<BackendInstance*> instances;
   for (auto& instance : loaded->instances_) instances.push_back(instance.get());
-  Scheduler::Options scheduler_options{&config, options.version, &loaded->stats_, options.clock};
+  Scheduler::Options scheduler_options{&config, options.version, &loaded->stats_, options.clock,
+                                       std::move(limits)};
   SONIC_ASSIGN_OR_RETURN(loaded->scheduler_,
                          Scheduler::Create(scheduler_options, std::move(instances)));
   return loaded;

@@ -34,6 +34,9 @@ class ModelVersion {
     BackendSettings backend_settings = {};  // --backend-config for this model's backend
     const Clock* clock = &SystemClock::Get();  // borrowed
     int gpu_count = 0;  // CUDA devices visible to the server, for PlaceInstances
+    // Elements one input of one request may have unless the config's max_input_elements
+    // parameter says otherwise (request_validation.h).
+    uint64_t max_input_elements = uint64_t{1} << 26;
   };
 
   // Creates the backend model and its instances where PlaceInstances puts them (a KIND_AUTO

@@ -61,9 +61,9 @@ void Scheduler::OrderCompletion(InferenceRequest& request) {
   };
 }
 
-void Scheduler::Refuse(InferenceRequest& request, absl::Status status) {
+void Scheduler::Refuse(InferenceRequest& request, absl::Status status, FailureReason reason) {
   const uint64_t now_ns = options_.clock->NowNs();
-  options_.stats->RecordFailure(now_ns - request.arrival_ns, FailureReason::kRejected);
+  options_.stats->RecordFailure(now_ns - request.arrival_ns, reason);
   if (request.trace) request.trace->Record(kTraceRequestEnd, now_ns);
   std::move(request.on_complete)(
       absl::Status(status.code(), absl::StrCat("model '", options_.config->name(), "' version ",
@@ -72,8 +72,9 @@ void Scheduler::Refuse(InferenceRequest& request, absl::Status status) {
 
 void Scheduler::Enqueue(std::unique_ptr<InferenceRequest> request) {
   OrderCompletion(*request);
-  absl::Status admitted;
-  {
+  // Checked alone, before it can share a batch: a bad request fails no other.
+  absl::Status admitted = ValidateRequest(*options_.config, options_.limits, *request);
+  if (admitted.ok()) {
     absl::MutexLock lock(&mutex_);
     if (accepting_) {
       const uint64_t now_ns = options_.clock->NowNs();
@@ -149,6 +150,23 @@ Batch Scheduler::NextBatch() {
   }
 }
 
+Batch Scheduler::DropAbandoned(Batch batch) {
+  Batch live;
+  live.reserve(batch.size());
+  for (auto& request : batch) {
+    if (request->abandoned && request->abandoned()) {
+      Refuse(*request,
+             absl::CancelledError("the client gave up (call cancelled or deadline passed) "
+                                  "before the request ran"),
+             FailureReason::kCanceled);
+      request.reset();  // releases its model reference before the count drops
+    } else {
+      live.push_back(std::move(request));
+    }
+  }
+  return live;
+}
+
 void Scheduler::WorkerLoop(BackendInstance* instance) {
   BatchExecutor executor(*options_.config, options_.version, *instance, *options_.stats,
                          *options_.clock);
@@ -156,7 +174,8 @@ void Scheduler::WorkerLoop(BackendInstance* instance) {
     Batch batch = NextBatch();
     if (batch.empty()) return;
     size_t size = batch.size();
-    executor.Execute(std::move(batch));
+    Batch live = DropAbandoned(std::move(batch));
+    if (!live.empty()) executor.Execute(std::move(live));
     absl::MutexLock lock(&mutex_);
     running_ -= size;
   }

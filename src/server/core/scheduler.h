@@ -1,7 +1,9 @@
 // The per-model-version scheduler: admits requests into the dynamic batcher's queues and runs the
 // batches it forms on the model's instances, one worker thread per instance (so a backend never
 // sees two executions at once on one instance). Requests that time out in the queue fail with
-// UNAVAILABLE; with preserve_ordering, responses leave in arrival order.
+// UNAVAILABLE; requests whose clients gave up (InferenceRequest::abandoned) are taken out of
+// their batch and fail with CANCELLED without running; with preserve_ordering, responses leave in
+// arrival order.
 //
 // Thread-safe. Enqueue never blocks on the model: the caller's thread returns at once.
 #pragma once
@@ -17,6 +19,7 @@
 #include "absl/synchronization/mutex.h"
 #include "server/core/batch_executor.h"
 #include "server/core/dynamic_batcher.h"
+#include "server/core/request_validation.h"
 #include "server/core/response_order.h"
 
 namespace sonic::server {
@@ -28,6 +31,8 @@ class Scheduler {
     int64_t version = 0;
     ModelStatistics* stats = nullptr;                // borrowed
     const Clock* clock = &SystemClock::Get();        // borrowed
+    // Checked for every request before it is queued (request_validation.h).
+    RequestLimits limits;
   };
 
   // Starts one worker per instance; the instances are borrowed and must outlive the scheduler.
@@ -42,7 +47,8 @@ class Scheduler {
   Scheduler& operator=(const Scheduler&) = delete;
 
   // Takes the request; its on_complete runs exactly once: on a worker thread, or on this thread
-  // when it is refused (UNAVAILABLE: draining or queue full; INVALID_ARGUMENT: bad priority).
+  // when it is refused (UNAVAILABLE: draining or queue full; INVALID_ARGUMENT: ValidateRequest's
+  // errors).
   void Enqueue(std::unique_ptr<InferenceRequest> request);
 
   // Stops accepting requests, lets every queued and running request finish, then stops the
@@ -64,7 +70,10 @@ class Scheduler {
   // Blocks until a batch is ready (failing expired requests on the way) or the scheduler has
   // stopped (then returns an empty batch).
   Batch NextBatch();
-  void Refuse(InferenceRequest& request, absl::Status status);
+  void Refuse(InferenceRequest& request, absl::Status status,
+              FailureReason reason = FailureReason::kRejected);
+  // The requests of `batch` whose clients still wait; the others are refused (CANCELLED).
+  Batch DropAbandoned(Batch batch);
   // With preserve_ordering: routes the completion through response_order_.
   void OrderCompletion(InferenceRequest& request);
 

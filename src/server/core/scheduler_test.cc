@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 #include <fstream>
 #include <future>
@@ -145,25 +146,32 @@ TEST_F(SchedulerTest, OnlyRequestedOutputsAreReturned) {
   EXPECT_EQ(response->outputs[0].name, "TEXT_OUT");
 }
 
-TEST_F(SchedulerTest, BackendErrorFailsEveryRequestOfTheBatch) {
-  std::promise<absl::StatusOr<InferenceResponse>> done[2];
+TEST_F(SchedulerTest, ABatchTheBackendFailsRunsAgainRequestByRequest) {
+  std::promise<absl::StatusOr<InferenceResponse>> done[3];
   Batch batch;
   batch.push_back(MakeRequest(1, 1, &done[0]));
   batch.push_back(MakeRequest(1, 2, &done[1]));
+  batch.push_back(MakeRequest(2, 3, &done[2]));
   batch[1]->inputs[0].data = batch[1]->inputs[0].data.subspan(4);  // a row short: identity fails
   BatchExecutor(config_, 1, *instance_, stats_, SystemClock::Get()).Execute(std::move(batch));
   auto first = done[0].get_future().get();
   auto second = done[1].get_future().get();
-  EXPECT_FALSE(first.ok());
-  EXPECT_EQ(first.status(), second.status());
+  auto third = done[2].get_future().get();
+  EXPECT_FALSE(second.ok());
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(third.ok()) << third.status();
+  EXPECT_EQ(Floats(first->outputs[0]), (std::vector<float>{1, -1}));
+  EXPECT_EQ(Floats(third->outputs[0]), (std::vector<float>{3, -3, 4, -4}));
   inference::ModelStatistics message;
   stats_.FillProto(message);
-  EXPECT_EQ(message.inference_stats().fail().count(), 2u);
-  EXPECT_EQ(message.execution_count(), 0u);
+  EXPECT_EQ(message.inference_stats().fail().count(), 1u);
+  EXPECT_EQ(message.inference_stats().success().count(), 2u);
+  EXPECT_EQ(message.execution_count(), 2u);  // the two that ran alone; the failed batch is not
 }
 
 TEST_F(SchedulerTest, RunsQueuedRequestsAndRefusesAfterDrain) {
-  auto created = Scheduler::Create({&config_, 1, &stats_, &SystemClock::Get()}, {instance_.get()});
+  auto created =
+      Scheduler::Create({&config_, 1, &stats_, &SystemClock::Get(), {}}, {instance_.get()});
   ASSERT_TRUE(created.ok()) << created.status();
   Scheduler& scheduler = **created;
   constexpr int kRequests = 20;
@@ -197,8 +205,11 @@ class ConfiguredScheduler {
     }
     std::vector<BackendInstance*> borrowed;
     for (auto& instance : instances_) borrowed.push_back(instance.get());
-    scheduler_ = *Scheduler::Create(Scheduler::Options{&config_, 1, &stats_, &SystemClock::Get()},
-                                    std::move(borrowed));
+    absl::StatusOr<RequestLimits> limits = ReadRequestLimits(config_, uint64_t{1} << 26);
+    EXPECT_TRUE(limits.ok()) << limits.status();
+    scheduler_ = *Scheduler::Create(
+        Scheduler::Options{&config_, 1, &stats_, &SystemClock::Get(), *std::move(limits)},
+        std::move(borrowed));
   }
   Scheduler& scheduler() { return *scheduler_; }
   inference::ModelStatistics Stats() {
@@ -247,6 +258,38 @@ TEST_F(SchedulerTest, RequestsTimingOutInTheQueueFailUnavailable) {
   EXPECT_EQ(late.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_NE(late.status().message().find("timed out"), absl::string_view::npos);
   EXPECT_EQ(echo.Stats().inference_stats().fail().count(), 1u);
+}
+
+TEST_F(SchedulerTest, RequestsWhoseClientsGaveUpLeaveTheQueueWithoutRunning) {
+  // The first request holds the only instance for 300 ms while the others queue behind it.
+  ConfiguredScheduler echo(
+      "parameters { key: \"execute_delay_ms\" value { string_value: \"300\" } }");
+  std::promise<absl::StatusOr<InferenceResponse>> first, gone, kept;
+  std::atomic<bool> gave_up{false};
+  echo.scheduler().Enqueue(MakeRequest(1, 1, &first));
+  auto abandoned = MakeRequest(1, 2, &gone);
+  abandoned->abandoned = [&gave_up] { return gave_up.load(); };
+  echo.scheduler().Enqueue(std::move(abandoned));
+  echo.scheduler().Enqueue(MakeRequest(1, 3, &kept));
+  gave_up = true;
+  EXPECT_TRUE(first.get_future().get().ok());
+  auto cancelled = gone.get_future().get();
+  EXPECT_EQ(cancelled.status().code(), absl::StatusCode::kCancelled) << cancelled.status();
+  EXPECT_TRUE(kept.get_future().get().ok());
+  echo.scheduler().Drain();
+  const inference::ModelStatistics stats = echo.Stats();
+  EXPECT_EQ(stats.execution_count(), 2u);
+  EXPECT_EQ(stats.inference_stats().fail().count(), 1u);
+}
+
+TEST_F(SchedulerTest, AnInvalidRequestIsRefusedBeforeItIsQueued) {
+  ConfiguredScheduler echo(
+      "parameters { key: \"max_input_elements\" value { string_value: \"4\" } }");
+  std::promise<absl::StatusOr<InferenceResponse>> small, large;
+  echo.scheduler().Enqueue(MakeRequest(2, 1, &small));
+  echo.scheduler().Enqueue(MakeRequest(3, 1, &large));  // IN has 6 elements
+  EXPECT_TRUE(small.get_future().get().ok());
+  EXPECT_EQ(large.get_future().get().status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(ResponseOrderTest, DeliversInReservationOrder) {
@@ -345,7 +388,7 @@ TEST_F(SchedulerTest, ThreadsTheSystemRefusesAreAnErrorNotAnAbort) {
                                              SONIC_BACKEND_INSTANCE_CPU, -1));
     instances.push_back(owned.back().get());
   }
-  const Scheduler::Options options{&config_, 1, &stats_, &SystemClock::Get()};
+  const Scheduler::Options options{&config_, 1, &stats_, &SystemClock::Get(), {}};
   EXPECT_EXIT(CreateWithLittleAddressSpace(options, instances), ::testing::ExitedWithCode(0), "");
 }
 #endif

@@ -47,10 +47,11 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Create(const Options& op
   grpc::ServerBuilder builder;
   builder.AddListeningPort(absl::StrCat(options.address, ":", options.port), credentials,
                            &server->port_);
-  builder.SetMaxReceiveMessageSize(INT_MAX);
+  builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
   builder.SetMaxSendMessageSize(INT_MAX);
   for (const auto& [name, value] : options.channel_arguments) builder.AddChannelArgument(name, value);
   builder.SetDefaultCompressionLevel(options.response_compression);
+  server->inference_.SetUnixSocketPeers(&server->unix_peers_);
   builder.RegisterService(&server->inference_);
   builder.RegisterService(&server->health_);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
@@ -61,6 +62,11 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Create(const Options& op
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.address, ":",
                                                options.port, " (address in use?)"));
   }
+  if (!options.unix_socket_path.empty()) {
+    SONIC_ASSIGN_OR_RETURN(server->unix_listener_,
+                           UnixSocketListener::Create(options.unix_socket_path,
+                                                      server->server_.get(), &server->unix_peers_));
+  }
   return server;
 }
 
@@ -70,6 +76,7 @@ void GrpcServer::Shutdown(absl::Duration grace) {
   if (shut_down_ || !server_) return;
   shut_down_ = true;
   inference_.SetShuttingDown();
+  unix_listener_.reset();
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   server_->Wait();
   inference_.UnregisterAllSharedMemory();

@@ -1,5 +1,5 @@
 // The gRPC endpoint of sonic-server: the inference service and grpc.health.v1 on one port, with
-// unlimited message sizes and optional TLS / mutual TLS from certificate files.
+// bounded request sizes and optional TLS / mutual TLS from certificate files.
 //
 // Thread-safe. Borrows the ModelManager, which must outlive the server.
 #pragma once
@@ -14,6 +14,7 @@
 #include "absl/time/time.h"
 #include "server/frontend/health_service.h"
 #include "server/frontend/inference_service.h"
+#include "server/frontend/unix_socket_listener.h"
 
 namespace sonic::server {
 
@@ -44,6 +45,16 @@ class GrpcServer {
     // Compression of responses unless the client asks otherwise (tritonserver's
     // --grpc-infer-response-compression-level).
     grpc_compression_level response_compression = GRPC_COMPRESS_LEVEL_NONE;
+    // The largest request message accepted, counted after decompression (gRPC checks its
+    // receive limit on the decompressed message, so a small compressed bomb is refused too):
+    // larger ones fail with RESOURCE_EXHAUSTED. Responses are not limited.
+    int max_receive_message_bytes = 64 << 20;
+    // Responses one ModelStreamInfer stream may owe its client (requests read and not yet
+    // written back); at the bound the stream stops reading until the client takes some.
+    size_t max_stream_responses = 64;
+    // A Unix-domain socket to serve on too, whose peers' uids the shared-memory registry sees
+    // (unix_socket_listener.h); empty: none. --grpc-unix-socket
+    std::string unix_socket_path;
   };
 
   // Binds and starts serving. Errors: INVALID_ARGUMENT for unreadable certificate files,
@@ -64,13 +75,15 @@ class GrpcServer {
                                                  : std::make_unique<SharedMemoryManager>()),
         inference_(manager, options.info,
                    options.shared_memory ? *options.shared_memory : *own_shared_memory_,
-                   options.traces),
+                   options.traces, options.max_stream_responses),
         health_(manager, inference_) {}
 
+  UnixSocketPeers unix_peers_;
   const std::unique_ptr<SharedMemoryManager> own_shared_memory_;
   InferenceService inference_;
   HealthService health_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<UnixSocketListener> unix_listener_;  // after server_: stopped before it
   int port_ = 0;
   bool shut_down_ = false;
 };

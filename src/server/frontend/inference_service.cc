@@ -90,7 +90,7 @@ absl::Status ClassifyOutputs(const ModelVersion& model, const std::vector<uint64
 void StartInference(ModelManager& manager, const SharedMemoryManager& regions,
                     const inference::ModelInferRequest& message,
                     absl::AnyInvocable<void(absl::StatusOr<InferenceResponse>) &&> done,
-                    std::shared_ptr<Trace> trace) {
+                    std::shared_ptr<Trace> trace, std::function<bool()> abandoned) {
   const uint64_t arrival_ns = SystemClock::Get().NowNs();
   if (VerboseEnabled(1)) {
     LogVerbose(1, absl::StrCat("infer request '", message.id(), "' for model '",
@@ -112,6 +112,7 @@ void StartInference(ModelManager& manager, const SharedMemoryManager& regions,
   }
   request->model = *model;
   request->arrival_ns = arrival_ns;
+  request->abandoned = std::move(abandoned);
   if (trace) {
     trace->SetRequest((*model)->version(), message.id());
     trace->Record(kTraceRequestStart, arrival_ns);
@@ -285,20 +286,37 @@ InferenceService::Unary* InferenceService::ModelInfer(Context* context,
         reactor->Finish(ToGrpcStatus(result.status()));
         if (trace) trace->Record(kTraceGrpcSendEnd, SystemClock::Get().NowNs());
       },
-      trace);
+      trace,
+      // The context lives until Finish, which the request's completion calls.
+      [context] {
+        return context->IsCancelled() || context->deadline() < std::chrono::system_clock::now();
+      });
   return reactor;
 }
 
 grpc::ServerBidiReactor<inference::ModelInferRequest, inference::ModelStreamInferResponse>*
 InferenceService::ModelStreamInfer(Context*) {
-  return new StreamInferReactor(manager_, shared_memory_, &traces_);
+  return new StreamInferReactor(manager_, shared_memory_,
+                                {.traces = &traces_,
+                                 .registry = &streams_,
+                                 .max_responses = std::max<size_t>(max_stream_responses_, 1)});
+}
+
+SharedMemoryClient InferenceService::ClientOf(Context* context) const {
+  const std::string peer = context->peer();
+  if (unix_peers_ != nullptr) {
+    if (std::optional<uint32_t> uid = unix_peers_->UidOf(peer)) {
+      return SharedMemoryClient::FromUid(*uid);
+    }
+  }
+  return SharedMemoryClient::FromGrpcPeer(peer);
 }
 
 InferenceService::Unary* InferenceService::SystemSharedMemoryStatus(
     Context* context, const inference::SystemSharedMemoryStatusRequest* request,
     inference::SystemSharedMemoryStatusResponse* response) {
   absl::StatusOr<std::vector<SharedMemoryRegionStatus>> regions =
-      shared_memory_.Status(SharedMemoryKind::kSystem, request->name());
+      shared_memory_.Status(ClientOf(context), SharedMemoryKind::kSystem, request->name());
   if (!regions.ok()) return Finish(context, regions.status());
   for (const SharedMemoryRegionStatus& region : *regions) {
     auto& entry = (*response->mutable_regions())[region.name];
@@ -313,7 +331,8 @@ InferenceService::Unary* InferenceService::SystemSharedMemoryStatus(
 InferenceService::Unary* InferenceService::SystemSharedMemoryRegister(
     Context* context, const inference::SystemSharedMemoryRegisterRequest* request,
     inference::SystemSharedMemoryRegisterResponse*) {
-  return Finish(context, shared_memory_.Register(request->name(), request->key(), request->offset(),
+  return Finish(context, shared_memory_.Register(ClientOf(context), request->name(),
+                                                 request->key(), request->offset(),
                                                  request->byte_size()));
 }
 
@@ -321,17 +340,18 @@ InferenceService::Unary* InferenceService::SystemSharedMemoryUnregister(
     Context* context, const inference::SystemSharedMemoryUnregisterRequest* request,
     inference::SystemSharedMemoryUnregisterResponse*) {
   if (request->name().empty()) {
-    shared_memory_.UnregisterAll(SharedMemoryKind::kSystem);
+    shared_memory_.UnregisterAll(ClientOf(context), SharedMemoryKind::kSystem);
     return Finish(context, absl::OkStatus());
   }
-  return Finish(context, shared_memory_.Unregister(SharedMemoryKind::kSystem, request->name()));
+  return Finish(context, shared_memory_.Unregister(ClientOf(context), SharedMemoryKind::kSystem,
+                                                   request->name()));
 }
 
 InferenceService::Unary* InferenceService::CudaSharedMemoryStatus(
     Context* context, const inference::CudaSharedMemoryStatusRequest* request,
     inference::CudaSharedMemoryStatusResponse* response) {
   absl::StatusOr<std::vector<SharedMemoryRegionStatus>> regions =
-      shared_memory_.Status(SharedMemoryKind::kCuda, request->name());
+      shared_memory_.Status(ClientOf(context), SharedMemoryKind::kCuda, request->name());
   if (!regions.ok()) return Finish(context, regions.status());
   for (const SharedMemoryRegionStatus& region : *regions) {
     auto& entry = (*response->mutable_regions())[region.name];
@@ -345,7 +365,7 @@ InferenceService::Unary* InferenceService::CudaSharedMemoryStatus(
 InferenceService::Unary* InferenceService::CudaSharedMemoryRegister(
     Context* context, const inference::CudaSharedMemoryRegisterRequest* request,
     inference::CudaSharedMemoryRegisterResponse*) {
-  return Finish(context, shared_memory_.Register(request->name(), [request] {
+  return Finish(context, shared_memory_.Register(ClientOf(context), request->name(), [request] {
     return OpenCudaIpcRegion(request->name(), request->raw_handle(), request->device_id(),
                              request->byte_size());
   }));
@@ -355,10 +375,11 @@ InferenceService::Unary* InferenceService::CudaSharedMemoryUnregister(
     Context* context, const inference::CudaSharedMemoryUnregisterRequest* request,
     inference::CudaSharedMemoryUnregisterResponse*) {
   if (request->name().empty()) {
-    shared_memory_.UnregisterAll(SharedMemoryKind::kCuda);
+    shared_memory_.UnregisterAll(ClientOf(context), SharedMemoryKind::kCuda);
     return Finish(context, absl::OkStatus());
   }
-  return Finish(context, shared_memory_.Unregister(SharedMemoryKind::kCuda, request->name()));
+  return Finish(context, shared_memory_.Unregister(ClientOf(context), SharedMemoryKind::kCuda,
+                                                   request->name()));
 }
 
 InferenceService::Unary* InferenceService::LogSettings(Context* context,

@@ -11,6 +11,8 @@
 #include "inference/grpc_service.grpc.pb.h"
 #include "server/core/model_manager.h"
 #include "server/frontend/bounded_executor.h"
+#include "server/frontend/unix_socket_listener.h"
+#include "server/frontend/stream_infer_reactor.h"
 #include "server/shm/shared_memory_manager.h"
 #include "server/trace/trace_manager.h"
 
@@ -30,18 +32,30 @@ class InferenceService final : public inference::GRPCInferenceService::CallbackS
   // one namespace), which must outlive the service. Borrows `traces` likewise (the server's
   // trace settings, shared with the HTTP endpoint); without one the service has its own, with
   // tracing off until a TraceSetting turns it on.
+  // A ModelStreamInfer stream owes its client at most `max_stream_responses` responses
+  // (StreamInferReactor).
   InferenceService(ModelManager& manager, ServerInfo info, SharedMemoryManager& shared_memory,
-                   TraceManager* traces = nullptr)
+                   TraceManager* traces = nullptr, size_t max_stream_responses = 64)
       : manager_(manager),
         info_(info),
         shared_memory_(shared_memory),
         own_traces_(traces ? nullptr : std::make_unique<TraceManager>()),
-        traces_(traces ? *traces : *own_traces_) {}
+        traces_(traces ? *traces : *own_traces_),
+        max_stream_responses_(max_stream_responses) {}
 
   TraceManager& traces() { return traces_; }
 
-  // Once set, ServerReady answers false (shutdown has begun); ServerLive stays true.
-  void SetShuttingDown() { shutting_down_ = true; }
+  // Where to learn the uid of a peer on the server's Unix-domain socket (borrowed; null: none).
+  // REQUIRES: called before the service serves.
+  void SetUnixSocketPeers(const UnixSocketPeers* peers) { unix_peers_ = peers; }
+
+  // Once set, ServerReady answers false (shutdown has begun); ServerLive stays true. Open
+  // streams stop reading and finish once their running requests are answered (idle ones at
+  // once), so they do not hold the shutdown.
+  void SetShuttingDown() {
+    shutting_down_ = true;
+    streams_.CloseAll();
+  }
   // Serving requests: not shutting down (what model readiness needs).
   bool serving() const { return !shutting_down_; }
   // ServerReady's answer: serving, and with strict readiness every model loaded READY.
@@ -111,12 +125,19 @@ class InferenceService final : public inference::GRPCInferenceService::CallbackS
                       inference::TraceSettingResponse*) override;
 
  private:
+  // The caller as the shared-memory registry knows it: its uid on the Unix-domain socket, else
+  // its host.
+  SharedMemoryClient ClientOf(Context* context) const;
+
   ModelManager& manager_;
   const ServerInfo info_;
   std::atomic<bool> shutting_down_{false};
   SharedMemoryManager& shared_memory_;
+  const UnixSocketPeers* unix_peers_ = nullptr;
   const std::unique_ptr<TraceManager> own_traces_;  // null when borrowed
   TraceManager& traces_;
+  const size_t max_stream_responses_;
+  StreamRegistry streams_;
   // RepositoryModelLoad / Unload run here. Declared last: destroyed first, once it has run every
   // load it accepted, while the manager it calls still exists.
   BoundedExecutor repository_requests_{
@@ -130,10 +151,13 @@ class InferenceService final : public inference::GRPCInferenceService::CallbackS
 // `trace`, when the frontend sampled the request (TraceManager::Sample), gets the request's
 // model version and id and REQUEST_START; the core records the rest into it. The frontend keeps
 // its own reference to add its receive and send timestamps.
+// `abandoned`, when given, tells whether the client gave up (call cancelled, deadline passed):
+// such a request leaves the queue without running (InferenceRequest::abandoned).
 void StartInference(ModelManager& manager, const SharedMemoryManager& regions,
                     const inference::ModelInferRequest& message,
                     absl::AnyInvocable<void(absl::StatusOr<InferenceResponse>) &&> done,
-                    std::shared_ptr<Trace> trace = nullptr);
+                    std::shared_ptr<Trace> trace = nullptr,
+                    std::function<bool()> abandoned = {});
 
 // Triton's trace setting request, for any protocol (gRPC TraceSetting, HTTP
 // GET|POST /v2[/models/M]/trace/setting): with no `settings` it reads, otherwise it updates (an

@@ -1,7 +1,10 @@
 #include "server/repository/model_config_loader.h"
 
-#include <fstream>
-#include <sstream>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -98,8 +101,54 @@ std::string ModelNameOf(const std::filesystem::path& model_dir) {
   return normal.filename().string();
 }
 
+// The contents of `file`, checked again on the open descriptor (the path may have been replaced
+// since it was looked at): a regular file of at most `max_bytes`, of which at most that many are
+// read. O_NONBLOCK: a FIFO put there meanwhile never blocks the open.
+absl::StatusOr<std::string> ReadBoundedRegularFile(const std::filesystem::path& file,
+                                                   std::string_view model_name,
+                                                   uint64_t max_bytes) {
+  auto error = [&](std::string_view what) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("model '", ToAbsl(model_name), "': ", file.string(), " ", ToAbsl(what)));
+  };
+  auto too_large = [&](uint64_t size) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "model '", ToAbsl(model_name), "': ", file.string(), " has ", size,
+        " bytes or more, over the limit of ", max_bytes, " bytes (--max-config-bytes)"));
+  };
+  const int fd = open(file.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return error("cannot be opened");
+  struct stat info {};
+  if (fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
+    close(fd);
+    return error("is not a regular file");
+  }
+  if (static_cast<uint64_t>(info.st_size) > max_bytes) {
+    close(fd);
+    return too_large(static_cast<uint64_t>(info.st_size));
+  }
+  std::string contents;
+  char buffer[64 * 1024];
+  while (true) {
+    const ssize_t got = read(fd, buffer, sizeof(buffer));
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) {
+      close(fd);
+      return error("cannot be read");
+    }
+    if (got == 0) break;
+    if (contents.size() + static_cast<uint64_t>(got) > max_bytes) {  // it grew since fstat
+      close(fd);
+      return too_large(contents.size() + static_cast<uint64_t>(got));
+    }
+    contents.append(buffer, static_cast<size_t>(got));
+  }
+  close(fd);
+  return contents;
+}
+
 absl::StatusOr<std::string> ReadConfigFile(const std::filesystem::path& model_dir,
-                                           std::string_view model_name) {
+                                           std::string_view model_name, uint64_t max_bytes) {
   std::error_code error;
   if (!std::filesystem::is_directory(model_dir, error)) {
     return absl::NotFoundError(absl::StrCat("model '", ToAbsl(model_name), "': model directory ",
@@ -115,14 +164,7 @@ absl::StatusOr<std::string> ReadConfigFile(const std::filesystem::path& model_di
         absl::StrCat("model '", ToAbsl(model_name), "': missing ", file.string(),
                      " (sonic-server does not auto-complete configurations)"));
   }
-  std::ifstream stream(file, std::ios::binary);
-  std::ostringstream contents;
-  contents << stream.rdbuf();
-  if (!stream.good() && !stream.eof()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("model '", ToAbsl(model_name), "': cannot read ", file.string()));
-  }
-  return std::move(contents).str();
+  return ReadBoundedRegularFile(file, model_name, max_bytes);
 }
 
 }  // namespace
@@ -150,9 +192,11 @@ absl::StatusOr<inference::ModelConfig> ParseModelConfig(std::string_view pbtxt,
 }
 
 absl::StatusOr<inference::ModelConfig> LoadModelConfig(
-    const std::filesystem::path& model_dir, std::span<const std::string_view> supported_backends) {
+    const std::filesystem::path& model_dir, std::span<const std::string_view> supported_backends,
+    uint64_t max_config_bytes) {
   const std::string name = ModelNameOf(model_dir);
-  SONIC_ASSIGN_OR_RETURN(const std::string text, ReadConfigFile(model_dir, name));
+  SONIC_ASSIGN_OR_RETURN(const std::string text,
+                         ReadConfigFile(model_dir, name, max_config_bytes));
   SONIC_ASSIGN_OR_RETURN(inference::ModelConfig config, ParseModelConfig(text, name));
   if (config.name().empty()) {
     config.set_name(name);

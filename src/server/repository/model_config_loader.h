@@ -38,15 +38,22 @@ std::string_view BackendForPlatform(std::string_view platform);
 absl::StatusOr<inference::ModelConfig> ParseModelConfig(std::string_view pbtxt,
                                                         std::string_view model_name);
 
+// The default bound on config.pbtxt's size (sonic-server's --max-config-bytes): Triton's
+// configs are a few kilobytes; labels and weights live in other files.
+inline constexpr uint64_t kDefaultMaxConfigBytes = uint64_t{1} << 20;
+
 // Reads `model_dir`/config.pbtxt and returns the normalized, validated config. The model's name
-// is the directory's name; a config that sets `name` must use that same name.
+// is the directory's name; a config that sets `name` must use that same name. At most
+// `max_config_bytes` are read: a larger file is refused without being read.
 // Errors: NOT_FOUND when `model_dir` is not a directory; FAILED_PRECONDITION when config.pbtxt is
-// missing or unreadable; INVALID_ARGUMENT for a parse error, a name mismatch or an invalid
+// missing, unreadable or not a regular file; INVALID_ARGUMENT for a file over
+// `max_config_bytes` (naming --max-config-bytes), a parse error, a name mismatch or an invalid
 // config; UNIMPLEMENTED for a valid config that sonic-server does not support (see
 // ValidateModelConfig).
 absl::StatusOr<inference::ModelConfig> LoadModelConfig(
     const std::filesystem::path& model_dir,
-    std::span<const std::string_view> supported_backends = kSupportedBackends);
+    std::span<const std::string_view> supported_backends = kSupportedBackends,
+    uint64_t max_config_bytes = kDefaultMaxConfigBytes);
 
 // Fills in, in place, what Triton fills in before it validates, so that the config reported by
 // the ModelConfig RPC matches Triton's:

@@ -68,11 +68,17 @@ std::vector<std::string> DescribeTree(const fs::path& dir) {
 }
 
 // Only regular files are read: a directory would make the stream throw, a FIFO would block.
+// At most the first mebibyte (a config larger than that is refused at load, and its size and
+// modification time are in DescribeTree's lines), so a huge file costs no memory.
 std::string ReadFileOrEmpty(const fs::path& file) {
+  constexpr std::streamsize kMaxBytes = 1 << 20;
   std::error_code error;
   if (!fs::is_regular_file(file, error)) return "";
   std::ifstream stream(file, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(stream), std::istreambuf_iterator<char>());
+  std::string contents(kMaxBytes, '\0');
+  stream.read(contents.data(), kMaxBytes);
+  contents.resize(static_cast<size_t>(std::max<std::streamsize>(stream.gcount(), 0)));
+  return contents;
 }
 
 }  // namespace
