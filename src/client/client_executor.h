@@ -9,19 +9,22 @@
 //   fast server, a refused connection), so that dispatch() returns before its callback runs. It
 //   never waits behind a retry whose resolver is blocked.
 //
-// A fixed set of threads started by the constructor runs the posted tasks, oldest first. The
-// queue is bounded: Post refuses a task rather than let memory grow without limit (the caller
-// then falls back, see Post's users). Thread-safe.
+// A fixed set of threads started by the constructor runs the posted tasks, oldest first; a task
+// posted with a delay (a retry backing off from a full queue) joins them when it is due, holding
+// no thread while it waits. The queue is bounded: Post refuses a task rather than let memory
+// grow without limit (the caller then falls back, see Post's users). Thread-safe.
 #pragma once
 
 #include <cstddef>
 #include <deque>
 #include <functional>
+#include <map>
 #include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 
 namespace sonic::client::internal {
 
@@ -33,7 +36,8 @@ class ClientExecutor {
   };
 
   explicit ClientExecutor(const Options& options);
-  // Runs the tasks still queued, then joins the threads. Must not run on one of them.
+  // Runs the tasks still queued (delayed ones at once), then joins the threads. Must not run on
+  // one of them.
   ~ClientExecutor();
   ClientExecutor(const ClientExecutor&) = delete;
   ClientExecutor& operator=(const ClientExecutor&) = delete;
@@ -41,6 +45,9 @@ class ClientExecutor {
   // Queues `task`; false (the task is dropped, not run) when `capacity` tasks already wait.
   // Never blocks on a running task. A task must not throw.
   bool Post(std::function<void()> task);
+  // As Post, the task running no earlier than `delay` from now. Delayed tasks count against
+  // `capacity` too.
+  bool PostAfter(absl::Duration delay, std::function<void()> task);
 
   // The process's executors (see above), created on first use and never destroyed (so that no
   // task outlives its executor at exit).
@@ -49,10 +56,15 @@ class ClientExecutor {
 
  private:
   void Run();
+  // Moves the delayed tasks that are due (all of them when stopping) to `tasks_`.
+  void TakeDueTasks() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const size_t capacity_;
   absl::Mutex mu_;
   std::deque<std::function<void()>> tasks_ ABSL_GUARDED_BY(mu_);
+  std::multimap<absl::Time, std::function<void()>> delayed_ ABSL_GUARDED_BY(mu_);
+  // Bumped by PostAfter, so that a thread waiting for a later due time looks again.
+  uint64_t delayed_version_ ABSL_GUARDED_BY(mu_) = 0;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;
 };

@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 
@@ -50,6 +51,33 @@ TEST(ClientExecutorTest, RefusesTasksBeyondItsCapacityAndRunsTheQueuedOnes) {
     release.Notify();
   }  // the destructor runs what is queued
   EXPECT_EQ(ran.load(), 3);
+}
+
+// A task waiting for its due time holds no thread: with one thread, a task posted after it
+// without delay runs first, and the delayed one still runs; the destructor runs one not yet due.
+TEST(ClientExecutorTest, DelayedTasksWaitWithoutHoldingAThread) {
+  std::vector<int> order;
+  absl::Mutex mu;
+  absl::Notification both_ran;
+  {
+    ClientExecutor executor({.threads = 1, .capacity = 8});
+    ASSERT_TRUE(executor.PostAfter(absl::Milliseconds(300), [&] {
+      absl::MutexLock lock(&mu);
+      order.push_back(1);
+      if (order.size() == 2) both_ran.Notify();
+    }));
+    ASSERT_TRUE(executor.Post([&] {
+      absl::MutexLock lock(&mu);
+      order.push_back(2);
+      if (order.size() == 2) both_ran.Notify();
+    }));
+    ASSERT_TRUE(both_ran.WaitForNotificationWithTimeout(absl::Seconds(30)));
+    ASSERT_TRUE(executor.PostAfter(absl::Hours(1), [&] {
+      absl::MutexLock lock(&mu);
+      order.push_back(3);
+    }));
+  }
+  EXPECT_EQ(order, (std::vector<int>{2, 1, 3}));
 }
 
 TEST(ClientExecutorTest, CompletionsNeverWaitBehindBlockedRetries) {

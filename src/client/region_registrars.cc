@@ -16,7 +16,9 @@ absl::Status FromRpc(const grpc::Status& status, const char* rpc) {
 
 }  // namespace
 
-ShmRegistrar SystemShmRpcs(StubSource stub, ContextSource new_context) {
+ShmRegistrar SystemShmRpcs(StubSource stub, ContextSource new_context,
+                           ContextSource release_context) {
+  if (!release_context) release_context = new_context;
   ShmRegistrar registrar;
   registrar.register_region = [stub, new_context](const std::string& name, const std::string& key,
                                                   size_t byte_size) {
@@ -28,17 +30,19 @@ ShmRegistrar SystemShmRpcs(StubSource stub, ContextSource new_context) {
     return FromRpc(stub()->SystemSharedMemoryRegister(new_context().get(), request, &response),
                    "SystemSharedMemoryRegister");
   };
-  registrar.unregister_region = [stub, new_context](const std::string& name) {
+  registrar.unregister_region = [stub, release_context](const std::string& name) {
     inference::SystemSharedMemoryUnregisterRequest request;
     request.set_name(name);
     inference::SystemSharedMemoryUnregisterResponse response;
-    return FromRpc(stub()->SystemSharedMemoryUnregister(new_context().get(), request, &response),
+    return FromRpc(stub()->SystemSharedMemoryUnregister(release_context().get(), request, &response),
                    "SystemSharedMemoryUnregister");
   };
   return registrar;
 }
 
-CudaShmRegistrar CudaShmRpcs(StubSource stub, ContextSource new_context) {
+CudaShmRegistrar CudaShmRpcs(StubSource stub, ContextSource new_context,
+                             ContextSource release_context) {
+  if (!release_context) release_context = new_context;
   CudaShmRegistrar registrar;
   registrar.register_region = [stub, new_context](const std::string& name,
                                                   const std::string& raw_handle, int device_id,
@@ -52,11 +56,11 @@ CudaShmRegistrar CudaShmRpcs(StubSource stub, ContextSource new_context) {
     return FromRpc(stub()->CudaSharedMemoryRegister(new_context().get(), request, &response),
                    "CudaSharedMemoryRegister");
   };
-  registrar.unregister_region = [stub, new_context](const std::string& name) {
+  registrar.unregister_region = [stub, release_context](const std::string& name) {
     inference::CudaSharedMemoryUnregisterRequest request;
     request.set_name(name);
     inference::CudaSharedMemoryUnregisterResponse response;
-    return FromRpc(stub()->CudaSharedMemoryUnregister(new_context().get(), request, &response),
+    return FromRpc(stub()->CudaSharedMemoryUnregister(release_context().get(), request, &response),
                    "CudaSharedMemoryUnregister");
   };
   return registrar;

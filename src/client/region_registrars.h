@@ -20,10 +20,13 @@ namespace sonic::client::internal {
 using StubSource = std::function<inference::GRPCInferenceService::Stub*()>;
 using ContextSource = std::function<std::unique_ptr<grpc::ClientContext>()>;
 
-// SystemSharedMemoryRegister / SystemSharedMemoryUnregister (offset 0).
-ShmRegistrar SystemShmRpcs(StubSource stub, ContextSource new_context);
+// SystemSharedMemoryRegister / SystemSharedMemoryUnregister (offset 0). Unregistering uses
+// `release_context` when given (a shorter deadline: teardown must not wait on a hung server).
+ShmRegistrar SystemShmRpcs(StubSource stub, ContextSource new_context,
+                           ContextSource release_context = nullptr);
 
-// CudaSharedMemoryRegister / CudaSharedMemoryUnregister.
-CudaShmRegistrar CudaShmRpcs(StubSource stub, ContextSource new_context);
+// CudaSharedMemoryRegister / CudaSharedMemoryUnregister; `release_context` as above.
+CudaShmRegistrar CudaShmRpcs(StubSource stub, ContextSource new_context,
+                             ContextSource release_context = nullptr);
 
 }  // namespace sonic::client::internal

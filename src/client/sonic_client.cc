@@ -1,10 +1,12 @@
 #include "sonic/client/sonic_client.h"
 
 #include <deque>
+#include <optional>
 #include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "client_executor.h"
 #include "sonic/client/client_error.h"
 
@@ -122,16 +124,22 @@ void SonicClient::finish(bool success, absl::Status error) {
     error = absl::UnknownError(absl::StrCat(debug_name_, ": evaluation failed without a reason"));
   }
   const char* note = "";
-  if (!success && tries_ < allowed_tries_ && MayRetry(error) && !shuttingDown()) {
+  std::optional<absl::Duration> delay;
+  if (!success && MayRetry(error) && !shuttingDown()) delay = retryDelay(error);
+  if (delay.has_value()) {
     if (mode_ != SonicMode::kAsync) {
+      if (*delay > absl::ZeroDuration()) absl::SleepFor(*delay);
       retry(error);
       return;
     }
-    // Never on the transport thread this runs on: prepareRetry may block.
-    if (internal::ClientExecutor::Retries().Post([this, error] { retry(error); })) return;
+    // Never on the transport thread this runs on: prepareRetry may block. A backoff waits in
+    // the executor's queue, holding no thread.
+    if (internal::ClientExecutor::Retries().PostAfter(*delay, [this, error] { retry(error); })) {
+      return;
+    }
     note = "; no retry: the retry queue is full";
   }
-  if (!success && allowed_tries_ > 1) {
+  if (!success && (allowed_tries_ > 1 || tries_ > 1)) {
     absl::Status annotated(error.code(),
                            absl::StrCat(std::string(error.message()), " (after ", tries_,
                                         tries_ == 1 ? " attempt" : " attempts", note, ")"));
@@ -147,6 +155,11 @@ void SonicClient::finish(bool success, absl::Status error) {
     in_flight_ = false;
   }
   done(std::move(error));
+}
+
+std::optional<absl::Duration> SonicClient::retryDelay(const absl::Status& error) {
+  if (tries_ < allowed_tries_) return absl::ZeroDuration();
+  return std::nullopt;
 }
 
 void SonicClient::retry(const absl::Status& error) {

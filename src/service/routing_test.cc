@@ -36,5 +36,31 @@ TEST(ChooseServerTest, SkipsUnhealthyAndExcluded) {
   EXPECT_EQ(ChooseServer(servers, "", "h:1"), -1);
 }
 
+TEST(ChooseRetryServerTest, FewestRecentFailuresThenLowestQueueTime) {
+  auto servers = ThreeServers();
+  servers[2].serves_model = true;
+  servers[0].recent_failures = 2;
+  servers[1].recent_failures = 0;
+  servers[1].queue_ms = 9;
+  servers[2].queue_ms = 3;
+  EXPECT_EQ(ChooseRetryServer(servers, "h:9"), 2);  // b and c: no failures; c queues less
+  EXPECT_EQ(ChooseRetryServer(servers, "h:3"), 1);  // never the failed server
+  servers[1].healthy = false;
+  EXPECT_EQ(ChooseRetryServer(servers, "h:3"), 0);  // failures rank, not exclude
+  servers[0].healthy = false;
+  EXPECT_EQ(ChooseRetryServer(servers, "h:3"), -1);
+}
+
+TEST(ChooseLessLoadedServerTest, StaysUnlessAnotherIsLessLoaded) {
+  auto servers = ThreeServers();
+  servers[0].recent_overloads = 1;
+  servers[1].recent_overloads = 1;
+  EXPECT_EQ(ChooseLessLoadedServer(servers, "h:1"), 0);  // a tie keeps the current server
+  servers[1].recent_overloads = 0;
+  EXPECT_EQ(ChooseLessLoadedServer(servers, "h:1"), 1);
+  servers[1].healthy = false;
+  EXPECT_EQ(ChooseLessLoadedServer(servers, "h:1"), 0);
+}
+
 }  // namespace
 }  // namespace sonic::service::internal

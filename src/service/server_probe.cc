@@ -93,6 +93,17 @@ absl::StatusOr<ProbeResult> ProbeServer(const ServerConfig& server, absl::Durati
   std::sort(result.models.begin(), result.models.end());
   result.models.erase(std::unique(result.models.begin(), result.models.end()),
                       result.models.end());
+  grpc::ClientContext stats_context;
+  SetDeadline(stats_context, deadline);
+  inference::ModelStatisticsRequest stats_request;  // every model
+  inference::ModelStatisticsResponse stats;
+  if (stub->ModelStatistics(&stats_context, stats_request, &stats).ok()) {
+    for (const inference::ModelStatistics& model : stats.model_stats()) {
+      QueueTotals& totals = result.queue[model.name()];
+      totals.ns += model.inference_stats().queue().ns();
+      totals.count += model.inference_stats().queue().count();
+    }
+  }
   return result;
 }
 
@@ -111,6 +122,39 @@ absl::StatusOr<std::vector<ModelIndexEntry>> ModelIndex(const ServerConfig& serv
     entries.push_back({model.name(), model.state(), model.reason()});
   }
   return entries;
+}
+
+absl::Status LoadModel(const ServerConfig& server, const std::string& model,
+                       absl::Duration deadline) {
+  SONIC_ASSIGN_OR_RETURN(auto channel, Channel(server));
+  auto stub = inference::GRPCInferenceService::NewStub(channel);
+  grpc::ClientContext context;
+  SetDeadline(context, deadline);
+  inference::RepositoryModelLoadRequest request;
+  request.set_model_name(model);
+  inference::RepositoryModelLoadResponse response;
+  grpc::Status status = stub->RepositoryModelLoad(&context, request, &response);
+  if (status.ok()) return absl::OkStatus();
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+      status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    return Unavailable(server, status, "RepositoryModelLoad");
+  }
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+}
+
+absl::StatusOr<inference::ModelConfig> FetchModelConfig(const ServerConfig& server,
+                                                        const std::string& model,
+                                                        absl::Duration deadline) {
+  SONIC_ASSIGN_OR_RETURN(auto channel, Channel(server));
+  auto stub = inference::GRPCInferenceService::NewStub(channel);
+  grpc::ClientContext context;
+  SetDeadline(context, deadline);
+  inference::ModelConfigRequest request;
+  request.set_name(model);
+  inference::ModelConfigResponse response;
+  grpc::Status status = stub->ModelConfig(&context, request, &response);
+  if (!status.ok()) return Unavailable(server, status, "ModelConfig");
+  return response.config();
 }
 
 bool ServerIsReady(const std::string& address, absl::Duration deadline) {

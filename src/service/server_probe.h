@@ -7,22 +7,33 @@
 // Thread-safe (stateless; channels are created per call from a process-wide cache).
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "inference/model_config.pb.h"
 #include "sonic/service/service_config.h"
 
 namespace sonic::service::internal {
+
+// A model's cumulative queue time on a server (all versions), from ModelStatistics.
+struct QueueTotals {
+  uint64_t ns = 0;
+  uint64_t count = 0;  // requests that were queued (successful ones)
+};
 
 struct ProbeResult {
   bool ready = false;               // live: it answers requests
   std::vector<std::string> models;  // ready models, sorted, unique
   absl::Duration latency;           // of the ServerLive call
+  // Per model, when the server answered ModelStatistics (empty otherwise: not an error).
+  std::map<std::string, QueueTotals> queue;
 };
 
-// ServerLive, then (when live) RepositoryIndex. UNAVAILABLE when the server cannot be reached
+// ServerLive, then (when live) RepositoryIndex and ModelStatistics. UNAVAILABLE when the server cannot be reached
 // within `deadline` per call; INVALID_ARGUMENT when a TLS file cannot be read.
 absl::StatusOr<ProbeResult> ProbeServer(const ServerConfig& server, absl::Duration deadline);
 
@@ -37,6 +48,17 @@ struct ModelIndexEntry {
 // UNAVAILABLE when the server cannot be reached within `deadline`; INVALID_ARGUMENT when a TLS
 // file cannot be read.
 absl::StatusOr<std::vector<ModelIndexEntry>> ModelIndex(const ServerConfig& server,
+                                                        absl::Duration deadline);
+
+// RepositoryModelLoad of `model` (from the server's repository); the server's error, UNAVAILABLE
+// when it cannot be reached within `deadline`.
+absl::Status LoadModel(const ServerConfig& server, const std::string& model,
+                       absl::Duration deadline);
+
+// The server's config of `model` (ModelConfig, version ""); its error, or UNAVAILABLE when it
+// cannot be reached within `deadline`.
+absl::StatusOr<inference::ModelConfig> FetchModelConfig(const ServerConfig& server,
+                                                        const std::string& model,
                                                         absl::Duration deadline);
 
 // Only ServerLive: whether it answered true within `deadline` (sonic-server loads its startup

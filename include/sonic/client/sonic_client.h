@@ -18,10 +18,11 @@
 //   kPseudoAsync  dispatch() hands a blocking evaluation to a worker thread the client owns and
 //                 returns at once; `done` runs on that worker.
 // Every evaluation ends in exactly one finish(success, error). A failure whose error may be cured
-// by trying again (see client_error.h: server unavailable, timeout) is evaluated again while the
-// number of attempts is below allowed_tries (the total number of attempts, at least 1); then
-// `done` receives the last error, annotated with the number of attempts. `done` is called exactly
-// once per dispatch().
+// by trying again (see client_error.h: server unavailable, timeout) is evaluated again while
+// retryDelay() allows it (by default: while the number of attempts is below allowed_tries, the
+// total number of attempts, at least 1; TritonClient follows its retry chain and backs off from
+// full queues, retry_policy.h); then `done` receives the last error, annotated with the number
+// of attempts. `done` is called exactly once per dispatch().
 //
 // Thread-safety: thread-compatible, like a CMSSW stream module's client: one dispatch at a time,
 // and between dispatch() and `done` the caller must not use the client (except to destroy it).
@@ -32,6 +33,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -84,6 +86,12 @@ class SonicClient {
   // switch to another server, and may block to do so. Not called once shutdown() has begun.
   // The default does nothing.
   virtual void prepareRetry(const absl::Status& error) {}
+
+  // Whether a failed attempt whose `error` may be cured by trying again (MayRetry) is tried
+  // again, and after how long; nullopt ends the dispatch with `error`. Called on the thread that
+  // ended the attempt (in kAsync a transport thread), so it must not block; the wait itself
+  // holds no transport thread. The default: at once while tries() < allowedTries().
+  virtual std::optional<absl::Duration> retryDelay(const absl::Status& error);
 
   // Called on the evaluating thread when the dispatch is over (no more retries), with the status
   // `done` is about to receive; for bookkeeping. The default does nothing.
