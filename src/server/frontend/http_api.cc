@@ -219,19 +219,21 @@ void HttpApi::AddSharedMemoryRoutes() {
   for (SharedMemoryKind kind : {SharedMemoryKind::kSystem, SharedMemoryKind::kCuda}) {
     const std::string base = kind == SharedMemoryKind::kSystem ? "/v2/systemsharedmemory"
                                                                : "/v2/cudasharedmemory";
-    router_.Add("GET", base + "/status", [this, kind](const HttpRequest&, const PathParams&) {
-      return SharedMemoryStatus(kind, "");
-    });
-    router_.Add("GET", base + "/region/{}/status",
-                [this, kind](const HttpRequest&, const PathParams& params) {
-                  return SharedMemoryStatus(kind, params[0]);
+    router_.Add("GET", base + "/status",
+                [this, kind](const HttpRequest& request, const PathParams&) {
+                  return SharedMemoryStatus(request, kind, "");
                 });
-    router_.Add("POST", base + "/unregister", [this, kind](const HttpRequest&, const PathParams&) {
-      return Unregister(kind, "");
-    });
+    router_.Add("GET", base + "/region/{}/status",
+                [this, kind](const HttpRequest& request, const PathParams& params) {
+                  return SharedMemoryStatus(request, kind, params[0]);
+                });
+    router_.Add("POST", base + "/unregister",
+                [this, kind](const HttpRequest& request, const PathParams&) {
+                  return Unregister(request, kind, "");
+                });
     router_.Add("POST", base + "/region/{}/unregister",
-                [this, kind](const HttpRequest&, const PathParams& params) {
-                  return Unregister(kind, params[0]);
+                [this, kind](const HttpRequest& request, const PathParams& params) {
+                  return Unregister(request, kind, params[0]);
                 });
     router_.Add("POST", base + "/region/{}/register",
                 [this, kind](const HttpRequest& request, const PathParams& params) {
@@ -367,8 +369,10 @@ HttpResponse HttpApi::RepositoryUnload(const std::string& name) const {
   return unloaded.ok() ? Empty(200) : Error(unloaded);
 }
 
-HttpResponse HttpApi::SharedMemoryStatus(SharedMemoryKind kind, const std::string& name) const {
-  auto regions = shared_memory_.Status(kind, name);
+HttpResponse HttpApi::SharedMemoryStatus(const HttpRequest& request, SharedMemoryKind kind,
+                                         const std::string& name) const {
+  auto regions =
+      shared_memory_.Status(SharedMemoryClient::FromAddress(request.remote_address), kind, name);
   if (!regions.ok()) return Error(regions.status());
   json list = json::array();
   for (const SharedMemoryRegionStatus& region : *regions) list.push_back(RegionJson(region));
@@ -389,7 +393,8 @@ HttpResponse HttpApi::SystemRegister(const HttpRequest& request, const std::stri
     return Error(absl::InvalidArgumentError("'byte_size' must be a non-negative integer"));
   }
   absl::Status registered =
-      shared_memory_.Register(name, key->get<std::string>(), offset->value_or(0), **byte_size);
+      shared_memory_.Register(SharedMemoryClient::FromAddress(request.remote_address), name,
+                              key->get<std::string>(), offset->value_or(0), **byte_size);
   return registered.ok() ? Empty(200) : Error(registered);
 }
 
@@ -412,18 +417,20 @@ HttpResponse HttpApi::CudaRegister(const HttpRequest& request, const std::string
         "'device_id' and 'byte_size' must be non-negative integers"));
   }
   const int64_t device_id = static_cast<int64_t>(device->value_or(0));
-  absl::Status registered = shared_memory_.Register(name, [&] {
-    return OpenCudaIpcRegion(name, raw_handle, device_id, **byte_size);
-  });
+  absl::Status registered = shared_memory_.Register(
+      SharedMemoryClient::FromAddress(request.remote_address), name,
+      [&] { return OpenCudaIpcRegion(name, raw_handle, device_id, **byte_size); });
   return registered.ok() ? Empty(200) : Error(registered);
 }
 
-HttpResponse HttpApi::Unregister(SharedMemoryKind kind, const std::string& name) const {
+HttpResponse HttpApi::Unregister(const HttpRequest& request, SharedMemoryKind kind,
+                                 const std::string& name) const {
+  const SharedMemoryClient client = SharedMemoryClient::FromAddress(request.remote_address);
   if (name.empty()) {
-    shared_memory_.UnregisterAll(kind);
+    shared_memory_.UnregisterAll(client, kind);
     return Empty(200);
   }
-  absl::Status unregistered = shared_memory_.Unregister(kind, name);
+  absl::Status unregistered = shared_memory_.Unregister(client, kind, name);
   return unregistered.ok() ? Empty(200) : Error(unregistered);
 }
 

@@ -69,10 +69,13 @@ class HttpApi {
   HttpResponse RepositoryIndex(const HttpRequest& request) const;
   HttpResponse RepositoryLoad(const HttpRequest& request, const std::string& name) const;
   HttpResponse RepositoryUnload(const std::string& name) const;
-  HttpResponse SharedMemoryStatus(SharedMemoryKind kind, const std::string& name) const;
+  // Regions belong to the client's host (SharedMemoryClient::FromAddress).
+  HttpResponse SharedMemoryStatus(const HttpRequest& request, SharedMemoryKind kind,
+                                  const std::string& name) const;
   HttpResponse SystemRegister(const HttpRequest& request, const std::string& name) const;
   HttpResponse CudaRegister(const HttpRequest& request, const std::string& name) const;
-  HttpResponse Unregister(SharedMemoryKind kind, const std::string& name) const;
+  HttpResponse Unregister(const HttpRequest& request, SharedMemoryKind kind,
+                          const std::string& name) const;
 
   ModelManager& manager_;
   SharedMemoryManager& shared_memory_;

@@ -19,6 +19,8 @@ struct HttpRequest {
   std::string_view body;  // already decompressed (Content-Encoding); alive while handled
   // The Inference-Header-Content-Length header, when sent.
   std::optional<size_t> header_length;
+  // The peer's IP address (for the shared-memory registry's notion of a client).
+  std::string remote_address;
 };
 
 struct HttpResponse {

@@ -18,6 +18,7 @@ absl::StatusOr<HttpRequest> ToApiRequest(const httplib::Request& request) {
   api.method = request.method;
   api.path = request.path;
   api.body = request.body;
+  api.remote_address = request.remote_addr;
   if (request.has_header(kHeaderLength)) {
     size_t length = 0;
     if (!absl::SimpleAtoi(request.get_header_value(kHeaderLength), &length)) {

@@ -625,7 +625,7 @@ TEST(InferRequestParserTest, DeviceMemoryInputsAreCopiedOnceAndOutputsWrittenBac
   SharedMemoryManager regions;
   auto device = std::make_shared<DeviceMemoryRegion>(
       "gpu", std::string(8, 'z') + RawOf<float>({1, 2, 3, 4, 5, 6}) + std::string(16, '\0'));
-  ASSERT_TRUE(regions.Register("gpu", [&] {
+  ASSERT_TRUE(regions.Register(SharedMemoryClient::FromAddress("127.0.0.1"), "gpu", [&] {
     return absl::StatusOr<std::shared_ptr<SharedMemoryRegion>>(device);
   }).ok());
   inference::ModelInferRequest message = ValidBatchedRequest();

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -20,7 +21,8 @@ std::string ErrnoText(int error) { return std::string(std::strerror(error)); }
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<SystemSharedMemoryRegion>> SystemSharedMemoryRegion::Create(
-    const std::string& name, const std::string& key, uint64_t offset, uint64_t byte_size) {
+    const std::string& name, const std::string& key, uint64_t offset, uint64_t byte_size,
+    const Owners& owners) {
   const std::string context =
       absl::StrCat("shared memory region '", Quoted(name), "' (key '", Quoted(key), "')");
   if (byte_size == 0) return absl::InvalidArgumentError(absl::StrCat(context, ": byte_size is 0"));
@@ -34,6 +36,17 @@ absl::StatusOr<std::shared_ptr<SystemSharedMemoryRegion>> SystemSharedMemoryRegi
     int error = errno;
     close(fd);
     return absl::InvalidArgumentError(absl::StrCat(context, ": fstat failed: ", ErrnoText(error)));
+  }
+  if (!S_ISREG(info.st_mode)) {
+    close(fd);
+    return absl::InvalidArgumentError(absl::StrCat(context, ": not a shared memory object"));
+  }
+  if (std::find(owners.uids.begin(), owners.uids.end(), static_cast<uint32_t>(info.st_uid)) ==
+      owners.uids.end()) {
+    close(fd);
+    return absl::PermissionDeniedError(absl::StrCat(
+        context, ": the shared memory object belongs to another user than the one(s) allowed: ",
+        owners.flag));
   }
   const uint64_t object_size = static_cast<uint64_t>(info.st_size);
   uint64_t end = 0;

@@ -14,6 +14,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -23,14 +24,23 @@ namespace sonic::server {
 
 class SystemSharedMemoryRegion final : public SharedMemoryRegion {
  public:
-  // shm_open(key, O_RDWR), checks that offset + byte_size lies within the object (fstat), and
-  // maps that window read-write; the object stays open (one file descriptor) for the checks at
-  // use. INVALID_ARGUMENT: byte_size 0, key not found or not openable (with the errno text),
-  // window out of the object's bounds, mmap failure.
+  // The users one of whom must own the object (its st_uid): a server running as root opens
+  // anyone's object, so the owner is checked before anything is mapped.
+  struct Owners {
+    std::vector<uint32_t> uids;
+    std::string flag;  // where they come from, for the error ("--shared-memory-owner-uid")
+  };
+
+  // shm_open(key, O_RDWR), checks that the object is a regular file owned by one of `owners`
+  // and that offset + byte_size lies within it (fstat), and maps that window read-write; the
+  // object stays open (one file descriptor) for the checks at use. INVALID_ARGUMENT: byte_size 0,
+  // key not found or not openable (with the errno text), not a regular file, window out of the
+  // object's bounds, mmap failure. PERMISSION_DENIED naming `owners.flag` for another owner.
   static absl::StatusOr<std::shared_ptr<SystemSharedMemoryRegion>> Create(const std::string& name,
                                                                           const std::string& key,
                                                                           uint64_t offset,
-                                                                          uint64_t byte_size);
+                                                                          uint64_t byte_size,
+                                                                          const Owners& owners);
   ~SystemSharedMemoryRegion() override;
 
   const std::string& key() const { return key_; }
