@@ -25,8 +25,7 @@ using ::testing::HasSubstr;
 class ModelFilePathsTest : public SharedServerTest<ModelFilePathsTest> {
  public:
   static absl::StatusOr<TestServer> StartServer() {
-    std::vector<std::string> args = {"--model-control-mode=explicit",
-                                     "--load-model=identity_fp32"};
+    std::vector<std::string> args = {"--model-control-mode=explicit", "--load-model=identity_fp32"};
     if (HaveTorchModels()) args.push_back("--load-model=torch_mlp");
     return StartTestServer(args, [](const fs::path& repository) -> absl::Status {
       const fs::path outside = repository.parent_path() / "outside";
@@ -34,7 +33,8 @@ class ModelFilePathsTest : public SharedServerTest<ModelFilePathsTest> {
       fs::create_directories(outside, error);
       if (HaveTorchModels()) {
         fs::copy_file(repository / "torch_mlp/1/model.pt", outside / "evil.pt", error);
-        if (!error) fs::create_symlink(outside / "evil.pt", repository / "torch_mlp/1/link.pt", error);
+        if (!error)
+          fs::create_symlink(outside / "evil.pt", repository / "torch_mlp/1/link.pt", error);
       } else {
         std::ofstream(outside / "evil.pt") << "not a model";
       }
@@ -68,7 +68,8 @@ class ModelFilePathsTest : public SharedServerTest<ModelFilePathsTest> {
   }
 
   grpc::Status LoadWithModelFile(const std::string& name, const std::string& file) {
-    return LoadChanged(name, [&](inference::ModelConfig& c) { c.set_default_model_filename(file); });
+    return LoadChanged(name,
+                       [&](inference::ModelConfig& c) { c.set_default_model_filename(file); });
   }
 
   // A failed reload leaves the version loaded before serving (as Triton): the config from disk,
@@ -138,9 +139,9 @@ TEST_F(ModelFilePathsTest, TheRefusalDoesNotTellWhetherAFileExistsOutside) {
 }
 
 TEST_F(ModelFilePathsTest, LabelFilesOutsideTheModelDirectoryAreRefused) {
-  for (const std::string& labels : {(outside() / "labels.txt").string(),
-                                    std::string("../outside/labels.txt"),
-                                    std::string("labels.txt")}) {  // a symlink to outside
+  for (const std::string& labels :
+       {(outside() / "labels.txt").string(), std::string("../outside/labels.txt"),
+        std::string("labels.txt")}) {  // a symlink to outside
     SCOPED_TRACE(labels);
     grpc::Status status = LoadChanged("identity_fp32", [&](inference::ModelConfig& c) {
       c.mutable_output(0)->set_label_filename(labels);

@@ -91,15 +91,16 @@ std::vector<std::string> RegionNames(Stub& stub) {
 
 // identity_fp32 on the 4 floats of region `name`: what the server read from it.
 absl::StatusOr<std::vector<float>> InferFromRegion(Stub& stub, const std::string& name) {
-  inference::ModelInferRequest request = Fp32Request("identity_fp32", "INPUT0", {1, 4}, {0, 0, 0, 0});
+  inference::ModelInferRequest request =
+      Fp32Request("identity_fp32", "INPUT0", {1, 4}, {0, 0, 0, 0});
   request.clear_raw_input_contents();
   auto& parameters = *request.mutable_inputs(0)->mutable_parameters();
   parameters["shared_memory_region"].set_string_param(name);
   parameters["shared_memory_byte_size"].set_int64_param(16);
   inference::ModelInferResponse response;
   grpc::Status status = Infer(stub, request, &response);
-  if (!status.ok()) return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                                        status.error_message());
+  if (!status.ok())
+    return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
   const std::string* raw = RawOutput(response, "OUTPUT0");
   if (raw == nullptr) return absl::InternalError("no OUTPUT0");
   return FromRaw<float>(*raw);

@@ -1,5 +1,6 @@
 #include "server/frontend/unix_socket_listener.h"
 
+#include <grpcpp/server_posix.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -8,8 +9,6 @@
 
 #include <cerrno>
 #include <cstring>
-
-#include <grpcpp/server_posix.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -36,8 +35,8 @@ std::optional<uint32_t> UnixSocketPeers::UidOf(std::string_view peer) const {
 absl::StatusOr<std::unique_ptr<UnixSocketListener>> UnixSocketListener::Create(
     const std::string& path, grpc::Server* server, UnixSocketPeers* peers) {
   auto failed = [&path](std::string_view what) {
-    return absl::UnavailableError(absl::StrCat("Unix-domain socket '", path, "': ",
-                                               std::string(what), ": ", std::strerror(errno)));
+    return absl::UnavailableError(absl::StrCat(
+        "Unix-domain socket '", path, "': ", std::string(what), ": ", std::strerror(errno)));
   };
   sockaddr_un address{};
   address.sun_family = AF_UNIX;

@@ -7,6 +7,7 @@
 // gRPC's own "unix:" listener is not used because it keeps the peer's credentials to itself.
 #pragma once
 
+#include <grpcpp/grpcpp.h>
 #include <sys/types.h>
 
 #include <atomic>
@@ -17,8 +18,6 @@
 #include <string>
 #include <string_view>
 #include <thread>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"

@@ -56,10 +56,9 @@ bool IsWithin(const fs::path& directory, const fs::path& path) {
 absl::Status CheckPathInside(const fs::path& directory, const std::string& name,
                              std::string_view what, std::string_view where) {
   auto outside = [&] {
-    return absl::InvalidArgumentError(
-        absl::StrCat(std::string(what), " '", Quoted(name),
-                     "' must be a relative path inside ", std::string(where),
-                     " (symlinks resolved); model files elsewhere are not served"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        std::string(what), " '", Quoted(name), "' must be a relative path inside ",
+        std::string(where), " (symlinks resolved); model files elsewhere are not served"));
   };
   if (name.find('\0') != std::string::npos) return outside();
   const fs::path relative = fs::path(name).lexically_normal();
@@ -82,7 +81,8 @@ absl::Status CheckModelFilesInside(const inference::ModelConfig& config,
     if (name.empty()) return absl::OkStatus();
     absl::Status inside = CheckPathInside(directory, name, what, where);
     if (inside.ok()) return inside;
-    return absl::InvalidArgumentError(absl::StrCat(std::string(context), ": ", std::string(inside.message())));
+    return absl::InvalidArgumentError(
+        absl::StrCat(std::string(context), ": ", std::string(inside.message())));
   };
   SONIC_RETURN_IF_ERROR(check(version_path, config.default_model_filename(),
                               "default_model_filename", "the version directory"));

@@ -92,16 +92,17 @@ SharedMemoryClient SharedMemoryClient::FromUid(uint32_t uid) {
 absl::Status SharedMemoryManager::CheckSystemAccess(const SharedMemoryClient& client,
                                                     const std::string& name,
                                                     const std::string& key) const {
-  const std::string context = absl::StrCat("cannot register system shared memory region '",
-                                           Quoted(name), "'");
+  const std::string context =
+      absl::StrCat("cannot register system shared memory region '", Quoted(name), "'");
   switch (options_.system_access) {
     case SystemSharedMemoryAccess::kAll:
       break;
     case SystemSharedMemoryAccess::kUnixSocket:
       if (client.uid) break;
       return absl::PermissionDeniedError(absl::StrCat(
-          context, ": this server takes system shared memory only from clients on its "
-                   "Unix-domain socket (--system-shared-memory=unix-socket, --grpc-unix-socket)"));
+          context,
+          ": this server takes system shared memory only from clients on its "
+          "Unix-domain socket (--system-shared-memory=unix-socket, --grpc-unix-socket)"));
     case SystemSharedMemoryAccess::kNone:
       return absl::PermissionDeniedError(
           absl::StrCat(context, ": system shared memory is off (--system-shared-memory=off)"));
@@ -139,8 +140,7 @@ absl::Status SharedMemoryManager::CheckRoom(const std::string& name, uint64_t by
         " regions are registered, the limit (--max-shared-memory-regions); unregister some"));
   }
   uint64_t total = 0;
-  if (__builtin_add_overflow(total_bytes_, byte_size, &total) ||
-      total > options_.max_total_bytes) {
+  if (__builtin_add_overflow(total_bytes_, byte_size, &total) || total > options_.max_total_bytes) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "cannot register shared memory region '", Quoted(name), "' of ", byte_size,
         " bytes: the registered regions hold ", total_bytes_, " bytes, and at most ",

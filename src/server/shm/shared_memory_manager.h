@@ -75,7 +75,7 @@ class SharedMemoryManager {
   // Bounds on what clients may register, all clients together: every region is a mapping (the
   // kernel allows about 65,000 per process) and an open file.
   struct Options {
-    size_t max_regions = 1024;                 // --max-shared-memory-regions
+    size_t max_regions = 1024;                      // --max-shared-memory-regions
     uint64_t max_total_bytes = uint64_t{64} << 30;  // --max-shared-memory-bytes (64 GiB)
     // The users whose system shm objects TCP clients may register (the object's st_uid);
     // empty: the server's effective uid only. --shared-memory-owner-uid

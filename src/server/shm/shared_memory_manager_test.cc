@@ -69,7 +69,8 @@ TEST(SharedMemoryManagerTest, RefusesWindowsOutOfTheObject) {
   absl::Status status = manager.Register(kLocal, "r", object.key(), 4000, 100);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(status.message(), HasSubstr("out of bounds"));
-  EXPECT_EQ(manager.Register(kLocal, "r", object.key(), 0, 0).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(manager.Register(kLocal, "r", object.key(), 0, 0).code(),
+            absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(manager.Register(kLocal, "r", object.key(), 96, 4000).ok());
 }
 
@@ -84,7 +85,8 @@ TEST(SharedMemoryManagerTest, RefusesADuplicateName) {
   ShmObject object(4096);
   SharedMemoryManager manager;
   ASSERT_TRUE(manager.Register(kLocal, "r", object.key(), 0, 64).ok());
-  EXPECT_EQ(manager.Register(kLocal, "r", object.key(), 64, 64).code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(manager.Register(kLocal, "r", object.key(), 64, 64).code(),
+            absl::StatusCode::kAlreadyExists);
 }
 
 TEST(SharedMemoryManagerTest, ChecksAccessesWithinTheRegion) {
@@ -128,7 +130,8 @@ TEST(SharedMemoryManagerTest, StatusListsRegionsAndUnregisterAllCleansUp) {
   EXPECT_EQ((*all)[1].offset, 16u);
   EXPECT_EQ((*all)[1].byte_size, 32u);
   EXPECT_EQ(manager.Status(kLocal, SharedMemoryKind::kSystem, "a")->size(), 1u);
-  EXPECT_EQ(manager.Status(kLocal, SharedMemoryKind::kSystem, "zzz").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(manager.Status(kLocal, SharedMemoryKind::kSystem, "zzz").status().code(),
+            absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(manager.Unregister(kLocal, SharedMemoryKind::kSystem, "zzz").ok()) << "as Triton";
   manager.UnregisterAll();
   EXPECT_TRUE(manager.Status(kLocal, SharedMemoryKind::kSystem, "")->empty());
@@ -178,7 +181,8 @@ TEST(SharedMemoryManagerTest, SystemAndCudaRegionsShareNamesButNotStatusOrUnregi
   // One namespace: a CUDA region cannot take a system region's name, nor the reverse.
   EXPECT_EQ(manager.Register(kLocal, "sys", [] { return OpenFake("sys"); }).code(),
             absl::StatusCode::kAlreadyExists);
-  EXPECT_EQ(manager.Register(kLocal, "dev", object.key(), 0, 16).code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(manager.Register(kLocal, "dev", object.key(), 0, 16).code(),
+            absl::StatusCode::kAlreadyExists);
 
   auto cuda = manager.Status(kLocal, SharedMemoryKind::kCuda, "");
   ASSERT_TRUE(cuda.ok());
@@ -199,8 +203,8 @@ TEST(SharedMemoryManagerTest, SystemAndCudaRegionsShareNamesButNotStatusOrUnregi
 
 TEST(SharedMemoryManagerTest, AnOpenerErrorIsReturnedAndRegistersNothing) {
   SharedMemoryManager manager;
-  absl::Status status = manager.Register(
-      kLocal, "dev", []() -> absl::StatusOr<std::shared_ptr<SharedMemoryRegion>> {
+  absl::Status status =
+      manager.Register(kLocal, "dev", []() -> absl::StatusOr<std::shared_ptr<SharedMemoryRegion>> {
         return absl::UnimplementedError("no CUDA here");
       });
   EXPECT_EQ(status.code(), absl::StatusCode::kUnimplemented);
@@ -271,7 +275,6 @@ TEST(SharedMemoryManagerTest, ErrorsQuoteLongNamesShortened) {
   EXPECT_THAT(status.message(), HasSubstr("nnn..."));
 }
 
-
 TEST(SharedMemoryClientTest, ClientsAreKnownByHostWithLoopbackAsOne) {
   for (const char* peer : {"ipv4:127.0.0.1:50000", "ipv4:127.1.2.3:1", "ipv6:[::1]:50000",
                            "ipv6:%5B::1%5D:50000", "ipv6:[::ffff:127.0.0.1]:7"}) {
@@ -306,8 +309,8 @@ TEST(SharedMemoryManagerTest, ObjectsOfUsersNotAllowedAreRefused) {
   EXPECT_EQ(refused.code(), absl::StatusCode::kPermissionDenied) << refused;
   EXPECT_THAT(refused.message(), HasSubstr("--shared-memory-owner-uid"));
   // A peer on the Unix-domain socket registers objects it owns, whatever the allowed list.
-  EXPECT_TRUE(only_other.Register(SharedMemoryClient::FromUid(me), "mine", object.key(), 0, 16)
-                  .ok());
+  EXPECT_TRUE(
+      only_other.Register(SharedMemoryClient::FromUid(me), "mine", object.key(), 0, 16).ok());
   absl::Status not_peers =
       only_other.Register(SharedMemoryClient::FromUid(other), "theirs", object.key(), 0, 16);
   EXPECT_EQ(not_peers.code(), absl::StatusCode::kPermissionDenied) << not_peers;

@@ -24,8 +24,8 @@ enum class SharedMemoryKind { kSystem, kCuda };
 struct SharedMemoryRegionStatus {
   std::string name;
   SharedMemoryKind kind = SharedMemoryKind::kSystem;
-  std::string key;       // kSystem: the shm object's key
-  uint64_t offset = 0;   // kSystem: where the window starts in the object
+  std::string key;         // kSystem: the shm object's key
+  uint64_t offset = 0;     // kSystem: where the window starts in the object
   int64_t device_id = -1;  // kCuda: the GPU holding the memory
   uint64_t byte_size = 0;
 };

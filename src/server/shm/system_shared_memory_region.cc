@@ -85,11 +85,11 @@ absl::Status SystemSharedMemoryRegion::CheckObjectCovers(uint64_t offset, uint64
   // CheckWindow has bounded offset + size by byte_size, so this cannot overflow.
   const uint64_t end = offset_ + offset + size;
   if (static_cast<uint64_t>(info.st_size) < end) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "shared memory region '", Quoted(name()), "' (key '", Quoted(key_),
-        "'): the shared memory object was shrunk to ", info.st_size,
-        " bytes after it was registered; the request needs its bytes up to ", end,
-        " (register the region again)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("shared memory region '", Quoted(name()), "' (key '", Quoted(key_),
+                     "'): the shared memory object was shrunk to ", info.st_size,
+                     " bytes after it was registered; the request needs its bytes up to ", end,
+                     " (register the region again)"));
   }
   return absl::OkStatus();
 }
