@@ -4,6 +4,8 @@
 #include <oneapi/tbb/task_arena.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <optional>
 
 #include "absl/strings/str_cat.h"
@@ -79,7 +81,10 @@ class Processor {
     }
     const absl::Duration wall = absl::Now() - start;
     // The last tasks may still be returning; nothing of the processor may go before they have.
-    while (tasks_.load(std::memory_order_acquire) != 0) absl::SleepFor(absl::Microseconds(20));
+    {
+      std::unique_lock lock(tasks_mu_);
+      tasks_done_.wait(lock, [this] { return tasks_ == 0; });
+    }
     if (!error.ok()) return error;
     return Report(wall);
   }
@@ -87,10 +92,16 @@ class Processor {
  private:
   // Runs `task` on the arena; counted so that Run returns only after every task has ended.
   void Enqueue(std::function<void()> task) {
-    tasks_.fetch_add(1, std::memory_order_relaxed);
+    {
+      std::lock_guard lock(tasks_mu_);
+      ++tasks_;
+    }
     arena_.enqueue([this, task = std::move(task)] {
       task();
-      tasks_.fetch_sub(1, std::memory_order_release);
+      // Notified under the lock: Run, woken, cannot take the lock (and destroy the processor)
+      // before this task has let go of it.
+      std::lock_guard lock(tasks_mu_);
+      if (--tasks_ == 0) tasks_done_.notify_all();
     });
   }
 
@@ -219,7 +230,9 @@ class Processor {
   std::atomic<bool> stopped_{false};
   std::atomic<int> waiting_{0};
   std::atomic<int> max_waiting_{0};
-  std::atomic<int> tasks_{0};
+  std::mutex tasks_mu_;  // a std::mutex: safe to destroy as soon as the last task unlocks it
+  std::condition_variable tasks_done_;
+  int tasks_ = 0;
   absl::Mutex mu_;
   int streams_running_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Status error_ ABSL_GUARDED_BY(mu_);
