@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <functional>
-#include <iostream>
 #include <thread>
 #include <utility>
 
@@ -20,6 +19,7 @@
 #include "client_executor.h"
 #include "server_statistics.h"
 #include "sonic/client/client_error.h"
+#include "verbose_report.h"
 
 namespace sonic::client {
 
@@ -53,6 +53,7 @@ struct TritonClient::State {
   bool cancelled ABSL_GUARDED_BY(mu) = false;
 
   std::optional<inference::ModelStatistics> start_snapshot;
+  std::unique_ptr<internal::AttemptReport> report;  // with `verbose`
   ClientStatistics stats;
   absl::Time dispatch_start;
 
@@ -201,6 +202,12 @@ absl::StatusOr<std::unique_ptr<TritonClient>> TritonClient::Create(const Options
     absl::StatusOr<inference::ModelStatistics> snapshot =
         FetchStatistics(*state->stub, options, context);
     if (snapshot.ok()) state->start_snapshot = *std::move(snapshot);
+    state->report = std::make_unique<internal::AttemptReport>(
+        options.model_name, options.model_version,
+        std::min(options.setup_timeout, absl::Seconds(10)));
+    internal::WriteLog(options.log, internal::DescribeModelForLog(
+                                        state->io, absl::StrCat(state->options.debug_name, ": ",
+                                                                context)));
   }
   const Options resolved = state->options;
   return std::unique_ptr<TritonClient>(new TritonClient(resolved, std::move(state)));
@@ -293,8 +300,9 @@ void TritonClient::layOutRegion() {
 // copy that failed, would refuse or fail again.
 void TritonClient::useMessagesOnly(const absl::Status& why) {
   if (state_->options.verbose) {
-    std::clog << context() << ": no shared memory, tensors travel in the messages: " << why
-              << std::endl;
+    internal::WriteLog(state_->options.log,
+                       absl::StrCat(context(), ": no shared memory, tensors travel in the ",
+                                    "messages: ", why.ToString()));
   }
   state_->memory = std::make_unique<internal::HeapResource>();
   state_->layouts.clear();
@@ -359,6 +367,7 @@ absl::Status TritonClient::prepare() {
 }
 
 void TritonClient::launch() {
+  if (snapshotBeforeCalls()) return;
   std::vector<size_t> to_start;
   {
     absl::MutexLock lock(&state_->mu);
@@ -417,7 +426,48 @@ bool TritonClient::RecordCall(State& state, size_t call, const absl::Status& sta
   return --state.pending == 0;
 }
 
+// With `verbose`: the snapshot before an attempt's calls; true when launch() continues on a
+// gRPC thread once it is in (kAsync), false when the calls are to start now.
+bool TritonClient::snapshotBeforeCalls() {
+  internal::AttemptReport* report = state_->report.get();
+  if (report == nullptr || report->begun()) return false;
+  if (mode() != SonicMode::kAsync) {
+    report->Begin(*state_->stub);
+    return false;
+  }
+  report->BeginAsync(*state_->stub, [this] { launch(); });
+  return true;
+}
+
+// With `verbose`: the snapshot after an attempt's calls and the report, logged before the
+// dispatch goes on; true when conclude() continues on a gRPC thread once it is logged (kAsync).
+bool TritonClient::snapshotAfterCalls() {
+  internal::AttemptReport* report = state_->report.get();
+  if (report == nullptr || !report->begun()) return false;
+  for (const State::Call& call : state_->calls) {
+    if (!call.succeeded) {
+      report->Abandon();
+      return false;
+    }
+  }
+  const auto log = [this] {
+    internal::WriteLog(state_->options.log, absl::StrCat(state_->options.debug_name, ": ",
+                                                         context(), ": ", state_->report->Take()));
+  };
+  if (mode() != SonicMode::kAsync) {
+    report->End(*state_->stub);
+    log();
+    return false;
+  }
+  report->EndAsync(*state_->stub, [this, log] {
+    log();
+    conclude();
+  });
+  return true;
+}
+
 void TritonClient::conclude() {
+  if (snapshotAfterCalls()) return;
   const size_t count = state_->calls.size();
   for (size_t i = 0; i < count; ++i) {
     const State::Call& call = state_->calls[i];
@@ -457,6 +507,7 @@ absl::Status TritonClient::readResponses() {
 }
 
 void TritonClient::cancelCalls() {
+  if (state_->report != nullptr) state_->report->Cancel();
   absl::MutexLock lock(&state_->mu);
   state_->cancelled = true;
   for (State::Call& call : state_->calls) {

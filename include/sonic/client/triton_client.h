@@ -87,6 +87,11 @@ struct ServerEndpoint {
 using ServerResolver = std::function<absl::StatusOr<ServerEndpoint>(
     const std::string& model_name, const std::string& failed_address)>;
 
+// Where a client's messages go (a verbose client's reports, notes): one call per message, which
+// has no trailing newline. Called on the evaluating thread (in kAsync a gRPC thread), so it
+// must be thread-safe and return quickly.
+using LogSink = std::function<void(std::string_view message)>;
+
 class TritonClient : public SonicClient {
  public:
   struct Options {
@@ -114,9 +119,19 @@ class TritonClient : public SonicClient {
     // For `server_address`. Ignored when `resolver` is set: each endpoint it returns carries
     // the TLS options of its server.
     TlsOptions tls;
-    // Collects statistics(): one ModelStatistics snapshot at Create() and client-side timing
-    // per dispatch (no extra RPC per request).
+    // As CMSSW's verbose TritonClient: Create() logs the server and the model's inputs and
+    // outputs; every attempt whose requests all succeed logs the server's statistics of the
+    // model over the attempt (the difference of a ModelStatistics snapshot taken before its
+    // requests and one after them: inferences, executions, successful requests, and per request
+    // the average latency split into queue, compute input, compute infer, compute output and
+    // overhead), with the client's round trip, before `done` runs. Two more RPCs per attempt:
+    // blocking ones on the evaluating thread in kSync and kPseudoAsync, asynchronous ones in
+    // kAsync (no thread waits for them). The server's counts cover every client of the model
+    // during the attempt. A snapshot that fails gives a note instead of numbers, never a failed
+    // dispatch. Also makes statistics() count from Create().
     bool verbose = false;
+    // Where the messages go; empty: std::clog.
+    LogSink log;
     // Deadline of the setup RPCs in Create() (metadata, config, statistics snapshot).
     absl::Duration setup_timeout = absl::Seconds(60);
     // Prefix of error messages and retry notes; default "TritonClient(<model>)".
@@ -197,6 +212,8 @@ class TritonClient : public SonicClient {
   void moveOffRegion();
   absl::Status prepare();
   void launch();
+  bool snapshotBeforeCalls();
+  bool snapshotAfterCalls();
   // Records a completed call (`call` == calls.size() for the starting count); true for the last
   // of the attempt. Touches only `state`, which every gRPC callback holds: in Sync and
   // PseudoAsync the evaluating thread may destroy the client as soon as the count reaches zero.
