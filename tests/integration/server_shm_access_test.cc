@@ -3,7 +3,8 @@
 // client on the Unix-domain socket (--grpc-unix-socket), by the client's own uid (SO_PEERCRED);
 // keys may be held to a prefix (--shared-memory-key-prefix); system shared memory may be kept to
 // the socket's peers or turned off (--system-shared-memory); a client sees and unregisters only
-// the regions it registered (clients are told apart by host, and by uid on the socket).
+// the regions it registered, and its requests reach only those (clients are told apart by host,
+// and by uid on the socket).
 #include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -163,8 +164,7 @@ TEST(ShmAccessTest, AllowedOwnersPrefixAndTheSocketPeersOwnObjects) {
   EXPECT_THAT(tcp.error_message(), HasSubstr("--shared-memory-owner-uid"));
   grpc::Status peer = Register(*server->unix_socket, "peer", mine.key());
   EXPECT_TRUE(peer.ok()) << peer.error_message();
-  // Requests use a registered region by name, whichever client registered it.
-  EXPECT_EQ(InferFromRegion(*server->tcp, "peer").value_or(std::vector<float>{}),
+  EXPECT_EQ(InferFromRegion(*server->unix_socket, "peer").value_or(std::vector<float>{}),
             (std::vector<float>{1, 2, 3, 4}));
 
   ShmObject outside_prefix("/sonic_other_prefix_");
@@ -188,6 +188,11 @@ TEST(ShmAccessTest, AClientSeesAndUnregistersOnlyItsOwnRegions) {
   ASSERT_TRUE(Register(*server->tcp, "tcp_a", object.key()).ok());
   ASSERT_TRUE(Register(*server->tcp, "tcp_b", object.key()).ok());
   ASSERT_TRUE(Register(*server->unix_socket, "socket_a", object.key()).ok());
+  // Requests reach only their client's regions.
+  EXPECT_TRUE(InferFromRegion(*server->unix_socket, "socket_a").ok());
+  absl::StatusOr<std::vector<float>> foreign = InferFromRegion(*server->tcp, "socket_a");
+  EXPECT_EQ(foreign.status().code(), absl::StatusCode::kInvalidArgument) << foreign.status();
+  EXPECT_THAT(foreign.status().message(), HasSubstr("has not registered it"));
 
   EXPECT_EQ(RegionNames(*server->tcp), (std::vector<std::string>{"tcp_a", "tcp_b"}));
   EXPECT_EQ(RegionNames(*server->unix_socket), (std::vector<std::string>{"socket_a"}));

@@ -319,7 +319,9 @@ HttpResponse HttpApi::Infer(const HttpRequest& request, const std::string& name,
   message.set_model_version(version);
   // Shared with the completion, which may still be inside Notify when the wait returns.
   auto pending = std::make_shared<PendingInference>();
-  StartInference(manager_, shared_memory_, message,
+  const ClientRegions regions(shared_memory_,
+                              SharedMemoryClient::FromAddress(request.remote_address));
+  StartInference(manager_, regions, message,
                  [pending](absl::StatusOr<InferenceResponse> result) {
                    pending->result = std::move(result);
                    pending->done.Notify();

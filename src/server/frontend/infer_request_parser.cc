@@ -128,7 +128,7 @@ struct ResolvedSharedMemory {
 };
 
 absl::StatusOr<ResolvedSharedMemory> ResolveSharedMemory(const ParameterMap& parameters,
-                                                         const SharedMemoryManager& regions) {
+                                                         const ClientRegions& regions) {
   SONIC_ASSIGN_OR_RETURN(SharedMemoryReference reference, ParseSharedMemoryReference(parameters));
   SONIC_ASSIGN_OR_RETURN(std::shared_ptr<const SharedMemoryRegion> region,
                          regions.Acquire(reference.region));
@@ -542,7 +542,7 @@ absl::StatusOr<std::span<const std::byte>> SentBytes(const InputTensor& tensor, 
 // The bytes of an input in shared memory: a view into a host region, which the request holds;
 // a device (CUDA) region is copied once into request.owned_data, since backends take host memory.
 absl::StatusOr<std::span<const std::byte>> SharedMemoryBytes(const InputTensor& tensor,
-                                                             const SharedMemoryManager& regions,
+                                                             const ClientRegions& regions,
                                                              InferenceRequest& request) {
   std::vector<absl::string_view> fields = PopulatedContentsFields(tensor.contents());
   if (!fields.empty()) {
@@ -569,7 +569,7 @@ absl::StatusOr<std::span<const std::byte>> SharedMemoryBytes(const InputTensor& 
 absl::StatusOr<std::span<const std::byte>> InputBytes(const InputTensor& tensor, DataType type,
                                                       int source, const ModelInferRequest& message,
                                                       const ModelConfig& config,
-                                                      const SharedMemoryManager* regions,
+                                                      const ClientRegions* regions,
                                                       InferenceRequest& request) {
   if (source == kInSharedMemory && regions == nullptr) {
     return SharedMemoryNotSupported("input", tensor.name(), config);
@@ -587,7 +587,7 @@ absl::StatusOr<std::span<const std::byte>> InputBytes(const InputTensor& tensor,
 }
 
 absl::Status ParseInputs(const ModelInferRequest& message, const ModelConfig& config,
-                         const SharedMemoryManager* regions, InferenceRequest& request) {
+                         const ClientRegions* regions, InferenceRequest& request) {
   SONIC_ASSIGN_OR_RETURN(std::vector<int> sent, MatchInputs(message, config));
   SONIC_ASSIGN_OR_RETURN(std::vector<int> source, AssignRawContents(message, config));
   request.inputs.reserve(static_cast<size_t>(message.inputs_size()));
@@ -620,7 +620,7 @@ int FindOutput(const ModelConfig& config, absl::string_view name) {
 // Checks the parameters of a requested output; one in shared memory is appended to
 // `shm_outputs` (refused when there is no registry).
 absl::Status CheckOutputParameters(const OutputTensorRequest& output, const ModelConfig& config,
-                                   size_t index, const SharedMemoryManager* regions,
+                                   size_t index, const ClientRegions* regions,
                                    std::vector<SharedMemoryOutput>* shm_outputs,
                                    RequestedOutput& requested) {
   if (auto it = output.parameters().find("classification"); it != output.parameters().end()) {
@@ -646,7 +646,7 @@ absl::Status CheckOutputParameters(const OutputTensorRequest& output, const Mode
 }
 
 absl::Status ParseOutputs(const ModelInferRequest& message, const ModelConfig& config,
-                          const SharedMemoryManager* regions, InferenceRequest& request,
+                          const ClientRegions* regions, InferenceRequest& request,
                           std::vector<SharedMemoryOutput>* shm_outputs) {
   if (message.outputs().empty()) {
     for (const auto& output : config.output()) request.outputs.push_back({output.name()});
@@ -677,7 +677,7 @@ absl::Status ParseOutputs(const ModelInferRequest& message, const ModelConfig& c
 }
 
 absl::Status Parse(const ModelInferRequest& message, const ModelConfig& config,
-                   const SharedMemoryManager* regions, InferenceRequest& request,
+                   const ClientRegions* regions, InferenceRequest& request,
                    std::vector<SharedMemoryOutput>* shm_outputs) {
   request.id = message.id();
   request.batch_size = 1;
@@ -700,7 +700,7 @@ absl::Status ParseInferRequest(const ModelInferRequest& message, const ModelConf
 }
 
 absl::Status ParseInferRequest(const ModelInferRequest& message, const ModelConfig& config,
-                               const SharedMemoryManager& regions, InferenceRequest& request,
+                               const ClientRegions& regions, InferenceRequest& request,
                                std::vector<SharedMemoryOutput>& shm_outputs) {
   return Parse(message, config, &regions, request, &shm_outputs);
 }

@@ -65,8 +65,8 @@ struct SharedMemoryOutput {
   uint64_t byte_size = 0;
 };
 
-// As above, and tensors may live in the system or CUDA shared-memory regions of `regions` (see
-// shared/PROTOCOL.md): parameters `shared_memory_region` (string), `shared_memory_byte_size`
+// As above, and tensors may live in the system or CUDA shared-memory regions of `regions` (those
+// the request's client registered; see shared/PROTOCOL.md): parameters `shared_memory_region` (string), `shared_memory_byte_size`
 // (int64/uint64) and optional `shared_memory_offset` (default 0). An input in a system region
 // gets a view into it, and the request holds a reference to the region (held_resources), so
 // an unregister does not unmap it before the request is destroyed; an input in a CUDA region is
@@ -78,7 +78,7 @@ struct SharedMemoryOutput {
 // contents.
 absl::Status ParseInferRequest(const inference::ModelInferRequest& message,
                                const inference::ModelConfig& config,
-                               const SharedMemoryManager& regions, InferenceRequest& request,
+                               const ClientRegions& regions, InferenceRequest& request,
                                std::vector<SharedMemoryOutput>& shm_outputs);
 
 // Copies each shared-memory output of `response` into its slot (host to device for a CUDA

@@ -625,7 +625,8 @@ TEST(InferRequestParserTest, DeviceMemoryInputsAreCopiedOnceAndOutputsWrittenBac
   SharedMemoryManager regions;
   auto device = std::make_shared<DeviceMemoryRegion>(
       "gpu", std::string(8, 'z') + RawOf<float>({1, 2, 3, 4, 5, 6}) + std::string(16, '\0'));
-  ASSERT_TRUE(regions.Register(SharedMemoryClient::FromAddress("127.0.0.1"), "gpu", [&] {
+  const SharedMemoryClient client = SharedMemoryClient::FromAddress("127.0.0.1");
+  ASSERT_TRUE(regions.Register(client, "gpu", [&] {
     return absl::StatusOr<std::shared_ptr<SharedMemoryRegion>>(device);
   }).ok());
   inference::ModelInferRequest message = ValidBatchedRequest();
@@ -642,7 +643,8 @@ TEST(InferRequestParserTest, DeviceMemoryInputsAreCopiedOnceAndOutputsWrittenBac
 
   InferenceRequest request;
   std::vector<SharedMemoryOutput> shm_outputs;
-  ASSERT_TRUE(ParseInferRequest(message, BatchedConfig(), regions, request, shm_outputs).ok());
+  ASSERT_TRUE(ParseInferRequest(message, BatchedConfig(), ClientRegions(regions, client), request,
+                                shm_outputs).ok());
   EXPECT_EQ(BytesOf(request.inputs[0]), RawOf<float>({1, 2, 3, 4, 5, 6}));
   EXPECT_TRUE(request.held_resources.empty());  // a copy: the region may go at once
   ASSERT_EQ(shm_outputs.size(), 1u);
@@ -655,8 +657,17 @@ TEST(InferRequestParserTest, DeviceMemoryInputsAreCopiedOnceAndOutputsWrittenBac
 
   (*out.mutable_parameters())["shared_memory_offset"].set_int64_param(40);
   shm_outputs.clear();
-  EXPECT_EQ(ParseInferRequest(message, BatchedConfig(), regions, request, shm_outputs).code(),
+  EXPECT_EQ(ParseInferRequest(message, BatchedConfig(), ClientRegions(regions, client), request,
+                              shm_outputs)
+                .code(),
             absl::StatusCode::kInvalidArgument);
+  // Another client's requests do not reach the region.
+  shm_outputs.clear();
+  (*out.mutable_parameters())["shared_memory_offset"].set_int64_param(32);
+  const ClientRegions other(regions, SharedMemoryClient::FromAddress("10.0.0.1"));
+  absl::Status foreign = ParseInferRequest(message, BatchedConfig(), other, request, shm_outputs);
+  EXPECT_EQ(foreign.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(foreign.message().find("has not registered it"), std::string::npos) << foreign;
 }
 
 TEST(InferRequestParserTest, OtherTensorParametersAreIgnored) {

@@ -87,7 +87,7 @@ absl::Status ClassifyOutputs(const ModelVersion& model, const std::vector<uint64
 
 }  // namespace
 
-void StartInference(ModelManager& manager, const SharedMemoryManager& regions,
+void StartInference(ModelManager& manager, const ClientRegions& regions,
                     const inference::ModelInferRequest& message,
                     absl::AnyInvocable<void(absl::StatusOr<InferenceResponse>) &&> done,
                     std::shared_ptr<Trace> trace, std::function<bool()> abandoned) {
@@ -279,7 +279,7 @@ InferenceService::Unary* InferenceService::ModelInfer(Context* context,
     trace->Record(kTraceGrpcWaitReadEnd, received_ns);
   }
   StartInference(
-      manager_, shared_memory_, *request,
+      manager_, ClientRegions(shared_memory_, ClientOf(context)), *request,
       [reactor, response, trace](absl::StatusOr<InferenceResponse> result) {
         if (trace) trace->Record(kTraceGrpcSendStart, SystemClock::Get().NowNs());
         if (result.ok()) BuildInferResponse(*std::move(result), *response);
@@ -295,8 +295,8 @@ InferenceService::Unary* InferenceService::ModelInfer(Context* context,
 }
 
 grpc::ServerBidiReactor<inference::ModelInferRequest, inference::ModelStreamInferResponse>*
-InferenceService::ModelStreamInfer(Context*) {
-  return new StreamInferReactor(manager_, shared_memory_,
+InferenceService::ModelStreamInfer(Context* context) {
+  return new StreamInferReactor(manager_, ClientRegions(shared_memory_, ClientOf(context)),
                                 {.traces = &traces_,
                                  .registry = &streams_,
                                  .max_responses = std::max<size_t>(max_stream_responses_, 1)});

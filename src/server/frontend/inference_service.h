@@ -153,7 +153,7 @@ class InferenceService final : public inference::GRPCInferenceService::CallbackS
 // its own reference to add its receive and send timestamps.
 // `abandoned`, when given, tells whether the client gave up (call cancelled, deadline passed):
 // such a request leaves the queue without running (InferenceRequest::abandoned).
-void StartInference(ModelManager& manager, const SharedMemoryManager& regions,
+void StartInference(ModelManager& manager, const ClientRegions& regions,
                     const inference::ModelInferRequest& message,
                     absl::AnyInvocable<void(absl::StatusOr<InferenceResponse>) &&> done,
                     std::shared_ptr<Trace> trace = nullptr,

@@ -23,10 +23,10 @@ void StreamRegistry::Remove(StreamInferReactor* stream) {
   streams_.erase(stream);
 }
 
-StreamInferReactor::StreamInferReactor(ModelManager& manager, const SharedMemoryManager& regions,
+StreamInferReactor::StreamInferReactor(ModelManager& manager, ClientRegions regions,
                                        const Options& options)
     : manager_(manager),
-      regions_(regions),
+      regions_(std::move(regions)),
       options_(options),
       reading_(std::make_unique<inference::ModelInferRequest>()) {
   StartRead(reading_.get());

@@ -67,9 +67,8 @@ class StreamInferReactor final
     size_t max_responses = 64;             // at least 1
   };
 
-  // Borrows all; they must outlive the reactor.
-  StreamInferReactor(ModelManager& manager, const SharedMemoryManager& regions,
-                     const Options& options);
+  // Borrows all (`regions` borrows its manager); they must outlive the reactor.
+  StreamInferReactor(ModelManager& manager, ClientRegions regions, const Options& options);
 
   void OnReadDone(bool ok) override;
   void OnWriteDone(bool ok) override;
@@ -90,7 +89,7 @@ class StreamInferReactor final
   void MaybeDelete();
 
   ModelManager& manager_;
-  const SharedMemoryManager& regions_;
+  const ClientRegions regions_;  // the stream's client's
   const Options options_;
   std::atomic<bool> cancelled_{false};
   // The message the next read fills; replaced before the read is started, under mutex_.

@@ -233,4 +233,17 @@ absl::StatusOr<std::shared_ptr<const SharedMemoryRegion>> SharedMemoryManager::A
   return std::shared_ptr<const SharedMemoryRegion>(it->second.region);
 }
 
+absl::StatusOr<std::shared_ptr<const SharedMemoryRegion>> SharedMemoryManager::Acquire(
+    const SharedMemoryClient& client, const std::string& name) const {
+  absl::MutexLock lock(&mutex_);
+  auto it = regions_.find(name);
+  if (it == regions_.end() || it->second.owner != client.identity) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown shared memory region '", Quoted(name),
+                     "': this client has not registered it (regions belong to the client "
+                     "that registered them: its host, or its user on the Unix-domain socket)"));
+  }
+  return std::shared_ptr<const SharedMemoryRegion>(it->second.region);
+}
+
 }  // namespace sonic::server

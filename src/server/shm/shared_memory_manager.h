@@ -14,7 +14,7 @@
 // peer's own uid (SO_PEERCRED); its key may be held to a prefix; system regions may be refused
 // to TCP clients or to everyone. A region belongs to the client that registered it
 // (SharedMemoryClient): Status shows a client its own regions, Unregister (by name or all)
-// removes only its own. Requests use any registered region by name, as in Triton.
+// removes only its own, and its requests use only its own (ClientRegions).
 //
 // Independent of gRPC, of the server core and of CUDA (CUDA regions are opened by the caller,
 // see Register with an opener): callers translate statuses.
@@ -127,6 +127,10 @@ class SharedMemoryManager {
   // A reference to a registered region of any kind, which keeps it open while held.
   // INVALID_ARGUMENT when no region has that name.
   absl::StatusOr<std::shared_ptr<const SharedMemoryRegion>> Acquire(const std::string& name) const;
+  // As above, for a region `client` registered: another client's region is INVALID_ARGUMENT as
+  // an unknown one, which does not tell that it exists.
+  absl::StatusOr<std::shared_ptr<const SharedMemoryRegion>> Acquire(
+      const SharedMemoryClient& client, const std::string& name) const;
 
  private:
   // OK when one more region of `byte_size` bytes stays within the bounds.
@@ -146,6 +150,23 @@ class SharedMemoryManager {
   mutable absl::Mutex mutex_;
   std::map<std::string, Entry> regions_ ABSL_GUARDED_BY(mutex_);
   uint64_t total_bytes_ ABSL_GUARDED_BY(mutex_) = 0;
+};
+
+// The registry as one client's requests see it: the regions that client registered. Borrows the
+// manager, which must outlive it; cheap to copy. Thread-safe.
+class ClientRegions {
+ public:
+  ClientRegions(const SharedMemoryManager& manager, SharedMemoryClient client)
+      : manager_(&manager), client_(std::move(client)) {}
+
+  absl::StatusOr<std::shared_ptr<const SharedMemoryRegion>> Acquire(
+      const std::string& name) const {
+    return manager_->Acquire(client_, name);
+  }
+
+ private:
+  const SharedMemoryManager* manager_;
+  SharedMemoryClient client_;
 };
 
 }  // namespace sonic::server

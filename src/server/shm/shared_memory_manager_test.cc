@@ -373,6 +373,10 @@ TEST(SharedMemoryManagerTest, ClientsSeeAndUnregisterOnlyTheirOwnRegions) {
   EXPECT_TRUE(manager.Status(b, SharedMemoryKind::kSystem, "")->empty());
   EXPECT_EQ(manager.Status(a, SharedMemoryKind::kSystem, "")->size(), 2u);
   EXPECT_TRUE(manager.Acquire("a1").ok());
+  EXPECT_TRUE(manager.Acquire(a, "a1").ok());
+  EXPECT_TRUE(ClientRegions(manager, a).Acquire("a2").ok());
+  EXPECT_EQ(ClientRegions(manager, b).Acquire("a1").status().code(),
+            absl::StatusCode::kInvalidArgument);
 
   EXPECT_TRUE(manager.Unregister(a, SharedMemoryKind::kSystem, "a1").ok());
   manager.UnregisterAll(a, SharedMemoryKind::kSystem);
