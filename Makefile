@@ -5,7 +5,7 @@ ASAN_BUILD_DIR ?= build-asan
 JOBS ?= 2
 CMAKE_FLAGS ?=
 
-.PHONY: all bootstrap configure build demo test test-asan bench format clean
+.PHONY: all bootstrap configure build demo test test-asan test-packages test-plain-build bench format clean
 
 all: build
 
@@ -35,8 +35,22 @@ test-asan: bootstrap
 	cmake --build $(ASAN_BUILD_DIR) -j$(JOBS)
 	cd $(ASAN_BUILD_DIR) && ctest --output-on-failure -j$(JOBS)
 
+# CPack's Debian packages installed with dpkg -i, used, and removed (root; CI runs it on its
+# fresh machine).
+test-packages: build
+	bash tests/install/package_test.sh $(BUILD_DIR)
+
+# The build a packager or a site does: plain CMake, Release, the project's defaults (warnings not
+# errors, no tests), here without LibTorch so that the client side and the server without the
+# pytorch backend are shown to build alone.
+PLAIN_BUILD_DIR ?= build-plain
+test-plain-build: bootstrap
+	cmake -S . -B $(PLAIN_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release -DSONIC_WITH_TORCH=OFF \
+	  -DSONIC_BUILD_TESTS=OFF
+	cmake --build $(PLAIN_BUILD_DIR) -j$(JOBS)
+
 format:
 	git ls-files '*.h' '*.cc' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR) $(PLAIN_BUILD_DIR)

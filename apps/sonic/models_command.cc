@@ -1,8 +1,9 @@
-// `sonic models generate --out DIR [--seed N]`: writes the demonstrator's models (model_zoo.h).
+// `sonic models generate --out DIR [--seed N]`: writes the demonstrator's models (model_zoo.h),
+// through the direct-inference plugin, which holds the LibTorch-linked generator.
 #include <iostream>
 
 #include "commands.h"
-#include "demonstrator/models/model_zoo.h"
+#include "demonstrator/direct/direct_plugin.h"
 
 namespace sonic::cli {
 
@@ -22,13 +23,20 @@ void AddModelsCommand(CLI::App& app, int& exit_code) {
       ->required();
   generate->add_option("--seed", flags->seed, "Seed of the weights")->capture_default_str();
   generate->callback([flags, &exit_code] {
-    absl::Status status = demo::models::GenerateModels(flags->out, flags->seed);
+    absl::StatusOr<const demo::DirectPluginApi*> plugin = demo::LoadDirectPlugin();
+    absl::Status status = plugin.status();
+    if (status.ok() && (*plugin)->generate_models == nullptr) {
+      status = absl::FailedPreconditionError(
+          "this build has no model generator: it was configured without LibTorch "
+          "(SONIC_WITH_TORCH=OFF)");
+    }
+    if (status.ok()) status = (*plugin)->generate_models(flags->out, flags->seed);
     if (!status.ok()) {
       PrintError("models generate", std::string(status.message()));
       exit_code = 1;
       return;
     }
-    for (const std::string& name : demo::models::ModelNames()) {
+    for (const std::string& name : (*plugin)->model_names()) {
       std::cout << "wrote " << (std::filesystem::path(flags->out) / name).string() << "\n";
     }
   });

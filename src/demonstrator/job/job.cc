@@ -6,7 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "demonstrator/events/ttbar_generator.h"
-#include "demonstrator/ml/direct_engine.h"
+#include "demonstrator/direct/direct_plugin.h"
 #include "demonstrator/ml/ml_producers.h"
 #include "demonstrator/ml/sonic_engine.h"
 #include "demonstrator/models/model_shapes.h"
@@ -55,7 +55,10 @@ class EngineFactory {
 
   absl::StatusOr<std::unique_ptr<InferenceEngine>> Make(const ModuleConfig& module) const {
     const std::string model = ModelOf(module);
-    if (mode_ == InferenceMode::kDirect) return DirectEngine::Create(models_ / model);
+    if (mode_ == InferenceMode::kDirect) {
+      SONIC_ASSIGN_OR_RETURN(const DirectPluginApi* direct, LoadDirectPlugin());
+      return direct->create_engine(models_ / model);
+    }
     client::TritonClient::Options options = service_->ClientOptions(model);
     options.mode = module.client.mode;
     options.allowed_tries = module.client.allowed_tries;
@@ -143,7 +146,7 @@ absl::StatusOr<Run> RunOnce(const JobConfig& config, InferenceMode mode, Product
   }
   std::unique_ptr<service::TritonService> service;
   if (mode == InferenceMode::kSonic) {
-    SONIC_ASSIGN_OR_RETURN(service, service::TritonService::Create({config.service}));
+    SONIC_ASSIGN_OR_RETURN(service, service::TritonService::Create({.config = config.service}));
     for (const ModuleConfig& module : config.modules) {
       if (!IsMlModule(module)) continue;
       SONIC_RETURN_IF_ERROR(
