@@ -352,6 +352,12 @@ absl::StatusOr<ServerFlags> ParseServerFlags(int argc, char** argv, int& exit_co
     message = "--load-model needs --model-control-mode=explicit\n";
     return absl::InvalidArgumentError(message);
   }
+  if (flags.shared_memory_limits.system_access == SystemSharedMemoryAccess::kUnixSocket &&
+      flags.grpc.unix_socket_path.empty()) {
+    exit_code = 2;
+    message = "--system-shared-memory=unix-socket needs --grpc-unix-socket\n";
+    return absl::InvalidArgumentError(message);
+  }
   return flags;
 }
 

@@ -226,5 +226,14 @@ TEST(ShmAccessTest, SystemSharedMemoryCanBeKeptToTheSocketOrTurnedOff) {
   }
 }
 
+TEST(ShmAccessTest, ASocketOnlySettingWithoutASocketOrAnUnknownSettingIsRefused) {
+  absl::StatusOr<TestServer> no_socket = StartTestServer({"--system-shared-memory=unix-socket"});
+  ASSERT_FALSE(no_socket.ok());
+  EXPECT_THAT(std::string(no_socket.status().message()), HasSubstr("needs --grpc-unix-socket"));
+  absl::StatusOr<TestServer> unknown = StartTestServer({"--system-shared-memory=maybe"});
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_THAT(std::string(unknown.status().message()), HasSubstr("--system-shared-memory"));
+}
+
 }  // namespace
 }  // namespace sonic::testing
