@@ -205,9 +205,9 @@ absl::StatusOr<std::unique_ptr<TritonClient>> TritonClient::Create(const Options
     state->report = std::make_unique<internal::AttemptReport>(
         options.model_name, options.model_version,
         std::min(options.setup_timeout, absl::Seconds(10)));
-    internal::WriteLog(options.log, internal::DescribeModelForLog(
-                                        state->io, absl::StrCat(state->options.debug_name, ": ",
-                                                                context)));
+    internal::WriteLog(options.log,
+                       internal::DescribeModelForLog(
+                           state->io, absl::StrCat(state->options.debug_name, ": ", context)));
   }
   const Options resolved = state->options;
   return std::unique_ptr<TritonClient>(new TritonClient(resolved, std::move(state)));

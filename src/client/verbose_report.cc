@@ -57,14 +57,14 @@ std::string FormatAttemptReport(const ServerSideStatistics& server, absl::Durati
     const absl::Duration overhead =
         server.request_time > accounted ? server.request_time - accounted : absl::ZeroDuration();
     absl::StrAppend(
-        &text, absl::StrFormat("; average request latency %.1f us (overhead %.1f us + queue %.1f "
-                               "us + compute input %.1f us + compute infer %.1f us + compute "
-                               "output %.1f us)",
-                               PerRequest(server.request_time, n), PerRequest(overhead, n),
-                               PerRequest(server.queue_time, n),
-                               PerRequest(server.compute_input_time, n),
-                               PerRequest(server.compute_infer_time, n),
-                               PerRequest(server.compute_output_time, n)));
+        &text,
+        absl::StrFormat("; average request latency %.1f us (overhead %.1f us + queue %.1f "
+                        "us + compute input %.1f us + compute infer %.1f us + compute "
+                        "output %.1f us)",
+                        PerRequest(server.request_time, n), PerRequest(overhead, n),
+                        PerRequest(server.queue_time, n), PerRequest(server.compute_input_time, n),
+                        PerRequest(server.compute_infer_time, n),
+                        PerRequest(server.compute_output_time, n)));
   }
   absl::StrAppend(&text, absl::StrFormat("; round trip at the client %.1f us",
                                          absl::ToDoubleMicroseconds(round_trip)));
@@ -157,8 +157,8 @@ void AttemptReport::Conclude(absl::StatusOr<inference::ModelStatistics> after) {
     report_ = absl::StrCat("no server statistics for this request: ", why.ToString());
     return;
   }
-  report_ = FormatAttemptReport(DiffServerStatistics(*before_, *after),
-                                requests_end_ - requests_start_);
+  report_ =
+      FormatAttemptReport(DiffServerStatistics(*before_, *after), requests_end_ - requests_start_);
 }
 
 std::string AttemptReport::Take() { return std::exchange(report_, std::string()); }

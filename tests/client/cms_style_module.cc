@@ -23,8 +23,7 @@ absl::StatusOr<std::unique_ptr<JetTagsSonicProducer>> JetTagsSonicProducer::Crea
       std::move(label), std::move(client), std::move(input), std::move(output)));
 }
 
-JetTagsSonicProducer::JetTagsSonicProducer(std::string label,
-                                           std::unique_ptr<TritonClient> client,
+JetTagsSonicProducer::JetTagsSonicProducer(std::string label, std::unique_ptr<TritonClient> client,
                                            std::string input, std::string output)
     : Module(std::move(label)),
       client_(std::move(client)),

@@ -3,6 +3,8 @@
 // first, and the first is killed in the middle of the job. Every event must come out once with
 // the model's answer; the events after the kill get it from the second server through the
 // client's retries (allowed tries), as a CMSSW job would.
+#include "cms_style_module.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -13,16 +15,15 @@
 
 #include "absl/synchronization/mutex.h"
 #include "client_test_util.h"
-#include "cms_style_module.h"
 #include "sonic/framework/event_processor.h"
 #include "sonic/service/triton_service.h"
 
 namespace sonic::testing {
 namespace {
 
+using client::SonicMode;
 using cms_style::JetFeatures;
 using cms_style::JetTagsSonicProducer;
-using client::SonicMode;
 
 constexpr uint64_t kEvents = 24;
 constexpr uint64_t kKillAfter = 8;  // events done before the first server is killed
@@ -95,18 +96,19 @@ TEST_P(CmsStyleModuleTest, RunsAJobAndRetriesOnTheOtherServerWhenItsServerDies) 
     return absl::OkStatus();
   };
   service::TritonService& job_service = **service;
-  options.modules.push_back(
-      {"jetTags", "ParticleNet",
-       [&](int stream) -> absl::StatusOr<std::unique_ptr<framework::Module>> {
-         // CMSSW: Client = cms.PSet(modelName, mode, allowedTries, preferredServer, ...).
-         client::TritonClient::Options client = job_service.ClientOptions(kModel, "primary");
-         client.mode = GetParam();
-         client.allowed_tries = 3;
-         SONIC_ASSIGN_OR_RETURN(std::unique_ptr<JetTagsSonicProducer> module,
-                                JetTagsSonicProducer::Create("jetTags", client, "INPUT0",
-                                                             "OUTPUT0"));
-         return module;
-       }});
+  options.modules.push_back({"jetTags", "ParticleNet",
+                             [&](int stream) -> absl::StatusOr<std::unique_ptr<framework::Module>> {
+                               // CMSSW: Client = cms.PSet(modelName, mode, allowedTries,
+                               // preferredServer, ...).
+                               client::TritonClient::Options client =
+                                   job_service.ClientOptions(kModel, "primary");
+                               client.mode = GetParam();
+                               client.allowed_tries = 3;
+                               SONIC_ASSIGN_OR_RETURN(std::unique_ptr<JetTagsSonicProducer> module,
+                                                      JetTagsSonicProducer::Create(
+                                                          "jetTags", client, "INPUT0", "OUTPUT0"));
+                               return module;
+                             }});
 
   absl::Mutex mu;
   std::map<uint64_t, Outcome> outcomes;
