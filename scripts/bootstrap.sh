@@ -19,6 +19,9 @@ packages=(
   python3-venv libb64-0d
   # Only for bench/http_bench.cc's comparison of HTTP libraries (the server uses cpp-httplib).
   libevent-dev libmicrohttpd-dev
+  # Only for tests/cluster (make cluster-test): hosts as network namespaces, the load balancers,
+  # Prometheus.
+  iproute2 haproxy nginx prometheus
 )
 
 missing=()
