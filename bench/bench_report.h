@@ -1,5 +1,5 @@
 // The result file of one benchmark scenario: each figure of ours beside its physical floor
-// (transport, compute, copies; see shared/DESIGN.md "Performance: how it is measured"), their
+// (transport, compute, copies; see docs/DESIGN.md "Performance: how it is measured"), their
 // ratio and the target the ratio must reach, with the facts needed to compare runs later
 // (commit, machine, date). Ratios are what a benchmark judges: both sides are measured in the
 // same run on the same (shared, noisy) machine, so bare times are reported only for information.

@@ -1,4 +1,4 @@
-// The Prometheus metrics endpoint of a running sonic-server (shared/PROTOCOL.md "Prometheus
+// The Prometheus metrics endpoint of a running sonic-server (docs/PROTOCOL.md "Prometheus
 // metrics"): per-model counters after real inferences, a failure counted under its reason, the
 // pending gauge, host CPU and memory gauges, 404 elsewhere, and no endpoint with
 // --allow-metrics=false.

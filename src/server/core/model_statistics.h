@@ -1,5 +1,5 @@
 // Per-model-version inference statistics with the meaning and units of the protocol's
-// ModelStatistics (shared/PROTOCOL.md): durations in nanoseconds, `inference_count` counts batch
+// ModelStatistics (docs/PROTOCOL.md): durations in nanoseconds, `inference_count` counts batch
 // entries, `execution_count` model executions, and the compute_input/infer/output counts move
 // together so that perf_analyzer-style diffs of two snapshots are consistent.
 //

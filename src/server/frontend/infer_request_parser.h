@@ -66,7 +66,7 @@ struct SharedMemoryOutput {
 };
 
 // As above, and tensors may live in the system or CUDA shared-memory regions of `regions` (those
-// the request's client registered; see shared/PROTOCOL.md): parameters `shared_memory_region` (string), `shared_memory_byte_size`
+// the request's client registered; see docs/PROTOCOL.md): parameters `shared_memory_region` (string), `shared_memory_byte_size`
 // (int64/uint64) and optional `shared_memory_offset` (default 0). An input in a system region
 // gets a view into it, and the request holds a reference to the region (held_resources), so
 // an unregister does not unmap it before the request is destroyed; an input in a CUDA region is

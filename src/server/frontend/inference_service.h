@@ -98,7 +98,7 @@ class InferenceService final : public inference::GRPCInferenceService::CallbackS
   grpc::ServerBidiReactor<inference::ModelInferRequest, inference::ModelStreamInferResponse>*
   ModelStreamInfer(Context*) override;
 
-  // Shared memory (shared/PROTOCOL.md "Shared memory"). System and CUDA regions share one
+  // Shared memory (docs/PROTOCOL.md "Shared memory"). System and CUDA regions share one
   // namespace; each RPC family sees its own kind. CUDA regions need a build with CUDA
   // (server/cuda/cuda_ipc_region.h): otherwise CudaSharedMemoryRegister answers UNIMPLEMENTED.
   Unary* SystemSharedMemoryStatus(Context*, const inference::SystemSharedMemoryStatusRequest*,

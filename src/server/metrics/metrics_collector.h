@@ -1,5 +1,5 @@
 // What GET /metrics answers: the per-model Prometheus metrics of every READY model version (the
-// names and meaning of Triton's, shared/PROTOCOL.md "Prometheus metrics") followed by the
+// names and meaning of Triton's, docs/PROTOCOL.md "Prometheus metrics") followed by the
 // families of the extra sources (host CPU and memory; GPUs when NVML sees any), rendered at scrape time from
 // the live statistics. Nothing is cached between scrapes, so the counters are always current.
 #pragma once

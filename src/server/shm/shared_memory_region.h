@@ -1,7 +1,7 @@
 // A registered shared-memory region as the request path sees it, whatever memory it lives in:
 // a window of a POSIX shm object in host memory (SystemSharedMemoryRegion) or CUDA device
 // memory of another process opened through an IPC handle (server/cuda/cuda_ipc_region.h).
-// System and CUDA regions share one namespace of names (shared/PROTOCOL.md).
+// System and CUDA regions share one namespace of names (docs/PROTOCOL.md).
 //
 // Immutable after creation, so thread-safe; the bytes themselves are shared with the client and
 // unsynchronized (the protocol leaves ordering to the client, which does not touch a region

@@ -1,4 +1,4 @@
-// --collect-metrics: the GPU figures of a server's Prometheus metrics (shared/PROTOCOL.md) that
+// --collect-metrics: the GPU figures of a server's Prometheus metrics (docs/PROTOCOL.md) that
 // perf_analyzer reports in its verbose CSV, scraped every --metrics-interval during a load level.
 // Per GPU (label gpu_uuid) a level reports the mean utilization (0..1) and power (W) of its
 // scrapes, the largest memory used and the first total memory (bytes), as perf_analyzer merges

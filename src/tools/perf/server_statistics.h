@@ -1,4 +1,4 @@
-// The server's side of a measurement, from two ModelStatistics snapshots (shared/PROTOCOL.md):
+// The server's side of a measurement, from two ModelStatistics snapshots (docs/PROTOCOL.md):
 // their difference, and the average time a request spent in each server stage. As in
 // perf_analyzer, the averages are per request (queue, compute_input, compute_infer,
 // compute_output divided by their own counts), and cover every client of the model on that
