@@ -20,7 +20,7 @@ packages=(
   # Only for bench/http_bench.cc's comparison of HTTP libraries (the server uses cpp-httplib).
   libevent-dev libmicrohttpd-dev
   # Only for tests/cluster (make cluster-test): hosts as network namespaces, the load balancers,
-  # Prometheus.
+  # Prometheus; tests/deploy checks deploy/kubernetes with haproxy -c and prometheus' promtool.
   iproute2 haproxy nginx prometheus
 )
 
