@@ -16,6 +16,8 @@ inline constexpr std::string_view kParticleNetRagged = "particlenet_ragged";
 inline constexpr int64_t kParticleNetCoordinates = 2;   // (delta eta, delta phi) to the jet axis
 inline constexpr int64_t kParticleNetFeatures = 16;
 inline constexpr int64_t kParticleNetMaxConstituents = 100;  // the padded variant's slots
+// The most constituents the ragged variant's server accepts in one jet (its max_input_elements).
+inline constexpr int64_t kParticleNetMaxRaggedConstituents = 1024;
 inline constexpr int64_t kParticleNetNeighbours = 16;       // k of the kNN graphs
 inline constexpr int64_t kParticleNetClasses = 5;
 // Class order of the scores.

@@ -254,7 +254,13 @@ std::string ParticleNetRaggedConfig() {
                    "batch_input [ { kind: BATCH_ACCUMULATED_ELEMENT_COUNT_WITH_ZERO "
                    "target_name: \"jet_offsets\" data_type: TYPE_INT32 source_input: \"pf_points\" } ]\n"
                    "output [ { name: \"scores\" data_type: TYPE_FP32 dims: [ ",
-                   kParticleNetClasses, " ] } ]\n"));
+                   kParticleNetClasses, " ] } ]\n"
+                   // The server refuses a jet whose points and features disagree, and a jet of
+                   // more than 1024 constituents (the kNN's memory grows as their square).
+                   "parameters { key: \"equal_variable_dims\" value { string_value: "
+                   "\"pf_points,pf_features\" } }\n"
+                   "parameters { key: \"max_input_elements\" value { string_value: \"",
+                   kParticleNetFeatures * kParticleNetMaxRaggedConstituents, "\" } }\n"));
 }
 
 std::string DeepMetConfig() {
@@ -271,7 +277,9 @@ std::string DeepMetConfig() {
                    "  { name: \"met\" data_type: TYPE_FP32 dims: [ 2 ] },\n"
                    "  { name: \"weights\" data_type: TYPE_FP32 dims: [ -1 ] }\n]\n"
                    "batch_output [ { target_name: \"weights\" kind: BATCH_SCATTER_WITH_INPUT_SHAPE "
-                   "source_input: \"pf_cat\" } ]\n"));
+                   "source_input: \"pf_cat\" } ]\n"
+                   "parameters { key: \"equal_variable_dims\" value { string_value: "
+                   "\"pf_cont,pf_cat\" } }\n"));
 }
 
 std::string DeepTauConfig() {
