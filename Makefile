@@ -5,7 +5,7 @@ ASAN_BUILD_DIR ?= build-asan
 JOBS ?= 2
 CMAKE_FLAGS ?=
 
-.PHONY: all bootstrap configure build demo test test-asan test-packages test-plain-build bench format clean
+.PHONY: all bootstrap configure build demo test test-asan test-packages test-plain-build bench cluster-test format clean
 
 all: build
 
@@ -34,6 +34,11 @@ test-asan: bootstrap
 	cmake --preset asan -B $(ASAN_BUILD_DIR) $(CMAKE_FLAGS)
 	cmake --build $(ASAN_BUILD_DIR) -j$(JOBS)
 	cd $(ASAN_BUILD_DIR) && ctest --output-on-failure -j$(JOBS)
+
+# A site on several hosts of this machine (network namespaces; root): sonic-server hosts behind
+# HAProxy, Prometheus, demonstrator jobs; every scenario, its figures in bench/results/cluster_*.json.
+cluster-test: build
+	SONIC_BUILD_DIR=$(abspath $(BUILD_DIR)) .venv/bin/python -m pytest -v -rs -p no:cacheprovider tests/cluster/test_cluster.py
 
 # CPack's Debian packages installed with dpkg -i, used, and removed (root; CI runs it on its
 # fresh machine).
