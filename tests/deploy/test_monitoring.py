@@ -6,6 +6,7 @@ parses with promtool, the rules pass `promtool check rules` and their unit tests
 (sonic_rules_test.yml), and prometheus.yml passes `promtool check config` with its Kubernetes
 discovery (which Debian's Prometheus is built without) swapped for a static target."""
 
+import queue
 import re
 import shutil
 import signal
@@ -16,7 +17,9 @@ import time
 import urllib.error
 import urllib.request
 
+import numpy as np
 import pytest
+import tritonclient.grpc as grpcclient
 import yaml
 
 import deploy_files
@@ -298,16 +301,42 @@ def test_dashboard_panels_are_well_formed():
         assert grid["x"] + grid["w"] <= 24 and grid["h"] > 0, panel["title"]
 
 
-def test_sigterm_stops_readiness_and_the_server_exits_within_the_budget(server):
-    """Last: stops the module's server. What the termination budget relies on: from SIGTERM the
-    readiness path no longer answers 200, and an idle server exits well within
+def pending_requests(server, model):
+    status, text = server.get("metrics", "/metrics")
+    assert status == 200
+    match = re.search(rf'^nv_inference_pending_request_count\{{model="{model}",[^}}]*\}} (\S+)$',
+                      text, re.M)
+    return float(match.group(1)) if match else 0.0
+
+
+def test_sigterm_stops_readiness_and_finishes_the_requests_in_flight(server):
+    """Last: stops the module's server. What the termination budget relies on: requests the
+    server accepted before SIGTERM (one running, two queued behind it on identity_delay's one
+    instance) all succeed, readiness stops answering 200, and the server exits with 0 within
     --exit-timeout-secs."""
     args = server_container()["args"]
     drain = int(next(a for a in args if a.startswith("--exit-timeout-secs=")).split("=")[1])
-    assert server.get("http", "/v2/health/ready")[0] == 200
-    server.process.send_signal(signal.SIGTERM)
+    client = grpcclient.InferenceServerClient(f"127.0.0.1:{server.ports['listening']}")
+    results = queue.Queue()
+    sent = [np.full(4, i, np.float32) for i in range(3)]
+    for data in sent:
+        tensor = grpcclient.InferInput("INPUT0", [4], "FP32")
+        tensor.set_data_from_numpy(data)
+        client.async_infer("identity_delay", [tensor],
+                           callback=lambda result, error: results.put((result, error)))
     deadline = time.monotonic() + drain
+    while pending_requests(server, "identity_delay") < len(sent):
+        assert time.monotonic() < deadline, "the requests never reached the server"
+        time.sleep(0.01)
+    server.process.send_signal(signal.SIGTERM)
     while server.get("http", "/v2/health/ready")[0] == 200:
         assert time.monotonic() < deadline, "still ready after SIGTERM"
         time.sleep(0.05)
+    echoed = []
+    for _ in sent:
+        result, error = results.get(timeout=drain)
+        assert error is None, error
+        echoed.append(float(result.as_numpy("OUTPUT0")[0]))
+    assert sorted(echoed) == [float(data[0]) for data in sent]
     assert server.process.wait(timeout=drain) == 0
+    client.close()
