@@ -25,7 +25,8 @@ using ::testing::HasSubstr;
 class ModelFilePathsTest : public SharedServerTest<ModelFilePathsTest> {
  public:
   static absl::StatusOr<TestServer> StartServer() {
-    std::vector<std::string> args = {"--model-control-mode=explicit", "--load-model=identity_fp32"};
+    std::vector<std::string> args = {"--model-control-mode=explicit", "--load-model=identity_fp32",
+                                     "--max-instances-per-model=4"};
     if (HaveTorchModels()) args.push_back("--load-model=torch_mlp");
     return StartTestServer(args, [](const fs::path& repository) -> absl::Status {
       const fs::path outside = repository.parent_path() / "outside";
@@ -151,6 +152,32 @@ TEST_F(ModelFilePathsTest, LabelFilesOutsideTheModelDirectoryAreRefused) {
     ExpectServedFromDisk("identity_fp32");
   }
   Restore("identity_fp32");
+}
+
+// The server's bounds hold for a config override as for config.pbtxt: instances
+// (--max-instances-per-model), the batcher's queue delay, the identity backend's execution delay.
+TEST_F(ModelFilePathsTest, OverridesAreHeldToTheServersLimits) {
+  grpc::Status instances = LoadChanged("identity_fp32", [](inference::ModelConfig& c) {
+    c.clear_instance_group();
+    c.add_instance_group()->set_count(5);
+  });
+  EXPECT_EQ(instances.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+      << instances.error_message();
+  EXPECT_THAT(instances.error_message(), HasSubstr("--max-instances-per-model"));
+
+  grpc::Status queue_delay = LoadChanged("identity_fp32", [](inference::ModelConfig& c) {
+    c.mutable_dynamic_batching()->set_max_queue_delay_microseconds(1'000'000'000'000'000);
+  });
+  EXPECT_EQ(queue_delay.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+      << queue_delay.error_message();
+  EXPECT_THAT(queue_delay.error_message(), HasSubstr("max_queue_delay_microseconds"));
+
+  grpc::Status execute_delay = LoadChanged("identity_fp32", [](inference::ModelConfig& c) {
+    (*c.mutable_parameters())["execute_delay_ms"].set_string_value("1000000000");
+  });
+  EXPECT_FALSE(execute_delay.ok());
+  EXPECT_THAT(execute_delay.error_message(), HasSubstr("execute_delay_ms"));
+  ExpectServedFromDisk("identity_fp32");
 }
 
 }  // namespace
