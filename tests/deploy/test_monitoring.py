@@ -25,7 +25,7 @@ import yaml
 import deploy_files
 
 sys.path.insert(0, str(deploy_files.ROOT / "tests" / "stock_clients"))
-import sonic_server  # noqa: E402  (the stock-client suites' repository writer and build lookup)
+import sonic_server  # noqa: E402  (the stock-client suites' repository writer, build lookup)
 
 STARTUP_TIMEOUT_S = 60
 GPU_SOURCE = deploy_files.ROOT / "src" / "server" / "metrics" / "gpu_metrics.cc"
@@ -68,7 +68,8 @@ class ManifestServer:
         binary = sonic_server.build_dir() / "bin" / server_container()["command"][0]
         self._log = open(log_path, "wb")
         self.process = subprocess.Popen([str(binary), *manifest_args(repository)],
-                                        stdout=subprocess.PIPE, stderr=self._log, text=True)
+                                        stdout=subprocess.PIPE, stderr=self._log, text=True,
+                                        preexec_fn=sonic_server._die_with_parent)
         self.ports = {}
         watchdog = threading.Timer(STARTUP_TIMEOUT_S, self.process.kill)
         watchdog.start()
