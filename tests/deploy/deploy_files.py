@@ -1,6 +1,6 @@
-"""The Kubernetes files of deploy/kubernetes as the tests read them: the kustomization, its resources
-and generated ConfigMap files, and every PromQL expression they hold (recording rules, Grafana
-dashboard, KEDA trigger)."""
+"""The Kubernetes files of deploy/kubernetes as the tests read them: the kustomization, its
+resources and generated ConfigMap files, and every PromQL expression they hold (recording rules,
+Grafana dashboard, KEDA trigger)."""
 
 import json
 import pathlib

@@ -1,15 +1,16 @@
-"""deploy/kubernetes validated offline: every object against Kubernetes' schemas (kubernetes-validate,
-strict: an unknown field fails), the KEDA ScaledObject against its documented fields, references
-between the objects, the termination budget, and haproxy.cfg with HAProxy's own checker."""
+"""deploy/kubernetes validated offline: every object against Kubernetes' schemas
+(kubernetes-validate, strict: an unknown field fails), the KEDA ScaledObject against its
+documented fields, references between the objects, the termination budget, and haproxy.cfg with
+HAProxy's own checker."""
 
 import copy
+import importlib.resources
 import json
 import pathlib
 import re
 import shutil
 import subprocess
 
-import importlib.resources
 import jsonschema
 import kubernetes_validate
 import pytest
@@ -66,7 +67,6 @@ def test_every_object_validates_against_the_kubernetes_schemas(version):
 
 def test_the_validator_refuses_a_misspelt_or_mistyped_field():
     deployment = deploy_files.resource("Deployment", "sonic-server")
-    container = deployment["spec"]["template"]["spec"]["containers"][0]
     kubernetes_validate.validate(deployment, VERSIONS[-1], strict=True)
 
     misspelt = copy.deepcopy(deployment)
@@ -79,7 +79,6 @@ def test_the_validator_refuses_a_misspelt_or_mistyped_field():
     mistyped["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] = "sixty"
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(mistyped, VERSIONS[-1], strict=True)
-    assert container["name"] == "sonic-server"
 
 
 def hpa_behavior_validator():

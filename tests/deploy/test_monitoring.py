@@ -244,7 +244,8 @@ def test_recording_rules_and_the_keda_query_compute_queue_time_per_request(tmp_p
     p1 = f'{{namespace="{namespace}", pod="p1", model="m"}}'
 
     def sample(expr, value, labels):
-        return {"expr": expr, "eval_time": "3m", "exp_samples": [{"labels": labels, "value": value}]}
+        return {"expr": expr, "eval_time": "3m",
+                "exp_samples": [{"labels": labels, "value": value}]}
 
     loaded = {"interval": "15s", "input_series": fleet_series(namespace), "promql_expr_test": [
         sample('sonic:requests:rate1m{pod="p1"}', 10, "sonic:requests:rate1m" + p1),
