@@ -190,6 +190,14 @@ def test_the_prestop_sleep_outlasts_haproxy_dropping_a_vanished_pod():
     assert prestop_sleep_seconds(container) > vanish
 
 
+def test_pods_that_must_not_run_as_root_name_their_user_by_number():
+    # The kubelet refuses to start a runAsNonRoot container whose image names its user.
+    for name, template in pod_templates():
+        context = template["spec"]["securityContext"]
+        assert context["runAsNonRoot"] is True, name
+        assert isinstance(context.get("runAsUser"), int) and context["runAsUser"] > 0, name
+
+
 def test_probes_and_services_name_ports_that_exist():
     templates = dict(pod_templates())
     for name, template in templates.items():
