@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
@@ -80,6 +81,44 @@ std::string CompareTensors(std::string_view kind,
   return "";
 }
 
+// The checksum agent's entries of `config` ("MD5:1/model.pt" -> digest) for files of `version`
+// (its folder, or the model's top level) or of every version when `version` is empty.
+std::map<std::string, std::string> Checksums(const inference::ModelConfig& config,
+                                             std::string_view version) {
+  std::map<std::string, std::string> checksums;
+  for (const auto& agent : config.model_repository_agents().agents()) {
+    if (agent.name() != "checksum") continue;
+    for (const auto& [key, digest] : agent.parameters()) {
+      const size_t colon = key.find(':');
+      const std::string file = colon == std::string::npos ? key : key.substr(colon + 1);
+      const size_t slash = file.find('/');
+      if (!version.empty() && slash != std::string::npos && file.substr(0, slash) != version) {
+        continue;
+      }
+      checksums[key] = digest;
+    }
+  }
+  return checksums;
+}
+
+std::string CompareChecksums(const inference::ModelConfig& local,
+                             const inference::ModelConfig& server, std::string_view version) {
+  const std::map<std::string, std::string> mine = Checksums(local, version);
+  const std::map<std::string, std::string> theirs = Checksums(server, version);
+  for (const auto& [key, digest] : mine) {
+    auto it = theirs.find(key);
+    if (it == theirs.end()) return absl::StrCat("checksum ", key, " is not on the server");
+    if (it->second != digest) {
+      return absl::StrCat("checksum ", key, " is ", digest, " locally, ", it->second,
+                          " on the server");
+    }
+  }
+  for (const auto& [key, digest] : theirs) {
+    if (!mine.count(key)) return absl::StrCat("checksum ", key, " is only on the server");
+  }
+  return "";
+}
+
 }  // namespace
 
 absl::StatusOr<ModelIo> DescribeModel(const inference::ModelMetadataResponse& metadata,
@@ -119,8 +158,8 @@ absl::StatusOr<ModelIo> DescribeModel(const inference::ModelMetadataResponse& me
   return io;
 }
 
-absl::Status CheckLocalConfig(const std::string& path, const inference::ModelConfig& server,
-                              std::string_view context) {
+absl::StatusOr<inference::ModelConfig> ReadLocalConfig(const std::string& path,
+                                                       std::string_view context) {
   std::ifstream file(path);
   std::stringstream text;
   text << file.rdbuf();
@@ -135,15 +174,28 @@ absl::Status CheckLocalConfig(const std::string& path, const inference::ModelCon
                            absl::StrCat(std::string(context), ": cannot parse local config '",
                                         path, "' as a model configuration"));
   }
-  std::string difference;
+  return local;
+}
+
+std::string ModelVersionDifference(const inference::ModelConfig& local,
+                                   const inference::ModelConfig& server,
+                                   std::string_view version) {
   if (local.max_batch_size() != server.max_batch_size()) {
-    difference = absl::StrCat("max_batch_size is ", local.max_batch_size(), " locally, ",
-                              server.max_batch_size(), " on the server");
+    return absl::StrCat("max_batch_size is ", local.max_batch_size(), " locally, ",
+                        server.max_batch_size(), " on the server");
   }
-  if (difference.empty()) difference = CompareTensors("input", local.input(), server.input());
+  std::string difference = CompareTensors("input", local.input(), server.input());
   if (difference.empty()) difference = CompareTensors("output", local.output(), server.output());
+  if (difference.empty()) difference = CompareChecksums(local, server, version);
+  return difference;
+}
+
+absl::Status CheckLocalConfig(const std::string& path, const inference::ModelConfig& server,
+                              std::string_view version, std::string_view context) {
+  SONIC_ASSIGN_OR_RETURN(inference::ModelConfig local, ReadLocalConfig(path, context));
+  const std::string difference = ModelVersionDifference(local, server, version);
   if (difference.empty()) return absl::OkStatus();
-  return ModelError(context, absl::StrCat("the local config '", path,
+  return ModelError(context, absl::StrCat("model version mismatch: the local config '", path,
                                           "' does not match the server's: ", difference));
 }
 

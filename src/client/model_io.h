@@ -28,10 +28,23 @@ absl::StatusOr<ModelIo> DescribeModel(const inference::ModelMetadataResponse& me
                                       const std::vector<std::string>& requested_outputs,
                                       std::string_view context);
 
-// Reads the config.pbtxt at `path` and compares max_batch_size and each input's and output's
-// name, datatype and dims (and inputs' allow_ragged_batch) with `server`. kBadInput when the
-// file cannot be read or parsed; kModelError (FAILED_PRECONDITION) naming the first difference.
+// Reads and parses the config.pbtxt at `path`. kBadInput (INVALID_ARGUMENT) when the file
+// cannot be read or parsed, with `context` in the message.
+absl::StatusOr<inference::ModelConfig> ReadLocalConfig(const std::string& path,
+                                                       std::string_view context);
+
+// The first difference that makes `server`'s model another version than `local`'s, "" when
+// none: max_batch_size, each input's and output's name, datatype and dims (and inputs'
+// allow_ragged_batch), and the entries of the "checksum" repository agent (keys
+// "<ALGORITHM>:<file relative to the model directory>", values the files' digests; a file listed
+// on one side only differs). With `version` set, only checksums of files in that version's
+// folder and at the model's top level count.
+std::string ModelVersionDifference(const inference::ModelConfig& local,
+                                   const inference::ModelConfig& server, std::string_view version);
+
+// ReadLocalConfig, then ModelVersionDifference: kModelError (FAILED_PRECONDITION) "model version
+// mismatch" naming the local file and the first difference.
 absl::Status CheckLocalConfig(const std::string& path, const inference::ModelConfig& server,
-                              std::string_view context);
+                              std::string_view version, std::string_view context);
 
 }  // namespace sonic::client::internal

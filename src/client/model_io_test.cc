@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "google/protobuf/text_format.h"
 #include "sonic/client/client_error.h"
@@ -78,7 +79,7 @@ class LocalConfigTest : public ::testing::Test {
   void TearDown() override { std::filesystem::remove(path_); }
   absl::Status Check(const std::string& text) {
     std::ofstream(path_) << text;
-    return CheckLocalConfig(path_.string(), Config(), "model 'tagger'");
+    return CheckLocalConfig(path_.string(), Config(), "", "model 'tagger'");
   }
   std::filesystem::path path_;
 };
@@ -97,9 +98,59 @@ TEST_F(LocalConfigTest, ADifferenceIsAModelErrorNamingIt) {
   EXPECT_THAT(std::string(Check(text).message()), HasSubstr("max_batch_size is 4 locally, 8 on the server"));
 }
 
+// The config with a checksum agent listing `entries` ("MD5:1/model.pt" -> digest).
+inference::ModelConfig WithChecksums(const std::map<std::string, std::string>& entries) {
+  inference::ModelConfig config = Config();
+  auto* agent = config.mutable_model_repository_agents()->add_agents();
+  agent->set_name("checksum");
+  for (const auto& [key, digest] : entries) (*agent->mutable_parameters())[key] = digest;
+  return config;
+}
+
+TEST(ModelVersionTest, ChecksumAgentEntriesMustAgree) {
+  const auto v1 = WithChecksums({{"MD5:1/model.pt", "aaa"}, {"MD5:labels.txt", "ccc"}});
+  EXPECT_EQ(ModelVersionDifference(v1, v1, ""), "");
+  const auto other = WithChecksums({{"MD5:1/model.pt", "bbb"}, {"MD5:labels.txt", "ccc"}});
+  EXPECT_EQ(ModelVersionDifference(v1, other, ""),
+            "checksum MD5:1/model.pt is aaa locally, bbb on the server");
+  EXPECT_EQ(ModelVersionDifference(v1, Config(), ""), "checksum MD5:1/model.pt is not on the server");
+  EXPECT_EQ(ModelVersionDifference(Config(), v1, ""),
+            "checksum MD5:1/model.pt is only on the server");
+  // Other agents do not count.
+  inference::ModelConfig foreign = Config();
+  auto* agent = foreign.mutable_model_repository_agents()->add_agents();
+  agent->set_name("decrypt");
+  (*agent->mutable_parameters())["MD5:1/model.pt"] = "zzz";
+  EXPECT_EQ(ModelVersionDifference(Config(), foreign, ""), "");
+}
+
+TEST(ModelVersionTest, AVersionComparesOnlyItsOwnFilesAndTopLevelOnes) {
+  const auto local = WithChecksums({{"MD5:1/model.pt", "aaa"}, {"MD5:2/model.pt", "old"}});
+  const auto server = WithChecksums({{"MD5:1/model.pt", "aaa"}, {"MD5:2/model.pt", "new"}});
+  EXPECT_EQ(ModelVersionDifference(local, server, "1"), "");
+  EXPECT_THAT(ModelVersionDifference(local, server, "2"), HasSubstr("MD5:2/model.pt is old"));
+  EXPECT_THAT(ModelVersionDifference(local, server, ""), HasSubstr("MD5:2/model.pt"));
+  const auto top = WithChecksums({{"MD5:1/model.pt", "aaa"}, {"MD5:labels.txt", "x"}});
+  EXPECT_THAT(ModelVersionDifference(top, WithChecksums({{"MD5:1/model.pt", "aaa"}}), "1"),
+              HasSubstr("MD5:labels.txt"));
+}
+
+TEST_F(LocalConfigTest, AChecksumDifferenceIsAModelVersionMismatch) {
+  std::string text = kConfig;
+  text += R"pb(model_repository_agents {
+    agents [ { name: "checksum" parameters { key: "MD5:1/model.pt" value: "aaa" } } ]
+  })pb";
+  absl::Status status = Check(text);
+  EXPECT_EQ(GetErrorCategory(status), ErrorCategory::kModelError);
+  EXPECT_FALSE(MayRetry(status));
+  EXPECT_THAT(std::string(status.message()), HasSubstr("model version mismatch"));
+  EXPECT_THAT(std::string(status.message()), HasSubstr(path_.string()));
+  EXPECT_THAT(std::string(status.message()), HasSubstr("MD5:1/model.pt is not on the server"));
+}
+
 TEST_F(LocalConfigTest, UnreadableOrInvalidFilesAreBadInput) {
   EXPECT_EQ(GetErrorCategory(Check("max_batch_size: {")), ErrorCategory::kBadInput);
-  absl::Status missing = CheckLocalConfig("/nonexistent/config.pbtxt", Config(), "m");
+  absl::Status missing = CheckLocalConfig("/nonexistent/config.pbtxt", Config(), "", "m");
   EXPECT_THAT(std::string(missing.message()), HasSubstr("cannot read"));
 }
 

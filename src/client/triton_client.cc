@@ -104,7 +104,8 @@ absl::StatusOr<internal::ModelIo> FetchModel(inference::GRPCInferenceService::St
       absl::StrCat(context, ": ModelConfig")));
   if (!options.local_config_path.empty()) {
     SONIC_RETURN_IF_ERROR(
-        internal::CheckLocalConfig(options.local_config_path, config.config(), context));
+        internal::CheckLocalConfig(options.local_config_path, config.config(),
+                                   options.model_version, context));
   }
   return internal::DescribeModel(metadata, config.config(), options.outputs, context);
 }
@@ -138,7 +139,7 @@ absl::StatusOr<std::unique_ptr<internal::MemoryResource>> MakeMemoryResource(
     context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
     return context;
   };
-  switch (options.shared_memory) {
+  switch (options.shared_memory.value_or(SharedMemoryMode::kAuto)) {
     case SharedMemoryMode::kCuda:
       return internal::CreateCudaShmResource(
           options.cuda_device, internal::CudaShmRpcs(std::move(stub), std::move(new_context)));
@@ -181,6 +182,12 @@ absl::StatusOr<std::unique_ptr<TritonClient>> TritonClient::Create(const Options
     state->options.debug_name = absl::StrCat("TritonClient(", options.model_name, ")");
   }
   SONIC_ASSIGN_OR_RETURN(ServerEndpoint endpoint, ResolveEndpoint(options));
+  const bool advised_cuda = !options.shared_memory.has_value() &&
+                            endpoint.shared_memory == SharedMemoryMode::kCuda;
+  if (!state->options.mode) state->options.mode = endpoint.mode.value_or(SonicMode::kAsync);
+  if (!state->options.shared_memory) {
+    state->options.shared_memory = endpoint.shared_memory.value_or(SharedMemoryMode::kAuto);
+  }
   state->address = endpoint.address;
   state->tls = endpoint.tls;
   SONIC_ASSIGN_OR_RETURN(state->credentials, internal::MakeCredentials(state->tls));
@@ -191,6 +198,11 @@ absl::StatusOr<std::unique_ptr<TritonClient>> TritonClient::Create(const Options
   State* raw_state = state.get();
   absl::StatusOr<std::unique_ptr<internal::MemoryResource>> memory = MakeMemoryResource(
       state->options, state->address, [raw_state] { return raw_state->stub.get(); });
+  if (!memory.ok() && advised_cuda) {
+    state->options.shared_memory = SharedMemoryMode::kAuto;
+    memory = MakeMemoryResource(state->options, state->address,
+                                [raw_state] { return raw_state->stub.get(); });
+  }
   if (!memory.ok()) {
     return MakeClientError(memory.status().code(), ErrorCategory::kBadInput,
                            absl::StrCat(context, ": ", memory.status().message()));
@@ -214,7 +226,8 @@ absl::StatusOr<std::unique_ptr<TritonClient>> TritonClient::Create(const Options
 }
 
 TritonClient::TritonClient(const Options& options, std::shared_ptr<State> state)
-    : SonicClient(options.mode, options.allowed_tries, options.debug_name),
+    : SonicClient(options.mode.value_or(SonicMode::kAsync), options.allowed_tries,
+                  options.debug_name),
       state_(std::move(state)) {
   const std::string where = context();
   for (const TensorInfo& info : state_->io.inputs) {

@@ -130,6 +130,11 @@ std::string FallbackProcess::ExitDescription() const {
   return absl::StrCat("exit code ", WEXITSTATUS(wait_status_));
 }
 
+bool FallbackProcess::ExitedCleanly() const {
+  absl::MutexLock lock(&mu_);
+  return pid_ > 0 && ReapLocked() && WIFEXITED(wait_status_) && WEXITSTATUS(wait_status_) == 0;
+}
+
 void FallbackProcess::Stop() {
   {
     absl::MutexLock lock(&mu_);

@@ -39,6 +39,8 @@ class FallbackProcess {
   bool Running() const;
   // "exit code N" or "killed by signal N"; "running" while it runs.
   std::string ExitDescription() const;
+  // Whether it has exited with status 0.
+  bool ExitedCleanly() const;
   // SIGTERM, SIGKILL after the grace period, reaped. Idempotent; blocks.
   void Stop();
 

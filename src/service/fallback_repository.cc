@@ -78,23 +78,27 @@ std::string WithThreadCount(const std::string& config_text, int threads) {
   return text;
 }
 
-absl::StatusOr<int> WriteFallbackRepository(const std::filesystem::path& repository,
-                                            const std::vector<ModelDeclaration>& models,
-                                            int cores) {
+absl::StatusOr<WrittenModels> WriteFallbackRepository(const std::filesystem::path& repository,
+                                                      const std::vector<ModelDeclaration>& models,
+                                                      int cores, int other_instances) {
   std::vector<std::string> configs;
-  int instances = 0;
+  WrittenModels written;
   for (const ModelDeclaration& model : models) {
     if (model.name.empty()) return absl::InvalidArgumentError("a model without a name");
     SONIC_ASSIGN_OR_RETURN(std::string config, ReadConfig(model));
-    instances += InstanceCount(config);
+    written.instances += InstanceCount(config);
     configs.push_back(std::move(config));
   }
-  const int threads = std::max(1, cores / std::max(1, instances));
+  written.threads_per_instance =
+      std::max(1, cores / std::max(1, written.instances + other_instances));
   for (size_t i = 0; i < models.size(); ++i) {
-    SONIC_RETURN_IF_ERROR(
-        WriteModel(repository / models[i].name, models[i], WithThreadCount(configs[i], threads)));
+    const std::filesystem::path target = repository / models[i].name;
+    std::error_code error;
+    std::filesystem::remove_all(target, error);  // links only: their targets stay
+    SONIC_RETURN_IF_ERROR(WriteModel(target, models[i],
+                                     WithThreadCount(configs[i], written.threads_per_instance)));
   }
-  return threads;
+  return written;
 }
 
 }  // namespace sonic::service::internal

@@ -20,11 +20,17 @@ int InstanceCount(const std::string& config_text);
 // or does not parse (then unchanged: the server reports the config's error itself).
 std::string WithThreadCount(const std::string& config_text, int threads);
 
-// Writes the repository into `repository` (created). Threads per instance are `cores` divided by
-// the instances of all models together, at least 1; returned. INVALID_ARGUMENT for a model
+struct WrittenModels {
+  int threads_per_instance = 1;
+  int instances = 0;  // of the models written
+};
+
+// Writes `models` into `repository` (created; a model's folder already there is replaced).
+// Threads per instance are `cores` divided by the instances of these models and
+// `other_instances` (those of models already served), at least 1. INVALID_ARGUMENT for a model
 // without name or without <directory>/config.pbtxt; INTERNAL for a file system error.
-absl::StatusOr<int> WriteFallbackRepository(const std::filesystem::path& repository,
-                                            const std::vector<ModelDeclaration>& models,
-                                            int cores);
+absl::StatusOr<WrittenModels> WriteFallbackRepository(const std::filesystem::path& repository,
+                                                      const std::vector<ModelDeclaration>& models,
+                                                      int cores, int other_instances = 0);
 
 }  // namespace sonic::service::internal

@@ -40,7 +40,12 @@ TEST(FallbackRepositoryTest, WritesExactlyTheModelsWithLinks) {
   std::ofstream(root / "src" / "m" / "1" / "weights") << "w";
   auto threads = WriteFallbackRepository(root / "repo", {{"m", root / "src" / "m", ""}}, 8);
   ASSERT_TRUE(threads.ok()) << threads.status();
-  EXPECT_EQ(*threads, 4);  // 8 cores over 2 instances
+  EXPECT_EQ(threads->threads_per_instance, 4);  // 8 cores over 2 instances
+  EXPECT_EQ(threads->instances, 2);
+  // Added later beside 2 instances already served: 8 cores over 4; the folder is replaced.
+  auto again = WriteFallbackRepository(root / "repo", {{"m", root / "src" / "m", ""}}, 8, 2);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->threads_per_instance, 2);
   EXPECT_TRUE(std::filesystem::is_symlink(root / "repo" / "m" / "1"));
   std::stringstream config;
   config << std::ifstream(root / "repo" / "m" / "config.pbtxt").rdbuf();

@@ -66,11 +66,23 @@ absl::StatusOr<FallbackDevice> ParseDevice(const YAML::Node& node, const std::st
   return Fields().Error(node, absl::StrCat("fallback.device '", text, "' is not auto, cpu or gpu"));
 }
 
+absl::StatusOr<std::optional<client::SonicMode>> ParseClientMode(const YAML::Node& node,
+                                                                  const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  for (client::SonicMode mode :
+       {client::SonicMode::kSync, client::SonicMode::kAsync, client::SonicMode::kPseudoAsync}) {
+    if (text == client::SonicModeName(mode)) return mode;
+  }
+  return Fields().Error(node, absl::StrCat("fallback.cpu_client_mode '", text,
+                                           "' is not Sync, Async or PseudoAsync"));
+}
+
 absl::StatusOr<FallbackConfig> ParseFallback(const YAML::Node& node) {
   SONIC_RETURN_IF_ERROR(
       Fields().CheckKeys(node, "fallback",
                          {"enabled", "binary", "launch_command", "device", "cpu_cores",
-                          "startup_timeout_seconds", "stop_grace_seconds"}));
+                          "startup_timeout_seconds", "stop_grace_seconds", "verbose", "debug",
+                          "temp_dir", "cpu_client_mode"}));
   FallbackConfig fallback;
   SONIC_ASSIGN_OR_RETURN(fallback.enabled, Fields().Bool(node, "enabled", "fallback", false));
   SONIC_ASSIGN_OR_RETURN(std::string binary, Fields().String(node, "binary", "fallback", false));
@@ -88,6 +100,14 @@ absl::StatusOr<FallbackConfig> ParseFallback(const YAML::Node& node) {
   SONIC_ASSIGN_OR_RETURN(double grace, Fields().Number(node, "stop_grace_seconds", "fallback",
                                                        absl::ToDoubleSeconds(fallback.stop_grace)));
   fallback.stop_grace = absl::Seconds(grace);
+  SONIC_ASSIGN_OR_RETURN(fallback.verbose, Fields().Bool(node, "verbose", "fallback", false));
+  SONIC_ASSIGN_OR_RETURN(fallback.debug, Fields().Bool(node, "debug", "fallback", false));
+  SONIC_ASSIGN_OR_RETURN(std::string temp_dir,
+                         Fields().String(node, "temp_dir", "fallback", false));
+  fallback.temp_dir = temp_dir;
+  SONIC_ASSIGN_OR_RETURN(std::string mode,
+                         Fields().String(node, "cpu_client_mode", "fallback", false));
+  SONIC_ASSIGN_OR_RETURN(fallback.cpu_client_mode, ParseClientMode(node["cpu_client_mode"], mode));
   return fallback;
 }
 

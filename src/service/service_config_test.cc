@@ -85,6 +85,29 @@ TEST(ServiceConfigTest, BadInputGivesClearErrors) {
   ExpectError("servers:\n  - name: a\n    adress: 'h:1'\n", "line 3");
 }
 
+TEST(ServiceConfigTest, FallbackDebugSettingsAndClientMode) {
+  auto config = ParseServiceConfig(R"(
+fallback:
+  verbose: true
+  debug: true
+  temp_dir: /scratch/job
+  cpu_client_mode: Sync
+)");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_TRUE(config->fallback.verbose);
+  EXPECT_TRUE(config->fallback.debug);
+  EXPECT_EQ(config->fallback.temp_dir, "/scratch/job");
+  EXPECT_EQ(config->fallback.cpu_client_mode, client::SonicMode::kSync);
+  auto defaults = ParseServiceConfig("fallback: {enabled: true}");
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_FALSE(defaults->fallback.verbose);
+  EXPECT_FALSE(defaults->fallback.debug);
+  EXPECT_TRUE(defaults->fallback.temp_dir.empty());
+  EXPECT_FALSE(defaults->fallback.cpu_client_mode.has_value());
+  ExpectError("fallback:\n  cpu_client_mode: Fast\n", "fallback.cpu_client_mode 'Fast'");
+  ExpectError("fallback:\n  debug: sometimes\n", "fallback.debug must be true or false");
+}
+
 TEST(ServiceConfigTest, MissingFileIsNotFound) {
   EXPECT_EQ(LoadServiceConfig("/nonexistent/job.yaml").status().code(),
             absl::StatusCode::kNotFound);

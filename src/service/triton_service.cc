@@ -1,7 +1,11 @@
 #include "sonic/service/triton_service.h"
 
 #include <algorithm>
+#include <filesystem>
+#include <functional>
+#include <iostream>
 #include <map>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -9,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
+#include "client/model_io.h"
 #include "routing.h"
 #include "server_probe.h"
 #include "sonic/client/client_error.h"
@@ -28,6 +33,11 @@ struct Server {
   int assigned = 0;
   int failures = 0;
   double latency_ms = 0;
+  // Declared models it serves in another version than the local config: model -> difference.
+  std::map<std::string, std::string> mismatched;
+  // For a fallback's clients that did not choose (ServerEndpoint::mode, ::shared_memory).
+  std::optional<client::SonicMode> advised_mode;
+  std::optional<client::SharedMemoryMode> advised_shared_memory;
 };
 
 }  // namespace
@@ -66,10 +76,39 @@ class TritonService::Impl {
   // The known server at `address` with its TLS options (none for an unknown address).
   client::ServerEndpoint EndpointAt(const std::string& address) const;
   absl::StatusOr<client::ServerEndpoint> FromFallback(const std::string& model);
-  // Starts a fallback server for `models`, asks it which of them it loaded, records those it
-  // could not load in unloadable_, and adds it to servers_ when it serves any.
-  absl::Status StartFallback(std::vector<ModelDeclaration> models)
+  // Loads `models` into the job's fallback server, or starts it on them (adding it to servers_)
+  // when none runs; one that died is replaced, its log kept. Per model, "" or why it failed.
+  absl::StatusOr<FallbackServer::LoadResults> StartOrLoadFallback(
+      const std::vector<ModelDeclaration>& models) ABSL_EXCLUSIVE_LOCKS_REQUIRED(fallback_mu_);
+  // StartOrLoadFallback for those of `models` it does not serve yet; records the ones it could
+  // not load in unloadable_ and serves the others.
+  absl::Status LoadIntoFallback(std::vector<ModelDeclaration> models)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(fallback_mu_);
+  // For the declared models among `served` by `server` (not a fallback): model -> how the
+  // server's config differs from the local config (its ModelConfig; blocks on the RPCs).
+  std::map<std::string, std::string> VersionMismatches(const ServerConfig& server,
+                                                       const std::vector<std::string>& served);
+  // FAILED_PRECONDITION (model error) naming the servers with another version of `model`; OK
+  // when none.
+  absl::Status VersionMismatchError(const std::string& model) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+ public:
+  // `endpoint` with the advice for clients of the fallback server (ServerEndpoint::mode,
+  // ::shared_memory) when it is the fallback's.
+  client::ServerEndpoint Advise(client::ServerEndpoint endpoint) const;
+  // Counts a failed call when `address` is the fallback's (its log is shown at the end).
+  void NoteFallbackFailure(const std::string& address);
+  void SetLog(std::function<void(std::string_view)> log) { log_ = std::move(log); }
+  // <directory>/config.pbtxt of the declared model; "" when not declared.
+  std::string LocalConfigPath(const std::string& model) const {
+    absl::MutexLock lock(&mu_);
+    auto declared = models_.find(model);
+    if (declared == models_.end()) return "";
+    return (declared->second.directory / "config.pbtxt").string();
+  }
+
+ private:
   // Declared models no healthy server serves, except those a fallback could not load.
   std::vector<ModelDeclaration> UnservedModels() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // FAILED_PRECONDITION (category model error: not retryable) for a model the fallback could not
@@ -87,6 +126,8 @@ class TritonService::Impl {
   mutable absl::Mutex fallback_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   std::vector<std::unique_ptr<FallbackServer>> fallbacks_ ABSL_GUARDED_BY(fallback_mu_);
   std::vector<std::string> failed_starts_ ABSL_GUARDED_BY(fallback_mu_);
+  int fallback_failures_ ABSL_GUARDED_BY(mu_) = 0;  // calls to a fallback that failed
+  std::function<void(std::string_view)> log_;       // where the fallback's log goes at the end
   std::thread prober_;
 };
 
@@ -96,6 +137,21 @@ TritonService::Impl::~Impl() {
     stopping_ = true;
   }
   if (prober_.joinable()) prober_.join();
+  bool failed = false;
+  {
+    absl::MutexLock lock(&mu_);
+    failed = fallback_failures_ > 0;
+  }
+  if (failed) {  // as CMSSW at the end of the job: the log explains the failed calls
+    const std::string message = absl::StrCat(
+        "TritonService: calls to the fallback server failed during the job; its log:\n",
+        FallbackLogs());
+    if (log_) {
+      log_(message);
+    } else {
+      std::clog << message << std::endl;
+    }
+  }
   absl::MutexLock lock(&fallback_mu_);
   fallbacks_.clear();  // each stops its server: SIGTERM, then SIGKILL
 }
@@ -111,12 +167,16 @@ void TritonService::Impl::ProbeLoop() {
 
 void TritonService::Impl::Probe(const ServerConfig& server) {
   absl::StatusOr<internal::ProbeResult> result = internal::ProbeServer(server, kProbeDeadline);
+  std::map<std::string, std::string> mismatched;
+  if (result.ok()) mismatched = VersionMismatches(server, result->models);
   absl::MutexLock lock(&mu_);
   for (Server& s : servers_) {
     if (s.config.name != server.name) continue;
     s.healthy = result.ok() && result->ready;
     if (!result.ok()) continue;
     s.models = std::set<std::string>(result->models.begin(), result->models.end());
+    for (const auto& [model, difference] : mismatched) s.models.erase(model);
+    s.mismatched = mismatched;
     const double ms = absl::ToDoubleMilliseconds(result->latency);
     s.latency_ms = s.latency_ms == 0 ? ms : 0.7 * s.latency_ms + 0.3 * ms;
   }
@@ -132,6 +192,7 @@ void TritonService::Impl::ProbeAll() {
 }
 
 void TritonService::Impl::MarkFailed(const std::string& address) {
+  NoteFallbackFailure(address);
   absl::MutexLock lock(&mu_);
   for (Server& s : servers_) {
     if (s.config.address != address) continue;
@@ -210,11 +271,13 @@ absl::Status TritonService::Impl::UnloadableError(const std::string& model) cons
 absl::StatusOr<client::ServerEndpoint> TritonService::Impl::FromFallback(
     const std::string& model) {
   if (!config_.fallback.enabled) {
+    absl::MutexLock lock(&mu_);
+    if (absl::Status mismatch = VersionMismatchError(model); !mismatch.ok()) return mismatch;
     return absl::UnavailableError(absl::StrCat("TritonService: no healthy server serves model '",
                                                model, "' and the fallback server is disabled"));
   }
   absl::MutexLock fallback_lock(&fallback_mu_);
-  // Another thread may have started a fallback for it meanwhile.
+  // Another thread may have loaded it into the fallback meanwhile.
   if (auto chosen = Choose(model, ""); !chosen.address.empty()) return chosen;
   std::vector<ModelDeclaration> models;
   {
@@ -227,7 +290,7 @@ absl::StatusOr<client::ServerEndpoint> TritonService::Impl::FromFallback(
     }
     models = UnservedModels();
   }
-  if (absl::Status started = StartFallback(std::move(models)); !started.ok()) {
+  if (absl::Status started = LoadIntoFallback(std::move(models)); !started.ok()) {
     return absl::Status(started.code(),
                         absl::StrCat("TritonService: model '", model, "': ", started.message()));
   }
@@ -243,58 +306,135 @@ absl::StatusOr<client::ServerEndpoint> TritonService::Impl::FromFallback(
                                              "for it"));
 }
 
-absl::Status TritonService::Impl::StartFallback(std::vector<ModelDeclaration> models) {
+absl::StatusOr<FallbackServer::LoadResults> TritonService::Impl::StartOrLoadFallback(
+    const std::vector<ModelDeclaration>& models) {
+  if (!fallbacks_.empty() && fallbacks_.back()->Running()) {
+    FallbackServer& fallback = *fallbacks_.back();
+    // Models it serves already stay as they are (a reload would disturb their requests).
+    const std::vector<std::string> loaded = fallback.model_names();
+    std::vector<ModelDeclaration> added = models;
+    std::erase_if(added, [&loaded](const ModelDeclaration& model) {
+      return std::find(loaded.begin(), loaded.end(), model.name) != loaded.end();
+    });
+    absl::StatusOr<FallbackServer::LoadResults> results = fallback.Load(added);
+    if (!results.ok()) {
+      return absl::Status(results.status().code(),
+                          absl::StrCat("the fallback server at ", fallback.address(),
+                                       " did not load the models: ", results.status().message(),
+                                       "; its log:\n", fallback.Log()));
+    }
+    return results;
+  }
+  if (!fallbacks_.empty()) {  // it died: its entry leaves routing, its log stays for the report
+    absl::MutexLock lock(&mu_);
+    for (Server& s : servers_) {
+      if (s.fallback && s.config.address == fallbacks_.back()->address()) {
+        s.healthy = false;
+        s.models.clear();
+      }
+    }
+  }
   FallbackServer::Options options;
   options.config = config_.fallback;
-  options.models = std::move(models);
-  absl::StatusOr<std::unique_ptr<FallbackServer>> fallback = FallbackServer::Start(options);
+  options.models = models;
+  FallbackServer::LoadResults results;
+  absl::StatusOr<std::unique_ptr<FallbackServer>> fallback =
+      FallbackServer::Start(options, &results);
   if (!fallback.ok()) {
     failed_starts_.push_back(std::string(fallback.status().message()));
     return absl::UnavailableError(
         absl::StrCat("the fallback server did not start: ", fallback.status().message()));
   }
-  // The fallback keeps serving the models it loaded when others fail (as tritonserver with
-  // --exit-on-error=false); the ones it could not load are reported by name from its index.
   Server server;
   server.config.name = absl::StrCat("fallback", fallbacks_.size());
   server.config.address = (*fallback)->address();
   server.fallback = true;
   server.healthy = true;
-  absl::StatusOr<std::vector<internal::ModelIndexEntry>> index =
-      internal::ModelIndex(server.config, kProbeDeadline);
-  if (!index.ok()) {
-    failed_starts_.push_back(absl::StrCat(index.status().message(), "; its log:\n",
-                                          (*fallback)->Log()));
-    return absl::UnavailableError(absl::StrCat("the fallback server at ", server.config.address,
-                                               " does not list its models: ",
-                                               index.status().message()));
-  }
-  std::map<std::string, std::string> unloadable;
-  for (const std::string& name : (*fallback)->model_names()) {
-    std::string reason = "it is not in the fallback's repository index";
-    for (const internal::ModelIndexEntry& entry : *index) {
-      if (entry.name != name) continue;
-      reason = entry.state == "READY"
-                   ? ""
-                   : absl::StrCat("state ", entry.state.empty() ? "unknown" : entry.state,
-                                  entry.reason.empty() ? "" : ": ", entry.reason);
-    }
-    if (reason.empty()) {
-      server.models.insert(name);
-    } else {
-      unloadable[name] = std::move(reason);
-    }
-  }
-  if (server.models.empty()) {  // it serves nothing: stopped (not under mu_), its log kept
-    failed_starts_.push_back(
-        absl::StrCat("loaded none of its models; its log:\n", (*fallback)->Log()));
-  }
-  absl::MutexLock lock(&mu_);
-  unloadable_.insert(unloadable.begin(), unloadable.end());
-  if (server.models.empty()) return absl::OkStatus();
+  if (!(*fallback)->uses_gpu()) server.advised_mode = config_.fallback.cpu_client_mode;
+  if ((*fallback)->uses_gpu()) server.advised_shared_memory = client::SharedMemoryMode::kCuda;
   fallbacks_.push_back(*std::move(fallback));
+  absl::MutexLock lock(&mu_);
   servers_.push_back(std::move(server));
+  return results;
+}
+
+absl::Status TritonService::Impl::LoadIntoFallback(std::vector<ModelDeclaration> models) {
+  SONIC_ASSIGN_OR_RETURN(FallbackServer::LoadResults results, StartOrLoadFallback(models));
+  const std::string address = fallbacks_.back()->address();
+  // The fallback keeps serving the models it loaded when others fail (as tritonserver with
+  // --exit-on-error=false); the ones it could not load are reported by name with the reason.
+  absl::MutexLock lock(&mu_);
+  for (Server& s : servers_) {
+    if (!s.fallback || s.config.address != address) continue;
+    for (const auto& [name, reason] : results) {
+      if (reason.empty()) s.models.insert(name);
+    }
+  }
+  for (const auto& [name, reason] : results) {
+    if (!reason.empty()) unloadable_[name] = reason;
+  }
   return absl::OkStatus();
+}
+
+std::map<std::string, std::string> TritonService::Impl::VersionMismatches(
+    const ServerConfig& server, const std::vector<std::string>& served) {
+  std::map<std::string, std::filesystem::path> local;  // served declared model -> its config
+  {
+    absl::MutexLock lock(&mu_);
+    for (const Server& s : servers_) {
+      if (s.config.name == server.name && s.fallback) return {};  // it serves the local files
+    }
+    for (const std::string& name : served) {
+      auto declared = models_.find(name);
+      if (declared != models_.end()) local[name] = declared->second.directory / "config.pbtxt";
+    }
+  }
+  std::map<std::string, std::string> mismatches;
+  for (const auto& [name, path] : local) {
+    absl::StatusOr<inference::ModelConfig> mine = client::internal::ReadLocalConfig(path, name);
+    if (!mine.ok()) continue;  // nothing to compare with (the fallback reports the file)
+    absl::StatusOr<inference::ModelConfig> theirs =
+        internal::FetchModelConfig(server, name, kProbeDeadline);
+    if (!theirs.ok()) continue;  // the client's own check at Create() still applies
+    std::string difference = client::internal::ModelVersionDifference(*mine, *theirs, "");
+    if (!difference.empty()) {
+      mismatches[name] = absl::StrCat("local config '", path.string(), "' vs server '",
+                                      server.name, "' (", server.address, "): ", difference);
+    }
+  }
+  return mismatches;
+}
+
+absl::Status TritonService::Impl::VersionMismatchError(const std::string& model) const {
+  std::vector<std::string> servers;
+  for (const Server& s : servers_) {
+    auto it = s.mismatched.find(model);
+    if (it != s.mismatched.end()) servers.push_back(it->second);
+  }
+  if (servers.empty()) return absl::OkStatus();
+  return client::MakeClientError(
+      absl::StatusCode::kFailedPrecondition, client::ErrorCategory::kModelError,
+      absl::StrCat("TritonService: model version mismatch for model '", model,
+                   "': no healthy server serves the version of the local config, and the "
+                   "fallback server is disabled; ",
+                   absl::StrJoin(servers, "; ")));
+}
+
+client::ServerEndpoint TritonService::Impl::Advise(client::ServerEndpoint endpoint) const {
+  absl::MutexLock lock(&mu_);
+  for (const Server& s : servers_) {
+    if (!s.fallback || s.config.address != endpoint.address) continue;
+    endpoint.mode = s.advised_mode;
+    endpoint.shared_memory = s.advised_shared_memory;
+  }
+  return endpoint;
+}
+
+void TritonService::Impl::NoteFallbackFailure(const std::string& address) {
+  absl::MutexLock lock(&mu_);
+  for (const Server& s : servers_) {
+    if (s.fallback && s.config.address == address) ++fallback_failures_;
+  }
 }
 
 absl::Status TritonService::Impl::DeclareModel(const ModelDeclaration& model) {
@@ -322,7 +462,9 @@ std::string TritonService::Impl::FallbackLogs() const {
   for (const auto& fallback : fallbacks_) {
     absl::StrAppend(&logs, "=== fallback server ", fallback->address(), " (models ",
                     absl::StrJoin(fallback->model_names(), ", "), ")",
-                    fallback->Running() ? "" : " [exited]", " ===\n", fallback->Log());
+                    fallback->Running() ? "" : " [exited]",
+                    config_.fallback.debug ? " in " + fallback->directory().string() : "",
+                    " ===\n", fallback->Log());
   }
   for (const std::string& failure : failed_starts_) {
     absl::StrAppend(&logs, "=== fallback server that failed to start ===\n", failure, "\n");
@@ -334,7 +476,7 @@ std::vector<int> TritonService::Impl::FallbackPids() const {
   absl::MutexLock lock(&fallback_mu_);
   std::vector<int> pids;
   for (const auto& fallback : fallbacks_) {
-    if (fallback->Running()) pids.push_back(fallback->pid());
+    if (fallback->pid() > 0 && fallback->Running()) pids.push_back(fallback->pid());
   }
   return pids;
 }
@@ -356,6 +498,7 @@ absl::StatusOr<std::unique_ptr<TritonService>> TritonService::Create(const Optio
     }
   }
   auto impl = std::make_unique<Impl>(std::move(config));
+  impl->SetLog(options.log);
   impl->ProbeAll();
   impl->StartProber();
   return std::unique_ptr<TritonService>(new TritonService(std::move(impl)));
@@ -371,7 +514,10 @@ absl::Status TritonService::DeclareModel(const ModelDeclaration& model) {
 absl::StatusOr<client::ServerEndpoint> TritonService::Resolve(
     const std::string& model_name, const std::string& failed_address,
     const std::string& preferred_server) {
-  return impl_->Resolve(model_name, failed_address, preferred_server);
+  absl::StatusOr<client::ServerEndpoint> endpoint =
+      impl_->Resolve(model_name, failed_address, preferred_server);
+  if (!endpoint.ok()) return endpoint;
+  return impl_->Advise(*std::move(endpoint));
 }
 
 client::ServerResolver TritonService::Resolver(const std::string& preferred_server) {
@@ -385,6 +531,7 @@ client::TritonClient::Options TritonService::ClientOptions(const std::string& mo
   client::TritonClient::Options options;
   options.model_name = model_name;
   options.resolver = Resolver(preferred_server);
+  options.local_config_path = impl_->LocalConfigPath(model_name);
   return options;
 }
 

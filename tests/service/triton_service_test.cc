@@ -335,7 +335,8 @@ TEST_F(TritonServiceTest, EachClientUsesTheTlsOptionsOfItsServer) {
 
 TEST_F(TritonServiceTest, FallbackLogIsShownWhenItFails) {
   ServiceConfig config = FallbackConfig();
-  config.fallback.launch_command = "echo broken-server-on-port-{port} >&2; exit 3";
+  // A launcher that fails (a non-zero exit; one exiting 0 would be waited for on the port).
+  config.fallback.launch_command = "sh -c 'echo broken-server-on-port-{port} >&2; exit 3'";
   config.models = {Model("identity_fp32")};
   auto service = CreateService(config);
   ASSERT_TRUE(service);

@@ -41,6 +41,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -72,10 +73,18 @@ struct TlsOptions {
   bool operator==(const TlsOptions&) const = default;
 };
 
-// A server as a resolver names it: where it listens and the transport security it requires.
+// A server as a resolver names it: where it listens and the transport security it requires,
+// and how clients that did not choose should talk to it (TritonService's advice for its local
+// fallback server: Sync on the CPU when configured, CUDA shared memory on a GPU). Create()
+// follows the advice for Options::mode and Options::shared_memory when they are unset; a
+// failover later keeps the mode.
 struct ServerEndpoint {
   std::string address;  // "host:port"
   TlsOptions tls;
+  std::optional<SonicMode> mode = std::nullopt;
+  // An advised kCuda that cannot be set up (no CUDA in this build, no device) falls back to
+  // kAuto; a kCuda the user chose fails Create() instead.
+  std::optional<SharedMemoryMode> shared_memory = std::nullopt;
 };
 
 // Finds the server for a model: the seam where TritonService (server registry, failover, local
@@ -95,7 +104,8 @@ using LogSink = std::function<void(std::string_view message)>;
 class TritonClient : public SonicClient {
  public:
   struct Options {
-    SonicMode mode = SonicMode::kAsync;
+    // Unset: the resolver's advice for the server (ServerEndpoint::mode), else kAsync.
+    std::optional<SonicMode> mode;
     // "host:port" of the server. Ignored when `resolver` is set.
     std::string server_address;
     ServerResolver resolver;
@@ -146,7 +156,8 @@ class TritonClient : public SonicClient {
     // outputs of known size copied back after the responses, into a host buffer of the client
     // where their views point; a failed copy of the inputs means the messages from then on, of
     // the outputs a failed dispatch (kModelError). Only in a build with CUDA (SONIC_WITH_CUDA).
-    SharedMemoryMode shared_memory = SharedMemoryMode::kAuto;
+    // Unset: the resolver's advice for the server (ServerEndpoint::shared_memory), else kAuto.
+    std::optional<SharedMemoryMode> shared_memory;
     // With kCuda: the device of the region, as this process numbers them (CUDA_VISIBLE_DEVICES);
     // the server must see it under the same id. Default 0.
     int cuda_device = 0;

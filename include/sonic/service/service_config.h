@@ -27,6 +27,10 @@
 //     cpu_cores: 0                          # 0: the cores this process may run on
 //     startup_timeout_seconds: 120
 //     stop_grace_seconds: 10
+//     verbose: false                        # the server logs at verbose level
+//     debug: false                          # keep the temporary folder (repository, log)
+//     temp_dir: /scratch                    # where the temporary folder is made
+//     cpu_client_mode: ""                   # Sync | Async | PseudoAsync: see FallbackConfig
 //
 // Environment: SONIC_SERVER_ADDRESS, when set, names a site-level server (e.g. a load balancer
 // in front of many servers) as a comma-separated list of "host:port" addresses; each becomes a
@@ -39,6 +43,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -91,8 +96,14 @@ struct FallbackConfig {
   // executable's folder or in ../bin from it.
   std::filesystem::path binary;
   // Replaces the built-in server when not empty: run with /bin/sh -c after replacing every
-  // "{port}" with a free port and "{repository}" with the repository path. The command must
-  // serve gRPC on 127.0.0.1:{port}, and should exec the server (so that signals reach it).
+  // "{port}" with a free port, "{repository}" with the repository path, "{log_verbose}" with
+  // the verbose level (1 with `verbose`, else 0) and "{log}" with the log file's path. The
+  // server must serve gRPC on 127.0.0.1:{port}, in explicit model-control mode (tritonserver's
+  // --model-control-mode=explicit) for models loaded into it later with RepositoryModelLoad
+  // (the first ones are in the repository when it starts). The
+  // command should exec the server (so that signals reach it); a command that returns at once
+  // with status 0 (a launcher that starts a container or a detached server) is waited for on the
+  // port instead, and what it started is not stopped by the service.
   std::string launch_command;
   // kAuto: the GPU when one is visible (/dev/nvidia0), else the CPU.
   FallbackDevice device = FallbackDevice::kAuto;
@@ -104,6 +115,18 @@ struct FallbackConfig {
   absl::Duration stop_grace = absl::Seconds(10);
   // Attempts to start (a new port each time) before giving up.
   int start_attempts = 3;
+  // The server logs at verbose level (--log-verbose 1; {log_verbose} of a launch command).
+  bool verbose = false;
+  // Keep the temporary folder (repository, log) after the job, for debugging; its path is in
+  // the log header of TritonService::FallbackLogs().
+  bool debug = false;
+  // Where the temporary folder is made; empty: $TMPDIR, else /tmp.
+  std::filesystem::path temp_dir;
+  // The mode of clients of a fallback on the CPU that did not choose one (TritonClient::Options
+  // ::mode unset). CMSSW makes them Sync so that the job's threads and the server's do not
+  // compete for the cores; unset here keeps the client default (Async), which the demonstrator
+  // measured faster on a shared CPU (README, the local fallback server).
+  std::optional<client::SonicMode> cpu_client_mode;
 };
 
 struct ServiceConfig {

@@ -21,12 +21,23 @@
 // client speaks to each server as that server requires.
 // Failover (Resolve with the failed address): the server is marked failed and re-probed, then the
 // retry policy decides: the same server, another server serving the model, or the fallback.
-// When no healthy server serves the model and the fallback is enabled, a FallbackServer is
-// started on exactly the declared models that no healthy server serves (one more each time new
-// models become unserved); UNAVAILABLE (retryable) when there is no server and no fallback. Once
-// the fallback is up, its RepositoryIndex says which models it loaded: a model it could not load
-// fails Resolve at once with FAILED_PRECONDITION (client category kModelError, not retryable)
-// naming the model and the fallback's reason, and is not tried again until declared again.
+// Model versions: a declared model's local config (<directory>/config.pbtxt, CMSSW's
+// modelConfigPath; ClientOptions sets it as the client's local_config_path) is compared at every
+// probe with each server's ModelConfig (max_batch_size, inputs, outputs and the "checksum"
+// repository agent's file digests). A server with another version does not count as serving the
+// model: requests go to a server with the right version, else to the fallback (which serves the
+// local files); with the fallback disabled, Resolve fails with FAILED_PRECONDITION (kModelError)
+// "model version mismatch" naming each such server and the local config.
+// The fallback: one FallbackServer per job, started the first time no healthy server serves a
+// declared model, on the declared models that no healthy server serves; models unserved later
+// are loaded into it (RepositoryModelLoad), never into a second process (a fallback that died is
+// replaced). UNAVAILABLE (retryable) when there is no server and no fallback. A model it could
+// not load fails Resolve at once with FAILED_PRECONDITION (client category kModelError, not
+// retryable) naming the model and the fallback's reason from its index, and is not tried again
+// until declared again. Endpoints of the fallback carry advice for clients that did not choose
+// (client::ServerEndpoint): on a GPU, CUDA shared memory; on the CPU, FallbackConfig::
+// cpu_client_mode. When calls to the fallback failed during the job (attempts reported failed,
+// or a failover away from it), its log is written to Options::log when the service is destroyed.
 //
 // Thread-safety: thread-safe. Resolve may block for a probe (deadline 2 s per server) and, the
 // first time a model needs the fallback, for its startup; fallback starts are serialised. A
@@ -35,8 +46,10 @@
 // SIGKILL); no client may resolve through it afterwards.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -64,6 +77,9 @@ class TritonService {
     ServiceConfig config;
     // Adds the servers of $SONIC_SERVER_ADDRESS (service_config.h) to config.servers.
     bool use_environment = true;
+    // Where the fallback's log goes at the end of a job in which calls to it failed (one
+    // message); empty: std::clog.
+    std::function<void(std::string_view)> log = nullptr;
   };
 
   // Probes every server once (an unreachable one is kept, unhealthy). INVALID_ARGUMENT for a
