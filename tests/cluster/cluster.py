@@ -154,6 +154,14 @@ class Cluster:
         host.run(["ip", "link", "set", "lo", "up"])
         return host
 
+    def netem_available(self):
+        """Whether the kernel has tc netem (sch_netem): tried on the switch's loopback."""
+        added = sh("ip", "netns", "exec", self.switch_ns, "tc", "qdisc", "add", "dev", "lo",
+                   "root", "netem", "delay", "1ms", check=False) == 0
+        if added:
+            self._in_switch("tc", "qdisc", "del", "dev", "lo", "root")
+        return added
+
     def set_delay(self, host, one_way_ms):
         """tc netem: `one_way_ms` each way on the host's link, so its RTT to every other host
         grows by twice that. 0 removes the delay."""

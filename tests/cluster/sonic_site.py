@@ -8,6 +8,7 @@ Not thread-safe: one thread drives a site.
 import json
 import os
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -52,6 +53,8 @@ class Site:
         self.jobs = [cluster.add_host(f"job{i}") for i in range(1, jobs + 1)]
         self.stats_socket = cluster.work / "haproxy.sock"
         self.balancer = None
+        self.job_address = f"{self.lb.ip}:{cl.BALANCER_PORT}"  # where the jobs send requests
+        self.relay = None
 
     def start(self):
         """Starts the active servers, waits for them, then the balancer and Prometheus."""
@@ -159,6 +162,28 @@ class Site:
                 for name, (host, process) in self.servers.items()
                 if process is not None and process.poll() is None}
 
+    def set_remote_delay(self, rtt_ms):
+        """Puts the job hosts `rtt_ms` of round trip away from the balancer and servers: tc
+        netem on each job host's link where the kernel has it, else a delay relay (TCP,
+        delay_relay.py) on a "wan" host the jobs send to. Returns the method used."""
+        if self.cluster.netem_available():
+            for job in self.jobs:
+                self.cluster.set_delay(job, rtt_ms / 2)
+            return "tc netem on the job hosts' links"
+        if self.relay is not None:
+            self.cluster.stop(self.relay)
+            self.relay = None
+        self.job_address = f"{self.lb.ip}:{cl.BALANCER_PORT}"
+        if rtt_ms > 0:
+            wan = self.cluster.hosts.get("wan") or self.cluster.add_host("wan")
+            relay = Path(__file__).with_name("delay_relay.py")
+            self.relay = self.cluster.start(
+                wan, f"relay-{rtt_ms}", [sys.executable, str(relay), f"{wan.ip}:{cl.BALANCER_PORT}",
+                                        self.job_address, str(rtt_ms / 2)])
+            self._wait_port(wan, cl.BALANCER_PORT, self.relay)
+            self.job_address = f"{wan.ip}:{cl.BALANCER_PORT}"
+        return "delay relay (the kernel has no sch_netem for tc netem)"
+
     # ---- jobs -----------------------------------------------------------------------------
     def start_job(self, host, name, events, threads=1, concurrent_events=8, cones=5, seed=None,
                   validate=False):
@@ -173,7 +198,7 @@ class Site:
                 "--report", str(report)]
         if validate:
             argv.append("--validate")
-        env = dict(os.environ, SONIC_SERVER_ADDRESS=f"{self.lb.ip}:{cl.BALANCER_PORT}")
+        env = dict(os.environ, SONIC_SERVER_ADDRESS=self.job_address)
         return self.cluster.start(host, name, argv, env=env), report
 
     def finish_job(self, name, process, report, timeout=600):
