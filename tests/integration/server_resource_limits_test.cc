@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <atomic>
 #include <fstream>
 #include <thread>
 
@@ -190,6 +191,74 @@ TEST_F(ResourceLimitsTest, AStreamThatReadsGetsEveryResponse) {
   writer.join();
   EXPECT_TRUE(stream->Finish().ok());
   EXPECT_EQ(read, kRequests);
+}
+
+// ------------------------------------------------------------- shared memory shrunk during use
+
+TEST(SharedMemoryShrinkRaceTest, AnObjectShrunkWhileRequestsUseItNeverKillsTheServer) {
+  // Requests read a 16 MiB input from a region and write their output into it while another
+  // thread shrinks the object to nothing and grows it back, over and over: some requests hit the
+  // window between the server's size check and its access.
+  absl::StatusOr<TestServer> server = StartTestServer(
+      {"--model-control-mode=explicit", "--load-model=echo", "--max-input-elements=16777216"},
+      [](const std::filesystem::path& repository) {
+        return WriteModel(repository, "echo", EchoConfig("echo"));
+      },
+      /*write_test_models=*/false);
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto stub = NewStub(server->server->address());
+  constexpr int64_t kFloats = 4 << 20;
+  constexpr off_t kBytes = 2 * kFloats * sizeof(float);
+  const std::string key = absl::StrCat("/sonic_shrink_race_", getpid());
+  const int fd = shm_open(key.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
+  ASSERT_GE(fd, 0) << std::strerror(errno);
+  ASSERT_EQ(ftruncate(fd, kBytes), 0);
+  inference::SystemSharedMemoryRegisterRequest region;
+  region.set_name("racy");
+  region.set_key(key);
+  region.set_byte_size(static_cast<uint64_t>(kBytes));
+  inference::SystemSharedMemoryRegisterResponse registered;
+  ASSERT_TRUE(stub->SystemSharedMemoryRegister(NewContext().get(), region, &registered).ok());
+
+  std::atomic<bool> stop{false};
+  std::thread shrinker([&] {
+    while (!stop) {
+      (void)!ftruncate(fd, 0);
+      (void)!ftruncate(fd, kBytes);
+    }
+  });
+  inference::ModelInferRequest request;
+  request.set_model_name("echo");
+  auto* input = request.add_inputs();
+  input->set_name("INPUT0");
+  input->set_datatype("FP32");
+  input->add_shape(1);
+  input->add_shape(kFloats);
+  auto& in = *input->mutable_parameters();
+  in["shared_memory_region"].set_string_param("racy");
+  in["shared_memory_byte_size"].set_int64_param(kFloats * 4);
+  auto* output = request.add_outputs();
+  output->set_name("OUTPUT0");
+  auto& out = *output->mutable_parameters();
+  out["shared_memory_region"].set_string_param("racy");
+  out["shared_memory_byte_size"].set_int64_param(kFloats * 4);
+  out["shared_memory_offset"].set_int64_param(kFloats * 4);
+  int refused = 0;
+  for (int i = 0; i < 200; ++i) {
+    inference::ModelInferResponse response;
+    grpc::Status status = Infer(*stub, request, &response);
+    if (status.ok()) continue;
+    ASSERT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << status.error_message() << "\n" << server->server->Log();
+    EXPECT_THAT(status.error_message(), HasSubstr("shrunk"));
+    ++refused;
+  }
+  stop = true;
+  shrinker.join();
+  close(fd);
+  shm_unlink(key.c_str());
+  EXPECT_GT(refused, 0);
+  EXPECT_TRUE(IsLive(*stub));
 }
 
 // ------------------------------------------------------------- under an address-space limit

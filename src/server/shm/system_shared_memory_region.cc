@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "server/shm/mapping_fault_guard.h"
 #include "sonic/common/status.h"
 
 namespace sonic::server {
@@ -66,17 +67,31 @@ absl::StatusOr<std::shared_ptr<SystemSharedMemoryRegion>> SystemSharedMemoryRegi
     close(fd);
     return absl::InvalidArgumentError(absl::StrCat(context, ": mmap failed: ", ErrnoText(error)));
   }
+  std::optional<size_t> guard = GuardMapping(mapping, map_size);
+  if (!guard) {
+    munmap(mapping, map_size);
+    close(fd);
+    return absl::ResourceExhaustedError(
+        absl::StrCat(context, ": too many shared memory regions mapped at once"));
+  }
   std::byte* base = static_cast<std::byte*>(mapping) + (offset - map_offset);
-  return std::shared_ptr<SystemSharedMemoryRegion>(
-      new SystemSharedMemoryRegion(name, key, offset, byte_size, fd, mapping, map_size, base));
+  return std::shared_ptr<SystemSharedMemoryRegion>(new SystemSharedMemoryRegion(
+      name, key, offset, byte_size, fd, mapping, map_size, base, *guard));
 }
 
 SystemSharedMemoryRegion::~SystemSharedMemoryRegion() {
+  UnguardMapping(guard_slot_);
   munmap(mapping_, mapping_size_);
   close(fd_);
 }
 
 absl::Status SystemSharedMemoryRegion::CheckObjectCovers(uint64_t offset, uint64_t size) const {
+  if (MappingPoisoned(guard_slot_)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "shared memory region '", Quoted(name()), "' (key '", Quoted(key_),
+        "'): the shared memory object was shrunk while a request used it; its mapping no longer "
+        "shows the object (register the region again)"));
+  }
   struct stat info {};
   if (fstat(fd_, &info) != 0) {
     return absl::InvalidArgumentError(absl::StrCat("shared memory region '", Quoted(name()),

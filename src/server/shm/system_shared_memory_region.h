@@ -5,8 +5,10 @@
 // The client owns the object and may shrink it (ftruncate) after registering; touching a mapped
 // page past the object's end raises SIGBUS, which would kill the server. So the region keeps the
 // object open and every use (Bytes, Read, Write) first checks, with fstat, that the object still
-// covers the bytes used; a shrunk object is INVALID_ARGUMENT naming the region. (A shrink racing
-// with a use, between the check and the access, is not covered.)
+// covers the bytes used; a shrunk object is INVALID_ARGUMENT naming the region. A shrink racing
+// with a use (between the check and the access, or while a backend reads the input in place)
+// faults into the mapping guard (mapping_fault_guard.h): the access completes on a zero page,
+// and the region, whose bytes are no longer all the client's, refuses every later use.
 #pragma once
 
 #include <cstddef>
@@ -53,14 +55,16 @@ class SystemSharedMemoryRegion final : public SharedMemoryRegion {
 
  private:
   SystemSharedMemoryRegion(std::string name, std::string key, uint64_t offset, uint64_t byte_size,
-                           int fd, void* mapping, size_t mapping_size, std::byte* base)
+                           int fd, void* mapping, size_t mapping_size, std::byte* base,
+                           size_t guard_slot)
       : SharedMemoryRegion(std::move(name), SharedMemoryKind::kSystem, byte_size),
         key_(std::move(key)),
         offset_(offset),
         fd_(fd),
         mapping_(mapping),
         mapping_size_(mapping_size),
-        base_(base) {}
+        base_(base),
+        guard_slot_(guard_slot) {}
 
   // OK when the object still holds the region's bytes [offset, offset + size); INVALID_ARGUMENT
   // naming the region and both sizes when it was shrunk below them.
@@ -72,6 +76,7 @@ class SystemSharedMemoryRegion final : public SharedMemoryRegion {
   void* const mapping_;        // what mmap() returned (page aligned)
   const size_t mapping_size_;  // what to munmap()
   std::byte* const base_;      // first byte of the region: mapping_ + offset % page size
+  const size_t guard_slot_;    // the mapping's GuardMapping slot
 };
 
 }  // namespace sonic::server
