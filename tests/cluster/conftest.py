@@ -54,7 +54,7 @@ def models(build_dir, tmp_path_factory):
 @pytest.fixture
 def record(request):
     """record(name, figures): writes bench/results/<name>.json (SONIC_CLUSTER_RESULTS: another
-    folder) and keeps the logs of a failing scenario beside it."""
+    folder). SONIC_CLUSTER_LOGS names a folder that keeps every process's log."""
     folder = Path(os.environ.get("SONIC_CLUSTER_RESULTS", ROOT / "bench/results"))
 
     def write(name, figures):

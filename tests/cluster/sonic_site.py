@@ -102,16 +102,16 @@ class Site:
             config.write_text(cl.nginx_config(self._server_list(self.active), prefix))
             argv = ["nginx", "-p", str(prefix), "-c", str(config)]
         self.balancer = self.cluster.start(self.lb, self.balancer_kind, argv)
-        self._wait_port(self.lb, cl.BALANCER_PORT, self.balancer)
+        self._wait_port(self.lb, cl.BALANCER_PORT, self.balancer, self.balancer_kind)
         if self.balancer_kind == "haproxy":
             self.wait_states({name: "UP" for name in self.active})
 
-    def _wait_port(self, host, port, process, timeout=30):
+    def _wait_port(self, host, port, process, log_name, timeout=30):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                raise RuntimeError(f"{host.role} exited: "
-                                   f"{self.cluster.log_text(self.balancer_kind)[-2000:]}")
+                raise RuntimeError(f"{log_name} on {host.role} exited: "
+                                   f"{self.cluster.log_text(log_name)[-2000:]}")
             status = host.run(["sh", "-c", f"ss -ltn 'sport = :{port}' | tail -n +2 | wc -l"])
             if int(status.strip() or 0) > 0:
                 return
@@ -180,7 +180,7 @@ class Site:
             self.relay = self.cluster.start(
                 wan, f"relay-{rtt_ms}", [sys.executable, str(relay), f"{wan.ip}:{cl.BALANCER_PORT}",
                                         self.job_address, str(rtt_ms / 2)])
-            self._wait_port(wan, cl.BALANCER_PORT, self.relay)
+            self._wait_port(wan, cl.BALANCER_PORT, self.relay, f"relay-{rtt_ms}")
             self.job_address = f"{wan.ip}:{cl.BALANCER_PORT}"
         return "delay relay (the kernel has no sch_netem for tc netem)"
 

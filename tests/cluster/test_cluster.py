@@ -7,7 +7,7 @@ local one; requests per server against each other). `-m quick` runs the short on
 """
 
 import json
-import subprocess
+import os
 import time
 
 import pytest
@@ -20,7 +20,7 @@ EVENTS = 150
 
 
 def make_site(build_dir, models, **kwargs):
-    cluster = cl.Cluster(build_dir).open()
+    cluster = cl.Cluster(build_dir, keep_logs_in=os.environ.get("SONIC_CLUSTER_LOGS")).open()
     try:
         return cluster, st.Site(cluster, models, **kwargs).start()
     except BaseException:
