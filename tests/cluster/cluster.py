@@ -56,12 +56,19 @@ def namespaces_permitted():
 
 
 def remove_stale_namespaces():
-    """Deletes namespaces left by an earlier cluster whose process no longer exists."""
+    """Deletes namespaces, and stops the processes in them, left by an earlier cluster whose
+    process no longer exists (killed with SIGKILL)."""
     listing = sh("ip", "netns", "list", capture=True)
     for line in listing.splitlines():
         name = line.split()[0] if line.split() else ""
         match = _NAME_PATTERN.match(name)
         if match and not Path(f"/proc/{match.group(1)}").exists():
+            # Processes that cluster started, left running when it was killed.
+            for pid in sh("ip", "netns", "pids", name, check=False, capture=True).split():
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
             sh("ip", "netns", "del", name, check=False)
 
 

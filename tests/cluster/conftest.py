@@ -4,6 +4,7 @@ with its reason where network namespaces cannot be made."""
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +28,17 @@ def build_dir():
         if not (path / binary).exists():
             pytest.fail(f"{path / binary} is missing: build the project first")
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def stop_cleanly_on_sigterm():
+    """SIGTERM (CTest's timeout, a CI runner's cancel) unwinds like Ctrl-C, so that every
+    cluster's processes are stopped and its namespaces deleted."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    yield
+    signal.signal(signal.SIGTERM, previous)
 
 
 @pytest.fixture(scope="session", autouse=True)
