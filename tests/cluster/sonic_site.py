@@ -230,5 +230,6 @@ def job_summary(report, status):
         "calls": sum(s["calls"] for s in activity),
         "failures": sum(s["failures"] for s in activity),
         "retries": sum(s["retries"] for s in activity),
+        "seconds_lost_to_failed_requests": sum(s.get("seconds_lost", 0.0) for s in activity),
         "validation_passed": report.get("validation", {}).get("passed"),
     }
