@@ -63,14 +63,17 @@ TEST(ParticleNetHostileJetsTest, BadJetsAreRefusedAloneAndGoodOnesAnswered) {
   // an allocation rather than take the machine's memory.
   ServerProcess::Options options;
   options.binary = "/usr/bin/prlimit";
-  options.args = {"--as=17179869184", "--",
+  options.args = {"--as=17179869184",
+                  "--",
                   absl::StrCat(std::getenv("SONIC_BUILD_DIR"), "/bin/sonic-server"),
-                  "--model-repository", repository.string(), "--model-control-mode=explicit",
+                  "--model-repository",
+                  repository.string(),
+                  "--model-control-mode=explicit",
                   "--load-model=" + std::string(models::kParticleNetRagged)};
   auto server = ServerProcess::Start(options);
   ASSERT_TRUE(server.ok()) << server.status();
-  auto stub = inference::GRPCInferenceService::NewStub(grpc::CreateChannel(
-      (*server)->address(), grpc::InsecureChannelCredentials()));
+  auto stub = inference::GRPCInferenceService::NewStub(
+      grpc::CreateChannel((*server)->address(), grpc::InsecureChannelCredentials()));
 
   // Good jets, and the two bad ones among them, all at once: the model's dynamic batcher may put
   // any of them together.

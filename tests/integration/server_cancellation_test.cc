@@ -87,8 +87,8 @@ TEST(CancellationTest, RequestsWhoseClientsGaveUpDoNotRun) {
   for (int i = 1; i < 6; i += 2) given_up[i]->context.TryCancel();
   for (auto& call : given_up) {
     grpc::Status status = call->done.get_future().get();
-    EXPECT_THAT(status.error_code(), ::testing::AnyOf(grpc::StatusCode::DEADLINE_EXCEEDED,
-                                                      grpc::StatusCode::CANCELLED))
+    EXPECT_THAT(status.error_code(),
+                ::testing::AnyOf(grpc::StatusCode::DEADLINE_EXCEEDED, grpc::StatusCode::CANCELLED))
         << status.error_message();
   }
   EXPECT_TRUE(first.done.get_future().get().ok());

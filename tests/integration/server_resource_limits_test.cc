@@ -8,10 +8,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <atomic>
 #include <fstream>
 #include <thread>
 
@@ -79,10 +79,11 @@ class ResourceLimitsTest : public SharedServerTest<ResourceLimitsTest> {
           if (absl::Status s = WriteModel(repository, "echo", EchoConfig("echo")); !s.ok()) {
             return s;
           }
-          if (absl::Status s = WriteModel(
-                  repository, "small",
-                  EchoConfig("small", "parameters { key: \"max_input_elements\" value { "
-                                      "string_value: \"1000\" } }\n"));
+          if (absl::Status s =
+                  WriteModel(repository, "small",
+                             EchoConfig("small",
+                                        "parameters { key: \"max_input_elements\" value { "
+                                        "string_value: \"1000\" } }\n"));
               !s.ok()) {
             return s;
           }
@@ -121,9 +122,8 @@ TEST_F(ResourceLimitsTest, ACompressedRequestIsBoundedAfterDecompression) {
   auto stub = inference::GRPCInferenceService::NewStub(
       NewChannel(server_->server->address(), grpc::InsecureChannelCredentials(), gzip));
   inference::ModelInferResponse response;
-  grpc::Status bomb =
-      Infer(*stub, Fp32Request("echo", "INPUT0", {1, 2 << 20}, std::vector<float>(2 << 20)),
-            &response);
+  grpc::Status bomb = Infer(
+      *stub, Fp32Request("echo", "INPUT0", {1, 2 << 20}, std::vector<float>(2 << 20)), &response);
   EXPECT_EQ(bomb.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << bomb.error_message();
   grpc::Status fits = Infer(
       *stub, Fp32Request("echo", "INPUT0", {1, 1 << 16}, std::vector<float>(1 << 16)), &response);
@@ -249,7 +249,8 @@ TEST(SharedMemoryShrinkRaceTest, AnObjectShrunkWhileRequestsUseItNeverKillsTheSe
     grpc::Status status = Infer(*stub, request, &response);
     if (status.ok()) continue;
     ASSERT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
-        << status.error_message() << "\n" << server->server->Log();
+        << status.error_message() << "\n"
+        << server->server->Log();
     EXPECT_THAT(status.error_message(), HasSubstr("shrunk"));
     ++refused;
   }
@@ -286,9 +287,9 @@ TEST(ResourceLimitsUnderMemoryLimitTest, AnOutputThatCannotBeAllocatedIsAnErrorR
   ASSERT_TRUE(dir.ok());
   const std::filesystem::path repository = (*dir)->path() / "models";
   ASSERT_TRUE(WriteModel(repository, "echo", EchoConfig("echo")).ok());
-  const std::vector<std::string> server_args = {
-      "--model-repository", repository.string(), "--max-input-elements=1000000000",
-      "--max-shared-memory-bytes=4294967296"};
+  const std::vector<std::string> server_args = {"--model-repository", repository.string(),
+                                                "--max-input-elements=1000000000",
+                                                "--max-shared-memory-bytes=4294967296"};
 
   // The address space the server takes serving one request, without a limit.
   uint64_t baseline = 0;
@@ -342,7 +343,8 @@ TEST(ResourceLimitsUnderMemoryLimitTest, AnOutputThatCannotBeAllocatedIsAnErrorR
   inference::ModelInferResponse response;
   grpc::Status out_of_memory = Infer(*stub, request, &response);
   EXPECT_EQ(out_of_memory.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
-      << out_of_memory.error_message() << "\n" << (*server)->Log();
+      << out_of_memory.error_message() << "\n"
+      << (*server)->Log();
   EXPECT_THAT(out_of_memory.error_message(), HasSubstr("out of memory"));
   EXPECT_TRUE(IsLive(*stub));
   EXPECT_TRUE(Infer(*stub, Fp32Request("echo", "INPUT0", {1, 2}, {1, 2}), &response).ok());

@@ -206,9 +206,8 @@ void BatchExecutor::Execute(Batch batch) {
   }
 }
 
-absl::Status BatchExecutor::Compute(const Batch& batch, int64_t total_batch,
-                                    BatchOutputs& outputs, ExecutionTimes& times,
-                                    std::array<uint64_t, 4>& ns) {
+absl::Status BatchExecutor::Compute(const Batch& batch, int64_t total_batch, BatchOutputs& outputs,
+                                    ExecutionTimes& times, std::array<uint64_t, 4>& ns) {
   try {
     AssembledInputs inputs;
     absl::Status status = AssembleBatchInputs(config_, batch, inputs);
@@ -217,8 +216,7 @@ absl::Status BatchExecutor::Compute(const Batch& batch, int64_t total_batch,
     times.compute_input_ns = ns[1] - ns[0];
     if (status.ok()) {
       status = instance_.Execute(inputs.tensors, output_names,
-                                 config_.max_batch_size() > 0 ? total_batch : 1,
-                                 outputs.allocator);
+                                 config_.max_batch_size() > 0 ? total_batch : 1, outputs.allocator);
     }
     if (!outputs.allocator.error().ok()) status = outputs.allocator.error();
     ns[2] = clock_.NowNs();
@@ -226,9 +224,8 @@ absl::Status BatchExecutor::Compute(const Batch& batch, int64_t total_batch,
     if (status.ok()) outputs.results = SplitOutputs(batch, outputs.allocator.outputs());
     return status;
   } catch (const std::bad_alloc&) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("model '", config_.name(), "': out of memory running a batch of ",
-                     total_batch));
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "model '", config_.name(), "': out of memory running a batch of ", total_batch));
   }
 }
 

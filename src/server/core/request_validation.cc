@@ -64,8 +64,8 @@ int64_t VariableLength(const inference::ModelConfig& config, const inference::Mo
   return length;
 }
 
-absl::Status CheckGroup(const inference::ModelConfig& config,
-                        const std::vector<std::string>& group, const InferenceRequest& request) {
+absl::Status CheckGroup(const inference::ModelConfig& config, const std::vector<std::string>& group,
+                        const InferenceRequest& request) {
   const RequestInput* first = nullptr;
   int64_t first_length = 0;
   for (const std::string& name : group) {
@@ -76,11 +76,11 @@ absl::Status CheckGroup(const inference::ModelConfig& config,
       first = sent;
       first_length = length;
     } else if (length != first_length) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "input '", name, "' of model '", config.name(), "' has variable length ", length,
-          " (shape ", ShapeToString(sent->shape), ") but input '", first->name, "' has ",
-          first_length, " (shape ", ShapeToString(first->shape), "); the model's ",
-          kEqualVariableDims, " requires them equal"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("input '", name, "' of model '", config.name(), "' has variable length ",
+                       length, " (shape ", ShapeToString(sent->shape), ") but input '", first->name,
+                       "' has ", first_length, " (shape ", ShapeToString(first->shape),
+                       "); the model's ", kEqualVariableDims, " requires them equal"));
     }
   }
   return absl::OkStatus();
@@ -92,9 +92,9 @@ absl::Status CheckBatchInputs(const inference::ModelConfig& config,
     for (const std::string& source : batch_input.source_input()) {
       const RequestInput* sent = FindRequestInput(request, source);
       if (sent == nullptr) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("model '", config.name(), "' builds batch_input from input '", source,
-                         "', which the request does not have"));
+        return absl::InvalidArgumentError(absl::StrCat("model '", config.name(),
+                                                       "' builds batch_input from input '", source,
+                                                       "', which the request does not have"));
       }
       SONIC_ASSIGN_OR_RETURN(int64_t count, ElementCount(sent->shape));
       if (batch_input.data_type() == inference::TYPE_INT32 &&
@@ -135,21 +135,21 @@ absl::Status ValidateRequest(const inference::ModelConfig& config, const Request
   for (const RequestInput& input : request.inputs) {
     SONIC_ASSIGN_OR_RETURN(int64_t elements, ElementCount(input.shape));
     if (static_cast<uint64_t>(elements) > limits.max_input_elements) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "input '", input.name, "' of model '", config.name(), "' has ", elements,
-          " elements, more than the model's limit of ", limits.max_input_elements,
-          " (config parameter ", kMaxInputElements, ", else --max-input-elements)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("input '", input.name, "' of model '", config.name(), "' has ", elements,
+                       " elements, more than the model's limit of ", limits.max_input_elements,
+                       " (config parameter ", kMaxInputElements, ", else --max-input-elements)"));
     }
     const inference::ModelInput* config_input = FindInput(config, input.name);
     if (config_input != nullptr && config_input->has_reshape() &&
         !config_input->allow_ragged_batch()) {
-      absl::StatusOr<Shape> reshaped = ApplyReshape(input.shape, config.max_batch_size() > 0,
-                                                    config_input->reshape().shape());
+      absl::StatusOr<Shape> reshaped =
+          ApplyReshape(input.shape, config.max_batch_size() > 0, config_input->reshape().shape());
       if (!reshaped.ok()) {
         return absl::InvalidArgumentError(
             absl::StrCat("input '", input.name, "' of model '", config.name(), "' of shape ",
-                         ShapeToString(input.shape), " does not fit the config reshape: ",
-                         reshaped.status().message()));
+                         ShapeToString(input.shape),
+                         " does not fit the config reshape: ", reshaped.status().message()));
       }
     }
   }

@@ -16,12 +16,38 @@ using ::testing::HasSubstr;
 constexpr char kJetConfig[] = R"pb(
   name: "jets"
   max_batch_size: 8
-  input { name: "points" data_type: TYPE_FP32 dims: [ -1, 2 ] allow_ragged_batch: true }
-  input { name: "features" data_type: TYPE_FP32 dims: [ -1, 4 ] allow_ragged_batch: true }
-  input { name: "flat" data_type: TYPE_FP32 dims: [ 6 ] reshape { shape: [ 2, 3 ] } optional: true }
-  output { name: "scores" data_type: TYPE_FP32 dims: [ 2 ] }
-  parameters { key: "max_input_elements" value { string_value: "400" } }
-  parameters { key: "equal_variable_dims" value { string_value: "points, features" } }
+  input {
+    name: "points"
+    data_type: TYPE_FP32
+    dims: [ -1, 2 ]
+    allow_ragged_batch: true
+  }
+  input {
+    name: "features"
+    data_type: TYPE_FP32
+    dims: [ -1, 4 ]
+    allow_ragged_batch: true
+  }
+  input {
+    name: "flat"
+    data_type: TYPE_FP32
+    dims: [ 6 ]
+    reshape { shape: [ 2, 3 ] }
+    optional: true
+  }
+  output {
+    name: "scores"
+    data_type: TYPE_FP32
+    dims: [ 2 ]
+  }
+  parameters {
+    key: "max_input_elements"
+    value { string_value: "400" }
+  }
+  parameters {
+    key: "equal_variable_dims"
+    value { string_value: "points, features" }
+  }
 )pb";
 
 inference::ModelConfig Config(const char* text) {

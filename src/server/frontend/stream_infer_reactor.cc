@@ -34,8 +34,7 @@ StreamInferReactor::StreamInferReactor(ModelManager& manager, ClientRegions regi
 }
 
 size_t StreamInferReactor::Owed() const {
-  return static_cast<size_t>(running_) + completed_.size() + to_write_.size() +
-         (writing_ ? 1 : 0);
+  return static_cast<size_t>(running_) + completed_.size() + to_write_.size() + (writing_ ? 1 : 0);
 }
 
 void StreamInferReactor::ReadIfRoom() {
@@ -100,8 +99,7 @@ void StreamInferReactor::Respond(uint64_t sequence,
     --running_;
     completed_[sequence] = std::move(response);
     // Written in request order, as Triton does for models that are not decoupled.
-    for (auto next = completed_.begin();
-         next != completed_.end() && next->first == next_to_write_;
+    for (auto next = completed_.begin(); next != completed_.end() && next->first == next_to_write_;
          next = completed_.erase(next), ++next_to_write_) {
       to_write_.push_back(std::move(next->second));
     }

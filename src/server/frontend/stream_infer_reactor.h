@@ -62,9 +62,9 @@ class StreamInferReactor final
                                      inference::ModelStreamInferResponse> {
  public:
   struct Options {
-    TraceManager* traces = nullptr;        // borrowed; null: no request is traced
-    StreamRegistry* registry = nullptr;    // borrowed; null: shutdown does not close the stream
-    size_t max_responses = 64;             // at least 1
+    TraceManager* traces = nullptr;      // borrowed; null: no request is traced
+    StreamRegistry* registry = nullptr;  // borrowed; null: shutdown does not close the stream
+    size_t max_responses = 64;           // at least 1
   };
 
   // Borrows all (`regions` borrows its manager); they must outlive the reactor.
