@@ -40,7 +40,7 @@ def wait_for_requests(site, name, at_least, timeout=60):
 
 
 def assert_nothing_lost(summary, events):
-    assert summary["exit_status"] == 0, summary
+    assert summary["exit_status"] == 0, summary.get("log_tail", summary)
     assert summary["events"] == events, summary
     assert summary["validation_passed"] is not False, summary
 
