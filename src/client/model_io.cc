@@ -33,9 +33,9 @@ absl::StatusOr<TensorInfo> DescribeTensor(
   info.dims.assign(tensor.shape().begin(), tensor.shape().end());
   if (batched) {
     if (info.dims.empty() || info.dims[0] != kVariableDim) {
-      return ModelError(context, absl::StrCat("tensor '", tensor.name(), "' has shape ",
-                                              ShapeToString(info.dims),
-                                              " without the batch dimension"));
+      return ModelError(
+          context, absl::StrCat("tensor '", tensor.name(), "' has shape ", ShapeToString(info.dims),
+                                " without the batch dimension"));
     }
     info.dims.erase(info.dims.begin());
   }
@@ -68,8 +68,8 @@ std::string CompareTensors(std::string_view kind,
                           " on the server");
     }
     if (Dims(mine.dims()) != Dims(theirs->dims())) {
-      return absl::StrCat(what, " has dims ", Dims(mine.dims()), " locally, ",
-                          Dims(theirs->dims()), " on the server");
+      return absl::StrCat(what, " has dims ", Dims(mine.dims()), " locally, ", Dims(theirs->dims()),
+                          " on the server");
     }
     if constexpr (std::is_same_v<Tensor, inference::ModelInput>) {
       if (mine.allow_ragged_batch() != theirs->allow_ragged_batch()) {
@@ -140,9 +140,9 @@ absl::StatusOr<ModelIo> DescribeModel(const inference::ModelMetadataResponse& me
   std::vector<std::string> known;
   for (const auto& tensor : metadata.outputs()) {
     known.push_back(tensor.name());
-    const bool wanted = requested_outputs.empty() ||
-                        std::find(requested_outputs.begin(), requested_outputs.end(),
-                                  tensor.name()) != requested_outputs.end();
+    const bool wanted =
+        requested_outputs.empty() || std::find(requested_outputs.begin(), requested_outputs.end(),
+                                               tensor.name()) != requested_outputs.end();
     if (!wanted) continue;
     SONIC_ASSIGN_OR_RETURN(TensorInfo info, DescribeTensor(tensor, batched, context));
     io.outputs.push_back(std::move(info));
@@ -164,22 +164,21 @@ absl::StatusOr<inference::ModelConfig> ReadLocalConfig(const std::string& path,
   std::stringstream text;
   text << file.rdbuf();
   if (!file) {
-    return MakeClientError(absl::StatusCode::kInvalidArgument, ErrorCategory::kBadInput,
-                           absl::StrCat(std::string(context), ": cannot read local config '",
-                                        path, "'"));
+    return MakeClientError(
+        absl::StatusCode::kInvalidArgument, ErrorCategory::kBadInput,
+        absl::StrCat(std::string(context), ": cannot read local config '", path, "'"));
   }
   inference::ModelConfig local;
   if (!google::protobuf::TextFormat::ParseFromString(text.str(), &local)) {
     return MakeClientError(absl::StatusCode::kInvalidArgument, ErrorCategory::kBadInput,
-                           absl::StrCat(std::string(context), ": cannot parse local config '",
-                                        path, "' as a model configuration"));
+                           absl::StrCat(std::string(context), ": cannot parse local config '", path,
+                                        "' as a model configuration"));
   }
   return local;
 }
 
 std::string ModelVersionDifference(const inference::ModelConfig& local,
-                                   const inference::ModelConfig& server,
-                                   std::string_view version) {
+                                   const inference::ModelConfig& server, std::string_view version) {
   if (local.max_batch_size() != server.max_batch_size()) {
     return absl::StrCat("max_batch_size is ", local.max_batch_size(), " locally, ",
                         server.max_batch_size(), " on the server");

@@ -19,10 +19,28 @@ using ::testing::HasSubstr;
 constexpr char kConfig[] = R"pb(
   name: "tagger"
   max_batch_size: 8
-  input { name: "points" data_type: TYPE_FP32 dims: [ -1, 2 ] allow_ragged_batch: true }
-  input { name: "mask" data_type: TYPE_BOOL dims: [ -1 ] optional: true }
-  output { name: "score" data_type: TYPE_FP32 dims: [ 3 ] }
-  output { name: "label" data_type: TYPE_STRING dims: [ 1 ] }
+  input {
+    name: "points"
+    data_type: TYPE_FP32
+    dims: [ -1, 2 ]
+    allow_ragged_batch: true
+  }
+  input {
+    name: "mask"
+    data_type: TYPE_BOOL
+    dims: [ -1 ]
+    optional: true
+  }
+  output {
+    name: "score"
+    data_type: TYPE_FP32
+    dims: [ 3 ]
+  }
+  output {
+    name: "label"
+    data_type: TYPE_STRING
+    dims: [ 1 ]
+  }
 )pb";
 
 inference::ModelConfig Config() {
@@ -91,11 +109,13 @@ TEST_F(LocalConfigTest, ADifferenceIsAModelErrorNamingIt) {
   text.replace(text.find("dims: [ 3 ]"), 11, "dims: [ 4 ]");
   absl::Status status = Check(text);
   EXPECT_EQ(GetErrorCategory(status), ErrorCategory::kModelError);
-  EXPECT_THAT(std::string(status.message()), HasSubstr("output 'score' has dims [4] locally, [3] on the server"));
+  EXPECT_THAT(std::string(status.message()),
+              HasSubstr("output 'score' has dims [4] locally, [3] on the server"));
 
   text = kConfig;
   text.replace(text.find("max_batch_size: 8"), 17, "max_batch_size: 4");
-  EXPECT_THAT(std::string(Check(text).message()), HasSubstr("max_batch_size is 4 locally, 8 on the server"));
+  EXPECT_THAT(std::string(Check(text).message()),
+              HasSubstr("max_batch_size is 4 locally, 8 on the server"));
 }
 
 // The config with a checksum agent listing `entries` ("MD5:1/model.pt" -> digest).
@@ -113,7 +133,8 @@ TEST(ModelVersionTest, ChecksumAgentEntriesMustAgree) {
   const auto other = WithChecksums({{"MD5:1/model.pt", "bbb"}, {"MD5:labels.txt", "ccc"}});
   EXPECT_EQ(ModelVersionDifference(v1, other, ""),
             "checksum MD5:1/model.pt is aaa locally, bbb on the server");
-  EXPECT_EQ(ModelVersionDifference(v1, Config(), ""), "checksum MD5:1/model.pt is not on the server");
+  EXPECT_EQ(ModelVersionDifference(v1, Config(), ""),
+            "checksum MD5:1/model.pt is not on the server");
   EXPECT_EQ(ModelVersionDifference(Config(), v1, ""),
             "checksum MD5:1/model.pt is only on the server");
   // Other agents do not count.
@@ -137,9 +158,11 @@ TEST(ModelVersionTest, AVersionComparesOnlyItsOwnFilesAndTopLevelOnes) {
 
 TEST_F(LocalConfigTest, AChecksumDifferenceIsAModelVersionMismatch) {
   std::string text = kConfig;
-  text += R"pb(model_repository_agents {
-    agents [ { name: "checksum" parameters { key: "MD5:1/model.pt" value: "aaa" } } ]
-  })pb";
+  text += R"pb(model_repository_agents { agents
+                                         [ {
+                                           name: "checksum"
+                                           parameters { key: "MD5:1/model.pt" value: "aaa" }
+                                         }] })pb";
   absl::Status status = Check(text);
   EXPECT_EQ(GetErrorCategory(status), ErrorCategory::kModelError);
   EXPECT_FALSE(MayRetry(status));

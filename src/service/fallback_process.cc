@@ -50,8 +50,8 @@ std::vector<char*> Pointers(std::vector<std::string>& strings) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<FallbackProcess>> FallbackProcess::Start(
-    const Spec& spec, absl::Duration stop_grace) {
+absl::StatusOr<std::unique_ptr<FallbackProcess>> FallbackProcess::Start(const Spec& spec,
+                                                                        absl::Duration stop_grace) {
   std::unique_ptr<FallbackProcess> process(new FallbackProcess(stop_grace));
   process->thread_ = std::thread([p = process.get(), spec] { p->Run(spec); });
   pid_t pid = -1;

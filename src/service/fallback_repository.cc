@@ -20,8 +20,8 @@ absl::StatusOr<std::string> ReadConfig(const ModelDeclaration& model) {
   const std::filesystem::path file = model.directory / "config.pbtxt";
   std::ifstream in(file);
   if (!in) {
-    return absl::InvalidArgumentError(absl::StrCat("model '", model.name, "': cannot read ",
-                                                   file.string()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("model '", model.name, "': cannot read ", file.string()));
   }
   std::stringstream text;
   text << in.rdbuf();
@@ -33,8 +33,8 @@ absl::Status WriteModel(const std::filesystem::path& target, const ModelDeclarat
   std::error_code error;
   std::filesystem::create_directories(target, error);
   if (error) {
-    return absl::InternalError(absl::StrCat("cannot create ", target.string(), ": ",
-                                            error.message()));
+    return absl::InternalError(
+        absl::StrCat("cannot create ", target.string(), ": ", error.message()));
   }
   {
     std::ofstream out(target / "config.pbtxt");
@@ -46,13 +46,13 @@ absl::Status WriteModel(const std::filesystem::path& target, const ModelDeclarat
     if (entry.path().filename() == "config.pbtxt") continue;
     std::filesystem::create_symlink(entry.path(), target / entry.path().filename(), error);
     if (error) {
-      return absl::InternalError(absl::StrCat("cannot link ", entry.path().string(), ": ",
-                                              error.message()));
+      return absl::InternalError(
+          absl::StrCat("cannot link ", entry.path().string(), ": ", error.message()));
     }
   }
   if (error) {
-    return absl::InternalError(absl::StrCat("cannot list ", source.string(), ": ",
-                                            error.message()));
+    return absl::InternalError(
+        absl::StrCat("cannot list ", source.string(), ": ", error.message()));
   }
   return absl::OkStatus();
 }
@@ -95,8 +95,8 @@ absl::StatusOr<WrittenModels> WriteFallbackRepository(const std::filesystem::pat
     const std::filesystem::path target = repository / models[i].name;
     std::error_code error;
     std::filesystem::remove_all(target, error);  // links only: their targets stay
-    SONIC_RETURN_IF_ERROR(WriteModel(target, models[i],
-                                     WithThreadCount(configs[i], written.threads_per_instance)));
+    SONIC_RETURN_IF_ERROR(
+        WriteModel(target, models[i], WithThreadCount(configs[i], written.threads_per_instance)));
   }
   return written;
 }

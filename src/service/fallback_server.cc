@@ -65,17 +65,25 @@ std::vector<std::string> CommandLine(const FallbackConfig& config,
                                      const std::filesystem::path& repository,
                                      const std::filesystem::path& log, int port) {
   if (!config.launch_command.empty()) {
-    const std::string command = absl::StrReplaceAll(
-        config.launch_command, {{"{port}", absl::StrCat(port)},
-                                {"{repository}", repository.string()},
-                                {"{log_verbose}", config.verbose ? "1" : "0"},
-                                {"{log}", log.string()}});
+    const std::string command =
+        absl::StrReplaceAll(config.launch_command, {{"{port}", absl::StrCat(port)},
+                                                    {"{repository}", repository.string()},
+                                                    {"{log_verbose}", config.verbose ? "1" : "0"},
+                                                    {"{log}", log.string()}});
     return {"/bin/sh", "-c", "exec " + command};
   }
-  std::vector<std::string> argv = {
-      binary.string(), "--model-repository", repository.string(), "--model-control-mode",
-      "explicit", "--grpc-address", "127.0.0.1", "--grpc-port", "0", "--allow-metrics=false",
-      "--allow-http=false", "--exit-on-error=false"};
+  std::vector<std::string> argv = {binary.string(),
+                                   "--model-repository",
+                                   repository.string(),
+                                   "--model-control-mode",
+                                   "explicit",
+                                   "--grpc-address",
+                                   "127.0.0.1",
+                                   "--grpc-port",
+                                   "0",
+                                   "--allow-metrics=false",
+                                   "--allow-http=false",
+                                   "--exit-on-error=false"};
   if (config.verbose) argv.insert(argv.end(), {"--log-verbose", "1"});
   return argv;
 }
@@ -130,9 +138,9 @@ absl::StatusOr<std::filesystem::path> FindServerBinary(const FallbackConfig& con
     if (access(candidate.c_str(), X_OK) == 0) return candidate;
     absl::StrAppend(&looked, looked.empty() ? "" : ", ", candidate.string());
   }
-  return absl::FailedPreconditionError(absl::StrCat(
-      "fallback server: no sonic-server binary (looked at ", looked, "; set fallback.binary or ",
-      kServerBinaryEnv, ")"));
+  return absl::FailedPreconditionError(
+      absl::StrCat("fallback server: no sonic-server binary (looked at ", looked,
+                   "; set fallback.binary or ", kServerBinaryEnv, ")"));
 }
 
 absl::Status FallbackServer::MakeDirectory(const FallbackConfig& config) {
@@ -141,9 +149,9 @@ absl::Status FallbackServer::MakeDirectory(const FallbackConfig& config) {
   std::filesystem::create_directories(base, error);
   std::string pattern = (base / "sonic-fallback-XXXXXX").string();
   if (error || mkdtemp(pattern.data()) == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "fallback server: cannot create a temporary folder in ", base.string(), ": ",
-        error ? error.message() : std::strerror(errno)));
+    return absl::InvalidArgumentError(
+        absl::StrCat("fallback server: cannot create a temporary folder in ", base.string(), ": ",
+                     error ? error.message() : std::strerror(errno)));
   }
   dir_ = pattern;
   repository_ = dir_ / "models";
@@ -249,10 +257,9 @@ absl::Status FallbackServer::Launch(const FallbackConfig& config,
     absl::SleepFor(absl::Milliseconds(50));
   }
   process_->Stop();
-  return absl::UnavailableError(absl::StrCat("fallback server not ready within ",
-                                             absl::FormatDuration(config.startup_timeout),
-                                             detached_ ? " (its launcher returned)" : "",
-                                             "; its log:\n", Log()));
+  return absl::UnavailableError(absl::StrCat(
+      "fallback server not ready within ", absl::FormatDuration(config.startup_timeout),
+      detached_ ? " (its launcher returned)" : "", "; its log:\n", Log()));
 }
 
 FallbackServer::~FallbackServer() {

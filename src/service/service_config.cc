@@ -67,7 +67,7 @@ absl::StatusOr<FallbackDevice> ParseDevice(const YAML::Node& node, const std::st
 }
 
 absl::StatusOr<std::optional<client::SonicMode>> ParseClientMode(const YAML::Node& node,
-                                                                  const std::string& text) {
+                                                                 const std::string& text) {
   if (text.empty()) return std::nullopt;
   for (client::SonicMode mode :
        {client::SonicMode::kSync, client::SonicMode::kAsync, client::SonicMode::kPseudoAsync}) {
@@ -78,11 +78,10 @@ absl::StatusOr<std::optional<client::SonicMode>> ParseClientMode(const YAML::Nod
 }
 
 absl::StatusOr<FallbackConfig> ParseFallback(const YAML::Node& node) {
-  SONIC_RETURN_IF_ERROR(
-      Fields().CheckKeys(node, "fallback",
-                         {"enabled", "binary", "launch_command", "device", "cpu_cores",
-                          "startup_timeout_seconds", "stop_grace_seconds", "verbose", "debug",
-                          "temp_dir", "cpu_client_mode"}));
+  SONIC_RETURN_IF_ERROR(Fields().CheckKeys(
+      node, "fallback",
+      {"enabled", "binary", "launch_command", "device", "cpu_cores", "startup_timeout_seconds",
+       "stop_grace_seconds", "verbose", "debug", "temp_dir", "cpu_client_mode"}));
   FallbackConfig fallback;
   SONIC_ASSIGN_OR_RETURN(fallback.enabled, Fields().Bool(node, "enabled", "fallback", false));
   SONIC_ASSIGN_OR_RETURN(std::string binary, Fields().String(node, "binary", "fallback", false));

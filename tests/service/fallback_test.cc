@@ -182,8 +182,8 @@ TEST_F(ServiceTest, ALauncherThatReturnsAtOnceIsWaitedForOnThePort) {
   std::filesystem::permissions(script, std::filesystem::perms::owner_all);
   ServiceConfig config = WithFallback();
   config.fallback.binary.clear();
-  config.fallback.launch_command = absl::StrCat(script.string(), " {port} {repository} {log} ",
-                                                detached.pid_file.string());
+  config.fallback.launch_command =
+      absl::StrCat(script.string(), " {port} {repository} {log} ", detached.pid_file.string());
   config.models = {Model("identity_fp32")};
   auto service = CreateService(config);
   ASSERT_TRUE(service);

@@ -71,7 +71,8 @@ class ServiceTest : public ::testing::Test {
 
   // A server on a repository of `models`: name in the repository -> model directory (linked).
   std::unique_ptr<sonic::testing::ServerProcess> StartServer(
-      const std::string& name, const std::vector<std::pair<std::string, std::filesystem::path>>& models) {
+      const std::string& name,
+      const std::vector<std::pair<std::string, std::filesystem::path>>& models) {
     const auto repository = dir_->path() / name;
     std::filesystem::create_directories(repository);
     for (const auto& [model, directory] : models) {
