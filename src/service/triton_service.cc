@@ -104,7 +104,8 @@ class TritonService::Impl {
   std::string LocalConfigPath(const std::string& model) const {
     absl::MutexLock lock(&mu_);
     auto declared = models_.find(model);
-    if (declared == models_.end()) return "";
+    // A model declared without a local directory (served remotely only) has nothing to compare.
+    if (declared == models_.end() || declared->second.directory.empty()) return "";
     return (declared->second.directory / "config.pbtxt").string();
   }
 

@@ -65,6 +65,21 @@ TEST_F(ModelVersionTest, RequestsGoToTheServerWithTheLocalVersion) {
   EXPECT_TRUE(RoundTrip(**client, {1, 2}).ok());
 }
 
+TEST_F(ModelVersionTest, AModelDeclaredWithoutALocalDirectoryHasNothingToCompare) {
+  auto server = StartServer("a", {{"identity_fp32", Version("v2")}});
+  ASSERT_TRUE(server);
+  ServiceConfig config;
+  config.servers = {{"a", server->address(), {}}};
+  config.models = {{"identity_fp32", "", ""}};  // served remotely only
+  auto service = CreateService(config);
+  ASSERT_TRUE(service);
+  const auto options = service->ClientOptions("identity_fp32");
+  EXPECT_EQ(options.local_config_path, "");
+  auto client = client::TritonClient::Create(options);
+  ASSERT_TRUE(client.ok()) << client.status();
+  EXPECT_TRUE(RoundTrip(**client, {1, 2}).ok());
+}
+
 TEST_F(ModelVersionTest, NoServerWithTheLocalVersionAndNoFallbackIsAClearError) {
   auto old_version = StartServer("a", {{"identity_fp32", Version("v2")}});
   ASSERT_TRUE(old_version);
