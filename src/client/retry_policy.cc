@@ -26,6 +26,8 @@ FailureKind ClassifyFailure(const absl::Status& status) {
     case absl::StatusCode::kDeadlineExceeded:
       return FailureKind::kTimeout;
     case absl::StatusCode::kResourceExhausted:
+      // gRPC's own refusal of a message over the size limit is no overload: waiting won't help.
+      if (absl::StrContains(status.message(), "larger than max")) return FailureKind::kUnavailable;
       return FailureKind::kOverloaded;
     case absl::StatusCode::kUnavailable: {
       // sonic-server: "the queue is full (max_queue_size N)"; Triton: "Exceeds maximum queue

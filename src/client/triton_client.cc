@@ -1,10 +1,13 @@
 #include "sonic/client/triton_client.h"
 
 #include <algorithm>
+#include <deque>
+#include <random>
 #include <functional>
 #include <thread>
 #include <utility>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "cuda_shm_resource.h"
@@ -57,6 +60,23 @@ struct TritonClient::State {
   ClientStatistics stats;
   absl::Time dispatch_start;
 
+  // Retries (retry_policy.h): the chain in use, the current dispatch's failures counted by the
+  // chain and its overload retries, where the next retry goes, the server's last retry hint.
+  RetryChain chain;
+  std::shared_ptr<RetryBudget> budget;
+  int chain_failures = 0;
+  int overload_retries = 0;
+  std::optional<RetryRequest> next_retry;
+  absl::Duration retry_hint;
+  std::mt19937_64 random{std::random_device{}()};
+  // The current attempt, and what the automatic deadline derives from: the durations of recent
+  // successful attempts, and the server's mean request time for the model at Create().
+  absl::Time attempt_start;
+  size_t attempt_requests = 0;
+  bool attempt_reported = true;
+  std::deque<absl::Duration> recent_latencies;
+  absl::Duration server_mean_latency;
+
   // Where the tensors go (last: its destructor unregisters the region through `stub`). The
   // layout of the current dispatch, and the region it used, which `retired` keeps mapped after
   // a failover until the outputs are reset. `release_region`: a dispatch failed, so the region
@@ -70,6 +90,28 @@ struct TritonClient::State {
 };
 
 namespace {
+
+// The longest waits for a region's registration and unregistration (a local server answers in
+// milliseconds).
+constexpr absl::Duration kRegisterBound = absl::Seconds(2);
+constexpr absl::Duration kReleaseBound = absl::Seconds(1);
+// Successful attempts the automatic deadline looks back on.
+constexpr size_t kLatencyWindow = 32;
+
+// gRPC's retry pushback (trailing metadata grpc-retry-pushback-ms): how long the server asks
+// clients to wait before sending again; zero when it gives none.
+absl::Duration RetryHint(const grpc::ClientContext* context) {
+  if (context == nullptr) return absl::ZeroDuration();
+  const auto& trailers = context->GetServerTrailingMetadata();
+  auto hint = trailers.find("grpc-retry-pushback-ms");
+  int64_t ms = 0;
+  if (hint == trailers.end() ||
+      !absl::SimpleAtoi(std::string(hint->second.data(), hint->second.size()), &ms) ||
+      ms <= 0) {
+    return absl::ZeroDuration();
+  }
+  return absl::Milliseconds(ms);
+}
 
 std::string Context(const TritonClient::Options& options, const std::string& address) {
   return absl::StrCat("model '", options.model_name, "'",
@@ -133,20 +175,28 @@ absl::StatusOr<inference::ModelStatistics> FetchStatistics(
 // CreateCudaShmResource's (not built, device not visible).
 absl::StatusOr<std::unique_ptr<internal::MemoryResource>> MakeMemoryResource(
     const TritonClient::Options& options, const std::string& address, internal::StubSource stub) {
-  const absl::Duration timeout = std::min(options.setup_timeout, absl::Seconds(10));
-  internal::ContextSource new_context = [timeout] {
-    auto context = std::make_unique<grpc::ClientContext>();
-    context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
-    return context;
+  auto deadline = [](absl::Duration timeout) -> internal::ContextSource {
+    return [timeout] {
+      auto context = std::make_unique<grpc::ClientContext>();
+      context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+      return context;
+    };
   };
+  // Registering runs on the dispatching thread (when the region grows), unregistering after a
+  // failed dispatch and at teardown: neither waits long on a dead or hung server. A refused or
+  // late registration means tensors in the messages; the region is the client's own anyway.
+  internal::ContextSource new_context =
+      deadline(std::min(options.setup_timeout, kRegisterBound));
+  internal::ContextSource release_context = deadline(kReleaseBound);
   switch (options.shared_memory.value_or(SharedMemoryMode::kAuto)) {
     case SharedMemoryMode::kCuda:
       return internal::CreateCudaShmResource(
-          options.cuda_device, internal::CudaShmRpcs(std::move(stub), std::move(new_context)));
+          options.cuda_device,
+          internal::CudaShmRpcs(std::move(stub), std::move(new_context), release_context));
     case SharedMemoryMode::kAuto:
       if (!internal::IsLocalAddress(address)) break;
       return std::make_unique<internal::SystemShmResource>(
-          internal::SystemShmRpcs(std::move(stub), std::move(new_context)));
+          internal::SystemShmRpcs(std::move(stub), std::move(new_context), release_context));
     case SharedMemoryMode::kOff:
       break;
   }
@@ -209,6 +259,20 @@ absl::StatusOr<std::unique_ptr<TritonClient>> TritonClient::Create(const Options
   }
   state->memory = *std::move(memory);
   SONIC_ASSIGN_OR_RETURN(state->io, FetchModel(*state->stub, options, context));
+  if (options.timeout == 0 && options.auto_timeout) {
+    // The automatic deadline's first estimate; without statistics it starts at auto_timeout_max.
+    absl::StatusOr<inference::ModelStatistics> snapshot =
+        FetchStatistics(*state->stub, options, context);
+    if (snapshot.ok() && snapshot->inference_stats().success().count() > 0) {
+      const auto& success = snapshot->inference_stats().success();
+      state->server_mean_latency = absl::Nanoseconds(success.ns() / success.count());
+    }
+  }
+  state->chain = options.retry_chain;
+  if (state->chain.empty() && options.allowed_tries > 1) {
+    state->chain.push_back({RetryTarget::kResolver, options.allowed_tries - 1});
+  }
+  state->budget = options.retry_budget ? options.retry_budget : std::make_shared<RetryBudget>();
   if (options.verbose) {
     // Servers without statistics still serve; the report then has client-side numbers only.
     absl::StatusOr<inference::ModelStatistics> snapshot =
@@ -226,7 +290,7 @@ absl::StatusOr<std::unique_ptr<TritonClient>> TritonClient::Create(const Options
 }
 
 TritonClient::TritonClient(const Options& options, std::shared_ptr<State> state)
-    : SonicClient(options.mode.value_or(SonicMode::kAsync), options.allowed_tries,
+    : SonicClient(options.mode.value_or(SonicMode::kAsync), ChainAttempts(state->chain),
                   options.debug_name),
       state_(std::move(state)) {
   const std::string where = context();
@@ -330,6 +394,8 @@ void TritonClient::evaluate() {
     return;
   }
   if (tries() == 1) {  // a new dispatch
+    state_->chain_failures = 0;
+    state_->overload_retries = 0;
     if (absl::Status prepared = prepare(); !prepared.ok()) {
       finish(false, prepared);
       return;
@@ -382,13 +448,14 @@ absl::Status TritonClient::prepare() {
 void TritonClient::launch() {
   if (snapshotBeforeCalls()) return;
   std::vector<size_t> to_start;
+  const absl::Duration timeout = attemptTimeout();
   {
     absl::MutexLock lock(&state_->mu);
     for (size_t i = 0; i < state_->calls.size(); ++i) {
       State::Call& call = state_->calls[i];
       if (call.succeeded) continue;
       call.context = std::make_unique<grpc::ClientContext>();
-      internal::ConfigureCall(*call.context, state_->timeout, state_->options.compression);
+      internal::ConfigureCall(*call.context, timeout, state_->options.compression);
       if (state_->cancelled) call.context->TryCancel();
       call.response.Clear();
       to_start.push_back(i);
@@ -398,6 +465,9 @@ void TritonClient::launch() {
   }
   ++state_->stats.attempts;
   state_->stats.requests += to_start.size();
+  state_->attempt_start = absl::Now();
+  state_->attempt_requests = to_start.size();
+  state_->attempt_reported = false;
   const bool async = mode() == SonicMode::kAsync;
   for (size_t i : to_start) {
     State::Call& call = state_->calls[i];
@@ -487,6 +557,7 @@ void TritonClient::conclude() {
     if (call.succeeded) continue;
     std::string where = context();
     if (count > 1) absl::StrAppend(&where, ", request ", i + 1, " of ", count);
+    state_->retry_hint = RetryHint(call.context.get());
     finish(false, ClassifyError(call.status, where));
     return;
   }
@@ -528,22 +599,69 @@ void TritonClient::cancelCalls() {
   }
 }
 
+absl::Duration TritonClient::attemptTimeout() const {
+  const Options& options = state_->options;
+  if (options.timeout != 0) return state_->timeout;
+  if (!options.auto_timeout) return absl::InfiniteDuration();
+  absl::Duration observed = state_->server_mean_latency;
+  if (!state_->recent_latencies.empty()) {
+    observed =
+        *std::max_element(state_->recent_latencies.begin(), state_->recent_latencies.end());
+  }
+  if (observed <= absl::ZeroDuration()) return options.auto_timeout_max;
+  return std::clamp(observed * options.auto_timeout_factor, options.auto_timeout_min,
+                    std::max(options.auto_timeout_min, options.auto_timeout_max));
+}
+
+std::optional<absl::Duration> TritonClient::retryDelay(const absl::Status& error) {
+  const FailureKind kind = ClassifyFailure(error);
+  std::optional<absl::Duration> delay;
+  state_->next_retry.reset();
+  if (kind == FailureKind::kOverloaded) {
+    // Not the server's fault: wait and send again, rerouting when a less loaded server exists.
+    if (state_->overload_retries < state_->options.backoff.max_retries &&
+        state_->budget->TrySpend()) {
+      ++state_->overload_retries;
+      const double draw = std::uniform_real_distribution<double>(0, 1)(state_->random);
+      delay = BackoffDelay(state_->options.backoff, state_->overload_retries, draw,
+                           state_->retry_hint);
+      state_->next_retry = RetryRequest{state_->options.model_name, state_->address,
+                                        RetryTarget::kAnotherServer, kind};
+    }
+  } else if (const RetryStep* step = ChainStep(state_->chain, ++state_->chain_failures)) {
+    delay = absl::ZeroDuration();
+    state_->next_retry =
+        RetryRequest{state_->options.model_name, state_->address, step->target, kind};
+  }
+  reportAttempt(error, delay.value_or(absl::ZeroDuration()));
+  return delay;
+}
+
 void TritonClient::prepareRetry(const absl::Status& error) {
-  if (!state_->options.resolver ||
-      GetErrorCategory(error) != ErrorCategory::kServerUnavailable) {
+  if (!state_->next_retry.has_value()) return;
+  const RetryRequest request = *state_->next_retry;
+  absl::StatusOr<ServerEndpoint> endpoint;
+  if (state_->options.retry_resolver) {
+    endpoint = state_->options.retry_resolver(request);
+  } else if (state_->options.resolver && request.target != RetryTarget::kSameServer &&
+             request.failure != FailureKind::kOverloaded) {
+    endpoint = state_->options.resolver(state_->options.model_name, state_->address);
+  } else {
     return;
   }
-  absl::StatusOr<ServerEndpoint> endpoint =
-      state_->options.resolver(state_->options.model_name, state_->address);
-  if (!endpoint.ok() || endpoint->address.empty() ||
-      (endpoint->address == state_->address && endpoint->tls == state_->tls)) {
+  if (endpoint.ok()) moveTo(*endpoint);
+}
+
+void TritonClient::moveTo(const ServerEndpoint& endpoint) {
+  if (endpoint.address.empty() ||
+      (endpoint.address == state_->address && endpoint.tls == state_->tls)) {
     return;
   }
   absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
-      internal::MakeCredentials(endpoint->tls);
+      internal::MakeCredentials(endpoint.tls);
   if (!credentials.ok()) return;
-  state_->address = endpoint->address;
-  state_->tls = endpoint->tls;
+  state_->address = endpoint.address;
+  state_->tls = endpoint.tls;
   state_->credentials = *std::move(credentials);
   state_->stub = inference::GRPCInferenceService::NewStub(
       internal::SharedChannel(state_->address, state_->tls, state_->credentials));
@@ -551,6 +669,19 @@ void TritonClient::prepareRetry(const absl::Status& error) {
   for (auto& [name, input] : inputs_) IoAccess::SetContext(input, where);
   for (auto& [name, output] : outputs_) IoAccess::SetContext(output, where);
   moveOffRegion();
+}
+
+void TritonClient::reportAttempt(const absl::Status& status, absl::Duration backoff) {
+  if (state_->attempt_reported) return;
+  state_->attempt_reported = true;
+  if (status.ok()) {
+    state_->recent_latencies.push_back(absl::Now() - state_->attempt_start);
+    if (state_->recent_latencies.size() > kLatencyWindow) state_->recent_latencies.pop_front();
+  }
+  if (!state_->options.attempt_observer || state_->attempt_requests == 0) return;
+  state_->options.attempt_observer(AttemptOutcome{
+      state_->options.model_name, state_->address, state_->attempt_requests, tries() > 1, status,
+      absl::Now() - state_->attempt_start, backoff});
 }
 
 // After a failover: the region belongs to the old server. Requests still to be sent carry their
@@ -578,6 +709,8 @@ void TritonClient::moveOffRegion() {
 }
 
 void TritonClient::completed(const absl::Status& status) {
+  reportAttempt(status, absl::ZeroDuration());
+  if (status.ok()) state_->budget->Refill();
   ++state_->stats.dispatches;
   if (!status.ok()) {
     ++state_->stats.failures;

@@ -1,6 +1,7 @@
 #include "sonic/service/triton_service.h"
 
 #include <algorithm>
+#include <deque>
 #include <filesystem>
 #include <functional>
 #include <iostream>
@@ -24,6 +25,28 @@ namespace sonic::service {
 namespace {
 
 constexpr absl::Duration kProbeDeadline = absl::Seconds(2);
+// How far back "recent" failures and full-queue refusals reach.
+constexpr absl::Duration kRecentWindow = absl::Seconds(60);
+
+// Events within kRecentWindow of now, oldest first.
+class RecentEvents {
+ public:
+  void Add(absl::Time now) {
+    times_.push_back(now);
+    Trim(now);
+  }
+  int Count(absl::Time now) const {
+    return static_cast<int>(std::count_if(times_.begin(), times_.end(), [now](absl::Time t) {
+      return t >= now - kRecentWindow;
+    }));
+  }
+
+ private:
+  void Trim(absl::Time now) {
+    while (!times_.empty() && times_.front() < now - kRecentWindow) times_.pop_front();
+  }
+  std::deque<absl::Time> times_;
+};
 
 struct Server {
   ServerConfig config;
@@ -33,6 +56,15 @@ struct Server {
   int assigned = 0;
   int failures = 0;
   double latency_ms = 0;
+  // Retry routing: failures in a row, out of routing until a probe succeeds, recent failures
+  // and refusals, each model's queue totals at the last probe and recent mean queue time.
+  int failures_in_a_row = 0;
+  bool out_of_routing = false;
+  RecentEvents recent_failures;
+  RecentEvents recent_overloads;
+  std::map<std::string, internal::QueueTotals> queue_totals;
+  std::map<std::string, double> queue_ms;
+  ServerState::Activity activity;
   // Declared models it serves in another version than the local config: model -> difference.
   std::map<std::string, std::string> mismatched;
   // For a fallback's clients that did not choose (ServerEndpoint::mode, ::shared_memory).
@@ -60,6 +92,9 @@ class TritonService::Impl {
                                                  const std::string& failed,
                                                  const std::string& preferred);
   void ProbeAll();
+  absl::StatusOr<client::ServerEndpoint> ResolveRetry(const client::RetryRequest& request);
+  void RecordAttempt(const client::AttemptOutcome& outcome);
+  std::shared_ptr<client::RetryBudget> retry_budget() const { return retry_budget_; }
   std::vector<ServerState> Servers() const;
   std::string FallbackLogs() const;
   std::vector<int> FallbackPids() const;
@@ -75,6 +110,18 @@ class TritonService::Impl {
                                 const std::string& preferred = "");
   // The known server at `address` with its TLS options (none for an unknown address).
   client::ServerEndpoint EndpointAt(const std::string& address) const;
+  // The routing candidates for `model`; those out of routing count as unhealthy.
+  std::vector<internal::RouteCandidate> Candidates(const std::string& model) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A retry's move from `from` to servers_[to]: the client's count moves, a failover is counted.
+  client::ServerEndpoint MoveClient(const std::string& from, int to)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // ResolveRetry's steps: another server (probing when none), after a full queue a less loaded
+  // one; UNAVAILABLE when there is none (and, for a failure, no fallback).
+  absl::StatusOr<client::ServerEndpoint> RetryElsewhere(const client::RetryRequest& request);
+  absl::StatusOr<client::ServerEndpoint> RerouteFromFullQueue(const client::RetryRequest& request);
+  // The model's running fallback server, else FromFallback.
+  absl::StatusOr<client::ServerEndpoint> RetryOnFallback(const client::RetryRequest& request);
   absl::StatusOr<client::ServerEndpoint> FromFallback(const std::string& model);
   // Loads `models` into the job's fallback server, or starts it on them (adding it to servers_)
   // when none runs; one that died is replaced, its log kept. Per model, "" or why it failed.
@@ -129,6 +176,8 @@ class TritonService::Impl {
   std::vector<std::string> failed_starts_ ABSL_GUARDED_BY(fallback_mu_);
   int fallback_failures_ ABSL_GUARDED_BY(mu_) = 0;  // calls to a fallback that failed
   std::function<void(std::string_view)> log_;       // where the fallback's log goes at the end
+  const std::shared_ptr<client::RetryBudget> retry_budget_ =
+      std::make_shared<client::RetryBudget>();
   std::thread prober_;
 };
 
@@ -175,6 +224,18 @@ void TritonService::Impl::Probe(const ServerConfig& server) {
     if (s.config.name != server.name) continue;
     s.healthy = result.ok() && result->ready;
     if (!result.ok()) continue;
+    if (s.healthy) {  // found well: back in routing
+      s.out_of_routing = false;
+      s.failures_in_a_row = 0;
+    }
+    for (const auto& [model, totals] : result->queue) {
+      const internal::QueueTotals before = s.queue_totals[model];
+      if (totals.count > before.count && totals.ns >= before.ns) {
+        s.queue_ms[model] = static_cast<double>(totals.ns - before.ns) /
+                            static_cast<double>(totals.count - before.count) / 1e6;
+      }
+      s.queue_totals[model] = totals;
+    }
     s.models = std::set<std::string>(result->models.begin(), result->models.end());
     for (const auto& [model, difference] : mismatched) s.models.erase(model);
     s.mismatched = mismatched;
@@ -207,11 +268,7 @@ client::ServerEndpoint TritonService::Impl::Choose(const std::string& model,
                                                   const std::string& excluded,
                                                   const std::string& client_preferred) {
   absl::MutexLock lock(&mu_);
-  std::vector<internal::RouteCandidate> candidates;
-  for (const Server& s : servers_) {
-    candidates.push_back({s.config.name, s.config.address, s.healthy, s.models.count(model) > 0,
-                          s.assigned, s.latency_ms});
-  }
+  std::vector<internal::RouteCandidate> candidates = Candidates(model);
   auto declared = models_.find(model);
   std::string preferred = config_.preferred_server;
   if (declared != models_.end() && !declared->second.preferred_server.empty()) {
@@ -250,6 +307,152 @@ absl::StatusOr<client::ServerEndpoint> TritonService::Impl::Resolve(
     if (auto chosen = Choose(model, "", preferred); !chosen.address.empty()) return chosen;
   }
   return FromFallback(model);
+}
+
+std::vector<internal::RouteCandidate> TritonService::Impl::Candidates(
+    const std::string& model) const {
+  const absl::Time now = absl::Now();
+  std::vector<internal::RouteCandidate> candidates;
+  for (const Server& s : servers_) {
+    auto queue = s.queue_ms.find(model);
+    candidates.push_back({s.config.name, s.config.address, s.healthy && !s.out_of_routing,
+                          s.models.count(model) > 0, s.assigned, s.latency_ms,
+                          s.recent_failures.Count(now), s.recent_overloads.Count(now),
+                          queue == s.queue_ms.end() ? 0 : queue->second});
+  }
+  return candidates;
+}
+
+client::ServerEndpoint TritonService::Impl::MoveClient(const std::string& from, int to) {
+  Server& target = servers_[to];
+  if (target.config.address != from) {
+    for (Server& s : servers_) {
+      if (s.config.address != from) continue;
+      s.assigned = std::max(0, s.assigned - 1);
+      ++s.activity.failovers;
+    }
+    ++target.assigned;
+  }
+  return {target.config.address, target.config.tls};
+}
+
+absl::StatusOr<client::ServerEndpoint> TritonService::Impl::ResolveRetry(
+    const client::RetryRequest& request) {
+  if (request.failure == client::FailureKind::kOverloaded) return RerouteFromFullQueue(request);
+  if (request.failure == client::FailureKind::kUnavailable) {
+    // A server that did not answer is asked again at once (quick when it refuses connections;
+    // a hung one, which timed out instead, is left to the prober).
+    std::optional<ServerConfig> failed;
+    {
+      absl::MutexLock lock(&mu_);
+      for (const Server& s : servers_) {
+        if (s.config.address == request.failed_address) failed = s.config;
+      }
+    }
+    if (failed.has_value()) Probe(*failed);
+  }
+  client::RetryTarget target = request.target;
+  if (target == client::RetryTarget::kResolver) {
+    switch (config_.retry_policy) {
+      case RetryPolicy::kSameServer:
+        target = client::RetryTarget::kSameServer;
+        break;
+      case RetryPolicy::kAnotherServer:
+        target = client::RetryTarget::kAnotherServer;
+        break;
+      case RetryPolicy::kFallback:
+        target = client::RetryTarget::kFallback;
+        break;
+    }
+  }
+  switch (target) {
+    case client::RetryTarget::kSameServer:
+      return EndpointAt(request.failed_address);
+    case client::RetryTarget::kFallback:
+      return RetryOnFallback(request);
+    default:
+      return RetryElsewhere(request);
+  }
+}
+
+absl::StatusOr<client::ServerEndpoint> TritonService::Impl::RetryElsewhere(
+    const client::RetryRequest& request) {
+  for (int round = 0; round < 2; ++round) {
+    if (round == 1) ProbeAll();  // others may have recovered, or started serving the model
+    absl::MutexLock lock(&mu_);
+    const int chosen =
+        internal::ChooseRetryServer(Candidates(request.model_name), request.failed_address);
+    if (chosen >= 0) return MoveClient(request.failed_address, chosen);
+  }
+  if (config_.fallback.enabled) return RetryOnFallback(request);
+  return absl::UnavailableError(absl::StrCat("TritonService: no other healthy server serves model '",
+                                             request.model_name,
+                                             "' and the fallback server is disabled"));
+}
+
+absl::StatusOr<client::ServerEndpoint> TritonService::Impl::RerouteFromFullQueue(
+    const client::RetryRequest& request) {
+  absl::MutexLock lock(&mu_);
+  const int chosen =
+      internal::ChooseLessLoadedServer(Candidates(request.model_name), request.failed_address);
+  if (chosen < 0) {
+    return absl::UnavailableError(absl::StrCat("TritonService: no healthy server serves model '",
+                                               request.model_name, "'"));
+  }
+  return MoveClient(request.failed_address, chosen);
+}
+
+absl::StatusOr<client::ServerEndpoint> TritonService::Impl::RetryOnFallback(
+    const client::RetryRequest& request) {
+  {
+    absl::MutexLock lock(&mu_);
+    for (int i = 0; i < static_cast<int>(servers_.size()); ++i) {
+      const Server& s = servers_[i];
+      if (s.fallback && s.healthy && !s.out_of_routing && s.models.count(request.model_name)) {
+        return MoveClient(request.failed_address, i);
+      }
+    }
+  }
+  absl::StatusOr<client::ServerEndpoint> endpoint = FromFallback(request.model_name);
+  if (endpoint.ok() && endpoint->address != request.failed_address) {
+    absl::MutexLock lock(&mu_);
+    for (Server& s : servers_) {
+      if (s.config.address != request.failed_address) continue;
+      s.assigned = std::max(0, s.assigned - 1);
+      ++s.activity.failovers;
+    }
+  }
+  return endpoint;
+}
+
+void TritonService::Impl::RecordAttempt(const client::AttemptOutcome& outcome) {
+  const absl::Time now = absl::Now();
+  absl::MutexLock lock(&mu_);
+  for (Server& s : servers_) {
+    if (s.config.address != outcome.address) continue;
+    ServerState::Activity& activity = s.activity;
+    ++activity.attempts;
+    activity.calls += outcome.requests;
+    if (outcome.retry) ++activity.retries;
+    if (outcome.status.ok()) {
+      s.failures_in_a_row = 0;
+      return;
+    }
+    if (!client::MayRetry(outcome.status)) return;  // the request's or the model's fault
+    activity.time_lost += outcome.duration + outcome.backoff;
+    const client::FailureKind kind = client::ClassifyFailure(outcome.status);
+    if (kind == client::FailureKind::kOverloaded) {  // busy, not broken
+      ++activity.overloads;
+      s.recent_overloads.Add(now);
+      return;
+    }
+    ++activity.failures;
+    if (kind == client::FailureKind::kTimeout) ++activity.timeouts;
+    ++s.failures;
+    s.recent_failures.Add(now);
+    if (++s.failures_in_a_row >= kOutOfRoutingFailures) s.out_of_routing = true;
+    return;
+  }
 }
 
 std::vector<ModelDeclaration> TritonService::Impl::UnservedModels() const {
@@ -448,11 +651,22 @@ absl::Status TritonService::Impl::DeclareModel(const ModelDeclaration& model) {
 
 std::vector<ServerState> TritonService::Impl::Servers() const {
   absl::MutexLock lock(&mu_);
+  const absl::Time now = absl::Now();
   std::vector<ServerState> states;
   for (const Server& s : servers_) {
-    states.push_back({s.config.name, s.config.address, s.healthy, s.fallback,
-                      std::vector<std::string>(s.models.begin(), s.models.end()), s.assigned,
-                      s.failures, s.latency_ms});
+    ServerState state;
+    state.name = s.config.name;
+    state.address = s.config.address;
+    state.healthy = s.healthy && !s.out_of_routing;
+    state.fallback = s.fallback;
+    state.models = std::vector<std::string>(s.models.begin(), s.models.end());
+    state.assigned_clients = s.assigned;
+    state.failures = s.failures;
+    state.latency_ms = s.latency_ms;
+    state.out_of_routing = s.out_of_routing;
+    state.recent_failures = s.recent_failures.Count(now);
+    state.activity = s.activity;
+    states.push_back(std::move(state));
   }
   return states;
 }
@@ -527,11 +741,38 @@ client::ServerResolver TritonService::Resolver(const std::string& preferred_serv
   };
 }
 
+absl::StatusOr<client::ServerEndpoint> TritonService::ResolveRetry(
+    const client::RetryRequest& request) {
+  absl::StatusOr<client::ServerEndpoint> endpoint = impl_->ResolveRetry(request);
+  if (!endpoint.ok()) return endpoint;
+  return impl_->Advise(*std::move(endpoint));
+}
+
+client::RetryResolver TritonService::RetryRouter() {
+  return [this](const client::RetryRequest& request) { return ResolveRetry(request); };
+}
+
+void TritonService::RecordAttempt(const client::AttemptOutcome& outcome) {
+  impl_->RecordAttempt(outcome);
+  if (!outcome.status.ok()) impl_->NoteFallbackFailure(outcome.address);
+}
+
+client::AttemptObserver TritonService::AttemptRecorder() {
+  return [this](const client::AttemptOutcome& outcome) { RecordAttempt(outcome); };
+}
+
+std::shared_ptr<client::RetryBudget> TritonService::retry_budget() const {
+  return impl_->retry_budget();
+}
+
 client::TritonClient::Options TritonService::ClientOptions(const std::string& model_name,
                                                            const std::string& preferred_server) {
   client::TritonClient::Options options;
   options.model_name = model_name;
   options.resolver = Resolver(preferred_server);
+  options.retry_resolver = RetryRouter();
+  options.attempt_observer = AttemptRecorder();
+  options.retry_budget = retry_budget();
   options.local_config_path = impl_->LocalConfigPath(model_name);
   return options;
 }

@@ -50,6 +50,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "sonic/client/client_statistics.h"
+#include "sonic/client/retry_policy.h"
 #include "sonic/client/sonic_client.h"
 #include "sonic/client/triton_data.h"
 
@@ -88,13 +89,43 @@ struct ServerEndpoint {
 };
 
 // Finds the server for a model: the seam where TritonService (server registry, failover, local
-// fallback server) plugs in. Called once by Create() with failed_address "" and, before a retry
-// after a kServerUnavailable error, with the address that failed; it returns the server to use,
-// with that server's own TLS options. May block (in kAsync it is called on a retry thread,
-// never on a transport thread). An error, or an endpoint whose TLS files cannot be read, keeps
-// the current server for the retry.
+// fallback server) plugs in. Called once by Create() with failed_address "" and, when no
+// RetryResolver is set, before a retry after a server-unavailable or timeout error whose chain
+// step is not kSameServer, with the address that failed; it returns the server to use, with
+// that server's own TLS options. May block (in kAsync it is called on a retry thread, never on a
+// transport thread). An error, or an endpoint whose TLS files cannot be read, keeps the current
+// server for the retry.
 using ServerResolver = std::function<absl::StatusOr<ServerEndpoint>(
     const std::string& model_name, const std::string& failed_address)>;
+
+// What a client tells its RetryResolver before every retry.
+struct RetryRequest {
+  std::string model_name;
+  std::string failed_address;  // the server of the failed attempt
+  RetryTarget target = RetryTarget::kResolver;  // the chain's step; kAnotherServer to reroute
+                                                // from a full queue (where a less loaded server
+                                                // is better, and the same one is fine)
+  FailureKind failure = FailureKind::kUnavailable;
+};
+
+// Where a retry goes, told the chain's step and the kind of failure; as ServerResolver
+// otherwise (may block, called on a retry thread; an error keeps the current server).
+using RetryResolver = std::function<absl::StatusOr<ServerEndpoint>(const RetryRequest&)>;
+
+// One attempt of a dispatch as it ended, for Options::attempt_observer.
+struct AttemptOutcome {
+  std::string model_name;
+  std::string address;      // the server it went to
+  size_t requests = 0;      // ModelInfer calls it sent
+  bool retry = false;       // not the dispatch's first attempt
+  absl::Status status;      // OK, or the error of its first failed call
+  absl::Duration duration;  // from sending to the last answer
+  absl::Duration backoff;   // the wait it causes before the next attempt (a full queue)
+};
+
+// Told every attempt that sent requests. Runs on the thread that ended it (in kAsync a
+// transport thread): must be thread-safe and must not block.
+using AttemptObserver = std::function<void(const AttemptOutcome&)>;
 
 // Where a client's messages go (a verbose client's reports, notes): one call per message, which
 // has no trailing newline. Called on the evaluating thread (in kAsync a gRPC thread), so it
@@ -116,12 +147,33 @@ class TritonClient : public SonicClient {
     // server's config has the same max_batch_size, inputs and outputs (names, datatypes, dims,
     // allow_ragged_batch) and fails with kModelError naming the difference.
     std::string local_config_path;
-    // Deadline of each attempt, `timeout` in `timeout_unit`; 0 = none.
+    // Deadline of each attempt, `timeout` in `timeout_unit`; 0 = the automatic deadline below
+    // (none when `auto_timeout` is false).
     uint64_t timeout = 0;
     TimeoutUnit timeout_unit = TimeoutUnit::kSeconds;
-    // Total attempts per dispatch (at least 1); only server-unavailable and timeout errors are
-    // retried.
+    // The automatic deadline follows the model's observed latency: auto_timeout_factor times
+    // the longest of this client's last 32 successful attempts (before its first, the mean
+    // request time the server reports for the model at Create(), when it has served it), kept
+    // within [auto_timeout_min, auto_timeout_max]; auto_timeout_max while nothing is known. A
+    // hung server then costs a bounded wait, and the timeout is retried elsewhere.
+    bool auto_timeout = true;
+    double auto_timeout_factor = 20;
+    absl::Duration auto_timeout_min = absl::Seconds(5);
+    absl::Duration auto_timeout_max = absl::Seconds(60);
+    // Total attempts per dispatch (at least 1) when `retry_chain` is empty; only
+    // server-unavailable and timeout errors are retried (full queues: `backoff` below).
     int allowed_tries = 1;
+    // Where retries go (retry_policy.h); empty: {kResolver, allowed_tries - 1}. A dispatch
+    // makes at most ChainAttempts(retry_chain) attempts besides its overload retries.
+    RetryChain retry_chain;
+    // Used for retries instead of `resolver` when set (TritonService sets both).
+    RetryResolver retry_resolver;
+    // Told of every attempt (TritonService counts them per server for routing and the report).
+    AttemptObserver attempt_observer;
+    // A full queue: the wait before sending again (the server's grpc-retry-pushback-ms hint
+    // respected), and the tokens such retries spend; null: a budget of this client's own.
+    BackoffPolicy backoff;
+    std::shared_ptr<RetryBudget> retry_budget;
     // Compression of the requests; responses come back uncompressed (as from Triton by default).
     Compression compression = Compression::kNone;
     // Outputs to request and expose; empty = all of the model's outputs.
@@ -209,6 +261,7 @@ class TritonClient : public SonicClient {
 
  protected:
   void evaluate() override;
+  std::optional<absl::Duration> retryDelay(const absl::Status& error) override;
   void prepareRetry(const absl::Status& error) override;
   void completed(const absl::Status& status) override;
 
@@ -232,6 +285,12 @@ class TritonClient : public SonicClient {
   void conclude();
   absl::Status readResponses();
   void cancelCalls();
+  // Switches to `endpoint` (a failover) unless it is the current server.
+  void moveTo(const ServerEndpoint& endpoint);
+  // Tells the attempt observer about the attempt that just ended (once per attempt).
+  void reportAttempt(const absl::Status& status, absl::Duration backoff);
+  // The deadline of the next attempt (Options::timeout or the automatic one).
+  absl::Duration attemptTimeout() const;
 
   std::shared_ptr<State> state_;  // shared with in-flight gRPC callbacks
   std::map<std::string, TritonInputData> inputs_;

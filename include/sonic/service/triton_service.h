@@ -8,9 +8,12 @@
 //   TritonClient::Options options = service->ClientOptions("particlenet");
 //   options.allowed_tries = 3;                                       // failover needs retries
 //
-// Discovery: each server is asked ServerLive and RepositoryIndex(ready=true) at Create(), at
-// the probe interval (by a background thread), and again after a request to it failed. A server
-// is healthy when its last probe succeeded and no request failed on it since.
+// Discovery: each server is asked ServerLive, RepositoryIndex(ready=true) and ModelStatistics
+// (for each model's recent queue time) at Create(), at the probe interval (by a background
+// thread), and again when a retry finds no other server. A server is healthy when its last probe
+// succeeded and it is in routing: clients report every attempt (AttemptObserver()), a failed one
+// (unavailable, timeout; not a full queue) counts against its server, and
+// kOutOfRoutingFailures failures in a row take it out of routing until a probe finds it well.
 //
 // Routing (Resolve with no failed address): the preferred server when it is healthy and serves
 // the model (the client's own, as CMSSW's per-module preferredServer, else the model's, else
@@ -21,6 +24,10 @@
 // client speaks to each server as that server requires.
 // Failover (Resolve with the failed address): the server is marked failed and re-probed, then the
 // retry policy decides: the same server, another server serving the model, or the fallback.
+// ResolveRetry (what clients from ClientOptions use) follows the client's retry chain instead:
+// each retry names its step (same server; another server, the healthiest first: fewest recent
+// failures, then the lowest recent queue time; the fallback; or the retry policy above), and a
+// retry after a full queue goes to a less loaded server when there is one, else stays.
 // Model versions: a declared model's local config (<directory>/config.pbtxt, CMSSW's
 // modelConfigPath; ClientOptions sets it as the client's local_config_path) is compared at every
 // probe with each server's ModelConfig (max_batch_size, inputs, outputs and the "checksum"
@@ -69,7 +76,23 @@ struct ServerState {
   int assigned_clients = 0;
   int failures = 0;            // requests failed on it so far
   double latency_ms = 0;       // smoothed ServerLive round trip
+  bool out_of_routing = false;  // failed repeatedly; back when a probe finds it well
+  int recent_failures = 0;      // failures in the last minute
+  // What the job's clients did there, from their attempt reports.
+  struct Activity {
+    uint64_t attempts = 0;   // attempts sent there (each one or more ModelInfer calls)
+    uint64_t calls = 0;      // ModelInfer calls
+    uint64_t failures = 0;   // failed attempts that count against it (unavailable, timeout)
+    uint64_t timeouts = 0;   // of which timeouts
+    uint64_t overloads = 0;  // attempts refused for a full queue
+    uint64_t retries = 0;    // attempts there that were retries
+    uint64_t failovers = 0;  // retries sent from it to another server
+    absl::Duration time_lost;  // failed and refused attempts, and the backoff they caused
+  } activity;
 };
+
+// Failures in a row that take a server out of routing.
+inline constexpr int kOutOfRoutingFailures = 2;
 
 class TritonService {
  public:
@@ -106,8 +129,24 @@ class TritonService {
   // A ServerResolver calling Resolve with `preferred_server`; valid while the service lives.
   client::ServerResolver Resolver(const std::string& preferred_server = "");
 
+  // The server for a client's retry (see Failover above; preferred servers do not apply); may
+  // block like Resolve (probes, the fallback's start). Errors as Resolve's; UNAVAILABLE also
+  // when the step has no server (the client then stays where it is).
+  absl::StatusOr<client::ServerEndpoint> ResolveRetry(const client::RetryRequest& request);
+  // ResolveRetry as a client's RetryResolver; valid while the service lives.
+  client::RetryResolver RetryRouter();
+
+  // Counts a client's attempt against (or for) its server; never blocks on I/O.
+  void RecordAttempt(const client::AttemptOutcome& outcome);
+  // RecordAttempt as a client's AttemptObserver; valid while the service lives.
+  client::AttemptObserver AttemptRecorder();
+
+  // The job's budget of retries after full queues, shared by the clients of ClientOptions.
+  std::shared_ptr<client::RetryBudget> retry_budget() const;
+
   // TritonClient options for `model_name` using Resolver(preferred_server) (which gives each
-  // server's TLS options with its address).
+  // server's TLS options with its address), RetryRouter(), AttemptRecorder() and
+  // retry_budget().
   client::TritonClient::Options ClientOptions(const std::string& model_name,
                                               const std::string& preferred_server = "");
 

@@ -62,6 +62,7 @@ class EngineFactory {
     client::TritonClient::Options options = service_->ClientOptions(model);
     options.mode = module.client.mode;
     options.allowed_tries = module.client.allowed_tries;
+    options.retry_chain = module.client.retry_chain;
     options.timeout = module.client.timeout_ms;
     options.timeout_unit = client::TimeoutUnit::kMilliseconds;
     options.compression = module.client.compression;
@@ -131,6 +132,7 @@ absl::StatusOr<framework::ModuleDescription> Describe(const ModuleConfig& module
 struct Run {
   framework::ProcessorReport report;
   std::vector<std::string> servers;
+  std::vector<service::ServerState> server_states;
 };
 
 absl::StatusOr<Run> RunOnce(const JobConfig& config, InferenceMode mode, ProductStore* store,
@@ -188,9 +190,10 @@ absl::StatusOr<Run> RunOnce(const JobConfig& config, InferenceMode mode, Product
       return Annotate(report.status(), absl::StrCat("fallback server log:\n", logs));
   }
   SONIC_RETURN_IF_ERROR(report.status());
-  Run run{*std::move(report), {}};
+  Run run{*std::move(report), {}, {}};
   if (service != nullptr) {
-    for (const service::ServerState& server : service->Servers()) {
+    run.server_states = service->Servers();
+    for (const service::ServerState& server : run.server_states) {
       run.servers.push_back(absl::StrCat(server.name, " ", server.address,
                                          server.fallback ? " (local fallback)" : ""));
     }
@@ -274,7 +277,7 @@ absl::StatusOr<JobResult> RunJob(const JobConfig& config, const JobOptions& opti
       Run run,
       RunOnce(config, config.mode, options.validate ? &measured : nullptr, options.on_progress));
   JobResult result{config.mode, std::move(run.report), std::nullopt, std::nullopt,
-                   std::move(run.servers)};
+                   std::move(run.servers), std::move(run.server_states)};
   if (!options.validate) return result;
   const InferenceMode reference_mode =
       config.mode == InferenceMode::kSonic ? InferenceMode::kDirect : InferenceMode::kSonic;

@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "demonstrator/job/job_config.h"
 #include "sonic/framework/event_processor.h"
+#include "sonic/service/triton_service.h"
 
 namespace sonic::demo {
 
@@ -62,6 +63,9 @@ struct JobResult {
   std::optional<framework::ProcessorReport> reference_report;
   // SONIC mode: the servers the service knew at the end (fallback ones marked).
   std::vector<std::string> servers;
+  // SONIC mode: the same servers with what the job's clients did there (calls, failures,
+  // retries, failovers, time lost), for the report.
+  std::vector<service::ServerState> server_states;
 };
 
 // INVALID_ARGUMENT for a bad module parameter; NOT_FOUND for a missing model repository in

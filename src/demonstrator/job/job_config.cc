@@ -56,11 +56,35 @@ absl::StatusOr<Enum> Choice(const YAML::Node& node, const std::string& key,
                                                 "' is not one of ", known));
 }
 
+// [{target: same_server, tries: 1}, ...] (tries default 1).
+absl::StatusOr<client::RetryChain> ParseRetryChain(const YAML::Node& node,
+                                                   const std::string& context) {
+  if (!node.IsSequence()) return Fields().Error(node, context + " must be a list");
+  constexpr std::pair<std::string_view, client::RetryTarget> kTargets[] = {
+      {"resolver", client::RetryTarget::kResolver},
+      {"same_server", client::RetryTarget::kSameServer},
+      {"another_server", client::RetryTarget::kAnotherServer},
+      {"fallback", client::RetryTarget::kFallback}};
+  client::RetryChain chain;
+  for (size_t i = 0; i < node.size(); ++i) {
+    const std::string step_context = absl::StrCat(context, "[", i, "]");
+    SONIC_RETURN_IF_ERROR(Fields().CheckKeys(node[i], step_context, {"target", "tries"}));
+    client::RetryStep step;
+    SONIC_ASSIGN_OR_RETURN(step.target,
+                           Choice(node[i], "target", step_context, kTargets, step.target));
+    SONIC_ASSIGN_OR_RETURN(int64_t tries, Integer(node[i], "tries", step_context, 1, 1));
+    step.tries = static_cast<int>(tries);
+    chain.push_back(step);
+  }
+  return chain;
+}
+
 absl::StatusOr<ClientSettings> ParseClient(const YAML::Node& node, std::string_view context,
                                            ClientSettings settings) {
   if (!node) return settings;
   SONIC_RETURN_IF_ERROR(Fields().CheckKeys(
-      node, context, {"mode", "allowed_tries", "timeout_ms", "compression", "shared_memory"}));
+      node, context,
+      {"mode", "allowed_tries", "retry_chain", "timeout_ms", "compression", "shared_memory"}));
   constexpr std::pair<std::string_view, client::SonicMode> kModes[] = {
       {"Sync", client::SonicMode::kSync},
       {"Async", client::SonicMode::kAsync},
@@ -75,6 +99,10 @@ absl::StatusOr<ClientSettings> ParseClient(const YAML::Node& node, std::string_v
   SONIC_ASSIGN_OR_RETURN(int64_t tries,
                          Integer(node, "allowed_tries", context, settings.allowed_tries, 1));
   settings.allowed_tries = static_cast<int>(tries);
+  if (const YAML::Node chain = node["retry_chain"]) {
+    SONIC_ASSIGN_OR_RETURN(settings.retry_chain,
+                           ParseRetryChain(chain, absl::StrCat(std::string(context), ".retry_chain")));
+  }
   SONIC_ASSIGN_OR_RETURN(int64_t timeout, Integer(node, "timeout_ms", context,
                                                   static_cast<int64_t>(settings.timeout_ms), 0));
   settings.timeout_ms = static_cast<uint64_t>(timeout);

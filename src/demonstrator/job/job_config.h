@@ -10,8 +10,13 @@
 //   models: ../build/models       # the model repository, relative to this file
 //   client:                       # defaults for every SONIC module
 //     mode: Async                 # Sync | Async | PseudoAsync
-//     allowed_tries: 2
-//     timeout_ms: 0               # 0: no deadline
+//     allowed_tries: 3            # attempts per dispatch (retries: the service's retry_policy)
+//     retry_chain:                # instead of allowed_tries: where each retry goes, in order
+//       - {target: same_server, tries: 1}      # same_server | another_server | fallback |
+//       - {target: another_server, tries: 1}   # resolver (the retry_policy); tries default 1
+//       - {target: fallback, tries: 1}
+//     timeout_ms: 0               # 0: the automatic deadline (triton_client.h), from the
+//                                 # model's observed latency
 //     compression: none           # none | deflate | gzip
 //     shared_memory: auto         # auto | off
 //   service:                      # TritonService (sonic/service/service_config.h's format)
@@ -51,7 +56,8 @@ absl::StatusOr<InferenceMode> ParseInferenceMode(std::string_view text);
 
 struct ClientSettings {
   client::SonicMode mode = client::SonicMode::kAsync;
-  int allowed_tries = 1;
+  int allowed_tries = 3;
+  client::RetryChain retry_chain;  // empty: allowed_tries
   uint64_t timeout_ms = 0;
   client::Compression compression = client::Compression::kNone;
   client::SharedMemoryMode shared_memory = client::SharedMemoryMode::kAuto;

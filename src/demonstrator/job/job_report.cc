@@ -20,6 +20,20 @@ double PerEvent(double total, uint64_t events) {
   return events == 0 ? 0 : total / static_cast<double>(events);
 }
 
+// "name address (local fallback)" and what the job's clients did there.
+std::string ServerLine(const service::ServerState& server) {
+  const service::ServerState::Activity& a = server.activity;
+  std::string line = absl::StrCat(server.name, " ", server.address,
+                                  server.fallback ? " (local fallback)" : "");
+  absl::StrAppendFormat(&line,
+                        ": %d calls in %d attempts, %d failures (%d timeouts), %d full-queue "
+                        "refusals, %d retries, %d failovers, %.2f s lost",
+                        a.calls, a.attempts, a.failures, a.timeouts, a.overloads, a.retries,
+                        a.failovers, absl::ToDoubleSeconds(a.time_lost));
+  if (server.out_of_routing) absl::StrAppend(&line, ", out of routing");
+  return line;
+}
+
 }  // namespace
 
 std::vector<CategoryTime> CategoryTimes(const framework::ProcessorReport& report) {
@@ -56,8 +70,15 @@ std::string FormatJobReport(const JobConfig& config, const JobResult& result) {
       "%d events in %.2f s: %.2f events/s (mode %s, %d threads, %d concurrent events)\n",
       report.events, absl::ToDoubleSeconds(report.wall), EventsPerSecond(report),
       std::string(InferenceModeName(result.mode)), report.threads, report.streams);
-  for (const std::string& server : result.servers)
-    absl::StrAppend(&text, "  server: ", server, "\n");
+  if (!result.server_states.empty()) {
+    for (const service::ServerState& server : result.server_states) {
+      absl::StrAppend(&text, "  server: ", ServerLine(server), "\n");
+    }
+  } else {
+    for (const std::string& server : result.servers) {
+      absl::StrAppend(&text, "  server: ", server, "\n");
+    }
+  }
   const std::vector<CategoryTime> rows = CategoryTimes(report);
   if (result.reference_report) {
     // The seed's comparison: each category with the other way of running the models beside.
@@ -120,6 +141,21 @@ nlohmann::json JobReportJson(const JobConfig& config, const JobResult& result) {
   json["seed"] = config.seed;
   json["max_concurrent_waits"] = report.max_concurrent_waits;
   json["servers"] = result.servers;
+  for (const service::ServerState& server : result.server_states) {
+    const service::ServerState::Activity& a = server.activity;
+    json["server_activity"].push_back({{"name", server.name},
+                                       {"address", server.address},
+                                       {"fallback", server.fallback},
+                                       {"attempts", a.attempts},
+                                       {"calls", a.calls},
+                                       {"failures", a.failures},
+                                       {"timeouts", a.timeouts},
+                                       {"full_queue_refusals", a.overloads},
+                                       {"retries", a.retries},
+                                       {"failovers", a.failovers},
+                                       {"seconds_lost", absl::ToDoubleSeconds(a.time_lost)},
+                                       {"out_of_routing", server.out_of_routing}});
+  }
   for (const CategoryTime& row : CategoryTimes(report)) {
     json["categories"].push_back({{"category", row.category},
                                   {"ms_per_event", row.ms_per_event},

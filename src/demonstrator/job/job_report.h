@@ -1,7 +1,9 @@
 // What `sonic run` shows and writes about a job: the seed paper's table (per category: ms per
 // event on the framework's threads and share of the event; the waits for external work shown
 // beside, as they use no thread; with validation, the other run's column beside), throughput,
-// servers, and the validation summary; and the same as JSON for --report.
+// servers (per server: calls, attempts, failures and timeouts, full-queue refusals, retries,
+// failovers away from it, time lost to failed and refused attempts and their backoff), and the
+// validation summary; and the same as JSON for --report.
 //
 // Categories: ParticleNet, DeepTau, DeepMET, Echo (per module type), other (the rest of the
 // modules and the source). ms/event = (time in acquire + time in produce) / events.
@@ -30,7 +32,7 @@ std::vector<CategoryTime> CategoryTimes(const framework::ProcessorReport& report
 std::string FormatJobReport(const JobConfig& config, const JobResult& result);
 
 // The same as JSON: events, wall_seconds, events_per_second, threads, concurrent_events, mode,
-// categories [...], modules [...], servers, validation {...}.
+// categories [...], modules [...], servers, server_activity [...], validation {...}.
 nlohmann::json JobReportJson(const JobConfig& config, const JobResult& result);
 
 }  // namespace sonic::demo
