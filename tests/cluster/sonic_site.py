@@ -167,7 +167,8 @@ class Site:
     def set_remote_delay(self, rtt_ms):
         """Puts the job hosts `rtt_ms` of round trip away from the balancer and servers: tc
         netem on each job host's link where the kernel has it, else a delay relay (TCP,
-        delay_relay.py) on a "wan" host the jobs send to. Returns the method used."""
+        delay_relay.py) on a "wan" host the jobs send to (at 0 ms too). Returns the method
+        used."""
         if self.cluster.netem_available():
             for job in self.jobs:
                 self.cluster.set_delay(job, rtt_ms / 2)
@@ -175,15 +176,16 @@ class Site:
         if self.relay is not None:
             self.cluster.stop(self.relay)
             self.relay = None
-        self.job_address = f"{self.lb.ip}:{cl.BALANCER_PORT}"
-        if rtt_ms > 0:
-            wan = self.cluster.hosts.get("wan") or self.cluster.add_host("wan")
-            relay = Path(__file__).with_name("delay_relay.py")
-            self.relay = self.cluster.start(
-                wan, f"relay-{rtt_ms}", [sys.executable, str(relay), f"{wan.ip}:{cl.BALANCER_PORT}",
-                                        self.job_address, str(rtt_ms / 2)])
-            self._wait_port(wan, cl.BALANCER_PORT, self.relay, f"relay-{rtt_ms}")
-            self.job_address = f"{wan.ip}:{cl.BALANCER_PORT}"
+        # The relay runs at 0 ms too, so that the local case pays the relay's CPU time as the
+        # remote ones do and only the delay differs.
+        wan = self.cluster.hosts.get("wan") or self.cluster.add_host("wan")
+        relay = Path(__file__).with_name("delay_relay.py")
+        balancer = f"{self.lb.ip}:{cl.BALANCER_PORT}"
+        self.relay = self.cluster.start(
+            wan, f"relay-{rtt_ms}",
+            [sys.executable, str(relay), f"{wan.ip}:{cl.BALANCER_PORT}", balancer, str(rtt_ms / 2)])
+        self._wait_port(wan, cl.BALANCER_PORT, self.relay, f"relay-{rtt_ms}")
+        self.job_address = f"{wan.ip}:{cl.BALANCER_PORT}"
         return "delay relay (the kernel has no sch_netem for tc netem)"
 
     # ---- jobs -----------------------------------------------------------------------------
