@@ -88,6 +88,26 @@ TEST(JobConfigTest, MistakesAreNamedWithTheirLine) {
   EXPECT_THAT(Error("modules: [{type: deeptau}\n"), HasSubstr("malformed YAML"));
 }
 
+TEST(JobConfigTest, RetryChainInOrderAndDefaultTries) {
+  absl::StatusOr<JobConfig> config = ParseJobConfig(R"(
+client: {retry_chain: [{target: same_server}, {target: another_server, tries: 2}, {target: fallback}]}
+modules: [{type: deeptau}, {type: deepmet, client: {retry_chain: []}}]
+)",
+                                                    "/jobs");
+  ASSERT_TRUE(config.ok()) << config.status();
+  const client::RetryChain expected = {{client::RetryTarget::kSameServer, 1},
+                                       {client::RetryTarget::kAnotherServer, 2},
+                                       {client::RetryTarget::kFallback, 1}};
+  EXPECT_EQ(config->modules[0].client.retry_chain, expected);
+  EXPECT_TRUE(config->modules[1].client.retry_chain.empty());
+  EXPECT_EQ(config->modules[1].client.allowed_tries, 3);
+  EXPECT_THAT(Error("modules: [{type: deeptau, client: {retry_chain: [{target: elsewhere}]}}]"),
+              HasSubstr("'elsewhere' is not one of resolver, same_server"));
+  EXPECT_THAT(Error("modules: [{type: deeptau, client: {retry_chain: [{target: fallback, "
+                    "tries: 0}]}}]"),
+              HasSubstr("tries must be a whole number >= 1"));
+}
+
 TEST(JobConfigTest, MissingFileIsNotFound) {
   EXPECT_EQ(LoadJobConfig("/no/such/job.yaml").status().code(), absl::StatusCode::kNotFound);
 }
