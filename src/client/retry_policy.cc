@@ -33,8 +33,8 @@ FailureKind ClassifyFailure(const absl::Status& status) {
       // sonic-server: "the queue is full (max_queue_size N)"; Triton: "Exceeds maximum queue
       // size", and "Request timeout expired" when its queue policy drops a waiting request.
       const std::string message = absl::AsciiStrToLower(status.message());
-      for (const char* overload : {"queue is full", "maximum queue size", "queue full",
-                                   "request timeout expired"}) {
+      for (const char* overload :
+           {"queue is full", "maximum queue size", "queue full", "request timeout expired"}) {
         if (absl::StrContains(message, overload)) return FailureKind::kOverloaded;
       }
       return FailureKind::kUnavailable;

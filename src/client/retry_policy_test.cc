@@ -20,9 +20,8 @@ TEST(RetryPolicyTest, FullQueuesAreOverloadsNotFailures) {
 }
 
 TEST(RetryPolicyTest, ChainStepsFollowEachOtherInOrder) {
-  const RetryChain chain = {{RetryTarget::kSameServer, 1},
-                            {RetryTarget::kAnotherServer, 2},
-                            {RetryTarget::kFallback, 1}};
+  const RetryChain chain = {
+      {RetryTarget::kSameServer, 1}, {RetryTarget::kAnotherServer, 2}, {RetryTarget::kFallback, 1}};
   EXPECT_EQ(ChainAttempts(chain), 5);
   EXPECT_EQ(ChainStep(chain, 1)->target, RetryTarget::kSameServer);
   EXPECT_EQ(ChainStep(chain, 2)->target, RetryTarget::kAnotherServer);

@@ -167,9 +167,8 @@ TEST_P(ClientRetryTest, TheChainsStepsAreTakenInOrder) {
   TritonClient::Options options = ClientOptions(*doomed, "identity_fp32", GetParam());
   options.retry_resolver = recorder.Resolver();
   options.attempt_observer = recorder.Observer();
-  options.retry_chain = {{RetryTarget::kSameServer, 1},
-                         {RetryTarget::kAnotherServer, 1},
-                         {RetryTarget::kFallback, 1}};
+  options.retry_chain = {
+      {RetryTarget::kSameServer, 1}, {RetryTarget::kAnotherServer, 1}, {RetryTarget::kFallback, 1}};
   absl::StatusOr<std::unique_ptr<TritonClient>> client = TritonClient::Create(options);
   ASSERT_TRUE(client.ok()) << client.status();
   EXPECT_EQ((*client)->allowedTries(), 4);
@@ -241,8 +240,7 @@ TEST_P(ClientRetryTest, AFullQueueSlowsClientsDownInsteadOfFailingThem) {
   int refused = 0;
   for (const client::AttemptOutcome& outcome : recorder.outcomes()) {
     if (outcome.status.ok()) continue;
-    EXPECT_EQ(client::ClassifyFailure(outcome.status), FailureKind::kOverloaded)
-        << outcome.status;
+    EXPECT_EQ(client::ClassifyFailure(outcome.status), FailureKind::kOverloaded) << outcome.status;
     EXPECT_THAT(std::string(outcome.status.message()), HasSubstr("queue is full"));
     ++refused;
   }

@@ -3,8 +3,8 @@
 // one request (max_queue_size 1). In each the job completes, every event once, the outputs
 // validate against direct inference, and the report shows what happened per server. Faults are
 // injected once the victim has answered its first request; no test asserts a duration.
-#include <grpcpp/grpcpp.h>
 #include <gmock/gmock.h>
+#include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -40,7 +40,8 @@ uint64_t SuccessfulRequests(const std::string& address) {
   inference::ModelStatisticsResponse response;
   if (!stub->ModelStatistics(&context, request, &response).ok()) return 0;
   uint64_t count = 0;
-  for (const auto& model : response.model_stats()) count += model.inference_stats().success().count();
+  for (const auto& model : response.model_stats())
+    count += model.inference_stats().success().count();
   return count;
 }
 
