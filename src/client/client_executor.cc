@@ -59,8 +59,7 @@ void ClientExecutor::Run() {
       while (true) {
         TakeDueTasks();
         if (!tasks_.empty() || stop_) break;
-        const absl::Time due =
-            delayed_.empty() ? absl::InfiniteFuture() : delayed_.begin()->first;
+        const absl::Time due = delayed_.empty() ? absl::InfiniteFuture() : delayed_.begin()->first;
         Wait wait{this, delayed_version_};
         mu_.AwaitWithDeadline(absl::Condition(
                                   +[](Wait* w) ABSL_NO_THREAD_SAFETY_ANALYSIS {

@@ -34,8 +34,9 @@ ShmRegistrar SystemShmRpcs(StubSource stub, ContextSource new_context,
     inference::SystemSharedMemoryUnregisterRequest request;
     request.set_name(name);
     inference::SystemSharedMemoryUnregisterResponse response;
-    return FromRpc(stub()->SystemSharedMemoryUnregister(release_context().get(), request, &response),
-                   "SystemSharedMemoryUnregister");
+    return FromRpc(
+        stub()->SystemSharedMemoryUnregister(release_context().get(), request, &response),
+        "SystemSharedMemoryUnregister");
   };
   return registrar;
 }

@@ -2,14 +2,15 @@
 
 #include <algorithm>
 #include <deque>
-#include <random>
 #include <functional>
+#include <random>
 #include <thread>
 #include <utility>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "client_executor.h"
 #include "cuda_shm_resource.h"
 #include "grpc_transport.h"
 #include "inference/grpc_service.grpc.pb.h"
@@ -19,7 +20,6 @@
 #include "region_layout.h"
 #include "region_registrars.h"
 #include "request_plan.h"
-#include "client_executor.h"
 #include "server_statistics.h"
 #include "sonic/client/client_error.h"
 #include "verbose_report.h"
@@ -106,8 +106,7 @@ absl::Duration RetryHint(const grpc::ClientContext* context) {
   auto hint = trailers.find("grpc-retry-pushback-ms");
   int64_t ms = 0;
   if (hint == trailers.end() ||
-      !absl::SimpleAtoi(std::string(hint->second.data(), hint->second.size()), &ms) ||
-      ms <= 0) {
+      !absl::SimpleAtoi(std::string(hint->second.data(), hint->second.size()), &ms) || ms <= 0) {
     return absl::ZeroDuration();
   }
   return absl::Milliseconds(ms);
@@ -145,9 +144,8 @@ absl::StatusOr<internal::ModelIo> FetchModel(inference::GRPCInferenceService::St
       internal::FromGrpc(stub.ModelConfig(SetupContext(options).get(), config_request, &config)),
       absl::StrCat(context, ": ModelConfig")));
   if (!options.local_config_path.empty()) {
-    SONIC_RETURN_IF_ERROR(
-        internal::CheckLocalConfig(options.local_config_path, config.config(),
-                                   options.model_version, context));
+    SONIC_RETURN_IF_ERROR(internal::CheckLocalConfig(options.local_config_path, config.config(),
+                                                     options.model_version, context));
   }
   return internal::DescribeModel(metadata, config.config(), options.outputs, context);
 }
@@ -185,8 +183,7 @@ absl::StatusOr<std::unique_ptr<internal::MemoryResource>> MakeMemoryResource(
   // Registering runs on the dispatching thread (when the region grows), unregistering after a
   // failed dispatch and at teardown: neither waits long on a dead or hung server. A refused or
   // late registration means tensors in the messages; the region is the client's own anyway.
-  internal::ContextSource new_context =
-      deadline(std::min(options.setup_timeout, kRegisterBound));
+  internal::ContextSource new_context = deadline(std::min(options.setup_timeout, kRegisterBound));
   internal::ContextSource release_context = deadline(kReleaseBound);
   switch (options.shared_memory.value_or(SharedMemoryMode::kAuto)) {
     case SharedMemoryMode::kCuda:
@@ -232,8 +229,8 @@ absl::StatusOr<std::unique_ptr<TritonClient>> TritonClient::Create(const Options
     state->options.debug_name = absl::StrCat("TritonClient(", options.model_name, ")");
   }
   SONIC_ASSIGN_OR_RETURN(ServerEndpoint endpoint, ResolveEndpoint(options));
-  const bool advised_cuda = !options.shared_memory.has_value() &&
-                            endpoint.shared_memory == SharedMemoryMode::kCuda;
+  const bool advised_cuda =
+      !options.shared_memory.has_value() && endpoint.shared_memory == SharedMemoryMode::kCuda;
   if (!state->options.mode) state->options.mode = endpoint.mode.value_or(SonicMode::kAsync);
   if (!state->options.shared_memory) {
     state->options.shared_memory = endpoint.shared_memory.value_or(SharedMemoryMode::kAuto);
@@ -605,8 +602,7 @@ absl::Duration TritonClient::attemptTimeout() const {
   if (!options.auto_timeout) return absl::InfiniteDuration();
   absl::Duration observed = state_->server_mean_latency;
   if (!state_->recent_latencies.empty()) {
-    observed =
-        *std::max_element(state_->recent_latencies.begin(), state_->recent_latencies.end());
+    observed = *std::max_element(state_->recent_latencies.begin(), state_->recent_latencies.end());
   }
   if (observed <= absl::ZeroDuration()) return options.auto_timeout_max;
   return std::clamp(observed * options.auto_timeout_factor, options.auto_timeout_min,
@@ -623,8 +619,8 @@ std::optional<absl::Duration> TritonClient::retryDelay(const absl::Status& error
         state_->budget->TrySpend()) {
       ++state_->overload_retries;
       const double draw = std::uniform_real_distribution<double>(0, 1)(state_->random);
-      delay = BackoffDelay(state_->options.backoff, state_->overload_retries, draw,
-                           state_->retry_hint);
+      delay =
+          BackoffDelay(state_->options.backoff, state_->overload_retries, draw, state_->retry_hint);
       state_->next_retry = RetryRequest{state_->options.model_name, state_->address,
                                         RetryTarget::kAnotherServer, kind};
     }
@@ -679,9 +675,9 @@ void TritonClient::reportAttempt(const absl::Status& status, absl::Duration back
     if (state_->recent_latencies.size() > kLatencyWindow) state_->recent_latencies.pop_front();
   }
   if (!state_->options.attempt_observer || state_->attempt_requests == 0) return;
-  state_->options.attempt_observer(AttemptOutcome{
-      state_->options.model_name, state_->address, state_->attempt_requests, tries() > 1, status,
-      absl::Now() - state_->attempt_start, backoff});
+  state_->options.attempt_observer(AttemptOutcome{state_->options.model_name, state_->address,
+                                                  state_->attempt_requests, tries() > 1, status,
+                                                  absl::Now() - state_->attempt_start, backoff});
 }
 
 // After a failover: the region belongs to the old server. Requests still to be sent carry their

@@ -36,9 +36,8 @@ class RecentEvents {
     Trim(now);
   }
   int Count(absl::Time now) const {
-    return static_cast<int>(std::count_if(times_.begin(), times_.end(), [now](absl::Time t) {
-      return t >= now - kRecentWindow;
-    }));
+    return static_cast<int>(std::count_if(
+        times_.begin(), times_.end(), [now](absl::Time t) { return t >= now - kRecentWindow; }));
   }
 
  private:
@@ -385,9 +384,9 @@ absl::StatusOr<client::ServerEndpoint> TritonService::Impl::RetryElsewhere(
     if (chosen >= 0) return MoveClient(request.failed_address, chosen);
   }
   if (config_.fallback.enabled) return RetryOnFallback(request);
-  return absl::UnavailableError(absl::StrCat("TritonService: no other healthy server serves model '",
-                                             request.model_name,
-                                             "' and the fallback server is disabled"));
+  return absl::UnavailableError(
+      absl::StrCat("TritonService: no other healthy server serves model '", request.model_name,
+                   "' and the fallback server is disabled"));
 }
 
 absl::StatusOr<client::ServerEndpoint> TritonService::Impl::RerouteFromFullQueue(
@@ -396,8 +395,8 @@ absl::StatusOr<client::ServerEndpoint> TritonService::Impl::RerouteFromFullQueue
   const int chosen =
       internal::ChooseLessLoadedServer(Candidates(request.model_name), request.failed_address);
   if (chosen < 0) {
-    return absl::UnavailableError(absl::StrCat("TritonService: no healthy server serves model '",
-                                               request.model_name, "'"));
+    return absl::UnavailableError(
+        absl::StrCat("TritonService: no healthy server serves model '", request.model_name, "'"));
   }
   return MoveClient(request.failed_address, chosen);
 }
@@ -602,8 +601,8 @@ std::map<std::string, std::string> TritonService::Impl::VersionMismatches(
     if (!theirs.ok()) continue;  // the client's own check at Create() still applies
     std::string difference = client::internal::ModelVersionDifference(*mine, *theirs, "");
     if (!difference.empty()) {
-      mismatches[name] = absl::StrCat("local config '", path.string(), "' vs server '",
-                                      server.name, "' (", server.address, "): ", difference);
+      mismatches[name] = absl::StrCat("local config '", path.string(), "' vs server '", server.name,
+                                      "' (", server.address, "): ", difference);
     }
   }
   return mismatches;
@@ -678,8 +677,8 @@ std::string TritonService::Impl::FallbackLogs() const {
     absl::StrAppend(&logs, "=== fallback server ", fallback->address(), " (models ",
                     absl::StrJoin(fallback->model_names(), ", "), ")",
                     fallback->Running() ? "" : " [exited]",
-                    config_.fallback.debug ? " in " + fallback->directory().string() : "",
-                    " ===\n", fallback->Log());
+                    config_.fallback.debug ? " in " + fallback->directory().string() : "", " ===\n",
+                    fallback->Log());
   }
   for (const std::string& failure : failed_starts_) {
     absl::StrAppend(&logs, "=== fallback server that failed to start ===\n", failure, "\n");

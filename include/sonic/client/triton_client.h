@@ -101,7 +101,7 @@ using ServerResolver = std::function<absl::StatusOr<ServerEndpoint>(
 // What a client tells its RetryResolver before every retry.
 struct RetryRequest {
   std::string model_name;
-  std::string failed_address;  // the server of the failed attempt
+  std::string failed_address;                   // the server of the failed attempt
   RetryTarget target = RetryTarget::kResolver;  // the chain's step; kAnotherServer to reroute
                                                 // from a full queue (where a less loaded server
                                                 // is better, and the same one is fine)

@@ -80,13 +80,13 @@ struct ServerState {
   int recent_failures = 0;      // failures in the last minute
   // What the job's clients did there, from their attempt reports.
   struct Activity {
-    uint64_t attempts = 0;   // attempts sent there (each one or more ModelInfer calls)
-    uint64_t calls = 0;      // ModelInfer calls
-    uint64_t failures = 0;   // failed attempts that count against it (unavailable, timeout)
-    uint64_t timeouts = 0;   // of which timeouts
-    uint64_t overloads = 0;  // attempts refused for a full queue
-    uint64_t retries = 0;    // attempts there that were retries
-    uint64_t failovers = 0;  // retries sent from it to another server
+    uint64_t attempts = 0;     // attempts sent there (each one or more ModelInfer calls)
+    uint64_t calls = 0;        // ModelInfer calls
+    uint64_t failures = 0;     // failed attempts that count against it (unavailable, timeout)
+    uint64_t timeouts = 0;     // of which timeouts
+    uint64_t overloads = 0;    // attempts refused for a full queue
+    uint64_t retries = 0;      // attempts there that were retries
+    uint64_t failovers = 0;    // retries sent from it to another server
     absl::Duration time_lost;  // failed and refused attempts, and the backoff they caused
   } activity;
 };

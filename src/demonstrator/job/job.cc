@@ -5,8 +5,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "demonstrator/events/ttbar_generator.h"
 #include "demonstrator/direct/direct_plugin.h"
+#include "demonstrator/events/ttbar_generator.h"
 #include "demonstrator/ml/ml_producers.h"
 #include "demonstrator/ml/sonic_engine.h"
 #include "demonstrator/models/model_shapes.h"
@@ -276,8 +276,8 @@ absl::StatusOr<JobResult> RunJob(const JobConfig& config, const JobOptions& opti
   SONIC_ASSIGN_OR_RETURN(
       Run run,
       RunOnce(config, config.mode, options.validate ? &measured : nullptr, options.on_progress));
-  JobResult result{config.mode, std::move(run.report), std::nullopt, std::nullopt,
-                   std::move(run.servers), std::move(run.server_states)};
+  JobResult result{config.mode,  std::move(run.report),  std::nullopt,
+                   std::nullopt, std::move(run.servers), std::move(run.server_states)};
   if (!options.validate) return result;
   const InferenceMode reference_mode =
       config.mode == InferenceMode::kSonic ? InferenceMode::kDirect : InferenceMode::kSonic;

@@ -100,8 +100,9 @@ absl::StatusOr<ClientSettings> ParseClient(const YAML::Node& node, std::string_v
                          Integer(node, "allowed_tries", context, settings.allowed_tries, 1));
   settings.allowed_tries = static_cast<int>(tries);
   if (const YAML::Node chain = node["retry_chain"]) {
-    SONIC_ASSIGN_OR_RETURN(settings.retry_chain,
-                           ParseRetryChain(chain, absl::StrCat(std::string(context), ".retry_chain")));
+    SONIC_ASSIGN_OR_RETURN(
+        settings.retry_chain,
+        ParseRetryChain(chain, absl::StrCat(std::string(context), ".retry_chain")));
   }
   SONIC_ASSIGN_OR_RETURN(int64_t timeout, Integer(node, "timeout_ms", context,
                                                   static_cast<int64_t>(settings.timeout_ms), 0));

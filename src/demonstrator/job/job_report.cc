@@ -23,8 +23,8 @@ double PerEvent(double total, uint64_t events) {
 // "name address (local fallback)" and what the job's clients did there.
 std::string ServerLine(const service::ServerState& server) {
   const service::ServerState::Activity& a = server.activity;
-  std::string line = absl::StrCat(server.name, " ", server.address,
-                                  server.fallback ? " (local fallback)" : "");
+  std::string line =
+      absl::StrCat(server.name, " ", server.address, server.fallback ? " (local fallback)" : "");
   absl::StrAppendFormat(&line,
                         ": %d calls in %d attempts, %d failures (%d timeouts), %d full-queue "
                         "refusals, %d retries, %d failovers, %.2f s lost",
