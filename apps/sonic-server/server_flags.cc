@@ -123,7 +123,7 @@ void AddLimitFlags(CLI::App& app, ServerFlags& flags) {
                  "max_input_elements overrides it)")
       ->check(CLI::PositiveNumber);
   app.add_option("--max-request-bytes", flags.grpc.max_receive_message_bytes,
-                 "Largest gRPC request message accepted, after decompression")
+                 "Largest request accepted: a gRPC message after decompression, an HTTP body")
       ->check(CLI::Range(1, INT_MAX));
   app.add_option("--max-stream-responses", flags.grpc.max_stream_responses,
                  "Responses a ModelStreamInfer stream may owe its client before it stops reading")
@@ -347,6 +347,7 @@ absl::StatusOr<ServerFlags> ParseServerFlags(int argc, char** argv, int& exit_co
   if (flags.grpc.tls.mutual) flags.grpc.tls.enabled = true;
   if (metrics_address->count() == 0) flags.metrics.address = flags.grpc.address;
   if (http_address->count() == 0) flags.http.address = flags.grpc.address;
+  flags.http.max_request_bytes = static_cast<size_t>(flags.grpc.max_receive_message_bytes);
   if (flags.mode != ModelControlMode::kExplicit && !flags.load_models.empty()) {
     exit_code = 2;
     message = "--load-model needs --model-control-mode=explicit\n";

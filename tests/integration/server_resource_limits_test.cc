@@ -1,10 +1,12 @@
 // The bounds that keep a hostile or unlucky client or repository from growing sonic-server's
-// memory without limit, against the real binary: a huge config.pbtxt, a gzip bomb, a stream
+// memory without limit, against the real binary: a huge config.pbtxt, gzip bombs (gRPC and
+// HTTP), a stream
 // whose client never reads, a request over its model's element limit, and an allocation that
 // fails inside a batch (an error response, not a dead server).
 #include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -17,6 +19,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "integration_test_util.h"
+#include "server/frontend/http_compression.h"
 
 namespace sonic::testing {
 namespace {
@@ -129,6 +132,25 @@ TEST_F(ResourceLimitsTest, ACompressedRequestIsBoundedAfterDecompression) {
       *stub, Fp32Request("echo", "INPUT0", {1, 1 << 16}, std::vector<float>(1 << 16)), &response);
   EXPECT_TRUE(fits.ok()) << fits.error_message();
   EXPECT_TRUE(IsLive(*stub_));
+}
+
+TEST_F(ResourceLimitsTest, ACompressedHttpBodyIsBoundedAfterDecompression) {
+  httplib::Client client("127.0.0.1", server_->server->http_port());
+  auto post = [&](const std::string& json) {
+    absl::StatusOr<std::string> gzipped = server::Compress(json, server::ContentCoding::kGzip);
+    EXPECT_TRUE(gzipped.ok());
+    httplib::Headers headers = {{"Content-Encoding", "gzip"}};
+    return client.Post("/v2/models/echo/infer", headers, *gzipped, "application/json");
+  };
+  // 8 MiB of spaces inside a JSON request compress to a few kilobytes.
+  auto bomb = post("{" + std::string(8 << 20, ' ') + "}");
+  ASSERT_TRUE(bomb);
+  EXPECT_EQ(bomb->status, 413) << bomb->body;
+  EXPECT_THAT(bomb->body, HasSubstr("--max-request-bytes"));
+  auto fits =
+      post(R"({"inputs":[{"name":"INPUT0","datatype":"FP32","shape":[1,2],"data":[1,2]}]})");
+  ASSERT_TRUE(fits);
+  EXPECT_EQ(fits->status, 200) << fits->body;
 }
 
 TEST_F(ResourceLimitsTest, RequestsOverTheModelsElementLimitAreInvalid) {

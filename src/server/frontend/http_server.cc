@@ -3,6 +3,9 @@
 #include <httplib.h>
 
 #include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -13,11 +16,11 @@ namespace {
 
 constexpr char kHeaderLength[] = "Inference-Header-Content-Length";
 
-absl::StatusOr<HttpRequest> ToApiRequest(const httplib::Request& request) {
+absl::StatusOr<HttpRequest> ToApiRequest(const httplib::Request& request, std::string_view body) {
   HttpRequest api;
   api.method = request.method;
   api.path = request.path;
-  api.body = request.body;
+  api.body = body;
   api.remote_address = request.remote_addr;
   if (request.has_header(kHeaderLength)) {
     size_t length = 0;
@@ -47,10 +50,15 @@ void CompressIfAsked(const httplib::Request& request, HttpResponse& response,
   out.set_header("Content-Encoding", std::string(ContentCodingName(*coding)));
 }
 
-void Serve(const HttpApi& api, const httplib::Request& request, httplib::Response& out) {
-  absl::StatusOr<HttpRequest> parsed = ToApiRequest(request);
-  HttpResponse response = parsed.ok() ? api.Handle(*parsed)
-                                      : HttpError(400, std::string(parsed.status().message()));
+// Answers `request`, whose body is `body`; `too_large`: the body was over the limit, unread.
+void Serve(const HttpApi& api, const httplib::Request& request, std::string_view body,
+           httplib::Response& out, std::optional<size_t> too_large = std::nullopt) {
+  absl::StatusOr<HttpRequest> parsed = ToApiRequest(request, body);
+  HttpResponse response =
+      too_large ? HttpError(413, absl::StrCat("the request body is larger than ", *too_large,
+                                              " bytes (--max-request-bytes)"))
+      : parsed.ok() ? api.Handle(*parsed)
+                    : HttpError(400, std::string(parsed.status().message()));
   out.status = response.status;
   if (response.header_length) {
     out.set_header(kHeaderLength, std::to_string(*response.header_length));
@@ -77,7 +85,21 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(const Options& op
   // Every path goes to the API's router (httplib's pre-routing hook runs before the body is
   // read, so one catch-all route per method).
   auto serve = [&api](const httplib::Request& request, httplib::Response& out) {
-    Serve(api, request, out);
+    Serve(api, request, request.body, out);
+  };
+  // Bodies are read here chunk by chunk, after decompression, so that neither a large body nor
+  // a small compressed one that inflates without end is held past the limit.
+  auto serve_with_body = [&api, limit = options.max_request_bytes](
+                             const httplib::Request& request, httplib::Response& out,
+                             const httplib::ContentReader& read) {
+    std::string body;
+    bool too_large = false;
+    read([&](const char* data, size_t size) {
+      too_large = body.size() + size > limit;
+      if (!too_large) body.append(data, size);
+      return !too_large;
+    });
+    Serve(api, request, body, out, too_large ? std::optional<size_t>(limit) : std::nullopt);
   };
   // A request with neither Content-Length nor Transfer-Encoding has no body (RFC 9112 6.3), and
   // tritonclient.http sends its body-less POSTs (repository index, unregister) so; httplib
@@ -87,12 +109,12 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(const Options& op
         request.has_header("Transfer-Encoding")) {
       return httplib::Server::HandlerResponse::Unhandled;
     }
-    Serve(api, request, out);
+    Serve(api, request, request.body, out);
     return httplib::Server::HandlerResponse::Handled;
   });
   http->Get(".*", serve);
-  http->Post(".*", serve);
-  http->Put(".*", serve);
+  http->Post(".*", serve_with_body);
+  http->Put(".*", serve_with_body);
   http->Delete(".*", serve);
   absl::StatusOr<std::unique_ptr<HttplibListener>> listener =
       HttplibListener::Start(std::move(http), options.address, options.port, "HTTP endpoint");
