@@ -75,6 +75,9 @@ TEST(CancellationTest, RequestsWhoseClientsGaveUpDoNotRun) {
   // clients give up first: by deadline, or by cancelling.
   Call first;
   first.Start(*stub);
+  // Calls on one channel may reach the server in any order: give the first a head start, so
+  // that it (not one of the calls below) takes the instance. Nothing here measures time.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
   std::vector<std::unique_ptr<Call>> given_up;
   for (int i = 0; i < 6; ++i) {
     auto call = std::make_unique<Call>();
