@@ -94,6 +94,7 @@ void StreamInferReactor::OnReadDone(bool ok) {
 
 void StreamInferReactor::Respond(uint64_t sequence,
                                  std::unique_ptr<inference::ModelStreamInferResponse> response) {
+  bool last;
   {
     absl::MutexLock lock(&mutex_);
     --running_;
@@ -104,8 +105,9 @@ void StreamInferReactor::Respond(uint64_t sequence,
       to_write_.push_back(std::move(next->second));
     }
     Advance();
+    last = ClaimDeletion();
   }
-  MaybeDelete();
+  if (last) Delete();
 }
 
 void StreamInferReactor::OnWriteDone(bool ok) {
@@ -139,23 +141,24 @@ void StreamInferReactor::Advance() {
 void StreamInferReactor::OnCancel() { cancelled_.store(true, std::memory_order_relaxed); }
 
 void StreamInferReactor::OnDone() {
+  bool last;
   {
     absl::MutexLock lock(&mutex_);
     done_ = true;
     to_write_.clear();
     completed_.clear();
+    last = ClaimDeletion();
   }
-  MaybeDelete();
+  if (last) Delete();
 }
 
-void StreamInferReactor::MaybeDelete() {
-  bool last;
-  {
-    absl::MutexLock lock(&mutex_);
-    last = done_ && running_ == 0 && !deleting_;
-    if (last) deleting_ = true;
-  }
-  if (!last) return;
+bool StreamInferReactor::ClaimDeletion() {
+  if (!done_ || running_ != 0 || deleting_) return false;
+  deleting_ = true;
+  return true;
+}
+
+void StreamInferReactor::Delete() {
   if (options_.registry) options_.registry->Remove(this);
   delete this;
 }

@@ -86,7 +86,11 @@ class StreamInferReactor final
   // Starts the next read when reading is paused and the stream owes fewer than max_responses.
   void ReadIfRoom() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   size_t Owed() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
-  void MaybeDelete();
+  // Whether the caller, which has just changed the state under `mutex_`, is the one to delete the
+  // reactor: it is done, nothing runs, and nobody claimed it before. Decided in the same critical
+  // section as the change, so that no other thread can delete the reactor in between.
+  bool ClaimDeletion() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  void Delete();
 
   ModelManager& manager_;
   const ClientRegions regions_;  // the stream's client's
