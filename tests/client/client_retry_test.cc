@@ -102,11 +102,13 @@ class ClientRetryTest : public ::testing::TestWithParam<SonicMode> {
 // Freezes a server for the life of the object; resumes it at the end whatever happened.
 class Frozen {
  public:
-  explicit Frozen(pid_t pid) : pid_(pid) { kill(pid_, SIGSTOP); }
-  ~Frozen() { kill(pid_, SIGCONT); }
+  explicit Frozen(sonic::testing::ServerProcess& server) : server_(server) {
+    EXPECT_TRUE(server_.Freeze()) << "the server did not stop";
+  }
+  ~Frozen() { server_.Resume(); }
 
  private:
-  pid_t pid_;
+  sonic::testing::ServerProcess& server_;
 };
 
 TEST_P(ClientRetryTest, AFrozenServerTimesOutUnderTheAutomaticDeadlineAndIsFailedOver) {
@@ -130,7 +132,7 @@ TEST_P(ClientRetryTest, AFrozenServerTimesOutUnderTheAutomaticDeadlineAndIsFaile
   ASSERT_TRUE(SendFp32(**client, "INPUT0", {{1, 2}}).ok());
   ASSERT_TRUE(DispatchAndWait(**client).ok());  // the deadline now follows this latency
   {
-    Frozen freeze(first_->server->pid());
+    Frozen freeze(*first_->server);
     (*client)->reset();
     ASSERT_TRUE(SendFp32(**client, "INPUT0", {{3, 4, 5}}).ok());
     absl::Status result = DispatchAndWait(**client);

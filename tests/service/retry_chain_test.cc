@@ -68,15 +68,17 @@ ServerState StateOf(const TritonService& service, const std::string& name) {
 // Resumes a frozen server at the end whatever happened.
 class Frozen {
  public:
-  explicit Frozen(pid_t pid) : pid_(pid) { kill(pid_, SIGSTOP); }
+  explicit Frozen(sonic::testing::ServerProcess& server) : server_(&server) {
+    EXPECT_TRUE(server.Freeze()) << "the server did not stop";
+  }
   ~Frozen() { Resume(); }
   void Resume() {
-    if (pid_ != 0) kill(pid_, SIGCONT);
-    pid_ = 0;
+    if (server_ != nullptr) server_->Resume();
+    server_ = nullptr;
   }
 
  private:
-  pid_t pid_;
+  sonic::testing::ServerProcess* server_;
 };
 
 TEST_F(RetryChainTest, AFrozenServerLeavesRoutingUntilAProbeFindsItWell) {
@@ -100,7 +102,7 @@ TEST_F(RetryChainTest, AFrozenServerLeavesRoutingUntilAProbeFindsItWell) {
     ASSERT_TRUE(RoundTrip(**client, {float(i)}).ok());
     clients.push_back(*std::move(client));
   }
-  Frozen frozen(a->pid());
+  Frozen frozen(*a);
   for (int i = 0; i < kOutOfRoutingFailures; ++i) {
     EXPECT_TRUE(RoundTrip(*clients[i], {float(i), 1}).ok());
     EXPECT_EQ(clients[i]->serverAddress(), b->address());

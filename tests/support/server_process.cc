@@ -18,6 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 
 namespace sonic::testing {
 namespace {
@@ -223,6 +224,26 @@ void ServerProcess::DrainStdout() {
     if (n == 0 || (n < 0 && errno != EINTR)) return;
   }
 }
+
+bool ServerProcess::Freeze() {
+  kill(pid_, SIGSTOP);
+  const std::string stat_path = absl::StrCat("/proc/", pid_, "/stat");
+  for (int i = 0; i < 500; ++i) {
+    std::ifstream stat(stat_path);
+    std::string line;
+    std::getline(stat, line);
+    // The state follows the command name, which is in parentheses.
+    const size_t name_end = line.rfind(')');
+    if (name_end != std::string::npos && name_end + 2 < line.size() &&
+        (line[name_end + 2] == 'T' || line[name_end + 2] == 't')) {
+      return true;
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return false;
+}
+
+void ServerProcess::Resume() { kill(pid_, SIGCONT); }
 
 std::string ServerProcess::address() const { return absl::StrCat("127.0.0.1:", port_); }
 

@@ -72,6 +72,10 @@ class ServerProcess {
   ServerProcess& operator=(const ServerProcess&) = delete;
 
   pid_t pid() const { return pid_; }
+  // SIGSTOP, then waits until the kernel shows the server stopped (signals take effect
+  // asynchronously); false when it has not stopped within 5 s. Resume() sends SIGCONT.
+  bool Freeze();
+  void Resume();
   int port() const { return port_; }
   // The Prometheus metrics HTTP port (on 127.0.0.1), from the "sonic-server: metrics on
   // ADDRESS:PORT" line that Start also waits for; 0 when `args` turn metrics off
