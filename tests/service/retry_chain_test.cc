@@ -8,55 +8,20 @@
 
 #include <cstdlib>
 
-#include "client_test_util.h"
-#include "integration_test_util.h"
-#include "sonic/service/triton_service.h"
-#include "test_models.h"
+#include "service_test_util.h"
 
 namespace sonic::service {
 namespace {
 
-using ::sonic::testing::ServerProcess;
-using ::sonic::testing::TempDirectory;
+using testing::RoundTrip;
 
-class RetryChainTest : public ::testing::Test {
+class RetryChainTest : public testing::ServiceTest {
  protected:
-  void SetUp() override {
-    ASSERT_NE(std::getenv("SONIC_BUILD_DIR"), nullptr);
-    auto dir = TempDirectory::Create("sonic-retry");
-    ASSERT_TRUE(dir.ok()) << dir.status();
-    dir_ = std::move(*dir);
-    ASSERT_TRUE(testing::WriteTestRepository(repository()).ok());
+  // A server on the whole test repository.
+  std::unique_ptr<sonic::testing::ServerProcess> StartServer() {
+    return ServiceTest::StartServer(all());
   }
-  std::filesystem::path repository() const { return dir_->path() / "models"; }
-
-  std::unique_ptr<ServerProcess> StartServer() {
-    ServerProcess::Options options;
-    options.args = {"--model-repository", repository().string()};
-    auto server = ServerProcess::Start(options);
-    EXPECT_TRUE(server.ok()) << server.status();
-    return server.ok() ? std::move(*server) : nullptr;
-  }
-
-  std::unique_ptr<TritonService> CreateService(const ServiceConfig& config) {
-    auto service = TritonService::Create({.config = config, .use_environment = false});
-    EXPECT_TRUE(service.ok()) << service.status();
-    return service.ok() ? std::move(*service) : nullptr;
-  }
-
-  std::unique_ptr<TempDirectory> dir_;
 };
-
-absl::Status RoundTrip(client::TritonClient& client, const std::vector<float>& values) {
-  client.reset();
-  SONIC_RETURN_IF_ERROR(testing::SendFp32(client, "INPUT0", {values}));
-  SONIC_RETURN_IF_ERROR(testing::DispatchAndWait(client));
-  SONIC_ASSIGN_OR_RETURN(auto outputs, testing::ReadFp32(client, "OUTPUT0"));
-  if (outputs.size() != 1 || outputs[0] != values) {
-    return absl::InternalError("outputs differ from inputs");
-  }
-  return absl::OkStatus();
-}
 
 ServerState StateOf(const TritonService& service, const std::string& name) {
   for (const ServerState& state : service.Servers()) {
@@ -146,7 +111,7 @@ TEST_F(RetryChainTest, TheChainTriesTheSameServerThenAnotherThenTheFallback) {
   config.fallback.binary =
       std::filesystem::path(std::getenv("SONIC_BUILD_DIR")) / "bin" / "sonic-server";
   config.fallback.cpu_cores = 1;
-  config.models = {{"identity_fp32", repository() / "identity_fp32", ""}};
+  config.models = {Model("identity_fp32")};
   auto service = CreateService(config);
   ASSERT_TRUE(service);
   client::TritonClient::Options options = service->ClientOptions("identity_fp32", "a");

@@ -78,6 +78,12 @@ class ServiceTest : public ::testing::Test {
     for (const auto& [model, directory] : models) {
       std::filesystem::create_directory_symlink(directory, repository / model);
     }
+    return StartServer(repository);
+  }
+
+  // A server on the model repository `repository`.
+  std::unique_ptr<sonic::testing::ServerProcess> StartServer(
+      const std::filesystem::path& repository) {
     sonic::testing::ServerProcess::Options options;
     options.args = {"--model-repository", repository.string()};
     auto server = sonic::testing::ServerProcess::Start(options);
