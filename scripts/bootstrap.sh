@@ -17,6 +17,8 @@ packages=(
   openssl
   gnuplot-nox
   python3-venv libb64-0d
+  # The embedded CPython of the Python-hosted backends (src/backends/python_host).
+  python3-dev libpython3.11
   # Only for bench/http_bench.cc's comparison of HTTP libraries (the server uses cpp-httplib).
   libevent-dev libmicrohttpd-dev
   # Only for tests/cluster (make cluster-test): hosts as network namespaces, the load balancers,
