@@ -1,0 +1,196 @@
+// Starting the interpreter, and Python errors as absl::Status. See python_host.h.
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <mutex>
+#include <system_error>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/strip.h"
+#include "backends/python_host/python_host.h"
+
+#ifndef SONIC_DEFAULT_PYTHON_HOME
+#error "SONIC_DEFAULT_PYTHON_HOME must be defined by the build"
+#endif
+
+namespace sonic::backends::python_host {
+namespace {
+
+// absl::StrCat takes absl::string_view, which is not std::string_view in this Abseil build.
+absl::string_view Absl(std::string_view text) { return {text.data(), text.size()}; }
+
+constexpr const char* kSitePackages =
+    "lib/python" Py_STRINGIFY(PY_MAJOR_VERSION) "." Py_STRINGIFY(PY_MINOR_VERSION) "/site-packages";
+
+// The file libpython was loaded from (found from one of its functions).
+std::string LibpythonPath() {
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void*>(&Py_IsInitialized), &info) == 0 || info.dli_fname == nullptr) {
+    return "";
+  }
+  return info.dli_fname;
+}
+
+// Serializes the start across every copy of this library in the process: each holds an flock on
+// its own descriptor of libpython's file, and flock excludes other open file descriptions even
+// within one process. The per-copy mutex covers threads of the same copy (flock would not).
+class ProcessWideStartLock {
+ public:
+  explicit ProcessWideStartLock(const std::string& file) : lock_(mutex_) {
+    if (!file.empty()) fd_ = open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ >= 0) {
+      while (flock(fd_, LOCK_EX) != 0 && errno == EINTR) {
+      }
+    }
+  }
+  ~ProcessWideStartLock() {
+    if (fd_ >= 0) close(fd_);  // Closing the descriptor releases the flock.
+  }
+  ProcessWideStartLock(const ProcessWideStartLock&) = delete;
+  ProcessWideStartLock& operator=(const ProcessWideStartLock&) = delete;
+
+ private:
+  static inline std::mutex mutex_;
+  std::lock_guard<std::mutex> lock_;
+  int fd_ = -1;
+};
+
+absl::Status StartInterpreter(const PythonHome& home) {
+  // A plugin is loaded with RTLD_LOCAL, so libpython's symbols are not global: extension modules
+  // (numpy, onnxruntime), which do not link libpython, could not resolve them. Promote it.
+  const std::string libpython = LibpythonPath();
+  if (!libpython.empty()) dlopen(libpython.c_str(), RTLD_NOW | RTLD_GLOBAL | RTLD_NOLOAD);
+
+  PyConfig config;
+  PyConfig_InitIsolatedConfig(&config);
+  config.install_signal_handlers = 0;
+  // With the environment's bin/python as sys.executable, Python's path computation reads its
+  // pyvenv.cfg: sys.prefix is the environment, its site-packages on sys.path, the standard
+  // library the base installation's.
+  const std::string executable = (home.path / "bin" / "python").string();
+  PyStatus status = PyConfig_SetBytesString(&config, &config.executable, executable.c_str());
+  if (!PyStatus_Exception(status)) status = Py_InitializeFromConfig(&config);
+  PyConfig_Clear(&config);
+  if (PyStatus_Exception(status)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot start the embedded Python (environment ", home.path.string(), ", from ",
+        home.origin, "): ", status.func == nullptr ? "" : absl::StrCat(status.func, ": "),
+        status.err_msg == nullptr ? "unknown error" : status.err_msg));
+  }
+  PyEval_SaveThread();  // The GIL is taken by whoever needs it, through GilGuard.
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<PythonHome> ResolvePythonHome(const HostOptions& options) {
+  PythonHome home;
+  if (!options.python_home.empty()) {
+    home = {options.python_home, "HostOptions"};
+  } else if (const char* env = std::getenv("SONIC_PYTHON_HOME"); env != nullptr && *env != '\0') {
+    home = {env, "SONIC_PYTHON_HOME"};
+  } else {
+    home = {SONIC_DEFAULT_PYTHON_HOME, "the build's default"};
+  }
+  std::error_code error;
+  if (!std::filesystem::is_directory(home.path / kSitePackages, error)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("no Python ", PY_MAJOR_VERSION, ".", PY_MINOR_VERSION, " environment at ",
+                     home.path.string(), " (from ", home.origin, "): ", kSitePackages,
+                     " is missing; run scripts/bootstrap.sh, or set SONIC_PYTHON_HOME to a virtual "
+                     "environment made with Python ",
+                     PY_MAJOR_VERSION, ".", PY_MINOR_VERSION, " holding the backend's packages"));
+  }
+  return home;
+}
+
+absl::Status EnsureStarted(const HostOptions& options) {
+  if (Py_IsInitialized()) return absl::OkStatus();
+  ProcessWideStartLock lock(LibpythonPath());
+  if (Py_IsInitialized()) return absl::OkStatus();
+  absl::StatusOr<PythonHome> home = ResolvePythonHome(options);
+  if (!home.ok()) return home.status();
+  return StartInterpreter(*home);
+}
+
+namespace {
+
+// str(object), or a placeholder when even that fails (the failure is cleared).
+std::string Str(PyObject* object) {
+  PyRef text(PyObject_Str(object));
+  const char* utf8 = text ? PyUnicode_AsUTF8(text.get()) : nullptr;
+  if (utf8 == nullptr) {
+    PyErr_Clear();
+    return "<unprintable>";
+  }
+  return utf8;
+}
+
+// "".join(traceback.<function>(type, value, traceback)), or "" when the module fails.
+std::string FormatWithTraceback(const char* function, PyObject* type, PyObject* value,
+                                PyObject* traceback) {
+  PyRef module(PyImport_ImportModule("traceback"));
+  PyRef format(module ? PyObject_GetAttrString(module.get(), function) : nullptr);
+  // format_exception_only takes no traceback argument.
+  PyRef lines(!format ? nullptr
+              : traceback == nullptr
+                  ? PyObject_CallFunctionObjArgs(format.get(), type, value, nullptr)
+                  : PyObject_CallFunctionObjArgs(format.get(), type, value, traceback, nullptr));
+  PyRef empty(PyUnicode_FromString(""));
+  PyRef joined(lines && empty ? PyUnicode_Join(empty.get(), lines.get()) : nullptr);
+  if (!joined) {
+    PyErr_Clear();
+    return "";
+  }
+  return Str(joined.get());
+}
+
+}  // namespace
+
+absl::Status TakePythonError(absl::StatusCode code, std::string_view context, ErrorDetail detail) {
+  PyObject* raw_type = nullptr;
+  PyObject* raw_value = nullptr;
+  PyObject* raw_traceback = nullptr;
+  PyErr_Fetch(&raw_type, &raw_value, &raw_traceback);
+  if (raw_type == nullptr) {
+    return absl::Status(code, absl::StrCat(Absl(context), ": failed without a Python exception"));
+  }
+  PyErr_NormalizeException(&raw_type, &raw_value, &raw_traceback);
+  PyRef type(raw_type);
+  PyRef value(raw_value);
+  PyRef traceback(raw_traceback);
+  std::string text;
+  if (detail == ErrorDetail::kTraceback) {
+    text = FormatWithTraceback("format_exception", type.get(), value.get(),
+                               traceback ? traceback.get() : Py_None);
+    absl::StripTrailingAsciiWhitespace(&text);
+  } else {
+    text = FormatWithTraceback("format_exception_only", type.get(), value.get(), nullptr);
+    absl::StripAsciiWhitespace(&text);
+    text = absl::StrReplaceAll(text, {{"\n", " "}});
+  }
+  if (text.empty()) text = Str(value ? value.get() : type.get());
+  return absl::Status(code, absl::StrCat(Absl(context), ": ", text));
+}
+
+absl::StatusOr<PyRef> ImportAttribute(const char* module_name, const char* attribute) {
+  PyRef module(PyImport_ImportModule(module_name));
+  if (!module) {
+    return TakePythonError(absl::StatusCode::kFailedPrecondition,
+                           absl::StrCat("cannot import Python module '", module_name, "'"));
+  }
+  PyRef value(PyObject_GetAttrString(module.get(), attribute));
+  if (!value) {
+    return TakePythonError(
+        absl::StatusCode::kFailedPrecondition,
+        absl::StrCat("Python module '", module_name, "' has no '", attribute, "'"));
+  }
+  return value;
+}
+
+}  // namespace sonic::backends::python_host
