@@ -19,14 +19,20 @@ class ModelVersionTest : public ServiceTest {
  protected:
   void SetUp() override {
     ServiceTest::SetUp();
-    ASSERT_NO_FATAL_FAILURE(WriteVersion("v1", "aaa"));
-    ASSERT_NO_FATAL_FAILURE(WriteVersion("v2", "bbb"));
+    ASSERT_NO_FATAL_FAILURE(WriteVersion("v1", "abc", kAbcMd5));
+    ASSERT_NO_FATAL_FAILURE(WriteVersion("v2", "a", kAMd5));
   }
-  // A copy of identity_fp32 in `name` whose config lists the digest `digest` for 1/weights.
-  void WriteVersion(const std::string& name, const std::string& digest) {
+  // RFC 1321's digests of "abc" and "a": the server verifies them when it loads the model.
+  static constexpr char kAbcMd5[] = "900150983cd24fb0d6963f7d28e17f72";
+  static constexpr char kAMd5[] = "0cc175b9c0f1b6a831c399e269772661";
+  // A copy of identity_fp32 in `name` with 1/weights holding `weights`, whose config lists the
+  // digest `digest` for it.
+  void WriteVersion(const std::string& name, const std::string& weights,
+                    const std::string& digest) {
     const auto target = dir_->path() / name;
     std::filesystem::copy(all() / "identity_fp32", target,
                           std::filesystem::copy_options::recursive);
+    std::ofstream(target / "1" / "weights", std::ios::binary) << weights;
     std::stringstream config;
     config << std::ifstream(target / "config.pbtxt").rdbuf();
     std::ofstream(target / "config.pbtxt")
@@ -96,7 +102,8 @@ TEST_F(ModelVersionTest, NoServerWithTheLocalVersionAndNoFallbackIsAClearError) 
   EXPECT_THAT(message, HasSubstr("model version mismatch"));
   EXPECT_THAT(message, HasSubstr((Version("v1") / "config.pbtxt").string()));
   EXPECT_THAT(message, HasSubstr(absl::StrCat("server 'a' (", old_version->address(), ")")));
-  EXPECT_THAT(message, HasSubstr("checksum MD5:1/weights is aaa locally, bbb on the server"));
+  EXPECT_THAT(message, HasSubstr(absl::StrCat("checksum MD5:1/weights is ", kAbcMd5,
+                                          " locally, ", kAMd5, " on the server")));
   auto client = client::TritonClient::Create(service->ClientOptions("identity_fp32"));
   ASSERT_FALSE(client.ok());
   EXPECT_EQ(client::GetErrorCategory(client.status()), client::ErrorCategory::kModelError);

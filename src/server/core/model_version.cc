@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/core/instance_placement.h"
+#include "server/repository/model_checksum.h"
 #include "server/repository/model_file_paths.h"
 #include "sonic/common/status.h"
 
@@ -72,6 +73,8 @@ absl::StatusOr<std::shared_ptr<ModelVersion>> ModelVersion::Load(Options options
   // Before any file is read: a config (maybe a load request's override) names files only in
   // the model's own directory.
   SONIC_RETURN_IF_ERROR(CheckModelFilesInside(config, options.version_path, context));
+  SONIC_RETURN_IF_ERROR(
+      VerifyModelChecksums(config, options.version_path.parent_path(), context));
   SONIC_ASSIGN_OR_RETURN(loaded->labels_,
                          ReadLabels(config, options.version_path.parent_path(), context));
   SONIC_ASSIGN_OR_RETURN(loaded->model_,

@@ -39,10 +39,11 @@ class ModelVersion {
     uint64_t max_input_elements = uint64_t{1} << 26;
   };
 
-  // Creates the backend model and its instances where PlaceInstances puts them (a KIND_AUTO
-  // GPU instance the backend refuses with FAILED_PRECONDITION goes to the CPU), then starts the
-  // scheduler. Errors (bad model files, instance groups this machine cannot place, a GPU the
-  // backend cannot use) carry the message prefixed with the model and version.
+  // Verifies the checksum agent's digests (model_checksum.h), then creates the backend model and
+  // its instances where PlaceInstances puts them (a KIND_AUTO GPU instance the backend refuses
+  // with FAILED_PRECONDITION goes to the CPU), then starts the scheduler. Errors (bad model files
+  // or digests, instance groups this machine cannot place, a GPU the backend cannot use) carry
+  // the message prefixed with the model and version.
   static absl::StatusOr<std::shared_ptr<ModelVersion>> Load(Options options);
 
   ~ModelVersion();
