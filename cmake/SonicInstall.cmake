@@ -22,12 +22,13 @@ set_target_properties(sonic_client PROPERTIES EXPORT_NAME client)
 set_target_properties(sonic_service PROPERTIES EXPORT_NAME service)
 set_target_properties(sonic_framework PROPERTIES EXPORT_NAME framework)
 set_target_properties(sonic_common PROPERTIES EXPORT_NAME common)
+set_target_properties(sonic_transport PROPERTIES EXPORT_NAME transport)
 set_target_properties(sonic_yaml PROPERTIES EXPORT_NAME yaml)
 set_target_properties(sonic_proto PROPERTIES EXPORT_NAME proto)
 
 install(TARGETS sonic_proto EXPORT SonicTargets
   LIBRARY DESTINATION ${SONIC_INSTALL_LIBDIR} COMPONENT runtime)
-install(TARGETS sonic_client sonic_service sonic_framework sonic_common sonic_yaml
+install(TARGETS sonic_client sonic_service sonic_framework sonic_common sonic_yaml sonic_transport
   EXPORT SonicTargets
   ARCHIVE DESTINATION ${SONIC_INSTALL_LIBDIR} COMPONENT client-dev)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/sonic

@@ -12,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "client_executor.h"
 #include "cuda_shm_resource.h"
+#include "grpc_call.h"
 #include "grpc_transport.h"
 #include "inference/grpc_service.grpc.pb.h"
 #include "io_access.h"
@@ -38,7 +39,6 @@ struct TritonClient::State {
 
   Options options;
   TlsOptions tls;  // of the current server
-  std::shared_ptr<grpc::ChannelCredentials> credentials;
   absl::Duration timeout;
   internal::ModelIo io;
   std::string address;
@@ -85,8 +85,8 @@ struct TritonClient::State {
   internal::RegionExtent extent;
   std::span<std::byte> region_bytes;
   bool release_region = false;
-  std::unique_ptr<internal::MemoryResource> retired;
-  std::unique_ptr<internal::MemoryResource> memory;
+  std::unique_ptr<transport::MemoryResource> retired;
+  std::unique_ptr<transport::MemoryResource> memory;
 };
 
 namespace {
@@ -121,7 +121,7 @@ std::string Context(const TritonClient::Options& options, const std::string& add
 
 std::unique_ptr<grpc::ClientContext> SetupContext(const TritonClient::Options& options) {
   auto context = std::make_unique<grpc::ClientContext>();
-  context->set_deadline(absl::ToChronoTime(absl::Now() + options.setup_timeout));
+  transport::SetTimeout(*context, options.setup_timeout);
   return context;
 }
 
@@ -133,16 +133,16 @@ absl::StatusOr<internal::ModelIo> FetchModel(inference::GRPCInferenceService::St
   metadata_request.set_name(options.model_name);
   metadata_request.set_version(options.model_version);
   inference::ModelMetadataResponse metadata;
-  SONIC_RETURN_IF_ERROR(ClassifyError(
-      internal::FromGrpc(
-          stub.ModelMetadata(SetupContext(options).get(), metadata_request, &metadata)),
-      absl::StrCat(context, ": ModelMetadata")));
+  SONIC_RETURN_IF_ERROR(
+      ClassifyError(transport::FromGrpc(stub.ModelMetadata(SetupContext(options).get(),
+                                                           metadata_request, &metadata)),
+                    absl::StrCat(context, ": ModelMetadata")));
   inference::ModelConfigRequest config_request;
   config_request.set_name(options.model_name);
   config_request.set_version(options.model_version);
   inference::ModelConfigResponse config;
   SONIC_RETURN_IF_ERROR(ClassifyError(
-      internal::FromGrpc(stub.ModelConfig(SetupContext(options).get(), config_request, &config)),
+      transport::FromGrpc(stub.ModelConfig(SetupContext(options).get(), config_request, &config)),
       absl::StrCat(context, ": ModelConfig")));
   if (!options.local_config_path.empty()) {
     SONIC_RETURN_IF_ERROR(internal::CheckLocalConfig(options.local_config_path, config.config(),
@@ -160,7 +160,7 @@ absl::StatusOr<inference::ModelStatistics> FetchStatistics(
   request.set_version(options.model_version);
   inference::ModelStatisticsResponse response;
   SONIC_RETURN_IF_ERROR(ClassifyError(
-      internal::FromGrpc(stub.ModelStatistics(SetupContext(options).get(), request, &response)),
+      transport::FromGrpc(stub.ModelStatistics(SetupContext(options).get(), request, &response)),
       absl::StrCat(context, ": ModelStatistics")));
   for (const inference::ModelStatistics& stats : response.model_stats()) {
     if (stats.name() == options.model_name) return stats;
@@ -172,33 +172,33 @@ absl::StatusOr<inference::ModelStatistics> FetchStatistics(
 // The resource `options` ask for: CUDA shared memory, system shared memory for a local server,
 // or the heap. Registration RPCs go to the server `stub` returns (the current one). Errors:
 // CreateCudaShmResource's (not built, device not visible).
-absl::StatusOr<std::unique_ptr<internal::MemoryResource>> MakeMemoryResource(
-    const TritonClient::Options& options, const std::string& address, internal::StubSource stub) {
-  auto deadline = [](absl::Duration timeout) -> internal::ContextSource {
+absl::StatusOr<std::unique_ptr<transport::MemoryResource>> MakeMemoryResource(
+    const TritonClient::Options& options, const std::string& address, transport::StubSource stub) {
+  auto deadline = [](absl::Duration timeout) -> transport::ContextSource {
     return [timeout] {
       auto context = std::make_unique<grpc::ClientContext>();
-      context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+      transport::SetTimeout(*context, timeout);
       return context;
     };
   };
   // Registering runs on the dispatching thread (when the region grows), unregistering after a
   // failed dispatch and at teardown: neither waits long on a dead or hung server. A refused or
   // late registration means tensors in the messages; the region is the client's own anyway.
-  internal::ContextSource new_context = deadline(std::min(options.setup_timeout, kRegisterBound));
-  internal::ContextSource release_context = deadline(kReleaseBound);
+  transport::ContextSource new_context = deadline(std::min(options.setup_timeout, kRegisterBound));
+  transport::ContextSource release_context = deadline(kReleaseBound);
   switch (options.shared_memory.value_or(SharedMemoryMode::kAuto)) {
     case SharedMemoryMode::kCuda:
-      return internal::CreateCudaShmResource(
+      return transport::CreateCudaShmResource(
           options.cuda_device,
-          internal::CudaShmRpcs(std::move(stub), std::move(new_context), release_context));
+          transport::CudaShmRpcs(std::move(stub), std::move(new_context), release_context));
     case SharedMemoryMode::kAuto:
-      if (!internal::IsLocalAddress(address)) break;
-      return std::make_unique<internal::SystemShmResource>(
-          internal::SystemShmRpcs(std::move(stub), std::move(new_context), release_context));
+      if (!transport::IsLocalAddress(address)) break;
+      return std::make_unique<transport::SystemShmResource>(
+          transport::SystemShmRpcs(std::move(stub), std::move(new_context), release_context));
     case SharedMemoryMode::kOff:
       break;
   }
-  return std::make_unique<internal::HeapResource>();
+  return std::make_unique<transport::HeapResource>();
 }
 
 absl::StatusOr<ServerEndpoint> ResolveEndpoint(const TritonClient::Options& options) {
@@ -214,9 +214,9 @@ absl::StatusOr<ServerEndpoint> ResolveEndpoint(const TritonClient::Options& opti
     endpoint = *std::move(resolved);
   }
   if (endpoint.address.empty()) {
-    return MakeClientError(absl::StatusCode::kInvalidArgument, ErrorCategory::kBadInput,
-                           absl::StrCat("model '", options.model_name,
-                                        "': no server_address (or resolver) given"));
+    return MakeClientError(
+        absl::StatusCode::kInvalidArgument, ErrorCategory::kBadInput,
+        absl::StrCat("model '", options.model_name, "': no server_address (or resolver) given"));
   }
   return endpoint;
 }
@@ -238,13 +238,13 @@ absl::StatusOr<std::unique_ptr<TritonClient>> TritonClient::Create(const Options
   }
   state->address = endpoint.address;
   state->tls = endpoint.tls;
-  SONIC_ASSIGN_OR_RETURN(state->credentials, internal::MakeCredentials(state->tls));
+  SONIC_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel,
+                         internal::ChannelTo(state->address, state->tls));
   state->timeout = internal::TimeoutOf(options.timeout, options.timeout_unit);
-  state->stub = inference::GRPCInferenceService::NewStub(
-      internal::SharedChannel(state->address, state->tls, state->credentials));
+  state->stub = inference::GRPCInferenceService::NewStub(std::move(channel));
   const std::string context = Context(options, state->address);
   State* raw_state = state.get();
-  absl::StatusOr<std::unique_ptr<internal::MemoryResource>> memory = MakeMemoryResource(
+  absl::StatusOr<std::unique_ptr<transport::MemoryResource>> memory = MakeMemoryResource(
       state->options, state->address, [raw_state] { return raw_state->stub.get(); });
   if (!memory.ok() && advised_cuda) {
     state->options.shared_memory = SharedMemoryMode::kAuto;
@@ -354,7 +354,7 @@ void TritonClient::layOutRegion() {
   state_->extent = {};
   state_->region_bytes = {};
   state_->retired.reset();
-  internal::MemoryResource& memory = *state_->memory;
+  transport::MemoryResource& memory = *state_->memory;
   if (state_->release_region) memory.Release();
   state_->release_region = false;
   if (!memory.shared()) return;
@@ -379,7 +379,7 @@ void TritonClient::useMessagesOnly(const absl::Status& why) {
                        absl::StrCat(context(), ": no shared memory, tensors travel in the ",
                                     "messages: ", why.ToString()));
   }
-  state_->memory = std::make_unique<internal::HeapResource>();
+  state_->memory = std::make_unique<transport::HeapResource>();
   state_->layouts.clear();
   state_->extent = {};
   state_->region_bytes = {};
@@ -427,9 +427,9 @@ absl::Status TritonClient::prepare() {
   state_->requests.clear();
   state_->calls.clear();
   state_->plan = {};
-  SONIC_ASSIGN_OR_RETURN(
-      state_->plan, internal::PlanRequests(state_->ordered_inputs, batch_size_,
-                                           state_->io.max_batch_size, batch_mode_, context()));
+  SONIC_ASSIGN_OR_RETURN(state_->plan,
+                         internal::PlanRequests(state_->ordered_inputs, batch_size_,
+                                                state_->io.max_batch_size, batch_mode_, context()));
   layOutRegion();
   state_->requests.resize(state_->plan.requests.size());
   for (size_t i = 0; i < state_->requests.size(); ++i) buildRequest(i);
@@ -474,7 +474,7 @@ void TritonClient::launch() {
         [this, state = state_, i, async](grpc::Status status) {
           // In kAsync the last completion concludes on this thread (the client waits for it);
           // otherwise the client may be gone once the count is recorded.
-          if (RecordCall(*state, i, internal::FromGrpc(status)) && async) conclude();
+          if (RecordCall(*state, i, transport::FromGrpc(status)) && async) conclude();
         });
   }
   // Releases the starting count. In kAsync, when every call already finished (a fast server, a
@@ -569,7 +569,7 @@ void TritonClient::conclude() {
 absl::Status TritonClient::readResponses() {
   if (!state_->layouts.empty()) {
     // After a failover the answered requests' outputs are in the retired region.
-    internal::MemoryResource& region = state_->retired ? *state_->retired : *state_->memory;
+    transport::MemoryResource& region = state_->retired ? *state_->retired : *state_->memory;
     const internal::RegionExtent& extent = state_->extent;
     SONIC_RETURN_IF_ERROR(
         ClassifyError(region.Fetch(extent.output_begin, extent.size - extent.output_begin),
@@ -654,14 +654,12 @@ void TritonClient::moveTo(const ServerEndpoint& endpoint) {
       (endpoint.address == state_->address && endpoint.tls == state_->tls)) {
     return;
   }
-  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
-      internal::MakeCredentials(endpoint.tls);
-  if (!credentials.ok()) return;
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      internal::ChannelTo(endpoint.address, endpoint.tls);
+  if (!channel.ok()) return;
   state_->address = endpoint.address;
   state_->tls = endpoint.tls;
-  state_->credentials = *std::move(credentials);
-  state_->stub = inference::GRPCInferenceService::NewStub(
-      internal::SharedChannel(state_->address, state_->tls, state_->credentials));
+  state_->stub = inference::GRPCInferenceService::NewStub(*std::move(channel));
   const std::string where = context();
   for (auto& [name, input] : inputs_) IoAccess::SetContext(input, where);
   for (auto& [name, output] : outputs_) IoAccess::SetContext(output, where);
@@ -689,13 +687,13 @@ void TritonClient::moveOffRegion() {
   // current resource has not reserved anything yet.
   if (!state_->retired) state_->retired = std::move(state_->memory);
   State* state = state_.get();
-  absl::StatusOr<std::unique_ptr<internal::MemoryResource>> memory =
+  absl::StatusOr<std::unique_ptr<transport::MemoryResource>> memory =
       MakeMemoryResource(state_->options, state_->address, [state] { return state->stub.get(); });
   // Create() accepted these options, so only a device that has gone away fails here.
   if (memory.ok()) {
     state_->memory = *std::move(memory);
   } else {
-    state_->memory = std::make_unique<internal::HeapResource>();
+    state_->memory = std::make_unique<transport::HeapResource>();
   }
   if (state_->layouts.empty()) return;
   for (size_t i = 0; i < state_->calls.size(); ++i) {

@@ -26,7 +26,7 @@ TritonClient::Options CudaOptions(int device) {
 std::string Message(const absl::Status& status) { return std::string(status.message()); }
 
 TEST(TritonClientOptionsTest, CudaSharedMemoryInABuildWithoutCudaIsBadInput) {
-  if (internal::CudaShmBuilt()) GTEST_SKIP() << "built with CUDA";
+  if (transport::CudaShmBuilt()) GTEST_SKIP() << "built with CUDA";
   absl::Status status = TritonClient::Create(CudaOptions(0)).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kUnimplemented);
   EXPECT_EQ(GetErrorCategory(status), ErrorCategory::kBadInput);
@@ -35,7 +35,7 @@ TEST(TritonClientOptionsTest, CudaSharedMemoryInABuildWithoutCudaIsBadInput) {
 }
 
 TEST(TritonClientOptionsTest, CudaSharedMemoryOnADeviceNotVisibleIsBadInputNamingIt) {
-  if (!internal::CudaShmBuilt()) GTEST_SKIP() << "built without CUDA";
+  if (!transport::CudaShmBuilt()) GTEST_SKIP() << "built without CUDA";
   absl::Status status = TritonClient::Create(CudaOptions(4096)).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(GetErrorCategory(status), ErrorCategory::kBadInput);
@@ -44,7 +44,7 @@ TEST(TritonClientOptionsTest, CudaSharedMemoryOnADeviceNotVisibleIsBadInputNamin
 }
 
 TEST(TritonClientOptionsTest, CudaSharedMemoryWithoutAnyDeviceIsBadInput) {
-  if (!internal::CudaShmBuilt()) GTEST_SKIP() << "built without CUDA";
+  if (!transport::CudaShmBuilt()) GTEST_SKIP() << "built without CUDA";
   absl::Status status = TritonClient::Create(CudaOptions(0)).status();
   // With a device, Create() goes on to connect and finds no server.
   if (GetErrorCategory(status) == ErrorCategory::kServerUnavailable) {

@@ -8,7 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/notification.h"
-#include "grpc_transport.h"
+#include "grpc_call.h"
 #include "server_statistics.h"
 #include "sonic/common/shape.h"
 
@@ -88,7 +88,7 @@ void AttemptReport::Fetch(inference::GRPCInferenceService::Stub& stub,
       context_.reset();
     } else {
       context_ = std::make_unique<grpc::ClientContext>();
-      context_->set_deadline(absl::ToChronoTime(absl::Now() + deadline_));
+      transport::SetTimeout(*context_, deadline_);
       context = context_.get();
     }
   }
@@ -111,7 +111,7 @@ void AttemptReport::Fetch(inference::GRPCInferenceService::Stub& stub,
 
 absl::StatusOr<inference::ModelStatistics> AttemptReport::Pick(
     const grpc::Status& status, const inference::ModelStatisticsResponse& response) const {
-  if (!status.ok()) return FromGrpc(status);
+  if (!status.ok()) return transport::FromGrpc(status);
   for (const inference::ModelStatistics& stats : response.model_stats()) {
     if (stats.name() == model_) return stats;
   }

@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <climits>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -20,8 +19,10 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "inference/grpc_service.grpc.pb.h"
+#include "grpc_call.h"
+#include "grpc_channel.h"
 #include "infer_request.h"
+#include "inference/grpc_service.grpc.pb.h"
 #include "tensor_data.h"
 
 namespace sonic::infer {
@@ -42,11 +43,6 @@ struct Flags {
   int repeat = 1;
   int print = 8;
 };
-
-absl::Status FromGrpc(const grpc::Status& status) {
-  // gRPC and Abseil share their status code numbering.
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
-}
 
 std::string ShapeText(const google::protobuf::RepeatedField<int64_t>& shape) {
   return absl::StrCat("[", absl::StrJoin(shape, ","), "]");
@@ -126,7 +122,7 @@ absl::Status SendRequests(Stub& stub, const inference::ModelInferRequest& reques
     auto start = std::chrono::steady_clock::now();
     grpc::Status status = stub.ModelInfer(&context, request, &response);
     auto elapsed = std::chrono::steady_clock::now() - start;
-    if (!status.ok()) return FromGrpc(status);
+    if (!status.ok()) return transport::FromGrpc(status);
     latencies_ms.push_back(std::chrono::duration<double, std::milli>(elapsed).count());
   }
   absl::Status status = PrintOutputs(response, flags.print);
@@ -136,12 +132,11 @@ absl::Status SendRequests(Stub& stub, const inference::ModelInferRequest& reques
 }
 
 absl::Status Run(const Flags& flags) {
-  grpc::ChannelArguments arguments;
-  arguments.SetMaxReceiveMessageSize(INT_MAX);
-  arguments.SetMaxSendMessageSize(INT_MAX);
-  auto channel =
-      grpc::CreateCustomChannel(flags.url, grpc::InsecureChannelCredentials(), arguments);
-  std::unique_ptr<Stub> stub = inference::GRPCInferenceService::NewStub(channel);
+  transport::ChannelOptions options;
+  options.address = flags.url;
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = transport::NewChannel(options);
+  if (!channel.ok()) return channel.status();
+  std::unique_ptr<Stub> stub = inference::GRPCInferenceService::NewStub(*channel);
   absl::StatusOr<inference::ModelInferRequest> request = BuildRequest(*stub, flags);
   if (!request.ok()) return request.status();
   return SendRequests(*stub, *request, flags);

@@ -52,6 +52,7 @@
 #include "sonic/client/client_statistics.h"
 #include "sonic/client/retry_policy.h"
 #include "sonic/client/sonic_client.h"
+#include "sonic/client/tls_options.h"
 #include "sonic/client/triton_data.h"
 
 namespace sonic::client {
@@ -64,15 +65,6 @@ enum class BatchMode { kRectangular, kRagged };
 // [::1], unix:); kOff: never; kCuda: CUDA shared memory on Options::cuda_device, whatever the
 // address (the server must still be on this machine: a CUDA IPC handle is local).
 enum class SharedMemoryMode { kAuto, kOff, kCuda };
-
-// Transport security. Files are PEM; read by Create() (a missing file is kBadInput).
-struct TlsOptions {
-  bool enabled = false;
-  std::string root_certificates_file;  // empty: the system's trust store
-  std::string private_key_file;        // with certificate_chain_file: mutual TLS
-  std::string certificate_chain_file;
-  bool operator==(const TlsOptions&) const = default;
-};
 
 // A server as a resolver names it: where it listens and the transport security it requires,
 // and how clients that did not choose should talk to it (TritonService's advice for its local
@@ -179,7 +171,7 @@ class TritonClient : public SonicClient {
     // Outputs to request and expose; empty = all of the model's outputs.
     std::vector<std::string> outputs;
     // For `server_address`. Ignored when `resolver` is set: each endpoint it returns carries
-    // the TLS options of its server.
+    // the TLS options of its server. Its files are read by Create() (a missing one is kBadInput).
     TlsOptions tls;
     // As CMSSW's verbose TritonClient: Create() logs the server and the model's inputs and
     // outputs; every attempt whose requests all succeed logs the server's statistics of the

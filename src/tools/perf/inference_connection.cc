@@ -1,38 +1,14 @@
 #include "inference_connection.h"
 
-#include <fstream>
-#include <sstream>
-
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "grpc_call.h"
+#include "grpc_channel.h"
 
 namespace sonic::tools {
 namespace {
 
 const char kModelInferMethod[] = "/inference.GRPCInferenceService/ModelInfer";
-
-absl::StatusOr<std::string> ReadPem(const std::string& file) {
-  if (file.empty()) return std::string();
-  std::ifstream in(file);
-  if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read TLS file ", file));
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> Credentials(
-    const ConnectionOptions& options) {
-  if (!options.use_ssl) return grpc::InsecureChannelCredentials();
-  grpc::SslCredentialsOptions ssl;
-  for (auto [file, pem] : {std::pair{&options.root_certificates_file, &ssl.pem_root_certs},
-                           std::pair{&options.private_key_file, &ssl.pem_private_key},
-                           std::pair{&options.certificate_chain_file, &ssl.pem_cert_chain}}) {
-    absl::StatusOr<std::string> text = ReadPem(*file);
-    if (!text.ok()) return text.status();
-    *pem = std::move(*text);
-  }
-  return grpc::SslCredentials(ssl);
-}
 
 grpc_compression_algorithm ToGrpc(RequestCompression compression) {
   switch (compression) {
@@ -59,14 +35,13 @@ struct InferCall {
 // waits for `done` may then tear the connection down, and even let the process exit, without a
 // gRPC object outliving it on a callback thread.
 void Complete(std::shared_ptr<InferCall> call, const grpc::Status& rpc_status) {
-  absl::Status status = FromGrpcStatus(rpc_status, "ModelInfer");
+  absl::Status status = transport::FromGrpc(rpc_status, "ModelInfer");
   const absl::Time recv_start = absl::Now();
   if (status.ok()) {
     inference::ModelInferResponse response;
-    grpc::Status parsed =
-        grpc::SerializationTraits<inference::ModelInferResponse>::Deserialize(&call->response,
-                                                                              &response);
-    if (!parsed.ok()) status = FromGrpcStatus(parsed, "ModelInfer response");
+    grpc::Status parsed = grpc::SerializationTraits<inference::ModelInferResponse>::Deserialize(
+        &call->response, &response);
+    if (!parsed.ok()) status = transport::FromGrpc(parsed, "ModelInfer response");
   }
   RequestRecord record = call->record;
   record.end = absl::Now();
@@ -79,24 +54,18 @@ void Complete(std::shared_ptr<InferCall> call, const grpc::Status& rpc_status) {
 
 }  // namespace
 
-absl::Status FromGrpcStatus(const grpc::Status& status, const std::string& context) {
-  if (status.ok()) return absl::OkStatus();
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                      absl::StrCat(context, ": ", status.error_message()));
-}
-
 absl::StatusOr<std::unique_ptr<InferenceConnection>> InferenceConnection::Create(
     const ConnectionOptions& options) {
-  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials = Credentials(options);
-  if (!credentials.ok()) return credentials.status();
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(-1);
-  args.SetMaxSendMessageSize(-1);
-  if (options.compression != RequestCompression::kNone) {
-    args.SetCompressionAlgorithm(ToGrpc(options.compression));
-  }
-  auto channel = grpc::CreateCustomChannel(options.address, *credentials, args);
-  return std::unique_ptr<InferenceConnection>(new InferenceConnection(options, std::move(channel)));
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      transport::NewChannel({.address = options.address,
+                             .tls = {.enabled = options.use_ssl,
+                                     .root_certificates_file = options.root_certificates_file,
+                                     .private_key_file = options.private_key_file,
+                                     .certificate_chain_file = options.certificate_chain_file},
+                             .compression = ToGrpc(options.compression)});
+  if (!channel.ok()) return channel.status();
+  return std::unique_ptr<InferenceConnection>(
+      new InferenceConnection(options, *std::move(channel)));
 }
 
 InferenceConnection::InferenceConnection(ConnectionOptions options,
@@ -113,12 +82,11 @@ std::unique_ptr<grpc::ClientContext> InferenceConnection::NewContext() const {
 }
 
 void InferenceConnection::Prepare(grpc::ClientContext& context) const {
-  context.set_deadline(absl::ToChronoTime(absl::Now() + options_.rpc_deadline));
+  transport::SetTimeout(context, options_.rpc_deadline);
   for (const auto& [key, value] : options_.metadata) context.AddMetadata(key, value);
 }
 
-void InferenceConnection::InferAsync(const inference::ModelInferRequest& request,
-                                     InferDone done) {
+void InferenceConnection::InferAsync(const inference::ModelInferRequest& request, InferDone done) {
   auto call = std::make_shared<InferCall>();
   call->done = std::move(done);
   Prepare(call->context);
@@ -158,7 +126,8 @@ absl::StatusOr<inference::ModelStatistics> InferenceConnection::FetchStatistics(
   inference::ModelStatisticsResponse response;
   std::unique_ptr<grpc::ClientContext> context = NewContext();
   grpc::Status status = stub_->ModelStatistics(context.get(), request, &response);
-  if (!status.ok()) return FromGrpcStatus(status, absl::StrCat("ModelStatistics(", model, ")"));
+  if (!status.ok())
+    return transport::FromGrpc(status, absl::StrCat("ModelStatistics(", model, ")"));
   if (response.model_stats_size() == 0) {
     return absl::NotFoundError(absl::StrCat("no statistics for model ", model));
   }

@@ -44,10 +44,10 @@ struct ConnectionOptions {
 
 // What one ModelInfer call took.
 struct RequestRecord {
-  absl::Time start;       // before serializing the request
-  absl::Time end;         // after parsing the response (or seeing the error)
-  absl::Duration send;    // serializing the request
-  absl::Duration recv;    // parsing the response
+  absl::Time start;     // before serializing the request
+  absl::Time end;       // after parsing the response (or seeing the error)
+  absl::Duration send;  // serializing the request
+  absl::Duration recv;  // parsing the response
   bool ok = false;
 };
 
@@ -55,7 +55,8 @@ class InferenceConnection {
  public:
   using InferDone = std::function<void(const RequestRecord& record, const absl::Status& status)>;
 
-  // Makes the channel (it connects lazily). INVALID_ARGUMENT when a TLS file cannot be read.
+  // Makes the channel (it connects lazily; transport::NewChannel). INVALID_ARGUMENT when a TLS
+  // file cannot be read, or when only one of key and certificate chain is given.
   static absl::StatusOr<std::unique_ptr<InferenceConnection>> Create(
       const ConnectionOptions& options);
 
@@ -92,9 +93,5 @@ class InferenceConnection {
   std::unique_ptr<inference::GRPCInferenceService::Stub> stub_;
   std::unique_ptr<grpc::GenericStub> generic_;
 };
-
-// gRPC's status as an absl::Status (the codes share their numbering), message prefixed with
-// `context`.
-absl::Status FromGrpcStatus(const grpc::Status& status, const std::string& context);
 
 }  // namespace sonic::tools

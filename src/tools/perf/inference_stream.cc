@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "grpc_call.h"
 
 namespace sonic::tools {
 namespace {
@@ -24,7 +25,7 @@ grpc::ByteBuffer SerializeWithId(const inference::ModelInferRequest& request,
   auto* bytes = new std::string;
   request.SerializeToString(bytes);
   bytes->push_back(static_cast<char>((3 << 3) | 2));  // field 3, length-delimited
-  for (uint64_t length = id.size(); ; length >>= 7) {
+  for (uint64_t length = id.size();; length >>= 7) {
     if (length < 0x80) {
       bytes->push_back(static_cast<char>(length));
       break;
@@ -32,8 +33,9 @@ grpc::ByteBuffer SerializeWithId(const inference::ModelInferRequest& request,
     bytes->push_back(static_cast<char>((length & 0x7f) | 0x80));
   }
   bytes->append(id);
-  grpc::Slice slice(bytes->data(), bytes->size(),
-                    [](void* owner) { delete static_cast<std::string*>(owner); }, bytes);
+  grpc::Slice slice(
+      bytes->data(), bytes->size(), [](void* owner) { delete static_cast<std::string*>(owner); },
+      bytes);
   return grpc::ByteBuffer(&slice, 1);
 }
 
@@ -128,9 +130,9 @@ class InferenceStream::Reactor
     const absl::Time recv_start = absl::Now();
     inference::ModelStreamInferResponse response;
     grpc::Status parsed =
-        grpc::SerializationTraits<inference::ModelStreamInferResponse>::Deserialize(
-            &read_buffer_, &response);
-    absl::Status status = FromGrpcStatus(parsed, "ModelStreamInfer response");
+        grpc::SerializationTraits<inference::ModelStreamInferResponse>::Deserialize(&read_buffer_,
+                                                                                    &response);
+    absl::Status status = transport::FromGrpc(parsed, "ModelStreamInfer response");
     if (status.ok() && !response.error_message().empty()) {
       status = absl::UnknownError(absl::StrCat("ModelStreamInfer: ", response.error_message()));
     }
@@ -140,7 +142,7 @@ class InferenceStream::Reactor
   }
 
   void OnDone(const grpc::Status& status) override {
-    absl::Status error = FromGrpcStatus(status, "ModelStreamInfer");
+    absl::Status error = transport::FromGrpc(status, "ModelStreamInfer");
     if (error.ok()) error = absl::UnavailableError("ModelStreamInfer: the stream ended");
     std::map<std::string, Pending> unanswered;
     {
@@ -187,7 +189,7 @@ class InferenceStream::Reactor
   mutable absl::Mutex mu_;
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
   std::map<std::string, Pending> pending_ ABSL_GUARDED_BY(mu_);
-  std::deque<std::string> order_ ABSL_GUARDED_BY(mu_);  // pending ids, oldest first
+  std::deque<std::string> order_ ABSL_GUARDED_BY(mu_);        // pending ids, oldest first
   std::deque<grpc::ByteBuffer> writes_ ABSL_GUARDED_BY(mu_);  // the front one is being written
   bool write_in_progress_ ABSL_GUARDED_BY(mu_) = false;
   bool closing_ ABSL_GUARDED_BY(mu_) = false;

@@ -13,19 +13,19 @@
 namespace sonic::tools {
 namespace {
 
-using client::internal::MemoryResource;
+using transport::MemoryResource;
 
 // An empty region of the kind `options` ask for, registered through `connection`.
 absl::StatusOr<std::unique_ptr<MemoryResource>> NewRegion(InferenceConnection& connection,
                                                           const PerfOptions& options) {
-  client::internal::StubSource stub = [&connection] { return &connection.stub(); };
-  client::internal::ContextSource new_context = [&connection] { return connection.NewContext(); };
+  transport::StubSource stub = [&connection] { return &connection.stub(); };
+  transport::ContextSource new_context = [&connection] { return connection.NewContext(); };
   if (options.shared_memory == SharedMemoryKind::kCuda) {
-    return client::internal::CreateCudaShmResource(
-        options.cuda_device, client::internal::CudaShmRpcs(stub, new_context));
+    return transport::CreateCudaShmResource(options.cuda_device,
+                                            transport::CudaShmRpcs(stub, new_context));
   }
-  return std::make_unique<client::internal::SystemShmResource>(
-      client::internal::SystemShmRpcs(stub, new_context));
+  return std::make_unique<transport::SystemShmResource>(
+      transport::SystemShmRpcs(stub, new_context));
 }
 
 void Refer(google::protobuf::Map<std::string, inference::InferParameter>& parameters,
@@ -36,8 +36,8 @@ void Refer(google::protobuf::Map<std::string, inference::InferParameter>& parame
 }
 
 // The bytes an output takes: from a fully known shape of a fixed-size type, else `fallback`.
-size_t OutputByteSize(const TensorMetadata& output, const ModelInterface& model,
-                      int64_t batch_size, int64_t fallback) {
+size_t OutputByteSize(const TensorMetadata& output, const ModelInterface& model, int64_t batch_size,
+                      int64_t fallback) {
   std::optional<DataType> type = DataTypeFromWireName(output.datatype());
   if (!type.has_value() || *type == DataType::kBytes) return static_cast<size_t>(fallback);
   int64_t elements = 1;

@@ -18,9 +18,9 @@
 #include "inference_connection.h"
 #include "perf_options.h"
 
-namespace sonic::client::internal {
+namespace sonic::transport {
 class MemoryResource;
-}  // namespace sonic::client::internal
+}  // namespace sonic::transport
 
 namespace sonic::tools {
 
@@ -43,11 +43,11 @@ class SharedMemoryRequests {
   SharedMemoryRequests& operator=(const SharedMemoryRequests&) = delete;
 
  private:
-  SharedMemoryRequests(std::unique_ptr<client::internal::MemoryResource> inputs,
-                       std::unique_ptr<client::internal::MemoryResource> outputs);
+  SharedMemoryRequests(std::unique_ptr<transport::MemoryResource> inputs,
+                       std::unique_ptr<transport::MemoryResource> outputs);
 
-  std::unique_ptr<client::internal::MemoryResource> inputs_;
-  std::unique_ptr<client::internal::MemoryResource> outputs_;
+  std::unique_ptr<transport::MemoryResource> inputs_;
+  std::unique_ptr<transport::MemoryResource> outputs_;
 };
 
 }  // namespace sonic::tools

@@ -8,15 +8,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "grpc_call.h"
 
 namespace sonic::tools {
 namespace {
-
-absl::Status FromGrpc(const grpc::Status& status, const std::string& context) {
-  // gRPC and Abseil share their status code numbering.
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                      absl::StrCat(context, ": ", status.error_message()));
-}
 
 std::string ShapeText(const google::protobuf::RepeatedField<int64_t>& shape) {
   return absl::StrCat("[", absl::StrJoin(shape, ","), "]");
@@ -34,7 +29,7 @@ absl::StatusOr<ModelInterface> FetchModelInterface(
     inference::GRPCInferenceService::StubInterface& stub, const std::string& model,
     const std::string& version, absl::Duration deadline, const RpcMetadata& metadata) {
   auto prepare = [&](grpc::ClientContext& context) {
-    context.set_deadline(absl::ToChronoTime(absl::Now() + deadline));
+    transport::SetTimeout(context, deadline);
     for (const auto& [key, value] : metadata) context.AddMetadata(key, value);
   };
   ModelInterface interface;
@@ -45,7 +40,8 @@ absl::StatusOr<ModelInterface> FetchModelInterface(
     grpc::ClientContext context;
     prepare(context);
     grpc::Status status = stub.ModelMetadata(&context, request, &interface.metadata);
-    if (!status.ok()) return FromGrpc(status, absl::StrCat("ModelMetadata(", model, ")"));
+    if (!status.ok())
+      return transport::FromGrpc(status, absl::StrCat("ModelMetadata(", model, ")"));
   }
   inference::ModelConfigRequest request;
   request.set_name(model);
@@ -54,7 +50,7 @@ absl::StatusOr<ModelInterface> FetchModelInterface(
   grpc::ClientContext context;
   prepare(context);
   grpc::Status status = stub.ModelConfig(&context, request, &response);
-  if (!status.ok()) return FromGrpc(status, absl::StrCat("ModelConfig(", model, ")"));
+  if (!status.ok()) return transport::FromGrpc(status, absl::StrCat("ModelConfig(", model, ")"));
   interface.max_batch_size = response.config().max_batch_size();
   interface.response_cache = response.config().response_cache().enable();
   return interface;

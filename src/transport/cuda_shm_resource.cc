@@ -10,7 +10,7 @@
 #include "common/cuda_runtime_support.h"
 #include "sonic/common/status.h"
 
-namespace sonic::client::internal {
+namespace sonic::transport {
 namespace {
 
 static_assert(sizeof(cudaIpcMemHandle_t) == kCudaIpcHandleBytes);
@@ -173,4 +173,4 @@ absl::StatusOr<std::unique_ptr<MemoryResource>> CreateCudaShmResource(int device
   return std::make_unique<CudaShmResource>(device_id, std::move(registrar));
 }
 
-}  // namespace sonic::client::internal
+}  // namespace sonic::transport

@@ -3,7 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "cuda_shm_resource.h"
 
-namespace sonic::client::internal {
+namespace sonic::transport {
 
 bool CudaShmBuilt() { return false; }
 
@@ -15,4 +15,4 @@ absl::StatusOr<std::unique_ptr<MemoryResource>> CreateCudaShmResource(int device
       "CUDA toolkit)"));
 }
 
-}  // namespace sonic::client::internal
+}  // namespace sonic::transport

@@ -1,7 +1,7 @@
-// Where a TritonClient puts the tensors of a dispatch: in the gRPC messages (HeapResource) or in
-// one memory region that the server reaches too (SystemShmResource, POSIX shared memory mapped by
-// both; the CUDA resource of cuda_shm_resource.h, device memory behind a host staging buffer).
-// Internal to the client.
+// Where a client (a TritonClient, `sonic perf`) puts the tensors of its requests: in the gRPC
+// messages (HeapResource) or in one memory region that the server reaches too (SystemShmResource,
+// POSIX shared memory mapped by both; the CUDA resource of cuda_shm_resource.h, device memory
+// behind a host staging buffer). Internal to the client-side libraries.
 //
 // Thread-safety: thread-compatible; a client uses its resource from one dispatch at a time.
 #pragma once
@@ -16,7 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
-namespace sonic::client::internal {
+namespace sonic::transport {
 
 class MemoryResource {
  public:
@@ -104,4 +104,4 @@ size_t RoundedRegionSize(size_t bytes);
 // system shared memory can reach the server.
 bool IsLocalAddress(std::string_view address);
 
-}  // namespace sonic::client::internal
+}  // namespace sonic::transport

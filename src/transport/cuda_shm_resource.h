@@ -24,7 +24,7 @@
 #include "absl/status/statusor.h"
 #include "memory_resource.h"
 
-namespace sonic::client::internal {
+namespace sonic::transport {
 
 // The size of a serialized cudaIpcMemHandle_t (raw_handle of CudaSharedMemoryRegister).
 inline constexpr size_t kCudaIpcHandleBytes = 64;
@@ -37,7 +37,7 @@ struct CudaShmRegistrar {
   std::function<absl::Status(const std::string& name)> unregister_region;
 };
 
-// Whether this client library was built with CUDA shared memory.
+// Whether the transport library was built with CUDA shared memory.
 bool CudaShmBuilt();
 
 // A CUDA shared-memory resource on `device_id`; it allocates nothing before the first Reserve().
@@ -52,4 +52,4 @@ bool CudaShmBuilt();
 absl::StatusOr<std::unique_ptr<MemoryResource>> CreateCudaShmResource(int device_id,
                                                                       CudaShmRegistrar registrar);
 
-}  // namespace sonic::client::internal
+}  // namespace sonic::transport

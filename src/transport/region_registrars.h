@@ -15,7 +15,7 @@
 #include "inference/grpc_service.grpc.pb.h"
 #include "memory_resource.h"
 
-namespace sonic::client::internal {
+namespace sonic::transport {
 
 using StubSource = std::function<inference::GRPCInferenceService::Stub*()>;
 using ContextSource = std::function<std::unique_ptr<grpc::ClientContext>()>;
@@ -29,4 +29,4 @@ ShmRegistrar SystemShmRpcs(StubSource stub, ContextSource new_context,
 CudaShmRegistrar CudaShmRpcs(StubSource stub, ContextSource new_context,
                              ContextSource release_context = nullptr);
 
-}  // namespace sonic::client::internal
+}  // namespace sonic::transport

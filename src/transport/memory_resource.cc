@@ -12,7 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 
-namespace sonic::client::internal {
+namespace sonic::transport {
 namespace {
 
 absl::Status ErrnoStatus(std::string_view what, const std::string& key) {
@@ -108,4 +108,4 @@ bool IsLocalAddress(std::string_view address) {
   return address == "localhost" || address == "127.0.0.1" || address == "::1";
 }
 
-}  // namespace sonic::client::internal
+}  // namespace sonic::transport

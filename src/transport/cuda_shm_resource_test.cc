@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-namespace sonic::client::internal {
+namespace sonic::transport {
 namespace {
 
 using ::testing::ElementsAre;
@@ -136,4 +136,4 @@ TEST(CudaShmResourceTest, ARefusedRegistrationLeavesNoRegion) {
 }
 
 }  // namespace
-}  // namespace sonic::client::internal
+}  // namespace sonic::transport

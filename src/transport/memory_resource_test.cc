@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace sonic::client::internal {
+namespace sonic::transport {
 namespace {
 
 using ::testing::ElementsAre;
@@ -107,4 +107,4 @@ TEST(MemoryResourceTest, ARefusedRegistrationLeavesNothing) {
 }
 
 }  // namespace
-}  // namespace sonic::client::internal
+}  // namespace sonic::transport

@@ -3,18 +3,9 @@
 #include <string>
 #include <utility>
 
-#include "absl/strings/str_cat.h"
+#include "grpc_call.h"
 
-namespace sonic::client::internal {
-namespace {
-
-absl::Status FromRpc(const grpc::Status& status, const char* rpc) {
-  if (status.ok()) return absl::OkStatus();
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                      absl::StrCat(rpc, ": ", status.error_message()));
-}
-
-}  // namespace
+namespace sonic::transport {
 
 ShmRegistrar SystemShmRpcs(StubSource stub, ContextSource new_context,
                            ContextSource release_context) {
@@ -27,14 +18,14 @@ ShmRegistrar SystemShmRpcs(StubSource stub, ContextSource new_context,
     request.set_key(key);
     request.set_byte_size(byte_size);
     inference::SystemSharedMemoryRegisterResponse response;
-    return FromRpc(stub()->SystemSharedMemoryRegister(new_context().get(), request, &response),
-                   "SystemSharedMemoryRegister");
+    return FromGrpc(stub()->SystemSharedMemoryRegister(new_context().get(), request, &response),
+                    "SystemSharedMemoryRegister");
   };
   registrar.unregister_region = [stub, release_context](const std::string& name) {
     inference::SystemSharedMemoryUnregisterRequest request;
     request.set_name(name);
     inference::SystemSharedMemoryUnregisterResponse response;
-    return FromRpc(
+    return FromGrpc(
         stub()->SystemSharedMemoryUnregister(release_context().get(), request, &response),
         "SystemSharedMemoryUnregister");
   };
@@ -54,17 +45,17 @@ CudaShmRegistrar CudaShmRpcs(StubSource stub, ContextSource new_context,
     request.set_device_id(device_id);
     request.set_byte_size(byte_size);
     inference::CudaSharedMemoryRegisterResponse response;
-    return FromRpc(stub()->CudaSharedMemoryRegister(new_context().get(), request, &response),
-                   "CudaSharedMemoryRegister");
+    return FromGrpc(stub()->CudaSharedMemoryRegister(new_context().get(), request, &response),
+                    "CudaSharedMemoryRegister");
   };
   registrar.unregister_region = [stub, release_context](const std::string& name) {
     inference::CudaSharedMemoryUnregisterRequest request;
     request.set_name(name);
     inference::CudaSharedMemoryUnregisterResponse response;
-    return FromRpc(stub()->CudaSharedMemoryUnregister(release_context().get(), request, &response),
-                   "CudaSharedMemoryUnregister");
+    return FromGrpc(stub()->CudaSharedMemoryUnregister(release_context().get(), request, &response),
+                    "CudaSharedMemoryUnregister");
   };
   return registrar;
 }
 
-}  // namespace sonic::client::internal
+}  // namespace sonic::transport
