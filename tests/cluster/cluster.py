@@ -265,11 +265,66 @@ def haproxy_server_line(name, ip):
             "inter 300ms fall 2 rise 2")
 
 
-def haproxy_config(servers, stats_socket):
+# The gRPC calls a client starts with (TritonService's discovery, tritonclient's readiness
+# check): the ones a saturated site refuses to new clients.
+CLIENT_START_PATHS = ("/inference.GRPCInferenceService/ServerReady",
+                      "/inference.GRPCInferenceService/RepositoryIndex")
+SATURATION_BACKEND = "fleet_saturated"
+SATURATION_SERVER = "queue_time_over_threshold"
+
+
+def fleet_queue_query(threshold_us, window):
+    """PromQL: the fleet's queue time per request over `window`, present only while it exceeds
+    `threshold_us` (the signal KEDA scales on, deploy/kubernetes)."""
+    return (f"sum(rate(nv_inference_queue_duration_us[{window}])) / "
+            f"sum(rate(nv_inference_request_success[{window}])) > {threshold_us}")
+
+
+def admission_frontend_lines():
+    """The frontend's rule refusing new clients while the fleet is saturated: a client is its
+    source address, known once one of its requests passed (stick table `clients`, forgotten
+    after 10 minutes without requests); while the saturation backend has a server UP, a client
+    start (CLIENT_START_PATHS) from an unknown address is answered UNAVAILABLE (gRPC status 14
+    in a trailers-only response) and forwarded nowhere. Everything else passes, so running
+    jobs, their periodic discovery included, are never cut off."""
+    paths = " ".join(CLIENT_START_PATHS)
+    return [
+        f"  acl client_start path {paths}",
+        f"  acl fleet_saturated nbsrv({SATURATION_BACKEND}) gt 0",
+        "  http-request track-sc0 src table clients",
+        # HAProxy's replies carry no content-type without a body; gRPC clients take the
+        # status from the headers regardless.
+        "  http-request return status 200 hdr grpc-status 14 "
+        "hdr grpc-message \"the site's servers are saturated (queue time over its threshold): "
+        "new clients are refused, retry later or elsewhere\" "
+        "if client_start fleet_saturated !{ sc0_get_gpc0 gt 0 }",
+        "  http-request sc-inc-gpc0(0)",
+    ]
+
+
+def admission_backend_lines(prometheus_address, threshold_us, window="5s", inter="500ms"):
+    """The saturation signal: a backend that takes no traffic, whose one server's HTTP check
+    asks Prometheus for the fleet's queue time over the threshold and passes (UP = saturated)
+    only when the answer holds a sample. An unreachable or failing Prometheus reads as not
+    saturated: the balancer then admits everyone, as without the rule."""
+    query = urllib.parse.quote(fleet_queue_query(threshold_us, window), safe="")
+    return [
+        "backend clients",
+        "  stick-table type ip size 100k expire 10m store gpc0",
+        f"backend {SATURATION_BACKEND}",
+        "  option httpchk",
+        f"  http-check send meth GET uri /api/v1/query?query={query}",
+        "  http-check expect string '\"result\":[{'",
+        f"  server {SATURATION_SERVER} {prometheus_address} check inter {inter} fall 1 rise 1",
+    ]
+
+
+def haproxy_config(servers, stats_socket, admission=None):
     """HAProxy 2.6: gRPC (HTTP/2 cleartext) in and out, least-requests balancing (leastconn
     counts the streams each server is serving, which over HTTP/2 are requests), active HTTP
     checks of each server's /v2/health/ready. More servers join at run time through the
-    runtime API (haproxy_add_server)."""
+    runtime API (haproxy_add_server). `admission`: {"prometheus": "IP:PORT", "threshold_us": N}
+    adds the rule refusing new clients while the fleet's queue time is over the threshold."""
     lines = [
         "global",
         f"  stats socket {stats_socket} mode 600 level admin",
@@ -283,6 +338,7 @@ def haproxy_config(servers, stats_socket):
         "  option redispatch 1",
         "frontend grpc",
         f"  bind *:{BALANCER_PORT} proto h2",
+        *(admission_frontend_lines() if admission else []),
         "  default_backend servers",
         "backend servers",
         "  balance leastconn",
@@ -291,6 +347,8 @@ def haproxy_config(servers, stats_socket):
         "  http-check expect status 200",
     ]
     lines += [f"  server {haproxy_server_line(name, ip)}" for name, ip in servers]
+    if admission:
+        lines += admission_backend_lines(admission["prometheus"], admission["threshold_us"])
     return "\n".join(lines) + "\n"
 
 
@@ -351,12 +409,12 @@ def haproxy_add_server(stats_socket, name, ip):
             raise RuntimeError(f"HAProxy '{command}': {answer}")
 
 
-def haproxy_server_states(stats_socket):
-    """{server name: status} of the backend, from `show stat` (UP, DOWN, ...)."""
+def haproxy_server_states(stats_socket, backend="servers"):
+    """{server name: status} of `backend`, from `show stat` (UP, DOWN, ...)."""
     text = haproxy_command(stats_socket, "show stat")
     rows = [line.split(",") for line in text.splitlines() if line and not line.startswith("#")]
     return {row[1]: row[17] for row in rows
-            if len(row) > 17 and row[0] == "servers" and row[1] not in ("BACKEND", "FRONTEND")}
+            if len(row) > 17 and row[0] == backend and row[1] not in ("BACKEND", "FRONTEND")}
 
 
 def prometheus_config(targets):

@@ -1,9 +1,11 @@
 """The Kubernetes files of deploy/kubernetes as the tests read them: the kustomization, its
 resources and generated ConfigMap files, and every PromQL expression they hold (recording rules,
-Grafana dashboard, KEDA trigger)."""
+Grafana dashboard, KEDA trigger, HAProxy's saturation check)."""
 
 import json
 import pathlib
+import re
+import urllib.parse
 
 import yaml
 
@@ -77,4 +79,13 @@ def expressions():
     for trigger in scaled_object()["spec"]["triggers"]:
         found.append((f"KEDA trigger {trigger.get('name', trigger['type'])}",
                       trigger["metadata"]["query"]))
+    for query in haproxy_prometheus_queries():
+        found.append(("HAProxy's fleet_saturated check", query))
     return found
+
+
+def haproxy_prometheus_queries():
+    """The PromQL that haproxy.cfg's checks send to Prometheus, decoded."""
+    text = (DEPLOY / "haproxy.cfg").read_text()
+    return [urllib.parse.unquote(query)
+            for query in re.findall(r"uri /api/v1/query\?query=(\S+)", text)]

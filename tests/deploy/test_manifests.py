@@ -241,6 +241,26 @@ def test_haproxy_config_passes_haproxy_check_and_names_the_server_pods():
     assert binds == set(container_ports(balancer).values())
 
 
+def test_haproxy_refuses_new_clients_on_a_recorded_fleet_queue_time_above_the_scaling_target():
+    text = (deploy_files.DEPLOY / "haproxy.cfg").read_text()
+    (query,) = deploy_files.haproxy_prometheus_queries()
+    recorded, threshold = re.fullmatch(r"(\S+) > (\d+)", query).groups()
+    records = {rule["record"] for group in deploy_files.rules()["groups"]
+               for rule in group["rules"]}
+    assert recorded in records
+    (trigger,) = deploy_files.scaled_object()["spec"]["triggers"]
+    # Refusing clients is the last resort: autoscaling acts first.
+    assert int(threshold) > int(trigger["metadata"]["threshold"])
+    # The check's server is the Prometheus Service, on its port.
+    prometheus = deploy_files.resource("Service", "prometheus")
+    host, port = re.search(r"server queue_time_over_threshold ([a-z0-9.-]+):(\d+) check", text).groups()
+    assert host == f"prometheus.{deploy_files.namespace()}.svc.cluster.local"
+    assert int(port) in {p["port"] for p in prometheus["spec"]["ports"]}
+    # Both frontends refuse client starts only while saturated, and only to unknown clients.
+    assert len(re.findall(r"http-request return .* if client_start fleet_saturated "
+                          r"!\{ sc0_get_gpc0 gt 0 \}", text)) == 2
+
+
 def test_prometheus_jobs_keep_the_pods_and_ports_of_the_manifests():
     jobs = {job["job_name"]: job for job in deploy_files.prometheus_config()["scrape_configs"]}
     for job_name, port_name in (("sonic-server", "metrics"), ("haproxy", "stats")):

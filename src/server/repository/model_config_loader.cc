@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
+#include "server/repository/ensemble_config.h"
 #include "sonic/common/status.h"
 
 namespace sonic::server {
@@ -211,8 +212,9 @@ absl::StatusOr<inference::ModelConfig> LoadModelConfig(
 }
 
 void NormalizeModelConfig(inference::ModelConfig& config) {
-  NormalizePlatformAndBackend(config);
-  if (config.default_model_filename().empty()) {
+  const bool ensemble = IsEnsemble(config);
+  if (!ensemble) NormalizePlatformAndBackend(config);
+  if (!ensemble && config.default_model_filename().empty()) {
     config.set_default_model_filename(
         std::string(DefaultModelFilename(config.backend(), config.platform())));
   }
@@ -220,7 +222,7 @@ void NormalizeModelConfig(inference::ModelConfig& config) {
       inference::ModelVersionPolicy::POLICY_CHOICE_NOT_SET) {
     config.mutable_version_policy()->mutable_latest()->set_num_versions(1);
   }
-  NormalizeInstanceGroups(config);
+  if (!ensemble) NormalizeInstanceGroups(config);
 }
 
 }  // namespace sonic::server

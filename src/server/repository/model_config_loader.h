@@ -67,6 +67,8 @@ absl::StatusOr<inference::ModelConfig> LoadModelConfig(
 // - one instance group { kind: KIND_AUTO } when there is none; each group's count 1 when 0
 //   (proto3 cannot tell an unset count from 0) and name "<model>_<index>" when empty.
 //   KIND_AUTO is kept: the server resolves it against the devices it finds.
+// An ensemble (platform "ensemble") gets only the version policy: it has no backend, files or
+// instances.
 // Never fails; a config that cannot be normalized is left for ValidateModelConfig to reject.
 void NormalizeModelConfig(inference::ModelConfig& config);
 
@@ -80,9 +82,9 @@ inline constexpr uint64_t kMaxTensorElements = uint64_t{1} << 32;  // fixed dims
 // Checks a (normally already normalized) config. Returns the first problem found:
 // INVALID_ARGUMENT for a config that is wrong (also for Triton), e.g.
 //   "model 'mlp': input[1] 'x': dims must be positive or -1, got 0", or out of the bounds above;
+// an ensemble's steps are checked by BuildEnsembleGraph (ensemble_config.h);
 // UNIMPLEMENTED for a valid config using what sonic-server does not support: a backend not in
-// `supported_backends`, the ensemble platform, sequence_batching, ensemble_scheduling,
-// model_transaction_policy.decoupled, response_cache.enable, instance kind KIND_MODEL.
+// `supported_backends`, sequence_batching, model_transaction_policy.decoupled, response_cache.enable, instance kind KIND_MODEL.
 absl::Status ValidateModelConfig(
     const inference::ModelConfig& config,
     std::span<const std::string_view> supported_backends = kSupportedBackends);

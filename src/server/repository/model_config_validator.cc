@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "server/repository/ensemble_config.h"
 #include "server/repository/model_config_loader.h"
 #include "sonic/common/status.h"
 
@@ -39,8 +40,9 @@ std::string FieldName(absl::string_view field, int index, absl::string_view name
 
 absl::Status ValidateBackend(const ModelConfig& config,
                              std::span<const std::string_view> supported_backends) {
-  if (config.platform() == "ensemble" || config.has_ensemble_scheduling()) {
-    return Unsupported(config, "ensemble_scheduling (platform 'ensemble')");
+  if (config.has_ensemble_scheduling()) {
+    return Invalid(config, "ensemble_scheduling: needs platform 'ensemble', got platform '",
+                   config.platform(), "'");
   }
   const absl::string_view platform_backend = ToAbsl(BackendForPlatform(config.platform()));
   if (config.backend().empty()) {
@@ -388,6 +390,12 @@ absl::Status ValidateVersionPolicy(const ModelConfig& config) {
 absl::Status ValidateModelConfig(const ModelConfig& config,
                                  std::span<const std::string_view> supported_backends) {
   if (config.name().empty()) return Invalid(config, "name: must not be empty");
+  if (IsEnsemble(config)) {
+    SONIC_RETURN_IF_ERROR(ValidateSupportedFeatures(config));
+    SONIC_RETURN_IF_ERROR(ValidateInputsAndOutputs(config));
+    SONIC_RETURN_IF_ERROR(BuildEnsembleGraph(config).status());
+    return ValidateVersionPolicy(config);
+  }
   SONIC_RETURN_IF_ERROR(ValidateBackend(config, supported_backends));
   SONIC_RETURN_IF_ERROR(ValidateSupportedFeatures(config));
   SONIC_RETURN_IF_ERROR(ValidateInputsAndOutputs(config));

@@ -121,7 +121,7 @@ TEST(ValidateModelConfigTest, RejectsBadNameBackendAndPlatform) {
          c.clear_backend();
          c.set_platform("ensemble");
        },
-       Code::kUnimplemented, "ensemble_scheduling"},
+       Code::kInvalidArgument, "an ensemble"},
   });
 }
 
@@ -129,8 +129,9 @@ TEST(ValidateModelConfigTest, RejectsUnsupportedFeatures) {
   ExpectRejected({
       {"sequence_batching", [](ModelConfig& c) { c.mutable_sequence_batching(); },
        Code::kUnimplemented, "sequence_batching is not supported"},
-      {"ensemble_scheduling", [](ModelConfig& c) { c.mutable_ensemble_scheduling(); },
-       Code::kUnimplemented, "ensemble_scheduling"},
+      {"ensemble_scheduling without the ensemble platform",
+       [](ModelConfig& c) { c.mutable_ensemble_scheduling(); }, Code::kInvalidArgument,
+       "ensemble_scheduling: needs platform 'ensemble'"},
       {"decoupled",
        [](ModelConfig& c) { c.mutable_model_transaction_policy()->set_decoupled(true); },
        Code::kUnimplemented, "model_transaction_policy.decoupled"},
