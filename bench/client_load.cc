@@ -7,6 +7,8 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "grpc_call.h"
+#include "grpc_channel.h"
 
 namespace sonic::bench {
 namespace {
@@ -61,10 +63,10 @@ absl::Duration Percentile(const std::vector<absl::Duration>& sorted, double frac
 
 std::shared_ptr<grpc::Channel> NewChannel(const std::string& address) {
   // The local subchannel pool keeps the channel from sharing a connection.
-  grpc::ChannelArguments args;
+  transport::ChannelOptions options;
+  options.address = address;
+  grpc::ChannelArguments args = transport::ChannelArgumentsOf(options);
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  args.SetMaxReceiveMessageSize(-1);
-  args.SetMaxSendMessageSize(-1);
   return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
 }
 
@@ -112,14 +114,13 @@ absl::StatusOr<inference::ModelStatistics> FetchModelStatistics(const std::strin
                                                                 const std::string& model) {
   auto stub = NewStub(address);
   grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+  transport::SetTimeout(context, absl::Seconds(30));
   inference::ModelStatisticsRequest request;
   request.set_name(model);
   inference::ModelStatisticsResponse response;
   const grpc::Status status = stub->ModelStatistics(&context, request, &response);
   if (!status.ok()) {
-    return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                        absl::StrCat("ModelStatistics(", model, "): ", status.error_message()));
+    return transport::FromGrpc(status, absl::StrCat("ModelStatistics(", model, ")"));
   }
   if (response.model_stats_size() == 0) {
     return absl::NotFoundError(absl::StrCat("no statistics for model ", model));

@@ -16,7 +16,6 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
-#include <climits>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -29,6 +28,8 @@
 #include "absl/strings/str_cat.h"
 #include "bench_report.h"
 #include "client_load.h"
+#include "grpc_call.h"
+#include "grpc_channel.h"
 #include "inference/grpc_service.grpc.pb.h"
 #include "server_process.h"
 #include "sonic/common/status.h"
@@ -125,11 +126,6 @@ absl::StatusOr<double> MedianSeconds(int iterations, const std::function<absl::S
   return times[times.size() / 2];
 }
 
-absl::Status Check(const grpc::Status& status) {
-  if (status.ok()) return absl::OkStatus();
-  return absl::InternalError(absl::StrCat("RPC failed: ", status.error_message()));
-}
-
 absl::Status Register(inference::GRPCInferenceService::Stub& stub, const std::string& name,
                       const std::string& key) {
   inference::SystemSharedMemoryRegisterRequest request;
@@ -138,7 +134,7 @@ absl::Status Register(inference::GRPCInferenceService::Stub& stub, const std::st
   request.set_byte_size(kBytes);
   inference::SystemSharedMemoryRegisterResponse response;
   grpc::ClientContext context;
-  return Check(stub.SystemSharedMemoryRegister(&context, request, &response));
+  return transport::FromGrpc(stub.SystemSharedMemoryRegister(&context, request, &response));
 }
 
 struct Timings {
@@ -148,11 +144,10 @@ struct Timings {
 };
 
 absl::StatusOr<Timings> Measure(const std::string& address, const Flags& flags) {
-  grpc::ChannelArguments arguments;
-  arguments.SetMaxReceiveMessageSize(INT_MAX);
-  arguments.SetMaxSendMessageSize(INT_MAX);
-  auto stub = inference::GRPCInferenceService::NewStub(
-      grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), arguments));
+  transport::ChannelOptions channel;
+  channel.address = address;
+  SONIC_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> plain, transport::NewChannel(channel));
+  auto stub = inference::GRPCInferenceService::NewStub(std::move(plain));
   std::string payload(kBytes, '\0');
   for (size_t i = 0; i < kBytes; ++i) payload[i] = static_cast<char>(i * 7);
   const std::string prefix = absl::StrCat("/sonic_bench_", getpid(), "_");
@@ -171,20 +166,21 @@ absl::StatusOr<Timings> Measure(const std::string& address, const Flags& flags) 
         inference::ModelInferRequest request = grpc_request;
         inference::ModelInferResponse response;
         grpc::ClientContext context;
-        SONIC_RETURN_IF_ERROR(Check(stub->ModelInfer(&context, request, &response)));
+        SONIC_RETURN_IF_ERROR(transport::FromGrpc(stub->ModelInfer(&context, request, &response)));
         if (response.raw_output_contents(0) != payload) return absl::InternalError("wrong output");
         return absl::OkStatus();
       }));
-  SONIC_ASSIGN_OR_RETURN(
-      t.shm_s, MedianSeconds(flags.iterations, [&]() -> absl::Status {
-        std::memcpy(in->data(), payload.data(), kBytes);
-        inference::ModelInferResponse response;
-        grpc::ClientContext context;
-        SONIC_RETURN_IF_ERROR(Check(stub->ModelInfer(&context, shm_request, &response)));
-        std::memcpy(result.data(), out->data(), kBytes);
-        if (result != payload) return absl::InternalError("wrong output in shared memory");
-        return absl::OkStatus();
-      }));
+  SONIC_ASSIGN_OR_RETURN(t.shm_s, MedianSeconds(flags.iterations, [&]() -> absl::Status {
+                           std::memcpy(in->data(), payload.data(), kBytes);
+                           inference::ModelInferResponse response;
+                           grpc::ClientContext context;
+                           SONIC_RETURN_IF_ERROR(transport::FromGrpc(
+                               stub->ModelInfer(&context, shm_request, &response)));
+                           std::memcpy(result.data(), out->data(), kBytes);
+                           if (result != payload)
+                             return absl::InternalError("wrong output in shared memory");
+                           return absl::OkStatus();
+                         }));
   SONIC_ASSIGN_OR_RETURN(t.memcpy_s, MedianSeconds(flags.iterations, [&]() -> absl::Status {
                            std::memcpy(result.data(), payload.data(), kBytes);
                            return result[kBytes - 1] == payload[kBytes - 1]
@@ -195,7 +191,7 @@ absl::StatusOr<Timings> Measure(const std::string& address, const Flags& flags) 
   inference::SystemSharedMemoryUnregisterResponse unregistered;
   grpc::ClientContext context;
   SONIC_RETURN_IF_ERROR(
-      Check(stub->SystemSharedMemoryUnregister(&context, unregister, &unregistered)));
+      transport::FromGrpc(stub->SystemSharedMemoryUnregister(&context, unregister, &unregistered)));
   return t;
 }
 

@@ -27,6 +27,7 @@
 #include "client_load.h"
 #include "echo.grpc.pb.h"
 #include "echo_server.h"
+#include "grpc_call.h"
 #include "inference/grpc_service.grpc.pb.h"
 #include "interleaved_load.h"
 #include "server_process.h"
@@ -84,11 +85,6 @@ std::string AsBytes(const std::vector<float>& values) {
   return std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float));
 }
 
-absl::Status Check(const grpc::Status& status) {
-  if (status.ok()) return absl::OkStatus();
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
-}
-
 absl::Status CheckEcho(std::string_view got, std::string_view sent, bool compare_bytes) {
   if (got.size() != sent.size() || (compare_bytes && got != sent)) {
     return absl::InternalError(absl::StrCat("the answer differs from the payload (", got.size(),
@@ -108,7 +104,7 @@ LoadSide EchoSide(const EchoServerProcess& server, const std::string& payload) {
     auto response = std::make_shared<EchoMessage>();
     RoundTrip round_trip = [stub, request, response, first = true]() mutable -> absl::Status {
       grpc::ClientContext context;
-      SONIC_RETURN_IF_ERROR(Check(stub->Echo(&context, *request, response.get())));
+      SONIC_RETURN_IF_ERROR(transport::FromGrpc(stub->Echo(&context, *request, response.get())));
       const bool compare = std::exchange(first, false);
       return CheckEcho(response->payload(), request->payload(), compare);
     };
@@ -138,7 +134,8 @@ LoadSide SonicSide(const testing::ServerProcess& server, const std::string& payl
     auto response = std::make_shared<inference::ModelInferResponse>();
     RoundTrip round_trip = [stub, request, response, first = true]() mutable -> absl::Status {
       grpc::ClientContext context;
-      SONIC_RETURN_IF_ERROR(Check(stub->ModelInfer(&context, *request, response.get())));
+      SONIC_RETURN_IF_ERROR(
+          transport::FromGrpc(stub->ModelInfer(&context, *request, response.get())));
       if (response->raw_output_contents_size() != 1) {
         return absl::InternalError("the response has no raw output");
       }
