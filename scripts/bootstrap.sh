@@ -10,9 +10,12 @@ packages=(
   protobuf-compiler libprotobuf-dev protobuf-compiler-grpc libgrpc++-dev libgrpc-dev
   libabsl-dev
   libtorch-dev libopenblas0-openmp
+  libxgboost-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libtbb-dev
   prometheus-cpp-dev libcpp-httplib-dev
+  # sonic-server's bearer tokens (JWT signatures; JWKS keys are built with OpenSSL).
+  libjwt-dev libssl-dev
   clang-14 libclang-rt-14-dev
   openssl
   gnuplot-nox
