@@ -121,7 +121,7 @@ TEST(ValidateModelConfigTest, RejectsBadNameBackendAndPlatform) {
          c.clear_backend();
          c.set_platform("ensemble");
        },
-       Code::kInvalidArgument, "an ensemble"},
+       Code::kInvalidArgument, "instance_group must not be set for an ensemble"},
   });
 }
 
