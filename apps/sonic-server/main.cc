@@ -17,6 +17,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "server/auth/access_policy.h"
 #include "server/backend/backend_registry.h"
 #include "server/core/model_manager.h"
 #include "server/cuda/cuda_devices.h"
@@ -81,12 +82,42 @@ int WaitForSignal(const sigset_t& signals) {
   return signal;
 }
 
+// Who may call what: bearer tokens once a key is configured, and where repository control is
+// accepted from. INVALID_ARGUMENT when a key file does not load.
+absl::StatusOr<std::unique_ptr<auth::AccessPolicy>> MakeAccessPolicy(const ServerFlags& flags) {
+  auth::AccessPolicy::Options options;
+  const auth::TokenVerifier::Options& tokens = flags.tokens;
+  if (!tokens.secret_files.empty() || !tokens.public_key_files.empty() ||
+      !tokens.jwks_files.empty()) {
+    auto verifier = auth::TokenVerifier::Create(tokens);
+    if (!verifier.ok()) return verifier.status();
+    options.verifier = *std::move(verifier);
+  }
+  for (const auto& [access, scope] : flags.scopes) options.scopes[access] = scope;
+  options.anonymous = flags.anonymous;
+  options.repository_control = flags.repository_control;
+  return std::make_unique<auth::AccessPolicy>(std::move(options));
+}
+
+// An endpoint on a non-loopback address that anyone reaching it may use deserves a line in the
+// log: tritonserver's default address (0.0.0.0) is kept for compatibility.
+void WarnIfOpen(const std::string& endpoint, const std::string& address, bool authenticated) {
+  if (authenticated || auth::IsLoopbackAddress(address) || address == "localhost") return;
+  LogWarning(endpoint + " on " + address +
+             " serves every client that reaches it (no bearer tokens: --auth-*-file)");
+}
+
 // The metrics endpoint over `collector`, or null when metrics are off. Prints its address.
 absl::StatusOr<std::unique_ptr<metrics::MetricsServer>> StartMetrics(
-    const ServerFlags& flags, const metrics::MetricsCollector& collector) {
+    const ServerFlags& flags, const metrics::MetricsCollector& collector,
+    const auth::AccessPolicy& access) {
   if (!flags.allow_metrics) return nullptr;
+  metrics::MetricsServer::Options options = flags.metrics;
+  options.authorize = [&access](std::string_view authorization, bool local) {
+    return access.Check(auth::AccessClass::kStatistics, {authorization, local});
+  };
   auto server =
-      metrics::MetricsServer::Create(flags.metrics, [&collector] { return collector.Scrape(); });
+      metrics::MetricsServer::Create(options, [&collector] { return collector.Scrape(); });
   if (!server.ok()) return server.status();
   std::cout << "sonic-server: metrics on " << flags.metrics.address << ":" << (*server)->port()
             << std::endl;
@@ -152,11 +183,19 @@ int Run(const ServerFlags& flags, const sigset_t& signals) {
   }
   // One registry of client shared-memory regions for gRPC and HTTP: one namespace.
   SharedMemoryManager shared_memory(flags.shared_memory_limits);
+  absl::StatusOr<std::unique_ptr<auth::AccessPolicy>> access = MakeAccessPolicy(flags);
+  if (!access.ok()) {
+    LogError(std::string(access.status().message()));
+    return 1;
+  }
+  const bool authenticated = (*access)->tokens_required();
   std::unique_ptr<GrpcServer> server;
   if (flags.allow_grpc) {
     GrpcServer::Options grpc = flags.grpc;
     grpc.shared_memory = &shared_memory;
     grpc.traces = &traces;
+    grpc.access = access->get();
+    WarnIfOpen("gRPC", flags.grpc.address, authenticated || flags.grpc.tls.mutual);
     auto created = GrpcServer::Create(grpc, manager);
     if (!created.ok()) {
       LogError(std::string(created.status().message()));
@@ -169,13 +208,19 @@ int Run(const ServerFlags& flags, const sigset_t& signals) {
   HttpApi http_api(manager, shared_memory, flags.grpc.info);
   AddTraceRoutes(http_api, traces, manager);
   AddLoggingRoutes(http_api);
+  http_api.SetAccessPolicy(access->get());
+  if (flags.allow_http) WarnIfOpen("HTTP", flags.http.address, authenticated);
   auto http_server = StartHttp(flags, http_api);
   if (!http_server.ok()) {
     LogError(std::string(http_server.status().message()));
     return 1;
   }
   const metrics::MetricsCollector collector(manager, MetricsSources(flags));
-  auto metrics_server = StartMetrics(flags, collector);
+  if (flags.allow_metrics) {
+    WarnIfOpen("metrics", flags.metrics.address,
+               authenticated && !flags.anonymous.contains(auth::AccessClass::kStatistics));
+  }
+  auto metrics_server = StartMetrics(flags, collector, **access);
   if (!metrics_server.ok()) {
     LogError(std::string(metrics_server.status().message()));
     return 1;

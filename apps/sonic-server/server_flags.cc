@@ -130,6 +130,69 @@ void AddLimitFlags(CLI::App& app, ServerFlags& flags) {
       ->check(CLI::PositiveNumber);
 }
 
+// A request class named in a flag; health is always open, so never one.
+std::string CheckFlagClass(const std::string& name) {
+  absl::StatusOr<auth::AccessClass> access = auth::ParseAccessClass(name);
+  if (!access.ok()) return std::string(access.status().message());
+  if (*access == auth::AccessClass::kHealth) return "health requests are always open";
+  return "";
+}
+
+// Bearer tokens and repository control (sonic-server's own; tritonserver has neither).
+void AddAccessFlags(CLI::App& app, ServerFlags& flags) {
+  auth::TokenVerifier::Options& tokens = flags.tokens;
+  app.add_option("--auth-secret-file", tokens.secret_files,
+                 "Tokens signed with this HMAC secret (HS256/384/512) are accepted (repeatable)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--auth-public-key-file", tokens.public_key_files,
+                 "Tokens signed for this PEM public key (RSA: RS256..., EC: ES256...) are "
+                 "accepted (repeatable)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--auth-jwks-file", tokens.jwks_files,
+                 "Tokens signed for a key of this JWKS file are accepted (repeatable; re-read "
+                 "when it changes)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--auth-issuer", tokens.issuers, "Accepted token issuer 'iss' (repeatable)");
+  app.add_option("--auth-audience", tokens.audience, "Required token audience 'aud'");
+  app.add_option("--auth-leeway-secs", tokens.leeway_seconds,
+                 "Clock skew allowed on token expiry and not-before")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option_function<std::vector<std::string>>(
+         "--auth-scope",
+         [&flags](const std::vector<std::string>& values) {
+           for (const std::string& value : values) {
+             const size_t equals = value.find('=');
+             flags.scopes[*auth::ParseAccessClass(value.substr(0, equals))] =
+                 value.substr(equals + 1);
+           }
+         },
+         "CLASS=SCOPE: the token scope a request class needs (repeatable; classes inference, "
+         "repository, shared_memory, statistics; an empty SCOPE: any valid token)")
+      ->check([](const std::string& value) {
+        const size_t equals = value.find('=');
+        if (equals == std::string::npos) return std::string("expected CLASS=SCOPE");
+        return CheckFlagClass(value.substr(0, equals));
+      });
+  app.add_option_function<std::vector<std::string>>(
+         "--auth-anonymous",
+         [&flags](const std::vector<std::string>& values) {
+           for (const std::string& value : values) {
+             flags.anonymous.insert(*auth::ParseAccessClass(value));
+           }
+         },
+         "A request class open without a token (repeatable; e.g. statistics for a Prometheus "
+         "that sends none)")
+      ->check(CheckFlagClass);
+  const std::map<std::string, auth::RepositoryControl> control = {
+      {"local", auth::RepositoryControl::kLocal},
+      {"any", auth::RepositoryControl::kAny},
+      {"off", auth::RepositoryControl::kOff}};
+  app.add_option("--repository-control", flags.repository_control,
+                 "Who may load and unload models: local (loopback and the Unix-domain socket; "
+                 "default) | any | off")
+      ->transform(CLI::CheckedTransformer(control, CLI::ignore_case));
+}
+
 void AddLogFlags(CLI::App& app, ServerFlags& flags) {
   app.add_option("--log-verbose", flags.log.verbose_level, "Verbose logging level (0 = off)");
   app.add_option("--log-info", flags.log.info, "Log INFO messages (true | false)");
@@ -307,6 +370,7 @@ absl::StatusOr<ServerFlags> ParseServerFlags(int argc, char** argv, int& exit_co
   AddRepositoryFlags(app, flags);
   AddLimitFlags(app, flags);
   AddSharedMemoryAccessFlags(app, flags);
+  AddAccessFlags(app, flags);
   AddLogFlags(app, flags);
   AddGrpcFlags(app, flags);
   AddMetricsFlags(app, flags);
@@ -351,6 +415,16 @@ absl::StatusOr<ServerFlags> ParseServerFlags(int argc, char** argv, int& exit_co
   if (flags.mode != ModelControlMode::kExplicit && !flags.load_models.empty()) {
     exit_code = 2;
     message = "--load-model needs --model-control-mode=explicit\n";
+    return absl::InvalidArgumentError(message);
+  }
+  const auth::TokenVerifier::Options& tokens = flags.tokens;
+  const bool keys = !tokens.secret_files.empty() || !tokens.public_key_files.empty() ||
+                    !tokens.jwks_files.empty();
+  if (!keys && (!flags.scopes.empty() || !flags.anonymous.empty() || !tokens.issuers.empty() ||
+                !tokens.audience.empty())) {
+    exit_code = 2;
+    message = "token settings need a key: --auth-secret-file, --auth-public-key-file or "
+              "--auth-jwks-file\n";
     return absl::InvalidArgumentError(message);
   }
   if (flags.shared_memory_limits.system_access == SystemSharedMemoryAccess::kUnixSocket &&

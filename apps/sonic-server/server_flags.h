@@ -5,10 +5,12 @@
 
 #include <filesystem>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "server/auth/access_policy.h"
 #include "server/backend/backend_registry.h"
 #include "server/core/model_manager.h"
 #include "server/frontend/grpc_server.h"
@@ -52,6 +54,13 @@ struct ServerFlags {
   HttpServer::Options http;
   // The startup trace settings: --trace-config and the deprecated --trace-* flags.
   TraceSettingValues trace;
+  // Bearer tokens (not tritonserver flags): required once a key is given (--auth-*-file), with
+  // the scope of each request class (server/auth/access_policy.h).
+  auth::TokenVerifier::Options tokens;
+  std::map<auth::AccessClass, std::string> scopes;  // overrides of the default scope names
+  std::set<auth::AccessClass> anonymous;            // classes open without a token
+  // Where models may be loaded and unloaded from (--repository-control).
+  auth::RepositoryControl repository_control = auth::RepositoryControl::kLocal;
 };
 
 // Parses argv. On --help or a bad flag, returns the text to print and the exit code through

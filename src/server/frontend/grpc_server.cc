@@ -52,6 +52,7 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Create(const Options& op
   for (const auto& [name, value] : options.channel_arguments) builder.AddChannelArgument(name, value);
   builder.SetDefaultCompressionLevel(options.response_compression);
   server->inference_.SetUnixSocketPeers(&server->unix_peers_);
+  server->inference_.SetAccessPolicy(options.access);
   builder.RegisterService(&server->inference_);
   builder.RegisterService(&server->health_);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;

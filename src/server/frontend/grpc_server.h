@@ -55,6 +55,9 @@ class GrpcServer {
     // A Unix-domain socket to serve on too, whose peers' uids the shared-memory registry sees
     // (unix_socket_listener.h); empty: none. --grpc-unix-socket
     std::string unix_socket_path;
+    // Who may call what (server/auth/access_policy.h), borrowed; null: everyone everything.
+    // grpc.health.v1 stays open to all (probes).
+    const auth::AccessPolicy* access = nullptr;
   };
 
   // Binds and starts serving. Errors: INVALID_ARGUMENT for unreadable certificate files,

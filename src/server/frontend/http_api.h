@@ -18,6 +18,7 @@
 
 #include "absl/status/status.h"
 #include "server/core/model_manager.h"
+#include "server/frontend/http_access.h"
 #include "server/frontend/http_router.h"
 #include "server/frontend/inference_service.h"
 #include "server/shm/shared_memory_manager.h"
@@ -33,8 +34,17 @@ class HttpApi {
   HttpApi(ModelManager& manager, SharedMemoryManager& shared_memory,
           InferenceService::ServerInfo info);
 
-  // Dispatches one request to its route.
-  HttpResponse Handle(const HttpRequest& request) const { return router_.Route(request); }
+  // Dispatches one request to its route, once the access policy (SetAccessPolicy) allows it.
+  HttpResponse Handle(const HttpRequest& request) const {
+    if (std::optional<HttpResponse> refused = RefuseHttpRequest(access_, request)) {
+      return *std::move(refused);
+    }
+    return router_.Route(request);
+  }
+
+  // Who may call what (http_access.h); null: everyone everything. Borrowed; only before serving
+  // starts.
+  void SetAccessPolicy(const auth::AccessPolicy* access) { access_ = access; }
 
   // Adds a route (e.g. /v2/trace/setting, /v2/logging). Only before serving starts.
   void AddRoute(std::string method, std::string_view pattern, HttpHandler handler) {
@@ -82,6 +92,7 @@ class HttpApi {
   const InferenceService::ServerInfo info_;
   std::atomic<bool> shutting_down_{false};
   TraceManager* traces_ = nullptr;
+  const auth::AccessPolicy* access_ = nullptr;
   HttpRouter router_;
 };
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -21,6 +22,8 @@ struct HttpRequest {
   std::optional<size_t> header_length;
   // The peer's IP address (for the shared-memory registry's notion of a client).
   std::string remote_address;
+  // The Authorization header as sent ("" when none): the bearer token (http_access.h).
+  std::string authorization;
 };
 
 struct HttpResponse {
@@ -29,6 +32,10 @@ struct HttpResponse {
   std::string body;
   // Sent as Inference-Header-Content-Length (binary tensor data follows the JSON).
   std::optional<size_t> header_length;
+  // Sent as Retry-After (seconds): when a refused client may try again.
+  std::optional<uint64_t> retry_after_s;
+  // Sent as WWW-Authenticate with a 401 (RFC 6750: "Bearer").
+  std::optional<std::string> www_authenticate;
 };
 
 // The values of a route's `{}` segments, in order.

@@ -22,6 +22,7 @@ absl::StatusOr<HttpRequest> ToApiRequest(const httplib::Request& request, std::s
   api.path = request.path;
   api.body = body;
   api.remote_address = request.remote_addr;
+  api.authorization = request.get_header_value("Authorization");
   if (request.has_header(kHeaderLength)) {
     size_t length = 0;
     if (!absl::SimpleAtoi(request.get_header_value(kHeaderLength), &length)) {
@@ -63,6 +64,10 @@ void Serve(const HttpApi& api, const httplib::Request& request, std::string_view
   if (response.header_length) {
     out.set_header(kHeaderLength, std::to_string(*response.header_length));
   }
+  if (response.retry_after_s) {
+    out.set_header("Retry-After", std::to_string(*response.retry_after_s));
+  }
+  if (response.www_authenticate) out.set_header("WWW-Authenticate", *response.www_authenticate);
   CompressIfAsked(request, response, out);
   out.body = std::move(response.body);
   out.set_header("Content-Type", response.content_type);

@@ -85,6 +85,15 @@ absl::Status ClassifyOutputs(const ModelVersion& model, const std::vector<uint64
   return absl::OkStatus();
 }
 
+// A ModelStreamInfer call the access policy refused: finished at once with the refusal.
+class RefusedStream final
+    : public grpc::ServerBidiReactor<inference::ModelInferRequest,
+                                     inference::ModelStreamInferResponse> {
+ public:
+  explicit RefusedStream(const grpc::Status& status) { Finish(status); }
+  void OnDone() override { delete this; }
+};
+
 }  // namespace
 
 void StartInference(ModelManager& manager, const ClientRegions& regions,
@@ -171,6 +180,7 @@ InferenceService::Unary* InferenceService::ModelReady(Context* context,
 InferenceService::Unary* InferenceService::ServerMetadata(
     Context* context, const inference::ServerMetadataRequest*,
     inference::ServerMetadataResponse* response) {
+  if (Unary* refused = Refused(context, auth::AccessClass::kInference)) return refused;
   response->set_name(info_.name);
   response->set_version(info_.version);
   for (const std::string& extension : Extensions()) response->add_extensions(extension);
@@ -180,6 +190,7 @@ InferenceService::Unary* InferenceService::ServerMetadata(
 InferenceService::Unary* InferenceService::ModelMetadata(
     Context* context, const inference::ModelMetadataRequest* request,
     inference::ModelMetadataResponse* response) {
+  if (Unary* refused = Refused(context, auth::AccessClass::kInference)) return refused;
   auto model = manager_.Get(request->name(), request->version());
   if (!model.ok()) return Finish(context, model.status());
   std::vector<int64_t> versions = request->version().empty()
@@ -192,6 +203,7 @@ InferenceService::Unary* InferenceService::ModelMetadata(
 InferenceService::Unary* InferenceService::ModelConfig(Context* context,
                                                        const inference::ModelConfigRequest* request,
                                                        inference::ModelConfigResponse* response) {
+  if (Unary* refused = Refused(context, auth::AccessClass::kInference)) return refused;
   auto model = manager_.Get(request->name(), request->version());
   if (!model.ok()) return Finish(context, model.status());
   *response->mutable_config() = (*model)->config();
@@ -201,6 +213,7 @@ InferenceService::Unary* InferenceService::ModelConfig(Context* context,
 InferenceService::Unary* InferenceService::ModelStatistics(
     Context* context, const inference::ModelStatisticsRequest* request,
     inference::ModelStatisticsResponse* response) {
+  if (Unary* refused = Refused(context, auth::AccessClass::kStatistics)) return refused;
   std::vector<std::shared_ptr<ModelVersion>> models;
   if (request->name().empty()) {
     models = manager_.ReadyModels();
@@ -221,6 +234,7 @@ InferenceService::Unary* InferenceService::ModelStatistics(
 InferenceService::Unary* InferenceService::RepositoryIndex(
     Context* context, const inference::RepositoryIndexRequest* request,
     inference::RepositoryIndexResponse* response) {
+  if (Unary* refused = Refused(context, auth::AccessClass::kInference)) return refused;
   for (const ModelIndexEntry& entry : manager_.Index()) {
     if (request->ready() && entry.state != ModelState::kReady) continue;
     auto* model = response->add_models();
@@ -235,6 +249,7 @@ InferenceService::Unary* InferenceService::RepositoryIndex(
 InferenceService::Unary* InferenceService::RepositoryModelLoad(
     Context* context, const inference::RepositoryModelLoadRequest* request,
     inference::RepositoryModelLoadResponse*) {
+  if (Unary* refused = RefusedRepositoryControl(context)) return refused;
   if (manager_.mode() != ModelControlMode::kExplicit) {
     return Finish(context, absl::FailedPreconditionError(
                                "explicit model load / unload needs --model-control-mode=explicit"));
@@ -256,6 +271,7 @@ InferenceService::Unary* InferenceService::RepositoryModelLoad(
 InferenceService::Unary* InferenceService::RepositoryModelUnload(
     Context* context, const inference::RepositoryModelUnloadRequest* request,
     inference::RepositoryModelUnloadResponse*) {
+  if (Unary* refused = RefusedRepositoryControl(context)) return refused;
   if (manager_.mode() != ModelControlMode::kExplicit) {
     return Finish(context, absl::FailedPreconditionError(
                                "explicit model load / unload needs --model-control-mode=explicit"));
@@ -270,6 +286,7 @@ InferenceService::Unary* InferenceService::RepositoryModelUnload(
 InferenceService::Unary* InferenceService::ModelInfer(Context* context,
                                                       const inference::ModelInferRequest* request,
                                                       inference::ModelInferResponse* response) {
+  if (Unary* refused = Refused(context, auth::AccessClass::kInference)) return refused;
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   // The callback API hands over a request already read: its wait/read is one instant here.
   std::shared_ptr<Trace> trace = traces_.Sample(request->model_name());
@@ -296,10 +313,39 @@ InferenceService::Unary* InferenceService::ModelInfer(Context* context,
 
 grpc::ServerBidiReactor<inference::ModelInferRequest, inference::ModelStreamInferResponse>*
 InferenceService::ModelStreamInfer(Context* context) {
+  if (access_ != nullptr) {
+    absl::Status allowed = access_->Check(auth::AccessClass::kInference, CallerOf(context));
+    if (!allowed.ok()) return new RefusedStream(ToGrpcStatus(allowed));
+  }
   return new StreamInferReactor(manager_, ClientRegions(shared_memory_, ClientOf(context)),
                                 {.traces = &traces_,
                                  .registry = &streams_,
                                  .max_responses = std::max<size_t>(max_stream_responses_, 1)});
+}
+
+auth::Caller InferenceService::CallerOf(Context* context) const {
+  auth::Caller caller;
+  const auto& metadata = context->client_metadata();
+  if (auto it = metadata.find("authorization"); it != metadata.end()) {
+    caller.authorization = std::string_view(it->second.data(), it->second.size());
+  }
+  const std::string peer = context->peer();
+  caller.local = auth::IsLoopbackGrpcPeer(peer) ||
+                 (unix_peers_ != nullptr && unix_peers_->UidOf(peer).has_value());
+  return caller;
+}
+
+InferenceService::Unary* InferenceService::Refused(Context* context,
+                                                   auth::AccessClass access) const {
+  if (access_ == nullptr) return nullptr;
+  absl::Status allowed = access_->Check(access, CallerOf(context));
+  return allowed.ok() ? nullptr : Finish(context, allowed);
+}
+
+InferenceService::Unary* InferenceService::RefusedRepositoryControl(Context* context) const {
+  if (access_ == nullptr) return nullptr;
+  absl::Status allowed = access_->CheckRepositoryControl(CallerOf(context));
+  return allowed.ok() ? nullptr : Finish(context, allowed);
 }
 
 SharedMemoryClient InferenceService::ClientOf(Context* context) const {
@@ -315,6 +361,7 @@ SharedMemoryClient InferenceService::ClientOf(Context* context) const {
 InferenceService::Unary* InferenceService::SystemSharedMemoryStatus(
     Context* context, const inference::SystemSharedMemoryStatusRequest* request,
     inference::SystemSharedMemoryStatusResponse* response) {
+  if (Unary* refused = Refused(context, auth::AccessClass::kSharedMemory)) return refused;
   absl::StatusOr<std::vector<SharedMemoryRegionStatus>> regions =
       shared_memory_.Status(ClientOf(context), SharedMemoryKind::kSystem, request->name());
   if (!regions.ok()) return Finish(context, regions.status());
@@ -331,6 +378,7 @@ InferenceService::Unary* InferenceService::SystemSharedMemoryStatus(
 InferenceService::Unary* InferenceService::SystemSharedMemoryRegister(
     Context* context, const inference::SystemSharedMemoryRegisterRequest* request,
     inference::SystemSharedMemoryRegisterResponse*) {
+  if (Unary* refused = Refused(context, auth::AccessClass::kSharedMemory)) return refused;
   return Finish(context, shared_memory_.Register(ClientOf(context), request->name(),
                                                  request->key(), request->offset(),
                                                  request->byte_size()));
@@ -339,6 +387,7 @@ InferenceService::Unary* InferenceService::SystemSharedMemoryRegister(
 InferenceService::Unary* InferenceService::SystemSharedMemoryUnregister(
     Context* context, const inference::SystemSharedMemoryUnregisterRequest* request,
     inference::SystemSharedMemoryUnregisterResponse*) {
+  if (Unary* refused = Refused(context, auth::AccessClass::kSharedMemory)) return refused;
   if (request->name().empty()) {
     shared_memory_.UnregisterAll(ClientOf(context), SharedMemoryKind::kSystem);
     return Finish(context, absl::OkStatus());
@@ -350,6 +399,7 @@ InferenceService::Unary* InferenceService::SystemSharedMemoryUnregister(
 InferenceService::Unary* InferenceService::CudaSharedMemoryStatus(
     Context* context, const inference::CudaSharedMemoryStatusRequest* request,
     inference::CudaSharedMemoryStatusResponse* response) {
+  if (Unary* refused = Refused(context, auth::AccessClass::kSharedMemory)) return refused;
   absl::StatusOr<std::vector<SharedMemoryRegionStatus>> regions =
       shared_memory_.Status(ClientOf(context), SharedMemoryKind::kCuda, request->name());
   if (!regions.ok()) return Finish(context, regions.status());
@@ -365,6 +415,7 @@ InferenceService::Unary* InferenceService::CudaSharedMemoryStatus(
 InferenceService::Unary* InferenceService::CudaSharedMemoryRegister(
     Context* context, const inference::CudaSharedMemoryRegisterRequest* request,
     inference::CudaSharedMemoryRegisterResponse*) {
+  if (Unary* refused = Refused(context, auth::AccessClass::kSharedMemory)) return refused;
   return Finish(context, shared_memory_.Register(ClientOf(context), request->name(), [request] {
     return OpenCudaIpcRegion(request->name(), request->raw_handle(), request->device_id(),
                              request->byte_size());
@@ -374,6 +425,7 @@ InferenceService::Unary* InferenceService::CudaSharedMemoryRegister(
 InferenceService::Unary* InferenceService::CudaSharedMemoryUnregister(
     Context* context, const inference::CudaSharedMemoryUnregisterRequest* request,
     inference::CudaSharedMemoryUnregisterResponse*) {
+  if (Unary* refused = Refused(context, auth::AccessClass::kSharedMemory)) return refused;
   if (request->name().empty()) {
     shared_memory_.UnregisterAll(ClientOf(context), SharedMemoryKind::kCuda);
     return Finish(context, absl::OkStatus());
@@ -385,6 +437,7 @@ InferenceService::Unary* InferenceService::CudaSharedMemoryUnregister(
 InferenceService::Unary* InferenceService::LogSettings(Context* context,
                                                        const inference::LogSettingsRequest* request,
                                                        inference::LogSettingsResponse* response) {
+  if (Unary* refused = Refused(context, auth::AccessClass::kRepository)) return refused;
   using Value = inference::LogSettingsRequest::SettingValue;
   LogSettingsMap changes;
   for (const auto& [name, value] : request->settings()) {
@@ -438,6 +491,7 @@ absl::StatusOr<TraceSettingMap> TraceSettingsRequest(TraceManager& traces,
 InferenceService::Unary* InferenceService::TraceSetting(
     Context* context, const inference::TraceSettingRequest* request,
     inference::TraceSettingResponse* response) {
+  if (Unary* refused = Refused(context, auth::AccessClass::kRepository)) return refused;
   TraceSettingMap settings;
   for (const auto& [name, value] : request->settings()) {
     settings[name].assign(value.value().begin(), value.value().end());

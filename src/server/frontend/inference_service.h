@@ -9,6 +9,7 @@
 #include <string>
 
 #include "inference/grpc_service.grpc.pb.h"
+#include "server/auth/access_policy.h"
 #include "server/core/model_manager.h"
 #include "server/frontend/bounded_executor.h"
 #include "server/frontend/unix_socket_listener.h"
@@ -48,6 +49,10 @@ class InferenceService final : public inference::GRPCInferenceService::CallbackS
   // Where to learn the uid of a peer on the server's Unix-domain socket (borrowed; null: none).
   // REQUIRES: called before the service serves.
   void SetUnixSocketPeers(const UnixSocketPeers* peers) { unix_peers_ = peers; }
+
+  // Who may call what (server/auth/access_policy.h: each RPC's class is there); null: everyone
+  // everything. Borrowed. REQUIRES: called before the service serves.
+  void SetAccessPolicy(const auth::AccessPolicy* access) { access_ = access; }
 
   // Once set, ServerReady answers false (shutdown has begun); ServerLive stays true. Open
   // streams stop reading and finish once their running requests are answered (idle ones at
@@ -128,12 +133,21 @@ class InferenceService final : public inference::GRPCInferenceService::CallbackS
   // The caller as the shared-memory registry knows it: its uid on the Unix-domain socket, else
   // its host.
   SharedMemoryClient ClientOf(Context* context) const;
+  // The caller as the access policy sees it: its `authorization` metadata, and whether it is
+  // on loopback or the Unix-domain socket. Borrows from `context`.
+  auth::Caller CallerOf(Context* context) const;
+  // Null when the access policy lets the caller make a request of class `access`; otherwise the
+  // call, finished with the refusal (UNAUTHENTICATED or PERMISSION_DENIED).
+  Unary* Refused(Context* context, auth::AccessClass access) const;
+  // The same for loading and unloading models (AccessPolicy::CheckRepositoryControl).
+  Unary* RefusedRepositoryControl(Context* context) const;
 
   ModelManager& manager_;
   const ServerInfo info_;
   std::atomic<bool> shutting_down_{false};
   SharedMemoryManager& shared_memory_;
   const UnixSocketPeers* unix_peers_ = nullptr;
+  const auth::AccessPolicy* access_ = nullptr;
   const std::unique_ptr<TraceManager> own_traces_;  // null when borrowed
   TraceManager& traces_;
   const size_t max_stream_responses_;
