@@ -5,7 +5,7 @@ ASAN_BUILD_DIR ?= build-asan
 JOBS ?= 2
 CMAKE_FLAGS ?=
 
-.PHONY: all bootstrap configure build demo test test-asan test-packages test-plain-build bench cluster-test format clean
+.PHONY: all bootstrap configure build demo test test-asan test-packages test-plain-build bench cluster-test fuzz format clean
 
 all: build
 
@@ -54,8 +54,19 @@ test-plain-build: bootstrap
 	  -DSONIC_BUILD_TESTS=OFF
 	cmake --build $(PLAIN_BUILD_DIR) -j$(JOBS)
 
+# libFuzzer on every fuzz target (clang, ASan+UBSan, coverage), FUZZ_SECONDS each; the inputs it
+# finds are kept in $(FUZZ_BUILD_DIR)/corpus for the next run. `make test` runs each target
+# briefly without libFuzzer (its seed corpus and mutations of it).
+FUZZ_BUILD_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
+fuzz: bootstrap
+	CC=clang-14 CXX=clang++-14 cmake -S . -B $(FUZZ_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DSONIC_FUZZ=ON -DSONIC_WITH_TORCH=OFF -DSONIC_WITH_CUDA=OFF -DSONIC_BUILD_TESTS=OFF -DSONIC_CCACHE=ON
+	cmake --build $(FUZZ_BUILD_DIR) -j$(JOBS) --target fuzzers
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run_fuzzers.sh $(FUZZ_BUILD_DIR)
+
 format:
 	git ls-files '*.h' '*.cc' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR) $(PLAIN_BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR) $(PLAIN_BUILD_DIR) $(FUZZ_BUILD_DIR)

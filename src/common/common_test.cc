@@ -7,6 +7,7 @@
 #include "sonic/common/shape.h"
 #include "sonic/common/status.h"
 #include "sonic/common/tensor_view.h"
+#include "sonic/common/utf8.h"
 
 namespace sonic {
 namespace {
@@ -131,6 +132,23 @@ TEST(StatusTest, QuotedNamesStaySmall) {
   // "é" is two bytes: a cut inside it backs up to the character before.
   EXPECT_EQ(Truncated("abé", 3), "ab...");
   EXPECT_EQ(Truncated("abé", 4), "abé");
+}
+
+TEST(Utf8Test, WellFormedTextHasNoInvalidByte) {
+  EXPECT_EQ(FirstInvalidUtf8(""), std::nullopt);
+  EXPECT_EQ(FirstInvalidUtf8("jet_pt"), std::nullopt);
+  EXPECT_EQ(FirstInvalidUtf8("\xC3\xA9t\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80"), std::nullopt);
+  EXPECT_EQ(FirstInvalidUtf8("\xF4\x8F\xBF\xBF"), std::nullopt);  // U+10FFFF
+}
+
+TEST(Utf8Test, MalformedSequencesAreFoundWhereTheyStart) {
+  EXPECT_EQ(FirstInvalidUtf8("ab\x80"), 2u);                 // a lone continuation byte
+  EXPECT_EQ(FirstInvalidUtf8("a\xC3"), 1u);                  // cut short
+  EXPECT_EQ(FirstInvalidUtf8("\xC0\xAF"), 0u);              // overlong '/'
+  EXPECT_EQ(FirstInvalidUtf8("x\xE0\x80\xAF"), 1u);        // overlong three-byte form
+  EXPECT_EQ(FirstInvalidUtf8("\xED\xA0\x80"), 0u);         // a surrogate
+  EXPECT_EQ(FirstInvalidUtf8("\xF4\x90\x80\x80"), 0u);    // above U+10FFFF
+  EXPECT_EQ(FirstInvalidUtf8("ok\xFF"), 2u);
 }
 
 }  // namespace

@@ -5,15 +5,18 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
 #include "server/repository/ensemble_config.h"
 #include "sonic/common/status.h"
+#include "sonic/common/utf8.h"
 
 namespace sonic::server {
 namespace {
@@ -177,6 +180,39 @@ std::string_view BackendForPlatform(std::string_view platform) {
   return "";
 }
 
+namespace {
+
+// The path ("output[0].name") of the first string field of `message` whose value is not
+// well-formed UTF-8; nullopt when there is none.
+std::optional<std::string> FirstNonUtf8Field(const google::protobuf::Message& message,
+                                             const std::string& prefix) {
+  using google::protobuf::FieldDescriptor;
+  const google::protobuf::Reflection& reflection = *message.GetReflection();
+  std::vector<const FieldDescriptor*> fields;
+  reflection.ListFields(message, &fields);
+  for (const FieldDescriptor* field : fields) {
+    const std::string path = prefix.empty() ? field->name() : prefix + "." + field->name();
+    const int count = field->is_repeated() ? reflection.FieldSize(message, field) : 1;
+    for (int i = 0; i < count; ++i) {
+      const std::string element = field->is_repeated() ? absl::StrCat(path, "[", i, "]") : path;
+      if (field->type() == FieldDescriptor::TYPE_STRING) {
+        const std::string value = field->is_repeated()
+                                      ? reflection.GetRepeatedString(message, field, i)
+                                      : reflection.GetString(message, field);
+        if (FirstInvalidUtf8(value)) return element;
+      } else if (field->type() == FieldDescriptor::TYPE_MESSAGE) {
+        const google::protobuf::Message& child =
+            field->is_repeated() ? reflection.GetRepeatedMessage(message, field, i)
+                                 : reflection.GetMessage(message, field);
+        if (std::optional<std::string> found = FirstNonUtf8Field(child, element)) return found;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 absl::StatusOr<inference::ModelConfig> ParseModelConfig(std::string_view pbtxt,
                                                         std::string_view model_name) {
   inference::ModelConfig config;
@@ -188,6 +224,13 @@ absl::StatusOr<inference::ModelConfig> ParseModelConfig(std::string_view pbtxt,
     return absl::InvalidArgumentError(
         absl::StrCat("model '", ToAbsl(model_name), "': ", kConfigFileName, " ",
                      errors.has_error() ? errors.Describe() : "cannot be parsed"));
+  }
+  // The parser takes any bytes in string fields (raw or as \x escapes); served back as the
+  // model's config, they would make the responses unreadable to clients (protobuf only logs it).
+  if (const std::optional<std::string> field = FirstNonUtf8Field(config, "")) {
+    return absl::InvalidArgumentError(absl::StrCat("model '", ToAbsl(model_name), "': ",
+                                                   kConfigFileName, ": ", *field,
+                                                   " is not valid UTF-8"));
   }
   return config;
 }

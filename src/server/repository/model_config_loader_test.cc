@@ -101,6 +101,21 @@ TEST(ParseModelConfigTest, ReportsLineAndColumnOfSyntaxError) {
               StartsWith("model 'm': config.pbtxt line 3 column"));
 }
 
+// Found by model_config_fuzzer: protobuf's text parser takes any bytes in string fields, and
+// the ModelConfig RPC then served bytes that clients cannot decode.
+TEST(ParseModelConfigTest, RejectsTextThatIsNotUtf8) {
+  absl::StatusOr<inference::ModelConfig> config =
+      ParseModelConfig("name: \"m\"\noutput [ { name: \"y\\xff\" } ]", "m");
+  ASSERT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(config.status().message(),
+            "model 'm': config.pbtxt: output[0].name is not valid UTF-8");
+  // Raw bytes too, in a map's value.
+  config = ParseModelConfig("parameters { key: \"k\" value: { string_value: \"\xc3(\" } }", "m");
+  ASSERT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(config.status().message(),
+            "model 'm': config.pbtxt: parameters[0].value.string_value is not valid UTF-8");
+}
+
 TEST(ParseModelConfigTest, RejectsUnknownFieldWithItsLine) {
   absl::StatusOr<inference::ModelConfig> config =
       ParseModelConfig("name: \"m\"\n\n  max_batch_sise: 4\n", "m");

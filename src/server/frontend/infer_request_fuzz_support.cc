@@ -1,0 +1,114 @@
+#include "server/frontend/infer_request_fuzz_support.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <utility>
+
+#include "google/protobuf/text_format.h"
+#include "server/frontend/infer_request_parser.h"
+#include "sonic/common/data_type.h"
+#include "sonic/common/shape.h"
+
+namespace sonic::server::fuzz {
+namespace {
+
+constexpr const char* kConfigs[] = {
+    R"pb(name: "mlp" max_batch_size: 8
+         input [ { name: "x" data_type: TYPE_FP32 dims: [ 4 ] } ]
+         output [ { name: "y" data_type: TYPE_FP32 dims: [ 2 ] } ])pb",
+    R"pb(name: "ragged" max_batch_size: 16
+         input [ { name: "points" data_type: TYPE_FP32 dims: [ -1, 3 ] allow_ragged_batch: true },
+                 { name: "mask" data_type: TYPE_INT64 dims: [ -1 ] optional: true } ]
+         output [ { name: "score" data_type: TYPE_FP32 dims: [ 1 ] } ]
+         batch_input [ { kind: BATCH_ACCUMULATED_ELEMENT_COUNT target_name: "offsets"
+                         data_type: TYPE_INT32 source_input: "points" } ])pb",
+    R"pb(name: "strings" max_batch_size: 0
+         input [ { name: "text" data_type: TYPE_STRING dims: [ -1 ] },
+                 { name: "flag" data_type: TYPE_BOOL dims: [ 1 ] } ]
+         output [ { name: "length" data_type: TYPE_INT32 dims: [ -1 ] } ])pb",
+    R"pb(name: "halves" max_batch_size: 4
+         input [ { name: "a" data_type: TYPE_FP16 dims: [ 2, 2 ] },
+                 { name: "b" data_type: TYPE_UINT8 dims: [ -1 ] reshape: { shape: [ -1, 1 ] } } ]
+         output [ { name: "c" data_type: TYPE_FP64 dims: [ 2 ] } ])pb",
+};
+
+}  // namespace
+
+RequestFuzzFixture::RequestFuzzFixture() {
+  for (const char* text : kConfigs) {
+    inference::ModelConfig config;
+    if (!google::protobuf::TextFormat::ParseFromString(text, &config)) std::abort();
+    configs.push_back(std::move(config));
+  }
+  // One real system region, "region0": the key is unlinked once mapped.
+  const std::string key = "/sonic_fuzz_" + std::to_string(getpid());
+  const int fd = shm_open(key.c_str(), O_CREAT | O_RDWR | O_EXCL, 0600);
+  if (fd < 0 || ftruncate(fd, 4096) != 0) std::abort();
+  close(fd);
+  const absl::Status registered = registry.Register(client, "region0", key, 0, 4096);
+  shm_unlink(key.c_str());
+  if (!registered.ok()) {
+    std::fprintf(stderr, "fuzz fixture: %s\n", registered.ToString().c_str());
+    std::abort();
+  }
+}
+
+RequestFuzzFixture& Fixture() {
+  static RequestFuzzFixture* fixture = new RequestFuzzFixture();
+  return *fixture;
+}
+
+void CheckAccepted(const inference::ModelConfig& config, const InferenceRequest& request) {
+  if (config.max_batch_size() > 0 &&
+      (request.batch_size < 1 || request.batch_size > config.max_batch_size())) {
+    std::abort();
+  }
+  for (const auto& input : request.inputs) {
+    if (!IsConcrete(input.shape)) std::abort();
+    const absl::StatusOr<int64_t> count = ElementCount(input.shape);
+    if (!count.ok()) std::abort();
+    if (config.max_batch_size() > 0 &&
+        (input.shape.empty() || input.shape.front() != request.batch_size)) {
+      std::abort();
+    }
+    if (input.type == DataType::kBytes) {
+      // Length-prefixed elements that fill the view exactly.
+      size_t offset = 0;
+      for (int64_t i = 0; i < *count; ++i) {
+        if (input.data.size() - offset < 4) std::abort();
+        uint32_t length = 0;
+        std::memcpy(&length, input.data.data() + offset, 4);
+        offset += 4;
+        if (input.data.size() - offset < length) std::abort();
+        offset += length;
+      }
+      if (offset != input.data.size()) std::abort();
+    } else if (input.data.size() !=
+               static_cast<uint64_t>(*count) * ElementSize(input.type)) {
+      std::abort();
+    }
+  }
+  if (request.outputs.empty()) std::abort();
+}
+
+
+void ParseAndCheck(const inference::ModelInferRequest& message,
+                   const inference::ModelConfig& config) {
+  RequestFuzzFixture& fixture = Fixture();
+  InferenceRequest request;
+  std::vector<SharedMemoryOutput> shm_outputs;
+  const ClientRegions regions(fixture.registry, fixture.client);
+  if (ParseInferRequest(message, config, regions, request, shm_outputs).ok()) {
+    CheckAccepted(config, request);
+  }
+  InferenceRequest plain;
+  if (ParseInferRequest(message, config, plain).ok()) CheckAccepted(config, plain);
+}
+
+}  // namespace sonic::server::fuzz

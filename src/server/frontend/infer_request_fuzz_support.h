@@ -1,0 +1,39 @@
+// What the request fuzz targets (infer_request_fuzzer.cc, http_infer_fuzzer.cc) share: a few
+// model configurations (batching or not, variable and fixed dims, BYTES, optional inputs, a
+// batch input, a reshape), a shared-memory registry with one real 4 KiB system region
+// ("region0") of the client, and the check that an accepted request is one the core can run.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "inference/grpc_service.pb.h"
+#include "inference/model_config.pb.h"
+#include "server/core/inference_request.h"
+#include "server/shm/shared_memory_manager.h"
+
+namespace sonic::server::fuzz {
+
+struct RequestFuzzFixture {
+  std::vector<inference::ModelConfig> configs;
+  SharedMemoryManager registry;
+  SharedMemoryClient client = SharedMemoryClient::FromAddress("127.0.0.1");
+
+  RequestFuzzFixture();
+};
+
+// The process's fixture, made on first use.
+RequestFuzzFixture& Fixture();
+
+// Aborts unless `request`, accepted by ParseInferRequest against `config`, can run: every input
+// has a concrete shape whose bytes its data view holds exactly (BYTES: its elements' length
+// prefixes fill the view), leads with the batch size (within max_batch_size) when the model
+// batches, and at least one output is asked for.
+void CheckAccepted(const inference::ModelConfig& config, const InferenceRequest& request);
+
+// Parses `message` against `config`, with and without the client's regions, checking what is
+// accepted.
+void ParseAndCheck(const inference::ModelInferRequest& message,
+                   const inference::ModelConfig& config);
+
+}  // namespace sonic::server::fuzz
