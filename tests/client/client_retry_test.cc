@@ -36,9 +36,24 @@ dynamic_batching { default_queue_policy { max_queue_size: 1 } }
 parameters { key: "execute_delay_ms" value { string_value: "200" } }
 )";
 
+// One instance, 400 ms per execution, at most 1 ms of expected queue time: once an execution
+// has been measured, a request arriving while another is in the model is refused, with a retry
+// delay of at least 399 ms (grpc-retry-pushback-ms).
+constexpr char kQueueTimeLimit[] = R"(name: "queue_time_limit"
+backend: "identity"
+max_batch_size: 1
+input [ { name: "INPUT0" data_type: TYPE_FP32 dims: [ 4 ] } ]
+output [ { name: "OUTPUT0" data_type: TYPE_FP32 dims: [ 4 ] } ]
+instance_group [ { kind: KIND_CPU count: 1 } ]
+parameters { key: "execute_delay_ms" value { string_value: "400" } }
+parameters { key: "max_expected_queue_time_us" value { string_value: "1000" } }
+)";
+
 absl::Status AddQueueOfOne(const std::filesystem::path& repository) {
   std::filesystem::create_directories(repository / "queue_of_one" / "1");
   std::ofstream(repository / "queue_of_one" / "config.pbtxt") << kQueueOfOne;
+  std::filesystem::create_directories(repository / "queue_time_limit" / "1");
+  std::ofstream(repository / "queue_time_limit" / "config.pbtxt") << kQueueTimeLimit;
   return absl::OkStatus();
 }
 
@@ -248,6 +263,56 @@ TEST_P(ClientRetryTest, AFullQueueSlowsClientsDownInsteadOfFailingThem) {
   }
   EXPECT_GT(refused, 0);
   EXPECT_EQ(budget->spent(), static_cast<uint64_t>(refused));
+}
+
+// A request refused for its expected queue time waits at least the server's retry delay
+// (grpc-retry-pushback-ms, here >= 399 ms) before it is sent again, where the client's own jitter
+// stays under 50 ms; every dispatch then succeeds.
+TEST_P(ClientRetryTest, AQueueTimeRefusalWaitsTheServersPushbackThenSucceeds) {
+  if (GetParam() == SonicMode::kSync) GTEST_SKIP() << "needs dispatches in flight together";
+  constexpr int kClients = 3;
+  Recorder recorder({second_->server->address()});
+  std::vector<std::unique_ptr<TritonClient>> clients;
+  for (int i = 0; i < kClients; ++i) {
+    TritonClient::Options options = ClientOptions(*second_, "queue_time_limit", GetParam());
+    options.attempt_observer = recorder.Observer();
+    options.backoff.max = absl::Milliseconds(50);
+    absl::StatusOr<std::unique_ptr<TritonClient>> client = TritonClient::Create(options);
+    ASSERT_TRUE(client.ok()) << client.status();
+    ASSERT_TRUE(SendFp32(**client, "INPUT0", {{float(i), 1, 2, 3}}).ok());
+    clients.push_back(*std::move(client));
+  }
+  // One alone first, so that the server has measured an execution.
+  absl::Notification warm;
+  absl::Status warm_status;
+  clients[0]->dispatch([&](absl::Status status) {
+    warm_status = std::move(status);
+    warm.Notify();
+  });
+  ASSERT_TRUE(warm.WaitForNotificationWithTimeout(kDispatchWait));
+  ASSERT_TRUE(warm_status.ok()) << warm_status;
+  std::vector<absl::Notification> done(kClients);
+  std::vector<absl::Status> results(kClients);
+  for (int i = 0; i < kClients; ++i) {
+    clients[i]->dispatch([&, i](absl::Status status) {
+      results[i] = std::move(status);
+      done[i].Notify();
+    });
+  }
+  for (int i = 0; i < kClients; ++i) {
+    ASSERT_TRUE(done[i].WaitForNotificationWithTimeout(kDispatchWait));
+    EXPECT_TRUE(results[i].ok()) << results[i];
+    EXPECT_THAT(*ReadFp32(*clients[i], "OUTPUT0"), ElementsAre(ElementsAre(float(i), 1, 2, 3)));
+  }
+  int refused = 0;
+  for (const client::AttemptOutcome& outcome : recorder.outcomes()) {
+    if (outcome.status.ok()) continue;
+    ++refused;
+    EXPECT_EQ(client::ClassifyFailure(outcome.status), FailureKind::kOverloaded) << outcome.status;
+    EXPECT_THAT(std::string(outcome.status.message()), HasSubstr("max_expected_queue_time_us"));
+    EXPECT_GE(outcome.backoff, absl::Milliseconds(399)) << outcome.status;
+  }
+  EXPECT_GT(refused, 0);
 }
 
 // Without tokens in the job's budget, a refusal ends the dispatch with the server's reason.

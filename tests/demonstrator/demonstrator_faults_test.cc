@@ -1,6 +1,7 @@
 // The demonstrator job under faults and overload, at small size: a server frozen (SIGSTOP) or
-// killed while the job runs, with a second server configured, and a server whose queues hold
-// one request (max_queue_size 1). In each the job completes, every event once, the outputs
+// killed while the job runs, with a second server configured, a server whose queues hold one
+// request (max_queue_size 1), and one that refuses every request that would wait at all
+// (max_expected_queue_time_us 1). In each the job completes, every event once, the outputs
 // validate against direct inference, and the report shows what happened per server. Faults are
 // injected once the victim has answered its first request; no test asserts a duration.
 #include <gmock/gmock.h>
@@ -53,21 +54,28 @@ class DemonstratorFaultsTest : public ::testing::Test {
     ASSERT_TRUE(dir.ok()) << dir.status();
     dir_ = dir->release();
     ASSERT_TRUE(models::GenerateModels(Models(), 2026).ok());
-    // The same models, each with a queue of one request.
-    std::filesystem::copy(Models(), QueueOfOne(), std::filesystem::copy_options::recursive);
-    for (const auto& entry : std::filesystem::directory_iterator(QueueOfOne())) {
+    // The same models, each with a queue of one request; and each with a queue-time limit.
+    CopyModels(QueueOfOne(), "dynamic_batching { default_queue_policy { max_queue_size: 1 } }");
+    CopyModels(QueueTimeLimit(),
+               "dynamic_batching { }\n"
+               "parameters { key: \"max_expected_queue_time_us\" value { string_value: \"1\" } }");
+  }
+  // Copies the models to `to`, their `dynamic_batching { }` replaced by `replacement`.
+  static void CopyModels(const std::filesystem::path& to, const std::string& replacement) {
+    std::filesystem::copy(Models(), to, std::filesystem::copy_options::recursive);
+    for (const auto& entry : std::filesystem::directory_iterator(to)) {
       const auto config = entry.path() / "config.pbtxt";
       if (!std::filesystem::exists(config)) continue;
       std::stringstream text;
       text << std::ifstream(config).rdbuf();
-      std::ofstream(config) << absl::StrReplaceAll(
-          text.str(), {{"dynamic_batching { }",
-                        "dynamic_batching { default_queue_policy { max_queue_size: 1 } }"}});
+      std::ofstream(config) << absl::StrReplaceAll(text.str(),
+                                                   {{"dynamic_batching { }", replacement}});
     }
   }
   static void TearDownTestSuite() { delete dir_; }
   static std::filesystem::path Models() { return dir_->path() / "models"; }
   static std::filesystem::path QueueOfOne() { return dir_->path() / "queue_of_one"; }
+  static std::filesystem::path QueueTimeLimit() { return dir_->path() / "queue_time_limit"; }
 
   static std::unique_ptr<ServerProcess> StartServer(const std::filesystem::path& models) {
     ServerProcess::Options options;
@@ -211,6 +219,23 @@ TEST_F(DemonstratorFaultsTest, AFullQueueSlowsTheJobDownInsteadOfFailingIt) {
   EXPECT_EQ(state.activity.failures, 0u);
   EXPECT_FALSE(state.out_of_routing);
   EXPECT_THAT(FormatJobReport(config, *result), HasSubstr("full-queue refusals"));
+}
+
+// Admission control refusing every request that would wait behind another (a limit of 1 us of
+// expected queue time): the refusals carry the server's retry delay; the job backs off, sends
+// again, and completes with every event, validated.
+TEST_F(DemonstratorFaultsTest, AQueueTimeLimitSlowsTheJobDownInsteadOfFailingIt) {
+  auto server = StartServer(QueueTimeLimit());
+  ASSERT_TRUE(server);
+  JobConfig config = Job({server.get()});
+  absl::StatusOr<JobResult> result = RunWithFault(config, nullptr, {});
+  ASSERT_TRUE(result.ok()) << result.status();
+  ExpectCompleteAndValid(*result);
+  ASSERT_EQ(result->server_states.size(), 1u);
+  const service::ServerState& state = result->server_states[0];
+  EXPECT_GT(state.activity.overloads, 0u);
+  EXPECT_EQ(state.activity.failures, 0u);
+  EXPECT_FALSE(state.out_of_routing);
 }
 
 }  // namespace

@@ -187,6 +187,7 @@ void BatchExecutor::Complete(Batch& batch, std::vector<absl::StatusOr<InferenceR
     if (request.trace) request.trace->Record(kTraceRequestEnd, end_ns);
     if (results[i].ok()) {
       stats_.RecordSuccess(request_ns, start_ns - request.arrival_ns, times);
+      if (request.charged_times) *request.charged_times = times;
     } else {
       stats_.RecordFailure(request_ns, FailureReason::kBackend);
     }

@@ -23,6 +23,7 @@ namespace sonic::server {
 
 class ModelVersion;
 class Trace;
+struct ExecutionTimes;
 
 struct RequestInput {
   std::string name;
@@ -83,6 +84,9 @@ struct InferenceRequest {
   // Set only for a request being traced (server/trace/trace.h): the core records its queue and
   // compute timestamps into it.
   std::shared_ptr<Trace> trace;
+  // Where the executor writes the phase times this request was charged, before on_complete
+  // runs, when it succeeds (an ensemble sums its steps' so). Null: not wanted.
+  ExecutionTimes* charged_times = nullptr;
 };
 
 // Requests executed together in one model execution.

@@ -1,6 +1,8 @@
 #include "server/core/model_manager.h"
 
+#include <algorithm>
 #include <atomic>
+#include <set>
 #include <system_error>
 #include <thread>
 
@@ -9,6 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "server/core/instance_placement.h"
+#include "server/repository/ensemble_config.h"
 #include "server/repository/model_config_loader.h"
 #include "server/repository/version_policy.h"
 #include "sonic/common/status.h"
@@ -77,7 +80,9 @@ absl::StatusOr<inference::ModelConfig> ModelManager::ReadConfig(
 std::map<int64_t, ModelManager::VersionSlot> ModelManager::LoadVersions(
     const inference::ModelConfig& config, const std::filesystem::path& model_dir) const {
   std::map<int64_t, VersionSlot> slots;
-  absl::StatusOr<const SonicBackendApi*> backend = options_.backends->Get(config.backend());
+  // An ensemble runs on its composing models, not on a backend.
+  absl::StatusOr<const SonicBackendApi*> backend =
+      IsEnsemble(config) ? nullptr : options_.backends->Get(config.backend());
   const BackendSettings settings = options_.backends->SettingsFor(config.backend());
   for (int64_t version :
        SelectVersions(config.version_policy(), ModelRepository::ListVersions(model_dir))) {
@@ -90,7 +95,13 @@ std::map<int64_t, ModelManager::VersionSlot> ModelManager::LoadVersions(
                                            .backend_settings = settings,
                                            .clock = options_.clock,
                                            .gpu_count = options_.gpu_count,
-                                           .max_input_elements = options_.max_input_elements})
+                                           .max_input_elements = options_.max_input_elements,
+                                           .resolve_model =
+                                               [this](const std::string& model, int64_t number) {
+                                                 return Get(model, number < 0
+                                                                       ? std::string()
+                                                                       : std::to_string(number));
+                                               }})
                      : backend.status();
     if (loaded.ok()) {
       slot.state = ModelState::kReady;
@@ -146,6 +157,13 @@ void ModelManager::Acquire(const std::string& name) {
 
 absl::Status ModelManager::Load(const std::string& name, std::optional<std::string> config_json,
                                 const std::map<std::string, std::string>& files) {
+  return LoadWithChain(name, std::move(config_json), files, {});
+}
+
+absl::Status ModelManager::LoadWithChain(const std::string& name,
+                                         std::optional<std::string> config_json,
+                                         const std::map<std::string, std::string>& files,
+                                         std::vector<std::string> chain) {
   std::shared_ptr<ModelFilesDirectory> sent_files;
   absl::StatusOr<std::filesystem::path> dir =
       ModelDirectoryFor(name, config_json, files, sent_files);
@@ -165,6 +183,15 @@ absl::Status ModelManager::Load(const std::string& name, std::optional<std::stri
   absl::StatusOr<inference::ModelConfig> config =
       dir.ok() ? ReadConfig(name, *dir, config_json)
                : absl::StatusOr<inference::ModelConfig>(dir.status());
+  std::vector<std::pair<std::string, int64_t>> composing;
+  if (config.ok() && IsEnsemble(*config)) {
+    for (const auto& step : config->ensemble_scheduling().step()) {
+      composing.emplace_back(step.model_name(), step.model_version());
+    }
+    chain.push_back(name);
+    absl::Status prepared = PrepareEnsemble(*config, std::move(chain));
+    if (!prepared.ok()) config = prepared;
+  }
   absl::StatusOr<uint64_t> reserved =
       config.ok() ? ReserveInstances(*config, *dir) : absl::StatusOr<uint64_t>(0);
   if (!reserved.ok()) config = reserved.status();
@@ -192,6 +219,7 @@ absl::Status ModelManager::Load(const std::string& name, std::optional<std::stri
     reserved_instances_ -= reserved.value_or(0);
     models_[name].fingerprint = fingerprint;
     if (any_ready) models_[name].sent_files = std::move(sent_files);
+    if (any_ready || !composing.empty()) models_[name].composing = std::move(composing);
   }
   Retire(name, std::move(old));
   return result;
@@ -277,12 +305,114 @@ bool ModelManager::AllModelsReady() const {
   return true;
 }
 
+std::string ModelManager::FindEnsembleCycle(const inference::ModelConfig& config,
+                                            std::vector<std::string>& chain) const {
+  for (const auto& step : config.ensemble_scheduling().step()) {
+    const std::string& model = step.model_name();
+    if (std::find(chain.begin(), chain.end(), model) != chain.end()) {
+      std::string cycle;
+      for (auto it = std::find(chain.begin(), chain.end(), model); it != chain.end(); ++it) {
+        absl::StrAppend(&cycle, "'", *it, "' -> ");
+      }
+      return absl::StrCat(cycle, "'", model, "'");
+    }
+    absl::StatusOr<std::filesystem::path> dir = options_.repository->ModelDirectory(model);
+    if (!dir.ok()) continue;
+    absl::StatusOr<inference::ModelConfig> composing = ReadConfig(model, *dir, std::nullopt);
+    if (!composing.ok() || !IsEnsemble(*composing)) continue;
+    chain.push_back(model);
+    std::string cycle = FindEnsembleCycle(*composing, chain);
+    chain.pop_back();
+    if (!cycle.empty()) return cycle;
+  }
+  return "";
+}
+
+void ModelManager::EnsureLoaded(const std::string& name, std::vector<std::string> chain) {
+  {
+    absl::MutexLock lock(&mutex_);
+    auto idle = [this, &name]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+      auto it = models_.find(name);
+      return shut_down_ || it == models_.end() || !it->second.busy;
+    };
+    mutex_.Await(absl::Condition(&idle));
+    auto it = models_.find(name);
+    if (shut_down_) return;
+    if (it != models_.end()) {
+      const ModelSlot& slot = it->second;
+      const bool ready = std::any_of(slot.versions.begin(), slot.versions.end(), [](const auto& v) {
+        return v.second.state == ModelState::kReady;
+      });
+      // Explicit mode loads what is not serving, as Triton does for an ensemble's composing
+      // models; otherwise a model already tried (LoadAll, Poll) is left as it is.
+      const bool tried = !slot.versions.empty() || slot.state;
+      if (ready || (tried && options_.mode != ModelControlMode::kExplicit)) return;
+    }
+  }
+  LoadWithChain(name, std::nullopt, {}, std::move(chain)).IgnoreError();  // kept for the index
+}
+
+absl::Status ModelManager::PrepareEnsemble(const inference::ModelConfig& config,
+                                           std::vector<std::string> chain) {
+  const std::string& name = config.name();
+  std::string cycle = FindEnsembleCycle(config, chain);
+  if (!cycle.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "ensemble '", name, "' has a circular dependency: ", cycle));
+  }
+  std::set<std::string> loaded;
+  for (const auto& step : config.ensemble_scheduling().step()) {
+    if (loaded.insert(step.model_name()).second) EnsureLoaded(step.model_name(), chain);
+  }
+  SONIC_ASSIGN_OR_RETURN(EnsembleGraph graph, BuildEnsembleGraph(config));
+  std::vector<std::shared_ptr<ModelVersion>> models;
+  std::vector<const inference::ModelConfig*> configs;
+  for (const EnsembleGraph::Step& step : graph.steps) {
+    absl::StatusOr<std::shared_ptr<ModelVersion>> model =
+        Get(step.model_name,
+            step.model_version < 0 ? std::string() : std::to_string(step.model_version));
+    if (!model.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "ensemble '", name, "' depends on '", step.model_name, "' which has no loaded version",
+          step.model_version < 0 ? "" : absl::StrCat(" ", step.model_version), ": ",
+          model.status().message()));
+    }
+    configs.push_back(&(*model)->config());
+    models.push_back(*std::move(model));
+  }
+  return ValidateComposingModels(config, graph, configs);
+}
+
+absl::Status ModelManager::ComposingReady(const std::string& name, const ModelSlot& slot,
+                                          int depth) const {
+  // Deeper than any sane nesting: the configs changed into a cycle since they were checked.
+  constexpr int kMaxEnsembleDepth = 16;
+  for (const auto& [model, version] : slot.composing) {
+    auto it = models_.find(model);
+    const ModelSlot* composing = it == models_.end() ? nullptr : &it->second;
+    bool ready = false;
+    if (composing != nullptr) {
+      for (const auto& [number, entry] : composing->versions) {
+        ready |= entry.state == ModelState::kReady && (version < 0 || number == version);
+      }
+    }
+    if (ready && depth < kMaxEnsembleDepth) {
+      absl::Status nested = ComposingReady(model, *composing, depth + 1);
+      if (nested.ok()) continue;
+    }
+    return absl::UnavailableError(absl::StrCat(
+        "ensemble '", name, "' depends on '", model, "' which has no ",
+        version < 0 ? std::string("ready version") : absl::StrCat("ready version ", version)));
+  }
+  return absl::OkStatus();
+}
+
 void ModelManager::LoadAll() {
   const std::vector<std::string> names = options_.repository->ListModels();
   std::atomic<size_t> next{0};
   auto load_some = [&] {
     for (size_t i = next++; i < names.size(); i = next++) {
-      Load(names[i]).IgnoreError();  // the reason is kept for RepositoryIndex
+      EnsureLoaded(names[i], {});  // the reason is kept for RepositoryIndex
     }
   };
   const size_t threads =
@@ -306,6 +436,10 @@ void ModelManager::Poll() {
       absl::MutexLock lock(&mutex_);
       auto it = models_.find(name);
       changed = it == models_.end() || it->second.fingerprint != fingerprint;
+      // An ensemble that could not load for want of a composing model tries again.
+      changed |= it != models_.end() && !it->second.composing.empty() &&
+                 std::none_of(it->second.versions.begin(), it->second.versions.end(),
+                              [](const auto& v) { return v.second.state == ModelState::kReady; });
     }
     if (changed) Load(name).IgnoreError();  // the reason is kept for RepositoryIndex
   }
@@ -346,7 +480,9 @@ absl::StatusOr<std::shared_ptr<ModelVersion>> ModelManager::Get(std::string_view
   const auto& versions = it->second.versions;
   if (version.empty()) {
     for (auto v = versions.rbegin(); v != versions.rend(); ++v) {
-      if (v->second.state == ModelState::kReady) return v->second.model;
+      if (v->second.state != ModelState::kReady) continue;
+      SONIC_RETURN_IF_ERROR(ComposingReady(name, it->second));
+      return v->second.model;
     }
     std::string reason = it->second.reason;
     if (reason.empty() && !versions.empty()) reason = versions.rbegin()->second.reason;
@@ -369,6 +505,7 @@ absl::StatusOr<std::shared_ptr<ModelVersion>> ModelManager::Get(std::string_view
                                                v->second.reason.empty() ? "" : ": ",
                                                v->second.reason));
   }
+  SONIC_RETURN_IF_ERROR(ComposingReady(name, it->second));
   return v->second.model;
 }
 
@@ -389,8 +526,13 @@ std::vector<ModelIndexEntry> ModelManager::Index() const {
   absl::MutexLock lock(&mutex_);
   for (const auto& [name, slot] : models_) {
     if (slot.state) index.push_back({name, std::nullopt, slot.state, slot.reason});
+    const absl::Status composing = ComposingReady(name, slot);
     for (const auto& [version, entry] : slot.versions) {
-      index.push_back({name, version, entry.state, entry.reason});
+      if (entry.state == ModelState::kReady && !composing.ok()) {
+        index.push_back({name, version, ModelState::kUnavailable, std::string(composing.message())});
+      } else {
+        index.push_back({name, version, entry.state, entry.reason});
+      }
     }
   }
   for (const std::string& name : present) {

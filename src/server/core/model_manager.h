@@ -79,7 +79,9 @@ class ModelManager {
   // `files` ("<version>/<path>" -> contents, the `file:` load parameters) replace the model's
   // directory, as Triton: the model loads from them (the repository need not have it) and
   // `config_json` is then required (INVALID_ARGUMENT without it). They are kept until the model
-  // is next loaded or unloaded.
+  // is next loaded or unloaded. An ensemble first loads its composing models that are not
+  // loaded (as Triton), and is UNAVAILABLE with the reason when one cannot serve; it answers
+  // UNAVAILABLE (Get, RepositoryIndex) while a composing model it needs is not ready.
   absl::Status Load(const std::string& name, std::optional<std::string> config_json = {},
                     const std::map<std::string, std::string>& files = {});
 
@@ -89,6 +91,8 @@ class ModelManager {
 
   // Loads every model of the repository (mode none and poll at startup, or `--load-model=*`),
   // up to load_thread_count at once. Per-model failures only mark those models UNAVAILABLE.
+  // An ensemble's composing models load before it (and a model an ensemble loaded is not
+  // loaded again).
   void LoadAll();
 
   // Polling: loads new models, reloads changed ones (config or files), unloads removed ones.
@@ -130,6 +134,8 @@ class ModelManager {
     std::string fingerprint;  // of the files last loaded, for Poll
     bool busy = false;        // a load or unload is running; others wait
     std::shared_ptr<ModelFilesDirectory> sent_files;  // the files a load request sent, if any
+    // For an ensemble: its steps' models (name, version; -1 the highest ready one).
+    std::vector<std::pair<std::string, int64_t>> composing;
   };
 
   absl::StatusOr<inference::ModelConfig> ReadConfig(const std::string& name,
@@ -153,6 +159,24 @@ class ModelManager {
                                                      std::map<int64_t, VersionSlot> loaded,
                                                      bool any_ready, const absl::Status& result)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // For an ensemble being loaded (`chain`: it and the ensembles that load it): refuses circular
+  // dependencies, loads the composing models not loaded yet, and checks the ensemble against
+  // their configs. Triton's reasons ("ensemble 'e' depends on 'm' which has no loaded version").
+  absl::Status PrepareEnsemble(const inference::ModelConfig& config,
+                               std::vector<std::string> chain);
+  // The chain of ensembles from `config` that leads back to one of `chain`, or empty.
+  std::string FindEnsembleCycle(const inference::ModelConfig& config,
+                                std::vector<std::string>& chain) const;
+  // Loads `name` unless it has a ready version or, outside explicit mode, was tried already;
+  // first waits for a load or unload of it that runs.
+  void EnsureLoaded(const std::string& name, std::vector<std::string> chain);
+  absl::Status LoadWithChain(const std::string& name, std::optional<std::string> config_json,
+                             const std::map<std::string, std::string>& files,
+                             std::vector<std::string> chain);
+  // OK when every composing model of the ensemble in `slot` (none for other models) has the
+  // ready version it needs, else UNAVAILABLE saying which does not.
+  absl::Status ComposingReady(const std::string& name, const ModelSlot& slot, int depth = 0) const
+      ABSL_SHARED_LOCKS_REQUIRED(mutex_);
   // Waits until no other load/unload of `name` runs, then marks it busy.
   void Acquire(const std::string& name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // Marks versions UNLOADING, drains them outside the lock, then records them unloaded.

@@ -63,6 +63,18 @@ absl::StatusOr<std::shared_ptr<ModelVersion>> ModelVersion::Load(Options options
   std::shared_ptr<ModelVersion> loaded(
       new ModelVersion(std::move(options.config), options.version));
   const inference::ModelConfig& config = loaded->config_;
+  if (IsEnsemble(config)) {
+    SONIC_ASSIGN_OR_RETURN(RequestLimits limits,
+                           ReadRequestLimits(config, options.max_input_elements));
+    SONIC_ASSIGN_OR_RETURN(loaded->ensemble_,
+                           EnsembleScheduler::Create({.config = &config,
+                                                      .version = options.version,
+                                                      .stats = &loaded->stats_,
+                                                      .clock = options.clock,
+                                                      .limits = std::move(limits),
+                                                      .resolve = std::move(options.resolve_model)}));
+    return loaded;
+  }
   // Placed before the model loads, so a config this machine cannot serve fails at once. These
   // errors, and BackendModel's and BackendInstance's, already name the model and the group or
   // instance.
@@ -105,6 +117,7 @@ const std::vector<std::string>* ModelVersion::labels(std::string_view output) co
 
 ModelVersion::~ModelVersion() {
   if (scheduler_) scheduler_->Drain();
+  if (ensemble_) ensemble_->Drain();
 }
 
 }  // namespace sonic::server

@@ -18,6 +18,7 @@
 #include "inference/model_config.pb.h"
 #include "server/backend/backend_model.h"
 #include "server/core/clock.h"
+#include "server/core/ensemble_scheduler.h"
 #include "server/core/model_statistics.h"
 #include "server/core/scheduler.h"
 #include "sonic/backend/backend_api.h"
@@ -37,6 +38,8 @@ class ModelVersion {
     // Elements one input of one request may have unless the config's max_input_elements
     // parameter says otherwise (request_validation.h).
     uint64_t max_input_elements = uint64_t{1} << 26;
+    // How an ensemble finds its composing models per request; unused for other models.
+    ModelResolver resolve_model;
   };
 
   // Verifies the checksum agent's digests (model_checksum.h), then creates the backend model and
@@ -56,11 +59,13 @@ class ModelVersion {
   // directory, read at load), or null.
   const std::vector<std::string>* labels(std::string_view output) const;
 
-  // See Scheduler::Enqueue.
-  void Enqueue(std::unique_ptr<InferenceRequest> request) { scheduler_->Enqueue(std::move(request)); }
+  // See Scheduler::Enqueue (EnsembleScheduler::Enqueue for an ensemble).
+  void Enqueue(std::unique_ptr<InferenceRequest> request) {
+    ensemble_ ? ensemble_->Enqueue(std::move(request)) : scheduler_->Enqueue(std::move(request));
+  }
   // See Scheduler::Drain.
-  void Drain() { scheduler_->Drain(); }
-  size_t pending() const { return scheduler_->pending(); }
+  void Drain() { ensemble_ ? ensemble_->Drain() : scheduler_->Drain(); }
+  size_t pending() const { return ensemble_ ? ensemble_->pending() : scheduler_->pending(); }
 
  private:
   ModelVersion(inference::ModelConfig config, int64_t version)
@@ -74,6 +79,8 @@ class ModelVersion {
   std::vector<std::unique_ptr<BackendInstance>> instances_;
   // Declared last: destroyed (drained) first, before the instances it runs on.
   std::unique_ptr<Scheduler> scheduler_;
+  // Instead of the backend, instances and scheduler, for an ensemble.
+  std::unique_ptr<EnsembleScheduler> ensemble_;
 };
 
 }  // namespace sonic::server

@@ -4,21 +4,26 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/core/batch_assembly.h"
+#include "server/core/retry_delay.h"
 #include "server/trace/trace.h"
+#include "sonic/common/status.h"
 
 namespace sonic::server {
 
-Scheduler::Scheduler(const Options& options)
+Scheduler::Scheduler(const Options& options, uint64_t queue_time_limit_ns, size_t instances)
     : options_(options),
       preserve_ordering_(options.config->dynamic_batching().preserve_ordering()),
       batcher_(*options.config, [config = options.config](const InferenceRequest& head,
                                                           const InferenceRequest& candidate) {
         return CanBatchTogether(*config, head, candidate);
-      }) {}
+      }),
+      admission_(queue_time_limit_ns, instances) {}
 
 absl::StatusOr<std::unique_ptr<Scheduler>> Scheduler::Create(
     const Options& options, std::vector<BackendInstance*> instances) {
-  std::unique_ptr<Scheduler> scheduler(new Scheduler(options));
+  SONIC_ASSIGN_OR_RETURN(uint64_t queue_time_limit_ns, ReadQueueTimeLimitNs(*options.config));
+  std::unique_ptr<Scheduler> scheduler(
+      new Scheduler(options, queue_time_limit_ns, instances.size()));
   Scheduler* raw = scheduler.get();
   try {
     raw->workers_.reserve(instances.size());
@@ -65,9 +70,12 @@ void Scheduler::Refuse(InferenceRequest& request, absl::Status status, FailureRe
   const uint64_t now_ns = options_.clock->NowNs();
   options_.stats->RecordFailure(now_ns - request.arrival_ns, reason);
   if (request.trace) request.trace->Record(kTraceRequestEnd, now_ns);
-  std::move(request.on_complete)(
-      absl::Status(status.code(), absl::StrCat("model '", options_.config->name(), "' version ",
-                                               options_.version, ": ", status.message())));
+  absl::Status named(status.code(), absl::StrCat("model '", options_.config->name(), "' version ",
+                                                 options_.version, ": ", status.message()));
+  status.ForEachPayload([&named](absl::string_view url, const absl::Cord& payload) {
+    named.SetPayload(url, payload);
+  });
+  std::move(request.on_complete)(std::move(named));
 }
 
 void Scheduler::Enqueue(std::unique_ptr<InferenceRequest> request) {
@@ -77,12 +85,16 @@ void Scheduler::Enqueue(std::unique_ptr<InferenceRequest> request) {
   if (admitted.ok()) {
     absl::MutexLock lock(&mutex_);
     if (accepting_) {
-      const uint64_t now_ns = options_.clock->NowNs();
-      if (request->trace) request->trace->Record(kTraceQueueStart, now_ns);
-      admitted = batcher_.Enqueue(request, now_ns);
+      admitted = admission_.Admit(batcher_.size() + running_);
       if (admitted.ok()) {
-        changed_.Signal();
-        return;
+        const uint64_t now_ns = options_.clock->NowNs();
+        if (request->trace) request->trace->Record(kTraceQueueStart, now_ns);
+        admitted = batcher_.Enqueue(request, now_ns);
+        if (admitted.ok()) {
+          changed_.Signal();
+          return;
+        }
+        admitted = admission_.QueueSizeRefusal(std::move(admitted));
       }
     } else {
       admitted = absl::UnavailableError("the model is unloading");
@@ -111,6 +123,11 @@ size_t Scheduler::pending() const {
 uint64_t Scheduler::idle_wakeups() const {
   absl::MutexLock lock(&mutex_);
   return idle_wakeups_;
+}
+
+AdmissionSnapshot Scheduler::admission() const {
+  absl::MutexLock lock(&mutex_);
+  return admission_.Snapshot(batcher_.size() + running_);
 }
 
 Batch Scheduler::NextBatch() {
@@ -175,8 +192,12 @@ void Scheduler::WorkerLoop(BackendInstance* instance) {
     if (batch.empty()) return;
     size_t size = batch.size();
     Batch live = DropAbandoned(std::move(batch));
-    if (!live.empty()) executor.Execute(std::move(live));
+    const size_t executed = live.size();
+    const uint64_t start_ns = options_.clock->NowNs();
+    if (executed > 0) executor.Execute(std::move(live));
+    const uint64_t duration_ns = options_.clock->NowNs() - start_ns;
     absl::MutexLock lock(&mutex_);
+    admission_.RecordExecution(executed, duration_ns);
     running_ -= size;
   }
 }

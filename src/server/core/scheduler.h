@@ -1,9 +1,10 @@
 // The per-model-version scheduler: admits requests into the dynamic batcher's queues and runs the
 // batches it forms on the model's instances, one worker thread per instance (so a backend never
 // sees two executions at once on one instance). Requests that time out in the queue fail with
-// UNAVAILABLE; requests whose clients gave up (InferenceRequest::abandoned) are taken out of
-// their batch and fail with CANCELLED without running; with preserve_ordering, responses leave in
-// arrival order.
+// UNAVAILABLE; requests whose expected queue time is over the model's limit are refused before
+// they queue (admission.h); requests whose clients gave up (InferenceRequest::abandoned) are taken
+// out of their batch and fail with CANCELLED without running; with preserve_ordering, responses
+// leave in arrival order.
 //
 // Thread-safe. Enqueue never blocks on the model: the caller's thread returns at once.
 #pragma once
@@ -17,6 +18,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "server/core/admission.h"
 #include "server/core/batch_executor.h"
 #include "server/core/dynamic_batcher.h"
 #include "server/core/request_validation.h"
@@ -36,8 +38,9 @@ class Scheduler {
   };
 
   // Starts one worker per instance; the instances are borrowed and must outlive the scheduler.
-  // RESOURCE_EXHAUSTED (naming the model and the reason) when the system refuses a thread: the
-  // workers already started are stopped, and nothing else is left behind.
+  // INVALID_ARGUMENT when the config's max_expected_queue_time_us is malformed; RESOURCE_EXHAUSTED
+  // (naming the model and the reason) when the system refuses a thread: the workers already started
+  // are stopped, and nothing else is left behind.
   static absl::StatusOr<std::unique_ptr<Scheduler>> Create(const Options& options,
                                                            std::vector<BackendInstance*> instances);
   // Drains first.
@@ -47,8 +50,8 @@ class Scheduler {
   Scheduler& operator=(const Scheduler&) = delete;
 
   // Takes the request; its on_complete runs exactly once: on a worker thread, or on this thread
-  // when it is refused (UNAVAILABLE: draining or queue full; INVALID_ARGUMENT: ValidateRequest's
-  // errors).
+  // when it is refused (UNAVAILABLE: draining, queue full, or expected queue time over the limit,
+  // the last two with a retry delay (retry_delay.h); INVALID_ARGUMENT: ValidateRequest's errors).
   void Enqueue(std::unique_ptr<InferenceRequest> request);
 
   // Stops accepting requests, lets every queued and running request finish, then stops the
@@ -62,8 +65,11 @@ class Scheduler {
   // (each arrival wakes one idle worker, not all of them; this stays small).
   uint64_t idle_wakeups() const;
 
+  // The admission limit, the expected queue time of a request arriving now, and the refusals.
+  AdmissionSnapshot admission() const;
+
  private:
-  Scheduler(const Options& options);
+  Scheduler(const Options& options, uint64_t queue_time_limit_ns, size_t instances);
   // Stops and joins the workers; requires that no request is queued or running.
   void StopWorkers();
   void WorkerLoop(BackendInstance* instance);
@@ -85,6 +91,7 @@ class Scheduler {
   // requests behind when it takes a batch, and to all at stop.
   absl::CondVar changed_;
   DynamicBatcher batcher_ ABSL_GUARDED_BY(mutex_);
+  QueueTimeAdmission admission_ ABSL_GUARDED_BY(mutex_);
   size_t running_ ABSL_GUARDED_BY(mutex_) = 0;
   bool accepting_ ABSL_GUARDED_BY(mutex_) = true;
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;

@@ -10,12 +10,14 @@
 #include <cstring>
 #include <fstream>
 #include <future>
+#include <thread>
 
 #include "absl/strings/match.h"
 
 #include "backends/identity/identity_backend.h"
 #include "server/core/batch_executor.h"
 #include "server/core/response_order.h"
+#include "server/core/retry_delay.h"
 #include "server/core/scheduler.h"
 #include "server/repository/model_config_loader.h"
 
@@ -280,6 +282,82 @@ TEST_F(SchedulerTest, RequestsWhoseClientsGaveUpLeaveTheQueueWithoutRunning) {
   const inference::ModelStatistics stats = echo.Stats();
   EXPECT_EQ(stats.execution_count(), 2u);
   EXPECT_EQ(stats.inference_stats().fail().count(), 1u);
+}
+
+TEST_F(SchedulerTest, RequestsOverTheExpectedQueueTimeAreRefusedUpFrontWithARetryDelay) {
+  // One instance, 100 ms per request, at most 50 ms of expected queue time.
+  ConfiguredScheduler echo(
+      "parameters { key: \"execute_delay_ms\" value { string_value: \"100\" } }\n"
+      "parameters { key: \"max_expected_queue_time_us\" value { string_value: \"50000\" } }");
+  auto wait_idle = [&echo] {
+    while (echo.scheduler().pending() != 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  };
+  std::promise<absl::StatusOr<InferenceResponse>> first, running, refused, after;
+  echo.scheduler().Enqueue(MakeRequest(1, 1, &first));  // no estimate yet: admitted
+  EXPECT_TRUE(first.get_future().get().ok());
+  wait_idle();
+  echo.scheduler().Enqueue(MakeRequest(1, 2, &running));  // nothing ahead: admitted
+  echo.scheduler().Enqueue(MakeRequest(1, 3, &refused));  // ~100 ms ahead of it
+  auto answer = refused.get_future().get();
+  EXPECT_EQ(answer.status().code(), absl::StatusCode::kUnavailable) << answer.status();
+  EXPECT_TRUE(
+      absl::StrContains(answer.status().message(), "model 'echo' version 1: the queue is full"))
+      << answer.status();
+  std::optional<uint64_t> delay = RetryDelayMs(answer.status());
+  ASSERT_TRUE(delay.has_value());
+  EXPECT_GE(*delay, 50u);  // at least 100 ms expected - 50 ms allowed
+  EXPECT_TRUE(running.get_future().get().ok());
+  wait_idle();
+  echo.scheduler().Enqueue(MakeRequest(1, 4, &after));  // the queue is empty again
+  EXPECT_TRUE(after.get_future().get().ok());
+
+  AdmissionSnapshot admission = echo.scheduler().admission();
+  EXPECT_EQ(admission.limit_ns, 50'000'000u);
+  EXPECT_EQ(admission.refused[static_cast<size_t>(RefusalReason::kQueueTime)], 1u);
+  const inference::ModelStatistics stats = echo.Stats();
+  EXPECT_EQ(stats.inference_stats().fail().count(), 1u);
+  EXPECT_EQ(stats.inference_stats().success().count(), 3u);
+}
+
+TEST_F(SchedulerTest, AFullQueueRefusalCarriesARetryDelayOnceServiceTimeIsKnown) {
+  ConfiguredScheduler echo(
+      "parameters { key: \"execute_delay_ms\" value { string_value: \"100\" } }\n"
+      "dynamic_batching { preferred_batch_size: 1 default_queue_policy { max_queue_size: 1 } }");
+  std::promise<absl::StatusOr<InferenceResponse>> first;
+  echo.scheduler().Enqueue(MakeRequest(1, 1, &first));
+  EXPECT_TRUE(first.get_future().get().ok());
+  // The instance takes at most one of the next three while it runs 100 ms, and the queue holds
+  // one: at least one is refused.
+  std::vector<std::promise<absl::StatusOr<InferenceResponse>>> next(3);
+  for (int i = 0; i < 3; ++i) echo.scheduler().Enqueue(MakeRequest(1, 2 + i, &next[i]));
+  int refused = 0;
+  for (auto& done : next) {
+    auto result = done.get_future().get();
+    if (result.ok()) continue;
+    ++refused;
+    EXPECT_EQ(result.status().code(), absl::StatusCode::kUnavailable) << result.status();
+    EXPECT_TRUE(RetryDelayMs(result.status()).has_value()) << result.status();
+  }
+  EXPECT_GE(refused, 1);
+  EXPECT_EQ(echo.scheduler().admission().refused[static_cast<size_t>(RefusalReason::kQueueSize)],
+            static_cast<uint64_t>(refused));
+}
+
+TEST_F(SchedulerTest, AMalformedQueueTimeLimitFailsTheModelNamingTheParameter) {
+  auto config = ParseModelConfig(
+      std::string(kConfig) +
+          "parameters { key: \"max_expected_queue_time_us\" value { string_value: \"soon\" } }",
+      "echo");
+  ASSERT_TRUE(config.ok()) << config.status();
+  ModelStatistics stats;
+  auto scheduler = Scheduler::Create(
+      Scheduler::Options{&*config, 1, &stats, &SystemClock::Get(), RequestLimits{}},
+      {instance_.get()});
+  EXPECT_EQ(scheduler.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(scheduler.status().message(), "max_expected_queue_time_us"))
+      << scheduler.status();
 }
 
 TEST_F(SchedulerTest, AnInvalidRequestIsRefusedBeforeItIsQueued) {

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "server/core/clock.h"
+#include "server/core/retry_delay.h"
 #include "server/cuda/cuda_ipc_region.h"
 #include "server/frontend/http_infer_codec.h"
 #include "server/frontend/http_message_json.h"
@@ -21,7 +22,12 @@ namespace {
 using nlohmann::json;
 
 HttpResponse Error(const absl::Status& status) {
-  return HttpError(HttpStatusOf(status.code()), std::string(status.message()));
+  HttpResponse response = HttpError(HttpStatusOf(status.code()), std::string(status.message()));
+  // Retry-After counts whole seconds: a delay of 1 ms is 1 s.
+  if (std::optional<uint64_t> delay_ms = RetryDelayMs(status)) {
+    response.retry_after_s = (*delay_ms + 999) / 1000;
+  }
+  return response;
 }
 
 HttpResponse Json(const json& value) {

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/core/clock.h"
+#include "server/core/retry_delay.h"
 #include "server/cuda/cuda_devices.h"
 #include "server/cuda/cuda_ipc_region.h"
 #include "server/frontend/classification.h"
@@ -297,9 +298,13 @@ InferenceService::Unary* InferenceService::ModelInfer(Context* context,
   }
   StartInference(
       manager_, ClientRegions(shared_memory_, ClientOf(context)), *request,
-      [reactor, response, trace](absl::StatusOr<InferenceResponse> result) {
+      [context, reactor, response, trace](absl::StatusOr<InferenceResponse> result) {
         if (trace) trace->Record(kTraceGrpcSendStart, SystemClock::Get().NowNs());
         if (result.ok()) BuildInferResponse(*std::move(result), *response);
+        // gRPC's name for a server's retry hint; clients with gRPC retries enabled obey it.
+        if (std::optional<uint64_t> delay_ms = RetryDelayMs(result.status())) {
+          context->AddTrailingMetadata("grpc-retry-pushback-ms", std::to_string(*delay_ms));
+        }
         reactor->Finish(ToGrpcStatus(result.status()));
         if (trace) trace->Record(kTraceGrpcSendEnd, SystemClock::Get().NowNs());
       },

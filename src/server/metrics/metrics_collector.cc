@@ -51,6 +51,37 @@ MetricFamily FailureFamily(const std::vector<ModelSample>& models) {
   return family;
 }
 
+MetricFamily RefusedFamily(const std::vector<ModelSample>& models) {
+  MetricFamily family{"sonic_inference_request_refused",
+                      "Number of inference requests refused before they queued, by admission "
+                      "control (expected queue time over the limit) or a full queue",
+                      MetricType::kCounter,
+                      {}};
+  for (const ModelSample& model : models) {
+    for (RefusalReason reason : {RefusalReason::kQueueTime, RefusalReason::kQueueSize}) {
+      Labels labels = ModelLabels(model);
+      labels.emplace_back("reason", RefusalReasonName(reason));
+      family.samples.push_back(
+          {std::move(labels),
+           static_cast<double>(model.admission.refused[static_cast<size_t>(reason)])});
+    }
+  }
+  return family;
+}
+
+MetricFamily QueueLimitFamily(const std::vector<ModelSample>& models) {
+  MetricFamily family{"sonic_inference_queue_duration_limit_us",
+                      "Expected queue time above which requests are refused, in microseconds "
+                      "(max_expected_queue_time_us; models with a limit only)",
+                      MetricType::kGauge,
+                      {}};
+  for (const ModelSample& model : models) {
+    if (model.admission.limit_ns == 0) continue;
+    family.samples.push_back({ModelLabels(model), Microseconds(model.admission.limit_ns)});
+  }
+  return family;
+}
+
 }  // namespace
 
 std::vector<MetricFamily> ModelFamilies(const std::vector<ModelSample>& models) {
@@ -87,6 +118,14 @@ std::vector<MetricFamily> ModelFamilies(const std::vector<ModelSample>& models) 
       "nv_inference_pending_request_count",
       "Instantaneous number of pending requests awaiting execution per-model.", MetricType::kGauge,
       models, [](const ModelSample& m) { return static_cast<double>(m.pending); }));
+  families.push_back(RefusedFamily(models));
+  families.push_back(PerModel(
+      "sonic_inference_expected_queue_duration_us",
+      "Expected queue time of a request arriving now, in microseconds (the requests ahead times "
+      "the recent execution time per request, over the instances)",
+      MetricType::kGauge, models,
+      [](const ModelSample& m) { return Microseconds(m.admission.expected_queue_ns); }));
+  families.push_back(QueueLimitFamily(models));
   return families;
 }
 
@@ -94,7 +133,7 @@ std::string MetricsCollector::Scrape() const {
   std::vector<ModelSample> models;
   for (const std::shared_ptr<ModelVersion>& version : manager_.ReadyModels()) {
     models.push_back({version->name(), version->version(), version->stats().Snapshot(),
-                      static_cast<uint64_t>(version->pending())});
+                      static_cast<uint64_t>(version->pending()), version->admission()});
   }
   std::vector<MetricFamily> families = ModelFamilies(models);
   for (const std::unique_ptr<MetricsSource>& source : sources_) source->Collect(families);

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "server/core/admission.h"
 #include "server/core/model_manager.h"
 #include "server/core/model_statistics.h"
 #include "server/metrics/metrics_source.h"
@@ -22,6 +23,7 @@ struct ModelSample {
   int64_t version = 0;
   StatisticsSnapshot stats;
   uint64_t pending = 0;  // requests queued or executing
+  AdmissionSnapshot admission;
 };
 
 // The per-model families of `models`, every sample labelled model and version (failures also by
@@ -29,7 +31,10 @@ struct ModelSample {
 // nv_inference_request_failure, nv_inference_count, nv_inference_exec_count,
 // nv_inference_request_duration_us, nv_inference_queue_duration_us,
 // nv_inference_compute_{input,infer,output}_duration_us (cumulative microseconds, fractional),
-// and the gauge nv_inference_pending_request_count. Pure.
+// and the gauge nv_inference_pending_request_count; then sonic-server's admission control
+// (admission.h): the counter sonic_inference_request_refused (label reason = QUEUE_TIME |
+// QUEUE_SIZE), the gauge sonic_inference_expected_queue_duration_us (for a request arriving now),
+// and, for models with a limit, the gauge sonic_inference_queue_duration_limit_us. Pure.
 std::vector<MetricFamily> ModelFamilies(const std::vector<ModelSample>& models);
 
 // Thread-safe (Scrape may run on several threads at once). Borrows the manager, which must

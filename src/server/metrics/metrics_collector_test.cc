@@ -52,6 +52,28 @@ TEST(ModelFamiliesTest, FailuresHaveEveryReason) {
   EXPECT_THAT(text, HasSubstr(prefix + "\"OTHER\"} 0\n"));
 }
 
+TEST(ModelFamiliesTest, AdmissionRefusalsExpectedQueueTimeAndTheLimit) {
+  ModelSample limited = FakeSample();
+  limited.admission.limit_ns = 50'000'000;
+  limited.admission.expected_queue_ns = 1'234'500;
+  limited.admission.refused[static_cast<size_t>(RefusalReason::kQueueTime)] = 9;
+  ModelSample unlimited = FakeSample();
+  unlimited.model = "free";
+  std::string text = RenderText(ModelFamilies({limited, unlimited}));
+  const std::string labels = "{model=\"identity_fp32\",version=\"3\"";
+  EXPECT_THAT(text, HasSubstr("\nsonic_inference_request_refused" + labels +
+                              ",reason=\"QUEUE_TIME\"} 9\n"));
+  EXPECT_THAT(text, HasSubstr("\nsonic_inference_request_refused" + labels +
+                              ",reason=\"QUEUE_SIZE\"} 0\n"));
+  EXPECT_THAT(text,
+              HasSubstr("\nsonic_inference_expected_queue_duration_us" + labels + "} 1234.5\n"));
+  EXPECT_THAT(text, HasSubstr("\nsonic_inference_queue_duration_limit_us" + labels + "} 50000\n"));
+  EXPECT_THAT(text, HasSubstr("# TYPE sonic_inference_request_refused counter"));
+  EXPECT_THAT(text, HasSubstr("# TYPE sonic_inference_expected_queue_duration_us gauge"));
+  // A model without a limit has no limit sample.
+  EXPECT_THAT(text, Not(HasSubstr("sonic_inference_queue_duration_limit_us{model=\"free\"")));
+}
+
 TEST(ModelFamiliesTest, TypeLines) {
   std::string text = RenderText(ModelFamilies({FakeSample()}));
   for (const char* counter :
