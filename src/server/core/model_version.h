@@ -66,6 +66,10 @@ class ModelVersion {
   // See Scheduler::Drain.
   void Drain() { ensemble_ ? ensemble_->Drain() : scheduler_->Drain(); }
   size_t pending() const { return ensemble_ ? ensemble_->pending() : scheduler_->pending(); }
+  // See Scheduler::admission; an ensemble has no queue of its own.
+  AdmissionSnapshot admission() const {
+    return scheduler_ ? scheduler_->admission() : AdmissionSnapshot{};
+  }
 
  private:
   ModelVersion(inference::ModelConfig config, int64_t version)
