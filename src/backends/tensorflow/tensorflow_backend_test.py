@@ -71,7 +71,8 @@ def infer(client, model, inputs, outputs):
         tensor = grpcclient.InferInput(name, list(array.shape), _wire_type(array))
         tensor.set_data_from_numpy(array)
         tensors.append(tensor)
-    result = client.infer(model, tensors, outputs=[grpcclient.InferRequestedOutput(o) for o in outputs])
+    requested = [grpcclient.InferRequestedOutput(name) for name in outputs]
+    result = client.infer(model, tensors, outputs=requested)
     return [result.as_numpy(o) for o in outputs]
 
 
@@ -112,7 +113,9 @@ def test_graphdef_requests_batched_by_the_server_match_tensorflow(models, server
                 tensor.set_data_from_numpy(array)
                 tensors.append(tensor)
             answers = queue.Queue()
-            connection.async_infer("deepmet_tf", tensors, lambda result, error, a=answers: a.put((result, error)))
+            connection.async_infer(
+                "deepmet_tf", tensors, lambda result, error, a=answers: a.put((result, error))
+            )
             pending.append(answers)
         for (features, categories), answers in zip(requests, pending):
             result, error = answers.get(timeout=30)
@@ -140,7 +143,9 @@ def test_savedmodel_signature_names_match_tensorflow(models, client):
     for batch, items in [(2, 4), (8, 1)]:
         features = rng.standard_normal((batch, items, 5)).astype(np.float32)
         scale = rng.uniform(0.5, 2.0, (batch, 1)).astype(np.float32)
-        got = infer(client, "scorer_tf", {"features": features, "scale": scale}, ["score", "hidden"])
+        got = infer(
+            client, "scorer_tf", {"features": features, "scale": scale}, ["score", "hidden"]
+        )
         expected = references["scorer_tf"](features, scale)
         for value, reference in zip(got, expected):
             assert value.shape == reference.shape

@@ -136,7 +136,9 @@ output [
 """,
     )
     tf.saved_model.save(
-        module, str(directory / "1" / "model.savedmodel"), signatures={"serving_default": module.serve}
+        module,
+        str(directory / "1" / "model.savedmodel"),
+        signatures={"serving_default": module.serve},
     )
 
     def run(features, scale):
