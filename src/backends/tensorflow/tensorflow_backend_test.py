@@ -26,25 +26,35 @@ def models(tmp_path_factory):
         "scorer_tf": tf_test_models.write_savedmodel(repository),
         "mlp_tf": tf_test_models.write_mlp_graphdef(repository),
     }
+    # The SavedModel with two instances, each with its own session.
+    scorer_config = repository / "scorer_tf" / "config.pbtxt"
+    scorer_config.write_text(
+        scorer_config.read_text() + "instance_group { count: 2 kind: KIND_CPU }\n"
+    )
+    # The MLP named by backend alone: the file decides GraphDef or SavedModel.
+    _copy_model(
+        repository,
+        "mlp_tf",
+        "mlp_backend_only",
+        [('platform: "tensorflow_graphdef"', 'backend: "tensorflow"')],
+    )
     # Broken: bytes that are no GraphDef, and an output the graph does not have.
-    broken = repository / "broken_tf"
-    (broken / "1").mkdir(parents=True)
-    (broken / "1" / "model.graphdef").write_bytes(b"this is not a GraphDef")
-    (broken / "config.pbtxt").write_text(
-        (repository / "mlp_tf" / "config.pbtxt").read_text().replace("mlp_tf", "broken_tf")
-    )
-    misnamed = repository / "misnamed_tf"
-    (misnamed / "1").mkdir(parents=True)
-    (misnamed / "1" / "model.graphdef").write_bytes(
-        (repository / "mlp_tf" / "1" / "model.graphdef").read_bytes()
-    )
-    (misnamed / "config.pbtxt").write_text(
-        (repository / "mlp_tf" / "config.pbtxt")
-        .read_text()
-        .replace("mlp_tf", "misnamed_tf")
-        .replace('"OUTPUT0:0"', '"dense7/Relu"')
-    )
+    _copy_model(repository, "mlp_tf", "broken_tf", [])
+    (repository / "broken_tf" / "1" / "model.graphdef").write_bytes(b"this is not a GraphDef")
+    _copy_model(repository, "mlp_tf", "misnamed_tf", [('"OUTPUT0:0"', '"dense7/Relu"')])
     return repository, references
+
+
+def _copy_model(repository, source, name, replacements):
+    """A copy of model `source` named `name`, its config edited by (old, new) text pairs."""
+    (repository / name / "1").mkdir(parents=True)
+    (repository / name / "1" / "model.graphdef").write_bytes(
+        (repository / source / "1" / "model.graphdef").read_bytes()
+    )
+    config = (repository / source / "config.pbtxt").read_text().replace(source, name)
+    for old, new in replacements:
+        config = config.replace(old, new)
+    (repository / name / "config.pbtxt").write_text(config)
 
 
 @pytest.fixture(scope="module")
@@ -158,9 +168,10 @@ def test_savedmodel_signature_names_match_tensorflow(models, client):
 def test_output_named_with_its_index_matches_tensorflow(models, client):
     _, references = models
     x = np.random.default_rng(13).standard_normal((5, 32)).astype(np.float32)
-    (got,) = infer(client, "mlp_tf", {"INPUT0": x}, ["OUTPUT0:0"])
     (expected,) = references["mlp_tf"](x)
-    np.testing.assert_allclose(got, expected, rtol=0, atol=TOLERANCE)
+    for model in ("mlp_tf", "mlp_backend_only"):
+        (got,) = infer(client, model, {"INPUT0": x}, ["OUTPUT0:0"])
+        np.testing.assert_allclose(got, expected, rtol=0, atol=TOLERANCE)
 
 
 def test_broken_models_are_unavailable_with_their_reason_while_others_serve(client, models):
@@ -175,7 +186,7 @@ def test_broken_models_are_unavailable_with_their_reason_while_others_serve(clie
     misnamed = index["misnamed_tf"]
     assert misnamed["state"] == "UNAVAILABLE"
     assert "output 'dense7/Relu' is not an operation of the graph" in misnamed["reason"]
-    for ready in ("deepmet_tf", "scorer_tf", "mlp_tf"):
+    for ready in ("deepmet_tf", "scorer_tf", "mlp_tf", "mlp_backend_only"):
         assert index[ready]["state"] == "READY"
         assert client.is_model_ready(ready)
 
