@@ -4,7 +4,7 @@ and no root, so it runs in `make test`. A sonic-server with a slow model, Promet
 every 500 ms, HAProxy in front with the rule. Load sent straight to the server (around the
 balancer, so the balancer has not met the test's address) saturates it; then a new client's
 ServerReady and RepositoryIndex through the balancer are refused with UNAVAILABLE while its
-inference passes, after which the address is known and admitted; once the load stops and the
+ServerLive and inference pass, and after its inference the address is known and admitted; once the load stops and the
 fleet's queue time falls, a new client is admitted again. No timing is asserted.
 
 Run by CTest with --noconftest: the cluster scenarios' fixtures (root, namespaces) do not apply.
@@ -208,6 +208,8 @@ def test_new_clients_are_refused_while_the_fleet_is_saturated(site):
     try:
         wait_until(lambda: saturation_state(stats).startswith("UP"),
                    "the balancer to see the fleet saturated", processes)
+        # ServerLive (a discovery's first call) passes, and does not make the client known.
+        assert stub(site["balancer"]).ServerLive(service_pb2.ServerLiveRequest(), timeout=10).live
         refused = client_start(site["balancer"])
         for outcome in refused:
             assert outcome.startswith("UNAVAILABLE: the site's servers are saturated"), refused

@@ -269,6 +269,9 @@ def haproxy_server_line(name, ip):
 # check): the ones a saturated site refuses to new clients.
 CLIENT_START_PATHS = ("/inference.GRPCInferenceService/ServerReady",
                       "/inference.GRPCInferenceService/RepositoryIndex")
+# The calls that make a client known: its admitted start, and inference.
+INFERENCE_PATHS = ("/inference.GRPCInferenceService/ModelInfer",
+                   "/inference.GRPCInferenceService/ModelStreamInfer")
 SATURATION_BACKEND = "fleet_saturated"
 SATURATION_SERVER = "queue_time_over_threshold"
 
@@ -282,14 +285,15 @@ def fleet_queue_query(threshold_us, window):
 
 def admission_frontend_lines():
     """The frontend's rule refusing new clients while the fleet is saturated: a client is its
-    source address, known once one of its requests passed (stick table `clients`, forgotten
-    after 10 minutes without requests); while the saturation backend has a server UP, a client
-    start (CLIENT_START_PATHS) from an unknown address is answered UNAVAILABLE (gRPC status 14
-    in a trailers-only response) and forwarded nowhere. Everything else passes, so running
-    jobs, their periodic discovery included, are never cut off."""
-    paths = " ".join(CLIENT_START_PATHS)
+    source address, known once one of its client starts (CLIENT_START_PATHS) or inference
+    requests passed (stick table `clients`, forgotten after 10 minutes without requests; other
+    calls, such as the ServerLive a discovery sends first, neither count nor are refused); while
+    the saturation backend has a server UP, a client start from an unknown address is answered
+    UNAVAILABLE (gRPC status 14 in a trailers-only response) and forwarded nowhere. Everything
+    else passes, so running jobs, their periodic discovery included, are never cut off."""
     return [
-        f"  acl client_start path {paths}",
+        f"  acl client_start path {' '.join(CLIENT_START_PATHS)}",
+        f"  acl inference path {' '.join(INFERENCE_PATHS)}",
         f"  acl fleet_saturated nbsrv({SATURATION_BACKEND}) gt 0",
         "  http-request track-sc0 src table clients",
         # HAProxy's replies carry no content-type without a body; gRPC clients take the
@@ -298,7 +302,7 @@ def admission_frontend_lines():
         "hdr grpc-message \"the site's servers are saturated (queue time over its threshold): "
         "new clients are refused, retry later or elsewhere\" "
         "if client_start fleet_saturated !{ sc0_get_gpc0 gt 0 }",
-        "  http-request sc-inc-gpc0(0)",
+        "  http-request sc-inc-gpc0(0) if client_start || inference",
     ]
 
 
