@@ -126,7 +126,7 @@ class PyRef {
 };
 
 enum class ErrorDetail {
-  kMessage,    // "context: ValueError: bad value", on one line
+  kMessage,    // "context: ValueError: bad value", on one line (the class without its module)
   kTraceback,  // "context: Traceback (most recent call last): ...", Python's full report
 };
 

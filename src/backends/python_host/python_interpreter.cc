@@ -170,9 +170,13 @@ absl::Status TakePythonError(absl::StatusCode code, std::string_view context, Er
                                traceback ? traceback.get() : Py_None);
     absl::StripTrailingAsciiWhitespace(&text);
   } else {
-    text = FormatWithTraceback("format_exception_only", type.get(), value.get(), nullptr);
-    absl::StripAsciiWhitespace(&text);
-    text = absl::StrReplaceAll(text, {{"\n", " "}});
+    // The class name without its module ("InvalidProtobuf", not
+    // "onnxruntime.capi.onnxruntime_pybind11_state.InvalidProtobuf"), then str(exception).
+    const std::string_view qualified = reinterpret_cast<PyTypeObject*>(type.get())->tp_name;
+    text = std::string(qualified.substr(qualified.rfind('.') + 1));
+    std::string message = value ? Str(value.get()) : "";
+    absl::StripAsciiWhitespace(&message);
+    if (!message.empty()) absl::StrAppend(&text, ": ", absl::StrReplaceAll(message, {{"\n", " "}}));
   }
   if (text.empty()) text = Str(value ? value.get() : type.get());
   return absl::Status(code, absl::StrCat(Absl(context), ": ", text));

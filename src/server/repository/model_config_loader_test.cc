@@ -293,17 +293,17 @@ TEST(LoadModelConfigTest, NormalizesThenValidates) {
 
 TEST(LoadModelConfigTest, UnsupportedBackendIsUnimplemented) {
   TempDirectoryForTest repo;
-  repo.WriteFile("onnx/config.pbtxt",
-                 "platform: \"onnxruntime_onnx\"\nmax_batch_size: 4\n"
+  repo.WriteFile("plan/config.pbtxt",
+                 "platform: \"tensorrt_plan\"\nmax_batch_size: 4\n"
                  "input [ { name: \"x\" data_type: TYPE_FP32 dims: [ 3 ] } ]\n"
                  "output [ { name: \"y\" data_type: TYPE_FP32 dims: [ 3 ] } ]\n");
-  absl::StatusOr<inference::ModelConfig> config = LoadModelConfig(repo.path() / "onnx");
+  absl::StatusOr<inference::ModelConfig> config = LoadModelConfig(repo.path() / "plan");
   ASSERT_EQ(config.status().code(), absl::StatusCode::kUnimplemented);
   EXPECT_EQ(config.status().message(),
-            "model 'onnx': backend 'onnxruntime' is not supported by sonic-server");
+            "model 'plan': backend 'tensorrt' is not supported by sonic-server");
   // The same model loads when the caller supports the backend (a plugin).
-  const std::string_view with_onnx[] = {"pytorch", "onnxruntime"};
-  EXPECT_TRUE(LoadModelConfig(repo.path() / "onnx", with_onnx).ok());
+  const std::string_view with_tensorrt[] = {"pytorch", "tensorrt"};
+  EXPECT_TRUE(LoadModelConfig(repo.path() / "plan", with_tensorrt).ok());
 }
 
 }  // namespace
