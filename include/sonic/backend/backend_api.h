@@ -23,6 +23,9 @@
  * the inputs of all requests of the batch, concatenated along the batch dimension (or, for
  * inputs with allow_ragged_batch, flattened and concatenated), in host memory, contiguous and
  * aligned to at least 64 bytes. Batch-input tensors (config batch_input) appear as extra inputs.
+ * A backend that also exports SonicBackendGetRequestApi (below) is instead handed the batch
+ * request by request (as Triton's TRITONBACKEND_ModelInstanceExecute): each request's own
+ * tensors, and one response (outputs or an error) per request.
  */
 #ifndef SONIC_BACKEND_BACKEND_API_H_
 #define SONIC_BACKEND_BACKEND_API_H_
@@ -100,6 +103,32 @@ typedef struct SonicBackendOutputAllocator {
                     uint32_t rank, uint64_t byte_size);
 } SonicBackendOutputAllocator;
 
+/* One request of a batch handed over request by request (SonicBackendRequestApi). Its inputs are the tensors as the
+ * client sent them (the batch dimension first when the model has max_batch_size > 0), in host
+ * memory, contiguous, with no alignment promised; no batch-input tensors. */
+typedef struct SonicBackendRequest {
+  const char* id;      /* the client's request id, "" when none */
+  uint64_t batch_size; /* leading dimension of every input; 1 when max_batch_size is 0 */
+  const SonicBackendTensor* inputs;
+  uint32_t input_count;
+  const char* const* output_names; /* the outputs this request asked for */
+  uint32_t output_count;
+} SonicBackendRequest;
+
+/* Where the responses of a batch handed over request by request go. `allocate` is the
+ * SonicBackendOutputAllocator's, for the request at `request_index` (the shape starts with that
+ * request's batch size): NULL when refused (an output the request did not ask for, one already
+ * allocated, a type or shape the config does not allow), which fails that request only. `fail`
+ * makes the request's response an error with `code` (a SonicBackendErrorCode) and `message`
+ * (copied); its outputs are dropped. A request neither failed nor given every output it asked
+ * for gets an INTERNAL error naming the missing output. */
+typedef struct SonicBackendResponder {
+  void* context;
+  void* (*allocate)(void* context, uint32_t request_index, const char* name, int32_t data_type,
+                    const int64_t* shape, uint32_t rank, uint64_t byte_size);
+  void (*fail)(void* context, uint32_t request_index, int32_t code, const char* message);
+} SonicBackendResponder;
+
 typedef struct SonicBackendApi {
   uint32_t api_version; /* SONIC_BACKEND_API_VERSION */
   const char* name;     /* the backend name used in config.pbtxt, e.g. "pytorch" */
@@ -130,6 +159,27 @@ typedef struct SonicBackendApi {
 /* The symbol a backend library exports. */
 typedef const SonicBackendApi* (*SonicBackendGetApiFn)(void);
 #define SONIC_BACKEND_GET_API_SYMBOL "SonicBackendGetApi"
+
+/* Request-by-request execution, an optional second table: a plugin that exports
+ *     const SonicBackendRequestApi* SonicBackendGetRequestApi(void);
+ * besides SonicBackendGetApi is handed every batch request by request: the server calls
+ * instance_execute_requests instead of its instance_execute (which it must still implement, for
+ * servers that do not look for this symbol). A separate symbol, so that neither the main table's
+ * layout nor SONIC_BACKEND_API_VERSION changes. */
+typedef struct SonicBackendRequestApi {
+  uint32_t api_version; /* SONIC_BACKEND_API_VERSION */
+  /* The `request_count` requests of one batch, in order, each answered through `responder`.
+   * Same concurrency and blocking as instance_execute. An error returned fails the whole batch,
+   * as instance_execute's does (the server then runs each request alone); an error of one request
+   * goes through responder->fail. */
+  SonicBackendError* (*instance_execute_requests)(SonicBackendInstance* instance,
+                                                  const SonicBackendRequest* requests,
+                                                  uint32_t request_count,
+                                                  const SonicBackendResponder* responder);
+} SonicBackendRequestApi;
+
+typedef const SonicBackendRequestApi* (*SonicBackendGetRequestApiFn)(void);
+#define SONIC_BACKEND_GET_REQUEST_API_SYMBOL "SonicBackendGetRequestApi"
 
 #ifdef __cplusplus
 }

@@ -42,6 +42,31 @@ class OutputAllocator {
                          uint64_t byte_size) = 0;
 };
 
+// Where the responses of a batch executed request by request go (BackendInstance::
+// ExecuteRequests). Called back on the executing thread; must not throw.
+class RequestResponder {
+ public:
+  virtual ~RequestResponder() = default;
+
+  // As OutputAllocator::Allocate, for the request at `request_index` of the batch (the shape
+  // starts with that request's batch size). nullptr refuses and fails that request.
+  virtual void* Allocate(size_t request_index, std::string_view name, DataType type,
+                         std::span<const int64_t> shape, uint64_t byte_size) = 0;
+
+  // Makes the request's response `error` (not OK) instead of its outputs.
+  virtual void Fail(size_t request_index, absl::Status error) = 0;
+};
+
+// Records that the backend of table `api` also exports `request_api` (SonicBackendGetRequestApi):
+// its models are then executed request by request. Both tables must live for the process (the
+// registry's do: plugins are never unloaded). Thread-safe; a second call for `api` replaces the
+// first. A separate process-wide record, so the main table and the signatures taking it stay as
+// they are.
+void RegisterRequestApi(const SonicBackendApi* api, const SonicBackendRequestApi* request_api);
+
+// The table recorded for `api`, or nullptr. Thread-safe.
+const SonicBackendRequestApi* FindRequestApi(const SonicBackendApi* api);
+
 // --backend-config settings of one backend, in the order given.
 using BackendSettings = std::vector<std::pair<std::string, std::string>>;
 
@@ -64,6 +89,8 @@ class BackendModel {
   BackendModel& operator=(const BackendModel&) = delete;
 
   const SonicBackendApi& api() const { return *api_; }
+  // The backend's request-by-request table (RegisterRequestApi), or nullptr.
+  const SonicBackendRequestApi* request_api() const { return request_api_; }
   SonicBackendModel* handle() const { return handle_; }
   const std::string& name() const { return name_; }
   int64_t version() const { return version_; }
@@ -74,6 +101,7 @@ class BackendModel {
                int64_t version);
 
   const SonicBackendApi* const api_;
+  const SonicBackendRequestApi* const request_api_;
   SonicBackendModel* const handle_;
   const std::string name_;
   const int64_t version_;
@@ -105,6 +133,17 @@ class BackendInstance {
   absl::Status Execute(std::span<const SonicBackendTensor> inputs,
                        std::span<const char* const> output_names, uint64_t batch_size,
                        OutputAllocator& allocator);
+
+  // Whether the backend takes batches request by request (its SonicBackendRequestApi), in which
+  // case the server calls ExecuteRequests instead of Execute.
+  bool executes_requests() const { return model_.request_api_ != nullptr; }
+
+  // Runs one batch handed over request by request (requires executes_requests()): each request's
+  // outputs and errors go to `responder`. Blocks until the backend is done. An error returned
+  // fails the whole batch (the backend's code and message, or INVALID_ARGUMENT for too many
+  // requests); errors of single requests go to responder.Fail.
+  absl::Status ExecuteRequests(std::span<const SonicBackendRequest> requests,
+                               RequestResponder& responder);
 
   const std::string& name() const { return name_; }
   const BackendModel& model() const { return model_; }

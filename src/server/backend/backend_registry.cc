@@ -160,6 +160,20 @@ absl::StatusOr<const SonicBackendApi*> BackendRegistry::LoadPlugin(
   // From here on the handle is never closed, not even when the table is unusable: the library's
   // code has run and may have started threads (see the class comment).
   SONIC_RETURN_IF_ERROR(ValidateBackendApi(api, backend_name, path.string()));
+  // Optional: a backend executed request by request.
+  if (void* requests = dlsym(handle, SONIC_BACKEND_GET_REQUEST_API_SYMBOL); requests != nullptr) {
+    const SonicBackendRequestApi* request_api =
+        reinterpret_cast<SonicBackendGetRequestApiFn>(requests)();
+    if (request_api == nullptr || request_api->api_version != SONIC_BACKEND_API_VERSION ||
+        request_api->instance_execute_requests == nullptr) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("backend '", backend_name, "' (", path.string(), ") exports ",
+                       SONIC_BACKEND_GET_REQUEST_API_SYMBOL,
+                       " without a usable table for backend API version ",
+                       SONIC_BACKEND_API_VERSION));
+    }
+    RegisterRequestApi(api, request_api);
+  }
   return api;
 }
 

@@ -50,7 +50,8 @@ class BackendRegistry {
   //  - NOT_FOUND: no library file for that name;
   //  - FAILED_PRECONDITION: the file exists but cannot be loaded (dlerror says why), does not
   //    export SonicBackendGetApi, returns no table, a table for another backend name or another
-  //    API version, or a table with missing functions.
+  //    API version, or a table with missing functions; or exports SonicBackendGetRequestApi
+  //    without a usable table (that table, when usable, is recorded with RegisterRequestApi).
   absl::StatusOr<const SonicBackendApi*> Get(std::string_view backend_name)
       ABSL_LOCKS_EXCLUDED(mutex_);
 

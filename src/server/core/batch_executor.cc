@@ -1,5 +1,6 @@
 #include "server/core/batch_executor.h"
 
+#include <algorithm>
 #include <array>
 #include <deque>
 #include <new>
@@ -22,6 +23,75 @@ const inference::ModelOutput* FindOutput(const inference::ModelConfig& config,
   return nullptr;
 }
 
+// Checks an output the backend produced against the model configuration; `batch_rows` is the
+// batch dimension it must have when the model batches.
+absl::Status CheckOutput(const inference::ModelConfig& config, int64_t batch_rows,
+                         std::string_view name, DataType type, std::span<const int64_t> shape,
+                         uint64_t byte_size) {
+  const inference::ModelOutput* output = FindOutput(config, name);
+  // Built only for an error: this runs for every output of every execution.
+  auto what = [&] {
+    return absl::StrCat("model '", config.name(), "' output '", std::string(name), "'");
+  };
+  if (output == nullptr) {
+    return absl::InternalError(absl::StrCat(what(), " is not in the config"));
+  }
+  if (static_cast<int32_t>(type) != output->data_type()) {
+    return absl::InternalError(absl::StrCat(what(), " produced ", std::string(WireName(type)),
+                                            ", config says ",
+                                            inference::DataType_Name(output->data_type())));
+  }
+  const auto& dims = output->has_reshape() ? output->reshape().shape() : output->dims();
+  Shape expected(dims.begin(), dims.end());
+  if (config.max_batch_size() > 0) expected.insert(expected.begin(), batch_rows);
+  // A scattered output is cut by its source input's shapes, not by rows: any shape will do.
+  if (!IsScatteredOutput(config, output->name()) && !MatchesDims(expected, shape)) {
+    return absl::InternalError(absl::StrCat(what(), " has shape ", ShapeToString(shape),
+                                            ", expected ", ShapeToString(expected)));
+  }
+  if (type != DataType::kBytes) {
+    SONIC_ASSIGN_OR_RETURN(int64_t elements, ElementCount(shape));
+    if (byte_size != static_cast<uint64_t>(elements) * ElementSize(type)) {
+      return absl::InternalError(absl::StrCat(what(), " of shape ", ShapeToString(shape),
+                                              " came with ", byte_size, " bytes"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// An output of `shape` (as checked by CheckOutput) named `name`, of the shape clients see: the
+// config's dims when the model produced its reshape. A scattered output keeps its shape:
+// SplitOutputForRequest gives each request its own.
+absl::StatusOr<OutputTensor> NewOutputTensor(const inference::ModelConfig& config,
+                                             std::string_view name, DataType type,
+                                             std::span<const int64_t> shape) {
+  const inference::ModelOutput* output = FindOutput(config, name);
+  Shape client_shape(shape.begin(), shape.end());
+  if (output->has_reshape() && !IsScatteredOutput(config, output->name())) {
+    SONIC_ASSIGN_OR_RETURN(client_shape,
+                           ApplyReshape(client_shape, config.max_batch_size() > 0, output->dims()));
+  }
+  OutputTensor tensor;
+  tensor.name = std::string(name);
+  tensor.type = type;
+  tensor.shape = std::move(client_shape);
+  return tensor;
+}
+
+// Sizes `tensor`'s buffer; RESOURCE_EXHAUSTED instead of std::bad_alloc, since the callers are
+// called through the backend's C boundary.
+absl::Status ResizeOutput(const inference::ModelConfig& config, OutputTensor& tensor,
+                          uint64_t byte_size) {
+  try {
+    tensor.data.resize(byte_size);
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError(absl::StrCat("model '", config.name(), "' output '",
+                                                     tensor.name, "': out of memory for ",
+                                                     byte_size, " bytes"));
+  }
+  return absl::OkStatus();
+}
+
 // Hands the backend one buffer per requested output, after checking what the backend produced
 // against the model configuration. Keeps the first violation to report it.
 class BatchOutputAllocator final : public OutputAllocator {
@@ -31,84 +101,135 @@ class BatchOutputAllocator final : public OutputAllocator {
 
   void* Allocate(std::string_view name, DataType type, std::span<const int64_t> shape,
                  uint64_t byte_size) override {
-    absl::Status status = Check(name, type, shape, byte_size);
-    if (!status.ok()) {
-      if (error_.ok()) error_ = status;
+    absl::Status status = CheckOutput(config_, total_batch_, name, type, shape, byte_size);
+    absl::StatusOr<OutputTensor> tensor =
+        status.ok() ? NewOutputTensor(config_, name, type, shape) : status;
+    if (tensor.ok()) status = ResizeOutput(config_, *tensor, byte_size);
+    if (!tensor.ok() || !status.ok()) {
+      if (error_.ok()) error_ = tensor.ok() ? status : tensor.status();
       return nullptr;
     }
-    // Clients see the config's dims, the model produced its reshape (checked above). A
-    // scattered output keeps its shape: SplitOutputForRequest gives each request its own.
-    const inference::ModelOutput* output = FindOutput(config_, name);
-    Shape client_shape(shape.begin(), shape.end());
-    if (output->has_reshape() && !IsScatteredOutput(config_, output->name())) {
-      absl::StatusOr<Shape> reshaped =
-          ApplyReshape(client_shape, config_.max_batch_size() > 0, output->dims());
-      if (!reshaped.ok()) {
-        if (error_.ok()) error_ = reshaped.status();
-        return nullptr;
-      }
-      client_shape = *std::move(reshaped);
-    }
-    OutputTensor& tensor = outputs_.emplace_back();
-    tensor.name = std::string(name);
-    tensor.type = type;
-    tensor.shape = std::move(client_shape);
-    try {
-      tensor.data.resize(byte_size);
-    } catch (const std::bad_alloc&) {  // called through the backend's C boundary: no throwing
-      outputs_.pop_back();
-      if (error_.ok()) {
-        error_ = absl::ResourceExhaustedError(
-            absl::StrCat("model '", config_.name(), "' output '", std::string(name),
-                         "': out of memory for ", byte_size, " bytes"));
-      }
-      return nullptr;
-    }
-    return tensor.data.data();
+    return outputs_.emplace_back(*std::move(tensor)).data.data();
   }
 
   const absl::Status& error() const { return error_; }
   std::deque<OutputTensor>& outputs() { return outputs_; }
 
  private:
-  absl::Status Check(std::string_view name, DataType type, std::span<const int64_t> shape,
-                     uint64_t byte_size) const {
-    const inference::ModelOutput* output = FindOutput(config_, name);
-    // Built only for an error: this runs for every output of every execution.
-    auto what = [&] {
-      return absl::StrCat("model '", config_.name(), "' output '", std::string(name), "'");
-    };
-    if (output == nullptr) {
-      return absl::InternalError(absl::StrCat(what(), " is not in the config"));
-    }
-    if (static_cast<int32_t>(type) != output->data_type()) {
-      return absl::InternalError(absl::StrCat(what(), " produced ", std::string(WireName(type)),
-                                              ", config says ",
-                                              inference::DataType_Name(output->data_type())));
-    }
-    const auto& dims = output->has_reshape() ? output->reshape().shape() : output->dims();
-    Shape expected(dims.begin(), dims.end());
-    if (config_.max_batch_size() > 0) expected.insert(expected.begin(), total_batch_);
-    // A scattered output is cut by its source input's shapes, not by rows: any shape will do.
-    if (!IsScatteredOutput(config_, output->name()) && !MatchesDims(expected, shape)) {
-      return absl::InternalError(absl::StrCat(what(), " has shape ", ShapeToString(shape),
-                                              ", expected ", ShapeToString(expected)));
-    }
-    if (type != DataType::kBytes) {
-      SONIC_ASSIGN_OR_RETURN(int64_t elements, ElementCount(shape));
-      if (byte_size != static_cast<uint64_t>(elements) * ElementSize(type)) {
-        return absl::InternalError(absl::StrCat(what(), " of shape ", ShapeToString(shape),
-                                                " came with ", byte_size, " bytes"));
-      }
-    }
-    return absl::OkStatus();
-  }
-
   const inference::ModelConfig& config_;
   int64_t total_batch_;
   std::deque<OutputTensor> outputs_;  // deque: handed-out buffers never move
   absl::Status error_;
 };
+
+// Collects the responses of a batch executed request by request: each request's outputs,
+// checked against the config with the request's own batch size, or its error.
+class PerRequestResponder final : public RequestResponder {
+ public:
+  PerRequestResponder(const inference::ModelConfig& config, int64_t version, const Batch& batch)
+      : config_(config), version_(version), batch_(batch), slots_(batch.size()) {}
+
+  void* Allocate(size_t index, std::string_view name, DataType type,
+                 std::span<const int64_t> shape, uint64_t byte_size) override {
+    Slot& slot = slots_[index];
+    if (!slot.status.ok()) return nullptr;
+    const InferenceRequest& request = *batch_[index];
+    absl::Status status;
+    if (std::none_of(request.outputs.begin(), request.outputs.end(),
+                     [&](const RequestedOutput& o) { return o.name == name; })) {
+      status = absl::InternalError(absl::StrCat("model '", config_.name(), "' produced output '",
+                                                std::string(name),
+                                                "', which the request did not ask for"));
+    } else if (std::any_of(slot.outputs.begin(), slot.outputs.end(),
+                           [&](const OutputTensor& t) { return t.name == name; })) {
+      status = absl::InternalError(absl::StrCat("model '", config_.name(), "' produced output '",
+                                                std::string(name), "' twice"));
+    } else {
+      status = CheckOutput(config_, request.batch_size, name, type, shape, byte_size);
+    }
+    absl::StatusOr<OutputTensor> tensor =
+        status.ok() ? NewOutputTensor(config_, name, type, shape) : status;
+    if (tensor.ok()) status = ResizeOutput(config_, *tensor, byte_size);
+    if (!tensor.ok() || !status.ok()) {
+      Fail(index, tensor.ok() ? status : tensor.status());
+      return nullptr;
+    }
+    return slot.outputs.emplace_back(*std::move(tensor)).data.data();
+  }
+
+  void Fail(size_t index, absl::Status error) override {
+    if (slots_[index].status.ok()) slots_[index].status = std::move(error);
+  }
+
+  // One response per request, its outputs in the order the request asked for them.
+  std::vector<absl::StatusOr<InferenceResponse>> TakeResults() {
+    std::vector<absl::StatusOr<InferenceResponse>> results;
+    for (size_t index = 0; index < batch_.size(); ++index) {
+      const InferenceRequest& request = *batch_[index];
+      Slot& slot = slots_[index];
+      InferenceResponse response{config_.name(), version_, request.id, {}};
+      for (const RequestedOutput& requested : request.outputs) {
+        if (!slot.status.ok()) break;
+        auto it = std::find_if(slot.outputs.begin(), slot.outputs.end(),
+                               [&](const OutputTensor& t) { return t.name == requested.name; });
+        if (it == slot.outputs.end()) {
+          slot.status = absl::InternalError(absl::StrCat(
+              "model '", config_.name(), "' did not produce output '", requested.name, "'"));
+          break;
+        }
+        response.outputs.push_back(std::move(*it));
+      }
+      if (slot.status.ok()) {
+        results.emplace_back(std::move(response));
+      } else {
+        results.emplace_back(slot.status);
+      }
+    }
+    return results;
+  }
+
+ private:
+  struct Slot {
+    std::deque<OutputTensor> outputs;  // deque: handed-out buffers never move
+    absl::Status status;
+  };
+  const inference::ModelConfig& config_;
+  const int64_t version_;
+  const Batch& batch_;
+  std::vector<Slot> slots_;
+};
+
+// The backend's view of one request handed over alone: its inputs as sent (a config `reshape`
+// applied to the non-batch part of inputs without allow_ragged_batch, as Triton shows them) and
+// the outputs it asked for. Points into the request, the config and `shapes`.
+absl::Status DescribeRequest(const inference::ModelConfig& config,
+                             const InferenceRequest& request, std::deque<Shape>& shapes,
+                             std::vector<SonicBackendTensor>& tensors,
+                             std::vector<const char*>& output_names, SonicBackendRequest& out) {
+  for (const RequestInput& input : request.inputs) {
+    const Shape* shape = &input.shape;
+    for (const auto& config_input : config.input()) {
+      if (config_input.name() != input.name || !config_input.has_reshape() ||
+          config_input.allow_ragged_batch()) {
+        continue;
+      }
+      SONIC_ASSIGN_OR_RETURN(Shape reshaped, ApplyReshape(input.shape, config.max_batch_size() > 0,
+                                                          config_input.reshape().shape()));
+      shape = &shapes.emplace_back(std::move(reshaped));
+    }
+    tensors.push_back(SonicBackendTensor{input.name.c_str(), static_cast<int32_t>(input.type),
+                                         shape->data(), static_cast<uint32_t>(shape->size()),
+                                         input.data.data(), input.data.size()});
+  }
+  for (const RequestedOutput& output : request.outputs) output_names.push_back(output.name.c_str());
+  out = SonicBackendRequest{request.id.c_str(),
+                            static_cast<uint64_t>(request.batch_size),
+                            tensors.data(),
+                            static_cast<uint32_t>(tensors.size()),
+                            output_names.data(),
+                            static_cast<uint32_t>(output_names.size())};
+  return absl::OkStatus();
+}
 
 // Every traced request of a batch gets the batch's compute timestamps, as in Triton.
 void RecordComputeTrace(const Batch& batch, const std::array<uint64_t, 4>& ns) {
@@ -207,9 +328,31 @@ void BatchExecutor::Execute(Batch batch) {
   }
 }
 
+absl::Status BatchExecutor::ComputeByRequest(const Batch& batch, BatchOutputs& outputs,
+                                             ExecutionTimes& times, std::array<uint64_t, 4>& ns) {
+  std::deque<Shape> shapes;
+  std::deque<std::vector<SonicBackendTensor>> tensors;  // deques: the requests point into them
+  std::deque<std::vector<const char*>> output_names;
+  std::vector<SonicBackendRequest> requests(batch.size());
+  absl::Status status;
+  for (size_t i = 0; i < batch.size() && status.ok(); ++i) {
+    status = DescribeRequest(config_, *batch[i], shapes, tensors.emplace_back(),
+                             output_names.emplace_back(), requests[i]);
+  }
+  ns[1] = clock_.NowNs();
+  times.compute_input_ns = ns[1] - ns[0];
+  PerRequestResponder responder(config_, version_, batch);
+  if (status.ok()) status = instance_.ExecuteRequests(requests, responder);
+  ns[2] = clock_.NowNs();
+  times.compute_infer_ns = ns[2] - ns[1];
+  if (status.ok()) outputs.results = responder.TakeResults();
+  return status;
+}
+
 absl::Status BatchExecutor::Compute(const Batch& batch, int64_t total_batch, BatchOutputs& outputs,
                                     ExecutionTimes& times, std::array<uint64_t, 4>& ns) {
   try {
+    if (instance_.executes_requests()) return ComputeByRequest(batch, outputs, times, ns);
     AssembledInputs inputs;
     absl::Status status = AssembleBatchInputs(config_, batch, inputs);
     std::vector<const char*> output_names = WantedOutputs(batch);

@@ -1,6 +1,8 @@
 // Runs one batch of requests on one backend instance: assembles the backend's input tensors
 // from the requests, executes, splits the outputs back per request, records statistics and
-// completes every request exactly once.
+// completes every request exactly once. A backend that takes batches request by request
+// (BackendInstance::executes_requests) gets each request's own inputs and answers each request
+// on its own, which may be an error for some requests of the batch only.
 //
 // A batch holds requests of one model version that carry the same inputs with the same non-batch
 // dimensions except for ragged inputs (CanBatchTogether in batch_assembly.h; the scheduler forms
@@ -45,6 +47,9 @@ class BatchExecutor {
   // outputs-start times. Never throws.
   absl::Status Compute(const Batch& batch, int64_t total_batch, BatchOutputs& outputs,
                        ExecutionTimes& times, std::array<uint64_t, 4>& ns);
+  // Compute for a backend that takes the batch request by request (no assembly, no split).
+  absl::Status ComputeByRequest(const Batch& batch, BatchOutputs& outputs, ExecutionTimes& times,
+                                std::array<uint64_t, 4>& ns);
   // The outputs any request of the batch asked for, in config order.
   std::vector<const char*> WantedOutputs(const Batch& batch) const;
   // One response per request from the batch outputs, or the reason that request failed.

@@ -113,9 +113,9 @@ TEST(ValidateModelConfigTest, RejectsBadNameBackendAndPlatform) {
       {"unsupported backend",
        [](ModelConfig& c) {
          c.clear_platform();
-         c.set_backend("python");
+         c.set_backend("dali");
        },
-       Code::kUnimplemented, "backend 'python' is not supported by sonic-server"},
+       Code::kUnimplemented, "backend 'dali' is not supported by sonic-server"},
       {"ensemble platform",
        [](ModelConfig& c) {
          c.clear_backend();
