@@ -38,13 +38,16 @@ VALIDATION_TOLERANCE = "1e-4"
 
 
 class Site:
-    """Servers s1..sN (+ spare slots), balancer `lb` (haproxy | nginx), `prometheus`, jobs."""
+    """Servers s1..sN (+ spare slots), balancer `lb` (haproxy | nginx), `prometheus`, jobs.
+    `admission_threshold_us`: HAProxy refuses new clients while the fleet's queue time per
+    request, as Prometheus reports it, is over this (cluster.admission_frontend_lines)."""
 
     def __init__(self, cluster, models, servers=3, spare=0, balancer="haproxy", jobs=2,
-                 prometheus=True):
+                 prometheus=True, admission_threshold_us=None):
         self.cluster = cluster
         self.models = Path(models)
         self.balancer_kind = balancer
+        self.admission_threshold_us = admission_threshold_us
         self.servers = {}  # name -> (host, Popen or None)
         for i in range(1, servers + spare + 1):
             self.servers[f"s{i}"] = [cluster.add_host(f"s{i}"), None]
@@ -95,7 +98,12 @@ class Site:
         work = self.cluster.work
         if self.balancer_kind == "haproxy":
             config = work / "haproxy.cfg"
-            config.write_text(cl.haproxy_config(self._server_list(self.active), self.stats_socket))
+            admission = None
+            if self.admission_threshold_us is not None:
+                admission = {"prometheus": f"{self.prom.ip}:{cl.PROMETHEUS_PORT}",
+                             "threshold_us": self.admission_threshold_us}
+            config.write_text(cl.haproxy_config(self._server_list(self.active), self.stats_socket,
+                                                admission))
             argv = ["haproxy", "-db", "-f", str(config)]
         else:
             prefix = work / "nginx"
@@ -120,12 +128,12 @@ class Site:
             time.sleep(0.2)
         raise RuntimeError(f"nothing listens on {host.ip}:{port} after {timeout} s")
 
-    def wait_states(self, wanted, timeout=30):
-        """Waits until HAProxy's checks show each named server in the wanted state; returns the
-        seconds it took."""
+    def wait_states(self, wanted, timeout=30, backend="servers"):
+        """Waits until HAProxy's checks show each named server of `backend` in the wanted
+        state; returns the seconds it took."""
         start = time.monotonic()
         while True:
-            states = cl.haproxy_server_states(self.stats_socket)
+            states = cl.haproxy_server_states(self.stats_socket, backend)
             if all(states.get(name, "").startswith(state) for name, state in wanted.items()):
                 return time.monotonic() - start
             if time.monotonic() - start > timeout:
@@ -242,6 +250,7 @@ def job_summary(report, status):
         "calls": sum(s["calls"] for s in activity),
         "failures": sum(s["failures"] for s in activity),
         "retries": sum(s["retries"] for s in activity),
+        "full_queue_refusals": sum(s.get("full_queue_refusals", 0) for s in activity),
         "seconds_lost_to_failed_requests": sum(s.get("seconds_lost", 0.0) for s in activity),
         "validation_passed": report.get("validation", {}).get("passed"),
         **({"log_tail": report["log_tail"]} if "log_tail" in report else {}),

@@ -8,6 +8,7 @@ local one; requests per server against each other). `-m quick` runs the short on
 
 import json
 import os
+import shutil
 import time
 
 import pytest
@@ -234,3 +235,77 @@ def test_saturation(build_dir, models, record):
             "per_job_slowdown": alone[0]["events_per_second"] / (
                 sum(r["events_per_second"] for r in crowd) / len(crowd)),
         })
+
+
+def limited_models(cluster, models, limit_us):
+    """A copy of the demonstrator's models whose configs set max_expected_queue_time_us."""
+    limited = cluster.work / "models_limited"
+    shutil.copytree(models, limited)
+    for config in limited.glob("*/config.pbtxt"):
+        text = config.read_text()
+        assert "dynamic_batching { }" in text, config
+        config.write_text(text.replace(
+            "dynamic_batching { }",
+            "dynamic_batching { }\nparameters { key: \"max_expected_queue_time_us\" "
+            f"value {{ string_value: \"{limit_us}\" }} }}"))
+    return limited
+
+
+def test_admission_control(build_dir, models, record):
+    """Admission control on both sides. One server whose models refuse requests expected to
+    wait over 50 ms; three validated jobs at once through HAProxy, whose rule refuses new
+    clients while the fleet's queue time per request (Prometheus) is over 5 ms. Every job ends
+    with every event, validated, slowed by the server's refusals instead of failing; the
+    server's queue time per request stays near its limit (test_saturation: ~100 ms without
+    one). While they run, a job from a fourth host, a new client, is refused at its start;
+    once they end and the queue time falls, a new job from that host is admitted and runs."""
+    cluster = cl.Cluster(build_dir, keep_logs_in=os.environ.get("SONIC_CLUSTER_LOGS")).open()
+    try:
+        site = st.Site(cluster, limited_models(cluster, models, 50000), servers=1, jobs=4,
+                       admission_threshold_us=5000).start()
+    except BaseException:
+        cluster.close()
+        raise
+    # Long enough for Prometheus (1 s scrapes, rates over 5 s) and the balancer to see them.
+    events = 300
+    with cluster:
+        server = site.servers["s1"][0]
+        before = cluster.metrics(server)
+        running = [site.start_job(site.jobs[i], f"job{i + 1}", events=events, validate=True)
+                   for i in range(3)]
+        saturated_after = site.wait_states({cl.SATURATION_SERVER: "UP"}, timeout=120,
+                                           backend=cl.SATURATION_BACKEND)
+        fleet_us = cl.prometheus_query(site.prom, cl.fleet_queue_query(0, "5s"))
+        process, report = site.start_job(site.jobs[3], "new-client", events=10)
+        new_client_status = process.wait(timeout=120)
+        new_client_log = cluster.log_text("new-client")[-2000:]
+        results = [st.job_summary(*site.finish_job(f"job{i + 1}", *job))
+                   for i, job in enumerate(running)]
+        after = cluster.metrics(server)
+
+        def delta(name, **labels):
+            wanted = set(labels.items())
+            return sum(v - before.get(k, 0) for k, v in after.items()
+                       if k[0] == name and wanted <= set(k[1]))
+        queue_us = delta("nv_inference_queue_duration_us") / max(
+            1, delta("nv_inference_request_success"))
+        refused = delta("sonic_inference_request_refused", reason="QUEUE_TIME")
+        admitted_after = site.wait_states({cl.SATURATION_SERVER: "DOWN"}, timeout=120,
+                                          backend=cl.SATURATION_BACKEND)
+        process, report = site.start_job(site.jobs[3], "late-client", events=10)
+        late = st.job_summary(*site.finish_job("late-client", process, report))
+        record("cluster_admission", {
+            "jobs": results, "server_queue_us_per_request": queue_us,
+            "server_refusals_queue_time": refused,
+            "seconds_jobs_start_to_balancer_saturated": saturated_after,
+            "fleet_queue_us_per_request_when_saturated": fleet_us,
+            "new_client_exit_status": new_client_status, "new_client_log_tail": new_client_log,
+            "seconds_jobs_end_to_balancer_admitting": admitted_after, "late_client": late,
+        })
+        for result in results:
+            assert_nothing_lost(result, events)
+            assert result["validation_passed"] is True, result
+        assert refused > 0
+        assert sum(r["full_queue_refusals"] for r in results) > 0, results
+        assert new_client_status != 0, new_client_log
+        assert_nothing_lost(late, 10)
