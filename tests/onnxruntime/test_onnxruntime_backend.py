@@ -38,6 +38,29 @@ input [ { name: "text" data_type: TYPE_STRING dims: [ 2 ] } ]
 output [ { name: "same" data_type: TYPE_STRING dims: [ 2 ] } ]
 """
 
+# A Python-backend model running the same ONNX file with onnxruntime itself: both plugins share
+# the server's one interpreter.
+PY_PARTICLENET = """
+import os
+import onnxruntime
+import triton_python_backend_utils as pb_utils
+
+
+class TritonPythonModel:
+    def initialize(self, args):
+        path = os.path.join(args["model_repository"], args["model_version"], "model.onnx")
+        self.session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+
+    def execute(self, requests):
+        responses = []
+        for request in requests:
+            feed = {name: pb_utils.get_input_tensor_by_name(request, name).as_numpy()
+                    for name in ("pf_features", "pf_mask")}
+            softmax = self.session.run(None, feed)[0]
+            responses.append(pb_utils.InferenceResponse([pb_utils.Tensor("softmax", softmax)]))
+        return responses
+"""
+
 THREAD_PARAMETERS = """parameters { key: "intra_op_thread_count" value { string_value: "1" } }
 parameters { key: "inter_op_thread_count" value { string_value: "1" } }
 parameters { key: "execution_mode" value { string_value: "1" } }
@@ -62,6 +85,11 @@ def repository(tmp_path_factory):
     directory.mkdir()
     onnx_models.write_particlenet(directory, "particlenet", instances=2)
     onnx_models.write_particlenet(directory, "particlenet_threads", extra=THREAD_PARAMETERS)
+    onnx_file = onnx_models.write_particlenet(directory, "py_particlenet")
+    config = directory / "py_particlenet" / "config.pbtxt"
+    config.write_text(config.read_text().replace('platform: "onnxruntime_onnx"',
+                                                 'backend: "python"'))
+    (onnx_file.parent / "model.py").write_text(PY_PARTICLENET)
     write_model(directory, "doubler", DOUBLER_CONFIG, onnx_models.doubler())
     write_model(directory, "strings", STRINGS_CONFIG, onnx_models.string_identity())
     write_model(directory, "broken",
@@ -150,6 +178,14 @@ def test_thread_parameters_and_graph_level_are_accepted(client, repository):
     np.testing.assert_allclose(got, expected, rtol=0, atol=TOLERANCE)
 
 
+def test_served_beside_a_python_backend_model_in_the_same_interpreter(client, repository):
+    inputs = onnx_models.particlenet_inputs(5, 20, seed=5)
+    expected = direct(repository / "particlenet" / "1" / "model.onnx", inputs)
+    for model in ("particlenet", "py_particlenet", "particlenet"):
+        np.testing.assert_allclose(particlenet_infer(client, model, inputs), expected, rtol=0,
+                                   atol=TOLERANCE)
+
+
 def test_int64_model_without_batching(client):
     x = np.array([1, -2, 3, 1 << 40], dtype=np.int64)
     tensor = grpcclient.InferInput("x", [4], "INT64")
@@ -206,7 +242,7 @@ def test_broken_models_are_unavailable_with_their_reason(client, model, reason_p
 
 def test_others_serve_beside_the_broken_ones(client):
     states = model_states(client)
-    for model in ("particlenet", "particlenet_threads", "doubler", "strings"):
+    for model in ("particlenet", "particlenet_threads", "py_particlenet", "doubler", "strings"):
         assert states[model][0] == "READY", states[model]
     inputs = onnx_models.particlenet_inputs(2, 4, seed=2)
     assert particlenet_infer(client, "particlenet", inputs).shape == (2, onnx_models.CLASSES)
