@@ -246,3 +246,37 @@ def test_others_serve_beside_the_broken_ones(client):
         assert states[model][0] == "READY", states[model]
     inputs = onnx_models.particlenet_inputs(2, 4, seed=2)
     assert particlenet_infer(client, "particlenet", inputs).shape == (2, onnx_models.CLASSES)
+
+
+def test_unload_and_load_again(client):
+    x = np.array([5, 6], dtype=np.int64)
+    tensor = grpcclient.InferInput("x", [2], "INT64")
+    tensor.set_data_from_numpy(x)
+    client.unload_model("doubler")
+    assert not client.is_model_ready("doubler")
+    client.load_model("doubler")
+    assert client.is_model_ready("doubler")
+    np.testing.assert_array_equal(client.infer("doubler", [tensor]).as_numpy("y"), 2 * x)
+
+
+def test_a_missing_python_environment_is_a_clear_reason(tmp_path):
+    repository = tmp_path / "models"
+    write_model(repository, "doubler", DOUBLER_CONFIG, onnx_models.doubler())
+    saved = os.environ.get("SONIC_PYTHON_HOME")
+    os.environ["SONIC_PYTHON_HOME"] = str(tmp_path / "no_venv")
+    try:
+        process = sonic_server.SonicServer(repository, tmp_path / "server.log",
+                                           extra_args=["--exit-on-error=false"])
+    finally:
+        if saved is None:
+            del os.environ["SONIC_PYTHON_HOME"]
+        else:
+            os.environ["SONIC_PYTHON_HOME"] = saved
+    try:
+        with grpcclient.InferenceServerClient(process.grpc_url) as other:
+            state, reason = model_states(other)["doubler"]
+    finally:
+        assert process.stop() == 0
+    assert state == "UNAVAILABLE"
+    assert f"no Python 3.11 environment at {tmp_path / 'no_venv'}" in reason
+    assert "SONIC_PYTHON_HOME" in reason and "scripts/bootstrap.sh" in reason
