@@ -67,8 +67,13 @@ def main():
     parser.add_argument("--concurrency", type=int, default=2, help="requests in flight")
     parser.add_argument("--rounds", type=int, default=3, help="alternating windows of each")
     parser.add_argument("--seconds", type=float, default=3.0, help="window length")
+    parser.add_argument("--cpus", default="",
+                        help="pin this process, the server and perf_analyzer to these cores "
+                             "(e.g. 0): the client's cost then counts against the server")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results"))
     args = parser.parse_args()
+    if args.cpus:
+        os.sched_setaffinity(0, {int(cpu) for cpu in args.cpus.split(",")})
 
     model = f"mlp_{args.width}x{args.hidden}"
     with tempfile.TemporaryDirectory() as scratch:
@@ -94,6 +99,7 @@ def main():
         "model": f"MLP {args.width}->{args.hidden}->{args.hidden}->8 GraphDef, 1 TF thread",
         "batch": args.batch,
         "concurrency": args.concurrency,
+        "cpus": args.cpus or "all",
         "direct_inferences_per_s": statistics.median(direct),
         "served_inferences_per_s": statistics.median(served),
         "ratio": statistics.median(served) / statistics.median(direct),
