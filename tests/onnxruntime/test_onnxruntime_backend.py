@@ -111,7 +111,8 @@ def repository(tmp_path_factory):
 def server(repository):
     # The embedded interpreter is never finalized: a sanitized server's LeakSanitizer would report
     # its allocations at exit.
-    os.environ["ASAN_OPTIONS"] = "detect_leaks=0"
+    os.environ["ASAN_OPTIONS"] = ":".join(
+        filter(None, [os.environ.get("ASAN_OPTIONS", ""), "detect_leaks=0"]))
     log_path = sonic_server.output_dir() / "onnxruntime_backend.server.log"
     process = sonic_server.SonicServer(repository, log_path, extra_args=["--exit-on-error=false"])
     yield process
