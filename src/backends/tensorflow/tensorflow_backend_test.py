@@ -25,6 +25,7 @@ def models(tmp_path_factory):
         "deepmet_tf": tf_test_models.write_deepmet_graphdef(repository, dynamic_batching=True),
         "scorer_tf": tf_test_models.write_savedmodel(repository),
         "mlp_tf": tf_test_models.write_mlp_graphdef(repository),
+        "scaled_tf": tf_test_models.write_init_ops_graphdef(repository),
     }
     # The SavedModel with two instances, each with its own session.
     scorer_config = repository / "scorer_tf" / "config.pbtxt"
@@ -42,6 +43,12 @@ def models(tmp_path_factory):
     _copy_model(repository, "mlp_tf", "broken_tf", [])
     (repository / "broken_tf" / "1" / "model.graphdef").write_bytes(b"this is not a GraphDef")
     _copy_model(repository, "mlp_tf", "misnamed_tf", [('"OUTPUT0:0"', '"dense7/Relu"')])
+    _copy_model(
+        repository,
+        "mlp_tf",
+        "mistyped_tf",
+        [('name: "INPUT0" data_type: TYPE_FP32', 'name: "INPUT0" data_type: TYPE_INT32')],
+    )
     return repository, references
 
 
@@ -174,6 +181,13 @@ def test_output_named_with_its_index_matches_tensorflow(models, client):
         np.testing.assert_allclose(got, expected, rtol=0, atol=TOLERANCE)
 
 
+def test_init_ops_run_before_the_first_request(models, client):
+    _, references = models
+    x = np.random.default_rng(15).standard_normal((3, 4)).astype(np.float32)
+    (got,) = infer(client, "scaled_tf", {"x": x}, ["y"])
+    np.testing.assert_allclose(got, references["scaled_tf"](x)[0], rtol=0, atol=TOLERANCE)
+
+
 def test_broken_models_are_unavailable_with_their_reason_while_others_serve(client, models):
     index = {
         entry["name"]: entry
@@ -186,7 +200,10 @@ def test_broken_models_are_unavailable_with_their_reason_while_others_serve(clie
     misnamed = index["misnamed_tf"]
     assert misnamed["state"] == "UNAVAILABLE"
     assert "output 'dense7/Relu' is not an operation of the graph" in misnamed["reason"]
-    for ready in ("deepmet_tf", "scorer_tf", "mlp_tf", "mlp_backend_only"):
+    mistyped = index["mistyped_tf"]
+    assert mistyped["state"] == "UNAVAILABLE"
+    assert "input 'INPUT0' is INT32 in the config but FP32 in the graph" in mistyped["reason"]
+    for ready in ("deepmet_tf", "scorer_tf", "mlp_tf", "mlp_backend_only", "scaled_tf"):
         assert index[ready]["state"] == "READY"
         assert client.is_model_ready(ready)
 

@@ -13,6 +13,7 @@ sonic-server's outputs with.
 - SavedModel (`tensorflow_savedmodel`): a tf.Module with variables and a serving signature whose
   keys ("features", "scale"; "score", "hidden") differ from the graph's tensor names.
 - A small MLP GraphDef for the benchmark.
+- A GraphDef with a TF1 variable, usable only after its init op runs (TF_INIT_OPS_FILE).
 """
 
 import os
@@ -176,3 +177,32 @@ parameters {{ key: "TF_NUM_INTER_THREADS" value {{ string_value: "{threads}" }} 
     )
     (directory / "1" / "model.graphdef").write_bytes(graph_def.SerializeToString())
     return GraphRunner(graph_def, ["INPUT0"], ["OUTPUT0"], threads=threads)
+
+
+def write_init_ops_graphdef(repository, name="scaled_tf", width=4, seed=4):
+    """x * v with v a TF1 variable set by the init op "init", named in init_ops.json; returns
+    f(x) -> [y] computed by TensorFlow after running the init op itself."""
+    weights = _weights(np.random.default_rng(seed), width)
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf.compat.v1.placeholder(tf.float32, [None, width], "x")
+        variable = tf.compat.v1.Variable(weights, name="v", use_resource=False)
+        tf.identity(x * variable, name="y")
+        tf.compat.v1.variables_initializer([variable], name="init")
+    graph_def = graph.as_graph_def()
+    directory = pathlib.Path(repository) / name
+    _write_config(
+        directory,
+        f"""name: "{name}"
+platform: "tensorflow_graphdef"
+max_batch_size: 8
+input [ {{ name: "x" data_type: TYPE_FP32 dims: [ {width} ] }} ]
+output [ {{ name: "y" data_type: TYPE_FP32 dims: [ {width} ] }} ]
+parameters {{ key: "TF_INIT_OPS_FILE" value {{ string_value: "init_ops.json" }} }}
+""",
+    )
+    (directory / "1" / "model.graphdef").write_bytes(graph_def.SerializeToString())
+    (directory / "1" / "init_ops.json").write_text('{"init_ops": ["init"]}\n')
+    runner = GraphRunner(graph_def, ["x"], ["y"])
+    runner.session.run(runner.graph.get_operation_by_name("init"))
+    return runner
