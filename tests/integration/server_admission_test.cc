@@ -10,6 +10,7 @@
 
 #include <future>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "integration_test_util.h"
@@ -79,8 +80,15 @@ TEST_F(AdmissionTest, OverTheLimitIsRefusedWithARetryHintAndCounted) {
   grpc::ClientContext running_context;
   inference::ModelInferResponse running_response;
   std::promise<grpc::Status> running;
+  std::future<grpc::Status> running_done = running.get_future();
   stub_->async()->ModelInfer(&running_context, &request, &running_response,
                              [&running](grpc::Status status) { running.set_value(status); });
+  // Whatever fails below, the call ends before its context and promise go.
+  absl::Cleanup finish_running = [&] {
+    if (!running_done.valid()) return;  // already taken
+    running_context.TryCancel();
+    running_done.wait();
+  };
   ASSERT_TRUE(WaitFor([&] {
     return Metric(absl::StrCat("sonic_inference_expected_queue_duration_us", kLabels, "}")) > 0;
   })) << "the server never counted the running request";
@@ -107,7 +115,7 @@ TEST_F(AdmissionTest, OverTheLimitIsRefusedWithARetryHintAndCounted) {
   EXPECT_THAT(answer->body, HasSubstr("the queue is full"));
   EXPECT_EQ(answer->get_header_value("Retry-After"), "2") << "~1.45 s, rounded up";
 
-  EXPECT_TRUE(running.get_future().get().ok());
+  EXPECT_TRUE(running_done.get().ok());
   EXPECT_EQ(
       Metric(absl::StrCat("sonic_inference_request_refused", kLabels, ",reason=\"QUEUE_TIME\"}")),
       2);
