@@ -17,6 +17,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
+#include "server/frontend/shared_memory_tensors.h"
+#include "server/frontend/tensor_contents_codec.h"
 #include "sonic/common/data_type.h"
 #include "sonic/common/shape.h"
 #include "sonic/common/status.h"
@@ -26,7 +28,6 @@ namespace sonic::server {
 namespace {
 
 using inference::InferParameter;
-using inference::InferTensorContents;
 using inference::ModelConfig;
 using inference::ModelInferRequest;
 using inference::ModelInput;
@@ -62,78 +63,6 @@ std::string Quote(absl::string_view text) { return Quoted({text.data(), text.siz
 
 std::string InputContext(absl::string_view input, const ModelConfig& config) {
   return absl::StrCat("input '", input, "' of model '", config.name(), "'");
-}
-
-// ----------------------------------------------------------------------------- shared memory
-// A tensor carrying any of these parameters lives in a registered shared-memory region rather
-// than in the message. Without a region registry (the overload without one) every reference is
-// refused through SharedMemoryNotSupported(). Inputs in shared memory are left out of the
-// raw_input_contents count (AssignRawContents).
-
-bool UsesSharedMemory(const ParameterMap& parameters) {
-  return parameters.contains("shared_memory_region") ||
-         parameters.contains("shared_memory_byte_size") ||
-         parameters.contains("shared_memory_offset");
-}
-
-absl::Status SharedMemoryNotSupported(absl::string_view kind, absl::string_view name,
-                                      const ModelConfig& config) {
-  return absl::UnimplementedError(absl::StrCat(kind, " '", name, "' of model '", config.name(),
-                                               "' is in shared memory: shared memory is not "
-                                               "supported yet"));
-}
-
-struct SharedMemoryReference {
-  std::string region;
-  uint64_t byte_size = 0;
-  uint64_t offset = 0;
-};
-
-absl::StatusOr<uint64_t> SharedMemorySize(const ParameterMap& parameters, const std::string& key) {
-  const InferParameter& value = parameters.at(key);
-  if (value.parameter_choice_case() == InferParameter::kUint64Param) return value.uint64_param();
-  if (value.parameter_choice_case() == InferParameter::kInt64Param && value.int64_param() >= 0) {
-    return static_cast<uint64_t>(value.int64_param());
-  }
-  return absl::InvalidArgumentError(
-      absl::StrCat("parameter '", key, "' must be a non-negative int64_param or uint64_param"));
-}
-
-absl::StatusOr<SharedMemoryReference> ParseSharedMemoryReference(const ParameterMap& parameters) {
-  auto region = parameters.find("shared_memory_region");
-  if (region == parameters.end()) {
-    return absl::InvalidArgumentError(
-        "has shared_memory_byte_size or shared_memory_offset without shared_memory_region");
-  }
-  if (region->second.parameter_choice_case() != InferParameter::kStringParam) {
-    return absl::InvalidArgumentError("parameter 'shared_memory_region' must be a string_param");
-  }
-  if (!parameters.contains("shared_memory_byte_size")) {
-    return absl::InvalidArgumentError("has shared_memory_region without shared_memory_byte_size");
-  }
-  SharedMemoryReference reference;
-  reference.region = region->second.string_param();
-  SONIC_ASSIGN_OR_RETURN(reference.byte_size,
-                         SharedMemorySize(parameters, "shared_memory_byte_size"));
-  if (parameters.contains("shared_memory_offset")) {
-    SONIC_ASSIGN_OR_RETURN(reference.offset, SharedMemorySize(parameters, "shared_memory_offset"));
-  }
-  return reference;
-}
-
-// The region a tensor names, its window [offset, offset + byte_size) checked within it.
-struct ResolvedSharedMemory {
-  std::shared_ptr<const SharedMemoryRegion> region;
-  SharedMemoryReference reference;
-};
-
-absl::StatusOr<ResolvedSharedMemory> ResolveSharedMemory(const ParameterMap& parameters,
-                                                         const ClientRegions& regions) {
-  SONIC_ASSIGN_OR_RETURN(SharedMemoryReference reference, ParseSharedMemoryReference(parameters));
-  SONIC_ASSIGN_OR_RETURN(std::shared_ptr<const SharedMemoryRegion> region,
-                         regions.Acquire(reference.region));
-  SONIC_RETURN_IF_ERROR(region->CheckWindow(reference.offset, reference.byte_size));
-  return ResolvedSharedMemory{std::move(region), std::move(reference)};
 }
 
 // ------------------------------------------------------------------------- request parameters
@@ -193,9 +122,9 @@ absl::Status ParseRequestParameters(const ParameterMap& parameters, const ModelC
       // exactly one response per request, which is itself the final one, so there is never an
       // empty final response to send: only the type is checked.
       if (entry.second.parameter_choice_case() != InferParameter::kBoolParam) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "parameter '", key, "' of a request to model '", config.name(),
-            "' must be bool_param, got ", ParameterTypeName(entry.second)));
+        return absl::InvalidArgumentError(
+            absl::StrCat("parameter '", key, "' of a request to model '", config.name(),
+                         "' must be bool_param, got ", ParameterTypeName(entry.second)));
       }
     } else if (absl::StartsWith(key, "triton_")) {
       return absl::InvalidArgumentError(
@@ -295,10 +224,9 @@ absl::StatusOr<DataType> CheckDatatype(const ModelInput& config_input, const Inp
   absl::string_view expected_name = TypeName(expected.value_or(DataType::kInvalid));
   std::optional<DataType> got = DataTypeFromWireName(tensor.datatype());
   if (!got.has_value()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("input '", Quote(tensor.name()), "' has unknown datatype '",
-                     Quote(tensor.datatype()),
-                     "', model '", config.name(), "' expects ", expected_name));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "input '", Quote(tensor.name()), "' has unknown datatype '", Quote(tensor.datatype()),
+        "', model '", config.name(), "' expects ", expected_name));
   }
   if (got != expected) {
     return absl::InvalidArgumentError(absl::StrCat("input '", tensor.name(), "' has datatype ",
@@ -353,152 +281,6 @@ absl::Status CheckBatchSize(const InputTensor& tensor, const ModelConfig& config
   return absl::OkStatus();
 }
 
-// ------------------------------------------------------------------------- typed contents
-
-std::vector<absl::string_view> PopulatedContentsFields(const InferTensorContents& contents) {
-  std::vector<absl::string_view> fields;
-  if (!contents.bool_contents().empty()) fields.push_back("bool_contents");
-  if (!contents.int_contents().empty()) fields.push_back("int_contents");
-  if (!contents.int64_contents().empty()) fields.push_back("int64_contents");
-  if (!contents.uint_contents().empty()) fields.push_back("uint_contents");
-  if (!contents.uint64_contents().empty()) fields.push_back("uint64_contents");
-  if (!contents.fp32_contents().empty()) fields.push_back("fp32_contents");
-  if (!contents.fp64_contents().empty()) fields.push_back("fp64_contents");
-  if (!contents.bytes_contents().empty()) fields.push_back("bytes_contents");
-  return fields;
-}
-
-// The InferTensorContents field that carries `type`; nullopt for FP16 and BF16 (no field).
-std::optional<absl::string_view> ContentsFieldFor(DataType type) {
-  switch (type) {
-    case DataType::kBool:
-      return "bool_contents";
-    case DataType::kInt8:
-    case DataType::kInt16:
-    case DataType::kInt32:
-      return "int_contents";
-    case DataType::kInt64:
-      return "int64_contents";
-    case DataType::kUint8:
-    case DataType::kUint16:
-    case DataType::kUint32:
-      return "uint_contents";
-    case DataType::kUint64:
-      return "uint64_contents";
-    case DataType::kFp32:
-      return "fp32_contents";
-    case DataType::kFp64:
-      return "fp64_contents";
-    case DataType::kBytes:
-      return "bytes_contents";
-    default:
-      return std::nullopt;
-  }
-}
-
-absl::Status CheckContentsField(const InferTensorContents& contents, DataType type) {
-  std::optional<absl::string_view> field = ContentsFieldFor(type);
-  if (!field.has_value()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("datatype ", TypeName(type),
-                     " has no typed contents field; send it in raw_input_contents"));
-  }
-  for (absl::string_view used : PopulatedContentsFields(contents)) {
-    if (used != *field) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("datatype ", TypeName(type), " is sent in ", *field, ", got ", used));
-    }
-  }
-  return absl::OkStatus();
-}
-
-absl::Status CheckValueCount(int count, absl::string_view field, int64_t elements) {
-  if (count == elements) return absl::OkStatus();
-  return absl::InvalidArgumentError(
-      absl::StrCat(field, " has ", count, " values, the shape needs ", elements));
-}
-
-// Packs `values` as consecutive little-endian `Out`s, refusing values that do not fit.
-template <typename Out, typename In>
-absl::StatusOr<std::string> PackValues(const RepeatedField<In>& values, absl::string_view field,
-                                       int64_t elements, DataType type) {
-  SONIC_RETURN_IF_ERROR(CheckValueCount(values.size(), field, elements));
-  std::string raw(static_cast<size_t>(values.size()) * sizeof(Out), '\0');
-  if constexpr (std::is_same_v<In, Out>) {
-    if (!raw.empty()) std::memcpy(raw.data(), values.data(), raw.size());
-  } else {
-    for (int i = 0; i < values.size(); ++i) {
-      In value = values.Get(i);
-      if constexpr (!std::is_same_v<In, bool>) {
-        if (!std::in_range<Out>(value)) {
-          return absl::InvalidArgumentError(
-              absl::StrCat(field, "[", i, "] = ", value, " does not fit ", TypeName(type)));
-        }
-      }
-      Out packed = static_cast<Out>(value);
-      std::memcpy(raw.data() + static_cast<size_t>(i) * sizeof(Out), &packed, sizeof(Out));
-    }
-  }
-  return raw;
-}
-
-// Serializes strings in the raw BYTES layout: a 4-byte little-endian length, then the bytes.
-absl::StatusOr<std::string> PackStrings(
-    const google::protobuf::RepeatedPtrField<std::string>& values, int64_t elements) {
-  SONIC_RETURN_IF_ERROR(CheckValueCount(values.size(), "bytes_contents", elements));
-  size_t total = 0;
-  for (const std::string& value : values) total += 4 + value.size();
-  std::string raw;
-  raw.reserve(total);
-  for (const std::string& value : values) {
-    if (value.size() > std::numeric_limits<uint32_t>::max()) {
-      return absl::InvalidArgumentError("a bytes_contents element is longer than 4 GiB");
-    }
-    uint32_t length = static_cast<uint32_t>(value.size());
-    const char prefix[4] = {
-        static_cast<char>(length & 0xff), static_cast<char>((length >> 8) & 0xff),
-        static_cast<char>((length >> 16) & 0xff), static_cast<char>((length >> 24) & 0xff)};
-    raw.append(prefix, 4);
-    raw.append(value);
-  }
-  return raw;
-}
-
-// Converts typed `contents` to the raw wire layout of `type` with `elements` elements.
-absl::StatusOr<std::string> ContentsToRaw(const InferTensorContents& contents, DataType type,
-                                          int64_t elements) {
-  SONIC_RETURN_IF_ERROR(CheckContentsField(contents, type));
-  const absl::string_view field = *ContentsFieldFor(type);
-  switch (type) {
-    case DataType::kBool:
-      return PackValues<uint8_t>(contents.bool_contents(), field, elements, type);
-    case DataType::kInt8:
-      return PackValues<int8_t>(contents.int_contents(), field, elements, type);
-    case DataType::kInt16:
-      return PackValues<int16_t>(contents.int_contents(), field, elements, type);
-    case DataType::kInt32:
-      return PackValues<int32_t>(contents.int_contents(), field, elements, type);
-    case DataType::kInt64:
-      return PackValues<int64_t>(contents.int64_contents(), field, elements, type);
-    case DataType::kUint8:
-      return PackValues<uint8_t>(contents.uint_contents(), field, elements, type);
-    case DataType::kUint16:
-      return PackValues<uint16_t>(contents.uint_contents(), field, elements, type);
-    case DataType::kUint32:
-      return PackValues<uint32_t>(contents.uint_contents(), field, elements, type);
-    case DataType::kUint64:
-      return PackValues<uint64_t>(contents.uint64_contents(), field, elements, type);
-    case DataType::kFp32:
-      return PackValues<float>(contents.fp32_contents(), field, elements, type);
-    case DataType::kFp64:
-      return PackValues<double>(contents.fp64_contents(), field, elements, type);
-    case DataType::kBytes:
-      return PackStrings(contents.bytes_contents(), elements);
-    default:
-      return absl::InternalError("no typed contents for this datatype");  // unreachable
-  }
-}
-
 // ------------------------------------------------------------------------- input bytes
 
 // Checks that `bytes` hold exactly the `elements` elements of `type` that `shape` describes.
@@ -539,32 +321,6 @@ absl::StatusOr<std::span<const std::byte>> SentBytes(const InputTensor& tensor, 
   return AsBytes(*request.owned_data.back());
 }
 
-// The bytes of an input in shared memory: a view into a host region, which the request holds;
-// a device (CUDA) region is copied once into request.owned_data, since backends take host memory.
-absl::StatusOr<std::span<const std::byte>> SharedMemoryBytes(const InputTensor& tensor,
-                                                             const ClientRegions& regions,
-                                                             InferenceRequest& request) {
-  std::vector<absl::string_view> fields = PopulatedContentsFields(tensor.contents());
-  if (!fields.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("is in shared memory and has typed ", fields.front(), "; send only one"));
-  }
-  SONIC_ASSIGN_OR_RETURN(ResolvedSharedMemory resolved,
-                         ResolveSharedMemory(tensor.parameters(), regions));
-  const SharedMemoryReference& reference = resolved.reference;
-  if (resolved.region->in_host_memory()) {
-    SONIC_ASSIGN_OR_RETURN(std::span<std::byte> bytes,
-                           resolved.region->Bytes(reference.offset, reference.byte_size));
-    request.held_resources.push_back(std::move(resolved.region));
-    return std::span<const std::byte>(bytes);
-  }
-  auto copy = std::make_unique<std::string>(static_cast<size_t>(reference.byte_size), '\0');
-  SONIC_RETURN_IF_ERROR(resolved.region->Read(
-      reference.offset, std::as_writable_bytes(std::span<char>(copy->data(), copy->size()))));
-  request.owned_data.push_back(std::move(copy));
-  return AsBytes(*request.owned_data.back());
-}
-
 // The bytes of one input, checked against its shape (already matched to the config).
 absl::StatusOr<std::span<const std::byte>> InputBytes(const InputTensor& tensor, DataType type,
                                                       int source, const ModelInferRequest& message,
@@ -572,13 +328,13 @@ absl::StatusOr<std::span<const std::byte>> InputBytes(const InputTensor& tensor,
                                                       const ClientRegions* regions,
                                                       InferenceRequest& request) {
   if (source == kInSharedMemory && regions == nullptr) {
-    return SharedMemoryNotSupported("input", tensor.name(), config);
+    return SharedMemoryNotSupported("input", tensor.name(), config.name());
   }
   const std::string context = InputContext(tensor.name(), config);
   absl::StatusOr<int64_t> elements = ElementCount(AsSpan(tensor.shape()));
   if (!elements.ok()) return Annotate(elements.status(), context);
   absl::StatusOr<std::span<const std::byte>> bytes =
-      source == kInSharedMemory ? SharedMemoryBytes(tensor, *regions, request)
+      source == kInSharedMemory ? SharedMemoryInputBytes(tensor, *regions, request)
                                 : SentBytes(tensor, type, source, *elements, message, request);
   if (!bytes.ok()) return Annotate(bytes.status(), context);
   SONIC_RETURN_IF_ERROR(
@@ -627,21 +383,20 @@ absl::Status CheckOutputParameters(const OutputTensorRequest& output, const Mode
     SONIC_ASSIGN_OR_RETURN(requested.classification,
                            NonNegativeParameter("classification", it->second, true, config));
     if (requested.classification == 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "parameter 'classification' of output '", output.name(), "' of model '", config.name(),
-          "' must be >= 1"));
+      return absl::InvalidArgumentError(absl::StrCat("parameter 'classification' of output '",
+                                                     output.name(), "' of model '", config.name(),
+                                                     "' must be >= 1"));
     }
   }
   if (!UsesSharedMemory(output.parameters())) return absl::OkStatus();
-  if (regions == nullptr) return SharedMemoryNotSupported("output", output.name(), config);
+  if (regions == nullptr) return SharedMemoryNotSupported("output", output.name(), config.name());
   auto resolved = ResolveSharedMemory(output.parameters(), *regions);
   if (!resolved.ok()) {
     return Annotate(resolved.status(),
                     absl::StrCat("output '", output.name(), "' of model '", config.name(), "'"));
   }
-  shm_outputs->push_back(SharedMemoryOutput{index, std::move(resolved->region),
-                                            resolved->reference.offset,
-                                            resolved->reference.byte_size});
+  shm_outputs->push_back(SharedMemoryOutput{index, std::move(resolved->region), resolved->offset,
+                                            resolved->byte_size});
   return absl::OkStatus();
 }
 
@@ -703,27 +458,6 @@ absl::Status ParseInferRequest(const ModelInferRequest& message, const ModelConf
                                const ClientRegions& regions, InferenceRequest& request,
                                std::vector<SharedMemoryOutput>& shm_outputs) {
   return Parse(message, config, &regions, request, &shm_outputs);
-}
-
-absl::Status WriteSharedMemoryOutputs(const std::vector<SharedMemoryOutput>& shm_outputs,
-                                      InferenceResponse& response) {
-  for (const SharedMemoryOutput& slot : shm_outputs) {
-    if (slot.output_index >= response.outputs.size()) {
-      return absl::InternalError("shared-memory output index out of the response");
-    }
-    OutputTensor& output = response.outputs[slot.output_index];
-    if (output.data.size() > slot.byte_size) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("output '", output.name, "' of model '", response.model_name, "' has ",
-                       output.data.size(), " bytes, more than its shared_memory_byte_size of ",
-                       slot.byte_size, " in region '", slot.region->name(), "'"));
-    }
-    SONIC_RETURN_IF_ERROR(
-        slot.region->Write(slot.offset, std::as_bytes(std::span<const char>(output.data))));
-    output.data.clear();
-    output.data.shrink_to_fit();
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace sonic::server

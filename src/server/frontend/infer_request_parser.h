@@ -1,6 +1,8 @@
 // Validation of a KServe v2 / Triton ModelInferRequest against its model's configuration, and
-// its translation into the core's InferenceRequest. Everything a client can get wrong is caught
-// here, before the request reaches a queue, so a bad request costs nobody else anything.
+// its translation into the core's InferenceRequest (typed contents through
+// tensor_contents_codec.h, shared-memory tensors through shared_memory_tensors.h). Everything a
+// client can get wrong is caught here, before the request reaches a queue, so a bad request costs
+// nobody else anything.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +13,7 @@
 #include "inference/grpc_service.pb.h"
 #include "inference/model_config.pb.h"
 #include "server/core/inference_request.h"
+#include "server/frontend/shared_memory_tensors.h"
 #include "server/shm/shared_memory_manager.h"
 #include "server/shm/shared_memory_region.h"
 
@@ -56,36 +59,20 @@ inline constexpr char kEnableEmptyFinalResponse[] = "triton_enable_empty_final_r
 absl::Status ParseInferRequest(const inference::ModelInferRequest& message,
                                const inference::ModelConfig& config, InferenceRequest& request);
 
-// Where one output of a request goes instead of raw_output_contents: `byte_size` bytes at
-// `offset` of `region` (already checked to lie within it).
-struct SharedMemoryOutput {
-  size_t output_index = 0;  // into InferenceRequest::outputs and InferenceResponse::outputs
-  std::shared_ptr<const SharedMemoryRegion> region;
-  uint64_t offset = 0;
-  uint64_t byte_size = 0;
-};
-
 // As above, and tensors may live in the system or CUDA shared-memory regions of `regions` (those
-// the request's client registered; see docs/PROTOCOL.md): parameters `shared_memory_region` (string), `shared_memory_byte_size`
-// (int64/uint64) and optional `shared_memory_offset` (default 0). An input in a system region
-// gets a view into it, and the request holds a reference to the region (held_resources), so
-// an unregister does not unmap it before the request is destroyed; an input in a CUDA region is
-// copied to host memory (request.owned_data) here, once. Outputs in shared memory
-// are appended to `shm_outputs` (holding their regions); the caller writes them with
-// WriteSharedMemoryOutputs once the response is ready. Additional INVALID_ARGUMENT errors: an
-// unknown region, offset or size without a region, parameters of the wrong type, a window
-// outside its region, an input byte_size not matching its shape, shared memory together with
-// contents.
+// the request's client registered; see docs/PROTOCOL.md): parameters `shared_memory_region`
+// (string), `shared_memory_byte_size` (int64/uint64) and optional `shared_memory_offset` (default
+// 0). An input in a system region gets a view into it, and the request holds a reference to the
+// region (held_resources), so an unregister does not unmap it before the request is destroyed; an
+// input in a CUDA region is copied to host memory (request.owned_data) here, once. Outputs in
+// shared memory are appended to `shm_outputs` (holding their regions); the caller writes them with
+// WriteSharedMemoryOutputs (shared_memory_tensors.h) once the response is ready. Additional
+// INVALID_ARGUMENT errors: an unknown region, offset or size without a region, parameters of the
+// wrong type, a window outside its region, an input byte_size not matching its shape, shared memory
+// together with contents.
 absl::Status ParseInferRequest(const inference::ModelInferRequest& message,
-                               const inference::ModelConfig& config,
-                               const ClientRegions& regions, InferenceRequest& request,
+                               const inference::ModelConfig& config, const ClientRegions& regions,
+                               InferenceRequest& request,
                                std::vector<SharedMemoryOutput>& shm_outputs);
-
-// Copies each shared-memory output of `response` into its slot (host to device for a CUDA
-// region) and empties its data (the response then carries an empty raw_output_contents entry
-// for it). INVALID_ARGUMENT naming the output when its data is larger than its slot, INTERNAL
-// when a device copy fails; `response` is then to be discarded.
-absl::Status WriteSharedMemoryOutputs(const std::vector<SharedMemoryOutput>& shm_outputs,
-                                      InferenceResponse& response);
 
 }  // namespace sonic::server
