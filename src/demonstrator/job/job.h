@@ -18,33 +18,11 @@
 
 #include "absl/status/statusor.h"
 #include "demonstrator/job/job_config.h"
+#include "demonstrator/job/job_validation.h"
 #include "sonic/framework/event_processor.h"
 #include "sonic/service/triton_service.h"
 
 namespace sonic::demo {
-
-// The report category of a module type: "ParticleNet", "DeepMET", "DeepTau", "Echo", "other".
-std::string ModuleCategory(const std::string& type);
-
-// Two runs' ML outputs compared for one quantity of one module.
-struct QuantityComparison {
-  std::string module;    // label
-  std::string objects;   // "ak4 jets", "taus", "events"
-  std::string quantity;  // "scores", "met", ...
-  uint64_t objects_compared = 0;
-  uint64_t values_compared = 0;
-  double largest_difference = 0;  // |a - b| / max(1, |a|, |b|)
-  // Objects whose value counts differ, or that one run has and the other not.
-  uint64_t mismatched_objects = 0;
-};
-
-struct Validation {
-  InferenceMode reference = InferenceMode::kDirect;
-  double tolerance = 0;
-  uint64_t events = 0;
-  std::vector<QuantityComparison> quantities;
-  bool passed() const;
-};
 
 struct JobOptions {
   // Also run the events the other way and compare (Validation).
@@ -69,8 +47,8 @@ struct JobResult {
 };
 
 // INVALID_ARGUMENT for a bad module parameter; NOT_FOUND for a missing model repository in
-// direct mode or with the fallback enabled; the service's, clients' and modules' errors; FAILED_PRECONDITION when the
-// validation run's events do not match the measured run's.
+// direct mode or with the fallback enabled; the service's, clients' and modules' errors;
+// FAILED_PRECONDITION when the validation run's events do not match the measured run's.
 absl::StatusOr<JobResult> RunJob(const JobConfig& config, const JobOptions& options);
 
 }  // namespace sonic::demo

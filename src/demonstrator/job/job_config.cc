@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/yaml_fields.h"
+#include "demonstrator/job/module_types.h"
 #include "service/service_config_yaml.h"
 #include "sonic/common/status.h"
 
@@ -15,18 +16,6 @@ namespace {
 const yaml::Fields& Fields() {
   static const yaml::Fields fields("job config");
   return fields;
-}
-
-// The keys each module type takes besides type, label, model and client.
-const std::map<std::string, std::set<std::string>>& ModuleKeys() {
-  static const std::map<std::string, std::set<std::string>> keys = {
-      {"particlenet", {"inputs", "jets"}},
-      {"deepmet", {}},
-      {"deeptau", {}},
-      {"pf_echo", {"input", "output"}},
-      {"pf_isolation", {"cones"}},
-  };
-  return keys;
 }
 
 absl::StatusOr<int64_t> Integer(const YAML::Node& node, const std::string& key,
@@ -120,25 +109,24 @@ absl::StatusOr<ModuleConfig> ParseModule(const YAML::Node& node, size_t index,
   if (!node.IsMap()) return Fields().Error(node, absl::StrCat(context, " must be a map"));
   ModuleConfig module;
   SONIC_ASSIGN_OR_RETURN(module.type, Fields().String(node, "type", context, true));
-  auto keys = ModuleKeys().find(module.type);
-  if (keys == ModuleKeys().end()) {
+  const ModuleType* type = FindModuleType(module.type);
+  if (type == nullptr) {
     std::string known;
-    for (const auto& [type, unused] : ModuleKeys()) {
-      absl::StrAppend(&known, known.empty() ? "" : ", ", type);
+    for (const ModuleType& known_type : ModuleTypes()) {
+      absl::StrAppend(&known, known.empty() ? "" : ", ", std::string(known_type.name));
     }
     return Fields().Error(node["type"],
                           absl::StrCat(context, ".type '", module.type, "' is not one of ", known));
   }
-  const bool ml = module.type != "pf_isolation";
-  std::set<std::string> allowed = keys->second;
+  std::set<std::string> allowed(type->parameters.begin(), type->parameters.end());
   allowed.insert({"type", "label"});
-  if (ml) allowed.insert({"model", "client"});
+  if (type->runs_model) allowed.insert({"model", "client"});
   SONIC_RETURN_IF_ERROR(Fields().CheckKeys(node, context, allowed));
   SONIC_ASSIGN_OR_RETURN(module.label, Fields().String(node, "label", context, false));
   if (module.label.empty()) module.label = module.type;
   SONIC_ASSIGN_OR_RETURN(module.model, Fields().String(node, "model", context, false));
   SONIC_ASSIGN_OR_RETURN(module.client, ParseClient(node["client"], context + ".client", defaults));
-  for (const std::string& key : keys->second) {
+  for (const std::string& key : type->parameters) {
     SONIC_ASSIGN_OR_RETURN(std::string value, Fields().String(node, key, context, false));
     if (!value.empty()) module.parameters[key] = value;
   }
