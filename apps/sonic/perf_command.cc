@@ -248,6 +248,9 @@ void AddServerFlags(CLI::App& command, PerfFlags& flags) {
                      "PEM client key (mutual TLS)");
   command.add_option("--ssl-grpc-certificate-chain-file", o.connection.certificate_chain_file,
                      "PEM client certificate chain (mutual TLS)");
+  command.add_option("--bearer-token-file", o.connection.token_file,
+                     "send the bearer token in this file with every request (read again when it "
+                     "changes)");
 }
 
 void AddReportFlags(CLI::App& command, PerfFlags& flags) {

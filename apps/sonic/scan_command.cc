@@ -51,6 +51,9 @@ void AddModelFlags(CLI::App& command, tools::ClientJobOptions& job) {
   command.add_option("--shape", job.shapes, "NAME:d1,d2,... for inputs with variable dimensions");
   command.add_option("--input-data", job.input_data, "zero, random or a JSON file")
       ->capture_default_str();
+  command.add_option("--bearer-token-file", job.token_file,
+                     "send the bearer token in this file with every request (read again when it "
+                     "changes)");
 }
 
 // The K of each step from "start[:end[:step]]" (whole numbers). Empty on error.

@@ -24,7 +24,8 @@ const yaml::Fields& Fields() {
 
 absl::StatusOr<ServerConfig> ParseServer(const YAML::Node& node, size_t index) {
   const std::string context = absl::StrCat("servers[", index, "]");
-  SONIC_RETURN_IF_ERROR(Fields().CheckKeys(node, context, {"name", "address", "tls"}));
+  SONIC_RETURN_IF_ERROR(
+      Fields().CheckKeys(node, context, {"name", "address", "tls", "token_file", "token_env"}));
   ServerConfig server;
   SONIC_ASSIGN_OR_RETURN(server.name, Fields().String(node, "name", context, true));
   SONIC_ASSIGN_OR_RETURN(server.address, Fields().String(node, "address", context, true));
@@ -44,6 +45,8 @@ absl::StatusOr<ServerConfig> ParseServer(const YAML::Node& node, size_t index) {
     SONIC_ASSIGN_OR_RETURN(server.tls.certificate_chain_file,
                            Fields().String(tls, "certificate_chain", tls_context, false));
   }
+  SONIC_ASSIGN_OR_RETURN(server.tls.token_file, Fields().String(node, "token_file", context, false));
+  SONIC_ASSIGN_OR_RETURN(server.tls.token_env, Fields().String(node, "token_env", context, false));
   return server;
 }
 
@@ -220,6 +223,9 @@ absl::StatusOr<std::vector<ServerConfig>> ServersFromEnvironment() {
         has_host ? kLocalBalancerPortEnv : kLocalBalancerHostEnv, " is missing)"));
   }
   if (has_host) servers.push_back({kLocalBalancerName, absl::StrCat(host, ":", port), {}});
+  if (const char* token = std::getenv(kServerTokenFileEnv); token != nullptr && *token != '\0') {
+    for (ServerConfig& server : servers) server.tls.token_file = token;
+  }
   return servers;
 }
 

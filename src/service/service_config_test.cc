@@ -17,8 +17,10 @@ servers:
     address: gpu01:8001
     tls:
       root_certificates: /ca.pem
+    token_file: /run/token
   - name: cpu
     address: 127.0.0.1:8001
+    token_env: SITE_TOKEN
 preferred_server: gpu
 models:
   - name: pn
@@ -41,6 +43,8 @@ fallback:
   EXPECT_TRUE(config->servers[0].tls.enabled);
   EXPECT_EQ(config->servers[0].tls.root_certificates_file, "/ca.pem");
   EXPECT_FALSE(config->servers[1].tls.enabled);
+  EXPECT_EQ(config->servers[0].tls.token_file, "/run/token");
+  EXPECT_EQ(config->servers[1].tls.token_env, "SITE_TOKEN");
   EXPECT_EQ(config->preferred_server, "gpu");
   ASSERT_EQ(config->models.size(), 1u);
   EXPECT_EQ(config->models[0].directory, "/models/pn");
@@ -124,6 +128,13 @@ TEST(ServiceConfigTest, ServersFromEnvironment) {
   EXPECT_EQ((*servers)[1].address, "10.0.0.2:9000");
   ::setenv(kServerAddressEnv, "nonsense", 1);
   EXPECT_EQ(ServersFromEnvironment().status().code(), absl::StatusCode::kInvalidArgument);
+  ::unsetenv(kServerAddressEnv);
+  ::setenv(kServerAddressEnv, "lb.site:8001", 1);
+  ::setenv(kServerTokenFileEnv, "/run/site-token", 1);
+  auto with_token = ServersFromEnvironment();
+  ASSERT_TRUE(with_token.ok()) << with_token.status();
+  EXPECT_EQ(with_token->front().tls.token_file, "/run/site-token");
+  ::unsetenv(kServerTokenFileEnv);
   ::unsetenv(kServerAddressEnv);
 }
 

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "bearer_token.h"
 #include "sonic/common/status.h"
 
 namespace sonic::transport {
@@ -56,11 +57,32 @@ grpc::ChannelArguments ChannelArgumentsOf(const ChannelOptions& options) {
   return arguments;
 }
 
+namespace {
+
+// A channel with `credentials`, and the bearer token of `options.tls` on every call when it has
+// one (bearer_token.h). Errors: BearerTokenSource::Create's.
+absl::StatusOr<std::shared_ptr<grpc::Channel>> CreateChannel(
+    const ChannelOptions& options, std::shared_ptr<grpc::ChannelCredentials> credentials) {
+  const BearerTokenOptions token{options.tls.token_file, options.tls.token_env};
+  if (token.empty()) {
+    return grpc::CreateCustomChannel(options.address, std::move(credentials),
+                                     ChannelArgumentsOf(options));
+  }
+  SONIC_ASSIGN_OR_RETURN(std::shared_ptr<BearerTokenSource> source,
+                         BearerTokenSource::Create(token));
+  std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(BearerTokenInterceptor(std::move(source)));
+  return grpc::experimental::CreateCustomChannelWithInterceptors(
+      options.address, std::move(credentials), ChannelArgumentsOf(options),
+      std::move(interceptors));
+}
+
+}  // namespace
+
 absl::StatusOr<std::shared_ptr<grpc::Channel>> NewChannel(const ChannelOptions& options) {
   SONIC_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ChannelCredentials> credentials,
                          MakeCredentials(options.tls));
-  return grpc::CreateCustomChannel(options.address, std::move(credentials),
-                                   ChannelArgumentsOf(options));
+  return CreateChannel(options, std::move(credentials));
 }
 
 absl::StatusOr<std::shared_ptr<grpc::Channel>> SharedChannel(const ChannelOptions& options) {
@@ -72,14 +94,18 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> SharedChannel(const ChannelOption
   SONIC_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ChannelCredentials> credentials,
                          MakeCredentials(options.tls));
   const TlsOptions& tls = options.tls;
+  // Like the TLS files, the token is checked on every call.
+  if (!tls.token_file.empty() || !tls.token_env.empty()) {
+    SONIC_RETURN_IF_ERROR(BearerTokenSource::Create({tls.token_file, tls.token_env}).status());
+  }
   const std::string key =
       absl::StrCat(options.address, "|", tls.enabled, "|", tls.root_certificates_file, "|",
-                   tls.private_key_file, "|", tls.certificate_chain_file, "|", options.compression);
+                   tls.private_key_file, "|", tls.certificate_chain_file, "|", options.compression,
+                   "|", tls.token_file, "|", tls.token_env);
   absl::MutexLock lock(&cache->mu);
   std::shared_ptr<grpc::Channel>& channel = cache->channels[key];
   if (channel == nullptr) {
-    channel = grpc::CreateCustomChannel(options.address, std::move(credentials),
-                                        ChannelArgumentsOf(options));
+    SONIC_ASSIGN_OR_RETURN(channel, CreateChannel(options, std::move(credentials)));
   }
   return channel;
 }

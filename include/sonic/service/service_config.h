@@ -12,6 +12,9 @@
 //         root_certificates: /path/ca.pem
 //         private_key: /path/client.key
 //         certificate_chain: /path/client.pem
+//       token_file: /path/token             # optional: a bearer token sent with every call,
+//                                           # read again when the file changes (a grid job's
+//                                           # BEARER_TOKEN_FILE); or token_env: VARIABLE
 //   preferred_server: site_gpu              # used for a model when it serves it
 //   models:                                 # usually declared by modules in code instead
 //     - name: particlenet
@@ -36,8 +39,9 @@
 // in front of many servers) as a comma-separated list of "host:port" addresses; each becomes a
 // server named "env0", "env1", ... (insecure gRPC). CMSSW's SONIC_LOCAL_BALANCER_HOST and
 // SONIC_LOCAL_BALANCER_PORT (both or neither) add a server named "SONIC_LOCAL_BALANCER", as
-// CMSSW's TritonService does. SONIC_SERVER_BINARY names the sonic-server binary of the fallback
-// when the config does not.
+// CMSSW's TritonService does. SONIC_SERVER_TOKEN_FILE, when set, is the token file of those
+// servers. SONIC_SERVER_BINARY names the sonic-server binary of the fallback when the config does
+// not.
 //
 // Thread-safety: plain values and free functions on them.
 #pragma once
@@ -60,6 +64,8 @@ inline constexpr char kServerAddressEnv[] = "SONIC_SERVER_ADDRESS";
 inline constexpr char kLocalBalancerHostEnv[] = "SONIC_LOCAL_BALANCER_HOST";
 inline constexpr char kLocalBalancerPortEnv[] = "SONIC_LOCAL_BALANCER_PORT";
 inline constexpr char kLocalBalancerName[] = "SONIC_LOCAL_BALANCER";
+// The environment variable naming the bearer-token file of the servers from the environment.
+inline constexpr char kServerTokenFileEnv[] = "SONIC_SERVER_TOKEN_FILE";
 // The environment variable naming the fallback's sonic-server binary.
 inline constexpr char kServerBinaryEnv[] = "SONIC_SERVER_BINARY";
 

@@ -61,7 +61,9 @@ absl::StatusOr<std::unique_ptr<InferenceConnection>> InferenceConnection::Create
                              .tls = {.enabled = options.use_ssl,
                                      .root_certificates_file = options.root_certificates_file,
                                      .private_key_file = options.private_key_file,
-                                     .certificate_chain_file = options.certificate_chain_file},
+                                     .certificate_chain_file = options.certificate_chain_file,
+                                     .token_file = options.token_file,
+                                     .token_env = ""},
                              .compression = ToGrpc(options.compression)});
   if (!channel.ok()) return channel.status();
   return std::unique_ptr<InferenceConnection>(

@@ -37,6 +37,8 @@ struct ConnectionOptions {
   std::string root_certificates_file;
   std::string private_key_file;
   std::string certificate_chain_file;
+  // A file holding a bearer token sent with every RPC, read again when it changes; empty: none.
+  std::string token_file;
   absl::Duration rpc_deadline = absl::Seconds(60);  // of every RPC, ModelInfer included
   // Sent as gRPC metadata with every RPC (perf_analyzer's -H): keys lowercase (ParseHeader).
   std::vector<std::pair<std::string, std::string>> metadata;

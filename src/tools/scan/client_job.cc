@@ -13,6 +13,7 @@ namespace sonic::tools {
 absl::StatusOr<JobReport> RunClientJob(const ClientJobOptions& options) {
   ConnectionOptions connection_options;
   connection_options.address = options.address;
+  connection_options.token_file = options.token_file;
   SONIC_ASSIGN_OR_RETURN(std::unique_ptr<InferenceConnection> connection,
                          InferenceConnection::Create(connection_options));
   SONIC_ASSIGN_OR_RETURN(ModelInterface model,
@@ -73,6 +74,9 @@ std::vector<std::string> ClientJobCommand(const std::filesystem::path& sonic_bin
     command.insert(command.end(), {"-x", options.model_version});
   }
   for (const std::string& shape : options.shapes) command.insert(command.end(), {"--shape", shape});
+  if (!options.token_file.empty()) {
+    command.insert(command.end(), {"--bearer-token-file", options.token_file});
+  }
   return command;
 }
 

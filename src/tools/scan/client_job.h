@@ -25,6 +25,8 @@ struct ClientJobOptions {
   int64_t batch_size = 1;
   std::vector<std::string> shapes;   // --shape NAME:d1,d2,...
   std::string input_data = "random";
+  // A file holding a bearer token sent with every request; empty: none.
+  std::string token_file;
   int threads = 1;
   absl::Time start;                  // the common start of the measured window
   absl::Duration duration = absl::Seconds(5);
@@ -36,8 +38,8 @@ absl::StatusOr<JobReport> RunClientJob(const ClientJobOptions& options);
 
 // The command line that runs the default job through the `sonic` binary at `sonic_binary`
 // (its hidden `scan-job` subcommand), with the scan's placeholders {threads}, {start_at_ms},
-// {duration_ms} and {report} left in (see job_command.h). Shapes, batch size and input data are
-// passed on from `options`; its threads, start and duration are ignored.
+// {duration_ms} and {report} left in (see job_command.h). Shapes, batch size, input data and the
+// token file are passed on from `options`; its threads, start and duration are ignored.
 std::vector<std::string> ClientJobCommand(const std::filesystem::path& sonic_binary,
                                           const ClientJobOptions& options);
 
