@@ -40,10 +40,10 @@ class ClientTokenTest : public ::testing::Test {
 
   // Writes a token for the inference and shared-memory scopes, expiring in `lifetime_s`.
   static void WriteToken(int64_t lifetime_s) {
-    absl::StatusOr<std::string> token = tokens::SignToken(
-        absl::StrCat(R"({"exp": )", time(nullptr) + lifetime_s,
-                     R"(, "scope": "sonic.inference sonic.shared_memory"})"),
-        "HS256", kSecret);
+    absl::StatusOr<std::string> token =
+        tokens::SignToken(absl::StrCat(R"({"exp": )", time(nullptr) + lifetime_s,
+                                       R"(, "scope": "sonic.inference sonic.shared_memory"})"),
+                          "HS256", kSecret);
     ASSERT_TRUE(token.ok());
     // Replaced by rename, as token refreshers do, so the client never reads half a token.
     tokens::WriteFile(dir_->path() / "token.new", *token + "\n");

@@ -124,10 +124,10 @@ TEST_F(ServerAuthTest, GrpcInferenceNeedsAValidTokenWithTheScope) {
             grpc::StatusCode::UNAUTHENTICATED);
 
   // Another issuer's token, correctly signed.
-  auto foreign = tokens::SignToken(
-      absl::StrCat(R"({"iss": "other", "aud": "sonic", "exp": )", time(nullptr) + 600,
-                   R"(, "scope": "sonic.inference"})"),
-      "HS256", kSecret);
+  auto foreign =
+      tokens::SignToken(absl::StrCat(R"({"iss": "other", "aud": "sonic", "exp": )",
+                                     time(nullptr) + 600, R"(, "scope": "sonic.inference"})"),
+                        "HS256", kSecret);
   EXPECT_EQ(InferWith(*foreign).error_code(), grpc::StatusCode::UNAUTHENTICATED);
 }
 
@@ -180,10 +180,10 @@ TEST_F(ServerAuthTest, RepositoryControlNeedsItsScopeAndALocalCaller) {
   inference::RepositoryModelUnloadRequest unload;
   unload.set_model_name("identity_fp32");
   inference::RepositoryModelUnloadResponse unloaded;
-  EXPECT_EQ(stub->RepositoryModelUnload(WithToken(Token("sonic.inference")).get(), unload,
-                                        &unloaded)
-                .error_code(),
-            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(
+      stub->RepositoryModelUnload(WithToken(Token("sonic.inference")).get(), unload, &unloaded)
+          .error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_TRUE(InferWith(Token("sonic.inference")).ok());
   const std::string admin = Token("sonic.repository");
   inference::RepositoryModelLoadRequest load;
@@ -196,14 +196,13 @@ TEST_F(ServerAuthTest, RepositoryControlNeedsItsScopeAndALocalCaller) {
   std::optional<std::string> address = NonLoopbackAddress();
   if (!address) GTEST_SKIP() << "this host has no non-loopback IPv4 address";
   httplib::Headers headers = {{"Authorization", "Bearer " + admin}};
-  httplib::Result remote =
-      Http(*address).Post("/v2/repository/models/identity_fp32/load", headers, "{}",
-                          "application/json");
+  httplib::Result remote = Http(*address).Post("/v2/repository/models/identity_fp32/load", headers,
+                                               "{}", "application/json");
   ASSERT_TRUE(remote) << httplib::to_string(remote.error());
   EXPECT_EQ(remote->status, 403);
   EXPECT_THAT(remote->body, HasSubstr("--repository-control"));
-  httplib::Result local = Http().Post("/v2/repository/models/identity_fp32/load", headers, "{}",
-                                      "application/json");
+  httplib::Result local =
+      Http().Post("/v2/repository/models/identity_fp32/load", headers, "{}", "application/json");
   ASSERT_TRUE(local);
   EXPECT_EQ(local->status, 200) << local->body;
   // Inference from the remote address is fine with its token.

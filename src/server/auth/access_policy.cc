@@ -30,8 +30,9 @@ absl::StatusOr<AccessClass> ParseAccessClass(std::string_view name) {
   for (const auto& [value, known] : kClassNames) {
     if (known == name) return value;
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "'", std::string(name), "' is not a request class (inference, repository, shared_memory, statistics)"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("'", std::string(name),
+                   "' is not a request class (inference, repository, shared_memory, statistics)"));
 }
 
 absl::Status AccessPolicy::Check(AccessClass access, const Caller& caller) const {
@@ -55,8 +56,8 @@ absl::Status AccessPolicy::Check(AccessClass access, const Caller& caller) const
       claims->scopes.contains(scope->second)) {
     return absl::OkStatus();
   }
-  return absl::PermissionDeniedError(absl::StrCat(name, " requests need the token scope '",
-                                                  scope->second, "'"));
+  return absl::PermissionDeniedError(
+      absl::StrCat(name, " requests need the token scope '", scope->second, "'"));
 }
 
 absl::Status AccessPolicy::CheckRepositoryControl(const Caller& caller) const {

@@ -39,9 +39,9 @@ class AccessPolicyTest : public ::testing::Test {
 
   static std::string Bearer(const std::string& scope) {
     const int64_t exp = time(nullptr) + 600;
-    return "Bearer " + *testing::SignToken(
-                           absl::StrCat(R"({"exp": )", exp, R"(, "scope": ")", scope, R"("})"),
-                           "HS256", kSecret);
+    return "Bearer " +
+           *testing::SignToken(absl::StrCat(R"({"exp": )", exp, R"(, "scope": ")", scope, R"("})"),
+                               "HS256", kSecret);
   }
 
   std::filesystem::path dir_;
@@ -63,8 +63,7 @@ TEST_F(AccessPolicyTest, WithoutTokensEverythingIsOpenButRemoteRepositoryControl
   AccessPolicy::Options closed;
   closed.repository_control = RepositoryControl::kOff;
   AccessPolicy off(std::move(closed));
-  EXPECT_EQ(off.CheckRepositoryControl(Local()).code(),
-            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(off.CheckRepositoryControl(Local()).code(), absl::StatusCode::kPermissionDenied);
 }
 
 TEST_F(AccessPolicyTest, TokensAndScopes) {

@@ -31,7 +31,8 @@ absl::Status Unauthenticated(const std::string& why) {
 std::vector<std::pair<std::filesystem::file_time_type, uintmax_t>> Stamps(
     const TokenVerifier::Options& options) {
   std::vector<std::pair<std::filesystem::file_time_type, uintmax_t>> stamps;
-  for (const auto* files : {&options.secret_files, &options.public_key_files, &options.jwks_files}) {
+  for (const auto* files :
+       {&options.secret_files, &options.public_key_files, &options.jwks_files}) {
     for (const std::filesystem::path& file : *files) {
       std::error_code error;
       const auto time = std::filesystem::last_write_time(file, error);
@@ -57,7 +58,8 @@ std::set<std::string> ScopesOf(const nlohmann::json& claims) {
     const auto it = claims.find(name);
     if (it == claims.end()) continue;
     if (it->is_string()) {
-      for (absl::string_view scope : absl::StrSplit(it->get<std::string>(), ' ', absl::SkipEmpty())) {
+      for (absl::string_view scope :
+           absl::StrSplit(it->get<std::string>(), ' ', absl::SkipEmpty())) {
         scopes.emplace(scope);
       }
     } else if (it->is_array()) {
@@ -157,9 +159,10 @@ std::shared_ptr<const TokenVerifier::KeySet> TokenVerifier::Keys() const {
   if (Stamps(options_) == keys_->stamps) return keys_;
   absl::StatusOr<std::shared_ptr<const KeySet>> reloaded = LoadKeys(options_);
   if (!reloaded.ok() || (*reloaded)->keys.empty()) {
-    LogWarning(absl::StrCat("a token key file changed but does not load; the keys read before "
-                            "stay in use: ",
-                            reloaded.ok() ? "no signing key" : reloaded.status().message()));
+    LogWarning(
+        absl::StrCat("a token key file changed but does not load; the keys read before "
+                     "stay in use: ",
+                     reloaded.ok() ? "no signing key" : reloaded.status().message()));
     // Not tried again until the files change once more.
     auto kept = std::make_shared<KeySet>(*keys_);
     kept->stamps = Stamps(options_);

@@ -53,8 +53,8 @@ TEST_F(TokenVerifierTest, Hs256SecretVerifiesAndReadsScopes) {
   options.secret_files = {Write("secret", kSecret + "\n")};
   auto verifier = TokenVerifier::Create(options);
   ASSERT_TRUE(verifier.ok()) << verifier.status();
-  auto token = SignToken(Claims(R"(, "scope": "sonic.inference other", "scp": ["x"])"), "HS256",
-                         kSecret);
+  auto token =
+      SignToken(Claims(R"(, "scope": "sonic.inference other", "scp": ["x"])"), "HS256", kSecret);
   ASSERT_TRUE(token.ok());
   auto claims = (*verifier)->Verify(*token);
   ASSERT_TRUE(claims.ok()) << claims.status();
@@ -181,8 +181,8 @@ TEST_F(TokenVerifierTest, BadJwksIsInvalidArgument) {
     EXPECT_EQ(ParseJwks(text, "test").status().code(), absl::StatusCode::kInvalidArgument) << text;
   }
   // Encryption keys are skipped.
-  auto keys = ParseJwks(R"({"keys": [{"kty": "RSA", "use": "enc", "n": "AQAB", "e": "AQAB"}]})",
-                        "test");
+  auto keys =
+      ParseJwks(R"({"keys": [{"kty": "RSA", "use": "enc", "n": "AQAB", "e": "AQAB"}]})", "test");
   ASSERT_TRUE(keys.ok());
   EXPECT_TRUE(keys->empty());
 }

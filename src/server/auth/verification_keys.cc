@@ -125,7 +125,8 @@ absl::StatusOr<std::string> Base64Url(const nlohmann::json& jwk, const char* mem
 absl::StatusOr<Pkey> FromParams(const char* type, OSSL_PARAM_BLD* builder,
                                 const std::string& source) {
   std::unique_ptr<OSSL_PARAM, ParamFree> params(OSSL_PARAM_BLD_to_param(builder));
-  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx(EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr));
+  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx(
+      EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr));
   EVP_PKEY* key = nullptr;
   if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
       EVP_PKEY_fromdata(ctx.get(), &key, EVP_PKEY_PUBLIC_KEY, params.get()) != 1) {
@@ -137,12 +138,10 @@ absl::StatusOr<Pkey> FromParams(const char* type, OSSL_PARAM_BLD* builder,
 absl::StatusOr<Pkey> RsaFromJwk(const nlohmann::json& jwk, const std::string& source) {
   SONIC_ASSIGN_OR_RETURN(std::string n, Base64Url(jwk, "n", source));
   SONIC_ASSIGN_OR_RETURN(std::string e, Base64Url(jwk, "e", source));
-  std::unique_ptr<BIGNUM, BnFree> modulus(
-      BN_bin2bn(reinterpret_cast<const unsigned char*>(n.data()), static_cast<int>(n.size()),
-                nullptr));
-  std::unique_ptr<BIGNUM, BnFree> exponent(
-      BN_bin2bn(reinterpret_cast<const unsigned char*>(e.data()), static_cast<int>(e.size()),
-                nullptr));
+  std::unique_ptr<BIGNUM, BnFree> modulus(BN_bin2bn(
+      reinterpret_cast<const unsigned char*>(n.data()), static_cast<int>(n.size()), nullptr));
+  std::unique_ptr<BIGNUM, BnFree> exponent(BN_bin2bn(
+      reinterpret_cast<const unsigned char*>(e.data()), static_cast<int>(e.size()), nullptr));
   std::unique_ptr<OSSL_PARAM_BLD, ParamBldFree> builder(OSSL_PARAM_BLD_new());
   if (!modulus || !exponent || !builder ||
       OSSL_PARAM_BLD_push_BN(builder.get(), OSSL_PKEY_PARAM_RSA_N, modulus.get()) != 1 ||
@@ -154,8 +153,7 @@ absl::StatusOr<Pkey> RsaFromJwk(const nlohmann::json& jwk, const std::string& so
 
 absl::StatusOr<Pkey> EcFromJwk(const nlohmann::json& jwk, const std::string& source) {
   const std::string curve = jwk.value("crv", "");
-  const std::pair<const char*, size_t> groups[] = {
-      {"P-256", 32}, {"P-384", 48}, {"P-521", 66}};
+  const std::pair<const char*, size_t> groups[] = {{"P-256", 32}, {"P-384", 48}, {"P-521", 66}};
   const char* group = nullptr;
   size_t coordinate_bytes = 0;
   for (const auto& [name, bytes] : groups) {
@@ -260,7 +258,8 @@ absl::StatusOr<std::vector<VerificationKey>> ParseJwks(std::string_view json,
     std::string name = absl::StrCat(source, "#", id.empty() ? std::to_string(keys.size()) : id);
     SONIC_ASSIGN_OR_RETURN(VerificationKey key, KeyFromJwk(jwk, std::move(name)));
     key.key_id = id;
-    if (jwk.contains("alg") && jwk["alg"].is_string() && !key.Accepts(jwk["alg"].get<std::string>())) {
+    if (jwk.contains("alg") && jwk["alg"].is_string() &&
+        !key.Accepts(jwk["alg"].get<std::string>())) {
       return absl::InvalidArgumentError(
           absl::StrCat(key.source, ": \"alg\" ", jwk["alg"].dump(), " does not fit the key"));
     }

@@ -40,7 +40,7 @@ struct Connection {
   std::string out;
   size_t written = 0;
   bool close_after_write = false;
-  bool peer_ended = false;  // the peer shut its side down: answer what it sent, then close
+  bool peer_ended = false;          // the peer shut its side down: answer what it sent, then close
   Clock::time_point waiting_since;  // when the current request wait began (eviction order)
   Clock::time_point deadline;
 };
@@ -75,14 +75,22 @@ std::string Header(const ParsedRequest& request, const std::string& name) {
 
 std::string_view Reason(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 431: return "Request Header Fields Too Large";
-    default: return "Error";
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 431:
+      return "Request Header Fields Too Large";
+    default:
+      return "Error";
   }
 }
 
@@ -90,8 +98,8 @@ std::string Response(int status, std::string_view content_type, std::string_view
                      bool head_only, bool keep_alive, std::string_view extra_headers = "") {
   std::string out = absl::StrCat("HTTP/1.1 ", status, " ", std::string(Reason(status)),
                                  "\r\nContent-Type: ", std::string(content_type),
-                                 "\r\nContent-Length: ", body.size(), "\r\nConnection: ",
-                                 keep_alive ? "keep-alive" : "close", "\r\n",
+                                 "\r\nContent-Length: ", body.size(),
+                                 "\r\nConnection: ", keep_alive ? "keep-alive" : "close", "\r\n",
                                  std::string(extra_headers), "\r\n");
   if (!head_only) out.append(body);
   return out;
@@ -117,8 +125,8 @@ int Listen(const std::string& address, int port) {
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
   addrinfo* found = nullptr;
-  if (getaddrinfo(address.empty() ? nullptr : address.c_str(), std::to_string(port).c_str(),
-                  &hints, &found) != 0) {
+  if (getaddrinfo(address.empty() ? nullptr : address.c_str(), std::to_string(port).c_str(), &hints,
+                  &found) != 0) {
     return -1;
   }
   int fd = -1;
@@ -248,7 +256,8 @@ class MetricsServer::Loop {
   void WaitForRequest(Connection& connection) {
     connection.phase = Phase::kReading;
     connection.waiting_since = Clock::now();
-    connection.deadline = connection.waiting_since + absl::ToChronoNanoseconds(options_.request_timeout);
+    connection.deadline =
+        connection.waiting_since + absl::ToChronoNanoseconds(options_.request_timeout);
   }
 
   void Close(int fd) {
@@ -312,17 +321,15 @@ class MetricsServer::Loop {
     }
     const std::string connection_header = absl::AsciiStrToLower(Header(request, "connection"));
     // A body is never read here (GET and HEAD have none): after one, the connection closes.
-    const bool has_body = !Header(request, "transfer-encoding").empty() ||
-                          (!Header(request, "content-length").empty() &&
-                           Header(request, "content-length") != "0");
-    const bool keep_alive =
-        !has_body && !connection.peer_ended && connection_header != "close" &&
-        (request.version != "HTTP/1.0" || connection_header == "keep-alive");
+    const bool has_body =
+        !Header(request, "transfer-encoding").empty() ||
+        (!Header(request, "content-length").empty() && Header(request, "content-length") != "0");
+    const bool keep_alive = !has_body && !connection.peer_ended && connection_header != "close" &&
+                            (request.version != "HTTP/1.0" || connection_header == "keep-alive");
     Answer(connection, Respond(request, connection, keep_alive), !keep_alive);
   }
 
-  std::string Respond(const ParsedRequest& request, const Connection& connection,
-                      bool keep_alive) {
+  std::string Respond(const ParsedRequest& request, const Connection& connection, bool keep_alive) {
     const bool head_only = request.method == "HEAD";
     if (request.path != "/metrics") {
       return Response(404, "text/plain", "not found\n", head_only, keep_alive);

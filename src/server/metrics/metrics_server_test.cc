@@ -1,10 +1,9 @@
 #include "server/metrics/metrics_server.h"
 
+#include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
-
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -152,8 +151,9 @@ TEST(MetricsServerTest, ManySlowClientsDoNotDelayAScrape) {
   EXPECT_EQ(result->body, "up 1\n");
   // The slow ones are served as well once their requests are complete.
   slow.front()->Send("ics HTTP/1.1\r\nConnection: close\r\n\r\n");
-  EXPECT_THAT(slow.front()->Receive(std::chrono::seconds(5)),
-              ::testing::AllOf(::testing::StartsWith("HTTP/1.1 200"), ::testing::EndsWith("up 1\n")));
+  EXPECT_THAT(
+      slow.front()->Receive(std::chrono::seconds(5)),
+      ::testing::AllOf(::testing::StartsWith("HTTP/1.1 200"), ::testing::EndsWith("up 1\n")));
 }
 
 TEST(MetricsServerTest, ClientsThatNeverReadDoNotDelayAScrape) {
