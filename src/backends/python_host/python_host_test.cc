@@ -64,6 +64,8 @@ TEST_F(PythonHostTest, StartsOnceAndLeavesTheGilFree) {
   EXPECT_EQ(PyGILState_Check(), 0);
   GilGuard gil;
   EXPECT_EQ(PyGILState_Check(), 1);
+  // Unbuffered: a print is not lost in a buffer no finalization flushes.
+  EXPECT_EQ(Eval("import sys\nunbuffered = sys.stdout.write_through", "unbuffered"), "True");
 }
 
 TEST_F(PythonHostTest, ImportsFromTheResolvedEnvironment) {

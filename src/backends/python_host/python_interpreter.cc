@@ -69,6 +69,8 @@ absl::Status StartInterpreter(const PythonHome& home) {
   PyConfig config;
   PyConfig_InitIsolatedConfig(&config);
   config.install_signal_handlers = 0;
+  // The interpreter is never finalized, so buffered sys.stdout/stderr would never be flushed.
+  config.buffered_stdio = 0;
   // With the environment's bin/python as sys.executable, Python's path computation reads its
   // pyvenv.cfg: sys.prefix is the environment, its site-packages on sys.path, the standard
   // library the base installation's.
