@@ -11,17 +11,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "client_executor.h"
-#include "cuda_shm_resource.h"
 #include "grpc_call.h"
 #include "grpc_transport.h"
 #include "inference/grpc_service.grpc.pb.h"
 #include "io_access.h"
-#include "memory_resource.h"
 #include "model_io.h"
-#include "region_layout.h"
-#include "region_registrars.h"
 #include "request_plan.h"
 #include "server_statistics.h"
+#include "shared_region.h"
 #include "sonic/client/client_error.h"
 #include "verbose_report.h"
 
@@ -77,25 +74,12 @@ struct TritonClient::State {
   std::deque<absl::Duration> recent_latencies;
   absl::Duration server_mean_latency;
 
-  // Where the tensors go (last: its destructor unregisters the region through `stub`). The
-  // layout of the current dispatch, and the region it used, which `retired` keeps mapped after
-  // a failover until the outputs are reset. `release_region`: a dispatch failed, so the region
-  // is unregistered (and a new one made) before the next one, not on a transport thread.
-  std::vector<internal::RequestLayout> layouts;
-  internal::RegionExtent extent;
-  std::span<std::byte> region_bytes;
-  bool release_region = false;
-  std::unique_ptr<transport::MemoryResource> retired;
-  std::unique_ptr<transport::MemoryResource> memory;
+  // Where the tensors go (last: its destructor unregisters the region through `stub`).
+  std::unique_ptr<internal::SharedRegion> region;
 };
 
 namespace {
 
-// The longest waits for a region's registration and unregistration. A local server answers in
-// milliseconds, but a busy machine (sanitized tests on two cores) has taken over a second; a hung
-// server holds a client's teardown no longer than kReleaseBound.
-constexpr absl::Duration kRegisterBound = absl::Seconds(10);
-constexpr absl::Duration kReleaseBound = absl::Seconds(3);
 // Successful attempts the automatic deadline looks back on.
 constexpr size_t kLatencyWindow = 32;
 
@@ -169,36 +153,10 @@ absl::StatusOr<inference::ModelStatistics> FetchStatistics(
                          absl::StrCat(context, ": no statistics for the model"));
 }
 
-// The resource `options` ask for: CUDA shared memory, system shared memory for a local server,
-// or the heap. Registration RPCs go to the server `stub` returns (the current one). Errors:
-// CreateCudaShmResource's (not built, device not visible).
-absl::StatusOr<std::unique_ptr<transport::MemoryResource>> MakeMemoryResource(
-    const TritonClient::Options& options, const std::string& address, transport::StubSource stub) {
-  auto deadline = [](absl::Duration timeout) -> transport::ContextSource {
-    return [timeout] {
-      auto context = std::make_unique<grpc::ClientContext>();
-      transport::SetTimeout(*context, timeout);
-      return context;
-    };
-  };
-  // Registering runs on the dispatching thread (when the region grows), unregistering after a
-  // failed dispatch and at teardown: neither waits long on a dead or hung server. A refused or
-  // late registration means tensors in the messages; the region is the client's own anyway.
-  transport::ContextSource new_context = deadline(std::min(options.setup_timeout, kRegisterBound));
-  transport::ContextSource release_context = deadline(kReleaseBound);
-  switch (options.shared_memory.value_or(SharedMemoryMode::kAuto)) {
-    case SharedMemoryMode::kCuda:
-      return transport::CreateCudaShmResource(
-          options.cuda_device,
-          transport::CudaShmRpcs(std::move(stub), std::move(new_context), release_context));
-    case SharedMemoryMode::kAuto:
-      if (!transport::IsLocalAddress(address)) break;
-      return std::make_unique<transport::SystemShmResource>(
-          transport::SystemShmRpcs(std::move(stub), std::move(new_context), release_context));
-    case SharedMemoryMode::kOff:
-      break;
-  }
-  return std::make_unique<transport::HeapResource>();
+internal::SharedRegion::Options RegionOptions(const TritonClient::Options& options) {
+  return {.mode = options.shared_memory.value_or(SharedMemoryMode::kAuto),
+          .cuda_device = options.cuda_device,
+          .setup_timeout = options.setup_timeout};
 }
 
 absl::StatusOr<ServerEndpoint> ResolveEndpoint(const TritonClient::Options& options) {
@@ -244,18 +202,18 @@ absl::StatusOr<std::unique_ptr<TritonClient>> TritonClient::Create(const Options
   state->stub = inference::GRPCInferenceService::NewStub(std::move(channel));
   const std::string context = Context(options, state->address);
   State* raw_state = state.get();
-  absl::StatusOr<std::unique_ptr<transport::MemoryResource>> memory = MakeMemoryResource(
-      state->options, state->address, [raw_state] { return raw_state->stub.get(); });
-  if (!memory.ok() && advised_cuda) {
+  const auto stub = [raw_state] { return raw_state->stub.get(); };
+  absl::StatusOr<std::unique_ptr<internal::SharedRegion>> region =
+      internal::SharedRegion::Create(RegionOptions(state->options), state->address, stub);
+  if (!region.ok() && advised_cuda) {
     state->options.shared_memory = SharedMemoryMode::kAuto;
-    memory = MakeMemoryResource(state->options, state->address,
-                                [raw_state] { return raw_state->stub.get(); });
+    region = internal::SharedRegion::Create(RegionOptions(state->options), state->address, stub);
   }
-  if (!memory.ok()) {
-    return MakeClientError(memory.status().code(), ErrorCategory::kBadInput,
-                           absl::StrCat(context, ": ", memory.status().message()));
+  if (!region.ok()) {
+    return MakeClientError(region.status().code(), ErrorCategory::kBadInput,
+                           absl::StrCat(context, ": ", region.status().message()));
   }
-  state->memory = *std::move(memory);
+  state->region = *std::move(region);
   SONIC_ASSIGN_OR_RETURN(state->io, FetchModel(*state->stub, options, context));
   if (options.timeout == 0 && options.auto_timeout) {
     // The automatic deadline's first estimate; without statistics it starts at auto_timeout_max.
@@ -341,34 +299,14 @@ void TritonClient::reset() {
   for (auto& [name, output] : outputs_) IoAccess::Reset(output);
   state_->requests.clear();
   state_->calls.clear();
-  state_->layouts.clear();
-  state_->extent = {};
-  state_->region_bytes = {};
-  state_->retired.reset();
+  state_->region->Reset();
 }
 
-// Lays the dispatch out in the shared region, growing it when needed; without a region (heap,
-// nothing of fixed size, or a server that refuses the region) the layouts stay empty.
+// Lays the dispatch out in the shared region (SharedRegion::LayOut).
 void TritonClient::layOutRegion() {
-  state_->layouts.clear();
-  state_->extent = {};
-  state_->region_bytes = {};
-  state_->retired.reset();
-  transport::MemoryResource& memory = *state_->memory;
-  if (state_->release_region) memory.Release();
-  state_->release_region = false;
-  if (!memory.shared()) return;
-  std::vector<internal::RequestLayout> layouts;
-  const internal::RegionExtent extent = internal::LayOutRegion(
-      state_->plan, state_->ordered_inputs, outputs_, state_->io.max_batch_size > 0, layouts);
-  if (extent.size == 0) return;
-  if (absl::Status reserved = memory.Reserve(extent.size); !reserved.ok()) {
-    useMessagesOnly(reserved);
-    return;
-  }
-  state_->layouts = std::move(layouts);
-  state_->extent = extent;
-  state_->region_bytes = memory.data();
+  absl::Status laid = state_->region->LayOut(state_->plan, state_->ordered_inputs, outputs_,
+                                             state_->io.max_batch_size > 0);
+  if (!laid.ok()) useMessagesOnly(laid);
 }
 
 // Gives up the region for the rest of the client's life: a server that refused it, or a device
@@ -379,10 +317,7 @@ void TritonClient::useMessagesOnly(const absl::Status& why) {
                        absl::StrCat(context(), ": no shared memory, tensors travel in the ",
                                     "messages: ", why.ToString()));
   }
-  state_->memory = std::make_unique<transport::HeapResource>();
-  state_->layouts.clear();
-  state_->extent = {};
-  state_->region_bytes = {};
+  state_->region->GiveUp();
 }
 
 void TritonClient::evaluate() {
@@ -409,15 +344,11 @@ void TritonClient::evaluate() {
 // Builds request i of the plan, its tensors in the region where its layout says so.
 void TritonClient::buildRequest(size_t i) {
   const internal::PlannedRequest& planned = state_->plan.requests[i];
-  const bool in_region = i < state_->layouts.size();
+  internal::SharedRegion& region = *state_->region;
   inference::ModelInferRequest request = internal::BuildRequest(
       state_->options.model_name, state_->options.model_version, state_->ordered_inputs, outputs_,
-      planned, state_->io.max_batch_size > 0,
-      in_region ? internal::InputsInRegion(state_->layouts[i]) : std::vector<bool>());
-  if (in_region) {
-    internal::PlaceInRegion(state_->layouts[i], state_->memory->region(), state_->region_bytes,
-                            state_->ordered_inputs, planned, request);
-  }
+      planned, state_->io.max_batch_size > 0, region.InputsInRegion(i));
+  if (region.InRegion(i)) region.Place(i, state_->ordered_inputs, planned, request);
   state_->requests[i] = std::move(request);
 }
 
@@ -433,11 +364,9 @@ absl::Status TritonClient::prepare() {
   layOutRegion();
   state_->requests.resize(state_->plan.requests.size());
   for (size_t i = 0; i < state_->requests.size(); ++i) buildRequest(i);
-  if (!state_->layouts.empty()) {
-    if (absl::Status flushed = state_->memory->Flush(0, state_->extent.input_end); !flushed.ok()) {
-      useMessagesOnly(flushed);
-      for (size_t i = 0; i < state_->requests.size(); ++i) buildRequest(i);
-    }
+  if (absl::Status flushed = state_->region->FlushInputs(); !flushed.ok()) {
+    useMessagesOnly(flushed);
+    for (size_t i = 0; i < state_->requests.size(); ++i) buildRequest(i);
   }
   state_->calls = std::vector<State::Call>(state_->requests.size());
   return absl::OkStatus();
@@ -567,22 +496,15 @@ void TritonClient::conclude() {
 }
 
 absl::Status TritonClient::readResponses() {
-  if (!state_->layouts.empty()) {
-    // After a failover the answered requests' outputs are in the retired region.
-    transport::MemoryResource& region = state_->retired ? *state_->retired : *state_->memory;
-    const internal::RegionExtent& extent = state_->extent;
-    SONIC_RETURN_IF_ERROR(
-        ClassifyError(region.Fetch(extent.output_begin, extent.size - extent.output_begin),
-                      absl::StrCat(context(), ": reading the outputs from shared memory")));
-  }
+  SONIC_RETURN_IF_ERROR(
+      ClassifyError(state_->region->FetchOutputs(),
+                    absl::StrCat(context(), ": reading the outputs from shared memory")));
   for (auto& [name, output] : outputs_) IoAccess::ClearEntries(output, batch_size_);
   const bool batched = state_->io.max_batch_size > 0;
   for (size_t i = 0; i < state_->calls.size(); ++i) {
-    SONIC_RETURN_IF_ERROR(internal::ReadResponse(
-        state_->calls[i].response, state_->plan.requests[i], batched, outputs_, context(),
-        i < state_->layouts.size()
-            ? internal::RegionOutputs(state_->layouts[i], state_->region_bytes)
-            : std::map<std::string, std::span<const std::byte>>()));
+    SONIC_RETURN_IF_ERROR(internal::ReadResponse(state_->calls[i].response,
+                                                 state_->plan.requests[i], batched, outputs_,
+                                                 context(), state_->region->Outputs(i)));
   }
   for (auto& [name, output] : outputs_) IoAccess::Publish(output);
   return absl::OkStatus();
@@ -680,25 +602,15 @@ void TritonClient::reportAttempt(const absl::Status& status, absl::Duration back
 }
 
 // After a failover: the region belongs to the old server. Requests still to be sent carry their
-// tensors in the messages; answered ones keep their output views in the old region, mapped by
-// `retired` until the outputs are reset. The next dispatch uses a resource for the new server.
+// tensors in the messages; answered ones keep their output views in the old region, which stays
+// mapped until the outputs are reset. The next dispatch uses a resource for the new server.
 void TritonClient::moveOffRegion() {
-  // A second failover in one dispatch: the region of the layouts is already retired, and the
-  // current resource has not reserved anything yet.
-  if (!state_->retired) state_->retired = std::move(state_->memory);
   State* state = state_.get();
-  absl::StatusOr<std::unique_ptr<transport::MemoryResource>> memory =
-      MakeMemoryResource(state_->options, state_->address, [state] { return state->stub.get(); });
-  // Create() accepted these options, so only a device that has gone away fails here.
-  if (memory.ok()) {
-    state_->memory = *std::move(memory);
-  } else {
-    state_->memory = std::make_unique<transport::HeapResource>();
-  }
-  if (state_->layouts.empty()) return;
+  state_->region->MoveTo(state_->address, [state] { return state->stub.get(); });
+  if (!state_->region->InUse()) return;
   for (size_t i = 0; i < state_->calls.size(); ++i) {
     if (state_->calls[i].succeeded) continue;
-    state_->layouts[i] = internal::RequestLayout();  // empty: everything in the messages
+    state_->region->Forget(i);  // everything in the messages
     buildRequest(i);
   }
 }
@@ -709,7 +621,7 @@ void TritonClient::completed(const absl::Status& status) {
   ++state_->stats.dispatches;
   if (!status.ok()) {
     ++state_->stats.failures;
-    state_->release_region = true;
+    state_->region->ReleaseBeforeNextDispatch();
   }
   state_->stats.wait_time += absl::Now() - state_->dispatch_start;
 }
