@@ -70,6 +70,8 @@ def main():
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--particles", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=2, help="requests in flight")
+    parser.add_argument("--instances", type=int, default=1,
+                        help="sonic-server instances (each its own session and thread)")
     parser.add_argument("--rounds", type=int, default=3, help="alternating windows of each")
     parser.add_argument("--seconds", type=float, default=3.0, help="window length")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results"))
@@ -77,7 +79,8 @@ def main():
 
     with tempfile.TemporaryDirectory() as scratch:
         repository = pathlib.Path(scratch) / "models"
-        path = onnx_models.write_particlenet(repository, "particlenet_like", extra=ONE_THREAD)
+        path = onnx_models.write_particlenet(repository, "particlenet_like",
+                                             instances=args.instances, extra=ONE_THREAD)
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
@@ -101,6 +104,7 @@ def main():
                   f"onnxruntime {ort.__version__}"),
         "batch": args.batch,
         "concurrency": args.concurrency,
+        "instances": args.instances,
         "direct_inferences_per_s": statistics.median(direct),
         "served_inferences_per_s": statistics.median(served),
         "ratio": statistics.median(served) / statistics.median(direct),
