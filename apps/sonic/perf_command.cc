@@ -251,6 +251,8 @@ void AddServerFlags(CLI::App& command, PerfFlags& flags) {
   command.add_option("--bearer-token-file", o.connection.token_file,
                      "send the bearer token in this file with every request (read again when it "
                      "changes)");
+  command.add_option("--bearer-token-env", o.connection.token_env,
+                     "send the bearer token in this environment variable with every request");
 }
 
 void AddReportFlags(CLI::App& command, PerfFlags& flags) {

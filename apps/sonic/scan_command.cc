@@ -54,6 +54,8 @@ void AddModelFlags(CLI::App& command, tools::ClientJobOptions& job) {
   command.add_option("--bearer-token-file", job.token_file,
                      "send the bearer token in this file with every request (read again when it "
                      "changes)");
+  command.add_option("--bearer-token-env", job.token_env,
+                     "send the bearer token in this environment variable with every request");
 }
 
 // The K of each step from "start[:end[:step]]" (whole numbers). Empty on error.

@@ -63,7 +63,7 @@ absl::StatusOr<std::unique_ptr<InferenceConnection>> InferenceConnection::Create
                                      .private_key_file = options.private_key_file,
                                      .certificate_chain_file = options.certificate_chain_file,
                                      .token_file = options.token_file,
-                                     .token_env = ""},
+                                     .token_env = options.token_env},
                              .compression = ToGrpc(options.compression)});
   if (!channel.ok()) return channel.status();
   return std::unique_ptr<InferenceConnection>(

@@ -37,8 +37,10 @@ struct ConnectionOptions {
   std::string root_certificates_file;
   std::string private_key_file;
   std::string certificate_chain_file;
-  // A file holding a bearer token sent with every RPC, read again when it changes; empty: none.
+  // A bearer token sent with every RPC: from this file, read again when it changes, else from
+  // this environment variable; both empty: none.
   std::string token_file;
+  std::string token_env;
   absl::Duration rpc_deadline = absl::Seconds(60);  // of every RPC, ModelInfer included
   // Sent as gRPC metadata with every RPC (perf_analyzer's -H): keys lowercase (ParseHeader).
   std::vector<std::pair<std::string, std::string>> metadata;

@@ -14,6 +14,7 @@ absl::StatusOr<JobReport> RunClientJob(const ClientJobOptions& options) {
   ConnectionOptions connection_options;
   connection_options.address = options.address;
   connection_options.token_file = options.token_file;
+  connection_options.token_env = options.token_env;
   SONIC_ASSIGN_OR_RETURN(std::unique_ptr<InferenceConnection> connection,
                          InferenceConnection::Create(connection_options));
   SONIC_ASSIGN_OR_RETURN(ModelInterface model,
@@ -76,6 +77,9 @@ std::vector<std::string> ClientJobCommand(const std::filesystem::path& sonic_bin
   for (const std::string& shape : options.shapes) command.insert(command.end(), {"--shape", shape});
   if (!options.token_file.empty()) {
     command.insert(command.end(), {"--bearer-token-file", options.token_file});
+  }
+  if (!options.token_env.empty()) {
+    command.insert(command.end(), {"--bearer-token-env", options.token_env});
   }
   return command;
 }

@@ -25,8 +25,10 @@ struct ClientJobOptions {
   int64_t batch_size = 1;
   std::vector<std::string> shapes;   // --shape NAME:d1,d2,...
   std::string input_data = "random";
-  // A file holding a bearer token sent with every request; empty: none.
+  // A bearer token sent with every request: from this file, else this environment variable (the
+  // jobs inherit the scan's environment); both empty: none.
   std::string token_file;
+  std::string token_env;
   int threads = 1;
   absl::Time start;                  // the common start of the measured window
   absl::Duration duration = absl::Seconds(5);
