@@ -182,9 +182,9 @@ absl::StatusOr<std::unique_ptr<InferenceRequest>> EnsembleScheduler::Run::BuildS
     const std::string what = absl::StrCat(StepName(step), " input '", input.name(),
                                           "' (ensemble tensor '", mapped->second, "')");
     if (static_cast<int32_t>(value.type) != input.data_type()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          what, " is ", std::string(WireName(value.type)), ", the model expects ",
-          inference::DataType_Name(input.data_type())));
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, " is ", std::string(WireName(value.type)), ", the model expects ",
+                       inference::DataType_Name(input.data_type())));
     }
     int64_t rows = 0;
     if (!FitsDims(Dims(input.dims()), batching, shape, rows) || (batch != 0 && rows != batch) ||
@@ -193,8 +193,7 @@ absl::StatusOr<std::unique_ptr<InferenceRequest>> EnsembleScheduler::Run::BuildS
           what, " has shape ", ShapeToString(shape), ", which does not fit the model's dims ",
           ShapeToString(Dims(input.dims())),
           batching ? absl::StrCat(" with a batch of at most ", config.max_batch_size(),
-                                  batch != 0 ? absl::StrCat(" rows (other inputs have ", batch,
-                                                            ")")
+                                  batch != 0 ? absl::StrCat(" rows (other inputs have ", batch, ")")
                                              : " rows")
                    : ""));
     }
@@ -206,7 +205,8 @@ absl::StatusOr<std::unique_ptr<InferenceRequest>> EnsembleScheduler::Run::BuildS
   for (const auto& [model_output, tensor] : graph_.steps[step].outputs) {
     if (Wanted(tensor)) request->outputs.push_back({model_output, 0});
   }
-  request->on_complete = [run = shared_from_this(), step](absl::StatusOr<InferenceResponse> result) {
+  request->on_complete = [run = shared_from_this(),
+                          step](absl::StatusOr<InferenceResponse> result) {
     run->StepDone(step, std::move(result));
   };
   return request;
@@ -300,8 +300,8 @@ absl::StatusOr<InferenceResponse> EnsembleScheduler::Run::BuildResponse() {
       if (candidate.name() == requested.name) output = &candidate;
     }
     if (value == tensors_.end() || output == nullptr) {
-      return absl::InternalError(absl::StrCat("ensemble output '", requested.name,
-                                              "' was not produced"));
+      return absl::InternalError(
+          absl::StrCat("ensemble output '", requested.name, "' was not produced"));
     }
     Shape shape = AdaptShape(Dims(output->dims()), batching, value->second);
     int64_t rows = 0;
@@ -313,9 +313,9 @@ absl::StatusOr<InferenceResponse> EnsembleScheduler::Run::BuildResponse() {
           batching ? absl::StrCat(" with the request's batch of ", request_->batch_size) : ""));
     }
     const auto& bytes = value->second.data;
-    response.outputs.push_back({requested.name, value->second.type, std::move(shape),
-                                std::string(reinterpret_cast<const char*>(bytes.data()),
-                                            bytes.size())});
+    response.outputs.push_back(
+        {requested.name, value->second.type, std::move(shape),
+         std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size())});
   }
   return response;
 }
@@ -334,8 +334,9 @@ void EnsembleScheduler::Run::Finish() {
   const uint64_t request_ns = now_ns - request_->arrival_ns;
   if (result.ok()) {
     options.stats->RecordSuccess(request_ns, start_ns_ - request_->arrival_ns, times);
-    options.stats->RecordExecution(static_cast<uint64_t>(std::max<int64_t>(request_->batch_size, 1)),
-                                   times, options.clock->NowEpochMs());
+    options.stats->RecordExecution(
+        static_cast<uint64_t>(std::max<int64_t>(request_->batch_size, 1)), times,
+        options.clock->NowEpochMs());
   } else {
     options.stats->RecordFailure(request_ns, ReasonFor(result.status()));
     result = InEnsemble(config_, result.status());
@@ -345,7 +346,7 @@ void EnsembleScheduler::Run::Finish() {
   // The ensemble's own version outlives RunFinished: were this its last reference, its
   // destructor would drain this scheduler and wait for this very run.
   std::shared_ptr<ModelVersion> ensemble = std::move(request_->model);
-  request_.reset();  // releases the request's bytes
+  request_.reset();          // releases the request's bytes
   scheduler_.RunFinished();  // the scheduler may be gone once `ensemble` is released
 }
 
@@ -392,11 +393,12 @@ absl::Status EnsembleScheduler::Admit(const InferenceRequest& request,
     const EnsembleGraph::Step& info = graph_.steps[step];
     const std::string name = absl::StrCat("step[", step, "] (model '", info.model_name, "')");
     for (const auto& [model_input, tensor] : info.inputs) {
-      const bool sent = std::any_of(request.inputs.begin(), request.inputs.end(),
-                                    [&](const RequestInput& input) { return input.name == tensor; });
+      const bool sent =
+          std::any_of(request.inputs.begin(), request.inputs.end(),
+                      [&](const RequestInput& input) { return input.name == tensor; });
       if (!sent && !graph_.writer.contains(tensor)) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            name, " reads ensemble input '", tensor, "', which the request did not send"));
+        return absl::InvalidArgumentError(absl::StrCat(name, " reads ensemble input '", tensor,
+                                                       "', which the request did not send"));
       }
     }
     absl::StatusOr<std::shared_ptr<ModelVersion>> model =

@@ -47,9 +47,8 @@ class ModelVersion;
 
 // The ready version `version` (-1: the highest ready version) of model `name`, or why there is
 // none (ModelManager::Get's errors).
-using ModelResolver =
-    std::function<absl::StatusOr<std::shared_ptr<ModelVersion>>(const std::string& name,
-                                                                int64_t version)>;
+using ModelResolver = std::function<absl::StatusOr<std::shared_ptr<ModelVersion>>(
+    const std::string& name, int64_t version)>;
 
 class EnsembleScheduler {
  public:

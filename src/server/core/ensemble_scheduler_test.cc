@@ -9,6 +9,7 @@
 
 #include <cstring>
 #include <future>
+#include <optional>
 
 #include "server/core/model_manager.h"
 #include "server/repository/temp_directory_for_test.h"
@@ -20,31 +21,86 @@ using ::testing::HasSubstr;
 
 // "id": IN -> OUT; "pair": A, B -> A_OUT, B_OUT; FP32 [2], max_batch_size 4.
 constexpr char kId[] = R"pb(
-  name: "id" backend: "identity" max_batch_size: 4
-  input { name: "IN" data_type: TYPE_FP32 dims: [ 2 ] }
-  output { name: "OUT" data_type: TYPE_FP32 dims: [ 2 ] }
+  name: "id"
+  backend: "identity"
+  max_batch_size: 4
+  input {
+    name: "IN"
+    data_type: TYPE_FP32
+    dims: [ 2 ]
+  }
+  output {
+    name: "OUT"
+    data_type: TYPE_FP32
+    dims: [ 2 ]
+  }
 )pb";
 constexpr char kPair[] = R"pb(
-  name: "pair" backend: "identity" max_batch_size: 4
-  input { name: "A" data_type: TYPE_FP32 dims: [ 2 ] }
-  input { name: "B" data_type: TYPE_FP32 dims: [ 2 ] }
-  output { name: "A_OUT" data_type: TYPE_FP32 dims: [ 2 ] }
-  output { name: "B_OUT" data_type: TYPE_FP32 dims: [ 2 ] }
+  name: "pair"
+  backend: "identity"
+  max_batch_size: 4
+  input {
+    name: "A"
+    data_type: TYPE_FP32
+    dims: [ 2 ]
+  }
+  input {
+    name: "B"
+    data_type: TYPE_FP32
+    dims: [ 2 ]
+  }
+  output {
+    name: "A_OUT"
+    data_type: TYPE_FP32
+    dims: [ 2 ]
+  }
+  output {
+    name: "B_OUT"
+    data_type: TYPE_FP32
+    dims: [ 2 ]
+  }
 )pb";
 // X fans out to two "id" steps whose outputs meet again in "pair"; steps listed out of order.
 constexpr char kDiamond[] = R"pb(
-  name: "diamond" platform: "ensemble" max_batch_size: 4
-  input { name: "X" data_type: TYPE_FP32 dims: [ -1 ] }
-  output { name: "Y1" data_type: TYPE_FP32 dims: [ 2 ] }
-  output { name: "Y2" data_type: TYPE_FP32 dims: [ 2 ] }
+  name: "diamond"
+  platform: "ensemble"
+  max_batch_size: 4
+  input {
+    name: "X"
+    data_type: TYPE_FP32
+    dims: [ -1 ]
+  }
+  output {
+    name: "Y1"
+    data_type: TYPE_FP32
+    dims: [ 2 ]
+  }
+  output {
+    name: "Y2"
+    data_type: TYPE_FP32
+    dims: [ 2 ]
+  }
   ensemble_scheduling {
-    step { model_name: "pair" model_version: -1
-           input_map { key: "A" value: "left" } input_map { key: "B" value: "right" }
-           output_map { key: "A_OUT" value: "Y1" } output_map { key: "B_OUT" value: "Y2" } }
-    step { model_name: "id" model_version: -1
-           input_map { key: "IN" value: "X" } output_map { key: "OUT" value: "left" } }
-    step { model_name: "id" model_version: 1
-           input_map { key: "IN" value: "X" } output_map { key: "OUT" value: "right" } }
+    step {
+      model_name: "pair"
+      model_version: -1
+      input_map { key: "A" value: "left" }
+      input_map { key: "B" value: "right" }
+      output_map { key: "A_OUT" value: "Y1" }
+      output_map { key: "B_OUT" value: "Y2" }
+    }
+    step {
+      model_name: "id"
+      model_version: -1
+      input_map { key: "IN" value: "X" }
+      output_map { key: "OUT" value: "left" }
+    }
+    step {
+      model_name: "id"
+      model_version: 1
+      input_map { key: "IN" value: "X" }
+      output_map { key: "OUT" value: "right" }
+    }
   }
 )pb";
 
@@ -59,16 +115,18 @@ class EnsembleTest : public ::testing::Test {
     if (!manager_) {
       repository_ = *ModelRepository::Create({dir_.path()});
       backends_ = *BackendRegistry::Create({dir_.path() / "no-plugins"});
-      manager_ = std::make_unique<ModelManager>(ModelManager::Options{
-          .repository = repository_.get(),
-          .backends = backends_.get(),
-          .mode = ModelControlMode::kExplicit});
+      manager_ = std::make_unique<ModelManager>(
+          ModelManager::Options{.repository = repository_.get(),
+                                .backends = backends_.get(),
+                                .mode = ModelControlMode::kExplicit});
     }
     return *manager_;
   }
 
+  // A request of X = `x` (shape [1, x.size()], or `shape`) for `outputs`.
   absl::StatusOr<InferenceResponse> Infer(std::string_view model, std::vector<float> x,
-                                          std::vector<std::string> outputs) {
+                                          std::vector<std::string> outputs,
+                                          std::optional<Shape> shape = std::nullopt) {
     absl::StatusOr<std::shared_ptr<ModelVersion>> version = Manager().Get(model);
     if (!version.ok()) return version.status();
     std::promise<absl::StatusOr<InferenceResponse>> done;
@@ -76,7 +134,8 @@ class EnsembleTest : public ::testing::Test {
     request->model = *version;
     request->id = "r1";
     request->batch_size = 1;
-    request->inputs.push_back({"X", DataType::kFp32, {1, static_cast<int64_t>(x.size())},
+    request->inputs.push_back({"X", DataType::kFp32,
+                               shape.value_or(Shape{1, static_cast<int64_t>(x.size())}),
                                std::as_bytes(std::span<const float>(x))});
     for (const std::string& name : outputs) request->outputs.push_back({name, 0});
     request->on_complete = [&done](absl::StatusOr<InferenceResponse> r) {
@@ -92,7 +151,9 @@ class EnsembleTest : public ::testing::Test {
     return values;
   }
 
-  StatisticsSnapshot Stats(std::string_view model) { return (*Manager().Get(model))->stats().Snapshot(); }
+  StatisticsSnapshot Stats(std::string_view model) {
+    return (*Manager().Get(model))->stats().Snapshot();
+  }
 
   TempDirectoryForTest dir_;
   std::unique_ptr<ModelRepository> repository_;
@@ -132,16 +193,38 @@ TEST_F(EnsembleTest, RunsOnlyTheStepsTheRequestedOutputsNeed) {
   Write("id", kId);
   Write("pair", kPair);
   Write("chain", R"pb(
-    name: "chain" platform: "ensemble" max_batch_size: 4
-    input { name: "X" data_type: TYPE_FP32 dims: [ 2 ] }
-    output { name: "MID" data_type: TYPE_FP32 dims: [ 2 ] }
-    output { name: "Y" data_type: TYPE_FP32 dims: [ 2 ] }
+    name: "chain"
+    platform: "ensemble"
+    max_batch_size: 4
+    input {
+      name: "X"
+      data_type: TYPE_FP32
+      dims: [ 2 ]
+    }
+    output {
+      name: "MID"
+      data_type: TYPE_FP32
+      dims: [ 2 ]
+    }
+    output {
+      name: "Y"
+      data_type: TYPE_FP32
+      dims: [ 2 ]
+    }
     ensemble_scheduling {
-      step { model_name: "id" model_version: -1
-             input_map { key: "IN" value: "X" } output_map { key: "OUT" value: "MID" } }
-      step { model_name: "pair" model_version: -1
-             input_map { key: "A" value: "MID" } input_map { key: "B" value: "X" }
-             output_map { key: "A_OUT" value: "Y" } }
+      step {
+        model_name: "id"
+        model_version: -1
+        input_map { key: "IN" value: "X" }
+        output_map { key: "OUT" value: "MID" }
+      }
+      step {
+        model_name: "pair"
+        model_version: -1
+        input_map { key: "A" value: "MID" }
+        input_map { key: "B" value: "X" }
+        output_map { key: "A_OUT" value: "Y" }
+      }
     }
   )pb");
   ASSERT_TRUE(Manager().Load("chain").ok());
@@ -150,6 +233,101 @@ TEST_F(EnsembleTest, RunsOnlyTheStepsTheRequestedOutputsNeed) {
   EXPECT_EQ(Floats(response->outputs[0]), (std::vector<float>{3.0f, 4.0f}));
   EXPECT_EQ(Stats("id").success.count, 1u);
   EXPECT_EQ(Stats("pair").success.count, 0u);  // not needed for MID
+}
+
+TEST_F(EnsembleTest, StepsOfConcurrentRequestsShareTheComposingModelsBatches) {
+  Write("dyn", R"pb(
+    name: "dyn"
+    backend: "identity"
+    max_batch_size: 4
+    input {
+      name: "IN"
+      data_type: TYPE_FP32
+      dims: [ 2 ]
+    }
+    output {
+      name: "OUT"
+      data_type: TYPE_FP32
+      dims: [ 2 ]
+    }
+    dynamic_batching {
+      preferred_batch_size: [ 4 ]
+      max_queue_delay_microseconds: 30000000
+    }
+  )pb");
+  Write("via_dyn", R"pb(
+    name: "via_dyn"
+    platform: "ensemble"
+    max_batch_size: 4
+    input {
+      name: "X"
+      data_type: TYPE_FP32
+      dims: [ 2 ]
+    }
+    output {
+      name: "Y"
+      data_type: TYPE_FP32
+      dims: [ 2 ]
+    }
+    ensemble_scheduling {
+      step {
+        model_name: "dyn"
+        model_version: -1
+        input_map { key: "IN" value: "X" }
+        output_map { key: "OUT" value: "Y" }
+      }
+    }
+  )pb");
+  ASSERT_TRUE(Manager().Load("via_dyn").ok());
+  std::vector<std::future<absl::StatusOr<InferenceResponse>>> results;
+  for (int i = 0; i < 4; ++i) {
+    results.push_back(std::async(std::launch::async, [this, i] {
+      return Infer("via_dyn", {float(i), float(-i)}, {"Y"});
+    }));
+  }
+  for (int i = 0; i < 4; ++i) {
+    absl::StatusOr<InferenceResponse> response = results[i].get();
+    ASSERT_TRUE(response.ok()) << response.status();
+    EXPECT_EQ(Floats(response->outputs[0]), (std::vector<float>{float(i), float(-i)}));
+  }
+  // The batch forms when the fourth request arrives (preferred size), long before the delay.
+  StatisticsSnapshot dyn = Stats("dyn");
+  EXPECT_EQ(dyn.execution_count, 1u);
+  EXPECT_EQ(dyn.inference_count, 4u);
+  EXPECT_EQ(Stats("via_dyn").execution_count, 4u);
+}
+
+TEST_F(EnsembleTest, ANonBatchingEnsembleRunsABatchingModelWithABatchOfOne) {
+  Write("id", kId);
+  Write("flat", R"pb(
+    name: "flat"
+    platform: "ensemble"
+    max_batch_size: 0
+    input {
+      name: "X"
+      data_type: TYPE_FP32
+      dims: [ 2 ]
+    }
+    output {
+      name: "Y"
+      data_type: TYPE_FP32
+      dims: [ 2 ]
+    }
+    ensemble_scheduling {
+      step {
+        model_name: "id"
+        model_version: -1
+        input_map { key: "IN" value: "X" }
+        output_map { key: "OUT" value: "Y" }
+      }
+    }
+  )pb");
+  ASSERT_TRUE(Manager().Load("flat").ok());
+  absl::StatusOr<InferenceResponse> response = Infer("flat", {5.0f, 6.0f}, {"Y"}, Shape{2});
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->outputs[0].shape, (Shape{2}));  // the step ran [1, 2]; the batch goes again
+  EXPECT_EQ(Floats(response->outputs[0]), (std::vector<float>{5.0f, 6.0f}));
+  EXPECT_EQ(Stats("id").inference_count, 1u);
 }
 
 TEST_F(EnsembleTest, AStepThatFailsFailsTheRequestWithTheReason) {
@@ -193,19 +371,46 @@ TEST_F(EnsembleTest, IsUnavailableWhileAComposingModelIsNotReady) {
 TEST_F(EnsembleTest, RefusesUnknownModelsAndCircularDependenciesAtLoad) {
   Write("id", kId);
   Write("lost", R"pb(
-    name: "lost" platform: "ensemble" max_batch_size: 4
-    input { name: "X" data_type: TYPE_FP32 dims: [ 2 ] }
-    output { name: "Y" data_type: TYPE_FP32 dims: [ 2 ] }
-    ensemble_scheduling { step { model_name: "nowhere" model_version: -1
-      input_map { key: "IN" value: "X" } output_map { key: "OUT" value: "Y" } } }
+    name: "lost"
+    platform: "ensemble"
+    max_batch_size: 4
+    input {
+      name: "X"
+      data_type: TYPE_FP32
+      dims: [ 2 ]
+    }
+    output {
+      name: "Y"
+      data_type: TYPE_FP32
+      dims: [ 2 ]
+    }
+    ensemble_scheduling {
+      step {
+        model_name: "nowhere"
+        model_version: -1
+        input_map { key: "IN" value: "X" }
+        output_map { key: "OUT" value: "Y" }
+      }
+    }
   )pb");
   for (std::string_view name : {"e1", "e2"}) {
     const std::string other = name == "e1" ? "e2" : "e1";
-    Write(name, "name: \"" + std::string(name) + R"pb(" platform: "ensemble" max_batch_size: 4
-      input { name: "IN" data_type: TYPE_FP32 dims: [ 2 ] }
-      output { name: "OUT" data_type: TYPE_FP32 dims: [ 2 ] }
-      ensemble_scheduling { step { model_name: ")pb" + other + R"pb(" model_version: -1
-        input_map { key: "IN" value: "IN" } output_map { key: "OUT" value: "OUT" } } }
+    Write(name, "name: \"" + std::string(name) +
+                    R"pb(" platform: " ensemble " max_batch_size: 4
+                         input {
+                           name: "IN"
+                           data_type: TYPE_FP32
+                           dims: [ 2 ]
+                         }
+                         output {
+                           name: "OUT"
+                           data_type: TYPE_FP32
+                           dims: [ 2 ]
+                         }
+                         ensemble_scheduling { step { model_name: ")pb" +
+                    other + R"pb(                                 " model_version: -1
+        input_map { key: "IN" value: "IN" } output_map { key: "OUT" value: "OUT" } }
+                                                                  }
     )pb");
   }
   absl::Status lost = Manager().Load("lost");

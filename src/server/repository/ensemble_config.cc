@@ -29,28 +29,29 @@ bool Has(const Tensors& tensors, std::string_view name) {
 }
 
 absl::Status CheckEnsembleFields(const ModelConfig& config) {
-  const char* const fields[] = {"instance_group", "optimization", "model_warmup",
-                                     "sequence_batching", "batch_input", "batch_output"};
+  const char* const fields[] = {"instance_group",    "optimization", "model_warmup",
+                                "sequence_batching", "batch_input",  "batch_output"};
   const bool set[] = {config.instance_group_size() > 0, config.has_optimization(),
                       config.model_warmup_size() > 0,   config.has_sequence_batching(),
                       config.batch_input_size() > 0,    config.batch_output_size() > 0};
   for (size_t i = 0; i < std::size(fields); ++i) {
     if (set[i]) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "model '", config.name(), "': ", fields[i], " must not be set for an ensemble"));
+      return absl::InvalidArgumentError(absl::StrCat("model '", config.name(), "': ", fields[i],
+                                                     " must not be set for an ensemble"));
     }
   }
   if (!config.backend().empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "model '", config.name(), "': backend must not be set for an ensemble, got '",
-        config.backend(), "'"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("model '", config.name(), "': backend must not be set for an ensemble, got '",
+                     config.backend(), "'"));
   }
   auto reshaped = [](const auto& tensor) { return tensor.has_reshape(); };
   if (std::any_of(config.input().begin(), config.input().end(), reshaped) ||
       std::any_of(config.output().begin(), config.output().end(), reshaped)) {
-    return absl::UnimplementedError(absl::StrCat(
-        "model '", config.name(), "': reshape of an ensemble's input or output is not supported "
-        "by sonic-server"));
+    return absl::UnimplementedError(
+        absl::StrCat("model '", config.name(),
+                     "': reshape of an ensemble's input or output is not supported "
+                     "by sonic-server"));
   }
   if (!config.has_ensemble_scheduling() || config.ensemble_scheduling().step_size() == 0) {
     return Invalid(config, "an ensemble must list at least one step");
@@ -69,8 +70,10 @@ absl::Status ReadSteps(const ModelConfig& config, EnsembleGraph& graph) {
     const std::string name = StepName(graph, static_cast<size_t>(i));
     if (step.model_name().empty()) return Invalid(config, "step[", i, "]: model_name is empty");
     if (step.model_version() != -1 && step.model_version() < 1) {
-      return Invalid(config, name, ": model_version must be -1 (the latest version) or a "
-                     "version number, got ", step.model_version());
+      return Invalid(config, name,
+                     ": model_version must be -1 (the latest version) or a "
+                     "version number, got ",
+                     step.model_version());
     }
     if (step.input_map().empty()) return Invalid(config, name, ": input_map is empty");
     if (step.output_map().empty()) return Invalid(config, name, ": output_map is empty");
@@ -225,9 +228,8 @@ absl::Status AddUse(const ModelConfig& ensemble, std::map<std::string, TensorUse
   }
   if (!SameDimsWithWildcard(seen.dims, use.dims) &&
       !SameDimsWithWildcard(seen.FullDims(), use.FullDims())) {
-    return Invalid(ensemble, "ensemble tensor '", tensor, "' has shape ",
-                   DimsText(seen.FullDims()), " in ", seen.origin, " but ",
-                   DimsText(use.FullDims()), " in ", use.origin);
+    return Invalid(ensemble, "ensemble tensor '", tensor, "' has shape ", DimsText(seen.FullDims()),
+                   " in ", seen.origin, " but ", DimsText(use.FullDims()), " in ", use.origin);
   }
   return absl::OkStatus();
 }
@@ -256,9 +258,9 @@ absl::Status ValidateStep(const ModelConfig& ensemble, const EnsembleGraph& grap
       return Invalid(ensemble, name, ": input_map names '", model_input,
                      "', which is not an input of model '", model.name(), "'");
     }
-    SONIC_RETURN_IF_ERROR(AddUse(ensemble, uses, tensor,
-                                 {input->data_type(),
-                                  {input->dims().begin(), input->dims().end()}, batching, origin}));
+    SONIC_RETURN_IF_ERROR(AddUse(
+        ensemble, uses, tensor,
+        {input->data_type(), {input->dims().begin(), input->dims().end()}, batching, origin}));
   }
   for (const auto& input : model.input()) {
     const bool mapped = std::any_of(step.inputs.begin(), step.inputs.end(),
@@ -303,16 +305,15 @@ absl::Status ValidateComposingModels(const ModelConfig& ensemble, const Ensemble
   const bool batching = ensemble.max_batch_size() > 0;
   const std::string origin = absl::StrCat("ensemble '", ensemble.name(), "'");
   for (const auto& input : ensemble.input()) {
-    uses.emplace(input.name(), TensorUse{input.data_type(),
-                                         {input.dims().begin(), input.dims().end()},
-                                         batching,
-                                         origin});
+    uses.emplace(
+        input.name(),
+        TensorUse{input.data_type(), {input.dims().begin(), input.dims().end()}, batching, origin});
   }
   for (const auto& output : ensemble.output()) {
-    uses.emplace(output.name(), TensorUse{output.data_type(),
-                                          {output.dims().begin(), output.dims().end()},
-                                          batching,
-                                          origin});
+    uses.emplace(
+        output.name(),
+        TensorUse{
+            output.data_type(), {output.dims().begin(), output.dims().end()}, batching, origin});
   }
   for (size_t step : graph.order) {
     SONIC_RETURN_IF_ERROR(ValidateStep(ensemble, graph, step, *step_models[step], uses));

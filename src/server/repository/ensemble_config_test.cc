@@ -24,8 +24,8 @@ inference::ModelConfig Parse(const std::string& text) {
 }
 
 std::string Step(const std::string& model, const std::string& inputs, const std::string& outputs) {
-  return absl::StrCat("step { model_name: \"", model, "\" model_version: -1 ", inputs, " ",
-                      outputs, " }\n");
+  return absl::StrCat("step { model_name: \"", model, "\" model_version: -1 ", inputs, " ", outputs,
+                      " }\n");
 }
 
 std::string In(const std::string& key, const std::string& value) {
@@ -54,9 +54,7 @@ std::string Diamond() {
                   Step("join", In("a", "A") + In("b", "B"), Out("y", "ab")));
 }
 
-absl::Status Validate(const std::string& text) {
-  return ValidateModelConfig(Parse(text));
-}
+absl::Status Validate(const std::string& text) { return ValidateModelConfig(Parse(text)); }
 
 TEST(EnsembleGraphTest, OrdersStepsByDependency) {
   absl::StatusOr<EnsembleGraph> graph = BuildEnsembleGraph(Parse(Diamond()));
@@ -108,8 +106,7 @@ TEST(EnsembleGraphTest, RefusesBrokenGraphsWithTheReason) {
       {"version 0",
        Ensemble("step { model_name: \"m\" " + In("a", "A") + In("b", "B") + Out("y", "Y") + "}"),
        "model_version must be -1"},
-      {"instance group",
-       Diamond() + "instance_group { kind: KIND_CPU }",
+      {"instance group", Diamond() + "instance_group { kind: KIND_CPU }",
        "instance_group must not be set for an ensemble"},
   };
   for (const BrokenCase& c : cases) {
@@ -165,7 +162,8 @@ TEST(ValidateComposingModelsTest, RefusesMismatchesWithTheReason) {
     std::string message;
   };
   const std::vector<Case> cases = {
-      {"data type", [](Composing& m) { m.id.mutable_output(0)->set_data_type(inference::TYPE_INT32); },
+      {"data type",
+       [](Composing& m) { m.id.mutable_output(0)->set_data_type(inference::TYPE_INT32); },
        "ensemble tensor 'left' has data type TYPE_INT32 in model 'id' but TYPE_FP32 in model "
        "'join'"},
       {"shape", [](Composing& m) { m.id.mutable_output(0)->set_dims(0, 5); },
