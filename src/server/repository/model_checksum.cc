@@ -62,6 +62,35 @@ bool IsMd5Hex(std::string_view text) {
          std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isxdigit(c); });
 }
 
+// `file` under `model_dir`, refused when it leads elsewhere. A path into a version directory
+// ("1/model.pt") is confined to that directory, which may itself be a link (a repository of
+// links to the real version directories, as TritonService's fallback server builds), as the
+// backends' files are (CheckModelFilesInside); any other path to the model directory.
+absl::StatusOr<fs::path> ConfinedPath(const fs::path& model_dir, const std::string& file) {
+  constexpr char kWhat[] = "checksum agent: file";
+  constexpr char kWhere[] = "the model directory";
+  const fs::path written(file);
+  auto first = written.begin();
+  const bool version_first = written.is_relative() && first != written.end() &&
+                             std::next(first) != written.end() && !first->empty() &&
+                             std::all_of(first->native().begin(), first->native().end(),
+                                         [](unsigned char c) { return std::isdigit(c); });
+  std::error_code error;
+  if (version_first && fs::is_directory(model_dir / *first, error)) {
+    fs::path rest;
+    for (auto part = std::next(first); part != written.end(); ++part) rest /= *part;
+    if (!CheckPathInside(model_dir / *first, rest.string(), kWhat, kWhere).ok()) {
+      // CheckPathInside's words, with the whole name rather than the part after the version.
+      return absl::InvalidArgumentError(
+          absl::StrCat(kWhat, " '", Quoted(file), "' must be a relative path inside ", kWhere,
+                       " (symlinks resolved); model files elsewhere are not served"));
+    }
+    return model_dir / *first / rest;
+  }
+  SONIC_RETURN_IF_ERROR(CheckPathInside(model_dir, file, kWhat, kWhere));
+  return model_dir / file;
+}
+
 // One "MD5:<file>" = "<digest>" parameter.
 absl::Status VerifyOne(const fs::path& model_dir, const std::string& key,
                        const std::string& expected) {
@@ -82,9 +111,8 @@ absl::Status VerifyOne(const fs::path& model_dir, const std::string& key,
                                                    Quoted(file), "' ('", Quoted(expected),
                                                    "') is not 32 hex digits"));
   }
-  SONIC_RETURN_IF_ERROR(
-      CheckPathInside(model_dir, file, "checksum agent: file", "the model directory"));
-  absl::StatusOr<std::string> actual = FileMd5Hex(model_dir / file);
+  SONIC_ASSIGN_OR_RETURN(const fs::path path, ConfinedPath(model_dir, file));
+  absl::StatusOr<std::string> actual = FileMd5Hex(path);
   if (!actual.ok()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "checksum agent: cannot verify '", Quoted(file), "': ", actual.status().message()));

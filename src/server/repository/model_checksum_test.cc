@@ -106,6 +106,22 @@ TEST_F(ModelChecksumTest, FilesOutsideTheModelDirectoryAreRefused) {
   }
 }
 
+// TritonService's fallback server links the version directories into a model directory of its
+// own: files in a linked version directory are inside, links out of it are not.
+TEST_F(ModelChecksumTest, AVersionDirectoryMayBeALink) {
+  dir_.WriteFile("linked/m/config.pbtxt", "name: \"m\"");
+  const fs::path linked = dir_.path() / "linked/m";
+  ASSERT_EQ(::symlink((model_dir() / "1").c_str(), (linked / "1").c_str()), 0);
+  EXPECT_TRUE(VerifyModelChecksums(Config({{"MD5:1/weights", kAbc}}), linked, "m").ok());
+  ASSERT_EQ(::symlink((dir_.path() / "outside/evil").c_str(), (model_dir() / "1/evil").c_str()), 0);
+  absl::Status status = VerifyModelChecksums(Config({{"MD5:1/evil", kAbc}}), linked, "m");
+  EXPECT_TRUE(absl::IsInvalidArgument(status)) << status;
+  EXPECT_THAT(status.message(), HasSubstr("file '1/evil' must be a relative path inside the "
+                                          "model directory"));
+  status = VerifyModelChecksums(Config({{"MD5:1/../../m/1/weights", kAbc}}), linked, "m");
+  EXPECT_TRUE(absl::IsInvalidArgument(status)) << status;
+}
+
 TEST_F(ModelChecksumTest, MalformedParametersAndOtherAgentsAreRefused) {
   absl::Status status = Verify(Config({{"1/weights", kAbc}}));
   EXPECT_THAT(status.message(), HasSubstr("is not '<algorithm>:<file>'"));
