@@ -103,9 +103,9 @@ typedef struct SonicBackendOutputAllocator {
                     uint32_t rank, uint64_t byte_size);
 } SonicBackendOutputAllocator;
 
-/* One request of a batch handed over request by request (SonicBackendRequestApi). Its inputs are the tensors as the
- * client sent them (the batch dimension first when the model has max_batch_size > 0), in host
- * memory, contiguous, with no alignment promised; no batch-input tensors. */
+/* One request of a batch handed over request by request (SonicBackendRequestApi). Its inputs are
+ * the tensors as the client sent them (the batch dimension first when the model has max_batch_size
+ * > 0), in host memory, contiguous, with no alignment promised; no batch-input tensors. */
 typedef struct SonicBackendRequest {
   const char* id;      /* the client's request id, "" when none */
   uint64_t batch_size; /* leading dimension of every input; 1 when max_batch_size is 0 */

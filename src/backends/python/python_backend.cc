@@ -2,12 +2,11 @@
 // SonicBackendGetRequestApi (batches are handed over request by request, as Triton's Python
 // models expect) and nothing else. Every entry point catches every exception (GuardedCall), so
 // none crosses the C boundary. Behaviour is described in python_model.h.
-#include "backends/python/python_model.h"
-
 #include <memory>
 #include <span>
 
 #include "backends/common/backend_error.h"
+#include "backends/python/python_model.h"
 #include "sonic/backend/backend_api.h"
 #include "sonic/common/status.h"
 

@@ -1,6 +1,8 @@
 // The python plugin loaded through the registry, as the server loads it, and driven through both
 // of its entry points: request by request (what sonic-server uses) and the assembled batch (what
 // a server without SonicBackendGetRequestApi would use).
+#include <google/protobuf/text_format.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -9,9 +11,6 @@
 #include <map>
 #include <string>
 #include <vector>
-
-#include <google/protobuf/text_format.h>
-#include <gtest/gtest.h>
 
 #include "server/backend/backend_model.h"
 #include "server/backend/backend_registry.h"
@@ -56,8 +55,8 @@ std::filesystem::path BackendDirectory() {
 // Keeps each request's outputs and errors.
 class RecordingResponder : public RequestResponder {
  public:
-  void* Allocate(size_t index, std::string_view name, DataType type,
-                 std::span<const int64_t> shape, uint64_t byte_size) override {
+  void* Allocate(size_t index, std::string_view name, DataType type, std::span<const int64_t> shape,
+                 uint64_t byte_size) override {
     shapes[index] = Shape(shape.begin(), shape.end());
     std::vector<float>& values = outputs[index];
     values.resize(byte_size / sizeof(float));
@@ -71,8 +70,9 @@ class RecordingResponder : public RequestResponder {
 };
 
 SonicBackendTensor Tensor(const std::vector<float>& data, const Shape& shape) {
-  return SonicBackendTensor{"X", 11, shape.data(), static_cast<uint32_t>(shape.size()),
-                            data.data(), data.size() * sizeof(float)};
+  return SonicBackendTensor{"X",          11,
+                            shape.data(), static_cast<uint32_t>(shape.size()),
+                            data.data(),  data.size() * sizeof(float)};
 }
 
 class PythonBackendTest : public ::testing::Test {
@@ -92,8 +92,8 @@ class PythonBackendTest : public ::testing::Test {
     auto model = BackendModel::Create(*api, "plus_count", 1, version_path_, config_);
     ASSERT_TRUE(model.ok()) << model.status();
     model_ = *std::move(model);
-    auto instance = BackendInstance::Create(*model_, "plus_count_0_0", SONIC_BACKEND_INSTANCE_CPU,
-                                            -1);
+    auto instance =
+        BackendInstance::Create(*model_, "plus_count_0_0", SONIC_BACKEND_INSTANCE_CPU, -1);
     ASSERT_TRUE(instance.ok()) << instance.status();
     instance_ = *std::move(instance);
   }

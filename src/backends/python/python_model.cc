@@ -2,12 +2,11 @@
 #include "backends/python/python_model.h"
 
 #include <dlfcn.h>
+#include <google/protobuf/util/json_util.h>
 
 #include <system_error>
 #include <utility>
 #include <vector>
-
-#include <google/protobuf/util/json_util.h>
 
 #include "absl/strings/str_cat.h"
 #include "backends/common/model_config_util.h"
@@ -28,15 +27,13 @@ constexpr const char* kRuntimeModule = "sonic_python_runtime";
 std::atomic<uint64_t> next_module_id{0};
 
 std::string NewModuleName(std::string_view model_name) {
-  return absl::StrCat("_sonic_model_", next_module_id.fetch_add(1), "_",
-                      std::string(model_name));
+  return absl::StrCat("_sonic_model_", next_module_id.fetch_add(1), "_", std::string(model_name));
 }
 
 // The folder holding the Python modules: `sonic_python_backend` beside this plugin's file.
 absl::StatusOr<std::filesystem::path> ModulesDirectory() {
   Dl_info info{};
-  if (dladdr(reinterpret_cast<void*>(&ModulesDirectory), &info) == 0 ||
-      info.dli_fname == nullptr) {
+  if (dladdr(reinterpret_cast<void*>(&ModulesDirectory), &info) == 0 || info.dli_fname == nullptr) {
     return absl::FailedPreconditionError("python backend: cannot find its own library file");
   }
   std::filesystem::path directory =
@@ -71,9 +68,10 @@ absl::Status StartPython() {
 
 absl::Status CheckSupported(const inference::ModelConfig& config) {
   if (config.batch_input_size() > 0 || config.batch_output_size() > 0) {
-    return absl::UnimplementedError(absl::StrCat(
-        "model '", config.name(), "': the python backend hands each request over with its own "
-        "tensors, so batch_input and batch_output do not apply"));
+    return absl::UnimplementedError(
+        absl::StrCat("model '", config.name(),
+                     "': the python backend hands each request over with its own "
+                     "tensors, so batch_input and batch_output do not apply"));
   }
   auto bf16 = [&](const auto& tensors) {
     for (const auto& tensor : tensors) {
@@ -95,8 +93,8 @@ absl::StatusOr<std::string> ConfigJson(const inference::ModelConfig& config) {
   std::string json;
   auto status = google::protobuf::util::MessageToJsonString(config, &json, options);
   if (!status.ok()) {
-    return absl::InternalError(absl::StrCat("model '", config.name(),
-                                            "': config as JSON: ", status.ToString()));
+    return absl::InternalError(
+        absl::StrCat("model '", config.name(), "': config as JSON: ", status.ToString()));
   }
   return json;
 }
@@ -123,8 +121,8 @@ struct RequestAllocator {
   static void* Allocate(void* context, const char* name, int32_t data_type, const int64_t* shape,
                         uint32_t rank, uint64_t byte_size) {
     auto* self = static_cast<RequestAllocator*>(context);
-    return self->responder->allocate(self->responder->context, self->index, name, data_type,
-                                     shape, rank, byte_size);
+    return self->responder->allocate(self->responder->context, self->index, name, data_type, shape,
+                                     rank, byte_size);
   }
 };
 
@@ -174,9 +172,9 @@ absl::StatusOr<std::unique_ptr<PythonModel>> PythonModel::Create(
   PyRef args(Py_BuildValue("(NNN)", Str(model->model_py_.string()), Str(NewModuleName(spec.name)),
                            Str(model->config_json_)));
   if (!args) return TakePythonError(absl::StatusCode::kInternal, "python backend");
-  SONIC_ASSIGN_OR_RETURN(PyRef checked, CallRuntime("check_model", args.get(),
-                                                     absl::StatusCode::kInvalidArgument,
-                                                     model->model_py_.string()));
+  SONIC_ASSIGN_OR_RETURN(PyRef checked,
+                         CallRuntime("check_model", args.get(), absl::StatusCode::kInvalidArgument,
+                                     model->model_py_.string()));
   return model;
 }
 
@@ -193,13 +191,12 @@ absl::StatusOr<std::unique_ptr<PythonInstance>> PythonModel::CreateInstance(
                            Str(repository), "model_version", Str(version), "model_name",
                            Str(name_)));
   if (!args) return TakePythonError(absl::StatusCode::kInternal, "python backend");
-  PyRef call(Py_BuildValue("(NNO)", Str(model_py_.string()), Str(NewModuleName(name_)),
-                           args.get()));
+  PyRef call(
+      Py_BuildValue("(NNO)", Str(model_py_.string()), Str(NewModuleName(name_)), args.get()));
   if (!call) return TakePythonError(absl::StatusCode::kInternal, "python backend");
   SONIC_ASSIGN_OR_RETURN(
-      PyRef instance,
-      CallRuntime("Instance", call.get(), absl::StatusCode::kInvalidArgument,
-                  absl::StrCat(model_py_.string(), " (instance ", spec.name, ")")));
+      PyRef instance, CallRuntime("Instance", call.get(), absl::StatusCode::kInvalidArgument,
+                                  absl::StrCat(model_py_.string(), " (instance ", spec.name, ")")));
   return std::unique_ptr<PythonInstance>(new PythonInstance(*this, std::move(instance)));
 }
 
@@ -237,8 +234,8 @@ absl::StatusOr<PyRef> PythonInstance::BuildBatch(std::span<const SonicBackendReq
   return batch;
 }
 
-void PythonInstance::Respond(PyObject* result, const SonicBackendRequest& request,
-                             uint32_t index, const SonicBackendResponder& responder) {
+void PythonInstance::Respond(PyObject* result, const SonicBackendRequest& request, uint32_t index,
+                             const SonicBackendResponder& responder) {
   auto fail = [&](const absl::Status& status) {
     responder.fail(responder.context, index, static_cast<int32_t>(status.code()),
                    std::string(status.message()).c_str());
@@ -303,8 +300,7 @@ absl::Status PythonInstance::ExecuteRequests(std::span<const SonicBackendRequest
 }
 
 absl::Status PythonInstance::Execute(std::span<const SonicBackendTensor> inputs,
-                                     std::span<const char* const> output_names,
-                                     uint64_t batch_size,
+                                     std::span<const char* const> output_names, uint64_t batch_size,
                                      const SonicBackendOutputAllocator& allocator) {
   const SonicBackendRequest request{"",
                                     batch_size,

@@ -30,8 +30,6 @@
 #pragma once
 
 // python_host.h includes Python.h, which must come before any standard header.
-#include "backends/python_host/python_host.h"
-
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
@@ -42,6 +40,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "backends/python_host/python_host.h"
 #include "inference/model_config.pb.h"
 #include "sonic/backend/backend_api.h"
 #include "sonic/common/data_type.h"

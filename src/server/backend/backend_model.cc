@@ -16,9 +16,8 @@ namespace {
 
 // The type of an output a backend asks memory for, or nullopt when the request cannot be right
 // (unknown type, no name, a byte size that does not match a fixed-size type's shape).
-std::optional<DataType> CheckedOutputType(const char* name, int32_t data_type,
-                                          const int64_t* shape, uint32_t rank,
-                                          uint64_t byte_size) {
+std::optional<DataType> CheckedOutputType(const char* name, int32_t data_type, const int64_t* shape,
+                                          uint32_t rank, uint64_t byte_size) {
   std::optional<DataType> type = DataTypeFromNumber(data_type);
   if (name == nullptr || !type.has_value() || *type == DataType::kInvalid ||
       (shape == nullptr && rank > 0)) {
@@ -50,9 +49,8 @@ struct ResponderContext {
   size_t request_count;
 };
 
-void* AllocateForRequest(void* context, uint32_t request_index, const char* name,
-                         int32_t data_type, const int64_t* shape, uint32_t rank,
-                         uint64_t byte_size) noexcept {
+void* AllocateForRequest(void* context, uint32_t request_index, const char* name, int32_t data_type,
+                         const int64_t* shape, uint32_t rank, uint64_t byte_size) noexcept {
   auto* c = static_cast<ResponderContext*>(context);
   if (request_index >= c->request_count) return nullptr;
   std::optional<DataType> type = CheckedOutputType(name, data_type, shape, rank, byte_size);
@@ -63,8 +61,8 @@ void* AllocateForRequest(void* context, uint32_t request_index, const char* name
                            "' with an invalid type, shape or byte size")));
     return nullptr;
   }
-  return c->responder->Allocate(request_index, name, *type,
-                                std::span<const int64_t>(shape, rank), byte_size);
+  return c->responder->Allocate(request_index, name, *type, std::span<const int64_t>(shape, rank),
+                                byte_size);
 }
 
 void FailRequest(void* context, uint32_t request_index, int32_t code,
@@ -73,10 +71,9 @@ void FailRequest(void* context, uint32_t request_index, int32_t code,
   if (request_index >= c->request_count) return;
   // OK (0) would claim success and codes outside absl's range mean nothing: both INTERNAL.
   const bool known = code > 0 && code <= static_cast<int32_t>(absl::StatusCode::kUnauthenticated);
-  c->responder->Fail(request_index,
-                     absl::Status(known ? static_cast<absl::StatusCode>(code)
-                                        : absl::StatusCode::kInternal,
-                                  message == nullptr ? "" : message));
+  c->responder->Fail(request_index, absl::Status(known ? static_cast<absl::StatusCode>(code)
+                                                       : absl::StatusCode::kInternal,
+                                                 message == nullptr ? "" : message));
 }
 
 struct RequestApiRecord {

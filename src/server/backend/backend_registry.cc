@@ -166,11 +166,10 @@ absl::StatusOr<const SonicBackendApi*> BackendRegistry::LoadPlugin(
         reinterpret_cast<SonicBackendGetRequestApiFn>(requests)();
     if (request_api == nullptr || request_api->api_version != SONIC_BACKEND_API_VERSION ||
         request_api->instance_execute_requests == nullptr) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("backend '", backend_name, "' (", path.string(), ") exports ",
-                       SONIC_BACKEND_GET_REQUEST_API_SYMBOL,
-                       " without a usable table for backend API version ",
-                       SONIC_BACKEND_API_VERSION));
+      return absl::FailedPreconditionError(absl::StrCat(
+          "backend '", backend_name, "' (", path.string(), ") exports ",
+          SONIC_BACKEND_GET_REQUEST_API_SYMBOL, " without a usable table for backend API version ",
+          SONIC_BACKEND_API_VERSION));
     }
     RegisterRequestApi(api, request_api);
   }

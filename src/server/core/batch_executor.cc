@@ -129,8 +129,8 @@ class PerRequestResponder final : public RequestResponder {
   PerRequestResponder(const inference::ModelConfig& config, int64_t version, const Batch& batch)
       : config_(config), version_(version), batch_(batch), slots_(batch.size()) {}
 
-  void* Allocate(size_t index, std::string_view name, DataType type,
-                 std::span<const int64_t> shape, uint64_t byte_size) override {
+  void* Allocate(size_t index, std::string_view name, DataType type, std::span<const int64_t> shape,
+                 uint64_t byte_size) override {
     Slot& slot = slots_[index];
     if (!slot.status.ok()) return nullptr;
     const InferenceRequest& request = *batch_[index];
@@ -202,9 +202,8 @@ class PerRequestResponder final : public RequestResponder {
 // The backend's view of one request handed over alone: its inputs as sent (a config `reshape`
 // applied to the non-batch part of inputs without allow_ragged_batch, as Triton shows them) and
 // the outputs it asked for. Points into the request, the config and `shapes`.
-absl::Status DescribeRequest(const inference::ModelConfig& config,
-                             const InferenceRequest& request, std::deque<Shape>& shapes,
-                             std::vector<SonicBackendTensor>& tensors,
+absl::Status DescribeRequest(const inference::ModelConfig& config, const InferenceRequest& request,
+                             std::deque<Shape>& shapes, std::vector<SonicBackendTensor>& tensors,
                              std::vector<const char*>& output_names, SonicBackendRequest& out) {
   for (const RequestInput& input : request.inputs) {
     const Shape* shape = &input.shape;
@@ -222,12 +221,9 @@ absl::Status DescribeRequest(const inference::ModelConfig& config,
                                          input.data.data(), input.data.size()});
   }
   for (const RequestedOutput& output : request.outputs) output_names.push_back(output.name.c_str());
-  out = SonicBackendRequest{request.id.c_str(),
-                            static_cast<uint64_t>(request.batch_size),
-                            tensors.data(),
-                            static_cast<uint32_t>(tensors.size()),
-                            output_names.data(),
-                            static_cast<uint32_t>(output_names.size())};
+  out = SonicBackendRequest{request.id.c_str(),  static_cast<uint64_t>(request.batch_size),
+                            tensors.data(),      static_cast<uint32_t>(tensors.size()),
+                            output_names.data(), static_cast<uint32_t>(output_names.size())};
   return absl::OkStatus();
 }
 
