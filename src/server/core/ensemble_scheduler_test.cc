@@ -11,6 +11,7 @@
 #include <future>
 #include <optional>
 
+#include "absl/strings/str_cat.h"
 #include "server/core/model_manager.h"
 #include "server/repository/temp_directory_for_test.h"
 
@@ -393,25 +394,15 @@ TEST_F(EnsembleTest, RefusesUnknownModelsAndCircularDependenciesAtLoad) {
       }
     }
   )pb");
-  for (std::string_view name : {"e1", "e2"}) {
+  // Each uses the other (built with StrCat: clang-format would reflow a split pb string).
+  for (std::string name : {"e1", "e2"}) {
     const std::string other = name == "e1" ? "e2" : "e1";
-    Write(name, "name: \"" + std::string(name) +
-                    R"pb(" platform: " ensemble " max_batch_size: 4
-                         input {
-                           name: "IN"
-                           data_type: TYPE_FP32
-                           dims: [ 2 ]
-                         }
-                         output {
-                           name: "OUT"
-                           data_type: TYPE_FP32
-                           dims: [ 2 ]
-                         }
-                         ensemble_scheduling { step { model_name: ")pb" +
-                    other + R"pb(                                 " model_version: -1
-        input_map { key: "IN" value: "IN" } output_map { key: "OUT" value: "OUT" } }
-                                                                  }
-    )pb");
+    Write(name, absl::StrCat("name: \"", name, "\" platform: \"ensemble\" max_batch_size: 4\n",
+                             "input { name: \"IN\" data_type: TYPE_FP32 dims: [ 2 ] }\n",
+                             "output { name: \"OUT\" data_type: TYPE_FP32 dims: [ 2 ] }\n",
+                             "ensemble_scheduling { step { model_name: \"", other,
+                             "\" model_version: -1 input_map { key: \"IN\" value: \"IN\" } ",
+                             "output_map { key: \"OUT\" value: \"OUT\" } } }\n"));
   }
   absl::Status lost = Manager().Load("lost");
   EXPECT_EQ(lost.code(), absl::StatusCode::kInvalidArgument) << lost;
