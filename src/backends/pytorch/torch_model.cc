@@ -16,6 +16,7 @@
 #include "absl/strings/str_join.h"
 #include "backends/common/model_config_util.h"
 #include "backends/pytorch/io_mapping.h"
+#include "backends/pytorch/operator_libraries.h"
 #include "inference/model_config.pb.h"
 #include "sonic/common/data_type.h"
 #include "sonic/common/shape.h"
@@ -174,9 +175,13 @@ absl::Status LoadModule(TorchModel::State& state) {
     state.module = torch::jit::load(state.file.string(), c10::Device(c10::kCPU));
     state.module.eval();
   } catch (const std::exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat("pytorch model '", state.name, "': cannot load ",
-                                                   state.file.string(),
-                                                   " as TorchScript: ", TorchMessage(e)));
+    const std::string message = TorchMessage(e);
+    // LibTorch's text for an unknown operator is kilobytes of TorchScript trace; one line says it.
+    const std::optional<std::string> unknown_operator = UnknownOperatorReason(message);
+    return absl::InvalidArgumentError(
+        absl::StrCat("pytorch model '", state.name, "': cannot load ", state.file.string(),
+                     unknown_operator.has_value() ? ": " : " as TorchScript: ",
+                     unknown_operator.has_value() ? *unknown_operator : message));
   }
   return absl::OkStatus();
 }
@@ -316,6 +321,8 @@ absl::StatusOr<std::unique_ptr<TorchModel>> TorchModel::Create(const SonicBacken
       (config.default_model_filename().empty() ? "model.pt" : config.default_model_filename());
   SONIC_RETURN_IF_ERROR(ReadTensorConfig(config, *state));
   SONIC_RETURN_IF_ERROR(ApplyThreadParameters(config, *state));
+  SONIC_RETURN_IF_ERROR(
+      LoadOperatorLibraries(spec, config, absl::StrCat("pytorch model '", state->name, "'")));
   SONIC_RETURN_IF_ERROR(LoadModule(*state));
   SONIC_RETURN_IF_ERROR(MapForwardArguments(*state));
   return std::unique_ptr<TorchModel>(new TorchModel(std::move(state)));

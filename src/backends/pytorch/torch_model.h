@@ -20,6 +20,9 @@
 //    requested output copied back to host memory. Needs a CUDA-enabled LibTorch that sees the
 //    device: otherwise instance creation is FAILED_PRECONDITION ("this LibTorch has no CUDA"),
 //    on which the server puts a KIND_AUTO instance on the CPU instead;
+//  - operator libraries (custom TorchScript operators) are loaded before the module: parameter
+//    OPERATOR_LIBRARIES and --backend-config=pytorch,operator-libraries (operator_libraries.h).
+//    A module calling an operator no library registered fails with one line naming it;
 //  - parameters INTRA_OP_THREAD_COUNT and INTER_OP_THREAD_COUNT (positive integers as strings).
 //    The intra-op count is per instance: LibTorch's intra-op pool is OpenMP here, whose size is
 //    per calling thread, so each execution sets it on the instance's worker thread (instances x
@@ -43,9 +46,11 @@ class TorchModel {
  public:
   struct State;  // Defined in torch_model.cc.
 
-  // Loads and inspects the module. INVALID_ARGUMENT when the file is missing or not TorchScript
-  // (naming the file and LibTorch's message), when forward()'s arguments cannot be matched to the
-  // inputs, or when the configuration uses a type LibTorch lacks. May throw std::bad_alloc.
+  // Loads the operator libraries, then loads and inspects the module. INVALID_ARGUMENT when the
+  // file is missing or not TorchScript (naming the file and LibTorch's message, or only the
+  // operator when one is unknown), when forward()'s arguments cannot be matched to the
+  // inputs, or when the configuration uses a type LibTorch lacks; the errors of
+  // LoadOperatorLibraries. May throw std::bad_alloc.
   static absl::StatusOr<std::unique_ptr<TorchModel>> Create(const SonicBackendModelSpec& spec);
 
   ~TorchModel();
