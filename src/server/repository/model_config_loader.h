@@ -23,11 +23,11 @@
 namespace sonic::server {
 
 // The backends this build serves: "pytorch" (LibTorch TorchScript), "onnxruntime" (ONNX Runtime
-// in an embedded CPython), "python" (Triton's Python model API), "tensorflow" (GraphDef and
-// SavedModel) and "identity" (built in, outputs echo inputs; for tests). The defaults of
-// ValidateModelConfig and LoadModelConfig.
-inline constexpr std::array<std::string_view, 5> kSupportedBackends = {
-    "pytorch", "onnxruntime", "python", "tensorflow", "identity"};
+// in an embedded CPython), "python" (Triton's Python model API), "fil" (tree ensembles on
+// XGBoost), "tensorflow" (GraphDef and SavedModel) and "identity" (built in, outputs echo inputs;
+// for tests). The defaults of ValidateModelConfig and LoadModelConfig.
+inline constexpr std::array<std::string_view, 6> kSupportedBackends = {
+    "pytorch", "onnxruntime", "python", "fil", "tensorflow", "identity"};
 
 // The backend implementing one of Triton's platforms ("pytorch_libtorch" -> "pytorch",
 // "onnxruntime_onnx" -> "onnxruntime", "tensorrt_plan" -> "tensorrt", "tensorflow_savedmodel" and
