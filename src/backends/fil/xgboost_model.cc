@@ -273,6 +273,7 @@ FilInstance::~FilInstance() = default;
 
 absl::Status FilInstance::Execute(std::span<const SonicBackendTensor> inputs,
                                   std::span<const char* const> output_names,
+                                  uint64_t /*batch_size*/,
                                   const SonicBackendOutputAllocator& allocator) {
   const FilModel::State& model = *state_->model;
   const SonicBackendTensor* input = nullptr;

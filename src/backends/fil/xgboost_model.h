@@ -54,11 +54,11 @@ class FilInstance {
   explicit FilInstance(std::unique_ptr<State> state);
   ~FilInstance();
 
-  // Predicts every row of the input and writes the output. INVALID_ARGUMENT for a missing or
-  // mistyped input, a row of the wrong width, or an unknown output name; INTERNAL when XGBoost
-  // fails or the allocator refuses.
+  // Predicts every row of the input and writes the output (`batch_size` is not needed: a row is
+  // an entry). INVALID_ARGUMENT for a missing or mistyped input, a row of the wrong width, or an
+  // unknown output name; INTERNAL when XGBoost fails or the allocator refuses.
   absl::Status Execute(std::span<const SonicBackendTensor> inputs,
-                       std::span<const char* const> output_names,
+                       std::span<const char* const> output_names, uint64_t batch_size,
                        const SonicBackendOutputAllocator& allocator);
 
  private:

@@ -1,75 +1,18 @@
-// The onnxruntime backend's C entry points: libsonic_backend_onnxruntime.so exports
-// SonicBackendGetApi and nothing else. Every entry point catches every exception (GuardedCall),
-// so none crosses the C boundary; destructors are noexcept. Behaviour is described in
-// onnx_model.h.
-#include <memory>
-#include <span>
-
-#include "backends/common/backend_error.h"
+// The onnxruntime backend's C entry points: libsonic_backend_onnxruntime.so exports SonicBackendGetApi
+// and nothing else, made by BackendEntryPoints (backends/common/backend_plugin.h). Behaviour is
+// described in onnx_model.h.
+#include "backends/common/backend_plugin.h"
 #include "backends/onnxruntime/onnx_model.h"
-#include "sonic/backend/backend_api.h"
-#include "sonic/common/status.h"
-
-struct SonicBackendModel {
-  std::unique_ptr<sonic::backends::onnxruntime::OnnxModel> model;
-};
-
-struct SonicBackendInstance {
-  std::unique_ptr<sonic::backends::onnxruntime::OnnxInstance> instance;
-};
 
 namespace sonic::backends::onnxruntime {
 namespace {
 
-SonicBackendError* ModelCreate(const SonicBackendModelSpec* spec, SonicBackendModel** model) {
-  return GuardedCall("onnxruntime model_create", [&]() -> absl::Status {
-    SONIC_ASSIGN_OR_RETURN(std::unique_ptr<OnnxModel> created, OnnxModel::Create(*spec));
-    *model = new SonicBackendModel{std::move(created)};
-    return absl::OkStatus();
-  });
-}
-
-void ModelDestroy(SonicBackendModel* model) { delete model; }
-
-SonicBackendError* InstanceCreate(SonicBackendModel* model, const SonicBackendInstanceSpec* spec,
-                                  SonicBackendInstance** instance) {
-  return GuardedCall("onnxruntime instance_create", [&]() -> absl::Status {
-    SONIC_ASSIGN_OR_RETURN(std::unique_ptr<OnnxInstance> created,
-                           model->model->CreateInstance(*spec));
-    *instance = new SonicBackendInstance{std::move(created)};
-    return absl::OkStatus();
-  });
-}
-
-void InstanceDestroy(SonicBackendInstance* instance) { delete instance; }
-
-SonicBackendError* InstanceExecute(SonicBackendInstance* instance, const SonicBackendTensor* inputs,
-                                   uint32_t input_count, const char* const* output_names,
-                                   uint32_t output_count, uint64_t batch_size,
-                                   const SonicBackendOutputAllocator* allocator) {
-  return GuardedCall("onnxruntime instance_execute", [&] {
-    return instance->instance->Execute(std::span(inputs, input_count),
-                                       std::span(output_names, output_count), batch_size,
-                                       *allocator);
-  });
-}
-
-constexpr SonicBackendApi kOnnxruntimeApi = {
-    .api_version = SONIC_BACKEND_API_VERSION,
-    .name = "onnxruntime",
-    .error_code = &BackendErrorCode,
-    .error_message = &BackendErrorMessage,
-    .error_delete = &BackendErrorDelete,
-    .model_create = &ModelCreate,
-    .model_destroy = &ModelDestroy,
-    .instance_create = &InstanceCreate,
-    .instance_destroy = &InstanceDestroy,
-    .instance_execute = &InstanceExecute,
-};
+constexpr char kName[] = "onnxruntime";
+using EntryPoints = BackendEntryPoints<kName, OnnxModel, OnnxInstance>;
 
 }  // namespace
 }  // namespace sonic::backends::onnxruntime
 
 extern "C" __attribute__((visibility("default"))) const SonicBackendApi* SonicBackendGetApi() {
-  return &sonic::backends::onnxruntime::kOnnxruntimeApi;
+  return &sonic::backends::onnxruntime::EntryPoints::kApi;
 }
