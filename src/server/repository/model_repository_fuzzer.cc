@@ -77,7 +77,11 @@ void MakeTree(FuzzInput& input, const fs::path& repository) {
   for (size_t i = 0; i < entries; ++i) {
     const fs::path path = repository / EntryPath(input);
     fs::create_directories(path.parent_path(), ignored);
-    switch (input.Below(5)) {
+    const size_t kind = input.Below(5);
+    // Each entry is made where nothing is yet: writing a file at an earlier FIFO's path would
+    // wait for a reader forever.
+    if (fs::exists(fs::symlink_status(path, ignored))) continue;
+    switch (kind) {
       case 0:
         fs::create_directories(path, ignored);
         break;
