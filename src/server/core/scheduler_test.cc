@@ -214,6 +214,12 @@ class ConfiguredScheduler {
         std::move(borrowed));
   }
   Scheduler& scheduler() { return *scheduler_; }
+  // Returns once nothing is queued or executing. A response reaches its client before the
+  // worker records the execution's time for admission, so a test that needs the estimate
+  // waits for this, not only for the response.
+  void WaitIdle() {
+    while (scheduler_->pending() != 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   inference::ModelStatistics Stats() {
     inference::ModelStatistics message;
     stats_.FillProto(message);
@@ -289,15 +295,10 @@ TEST_F(SchedulerTest, RequestsOverTheExpectedQueueTimeAreRefusedUpFrontWithARetr
   ConfiguredScheduler echo(
       "parameters { key: \"execute_delay_ms\" value { string_value: \"100\" } }\n"
       "parameters { key: \"max_expected_queue_time_us\" value { string_value: \"50000\" } }");
-  auto wait_idle = [&echo] {
-    while (echo.scheduler().pending() != 0) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-  };
   std::promise<absl::StatusOr<InferenceResponse>> first, running, refused, after;
   echo.scheduler().Enqueue(MakeRequest(1, 1, &first));  // no estimate yet: admitted
   EXPECT_TRUE(first.get_future().get().ok());
-  wait_idle();
+  echo.WaitIdle();
   echo.scheduler().Enqueue(MakeRequest(1, 2, &running));  // nothing ahead: admitted
   echo.scheduler().Enqueue(MakeRequest(1, 3, &refused));  // ~100 ms ahead of it
   auto answer = refused.get_future().get();
@@ -309,7 +310,7 @@ TEST_F(SchedulerTest, RequestsOverTheExpectedQueueTimeAreRefusedUpFrontWithARetr
   ASSERT_TRUE(delay.has_value());
   EXPECT_GE(*delay, 50u);  // at least 100 ms expected - 50 ms allowed
   EXPECT_TRUE(running.get_future().get().ok());
-  wait_idle();
+  echo.WaitIdle();
   echo.scheduler().Enqueue(MakeRequest(1, 4, &after));  // the queue is empty again
   EXPECT_TRUE(after.get_future().get().ok());
 
@@ -328,6 +329,7 @@ TEST_F(SchedulerTest, AFullQueueRefusalCarriesARetryDelayOnceServiceTimeIsKnown)
   std::promise<absl::StatusOr<InferenceResponse>> first;
   echo.scheduler().Enqueue(MakeRequest(1, 1, &first));
   EXPECT_TRUE(first.get_future().get().ok());
+  echo.WaitIdle();  // the service time is known
   // The instance takes at most one of the next three while it runs 100 ms, and the queue holds
   // one: at least one is refused.
   std::vector<std::promise<absl::StatusOr<InferenceResponse>>> next(3);
