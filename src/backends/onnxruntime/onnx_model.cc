@@ -72,6 +72,9 @@ struct TensorSpec {
   DataType type = DataType::kInvalid;
   Shape dims;              // reshape.shape when the tensor has a reshape, else dims
   bool scattered = false;  // an output named by a batch_output: its shape follows ragged inputs
+  // A ragged input or a batch_input target: the server feeds it as one dimension (the requests'
+  // elements one after another), which the model must take as a 1-D tensor, as in Triton.
+  bool flat = false;
 };
 
 // A tensor as the ONNX model declares it.
@@ -154,6 +157,7 @@ absl::Status ReadTensorConfig(const inference::ModelConfig& config, OnnxModel::S
     SONIC_ASSIGN_OR_RETURN(
         TensorSpec spec, ReadTensor(state.context, "input", input.name(), input.data_type(),
                                     input.has_reshape() ? input.reshape().shape() : input.dims()));
+    spec.flat = input.allow_ragged_batch();
     state.inputs.push_back(std::move(spec));
   }
   for (const inference::BatchInput& batch_input : config.batch_input()) {
@@ -162,6 +166,7 @@ absl::Status ReadTensorConfig(const inference::ModelConfig& config, OnnxModel::S
                            ReadTensor(state.context, "batch input", batch_input.target_name(0),
                                       batch_input.data_type(), {}));
     spec.dims = {kVariableDim};
+    spec.flat = true;
     state.inputs.push_back(std::move(spec));
   }
   for (const inference::ModelOutput& output : config.output()) {
@@ -256,19 +261,22 @@ absl::Status CheckTensor(const OnnxModel::State& state, const char* kind, const 
                                                    " in the model"));
   }
   if (!model.dims.has_value() || spec.scattered) return absl::OkStatus();
-  Shape expected = spec.dims;
-  if (state.max_batch_size > 0) expected.insert(expected.begin(), kVariableDim);
+  Shape expected = spec.flat ? Shape{kVariableDim} : spec.dims;
+  if (state.max_batch_size > 0 && !spec.flat) expected.insert(expected.begin(), kVariableDim);
   const Shape& got = *model.dims;
   bool agrees = expected.size() == got.size();
   for (size_t d = 0; agrees && d < got.size(); ++d) {
     agrees = expected[d] == kVariableDim || got[d] == kVariableDim || expected[d] == got[d];
   }
   if (!agrees) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        prefix, " has shape ", ShapeToString(got), " in the model but ", ShapeToString(expected),
-        " in the configuration", state.max_batch_size > 0 ? " (batch dimension first)" : ""));
+    return absl::InvalidArgumentError(
+        absl::StrCat(prefix, " has shape ", ShapeToString(got), " in the model but ",
+                     ShapeToString(expected), " in the configuration",
+                     spec.flat ? " (a ragged or batch input is fed as one dimension)"
+                     : state.max_batch_size > 0 ? " (batch dimension first)"
+                                                : ""));
   }
-  if (state.max_batch_size > 0 && got[0] != kVariableDim) {
+  if (state.max_batch_size > 0 && !spec.flat && got[0] != kVariableDim) {
     return absl::InvalidArgumentError(
         absl::StrCat(prefix, " has a fixed first dimension (", got[0],
                      ") in the model, but max_batch_size > 0 needs a variable batch dimension"));

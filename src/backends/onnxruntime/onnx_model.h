@@ -10,7 +10,9 @@
 //    checks that every model input is configured and every configured tensor exists, with the
 //    model's type, and that the dimensions agree where both are fixed (the configured dims
 //    preceded by the batch dimension, which the model must leave variable, when
-//    max_batch_size > 0; reshape.shape instead of dims where a tensor has a reshape);
+//    max_batch_size > 0; reshape.shape instead of dims where a tensor has a reshape). A ragged
+//    input (allow_ragged_batch) and a batch_input target arrive as one dimension, the requests'
+//    elements one after another: the model takes them as 1-D tensors, as in Triton;
 //  - types: every Triton type but BF16 (numpy has no bfloat16); BYTES as tensor(string), whose
 //    elements must be UTF-8 text (onnxruntime's Python API converts strings through UTF-8);
 //  - parameters intra_op_thread_count, inter_op_thread_count, execution_mode and

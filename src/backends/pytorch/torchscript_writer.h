@@ -32,6 +32,10 @@ struct TorchScriptModule {
   std::vector<std::string> methods;
 };
 
+// The values WriteTorchScriptModule gives `module`'s parameters, in order, each row-major (for
+// writing the same model in another format). Needs no LibTorch.
+std::vector<std::vector<float>> DrawParameters(const TorchScriptModule& module);
+
 // Compiles `module` and saves it to `file` (parent folders created). INVALID_ARGUMENT with
 // LibTorch's message when a method does not compile; INTERNAL when the file cannot be written.
 absl::Status WriteTorchScriptModule(const TorchScriptModule& module,

@@ -57,4 +57,12 @@ inline constexpr std::string_view kTauFeatures = "tau_features";  // [16]
 inline constexpr std::string_view kInnerGrid = "inner_grid";      // [11, 11, 10]
 inline constexpr std::string_view kOuterGrid = "outer_grid";      // [21, 21, 10]
 
+// The same models in other formats, with the TorchScript versions' weights (model_zoo.h): the
+// same tensors, the same results.
+inline constexpr std::string_view kParticleNetPaddedOnnx = "particlenet_padded_onnx";
+inline constexpr std::string_view kParticleNetRaggedOnnx = "particlenet_ragged_onnx";
+inline constexpr std::string_view kDeepMetOnnx = "deepmet_onnx";
+inline constexpr std::string_view kDeepTauOnnx = "deeptau_onnx";
+inline constexpr std::string_view kDeepMetTf = "deepmet_tf";  // a TensorFlow GraphDef
+
 }  // namespace sonic::demo::models

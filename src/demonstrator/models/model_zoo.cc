@@ -1,12 +1,17 @@
 #include "demonstrator/models/model_zoo.h"
 
+#include <cerrno>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
+#include <map>
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "backends/pytorch/torchscript_writer.h"
+#include "demonstrator/models/model_export.h"
 #include "demonstrator/models/model_shapes.h"
 #include "sonic/common/status.h"
 
@@ -222,75 +227,112 @@ TorchScriptModule DeepTau(uint64_t seed) {
 constexpr std::string_view kCommonConfig = R"(max_batch_size: 64
 dynamic_batching { }
 instance_group [ { kind: KIND_CPU count: 1 } ]
-parameters { key: "INTRA_OP_THREAD_COUNT" value { string_value: "1" } }
 )";
 
-std::string Config(std::string_view name, std::string_view body) {
-  return absl::StrCat("name: \"", std::string(name), "\"\nbackend: \"pytorch\"\n", std::string(kCommonConfig),
-                      std::string(body));
+enum class Format { kTorchScript, kOnnx, kTensorFlow };
+
+// The platform and one compute thread, in each runtime's own parameters.
+std::string_view RuntimeConfig(Format format) {
+  switch (format) {
+    case Format::kOnnx:
+      return R"(platform: "onnxruntime_onnx"
+parameters { key: "intra_op_thread_count" value { string_value: "1" } }
+parameters { key: "inter_op_thread_count" value { string_value: "1" } }
+)";
+    case Format::kTensorFlow:
+      return R"(platform: "tensorflow_graphdef"
+parameters { key: "TF_NUM_INTRA_THREADS" value { string_value: "1" } }
+parameters { key: "TF_NUM_INTER_THREADS" value { string_value: "1" } }
+)";
+    case Format::kTorchScript:
+      break;
+  }
+  return R"(backend: "pytorch"
+parameters { key: "INTRA_OP_THREAD_COUNT" value { string_value: "1" } }
+)";
 }
 
-std::string ParticleNetPaddedConfig() {
-  return Config(kParticleNetPadded,
+std::string Config(std::string_view name, Format format, std::string_view body) {
+  return absl::StrCat("name: \"", std::string(name), "\"\n", std::string(RuntimeConfig(format)),
+                      std::string(kCommonConfig), std::string(body));
+}
+
+std::string ParticleNetPaddedConfig(std::string_view name = kParticleNetPadded,
+                                    Format format = Format::kTorchScript) {
+  return Config(name, format,
                 absl::StrCat("input [\n"
                              "  { name: \"pf_points\" data_type: TYPE_FP32 dims: [ ",
-                             kParticleNetCoordinates, ", ", kParticleNetMaxConstituents, " ] },\n"
+                             kParticleNetCoordinates, ", ", kParticleNetMaxConstituents,
+                             " ] },\n"
                              "  { name: \"pf_features\" data_type: TYPE_FP32 dims: [ ",
-                             kParticleNetFeatures, ", ", kParticleNetMaxConstituents, " ] },\n"
+                             kParticleNetFeatures, ", ", kParticleNetMaxConstituents,
+                             " ] },\n"
                              "  { name: \"pf_mask\" data_type: TYPE_FP32 dims: [ 1, ",
-                             kParticleNetMaxConstituents, " ] }\n]\n"
+                             kParticleNetMaxConstituents,
+                             " ] }\n]\n"
                              "output [ { name: \"scores\" data_type: TYPE_FP32 dims: [ ",
                              kParticleNetClasses, " ] } ]\n"));
 }
 
-std::string ParticleNetRaggedConfig() {
+std::string ParticleNetRaggedConfig(std::string_view name = kParticleNetRagged,
+                                    Format format = Format::kTorchScript) {
   return Config(
-      kParticleNetRagged,
-      absl::StrCat("input [\n"
-                   "  { name: \"pf_points\" data_type: TYPE_FP32 dims: [ -1, ",
-                   kParticleNetCoordinates, " ] allow_ragged_batch: true },\n"
-                   "  { name: \"pf_features\" data_type: TYPE_FP32 dims: [ -1, ",
-                   kParticleNetFeatures, " ] allow_ragged_batch: true }\n]\n"
-                   "batch_input [ { kind: BATCH_ACCUMULATED_ELEMENT_COUNT_WITH_ZERO "
-                   "target_name: \"jet_offsets\" data_type: TYPE_INT32 source_input: \"pf_points\" } ]\n"
-                   "output [ { name: \"scores\" data_type: TYPE_FP32 dims: [ ",
-                   kParticleNetClasses, " ] } ]\n"
-                   // The server refuses a jet whose points and features disagree, and a jet of
-                   // more than 1024 constituents (the kNN's memory grows as their square).
-                   "parameters { key: \"equal_variable_dims\" value { string_value: "
-                   "\"pf_points,pf_features\" } }\n"
-                   "parameters { key: \"max_input_elements\" value { string_value: \"",
-                   kParticleNetFeatures * kParticleNetMaxRaggedConstituents, "\" } }\n"));
+      name, format,
+      absl::StrCat(
+          "input [\n"
+          "  { name: \"pf_points\" data_type: TYPE_FP32 dims: [ -1, ",
+          kParticleNetCoordinates,
+          " ] allow_ragged_batch: true },\n"
+          "  { name: \"pf_features\" data_type: TYPE_FP32 dims: [ -1, ",
+          kParticleNetFeatures,
+          " ] allow_ragged_batch: true }\n]\n"
+          "batch_input [ { kind: BATCH_ACCUMULATED_ELEMENT_COUNT_WITH_ZERO "
+          "target_name: \"jet_offsets\" data_type: TYPE_INT32 source_input: \"pf_points\" } ]\n"
+          "output [ { name: \"scores\" data_type: TYPE_FP32 dims: [ ",
+          kParticleNetClasses,
+          " ] } ]\n"
+          // The server refuses a jet whose points and features disagree, and a jet of
+          // more than 1024 constituents (the kNN's memory grows as their square).
+          "parameters { key: \"equal_variable_dims\" value { string_value: "
+          "\"pf_points,pf_features\" } }\n"
+          "parameters { key: \"max_input_elements\" value { string_value: \"",
+          kParticleNetFeatures * kParticleNetMaxRaggedConstituents, "\" } }\n"));
 }
 
-std::string DeepMetConfig() {
+std::string DeepMetConfig(std::string_view name = kDeepMet, Format format = Format::kTorchScript) {
   return Config(
-      kDeepMet,
-      absl::StrCat("input [\n"
-                   "  { name: \"pf_cont\" data_type: TYPE_FP32 dims: [ -1, ", kDeepMetContinuous,
-                   " ] allow_ragged_batch: true },\n"
-                   "  { name: \"pf_cat\" data_type: TYPE_FP32 dims: [ -1, ", kDeepMetCategorical,
-                   " ] allow_ragged_batch: true }\n]\n"
-                   "batch_input [ { kind: BATCH_ACCUMULATED_ELEMENT_COUNT_WITH_ZERO "
-                   "target_name: \"event_offsets\" data_type: TYPE_INT32 source_input: \"pf_cat\" } ]\n"
-                   "output [\n"
-                   "  { name: \"met\" data_type: TYPE_FP32 dims: [ 2 ] },\n"
-                   "  { name: \"weights\" data_type: TYPE_FP32 dims: [ -1 ] }\n]\n"
-                   "batch_output [ { target_name: \"weights\" kind: BATCH_SCATTER_WITH_INPUT_SHAPE "
-                   "source_input: \"pf_cat\" } ]\n"
-                   "parameters { key: \"equal_variable_dims\" value { string_value: "
-                   "\"pf_cont,pf_cat\" } }\n"));
+      name, format,
+      absl::StrCat(
+          "input [\n"
+          "  { name: \"pf_cont\" data_type: TYPE_FP32 dims: [ -1, ",
+          kDeepMetContinuous,
+          " ] allow_ragged_batch: true },\n"
+          "  { name: \"pf_cat\" data_type: TYPE_FP32 dims: [ -1, ",
+          kDeepMetCategorical,
+          " ] allow_ragged_batch: true }\n]\n"
+          "batch_input [ { kind: BATCH_ACCUMULATED_ELEMENT_COUNT_WITH_ZERO "
+          "target_name: \"event_offsets\" data_type: TYPE_INT32 source_input: \"pf_cat\" } ]\n"
+          "output [\n"
+          "  { name: \"met\" data_type: TYPE_FP32 dims: [ 2 ] },\n"
+          "  { name: \"weights\" data_type: TYPE_FP32 dims: [ -1 ] }\n]\n"
+          "batch_output [ { target_name: \"weights\" kind: BATCH_SCATTER_WITH_INPUT_SHAPE "
+          "source_input: \"pf_cat\" } ]\n"
+          "parameters { key: \"equal_variable_dims\" value { string_value: "
+          "\"pf_cont,pf_cat\" } }\n"));
 }
 
-std::string DeepTauConfig() {
-  return Config(kDeepTau,
+std::string DeepTauConfig(std::string_view name = kDeepTau, Format format = Format::kTorchScript) {
+  return Config(name, format,
                 absl::StrCat("input [\n"
                              "  { name: \"tau_features\" data_type: TYPE_FP32 dims: [ ",
-                             kDeepTauFeatures, " ] },\n"
-                             "  { name: \"inner_grid\" data_type: TYPE_FP32 dims: [ ", kInnerCells,
-                             ", ", kInnerCells, ", ", kCellChannels, " ] },\n"
-                             "  { name: \"outer_grid\" data_type: TYPE_FP32 dims: [ ", kOuterCells,
-                             ", ", kOuterCells, ", ", kCellChannels, " ] }\n]\n"
+                             kDeepTauFeatures,
+                             " ] },\n"
+                             "  { name: \"inner_grid\" data_type: TYPE_FP32 dims: [ ",
+                             kInnerCells, ", ", kInnerCells, ", ", kCellChannels,
+                             " ] },\n"
+                             "  { name: \"outer_grid\" data_type: TYPE_FP32 dims: [ ",
+                             kOuterCells, ", ", kOuterCells, ", ", kCellChannels,
+                             " ] }\n]\n"
                              "output [ { name: \"scores\" data_type: TYPE_FP32 dims: [ ",
                              kDeepTauClasses, " ] } ]\n"));
 }
@@ -319,14 +361,66 @@ std::vector<std::string> ModelNames() {
           std::string(kDeepTau)};
 }
 
-absl::Status GenerateModels(const std::filesystem::path& out, uint64_t seed) {
+absl::StatusOr<GenerateReport> GenerateModels(const std::filesystem::path& out, uint64_t seed,
+                                              const GenerateOptions& options) {
   // The two ParticleNet variants share their weights (the same seed).
+  const TorchScriptModule particlenet_padded = ParticleNet(false, seed);
+  const TorchScriptModule deepmet = DeepMet(seed + 1);
+  const TorchScriptModule deeptau = DeepTau(seed + 2);
   SONIC_RETURN_IF_ERROR(
-      WriteModel(out, kParticleNetPadded, ParticleNetPaddedConfig(), ParticleNet(false, seed)));
+      WriteModel(out, kParticleNetPadded, ParticleNetPaddedConfig(), particlenet_padded));
   SONIC_RETURN_IF_ERROR(
       WriteModel(out, kParticleNetRagged, ParticleNetRaggedConfig(), ParticleNet(true, seed)));
-  SONIC_RETURN_IF_ERROR(WriteModel(out, kDeepMet, DeepMetConfig(), DeepMet(seed + 1)));
-  return WriteModel(out, kDeepTau, DeepTauConfig(), DeepTau(seed + 2));
+  SONIC_RETURN_IF_ERROR(WriteModel(out, kDeepMet, DeepMetConfig(), deepmet));
+  SONIC_RETURN_IF_ERROR(WriteModel(out, kDeepTau, DeepTauConfig(), deeptau));
+  GenerateReport report{ModelNames(), {}};
+  ExportRequest request{options.python, options.exporter, {}, out, {}};
+  if (options.onnx) request.formats.push_back("onnx");
+  if (options.tensorflow) request.formats.push_back("tensorflow");
+  if (request.formats.empty()) return report;
+
+  std::string weights_dir = (std::filesystem::temp_directory_path() / "sonic-weights-XXXXXX");
+  if (mkdtemp(weights_dir.data()) == nullptr) {
+    return absl::InternalError(absl::StrCat("cannot create ", weights_dir, ": ", strerror(errno)));
+  }
+  request.weights = weights_dir;
+  absl::StatusOr<ExportResult> exported = [&]() -> absl::StatusOr<ExportResult> {
+    SONIC_RETURN_IF_ERROR(WriteWeights(particlenet_padded, request.weights, "particlenet"));
+    SONIC_RETURN_IF_ERROR(WriteWeights(deepmet, request.weights, "deepmet"));
+    SONIC_RETURN_IF_ERROR(WriteWeights(deeptau, request.weights, "deeptau"));
+    return RunExporter(request);
+  }();
+  std::error_code ignored;
+  std::filesystem::remove_all(weights_dir, ignored);
+  if (!exported.ok()) return exported.status();
+
+  const std::map<std::string_view, std::string> configs = {
+      {kParticleNetPaddedOnnx, ParticleNetPaddedConfig(kParticleNetPaddedOnnx, Format::kOnnx)},
+      {kParticleNetRaggedOnnx, ParticleNetRaggedConfig(kParticleNetRaggedOnnx, Format::kOnnx)},
+      {kDeepMetOnnx, DeepMetConfig(kDeepMetOnnx, Format::kOnnx)},
+      {kDeepTauOnnx, DeepTauConfig(kDeepTauOnnx, Format::kOnnx)},
+      {kDeepMetTf, DeepMetConfig(kDeepMetTf, Format::kTensorFlow)}};
+  for (const std::string& format : request.formats) {
+    if (auto skipped = exported->skipped.find(format); skipped != exported->skipped.end()) {
+      report.skipped.push_back(absl::StrCat(format == "onnx" ? "ONNX" : "TensorFlow",
+                                            " models not written: ", skipped->second));
+      continue;
+    }
+    for (const std::string& name : exported->written[format]) {
+      auto config = configs.find(name);
+      if (config == configs.end()) {
+        return absl::InternalError(
+            absl::StrCat("the exporter wrote an unknown model '", name, "'"));
+      }
+      SONIC_RETURN_IF_ERROR(WriteText(out / name / "config.pbtxt", config->second));
+      report.written.push_back(name);
+    }
+  }
+  return report;
+}
+
+absl::Status GenerateModels(const std::filesystem::path& out, uint64_t seed) {
+  return GenerateModels(out, seed, GenerateOptions{}).status();
 }
 
 bool HasModels(const std::filesystem::path& repository) {

@@ -22,6 +22,13 @@
 // Every config: backend pytorch, max_batch_size 64, dynamic batching, one CPU instance with one
 // LibTorch thread (INTRA_OP_THREAD_COUNT 1).
 //
+// On request, the same models with the same weights in other formats (names in model_shapes.h),
+// the same tensors and configs but for the platform and its thread settings (one thread):
+// ONNX (particlenet_padded_onnx, particlenet_ragged_onnx, deepmet_onnx, deeptau_onnx; platform
+// onnxruntime_onnx) and a TensorFlow GraphDef (deepmet_tf; tensorflow_graphdef). The weights drawn
+// for TorchScript are handed to export_models.py (beside this file), run by the Python of the
+// project's virtual environment (the onnx and tensorflow packages); see model_export.h.
+//
 // Thread-compatible (LibTorch's own global state aside); call from one thread at a time.
 #pragma once
 
@@ -31,15 +38,40 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 
 namespace sonic::demo::models {
 
-// The models written by GenerateModels, in order.
+// The TorchScript models GenerateModels writes, in order.
 std::vector<std::string> ModelNames();
 
+struct GenerateOptions {
+  // Formats written besides TorchScript (always written: the others take its weights).
+  bool onnx = false;
+  bool tensorflow = false;
+  // The Python interpreter that writes them; empty: $SONIC_PYTHON_HOME/bin/python, else the
+  // build's virtual environment's (CMake cache variable SONIC_VENV).
+  std::filesystem::path python;
+  // The exporter script; empty: the build's export_models.py.
+  std::filesystem::path exporter;
+};
+
+struct GenerateReport {
+  std::vector<std::string> written;  // model names, in the order written
+  // One line per format asked for but not written, saying why (no Python environment, a package
+  // missing from it, no exporter script).
+  std::vector<std::string> skipped;
+};
+
 // Writes every model under `out` (created if missing), replacing existing files of those models.
-// The same seed always gives the same weights. INTERNAL when a file cannot be written;
-// INVALID_ARGUMENT with LibTorch's message when a model's source does not compile.
+// The same seed always gives the same weights. A format whose Python environment is missing is
+// skipped (listed in the report), not an error. INTERNAL when a file cannot be written or the
+// exporter fails (its output's end in the message); INVALID_ARGUMENT with LibTorch's message when
+// a model's source does not compile.
+absl::StatusOr<GenerateReport> GenerateModels(const std::filesystem::path& out, uint64_t seed,
+                                              const GenerateOptions& options);
+
+// The TorchScript models only (GenerateOptions' defaults).
 absl::Status GenerateModels(const std::filesystem::path& out, uint64_t seed);
 
 // Whether `repository` holds every model of ModelNames() (config.pbtxt and 1/model.pt).
