@@ -20,7 +20,9 @@ sonic::demo::DirectPluginApi MakeApi() {
   sonic::demo::DirectPluginApi api;
   api.create_engine = &CreateEngine;
 #ifdef SONIC_DEMO_WITH_MODEL_ZOO
-  api.generate_models = &sonic::demo::models::GenerateModels;
+  api.generate_models = static_cast<absl::StatusOr<sonic::demo::models::GenerateReport> (*)(
+      const std::filesystem::path&, uint64_t, const sonic::demo::models::GenerateOptions&)>(
+      &sonic::demo::models::GenerateModels);
   api.model_names = &sonic::demo::models::ModelNames;
 #endif
   return api;

@@ -17,10 +17,11 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "demonstrator/ml/inference_engine.h"
+#include "demonstrator/models/model_zoo.h"
 
 namespace sonic::demo {
 
-inline constexpr int kDirectPluginVersion = 1;
+inline constexpr int kDirectPluginVersion = 2;
 
 struct DirectPluginApi {
   int version = kDirectPluginVersion;
@@ -29,7 +30,9 @@ struct DirectPluginApi {
       const std::filesystem::path& model_dir) = nullptr;
   // models::GenerateModels and models::ModelNames (model_zoo.h); null in a build without
   // LibTorch (SONIC_WITH_TORCH=OFF).
-  absl::Status (*generate_models)(const std::filesystem::path& out, uint64_t seed) = nullptr;
+  absl::StatusOr<models::GenerateReport> (*generate_models)(
+      const std::filesystem::path& out, uint64_t seed,
+      const models::GenerateOptions& options) = nullptr;
   std::vector<std::string> (*model_names)() = nullptr;
 };
 
