@@ -5,7 +5,8 @@
 // run in processes of their own, and the clients alternate between them in short windows
 // (interleaved_load.h). Reports p50 latency with one client (target at 1 KiB: at most 1.2x the
 // echo), throughput with several clients (target at 4 MiB: at least 0.9x the echo), the servers'
-// CPU time per request, and the latency through TritonClient for information.
+// CPU time per request, and the latency through TritonClient (the client library as a module
+// uses it) against the raw ModelInfer stub on the same server (target: at most 1.1x, every size).
 //
 // Exits 0 whenever it ran (a benchmark is not a test); 1 when it could not run.
 #include <grpcpp/grpcpp.h>
@@ -40,6 +41,7 @@ namespace {
 constexpr char kModel[] = "identity";
 constexpr double kLatencyTarget = 1.2;     // sonic / echo p50 at 1 KiB, at most.
 constexpr double kThroughputTarget = 0.9;  // sonic / echo throughput at 4 MiB, at least.
+constexpr double kClientTarget = 1.1;      // TritonClient / raw stub p50, at most.
 constexpr size_t kLatencyTargetBytes = 1 << 10;
 constexpr size_t kThroughputTargetBytes = 4 << 20;
 
@@ -48,6 +50,7 @@ struct Flags {
   int rounds = 6;
   int clients = 4;
   bool quick = false;
+  std::vector<std::string> sizes;  // keys of Sizes(); empty: all
   std::string out = SONIC_BENCH_RESULTS_DIR;
 };
 
@@ -57,9 +60,20 @@ struct PayloadSize {
   size_t bytes = 0;
 };
 
-std::vector<PayloadSize> Sizes(bool quick) {
-  std::vector<PayloadSize> sizes = {{"1 KiB", "1KiB", 1 << 10}, {"64 KiB", "64KiB", 64 << 10}};
-  if (!quick) sizes.push_back({"4 MiB", "4MiB", 4 << 20});
+std::vector<PayloadSize> AllSizes() {
+  return {{"1 KiB", "1KiB", 1 << 10}, {"64 KiB", "64KiB", 64 << 10}, {"4 MiB", "4MiB", 4 << 20}};
+}
+
+// The sizes `flags` asks for: those named, else all but 4 MiB in a quick run, else all.
+std::vector<PayloadSize> Sizes(const Flags& flags) {
+  std::vector<PayloadSize> sizes;
+  for (const PayloadSize& size : AllSizes()) {
+    const bool named = std::find(flags.sizes.begin(), flags.sizes.end(), size.key) !=
+                       flags.sizes.end();
+    if (flags.sizes.empty() ? !(flags.quick && size.bytes > (64 << 10)) : named) {
+      sizes.push_back(size);
+    }
+  }
   return sizes;
 }
 
@@ -224,8 +238,9 @@ absl::Status MeasureLatency(const Servers& servers, const PayloadSize& size,
   AddJudged(report, size.bytes == kLatencyTargetBytes,
             absl::StrCat("p50 latency ", size.label, ", sonic / echo"), Us(sonic.p50_latency), "us",
             "gRPC echo", Us(echo.p50_latency), kLatencyTarget, /*higher_is_better=*/false);
-  report.AddComparison(absl::StrCat("p50 latency ", size.label, ", TritonClient / echo"),
-                       Us(triton.p50_latency), "us", "gRPC echo", Us(echo.p50_latency));
+  report.AddRatio(absl::StrCat("p50 latency ", size.label, ", TritonClient / raw stub"),
+                  Us(triton.p50_latency), "us", "raw ModelInfer stub", Us(sonic.p50_latency),
+                  kClientTarget, /*higher_is_better=*/false);
   report.AddTable(absl::StrCat("latency_1_client_", size.key),
                   {{"echo_p50_us", Us(echo.p50_latency)},
                    {"echo_p99_us", Us(echo.p99_latency)},
@@ -233,6 +248,8 @@ absl::Status MeasureLatency(const Servers& servers, const PayloadSize& size,
                    {"sonic_p99_us", Us(sonic.p99_latency)},
                    {"triton_client_p50_us", Us(triton.p50_latency)},
                    {"triton_client_p99_us", Us(triton.p99_latency)},
+                   {"client_cpu_us_per_request_raw_stub", sonic.ClientCpuUsPerRequest()},
+                   {"client_cpu_us_per_request_triton_client", triton.ClientCpuUsPerRequest()},
                    {"echo_requests", static_cast<double>(echo.successes)},
                    {"sonic_requests", static_cast<double>(sonic.successes)},
                    {"triton_client_requests", static_cast<double>(triton.successes)}});
@@ -306,7 +323,7 @@ absl::Status Run(const Flags& flags) {
   AddNotes(report, flags, options);
   report.AddNote("load_average_before", ReadLoadAverage());
   const Servers servers{*echo, *sonic};
-  for (const PayloadSize& size : Sizes(flags.quick)) {
+  for (const PayloadSize& size : Sizes(flags)) {
     SONIC_RETURN_IF_ERROR(MeasureLatency(servers, size, options, report));
     SONIC_RETURN_IF_ERROR(MeasureThroughput(servers, size, options, report));
   }
@@ -330,6 +347,8 @@ int main(int argc, char** argv) {
   app.add_option("--clients", flags.clients, "Clients per side for the throughput")
       ->check(CLI::Range(1, 256));
   app.add_flag("--quick", flags.quick, "Small payloads, one short round (CI smoke run)");
+  app.add_option("--sizes", flags.sizes, "Payload sizes to measure (default: all)")
+      ->check(CLI::IsMember({"1KiB", "64KiB", "4MiB"}));
   app.add_option("--out", flags.out, "Directory for transport.json");
   CLI11_PARSE(app, argc, argv);
   const absl::Status status = sonic::bench::Run(flags);

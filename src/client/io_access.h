@@ -2,6 +2,7 @@
 // (request building and response reading), which the public API does not expose.
 #pragma once
 
+#include <memory>
 #include <span>
 #include <string>
 #include <utility>
@@ -16,6 +17,10 @@ struct IoAccess {
   static const TensorInfo& Info(const TritonOutputData& output) { return output.info_; }
   static const std::vector<std::span<const std::byte>>& EntryBytes(const TritonInputData& input) {
     return input.entry_bytes_;
+  }
+  // What keeps the memory of EntryBytes() alive, also after the input's reset().
+  static const std::shared_ptr<const void>& Keeper(const TritonInputData& input) {
+    return input.holder_;
   }
   static const std::vector<Shape>& Shapes(const TritonInputData& input) { return input.shapes_; }
   static void SetBatchSize(TritonInputData& input, size_t size) { input.setBatchSize(size); }

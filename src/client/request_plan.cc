@@ -154,13 +154,13 @@ absl::StatusOr<RequestPlan> PlanRequests(const std::vector<const TritonInputData
   return plan;
 }
 
-inference::ModelInferRequest BuildRequest(const std::string& model_name,
-                                          const std::string& model_version,
-                                          const std::vector<const TritonInputData*>& inputs,
-                                          const std::map<std::string, TritonOutputData>& outputs,
-                                          const PlannedRequest& planned, bool batched,
-                                          const std::vector<bool>& in_region) {
-  inference::ModelInferRequest request;
+InferRequestParts BuildRequest(const std::string& model_name, const std::string& model_version,
+                               const std::vector<const TritonInputData*>& inputs,
+                               const std::map<std::string, TritonOutputData>& outputs,
+                               const PlannedRequest& planned, bool batched,
+                               const std::vector<bool>& in_region) {
+  InferRequestParts parts;
+  inference::ModelInferRequest& request = parts.message;
   request.set_model_name(model_name);
   request.set_model_version(model_version);
   for (size_t k = 0; k < inputs.size(); ++k) {
@@ -173,19 +173,14 @@ inference::ModelInferRequest BuildRequest(const std::string& model_name,
     for (int64_t dim : input->shape(planned.first_entry)) tensor->add_shape(dim);
     if (k < in_region.size() && in_region[k]) continue;
     const auto& entry_bytes = IoAccess::EntryBytes(*input);
-    size_t total = 0;
-    for (size_t i = 0; i < planned.entry_count; ++i) {
-      total += entry_bytes[planned.first_entry + i].size();
-    }
-    std::string* raw = request.add_raw_input_contents();
-    raw->reserve(total);
-    for (size_t i = 0; i < planned.entry_count; ++i) {
-      std::span<const std::byte> bytes = entry_bytes[planned.first_entry + i];
-      raw->append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-    }
+    RawContents& contents = parts.raw_contents.emplace_back();
+    contents.keeper = IoAccess::Keeper(*input);
+    contents.pieces.assign(entry_bytes.begin() + static_cast<ptrdiff_t>(planned.first_entry),
+                           entry_bytes.begin() +
+                               static_cast<ptrdiff_t>(planned.first_entry + planned.entry_count));
   }
   for (const auto& [name, output] : outputs) request.add_outputs()->set_name(name);
-  return request;
+  return parts;
 }
 
 absl::Status ReadResponse(

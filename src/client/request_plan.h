@@ -1,5 +1,5 @@
 // How a batch of entries travels (one rectangular request or one request per entry), the
-// ModelInferRequest of each planned request, and the reading of each response back into the
+// parts of each planned request's ModelInferRequest, and the reading of each response back into the
 // outputs' per-entry views. Pure functions; thread-compatible.
 #pragma once
 
@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "infer_wire.h"
 #include "inference/grpc_service.pb.h"
 #include "sonic/client/triton_client.h"
 #include "sonic/client/triton_data.h"
@@ -37,15 +38,15 @@ absl::StatusOr<RequestPlan> PlanRequests(const std::vector<const TritonInputData
                                          size_t batch_size, int max_batch_size,
                                          BatchMode requested, std::string_view context);
 
-// The request for `planned`: every input with data (raw contents, in `inputs` order) and every
-// output in `outputs` named. Inputs k with in_region[k] get no raw contents: their data goes to
-// a shared region (region_layout.h).
-inference::ModelInferRequest BuildRequest(const std::string& model_name,
-                                          const std::string& model_version,
-                                          const std::vector<const TritonInputData*>& inputs,
-                                          const std::map<std::string, TritonOutputData>& outputs,
-                                          const PlannedRequest& planned, bool batched,
-                                          const std::vector<bool>& in_region = {});
+// The request for `planned`: every input with data (raw contents, in `inputs` order, as views
+// of the inputs' bytes kept alive with them: infer_wire.h) and every output in `outputs` named.
+// Inputs k with in_region[k] get no raw contents: their data goes to a shared region
+// (region_layout.h).
+InferRequestParts BuildRequest(const std::string& model_name, const std::string& model_version,
+                               const std::vector<const TritonInputData*>& inputs,
+                               const std::map<std::string, TritonOutputData>& outputs,
+                               const PlannedRequest& planned, bool batched,
+                               const std::vector<bool>& in_region = {});
 
 // Points the entries of `planned` in every output at `response` (which must outlive those
 // views), or, for the outputs in `region_outputs`, at those bytes of the shared region (the

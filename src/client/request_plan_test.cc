@@ -1,6 +1,7 @@
 #include "request_plan.h"
 
 #include <gmock/gmock.h>
+#include <grpcpp/support/proto_buffer_reader.h>
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -12,6 +13,16 @@ namespace sonic::client::internal {
 namespace {
 
 using ::testing::HasSubstr;
+
+// The request as the server receives it.
+inference::ModelInferRequest Sent(const InferRequestParts& parts) {
+  absl::StatusOr<grpc::ByteBuffer> wire = EncodeInferRequest(parts);
+  EXPECT_TRUE(wire.ok()) << wire.status();
+  grpc::ProtoBufferReader reader(&*wire);
+  inference::ModelInferRequest request;
+  EXPECT_TRUE(request.ParseFromZeroCopyStream(&reader));
+  return request;
+}
 
 class RequestPlanTest : public ::testing::Test {
  protected:
@@ -46,7 +57,7 @@ TEST_F(RequestPlanTest, EqualShapesGoInOneRectangularRequest) {
 
   outputs_.try_emplace("y", TensorInfo{"y", DataType::kFp32, {-1}, true, false, false}, "m");
   inference::ModelInferRequest request =
-      BuildRequest("m", "1", inputs_, outputs_, plan->requests[0], /*batched=*/true);
+      Sent(BuildRequest("m", "1", inputs_, outputs_, plan->requests[0], /*batched=*/true));
   EXPECT_EQ(request.model_name(), "m");
   EXPECT_EQ(request.model_version(), "1");
   ASSERT_EQ(request.inputs_size(), 1);
@@ -65,7 +76,7 @@ TEST_F(RequestPlanTest, DifferentShapesSwitchToOneRequestPerEntry) {
   EXPECT_EQ(plan->mode, BatchMode::kRagged);
   ASSERT_EQ(plan->requests.size(), 3u);
   inference::ModelInferRequest third =
-      BuildRequest("m", "", inputs_, outputs_, plan->requests[2], true);
+      Sent(BuildRequest("m", "", inputs_, outputs_, plan->requests[2], true));
   EXPECT_THAT(third.inputs(0).shape(), ::testing::ElementsAre(1, 3));
   std::vector<float> values(3);
   std::memcpy(values.data(), third.raw_input_contents(0).data(), 12);
@@ -80,7 +91,7 @@ TEST_F(RequestPlanTest, ForcedRaggedAndUnbatchedModelsSendOneRequestPerEntry) {
   ASSERT_TRUE(plan.ok());
   EXPECT_EQ(plan->requests.size(), 2u);
   inference::ModelInferRequest request =
-      BuildRequest("m", "", inputs_, outputs_, plan->requests[0], /*batched=*/false);
+      Sent(BuildRequest("m", "", inputs_, outputs_, plan->requests[0], /*batched=*/false));
   EXPECT_THAT(request.inputs(0).shape(), ::testing::ElementsAre(2));
 }
 

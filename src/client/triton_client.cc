@@ -1,5 +1,7 @@
 #include "sonic/client/triton_client.h"
 
+#include <grpcpp/generic/generic_stub.h>
+
 #include <algorithm>
 #include <deque>
 #include <functional>
@@ -13,6 +15,7 @@
 #include "client_executor.h"
 #include "grpc_call.h"
 #include "grpc_transport.h"
+#include "infer_wire.h"
 #include "inference/grpc_service.grpc.pb.h"
 #include "io_access.h"
 #include "model_io.h"
@@ -29,7 +32,8 @@ using internal::IoAccess;
 struct TritonClient::State {
   struct Call {
     std::unique_ptr<grpc::ClientContext> context;
-    inference::ModelInferResponse response;
+    grpc::ByteBuffer body;  // as received; parsed into `response` on the completion thread
+    inference::ModelInferResponse response;  // reused by later dispatches (buffers kept)
     absl::Status status;
     bool succeeded = false;
   };
@@ -40,11 +44,19 @@ struct TritonClient::State {
   internal::ModelIo io;
   std::string address;
   std::unique_ptr<inference::GRPCInferenceService::Stub> stub;
+  // ModelInfer goes through a generic stub: requests are serialized by infer_wire.h.
+  std::unique_ptr<grpc::GenericStub> generic_stub;
+
+  void Connect(std::shared_ptr<grpc::Channel> channel) {
+    generic_stub = std::make_unique<grpc::GenericStub>(channel);
+    stub = inference::GRPCInferenceService::NewStub(std::move(channel));
+  }
 
   // The current dispatch. `calls` is sized once per dispatch, so responses never move while in
-  // flight; only failed calls are sent again on a retry.
+  // flight; only failed calls are sent again on a retry. A request that could not be encoded
+  // fails its call without being sent.
   internal::RequestPlan plan;
-  std::vector<inference::ModelInferRequest> requests;
+  std::vector<absl::StatusOr<grpc::ByteBuffer>> requests;
   std::vector<Call> calls;
   std::vector<const TritonInputData*> ordered_inputs;
 
@@ -199,7 +211,7 @@ absl::StatusOr<std::unique_ptr<TritonClient>> TritonClient::Create(const Options
   SONIC_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel,
                          internal::ChannelTo(state->address, state->tls));
   state->timeout = internal::TimeoutOf(options.timeout, options.timeout_unit);
-  state->stub = inference::GRPCInferenceService::NewStub(std::move(channel));
+  state->Connect(std::move(channel));
   const std::string context = Context(options, state->address);
   State* raw_state = state.get();
   const auto stub = [raw_state] { return raw_state->stub.get(); };
@@ -297,8 +309,7 @@ void TritonClient::setBatchSize(size_t size) {
 void TritonClient::reset() {
   for (auto& [name, input] : inputs_) IoAccess::Reset(input);
   for (auto& [name, output] : outputs_) IoAccess::Reset(output);
-  state_->requests.clear();
-  state_->calls.clear();
+  state_->requests.clear();  // releases the inputs' memory; the calls keep their buffers
   state_->region->Reset();
 }
 
@@ -345,18 +356,22 @@ void TritonClient::evaluate() {
 void TritonClient::buildRequest(size_t i) {
   const internal::PlannedRequest& planned = state_->plan.requests[i];
   internal::SharedRegion& region = *state_->region;
-  inference::ModelInferRequest request = internal::BuildRequest(
+  internal::InferRequestParts request = internal::BuildRequest(
       state_->options.model_name, state_->options.model_version, state_->ordered_inputs, outputs_,
       planned, state_->io.max_batch_size > 0, region.InputsInRegion(i));
-  if (region.InRegion(i)) region.Place(i, state_->ordered_inputs, planned, request);
-  state_->requests[i] = std::move(request);
+  if (region.InRegion(i)) region.Place(i, state_->ordered_inputs, planned, request.message);
+  absl::StatusOr<grpc::ByteBuffer> encoded = internal::EncodeInferRequest(request);
+  if (!encoded.ok()) {
+    encoded = MakeClientError(encoded.status().code(), ErrorCategory::kBadInput,
+                              std::string(encoded.status().message()));
+  }
+  state_->requests[i] = std::move(encoded);
 }
 
 absl::Status TritonClient::prepare() {
   state_->dispatch_start = absl::Now();
   for (auto& [name, output] : outputs_) IoAccess::Reset(output);
   state_->requests.clear();
-  state_->calls.clear();
   state_->plan = {};
   SONIC_ASSIGN_OR_RETURN(state_->plan,
                          internal::PlanRequests(state_->ordered_inputs, batch_size_,
@@ -368,7 +383,11 @@ absl::Status TritonClient::prepare() {
     useMessagesOnly(flushed);
     for (size_t i = 0; i < state_->requests.size(); ++i) buildRequest(i);
   }
-  state_->calls = std::vector<State::Call>(state_->requests.size());
+  state_->calls.resize(state_->requests.size());  // kept responses keep their buffers
+  for (State::Call& call : state_->calls) {
+    call.status = absl::OkStatus();
+    call.succeeded = false;
+  }
   return absl::OkStatus();
 }
 
@@ -398,12 +417,21 @@ void TritonClient::launch() {
   const bool async = mode() == SonicMode::kAsync;
   for (size_t i : to_start) {
     State::Call& call = state_->calls[i];
-    state_->stub->async()->ModelInfer(
-        call.context.get(), &state_->requests[i], &call.response,
+    if (!state_->requests[i].ok()) {
+      RecordCall(*state_, i, state_->requests[i].status());  // never the last count
+      continue;
+    }
+    state_->generic_stub->UnaryCall(
+        call.context.get(), internal::kModelInferMethod, grpc::StubOptions(),
+        &*state_->requests[i], &call.body,
         [this, state = state_, i, async](grpc::Status status) {
+          absl::Status result = transport::FromGrpc(status);
+          State::Call& done = state->calls[i];
+          if (result.ok()) result = internal::DecodeInferResponse(done.body, done.response);
+          done.body.Clear();
           // In kAsync the last completion concludes on this thread (the client waits for it);
           // otherwise the client may be gone once the count is recorded.
-          if (RecordCall(*state, i, transport::FromGrpc(status)) && async) conclude();
+          if (RecordCall(*state, i, result) && async) conclude();
         });
   }
   // Releases the starting count. In kAsync, when every call already finished (a fast server, a
@@ -581,7 +609,7 @@ void TritonClient::moveTo(const ServerEndpoint& endpoint) {
   if (!channel.ok()) return;
   state_->address = endpoint.address;
   state_->tls = endpoint.tls;
-  state_->stub = inference::GRPCInferenceService::NewStub(*std::move(channel));
+  state_->Connect(*std::move(channel));
   const std::string where = context();
   for (auto& [name, input] : inputs_) IoAccess::SetContext(input, where);
   for (auto& [name, output] : outputs_) IoAccess::SetContext(output, where);

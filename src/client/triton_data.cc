@@ -164,12 +164,10 @@ void TritonInputData::keep(std::shared_ptr<const void> holder,
   sent_ = true;
 }
 
-void TritonInputData::keepStrings(std::shared_ptr<const void> holder,
-                                  const TritonInput<std::string>& data) {
-  serialized_.assign(data.size(), std::string());
-  std::vector<std::span<const std::byte>> views;
+void TritonInputData::keepStrings(const TritonInput<std::string>& data) {
+  auto serialized = std::make_shared<std::vector<std::string>>(data.size());
   for (size_t i = 0; i < data.size(); ++i) {
-    std::string& out = serialized_[i];
+    std::string& out = (*serialized)[i];
     for (const std::string& element : data[i]) {
       const uint32_t length = static_cast<uint32_t>(element.size());
       char prefix[4];
@@ -177,22 +175,27 @@ void TritonInputData::keepStrings(std::shared_ptr<const void> holder,
       out.append(prefix, 4);
       out.append(element);
     }
-    views.push_back(std::as_bytes(std::span(out.data(), out.size())));
   }
-  keep(std::move(holder), std::move(views));
+  keepSerialized(std::move(serialized));
 }
 
-void TritonInputData::keepBools(std::shared_ptr<const void> holder,
-                                const TritonInput<bool>& data) {
-  serialized_.assign(data.size(), std::string());
-  std::vector<std::span<const std::byte>> views;
+void TritonInputData::keepBools(const TritonInput<bool>& data) {
+  auto serialized = std::make_shared<std::vector<std::string>>(data.size());
   for (size_t i = 0; i < data.size(); ++i) {
-    std::string& out = serialized_[i];
+    std::string& out = (*serialized)[i];
     out.reserve(data[i].size());
     for (bool element : data[i]) out.push_back(element ? '\1' : '\0');
-    views.push_back(std::as_bytes(std::span(out.data(), out.size())));
   }
-  keep(std::move(holder), std::move(views));
+  keepSerialized(std::move(serialized));
+}
+
+void TritonInputData::keepSerialized(std::shared_ptr<std::vector<std::string>> serialized) {
+  std::vector<std::span<const std::byte>> views;
+  views.reserve(serialized->size());
+  for (const std::string& entry : *serialized) {
+    views.push_back(std::as_bytes(std::span(entry.data(), entry.size())));
+  }
+  keep(std::move(serialized), std::move(views));
 }
 
 void TritonInputData::setBatchSize(size_t size) { shapes_.resize(size, default_shape_); }
@@ -201,7 +204,6 @@ void TritonInputData::reset() {
   sent_ = false;
   holder_.reset();
   entry_bytes_.clear();
-  serialized_.clear();
 }
 
 TritonOutputData::TritonOutputData(TensorInfo info, std::string context)

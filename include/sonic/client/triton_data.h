@@ -168,17 +168,18 @@ class TritonInputData {
   absl::Status checkEntryIndex(size_t entry) const;
   absl::Status error(absl::StatusCode code, std::string_view what) const;
   void keep(std::shared_ptr<const void> holder, std::vector<std::span<const std::byte>> views);
-  void keepStrings(std::shared_ptr<const void> holder, const TritonInput<std::string>& data);
-  void keepBools(std::shared_ptr<const void> holder, const TritonInput<bool>& data);
+  // BYTES and BOOL entries are converted to their wire bytes, which the holder then owns.
+  void keepStrings(const TritonInput<std::string>& data);
+  void keepBools(const TritonInput<bool>& data);
+  void keepSerialized(std::shared_ptr<std::vector<std::string>> serialized);
 
   TensorInfo info_;
   std::string context_;
   Shape default_shape_;
   std::vector<Shape> shapes_;
   bool sent_ = false;
-  std::shared_ptr<const void> holder_;
+  std::shared_ptr<const void> holder_;                    // keeps entry_bytes_ alive
   std::vector<std::span<const std::byte>> entry_bytes_;  // the wire bytes of each entry
-  std::vector<std::string> serialized_;                  // owned wire bytes (BYTES, BOOL)
 };
 
 class TritonOutputData {
@@ -257,9 +258,9 @@ absl::Status TritonInputData::toServer(TritonInputContainer<T> data) {
     SONIC_RETURN_IF_ERROR(checkEntry(i, (*data)[i].size()));
   }
   if constexpr (std::is_same_v<T, std::string>) {
-    keepStrings(data, *data);
+    keepStrings(*data);
   } else if constexpr (std::is_same_v<T, bool>) {
-    keepBools(data, *data);  // std::vector<bool> is packed: converted to one byte per element
+    keepBools(*data);  // std::vector<bool> is packed: converted to one byte per element
   } else {
     std::vector<std::span<const std::byte>> views;
     views.reserve(data->size());
