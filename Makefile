@@ -5,7 +5,7 @@ ASAN_BUILD_DIR ?= build-asan
 JOBS ?= 2
 CMAKE_FLAGS ?=
 
-.PHONY: all bootstrap configure build demo test test-asan test-packages test-plain-build bench cluster-test fuzz format clean
+.PHONY: all bootstrap configure build demo test test-asan test-tsan test-packages test-plain-build bench cluster-test fuzz format clean
 
 all: build
 
@@ -34,6 +34,23 @@ test-asan: bootstrap
 	cmake --preset asan -B $(ASAN_BUILD_DIR) $(CMAKE_FLAGS)
 	cmake --build $(ASAN_BUILD_DIR) -j$(JOBS)
 	cd $(ASAN_BUILD_DIR) && ctest --output-on-failure -j$(JOBS)
+
+# The tests under ThreadSanitizer (build-tsan; without LibTorch, TensorFlow and CUDA, whose
+# libraries TSan cannot see into). A report fails the process that raised it (halt_on_error) and,
+# as it is also written to $(TSAN_BUILD_DIR)/tsan-reports, the run even where a test's child was
+# stopped by a signal. Races inside the uninstrumented Debian libraries are suppressed in
+# tests/tsan/suppressions.txt, each with its reason.
+TSAN_BUILD_DIR ?= build-tsan
+TSAN_REPORTS = $(abspath $(TSAN_BUILD_DIR))/tsan-reports
+test-tsan: bootstrap
+	cmake --preset tsan -B $(TSAN_BUILD_DIR) $(CMAKE_FLAGS)
+	cmake --build $(TSAN_BUILD_DIR) -j$(JOBS)
+	rm -rf $(TSAN_REPORTS) && mkdir -p $(TSAN_REPORTS)
+	cd $(TSAN_BUILD_DIR) && TSAN_OPTIONS="suppressions=$(abspath tests/tsan/suppressions.txt) \
+	  halt_on_error=1 second_deadlock_stack=1 log_path=$(TSAN_REPORTS)/report" \
+	  ctest --output-on-failure -j$(JOBS) -LE tsan_skip; rc=$$?; \
+	  if [ -n "$$(ls -A $(TSAN_REPORTS))" ]; then cat $(TSAN_REPORTS)/*; rc=1; \
+	    echo "ThreadSanitizer reports above (in $(TSAN_REPORTS))"; fi; exit $$rc
 
 # A site on several hosts of this machine (network namespaces; root): sonic-server hosts behind
 # HAProxy, Prometheus, demonstrator jobs; every scenario, its figures in bench/results/cluster_*.json.
@@ -69,4 +86,4 @@ format:
 	git ls-files '*.h' '*.cc' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR) $(PLAIN_BUILD_DIR) $(FUZZ_BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR) $(TSAN_BUILD_DIR) $(PLAIN_BUILD_DIR) $(FUZZ_BUILD_DIR)
