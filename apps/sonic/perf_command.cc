@@ -13,6 +13,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "batch_sweep.h"
 #include "commands.h"
 #include "perf_options.h"
 #include "perf_refused_flags.h"
@@ -52,6 +53,11 @@ struct PerfFlags {
   int percentile = -1;  // -1: judge stability on the mean latency
   std::string csv_file;
   std::string json_file;
+  // sonic's own: the batch-size sweep (batch_sweep.h).
+  std::string batch_sizes;
+  std::vector<std::string> compare_models;
+  std::string plot_file;
+  CLI::Option* batch_size_option = nullptr;
   CLI::Option* max_threads = nullptr;
   CLI::Option* metrics_url_option = nullptr;
   CLI::Option* metrics_interval_option = nullptr;
@@ -205,8 +211,9 @@ void AddLoadFlags(CLI::App& command, PerfFlags& flags) {
 
 void AddDataFlags(CLI::App& command, PerfFlags& flags) {
   PerfOptions& o = flags.options;
-  command.add_option("-b,--batch-size", o.batch_size, "batch size of every request")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+  flags.batch_size_option =
+      command.add_option("-b,--batch-size", o.batch_size, "batch size of every request")
+          ->check(CLI::PositiveNumber)->capture_default_str();
   command.add_option("--shape", o.shapes, "NAME:d1,d2,... for inputs with variable dimensions "
                                           "(without the batch dimension); repeatable");
   command.add_option("--input-data", o.input_data,
@@ -269,6 +276,13 @@ void AddReportFlags(CLI::App& command, PerfFlags& flags) {
                          "ms between scrapes during a window")
           ->check(CLI::PositiveNumber)->capture_default_str();
   command.add_option("--json", flags.json_file, "write every number as JSON here");
+  command.add_option("--batch-sizes", flags.batch_sizes,
+                     "1,2,4,...: measure at each batch size in turn (sonic's own)");
+  command.add_option("--compare-model", flags.compare_models,
+                     "another model measured the same way after -m; repeatable (sonic's own)");
+  command.add_option("--plot", flags.plot_file,
+                     "PNG of throughput against batch size, one line per model (its data in the "
+                     "same name .csv; sonic's own)");
   command.add_flag("-v", flags.verbose, "print every measurement window");
 }
 
@@ -292,11 +306,65 @@ tools::ProgressCallback Progress(const PerfFlags& flags, tools::ProgressLine& li
   };
 }
 
+bool IsSweep(const PerfFlags& flags) {
+  return !flags.batch_sizes.empty() || !flags.compare_models.empty() || !flags.plot_file.empty();
+}
+
+// The batch sizes of a sweep; the error text is for the user (exit status 2).
+absl::StatusOr<std::vector<int64_t>> SweepBatchSizes(const PerfFlags& flags) {
+  if (!flags.csv_file.empty() || !flags.json_file.empty()) {
+    return absl::InvalidArgumentError(
+        "-f and --json write one run; with --batch-sizes, --compare-model or --plot the points "
+        "go to the plot's CSV");
+  }
+  if (flags.batch_sizes.empty()) return std::vector<int64_t>{flags.options.batch_size};
+  if (flags.batch_size_option->count() > 0) {
+    return absl::InvalidArgumentError("give either -b or --batch-sizes, not both");
+  }
+  return tools::ParseBatchSizes(flags.batch_sizes);
+}
+
+// -m and every --compare-model at each batch size, then the plot.
+int RunSweep(PerfFlags& flags) {
+  absl::StatusOr<std::vector<int64_t>> batch_sizes = SweepBatchSizes(flags);
+  if (!batch_sizes.ok()) {
+    PrintError("perf", std::string(batch_sizes.status().message()));
+    return 2;
+  }
+  std::vector<std::string> models = {flags.options.model};
+  models.insert(models.end(), flags.compare_models.begin(), flags.compare_models.end());
+  tools::ProgressLine progress(std::cerr, tools::StderrIsTerminal() && !flags.verbose);
+  absl::StatusOr<std::vector<tools::SweepPoint>> points = tools::RunBatchSweep(
+      flags.options, models, *batch_sizes, Progress(flags, progress),
+      [&progress](const std::string& model, int64_t batch_size,
+                  const std::vector<tools::PerfResult>& results) {
+        progress.Finish();
+        std::cout << "Model " << model << ", batch size " << batch_size << "\n";
+        for (const tools::PerfResult& result : results) std::cout << tools::FormatResult(result);
+      });
+  progress.Finish();
+  if (!points.ok()) {
+    PrintError("perf", std::string(points.status().message()));
+    return points.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
+  }
+  if (flags.plot_file.empty()) return 0;
+  const absl::Status plotted = tools::PlotSweep(
+      flags.plot_file, *points,
+      absl::StrCat("throughput vs batch size (", flags.options.connection.address, ")"));
+  if (!plotted.ok()) {
+    PrintError("perf", std::string(plotted.message()));
+    return 1;
+  }
+  std::cout << "plot: " << flags.plot_file << "\n";
+  return 0;
+}
+
 int RunPerf(PerfFlags& flags) {
   if (std::optional<std::string> error = Resolve(flags); error.has_value()) {
     PrintError("perf", *error);
     return 2;
   }
+  if (IsSweep(flags)) return RunSweep(flags);
   const PerfOptions& options = flags.options;
   absl::StatusOr<std::unique_ptr<tools::PerfRunner>> runner = tools::PerfRunner::Create(options);
   if (!runner.ok()) {

@@ -1,16 +1,9 @@
 #include "scan_report.h"
 
-#include <unistd.h>
-
 #include <algorithm>
-#include <cstdlib>
-#include <fstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_replace.h"
-#include "absl/strings/str_split.h"
-#include "job_command.h"
 
 namespace sonic::tools {
 
@@ -27,10 +20,10 @@ void WriteScanCsv(std::ostream& out, const std::vector<ScanPoint>& points) {
 
 std::string SaturationAnswer(const Saturation& saturation, int threads, const std::string& workload,
                              double drop) {
-  std::string answer = absl::StrFormat(
-      "this server sustains %s %d jobs of %d thread%s for %s (peak %.1f events/s",
-      saturation.saturated ? "about" : "at least", saturation.sustained_jobs, threads,
-      threads == 1 ? "" : "s", workload, saturation.peak_throughput);
+  std::string answer =
+      absl::StrFormat("this server sustains %s %d jobs of %d thread%s for %s (peak %.1f events/s",
+                      saturation.saturated ? "about" : "at least", saturation.sustained_jobs,
+                      threads, threads == 1 ? "" : "s", workload, saturation.peak_throughput);
   if (saturation.saturated_at.has_value()) {
     absl::StrAppendFormat(&answer, "; per-job throughput fell by more than %.0f%% at %d jobs",
                           drop * 100, *saturation.saturated_at);
@@ -43,18 +36,8 @@ std::string SaturationAnswer(const Saturation& saturation, int threads, const st
 std::string GnuplotScript(const std::filesystem::path& csv, const std::filesystem::path& png,
                           const std::vector<ScanPoint>& points, const Saturation& saturation,
                           const std::string& title) {
-  // Quotes in names would end gnuplot's strings early.
-  auto quoted = [](const std::string& text) {
-    return absl::StrCat("\"", absl::StrReplaceAll(text, {{"\"", "'"}}), "\"");
-  };
   std::string script = absl::StrCat(
-      "if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {\n"
-      "  set terminal pngcairo size 900,600\n"
-      "} else {\n"
-      "  set terminal png size 900,600\n"
-      "}\n"
-      "set termoption noenhanced\n",
-      "set output ", quoted(png.string()), "\n", "set title ", quoted(title), "\n",
+      GnuplotPreamble(png, title),
       "set datafile separator ','\n"
       "set key autotitle columnhead top left\n"
       "set xlabel 'simultaneous client jobs K'\n"
@@ -67,48 +50,19 @@ std::string GnuplotScript(const std::filesystem::path& csv, const std::filesyste
       "set grid\n",
       // Whole numbers of jobs on the x axis, about ten ticks.
       "set xtics ", std::max(1, (points.back().jobs - points.front().jobs) / 10), "\n");
-  absl::StrAppend(&script, "set arrow from ", saturation.sustained_jobs,
-                  ", graph 0 to ", saturation.sustained_jobs,
-                  ", graph 1 nohead dashtype 2 linecolor 'gray'\n");
-  absl::StrAppend(&script, "plot ", quoted(csv.string()),
+  absl::StrAppend(&script, "set arrow from ", saturation.sustained_jobs, ", graph 0 to ",
+                  saturation.sustained_jobs, ", graph 1 nohead dashtype 2 linecolor 'gray'\n");
+  absl::StrAppend(&script, "plot ", GnuplotQuoted(csv.string()),
                   " using 1:3 with linespoints title 'total throughput', \\\n",
                   "  '' using 1:4 with linespoints title 'per-job throughput', \\\n",
                   "  '' using 1:6 axes x1y2 with linespoints title 'mean latency (ms)'\n");
   return script;
 }
 
-std::filesystem::path FindGnuplot() {
-  const char* path = std::getenv("PATH");
-  for (absl::string_view dir : absl::StrSplit(path == nullptr ? "/usr/bin" : path, ':')) {
-    std::filesystem::path candidate = std::filesystem::path(std::string(dir)) / "gnuplot";
-    if (access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  return {};
-}
-
 absl::Status PlotScan(const std::filesystem::path& csv, const std::filesystem::path& png,
                       const std::vector<ScanPoint>& points, const Saturation& saturation,
                       const std::string& title) {
-  const std::filesystem::path gnuplot = FindGnuplot();
-  if (gnuplot.empty()) {
-    return absl::UnavailableError("gnuplot is not installed (apt-get install gnuplot-nox)");
-  }
-  std::filesystem::path script = png;
-  script.replace_extension(".gp");
-  std::filesystem::path log = png;
-  log.replace_extension(".gnuplot.log");
-  {
-    std::ofstream out(script);
-    out << GnuplotScript(csv, png, points, saturation, title);
-    if (!out) return absl::InternalError(absl::StrCat("cannot write ", script.string()));
-  }
-  absl::StatusOr<std::vector<int>> codes = RunJobs(
-      {{{gnuplot.string(), script.string()}, log}}, absl::Now() + absl::Seconds(60));
-  if (!codes.ok()) return codes.status();
-  if ((*codes)[0] != 0 || !std::filesystem::exists(png)) {
-    return absl::InternalError(absl::StrCat("gnuplot failed: ", LogTail(log)));
-  }
-  return absl::OkStatus();
+  return RunGnuplot(GnuplotScript(csv, png, points, saturation, title), png);
 }
 
 }  // namespace sonic::tools

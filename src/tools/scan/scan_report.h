@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "gnuplot.h"
 #include "saturation.h"
 
 namespace sonic::tools {
@@ -29,11 +30,8 @@ std::string GnuplotScript(const std::filesystem::path& csv, const std::filesyste
                           const std::vector<ScanPoint>& points, const Saturation& saturation,
                           const std::string& title);
 
-// gnuplot's path from $PATH; empty when it is not installed.
-std::filesystem::path FindGnuplot();
-
-// Runs `gnuplot` on GnuplotScript(...) (the script is written beside the PNG). UNAVAILABLE when
-// gnuplot is not installed; INTERNAL with gnuplot's output when it fails.
+// Runs gnuplot on GnuplotScript(...) (RunGnuplot: the script is written beside the PNG).
+// UNAVAILABLE when gnuplot is not installed; INTERNAL with gnuplot's output when it fails.
 absl::Status PlotScan(const std::filesystem::path& csv, const std::filesystem::path& png,
                       const std::vector<ScanPoint>& points, const Saturation& saturation,
                       const std::string& title);
