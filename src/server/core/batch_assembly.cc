@@ -14,32 +14,11 @@
 namespace sonic::server {
 namespace {
 
-const inference::ModelInput* FindInput(const inference::ModelConfig& config,
-                                       std::string_view name) {
-  for (const auto& input : config.input()) {
-    if (input.name() == name) return &input;
-  }
-  return nullptr;
-}
-
-const inference::ModelOutput* FindOutput(const inference::ModelConfig& config,
-                                         std::string_view name) {
-  for (const auto& output : config.output()) {
-    if (output.name() == name) return &output;
-  }
-  return nullptr;
-}
-
 const RequestInput* FindRequestInput(const InferenceRequest& request, std::string_view name) {
   for (const RequestInput& input : request.inputs) {
     if (input.name == name) return &input;
   }
   return nullptr;
-}
-
-bool IsRagged(const inference::ModelConfig& config, std::string_view name) {
-  const inference::ModelInput* input = FindInput(config, name);
-  return input != nullptr && input->allow_ragged_batch();
 }
 
 bool IsAligned(std::span<const std::byte> data, DataType type) {
@@ -65,12 +44,13 @@ std::span<const std::byte> Concatenate(const Batch& batch, size_t index, Assembl
 }
 
 // The shape the backend sees for input `index`: [sum of element counts] for a ragged input,
-// else the batch concatenated along the batch dimension, then reshaped.
-absl::StatusOr<Shape> AssembledShape(const inference::ModelConfig& config, const Batch& batch,
+// else the batch concatenated along the batch dimension, then reshaped. `input` is its
+// signature (null for a name the model lacks).
+absl::StatusOr<Shape> AssembledShape(const ModelSignature& signature,
+                                     const ModelSignature::Input* input, const Batch& batch,
                                      size_t index) {
   const RequestInput& first = batch.front()->inputs[index];
-  const inference::ModelInput* input = FindInput(config, first.name);
-  if (input != nullptr && input->allow_ragged_batch()) {
+  if (input != nullptr && input->allow_ragged_batch) {
     int64_t total = 0;
     for (const auto& request : batch) {
       SONIC_ASSIGN_OR_RETURN(int64_t elements, ElementCount(request->inputs[index].shape));
@@ -79,28 +59,28 @@ absl::StatusOr<Shape> AssembledShape(const inference::ModelConfig& config, const
     return Shape{total};
   }
   Shape shape = first.shape;
-  const bool batched = config.max_batch_size() > 0;
+  const bool batched = signature.batched();
   if (batched && !shape.empty()) {
     shape[0] = 0;
     for (const auto& request : batch) shape[0] += request->inputs[index].shape.at(0);
   }
-  if (input != nullptr && input->has_reshape()) {
-    SONIC_ASSIGN_OR_RETURN(shape, ApplyReshape(shape, batched, input->reshape().shape()));
+  if (input != nullptr && input->reshape) {
+    SONIC_ASSIGN_OR_RETURN(shape, ApplyReshape(shape, batched, *input->reshape));
   }
   return shape;
 }
 
-absl::Status AssembleInput(const inference::ModelConfig& config, const Batch& batch, size_t index,
-                           AssembledInputs& out) {
+absl::Status AssembleInput(const ModelSignature& signature, const ModelSignature::Input* input,
+                           const Batch& batch, size_t index, AssembledInputs& out) {
   const RequestInput& first = batch.front()->inputs[index];
   for (const auto& request : batch) {
     if (request->inputs.size() != batch.front()->inputs.size() ||
         request->inputs[index].name != first.name || request->inputs[index].type != first.type) {
-      return absl::InternalError(absl::StrCat("model '", config.name(),
+      return absl::InternalError(absl::StrCat("model '", signature.model_name(),
                                               "': a batch holds requests with different inputs"));
     }
   }
-  SONIC_ASSIGN_OR_RETURN(Shape shape, AssembledShape(config, batch, index));
+  SONIC_ASSIGN_OR_RETURN(Shape shape, AssembledShape(signature, input, batch, index));
   const Shape& stored = out.shapes.emplace_back(std::move(shape));
   std::span<const std::byte> data = Concatenate(batch, index, out);
   out.tensors.push_back(SonicBackendTensor{first.name.c_str(), static_cast<int32_t>(first.type),
@@ -116,16 +96,16 @@ struct BatchInputValues {
 };
 
 // The source input's shape in every request of the batch, in batch order.
-absl::StatusOr<std::vector<const Shape*>> SourceShapes(const inference::ModelConfig& config,
-                                                       const Batch& batch,
-                                                       const inference::BatchInput& batch_input) {
-  const std::string& source = batch_input.source_input(0);
+absl::StatusOr<std::vector<const Shape*>> SourceShapes(
+    const ModelSignature& signature, const Batch& batch,
+    const ModelSignature::BatchInput& batch_input) {
+  const std::string& source = batch_input.sources[0];
   std::vector<const Shape*> shapes;
   for (const auto& request : batch) {
     const RequestInput* input = FindRequestInput(*request, source);
     if (input == nullptr) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "model '", config.name(), "': batch_input '", batch_input.target_name(0),
+          "model '", signature.model_name(), "': batch_input '", batch_input.targets[0],
           "' needs input '", source, "', which request '", request->id, "' does not have"));
     }
     shapes.push_back(&input->shape);
@@ -151,11 +131,11 @@ BatchInputValues ItemShapes(const std::vector<const Shape*>& shapes, bool flatte
   return result;
 }
 
-absl::StatusOr<BatchInputValues> ComputeBatchInput(const inference::ModelConfig& config,
+absl::StatusOr<BatchInputValues> ComputeBatchInput(const ModelSignature& signature,
                                                    const Batch& batch,
-                                                   const inference::BatchInput& batch_input) {
+                                                   const ModelSignature::BatchInput& batch_input) {
   SONIC_ASSIGN_OR_RETURN(std::vector<const Shape*> shapes,
-                         SourceShapes(config, batch, batch_input));
+                         SourceShapes(signature, batch, batch_input));
   std::vector<int64_t> counts;
   for (const Shape* shape : shapes) {
     SONIC_ASSIGN_OR_RETURN(int64_t count, ElementCount(*shape));
@@ -163,13 +143,13 @@ absl::StatusOr<BatchInputValues> ComputeBatchInput(const inference::ModelConfig&
   }
   const int64_t requests = static_cast<int64_t>(batch.size());
   BatchInputValues result;
-  switch (batch_input.kind()) {
+  switch (batch_input.kind) {
     case inference::BatchInput::BATCH_ELEMENT_COUNT:
       return BatchInputValues{counts, {requests}};
     case inference::BatchInput::BATCH_ACCUMULATED_ELEMENT_COUNT:
     case inference::BatchInput::BATCH_ACCUMULATED_ELEMENT_COUNT_WITH_ZERO: {
       const bool with_zero =
-          batch_input.kind() == inference::BatchInput::BATCH_ACCUMULATED_ELEMENT_COUNT_WITH_ZERO;
+          batch_input.kind == inference::BatchInput::BATCH_ACCUMULATED_ELEMENT_COUNT_WITH_ZERO;
       if (with_zero) result.values.push_back(0);
       int64_t sum = 0;
       for (int64_t count : counts) result.values.push_back(sum += count);
@@ -183,54 +163,57 @@ absl::StatusOr<BatchInputValues> ComputeBatchInput(const inference::ModelConfig&
     case inference::BatchInput::BATCH_ITEM_SHAPE:
     case inference::BatchInput::BATCH_ITEM_SHAPE_FLATTEN:
       return ItemShapes(shapes,
-                        batch_input.kind() == inference::BatchInput::BATCH_ITEM_SHAPE_FLATTEN);
+                        batch_input.kind == inference::BatchInput::BATCH_ITEM_SHAPE_FLATTEN);
     default:
-      return absl::InvalidArgumentError(
-          absl::StrCat("model '", config.name(), "': batch_input '", batch_input.target_name(0),
-                       "' has unsupported kind ", static_cast<int>(batch_input.kind())));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "model '", signature.model_name(), "': batch_input '", batch_input.targets[0],
+          "' has unsupported kind ", static_cast<int>(batch_input.kind)));
   }
 }
 
 // Stores `values` as INT32 or FP32 elements in a new buffer of `out`.
-absl::StatusOr<std::span<const std::byte>> Encode(const inference::ModelConfig& config,
-                                                  const inference::BatchInput& batch_input,
+absl::StatusOr<std::span<const std::byte>> Encode(const ModelSignature& signature,
+                                                  const ModelSignature::BatchInput& batch_input,
                                                   const std::vector<int64_t>& values,
                                                   AssembledInputs& out) {
   std::vector<std::byte>& buffer = out.buffers.emplace_back(values.size() * 4);
   for (size_t i = 0; i < values.size(); ++i) {
-    if (batch_input.data_type() == inference::TYPE_FP32) {
+    if (batch_input.data_type == inference::TYPE_FP32) {
       const float value = static_cast<float>(values[i]);
       std::memcpy(buffer.data() + 4 * i, &value, 4);
-    } else if (batch_input.data_type() == inference::TYPE_INT32) {
+    } else if (batch_input.data_type == inference::TYPE_INT32) {
       if (values[i] > std::numeric_limits<int32_t>::max()) {
-        return absl::InternalError(absl::StrCat("model '", config.name(), "': batch_input '",
-                                                batch_input.target_name(0), "' value ", values[i],
-                                                " does not fit INT32"));
+        return absl::InternalError(absl::StrCat("model '", signature.model_name(),
+                                                "': batch_input '", batch_input.targets[0],
+                                                "' value ", values[i], " does not fit INT32"));
       }
       const int32_t value = static_cast<int32_t>(values[i]);
       std::memcpy(buffer.data() + 4 * i, &value, 4);
     } else {
       return absl::InvalidArgumentError(
-          absl::StrCat("model '", config.name(), "': batch_input '", batch_input.target_name(0),
-                       "' data_type must be TYPE_INT32 or TYPE_FP32"));
+          absl::StrCat("model '", signature.model_name(), "': batch_input '",
+                       batch_input.targets[0], "' data_type must be TYPE_INT32 or TYPE_FP32"));
     }
   }
   return std::span<const std::byte>(buffer);
 }
 
-absl::Status AssembleBatchInput(const inference::ModelConfig& config, const Batch& batch,
-                                const inference::BatchInput& batch_input, AssembledInputs& out) {
-  if (batch_input.target_name_size() != 1 || batch_input.source_input_size() != 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "model '", config.name(), "': a batch_input needs one target_name and one source_input"));
+absl::Status AssembleBatchInput(const ModelSignature& signature, const Batch& batch,
+                                const ModelSignature::BatchInput& batch_input,
+                                AssembledInputs& out) {
+  if (batch_input.targets.size() != 1 || batch_input.sources.size() != 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("model '", signature.model_name(),
+                     "': a batch_input needs one target_name and one source_input"));
   }
-  SONIC_ASSIGN_OR_RETURN(BatchInputValues computed, ComputeBatchInput(config, batch, batch_input));
+  SONIC_ASSIGN_OR_RETURN(BatchInputValues computed,
+                         ComputeBatchInput(signature, batch, batch_input));
   SONIC_ASSIGN_OR_RETURN(std::span<const std::byte> data,
-                         Encode(config, batch_input, computed.values, out));
+                         Encode(signature, batch_input, computed.values, out));
   const Shape& shape = out.shapes.emplace_back(std::move(computed.shape));
   out.tensors.push_back(SonicBackendTensor{
-      batch_input.target_name(0).c_str(), static_cast<int32_t>(batch_input.data_type()),
-      shape.data(), static_cast<uint32_t>(shape.size()), data.data(), data.size()});
+      batch_input.targets[0].c_str(), static_cast<int32_t>(batch_input.data_type), shape.data(),
+      static_cast<uint32_t>(shape.size()), data.data(), data.size()});
   return absl::OkStatus();
 }
 
@@ -259,57 +242,42 @@ absl::StatusOr<std::string> ElementRange(const OutputTensor& whole, int64_t firs
   return whole.data.substr(begin, pos - begin);
 }
 
-const inference::BatchOutput* FindScatter(const inference::ModelConfig& config,
-                                          const std::string& name) {
-  for (const auto& batch_output : config.batch_output()) {
-    if (batch_output.kind() != inference::BatchOutput::BATCH_SCATTER_WITH_INPUT_SHAPE) continue;
-    for (const std::string& target : batch_output.target_name()) {
-      if (target == name) return &batch_output;
-    }
-  }
-  return nullptr;
-}
-
 // A scattered output's shape for `request`, by Triton's rule (see the header).
-absl::StatusOr<Shape> ScatteredShape(const inference::ModelConfig& config,
-                                     const inference::BatchOutput& scatter,
-                                     const InferenceRequest& request, const std::string& name) {
-  const inference::ModelOutput* output = FindOutput(config, name);
-  const RequestInput* source = scatter.source_input_size() == 1
-                                   ? FindRequestInput(request, scatter.source_input(0))
-                                   : nullptr;
-  if (output == nullptr || source == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat("model '", config.name(), "': output '", name,
-                                                   "' cannot be scattered for request '",
-                                                   request.id, "': no config or source input"));
+absl::StatusOr<Shape> ScatteredShape(const ModelSignature& signature,
+                                     const ModelSignature::Output& output,
+                                     const InferenceRequest& request) {
+  const RequestInput* source =
+      output.scatter_source ? FindRequestInput(request, *output.scatter_source) : nullptr;
+  if (source == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "model '", signature.model_name(), "': output '", output.name,
+        "' cannot be scattered for request '", request.id, "': no config or source input"));
   }
   Shape shape;
-  if (config.max_batch_size() > 0) shape.push_back(kVariableDim);
-  const auto& dims = output->has_reshape() ? output->reshape().shape() : output->dims();
-  shape.insert(shape.end(), dims.begin(), dims.end());
+  if (signature.batched()) shape.push_back(kVariableDim);
+  shape.insert(shape.end(), output.model_dims.begin(), output.model_dims.end());
   for (size_t i = 0; i < shape.size(); ++i) {
     if (shape[i] != kVariableDim) continue;
     if (i >= source->shape.size()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("model '", config.name(), "': output '", name, "' dimension ", i,
-                       " is -1 but input '", source->name, "' has rank ", source->shape.size()));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "model '", signature.model_name(), "': output '", output.name, "' dimension ", i,
+          " is -1 but input '", source->name, "' has rank ", source->shape.size()));
     }
     shape[i] = source->shape[i];
   }
   return shape;
 }
 
-absl::StatusOr<OutputTensor> ScatterOutput(const inference::ModelConfig& config,
-                                           const inference::BatchOutput& scatter,
-                                           const Batch& batch, size_t index,
-                                           const OutputTensor& whole) {
+absl::StatusOr<OutputTensor> ScatterOutput(const ModelSignature& signature,
+                                           const ModelSignature::Output& output, const Batch& batch,
+                                           size_t index, const OutputTensor& whole) {
   int64_t first = 0;
   for (size_t i = 0; i < index; ++i) {
-    SONIC_ASSIGN_OR_RETURN(Shape before, ScatteredShape(config, scatter, *batch[i], whole.name));
+    SONIC_ASSIGN_OR_RETURN(Shape before, ScatteredShape(signature, output, *batch[i]));
     SONIC_ASSIGN_OR_RETURN(int64_t count, ElementCount(before));
     first += count;
   }
-  SONIC_ASSIGN_OR_RETURN(Shape shape, ScatteredShape(config, scatter, *batch[index], whole.name));
+  SONIC_ASSIGN_OR_RETURN(Shape shape, ScatteredShape(signature, output, *batch[index]));
   SONIC_ASSIGN_OR_RETURN(int64_t count, ElementCount(shape));
   SONIC_ASSIGN_OR_RETURN(std::string data, ElementRange(whole, first, count));
   return OutputTensor{whole.name, whole.type, std::move(shape), std::move(data)};
@@ -318,43 +286,42 @@ absl::StatusOr<OutputTensor> ScatterOutput(const inference::ModelConfig& config,
 }  // namespace
 
 absl::StatusOr<Shape> ApplyReshape(const Shape& shape, bool batched,
-                                   const google::protobuf::RepeatedField<int64_t>& target) {
+                                   std::span<const int64_t> target) {
   std::span<const int64_t> item(shape);
   if (batched && !item.empty()) item = item.subspan(1);
   SONIC_ASSIGN_OR_RETURN(int64_t elements, ElementCount(item));
-  SONIC_ASSIGN_OR_RETURN(Shape reshaped,
-                         ResolveDims(std::span(target.data(), target.size()), elements));
+  SONIC_ASSIGN_OR_RETURN(Shape reshaped, ResolveDims(target, elements));
   if (batched && !shape.empty()) reshaped.insert(reshaped.begin(), shape[0]);
   return reshaped;
 }
 
-absl::Status AssembleBatchInputs(const inference::ModelConfig& config, const Batch& batch,
+absl::Status AssembleBatchInputs(const ModelSignature& signature, const Batch& batch,
                                  AssembledInputs& out) {
   if (batch.empty()) return absl::InternalError("an empty batch has no inputs");
+  size_t cursor = 0;
   for (size_t i = 0; i < batch.front()->inputs.size(); ++i) {
-    SONIC_RETURN_IF_ERROR(AssembleInput(config, batch, i, out));
+    const ModelSignature::Input* input = signature.input(batch.front()->inputs[i].name, cursor);
+    SONIC_RETURN_IF_ERROR(AssembleInput(signature, input, batch, i, out));
   }
-  for (const auto& batch_input : config.batch_input()) {
-    SONIC_RETURN_IF_ERROR(AssembleBatchInput(config, batch, batch_input, out));
+  for (const ModelSignature::BatchInput& batch_input : signature.batch_inputs()) {
+    SONIC_RETURN_IF_ERROR(AssembleBatchInput(signature, batch, batch_input, out));
   }
   return absl::OkStatus();
 }
 
-bool IsScatteredOutput(const inference::ModelConfig& config, const std::string& name) {
-  return FindScatter(config, name) != nullptr;
-}
-
-absl::StatusOr<OutputTensor> SplitOutputForRequest(const inference::ModelConfig& config,
+absl::StatusOr<OutputTensor> SplitOutputForRequest(const ModelSignature& signature,
                                                    const Batch& batch, size_t index,
                                                    const OutputTensor& whole) {
-  if (const inference::BatchOutput* scatter = FindScatter(config, whole.name)) {
-    return ScatterOutput(config, *scatter, batch, index, whole);
+  const ModelSignature::Output* output =
+      signature.has_scattered_outputs() ? signature.output(whole.name) : nullptr;
+  if (output != nullptr && output->scattered) {
+    return ScatterOutput(signature, *output, batch, index, whole);
   }
   int64_t row = 0;
   for (size_t i = 0; i < index; ++i) row += batch[i]->batch_size;
-  const int64_t rows = config.max_batch_size() > 0 ? batch[index]->batch_size : 1;
+  const int64_t rows = signature.batched() ? batch[index]->batch_size : 1;
   OutputTensor part{whole.name, whole.type, whole.shape, {}};
-  if (config.max_batch_size() <= 0 || part.shape.empty()) {
+  if (!signature.batched() || part.shape.empty()) {
     part.data = whole.data;  // no batch dimension: every request gets all of it
     return part;
   }
@@ -364,19 +331,21 @@ absl::StatusOr<OutputTensor> SplitOutputForRequest(const inference::ModelConfig&
   return part;
 }
 
-bool CanBatchTogether(const inference::ModelConfig& config, const InferenceRequest& a,
+bool CanBatchTogether(const ModelSignature& signature, const InferenceRequest& a,
                       const InferenceRequest& b) {
-  if (config.max_batch_size() <= 0 || a.inputs.size() != b.inputs.size()) return false;
+  if (!signature.batched() || a.inputs.size() != b.inputs.size()) return false;
   for (size_t i = 0; i < a.inputs.size(); ++i) {
     const RequestInput& x = a.inputs[i];
     const RequestInput& y = b.inputs[i];
     if (x.name != y.name || x.type != y.type) return false;
-    if (IsRagged(config, x.name)) continue;
-    if (x.shape.size() != y.shape.size() ||
-        !std::equal(x.shape.begin() + (x.shape.empty() ? 0 : 1), x.shape.end(),
-                    y.shape.begin() + (y.shape.empty() ? 0 : 1))) {
-      return false;
+    if (x.shape.size() == y.shape.size() &&
+        std::equal(x.shape.begin() + (x.shape.empty() ? 0 : 1), x.shape.end(),
+                   y.shape.begin() + (y.shape.empty() ? 0 : 1))) {
+      continue;
     }
+    // Only a ragged input may differ.
+    const ModelSignature::Input* input = signature.input(x.name);
+    if (input == nullptr || !input->allow_ragged_batch) return false;
   }
   return true;
 }

@@ -43,13 +43,13 @@
 
 #include <cstddef>
 #include <deque>
-#include <string>
+#include <span>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "inference/model_config.pb.h"
 #include "server/core/inference_request.h"
+#include "server/core/model_signature.h"
 #include "sonic/backend/backend_api.h"
 #include "sonic/common/shape.h"
 
@@ -57,8 +57,8 @@ namespace sonic::server {
 
 // The backend's view of a batch's inputs. `tensors` point into `buffers` and `shapes` (deques:
 // growing, or moving the struct, never moves their elements), into the requests' input bytes
-// (zero-copy inputs) and into the requests' and the config's names: valid while this struct,
-// the batch and the config live.
+// (zero-copy inputs) and into the requests' and the signature's names: valid while this struct,
+// the batch and the signature live.
 struct AssembledInputs {
   std::deque<std::vector<std::byte>> buffers;
   std::deque<Shape> shapes;
@@ -70,33 +70,30 @@ struct AssembledInputs {
 // leaves. For inputs the result is what the model sees; for outputs, with the config dims as
 // `target`, what a client sees. INVALID_ARGUMENT when the element counts cannot match.
 absl::StatusOr<Shape> ApplyReshape(const Shape& shape, bool batched,
-                                   const google::protobuf::RepeatedField<int64_t>& target);
+                                   std::span<const int64_t> target);
 
 // Appends to `out` the tensors described above for a non-empty batch whose requests carry the
 // same inputs in the same order (CanBatchTogether holds pairwise). INVALID_ARGUMENT when a
 // request lacks a batch_input's source_input or a `reshape` does not fit; INTERNAL when the
 // requests' inputs differ or a count does not fit an INT32.
-absl::Status AssembleBatchInputs(const inference::ModelConfig& config, const Batch& batch,
+absl::Status AssembleBatchInputs(const ModelSignature& signature, const Batch& batch,
                                  AssembledInputs& out);
 
-// Whether `name` is a target of a BATCH_SCATTER_WITH_INPUT_SHAPE batch_output: the backend may
-// produce it in any shape (it is cut by bytes, not by rows).
-bool IsScatteredOutput(const inference::ModelConfig& config, const std::string& name);
-
 // The part of `whole` (an output of the execution of `batch`, of the shape the backend produced,
-// with the batch dimension first unless it is scattered) that belongs to batch[index], copied.
+// with the batch dimension first unless it is scattered: ModelSignature::Output::scattered,
+// which the backend may produce in any shape) that belongs to batch[index], copied.
 // BYTES outputs are cut by walking their length-prefixed elements. INTERNAL when `whole` holds
 // fewer elements than the requests' parts need; INVALID_ARGUMENT when a scattered output's -1
 // has no matching dimension in the source input.
-absl::StatusOr<OutputTensor> SplitOutputForRequest(const inference::ModelConfig& config,
+absl::StatusOr<OutputTensor> SplitOutputForRequest(const ModelSignature& signature,
                                                    const Batch& batch, size_t index,
                                                    const OutputTensor& whole);
 
-// Whether requests `a` and `b` may run in one execution of a model with `config`: batching is
+// Whether requests `a` and `b` may run in one execution of a model with `signature`: batching is
 // enabled (max_batch_size > 0) and they carry the same inputs in the same order with the same
 // datatypes and the same shapes after the batch dimension, except that the shapes of inputs
 // with allow_ragged_batch may differ. Their total batch size is the caller's to check.
-bool CanBatchTogether(const inference::ModelConfig& config, const InferenceRequest& a,
+bool CanBatchTogether(const ModelSignature& signature, const InferenceRequest& a,
                       const InferenceRequest& b);
 
 }  // namespace sonic::server

@@ -78,6 +78,12 @@ inference::ModelConfig Config(const char* text) {
   return *config;
 }
 
+std::unique_ptr<ModelSignature> Signature(const inference::ModelConfig& config) {
+  auto signature = ModelSignature::Create(config, uint64_t{1} << 26);
+  EXPECT_TRUE(signature.ok()) << signature.status();
+  return *std::move(signature);
+}
+
 class BatchAssemblyTest : public ::testing::Test {
  protected:
   // A request with one input per (name, shape); input values count up from `first`.
@@ -119,11 +125,12 @@ class BatchAssemblyTest : public ::testing::Test {
 
 TEST_F(BatchAssemblyTest, ProtocolExampleInt32) {
   const inference::ModelConfig config = Config(kRaggedConfig);
+  const std::unique_ptr<ModelSignature> signature = Signature(config);
   Add({{"x", {1, 3}}}, 0);
   Add({{"x", {1, 4}}}, 3);
   Add({{"x", {1, 5}}}, 7);
   AssembledInputs inputs;
-  ASSERT_TRUE(AssembleBatchInputs(config, batch_, inputs).ok());
+  ASSERT_TRUE(AssembleBatchInputs(*signature, batch_, inputs).ok());
   ASSERT_EQ(inputs.tensors.size(), 7u);
 
   const SonicBackendTensor& x = Tensor(inputs, "x");
@@ -154,11 +161,12 @@ TEST_F(BatchAssemblyTest, Fp32BatchInputs) {
   for (size_t at = text.find("TYPE_INT32"); at != std::string::npos; at = text.find("TYPE_INT32"))
     text.replace(at, 10, "TYPE_FP32");
   const inference::ModelConfig config = Config(text.c_str());
+  const std::unique_ptr<ModelSignature> signature = Signature(config);
   Add({{"x", {1, 3}}});
   Add({{"x", {1, 4}}});
   Add({{"x", {1, 5}}});
   AssembledInputs inputs;
-  ASSERT_TRUE(AssembleBatchInputs(config, batch_, inputs).ok());
+  ASSERT_TRUE(AssembleBatchInputs(*signature, batch_, inputs).ok());
   EXPECT_EQ(Tensor(inputs, "acc").data_type, static_cast<int32_t>(DataType::kFp32));
   EXPECT_THAT(Values<float>(Tensor(inputs, "count")), ElementsAre(3.0f, 4.0f, 5.0f));
   EXPECT_THAT(Values<float>(Tensor(inputs, "acc")), ElementsAre(3.0f, 7.0f, 12.0f));
@@ -174,10 +182,11 @@ TEST_F(BatchAssemblyTest, ItemShapesRepeatPerBatchItemAndCountsArePerRequest) {
   std::string text = kRaggedConfig;
   text.replace(text.find("dims: [ -1 ]"), 12, "dims: [ -1, -1 ]");  // input x
   const inference::ModelConfig config = Config(text.c_str());
+  const std::unique_ptr<ModelSignature> signature = Signature(config);
   Add({{"x", {2, 3, 1}}});
   Add({{"x", {1, 2, 2}}});
   AssembledInputs inputs;
-  ASSERT_TRUE(AssembleBatchInputs(config, batch_, inputs).ok());
+  ASSERT_TRUE(AssembleBatchInputs(*signature, batch_, inputs).ok());
   EXPECT_THAT(ShapeOf(Tensor(inputs, "x")), ElementsAre(10));
   EXPECT_THAT(Values<int32_t>(Tensor(inputs, "count")), ElementsAre(6, 4));
   EXPECT_THAT(Values<int32_t>(Tensor(inputs, "acc0")), ElementsAre(0, 6, 10));
@@ -190,9 +199,10 @@ TEST_F(BatchAssemblyTest, ItemShapesRepeatPerBatchItemAndCountsArePerRequest) {
 
 TEST_F(BatchAssemblyTest, SingleRaggedRequestIsFlatWithoutCopy) {
   const inference::ModelConfig config = Config(kRaggedConfig);
+  const std::unique_ptr<ModelSignature> signature = Signature(config);
   const InferenceRequest& request = Add({{"x", {1, 4}}});
   AssembledInputs inputs;
-  ASSERT_TRUE(AssembleBatchInputs(config, batch_, inputs).ok());
+  ASSERT_TRUE(AssembleBatchInputs(*signature, batch_, inputs).ok());
   const SonicBackendTensor& x = Tensor(inputs, "x");
   EXPECT_THAT(ShapeOf(x), ElementsAre(4));
   EXPECT_EQ(x.data, request.inputs[0].data.data());
@@ -220,10 +230,11 @@ TEST_F(BatchAssemblyTest, OrdinaryInputsConcatenateAlongBatchAndReshape) {
       dims: [ 2 ]
     }
   )pb");
+  const std::unique_ptr<ModelSignature> signature = Signature(config);
   Add({{"a", {1, 4}}, {"b", {1, 2}}}, 0);
   Add({{"a", {2, 4}}, {"b", {2, 2}}}, 100);
   AssembledInputs inputs;
-  ASSERT_TRUE(AssembleBatchInputs(config, batch_, inputs).ok());
+  ASSERT_TRUE(AssembleBatchInputs(*signature, batch_, inputs).ok());
   ASSERT_EQ(inputs.tensors.size(), 2u);
   EXPECT_THAT(ShapeOf(Tensor(inputs, "a")), ElementsAre(3, 2, 2));
   EXPECT_THAT(ShapeOf(Tensor(inputs, "b")), ElementsAre(3, 2));
@@ -258,19 +269,22 @@ TEST_F(BatchAssemblyTest, MissingSourceInputIsInvalidArgument) {
       source_input: "x"
     }
   )pb");
+  const std::unique_ptr<ModelSignature> signature = Signature(config);
   Add({{"z", {1, 1}}});
   AssembledInputs inputs;
-  EXPECT_EQ(AssembleBatchInputs(config, batch_, inputs).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(AssembleBatchInputs(*signature, batch_, inputs).code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(BatchAssemblyTest, OrdinaryOutputsSplitByRowsIncludingBytes) {
   const inference::ModelConfig config = Config(kRaggedConfig);
+  const std::unique_ptr<ModelSignature> signature = Signature(config);
   Add({{"x", {1, 3}}});
   Add({{"x", {2, 4}}});
   std::vector<float> sums = {1, 2, 3};
   OutputTensor whole{"sum", DataType::kFp32, {3, 1}, std::string(12, '\0')};
   std::memcpy(whole.data.data(), sums.data(), 12);
-  auto second = SplitOutputForRequest(config, batch_, 1, whole);
+  auto second = SplitOutputForRequest(*signature, batch_, 1, whole);
   ASSERT_TRUE(second.ok()) << second.status();
   EXPECT_THAT(second->shape, ElementsAre(2, 1));
   EXPECT_EQ(second->data, whole.data.substr(4, 8));
@@ -282,18 +296,19 @@ TEST_F(BatchAssemblyTest, OrdinaryOutputsSplitByRowsIncludingBytes) {
     bytes += item;
   }
   OutputTensor text{"sum", DataType::kBytes, {3, 1}, bytes};
-  auto first = SplitOutputForRequest(config, batch_, 0, text);
+  auto first = SplitOutputForRequest(*signature, batch_, 0, text);
   ASSERT_TRUE(first.ok()) << first.status();
   EXPECT_EQ(first->data, bytes.substr(0, 5));
-  auto rest = SplitOutputForRequest(config, batch_, 1, text);
+  auto rest = SplitOutputForRequest(*signature, batch_, 1, text);
   ASSERT_TRUE(rest.ok()) << rest.status();
   EXPECT_EQ(rest->data, bytes.substr(5));
 }
 
 TEST_F(BatchAssemblyTest, ScatteredOutputFollowsSourceInputShape) {
   const inference::ModelConfig config = Config(kRaggedConfig);
-  EXPECT_TRUE(IsScatteredOutput(config, "y"));
-  EXPECT_FALSE(IsScatteredOutput(config, "sum"));
+  const std::unique_ptr<ModelSignature> signature = Signature(config);
+  EXPECT_TRUE(signature->output("y")->scattered);
+  EXPECT_FALSE(signature->output("sum")->scattered);
   Add({{"x", {1, 3}}});
   Add({{"x", {1, 4}}});
   Add({{"x", {1, 5}}});
@@ -303,13 +318,13 @@ TEST_F(BatchAssemblyTest, ScatteredOutputFollowsSourceInputShape) {
   std::memcpy(whole.data.data(), flat.data(), 48);
   const std::vector<std::pair<Shape, size_t>> expected = {{{1, 3}, 0}, {{1, 4}, 3}, {{1, 5}, 7}};
   for (size_t i = 0; i < batch_.size(); ++i) {
-    auto part = SplitOutputForRequest(config, batch_, i, whole);
+    auto part = SplitOutputForRequest(*signature, batch_, i, whole);
     ASSERT_TRUE(part.ok()) << part.status();
     EXPECT_EQ(part->shape, expected[i].first);
     EXPECT_EQ(part->data, whole.data.substr(expected[i].second * 4, expected[i].first[1] * 4));
   }
   whole.data.resize(40);  // two elements short
-  EXPECT_EQ(SplitOutputForRequest(config, batch_, 2, whole).status().code(),
+  EXPECT_EQ(SplitOutputForRequest(*signature, batch_, 2, whole).status().code(),
             absl::StatusCode::kInternal);
 }
 
@@ -334,20 +349,21 @@ TEST_F(BatchAssemblyTest, CanBatchTogether) {
       dims: [ 1 ]
     }
   )pb");
+  const std::unique_ptr<ModelSignature> signature = Signature(config);
   const InferenceRequest& base = Add({{"x", {1, 3}}, {"z", {1, 2}}});
   const InferenceRequest& ragged_differs = Add({{"x", {2, 7}}, {"z", {2, 2}}});
   const InferenceRequest& z_differs = Add({{"x", {1, 3}}, {"z", {1, 5}}});
   const InferenceRequest& fewer_inputs = Add({{"x", {1, 3}}});
   const InferenceRequest& other_type = Add({{"x", {1, 3}}, {"z", {1, 2}}}, 0, DataType::kInt32);
-  EXPECT_TRUE(CanBatchTogether(config, base, base));
-  EXPECT_TRUE(CanBatchTogether(config, base, ragged_differs));
-  EXPECT_FALSE(CanBatchTogether(config, base, z_differs));
-  EXPECT_FALSE(CanBatchTogether(config, base, fewer_inputs));
-  EXPECT_FALSE(CanBatchTogether(config, base, other_type));
+  EXPECT_TRUE(CanBatchTogether(*signature, base, base));
+  EXPECT_TRUE(CanBatchTogether(*signature, base, ragged_differs));
+  EXPECT_FALSE(CanBatchTogether(*signature, base, z_differs));
+  EXPECT_FALSE(CanBatchTogether(*signature, base, fewer_inputs));
+  EXPECT_FALSE(CanBatchTogether(*signature, base, other_type));
 
   inference::ModelConfig unbatched = config;
   unbatched.set_max_batch_size(0);
-  EXPECT_FALSE(CanBatchTogether(unbatched, base, base));
+  EXPECT_FALSE(CanBatchTogether(*Signature(unbatched), base, base));
 }
 
 }  // namespace

@@ -15,39 +15,49 @@
 namespace sonic::server {
 namespace {
 
-const inference::ModelOutput* FindOutput(const inference::ModelConfig& config,
-                                         std::string_view name) {
-  for (const auto& output : config.output()) {
-    if (output.name() == name) return &output;
-  }
-  return nullptr;
+// The shape `output` must have for a batch of `batch_rows` (the model's dims, with the batch
+// first when the model batches).
+Shape ExpectedShape(const ModelSignature& signature, const ModelSignature::Output& output,
+                    int64_t batch_rows) {
+  Shape expected;
+  if (signature.batched()) expected.push_back(batch_rows);
+  expected.insert(expected.end(), output.model_dims.begin(), output.model_dims.end());
+  return expected;
 }
 
-// Checks an output the backend produced against the model configuration; `batch_rows` is the
-// batch dimension it must have when the model batches.
-absl::Status CheckOutput(const inference::ModelConfig& config, int64_t batch_rows,
-                         std::string_view name, DataType type, std::span<const int64_t> shape,
-                         uint64_t byte_size) {
-  const inference::ModelOutput* output = FindOutput(config, name);
+bool MatchesExpected(const ModelSignature& signature, const ModelSignature::Output& output,
+                     int64_t batch_rows, std::span<const int64_t> shape) {
+  if (!signature.batched()) return MatchesDims(output.model_dims, shape);
+  return !shape.empty() && shape[0] == batch_rows &&
+         MatchesDims(output.model_dims, shape.subspan(1));
+}
+
+// Checks an output the backend produced against the model signature; `batch_rows` is the
+// batch dimension it must have when the model batches. Returns the output's signature, found
+// from `cursor` (backends produce outputs in the order asked, which is config order).
+absl::StatusOr<const ModelSignature::Output*> CheckOutput(const ModelSignature& signature,
+                                                          size_t& cursor, int64_t batch_rows,
+                                                          std::string_view name, DataType type,
+                                                          std::span<const int64_t> shape,
+                                                          uint64_t byte_size) {
+  const ModelSignature::Output* output = signature.output(name, cursor);
   // Built only for an error: this runs for every output of every execution.
   auto what = [&] {
-    return absl::StrCat("model '", config.name(), "' output '", std::string(name), "'");
+    return absl::StrCat("model '", signature.model_name(), "' output '", std::string(name), "'");
   };
   if (output == nullptr) {
     return absl::InternalError(absl::StrCat(what(), " is not in the config"));
   }
-  if (static_cast<int32_t>(type) != output->data_type()) {
+  if (static_cast<int32_t>(type) != output->data_type) {
     return absl::InternalError(absl::StrCat(what(), " produced ", std::string(WireName(type)),
                                             ", config says ",
-                                            inference::DataType_Name(output->data_type())));
+                                            inference::DataType_Name(output->data_type)));
   }
-  const auto& dims = output->has_reshape() ? output->reshape().shape() : output->dims();
-  Shape expected(dims.begin(), dims.end());
-  if (config.max_batch_size() > 0) expected.insert(expected.begin(), batch_rows);
   // A scattered output is cut by its source input's shapes, not by rows: any shape will do.
-  if (!IsScatteredOutput(config, output->name()) && !MatchesDims(expected, shape)) {
-    return absl::InternalError(absl::StrCat(what(), " has shape ", ShapeToString(shape),
-                                            ", expected ", ShapeToString(expected)));
+  if (!output->scattered && !MatchesExpected(signature, *output, batch_rows, shape)) {
+    return absl::InternalError(
+        absl::StrCat(what(), " has shape ", ShapeToString(shape), ", expected ",
+                     ShapeToString(ExpectedShape(signature, *output, batch_rows))));
   }
   if (type != DataType::kBytes) {
     SONIC_ASSIGN_OR_RETURN(int64_t elements, ElementCount(shape));
@@ -56,20 +66,20 @@ absl::Status CheckOutput(const inference::ModelConfig& config, int64_t batch_row
                                               " came with ", byte_size, " bytes"));
     }
   }
-  return absl::OkStatus();
+  return output;
 }
 
 // An output of `shape` (as checked by CheckOutput) named `name`, of the shape clients see: the
 // config's dims when the model produced its reshape. A scattered output keeps its shape:
 // SplitOutputForRequest gives each request its own.
-absl::StatusOr<OutputTensor> NewOutputTensor(const inference::ModelConfig& config,
+absl::StatusOr<OutputTensor> NewOutputTensor(const ModelSignature& signature,
+                                             const ModelSignature::Output& output,
                                              std::string_view name, DataType type,
                                              std::span<const int64_t> shape) {
-  const inference::ModelOutput* output = FindOutput(config, name);
   Shape client_shape(shape.begin(), shape.end());
-  if (output->has_reshape() && !IsScatteredOutput(config, output->name())) {
+  if (output.has_reshape && !output.scattered) {
     SONIC_ASSIGN_OR_RETURN(client_shape,
-                           ApplyReshape(client_shape, config.max_batch_size() > 0, output->dims()));
+                           ApplyReshape(client_shape, signature.batched(), output.dims));
   }
   OutputTensor tensor;
   tensor.name = std::string(name);
@@ -78,16 +88,27 @@ absl::StatusOr<OutputTensor> NewOutputTensor(const inference::ModelConfig& confi
   return tensor;
 }
 
+// The checked output tensor the backend asks a buffer for: CheckOutput, then NewOutputTensor.
+absl::StatusOr<OutputTensor> CheckedOutputTensor(const ModelSignature& signature,
+                                                 size_t& cursor, int64_t batch_rows,
+                                                 std::string_view name, DataType type,
+                                                 std::span<const int64_t> shape,
+                                                 uint64_t byte_size) {
+  SONIC_ASSIGN_OR_RETURN(const ModelSignature::Output* output,
+                         CheckOutput(signature, cursor, batch_rows, name, type, shape, byte_size));
+  return NewOutputTensor(signature, *output, name, type, shape);
+}
+
 // Sizes `tensor`'s buffer; RESOURCE_EXHAUSTED instead of std::bad_alloc, since the callers are
 // called through the backend's C boundary.
-absl::Status ResizeOutput(const inference::ModelConfig& config, OutputTensor& tensor,
+absl::Status ResizeOutput(const ModelSignature& signature, OutputTensor& tensor,
                           uint64_t byte_size) {
   try {
     tensor.data.resize(byte_size);
   } catch (const std::bad_alloc&) {
-    return absl::ResourceExhaustedError(absl::StrCat("model '", config.name(), "' output '",
-                                                     tensor.name, "': out of memory for ",
-                                                     byte_size, " bytes"));
+    return absl::ResourceExhaustedError(absl::StrCat("model '", signature.model_name(),
+                                                     "' output '", tensor.name,
+                                                     "': out of memory for ", byte_size, " bytes"));
   }
   return absl::OkStatus();
 }
@@ -96,15 +117,15 @@ absl::Status ResizeOutput(const inference::ModelConfig& config, OutputTensor& te
 // against the model configuration. Keeps the first violation to report it.
 class BatchOutputAllocator final : public OutputAllocator {
  public:
-  BatchOutputAllocator(const inference::ModelConfig& config, int64_t total_batch)
-      : config_(config), total_batch_(total_batch) {}
+  BatchOutputAllocator(const ModelSignature& signature, int64_t total_batch)
+      : signature_(signature), total_batch_(total_batch) {}
 
   void* Allocate(std::string_view name, DataType type, std::span<const int64_t> shape,
                  uint64_t byte_size) override {
-    absl::Status status = CheckOutput(config_, total_batch_, name, type, shape, byte_size);
     absl::StatusOr<OutputTensor> tensor =
-        status.ok() ? NewOutputTensor(config_, name, type, shape) : status;
-    if (tensor.ok()) status = ResizeOutput(config_, *tensor, byte_size);
+        CheckedOutputTensor(signature_, cursor_, total_batch_, name, type, shape, byte_size);
+    absl::Status status;
+    if (tensor.ok()) status = ResizeOutput(signature_, *tensor, byte_size);
     if (!tensor.ok() || !status.ok()) {
       if (error_.ok()) error_ = tensor.ok() ? status : tensor.status();
       return nullptr;
@@ -116,8 +137,9 @@ class BatchOutputAllocator final : public OutputAllocator {
   std::deque<OutputTensor>& outputs() { return outputs_; }
 
  private:
-  const inference::ModelConfig& config_;
+  const ModelSignature& signature_;
   int64_t total_batch_;
+  size_t cursor_ = 0;  // where the next output is looked for in the signature
   std::deque<OutputTensor> outputs_;  // deque: handed-out buffers never move
   absl::Status error_;
 };
@@ -126,8 +148,8 @@ class BatchOutputAllocator final : public OutputAllocator {
 // checked against the config with the request's own batch size, or its error.
 class PerRequestResponder final : public RequestResponder {
  public:
-  PerRequestResponder(const inference::ModelConfig& config, int64_t version, const Batch& batch)
-      : config_(config), version_(version), batch_(batch), slots_(batch.size()) {}
+  PerRequestResponder(const ModelSignature& signature, int64_t version, const Batch& batch)
+      : signature_(signature), version_(version), batch_(batch), slots_(batch.size()) {}
 
   void* Allocate(size_t index, std::string_view name, DataType type, std::span<const int64_t> shape,
                  uint64_t byte_size) override {
@@ -137,19 +159,20 @@ class PerRequestResponder final : public RequestResponder {
     absl::Status status;
     if (std::none_of(request.outputs.begin(), request.outputs.end(),
                      [&](const RequestedOutput& o) { return o.name == name; })) {
-      status = absl::InternalError(absl::StrCat("model '", config_.name(), "' produced output '",
-                                                std::string(name),
+      status = absl::InternalError(absl::StrCat("model '", signature_.model_name(),
+                                                "' produced output '", std::string(name),
                                                 "', which the request did not ask for"));
     } else if (std::any_of(slot.outputs.begin(), slot.outputs.end(),
                            [&](const OutputTensor& t) { return t.name == name; })) {
-      status = absl::InternalError(absl::StrCat("model '", config_.name(), "' produced output '",
-                                                std::string(name), "' twice"));
-    } else {
-      status = CheckOutput(config_, request.batch_size, name, type, shape, byte_size);
+      status = absl::InternalError(absl::StrCat(
+          "model '", signature_.model_name(), "' produced output '", std::string(name), "' twice"));
     }
     absl::StatusOr<OutputTensor> tensor =
-        status.ok() ? NewOutputTensor(config_, name, type, shape) : status;
-    if (tensor.ok()) status = ResizeOutput(config_, *tensor, byte_size);
+        status.ok()
+            ? CheckedOutputTensor(signature_, slot.cursor, request.batch_size, name, type, shape,
+                                  byte_size)
+            : status;
+    if (tensor.ok()) status = ResizeOutput(signature_, *tensor, byte_size);
     if (!tensor.ok() || !status.ok()) {
       Fail(index, tensor.ok() ? status : tensor.status());
       return nullptr;
@@ -167,14 +190,15 @@ class PerRequestResponder final : public RequestResponder {
     for (size_t index = 0; index < batch_.size(); ++index) {
       const InferenceRequest& request = *batch_[index];
       Slot& slot = slots_[index];
-      InferenceResponse response{config_.name(), version_, request.id, {}};
+      InferenceResponse response{signature_.model_name(), version_, request.id, {}};
       for (const RequestedOutput& requested : request.outputs) {
         if (!slot.status.ok()) break;
         auto it = std::find_if(slot.outputs.begin(), slot.outputs.end(),
                                [&](const OutputTensor& t) { return t.name == requested.name; });
         if (it == slot.outputs.end()) {
-          slot.status = absl::InternalError(absl::StrCat(
-              "model '", config_.name(), "' did not produce output '", requested.name, "'"));
+          slot.status =
+              absl::InternalError(absl::StrCat("model '", signature_.model_name(),
+                                               "' did not produce output '", requested.name, "'"));
           break;
         }
         response.outputs.push_back(std::move(*it));
@@ -192,8 +216,9 @@ class PerRequestResponder final : public RequestResponder {
   struct Slot {
     std::deque<OutputTensor> outputs;  // deque: handed-out buffers never move
     absl::Status status;
+    size_t cursor = 0;  // where the next output is looked for in the signature
   };
-  const inference::ModelConfig& config_;
+  const ModelSignature& signature_;
   const int64_t version_;
   const Batch& batch_;
   std::vector<Slot> slots_;
@@ -201,19 +226,17 @@ class PerRequestResponder final : public RequestResponder {
 
 // The backend's view of one request handed over alone: its inputs as sent (a config `reshape`
 // applied to the non-batch part of inputs without allow_ragged_batch, as Triton shows them) and
-// the outputs it asked for. Points into the request, the config and `shapes`.
-absl::Status DescribeRequest(const inference::ModelConfig& config, const InferenceRequest& request,
+// the outputs it asked for. Points into the request and `shapes`.
+absl::Status DescribeRequest(const ModelSignature& signature, const InferenceRequest& request,
                              std::deque<Shape>& shapes, std::vector<SonicBackendTensor>& tensors,
                              std::vector<const char*>& output_names, SonicBackendRequest& out) {
+  size_t cursor = 0;
   for (const RequestInput& input : request.inputs) {
     const Shape* shape = &input.shape;
-    for (const auto& config_input : config.input()) {
-      if (config_input.name() != input.name || !config_input.has_reshape() ||
-          config_input.allow_ragged_batch()) {
-        continue;
-      }
-      SONIC_ASSIGN_OR_RETURN(Shape reshaped, ApplyReshape(input.shape, config.max_batch_size() > 0,
-                                                          config_input.reshape().shape()));
+    const ModelSignature::Input* config_input = signature.input(input.name, cursor);
+    if (config_input != nullptr && config_input->reshape && !config_input->allow_ragged_batch) {
+      SONIC_ASSIGN_OR_RETURN(
+          Shape reshaped, ApplyReshape(input.shape, signature.batched(), *config_input->reshape));
       shape = &shapes.emplace_back(std::move(reshaped));
     }
     tensors.push_back(SonicBackendTensor{input.name.c_str(), static_cast<int32_t>(input.type),
@@ -249,13 +272,18 @@ struct BatchExecutor::BatchOutputs {
 };
 
 std::vector<const char*> BatchExecutor::WantedOutputs(const Batch& batch) const {
-  std::vector<const char*> names;
-  for (const auto& output : config_.output()) {
-    bool wanted = false;
-    for (const auto& request : batch) {
-      for (const auto& requested : request->outputs) wanted |= requested.name == output.name();
+  const std::span<const ModelSignature::Output> outputs = signature_.outputs();
+  std::vector<bool> wanted(outputs.size(), false);
+  for (const auto& request : batch) {
+    size_t cursor = 0;
+    for (const auto& requested : request->outputs) {
+      const int index = signature_.FindOutput(requested.name, cursor);
+      if (index >= 0) wanted[index] = true;
     }
-    if (wanted) names.push_back(output.name().c_str());
+  }
+  std::vector<const char*> names;
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    if (wanted[i]) names.push_back(outputs[i].name.c_str());
   }
   return names;
 }
@@ -265,21 +293,23 @@ std::vector<absl::StatusOr<InferenceResponse>> BatchExecutor::SplitOutputs(
   std::vector<absl::StatusOr<InferenceResponse>> results;
   for (size_t index = 0; index < batch.size(); ++index) {
     const InferenceRequest* request = batch[index].get();
-    InferenceResponse response{config_.name(), version_, request->id, {}};
+    InferenceResponse response{signature_.model_name(), version_, request->id, {}};
     absl::Status built;
     for (const RequestedOutput& requested : request->outputs) {
       auto it = std::find_if(outputs.begin(), outputs.end(),
                              [&](const OutputTensor& t) { return t.name == requested.name; });
       if (it == outputs.end()) {
         built = absl::InternalError(absl::StrCat(
-            "model '", config_.name(), "' did not produce output '", requested.name, "'"));
+            "model '", signature_.model_name(), "' did not produce output '", requested.name, "'"));
         break;
       }
-      if (batch.size() == 1 && !IsScatteredOutput(config_, it->name)) {
+      const ModelSignature::Output* output =
+          signature_.has_scattered_outputs() ? signature_.output(it->name) : nullptr;
+      if (batch.size() == 1 && (output == nullptr || !output->scattered)) {
         response.outputs.push_back(std::move(*it));  // the only consumer: no copy
         continue;
       }
-      absl::StatusOr<OutputTensor> part = SplitOutputForRequest(config_, batch, index, *it);
+      absl::StatusOr<OutputTensor> part = SplitOutputForRequest(signature_, batch, index, *it);
       if (!part.ok()) {
         built = part.status();
         break;
@@ -332,12 +362,12 @@ absl::Status BatchExecutor::ComputeByRequest(const Batch& batch, BatchOutputs& o
   std::vector<SonicBackendRequest> requests(batch.size());
   absl::Status status;
   for (size_t i = 0; i < batch.size() && status.ok(); ++i) {
-    status = DescribeRequest(config_, *batch[i], shapes, tensors.emplace_back(),
+    status = DescribeRequest(signature_, *batch[i], shapes, tensors.emplace_back(),
                              output_names.emplace_back(), requests[i]);
   }
   ns[1] = clock_.NowNs();
   times.compute_input_ns = ns[1] - ns[0];
-  PerRequestResponder responder(config_, version_, batch);
+  PerRequestResponder responder(signature_, version_, batch);
   if (status.ok()) status = instance_.ExecuteRequests(requests, responder);
   ns[2] = clock_.NowNs();
   times.compute_infer_ns = ns[2] - ns[1];
@@ -350,13 +380,13 @@ absl::Status BatchExecutor::Compute(const Batch& batch, int64_t total_batch, Bat
   try {
     if (instance_.executes_requests()) return ComputeByRequest(batch, outputs, times, ns);
     AssembledInputs inputs;
-    absl::Status status = AssembleBatchInputs(config_, batch, inputs);
+    absl::Status status = AssembleBatchInputs(signature_, batch, inputs);
     std::vector<const char*> output_names = WantedOutputs(batch);
     ns[1] = clock_.NowNs();
     times.compute_input_ns = ns[1] - ns[0];
     if (status.ok()) {
       status = instance_.Execute(inputs.tensors, output_names,
-                                 config_.max_batch_size() > 0 ? total_batch : 1, outputs.allocator);
+                                 signature_.batched() ? total_batch : 1, outputs.allocator);
     }
     if (!outputs.allocator.error().ok()) status = outputs.allocator.error();
     ns[2] = clock_.NowNs();
@@ -365,7 +395,7 @@ absl::Status BatchExecutor::Compute(const Batch& batch, int64_t total_batch, Bat
     return status;
   } catch (const std::bad_alloc&) {
     return absl::ResourceExhaustedError(absl::StrCat(
-        "model '", config_.name(), "': out of memory running a batch of ", total_batch));
+        "model '", signature_.model_name(), "': out of memory running a batch of ", total_batch));
   }
 }
 
@@ -375,7 +405,7 @@ bool BatchExecutor::Run(Batch& batch, bool complete_on_failure) {
   int64_t total_batch = 0;
   for (const auto& request : batch) total_batch += request->batch_size;
   ExecutionTimes times;
-  BatchOutputs outputs{BatchOutputAllocator(config_, total_batch), {}};
+  BatchOutputs outputs{BatchOutputAllocator(signature_, total_batch), {}};
   absl::Status status = Compute(batch, total_batch, outputs, times, ns);
   if (!status.ok() && !complete_on_failure) return false;
   if (!status.ok()) outputs.results.assign(batch.size(), status);

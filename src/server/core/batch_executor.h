@@ -17,10 +17,10 @@
 #include <memory>
 #include <vector>
 
-#include "inference/model_config.pb.h"
 #include "server/backend/backend_model.h"
 #include "server/core/clock.h"
 #include "server/core/inference_request.h"
+#include "server/core/model_signature.h"
 #include "server/core/model_statistics.h"
 
 namespace sonic::server {
@@ -28,9 +28,13 @@ namespace sonic::server {
 class BatchExecutor {
  public:
   // Borrows everything; all must outlive the executor.
-  BatchExecutor(const inference::ModelConfig& config, int64_t version, BackendInstance& instance,
+  BatchExecutor(const ModelSignature& signature, int64_t version, BackendInstance& instance,
                 ModelStatistics& stats, const Clock& clock)
-      : config_(config), version_(version), instance_(instance), stats_(stats), clock_(clock) {}
+      : signature_(signature),
+        version_(version),
+        instance_(instance),
+        stats_(stats),
+        clock_(clock) {}
 
   // Blocks while the backend runs. Every request's on_complete has run when this returns.
   // When a batch of several fails as a whole (assembly, the backend, memory), each of its
@@ -58,7 +62,7 @@ class BatchExecutor {
   void Complete(Batch& batch, std::vector<absl::StatusOr<InferenceResponse>> results,
                 uint64_t start_ns, const ExecutionTimes& times);
 
-  const inference::ModelConfig& config_;
+  const ModelSignature& signature_;
   const int64_t version_;
   BackendInstance& instance_;
   ModelStatistics& stats_;

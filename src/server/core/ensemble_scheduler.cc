@@ -386,7 +386,7 @@ std::vector<bool> EnsembleScheduler::NeededSteps(const InferenceRequest& request
 
 absl::Status EnsembleScheduler::Admit(const InferenceRequest& request,
                                       std::vector<std::shared_ptr<ModelVersion>>& models) const {
-  SONIC_RETURN_IF_ERROR(ValidateRequest(*options_.config, options_.limits, request));
+  SONIC_RETURN_IF_ERROR(ValidateRequest(*options_.signature, request));
   const std::vector<bool> needed = NeededSteps(request);
   for (size_t step = 0; step < graph_.steps.size(); ++step) {
     if (!needed[step]) continue;

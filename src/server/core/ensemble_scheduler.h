@@ -57,8 +57,10 @@ class EnsembleScheduler {
     int64_t version = 0;
     ModelStatistics* stats = nullptr;          // borrowed
     const Clock* clock = &SystemClock::Get();  // borrowed
-    RequestLimits limits;                      // checked for every request (request_validation.h)
-    ModelResolver resolve;                     // must stay callable until Drain returns
+    // Of the ensemble; borrowed, outlives this. Every request is checked against it
+    // (request_validation.h).
+    const ModelSignature* signature = nullptr;
+    ModelResolver resolve;  // must stay callable until Drain returns
   };
 
   // INVALID_ARGUMENT when the config is not a valid ensemble (BuildEnsembleGraph's errors).

@@ -64,15 +64,15 @@ absl::StatusOr<std::shared_ptr<ModelVersion>> ModelVersion::Load(Options options
       new ModelVersion(std::move(options.config), options.version));
   const inference::ModelConfig& config = loaded->config_;
   if (IsEnsemble(config)) {
-    SONIC_ASSIGN_OR_RETURN(RequestLimits limits,
-                           ReadRequestLimits(config, options.max_input_elements));
-    SONIC_ASSIGN_OR_RETURN(loaded->ensemble_,
-                           EnsembleScheduler::Create({.config = &config,
-                                                      .version = options.version,
-                                                      .stats = &loaded->stats_,
-                                                      .clock = options.clock,
-                                                      .limits = std::move(limits),
-                                                      .resolve = std::move(options.resolve_model)}));
+    SONIC_ASSIGN_OR_RETURN(loaded->signature_,
+                           ModelSignature::Create(config, options.max_input_elements));
+    SONIC_ASSIGN_OR_RETURN(loaded->ensemble_, EnsembleScheduler::Create(
+                                                  {.config = &config,
+                                                   .version = options.version,
+                                                   .stats = &loaded->stats_,
+                                                   .clock = options.clock,
+                                                   .signature = loaded->signature_.get(),
+                                                   .resolve = std::move(options.resolve_model)}));
     return loaded;
   }
   // Placed before the model loads, so a config this machine cannot serve fails at once. These
@@ -80,8 +80,8 @@ absl::StatusOr<std::shared_ptr<ModelVersion>> ModelVersion::Load(Options options
   // instance.
   SONIC_ASSIGN_OR_RETURN(std::vector<InstancePlacement> placements,
                          PlaceInstances(config, options.gpu_count));
-  SONIC_ASSIGN_OR_RETURN(RequestLimits limits,
-                         ReadRequestLimits(config, options.max_input_elements));
+  SONIC_ASSIGN_OR_RETURN(loaded->signature_,
+                         ModelSignature::Create(config, options.max_input_elements));
   // Before any file is read: a config (maybe a load request's override) names files only in
   // the model's own directory.
   SONIC_RETURN_IF_ERROR(CheckModelFilesInside(config, options.version_path, context));
@@ -104,7 +104,7 @@ absl::StatusOr<std::shared_ptr<ModelVersion>> ModelVersion::Load(Options options
   std::vector<BackendInstance*> instances;
   for (auto& instance : loaded->instances_) instances.push_back(instance.get());
   Scheduler::Options scheduler_options{&config, options.version, &loaded->stats_, options.clock,
-                                       std::move(limits)};
+                                       loaded->signature_.get()};
   SONIC_ASSIGN_OR_RETURN(loaded->scheduler_,
                          Scheduler::Create(scheduler_options, std::move(instances)));
   return loaded;

@@ -19,6 +19,7 @@
 #include "server/backend/backend_model.h"
 #include "server/core/clock.h"
 #include "server/core/ensemble_scheduler.h"
+#include "server/core/model_signature.h"
 #include "server/core/model_statistics.h"
 #include "server/core/scheduler.h"
 #include "sonic/backend/backend_api.h"
@@ -36,7 +37,7 @@ class ModelVersion {
     const Clock* clock = &SystemClock::Get();  // borrowed
     int gpu_count = 0;  // CUDA devices visible to the server, for PlaceInstances
     // Elements one input of one request may have unless the config's max_input_elements
-    // parameter says otherwise (request_validation.h).
+    // parameter says otherwise (model_signature.h).
     uint64_t max_input_elements = uint64_t{1} << 26;
     // How an ensemble finds its composing models per request; unused for other models.
     ModelResolver resolve_model;
@@ -52,6 +53,8 @@ class ModelVersion {
   ~ModelVersion();
 
   const inference::ModelConfig& config() const { return config_; }
+  // Built from config() at load; what the request path reads.
+  const ModelSignature& signature() const { return *signature_; }
   const std::string& name() const { return config_.name(); }
   int64_t version() const { return version_; }
   const ModelStatistics& stats() const { return stats_; }
@@ -77,6 +80,7 @@ class ModelVersion {
 
   const inference::ModelConfig config_;
   const int64_t version_;
+  std::unique_ptr<const ModelSignature> signature_;
   ModelStatistics stats_;
   std::map<std::string, std::vector<std::string>, std::less<>> labels_;
   std::unique_ptr<BackendModel> model_;

@@ -65,10 +65,10 @@ InferenceRequest Jet(int64_t points, int64_t features) {
 
 TEST(RequestValidationTest, EqualGroupsPassAndDisagreeingOnesAreInvalid) {
   const inference::ModelConfig config = Config(kJetConfig);
-  absl::StatusOr<RequestLimits> limits = ReadRequestLimits(config, 1000);
-  ASSERT_TRUE(limits.ok()) << limits.status();
-  EXPECT_TRUE(ValidateRequest(config, *limits, Jet(10, 10)).ok());
-  absl::Status mismatch = ValidateRequest(config, *limits, Jet(10, 11));
+  auto signature = ModelSignature::Create(config, 1000);
+  ASSERT_TRUE(signature.ok()) << signature.status();
+  EXPECT_TRUE(ValidateRequest(**signature, Jet(10, 10)).ok());
+  absl::Status mismatch = ValidateRequest(**signature, Jet(10, 11));
   EXPECT_EQ(mismatch.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(mismatch.message(), HasSubstr("'features'"));
   EXPECT_THAT(mismatch.message(), HasSubstr("equal_variable_dims"));
@@ -76,31 +76,31 @@ TEST(RequestValidationTest, EqualGroupsPassAndDisagreeingOnesAreInvalid) {
 
 TEST(RequestValidationTest, TheModelsElementLimitWinsOverTheServerDefault) {
   const inference::ModelConfig config = Config(kJetConfig);
-  absl::StatusOr<RequestLimits> limits = ReadRequestLimits(config, 1000000);
-  ASSERT_TRUE(limits.ok());
-  EXPECT_EQ(limits->max_input_elements, 400u);
-  EXPECT_TRUE(ValidateRequest(config, *limits, Jet(100, 100)).ok());  // 400 features
-  absl::Status over = ValidateRequest(config, *limits, Jet(101, 101));
+  auto signature = ModelSignature::Create(config, 1000000);
+  ASSERT_TRUE(signature.ok());
+  EXPECT_EQ((*signature)->max_input_elements(), 400u);
+  EXPECT_TRUE(ValidateRequest(**signature, Jet(100, 100)).ok());  // 400 features
+  absl::Status over = ValidateRequest(**signature, Jet(101, 101));
   EXPECT_EQ(over.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(over.message(), HasSubstr("max_input_elements"));
   EXPECT_THAT(over.message(), HasSubstr("404 elements"));
 
   inference::ModelConfig without = config;
   without.mutable_parameters()->erase("max_input_elements");
-  absl::StatusOr<RequestLimits> defaults = ReadRequestLimits(without, 100);
+  auto defaults = ModelSignature::Create(without, 100);
   ASSERT_TRUE(defaults.ok());
-  EXPECT_FALSE(ValidateRequest(without, *defaults, Jet(30, 30)).ok());  // 120 > 100
+  EXPECT_FALSE(ValidateRequest(**defaults, Jet(30, 30)).ok());  // 120 > 100
 }
 
 TEST(RequestValidationTest, AReshapeThatCannotApplyIsInvalid) {
   const inference::ModelConfig config = Config(kJetConfig);
-  absl::StatusOr<RequestLimits> limits = ReadRequestLimits(config, 1000);
-  ASSERT_TRUE(limits.ok());
+  auto signature = ModelSignature::Create(config, 1000);
+  ASSERT_TRUE(signature.ok());
   InferenceRequest request = Jet(1, 1);
   request.inputs.push_back({"flat", DataType::kFp32, {1, 6}, {}});
-  EXPECT_TRUE(ValidateRequest(config, *limits, request).ok());
+  EXPECT_TRUE(ValidateRequest(**signature, request).ok());
   request.inputs.back().shape = {1, 5};
-  absl::Status bad = ValidateRequest(config, *limits, request);
+  absl::Status bad = ValidateRequest(**signature, request);
   EXPECT_EQ(bad.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(bad.message(), HasSubstr("reshape"));
 }
@@ -108,12 +108,13 @@ TEST(RequestValidationTest, AReshapeThatCannotApplyIsInvalid) {
 TEST(RequestValidationTest, MalformedParametersAreRefused) {
   inference::ModelConfig config = Config(kJetConfig);
   (*config.mutable_parameters())["max_input_elements"].set_string_value("lots");
-  EXPECT_THAT(ReadRequestLimits(config, 10).status().message(), HasSubstr("max_input_elements"));
+  EXPECT_THAT(ModelSignature::Create(config, 10).status().message(),
+              HasSubstr("max_input_elements"));
   (*config.mutable_parameters())["max_input_elements"].set_string_value("0");
-  EXPECT_FALSE(ReadRequestLimits(config, 10).ok());
+  EXPECT_FALSE(ModelSignature::Create(config, 10).ok());
   config.mutable_parameters()->erase("max_input_elements");
   (*config.mutable_parameters())["equal_variable_dims"].set_string_value("points,nothing");
-  absl::Status unknown = ReadRequestLimits(config, 10).status();
+  absl::Status unknown = ModelSignature::Create(config, 10).status();
   EXPECT_EQ(unknown.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(unknown.message(), HasSubstr("'nothing'"));
 }

@@ -13,10 +13,11 @@ namespace sonic::server {
 Scheduler::Scheduler(const Options& options, uint64_t queue_time_limit_ns, size_t instances)
     : options_(options),
       preserve_ordering_(options.config->dynamic_batching().preserve_ordering()),
-      batcher_(*options.config, [config = options.config](const InferenceRequest& head,
-                                                          const InferenceRequest& candidate) {
-        return CanBatchTogether(*config, head, candidate);
-      }),
+      batcher_(*options.config,
+               [signature = options.signature](const InferenceRequest& head,
+                                               const InferenceRequest& candidate) {
+                 return CanBatchTogether(*signature, head, candidate);
+               }),
       admission_(queue_time_limit_ns, instances) {}
 
 absl::StatusOr<std::unique_ptr<Scheduler>> Scheduler::Create(
@@ -81,7 +82,7 @@ void Scheduler::Refuse(InferenceRequest& request, absl::Status status, FailureRe
 void Scheduler::Enqueue(std::unique_ptr<InferenceRequest> request) {
   OrderCompletion(*request);
   // Checked alone, before it can share a batch: a bad request fails no other.
-  absl::Status admitted = ValidateRequest(*options_.config, options_.limits, *request);
+  absl::Status admitted = ValidateRequest(*options_.signature, *request);
   if (admitted.ok()) {
     absl::MutexLock lock(&mutex_);
     if (accepting_) {
@@ -185,7 +186,7 @@ Batch Scheduler::DropAbandoned(Batch batch) {
 }
 
 void Scheduler::WorkerLoop(BackendInstance* instance) {
-  BatchExecutor executor(*options_.config, options_.version, *instance, *options_.stats,
+  BatchExecutor executor(*options_.signature, options_.version, *instance, *options_.stats,
                          *options_.clock);
   while (true) {
     Batch batch = NextBatch();

@@ -21,6 +21,7 @@
 #include "server/core/admission.h"
 #include "server/core/batch_executor.h"
 #include "server/core/dynamic_batcher.h"
+#include "server/core/model_signature.h"
 #include "server/core/request_validation.h"
 #include "server/core/response_order.h"
 
@@ -33,8 +34,9 @@ class Scheduler {
     int64_t version = 0;
     ModelStatistics* stats = nullptr;                // borrowed
     const Clock* clock = &SystemClock::Get();        // borrowed
-    // Checked for every request before it is queued (request_validation.h).
-    RequestLimits limits;
+    // Of the same model version; borrowed, outlives the scheduler. Every request is checked
+    // against it before it is queued (request_validation.h), batched and run by it.
+    const ModelSignature* signature = nullptr;
   };
 
   // Starts one worker per instance; the instances are borrowed and must outlive the scheduler.

@@ -57,6 +57,9 @@ class SchedulerTest : public ::testing::Test {
     ASSERT_TRUE(config.ok()) << config.status();
     config_ = *config;
     NormalizeModelConfig(config_);
+    auto signature = ModelSignature::Create(config_, uint64_t{1} << 26);
+    ASSERT_TRUE(signature.ok()) << signature.status();
+    signature_ = *std::move(signature);
     auto model = BackendModel::Create(backends::IdentityBackendApi(), "echo", 1, "/nonexistent",
                                       config_);
     ASSERT_TRUE(model.ok()) << model.status();
@@ -92,6 +95,7 @@ class SchedulerTest : public ::testing::Test {
   }
 
   inference::ModelConfig config_;
+  std::unique_ptr<ModelSignature> signature_;
   std::unique_ptr<BackendModel> model_;
   std::unique_ptr<BackendInstance> instance_;
   std::vector<std::unique_ptr<RequestData>> data_;
@@ -110,7 +114,7 @@ TEST_F(SchedulerTest, BatchIsSplitBackPerRequest) {
   batch.push_back(MakeRequest(1, 10, &done[0]));
   batch.push_back(MakeRequest(2, 20, &done[1]));
   batch.push_back(MakeRequest(1, 30, &done[2]));
-  BatchExecutor executor(config_, 1, *instance_, stats_, SystemClock::Get());
+  BatchExecutor executor(*signature_, 1, *instance_, stats_, SystemClock::Get());
   executor.Execute(std::move(batch));
 
   auto first = done[0].get_future().get();
@@ -141,7 +145,7 @@ TEST_F(SchedulerTest, OnlyRequestedOutputsAreReturned) {
   request->outputs = {{"TEXT_OUT"}};
   Batch batch;
   batch.push_back(std::move(request));
-  BatchExecutor(config_, 1, *instance_, stats_, SystemClock::Get()).Execute(std::move(batch));
+  BatchExecutor(*signature_, 1, *instance_, stats_, SystemClock::Get()).Execute(std::move(batch));
   auto response = done.get_future().get();
   ASSERT_TRUE(response.ok());
   ASSERT_EQ(response->outputs.size(), 1u);
@@ -155,7 +159,7 @@ TEST_F(SchedulerTest, ABatchTheBackendFailsRunsAgainRequestByRequest) {
   batch.push_back(MakeRequest(1, 2, &done[1]));
   batch.push_back(MakeRequest(2, 3, &done[2]));
   batch[1]->inputs[0].data = batch[1]->inputs[0].data.subspan(4);  // a row short: identity fails
-  BatchExecutor(config_, 1, *instance_, stats_, SystemClock::Get()).Execute(std::move(batch));
+  BatchExecutor(*signature_, 1, *instance_, stats_, SystemClock::Get()).Execute(std::move(batch));
   auto first = done[0].get_future().get();
   auto second = done[1].get_future().get();
   auto third = done[2].get_future().get();
@@ -172,8 +176,8 @@ TEST_F(SchedulerTest, ABatchTheBackendFailsRunsAgainRequestByRequest) {
 }
 
 TEST_F(SchedulerTest, RunsQueuedRequestsAndRefusesAfterDrain) {
-  auto created =
-      Scheduler::Create({&config_, 1, &stats_, &SystemClock::Get(), {}}, {instance_.get()});
+  auto created = Scheduler::Create({&config_, 1, &stats_, &SystemClock::Get(), signature_.get()},
+                                   {instance_.get()});
   ASSERT_TRUE(created.ok()) << created.status();
   Scheduler& scheduler = **created;
   constexpr int kRequests = 20;
@@ -207,10 +211,12 @@ class ConfiguredScheduler {
     }
     std::vector<BackendInstance*> borrowed;
     for (auto& instance : instances_) borrowed.push_back(instance.get());
-    absl::StatusOr<RequestLimits> limits = ReadRequestLimits(config_, uint64_t{1} << 26);
-    EXPECT_TRUE(limits.ok()) << limits.status();
+    absl::StatusOr<std::unique_ptr<ModelSignature>> signature =
+        ModelSignature::Create(config_, uint64_t{1} << 26);
+    EXPECT_TRUE(signature.ok()) << signature.status();
+    signature_ = *std::move(signature);
     scheduler_ = *Scheduler::Create(
-        Scheduler::Options{&config_, 1, &stats_, &SystemClock::Get(), *std::move(limits)},
+        Scheduler::Options{&config_, 1, &stats_, &SystemClock::Get(), signature_.get()},
         std::move(borrowed));
   }
   Scheduler& scheduler() { return *scheduler_; }
@@ -228,6 +234,7 @@ class ConfiguredScheduler {
 
  private:
   inference::ModelConfig config_;
+  std::unique_ptr<ModelSignature> signature_;
   ModelStatistics stats_;
   std::unique_ptr<BackendModel> model_;
   std::vector<std::unique_ptr<BackendInstance>> instances_;
@@ -354,8 +361,10 @@ TEST_F(SchedulerTest, AMalformedQueueTimeLimitFailsTheModelNamingTheParameter) {
       "echo");
   ASSERT_TRUE(config.ok()) << config.status();
   ModelStatistics stats;
+  auto signature = ModelSignature::Create(*config, uint64_t{1} << 26);
+  ASSERT_TRUE(signature.ok()) << signature.status();
   auto scheduler = Scheduler::Create(
-      Scheduler::Options{&*config, 1, &stats, &SystemClock::Get(), RequestLimits{}},
+      Scheduler::Options{&*config, 1, &stats, &SystemClock::Get(), signature->get()},
       {instance_.get()});
   EXPECT_EQ(scheduler.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(absl::StrContains(scheduler.status().message(), "max_expected_queue_time_us"))
@@ -407,7 +416,9 @@ TEST(BatchExecutorReshapeTest, ModelSeesReshapeAndClientSeesDims) {
   Batch batch;
   batch.push_back(std::move(request));
   ModelStatistics stats;
-  BatchExecutor(*config, 1, **instance, stats, SystemClock::Get()).Execute(std::move(batch));
+  auto signature = ModelSignature::Create(*config, uint64_t{1} << 26);
+  ASSERT_TRUE(signature.ok()) << signature.status();
+  BatchExecutor(**signature, 1, **instance, stats, SystemClock::Get()).Execute(std::move(batch));
   auto response = done.get_future().get();
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_EQ(response->outputs[0].shape, (Shape{2, 4}));
@@ -468,7 +479,7 @@ TEST_F(SchedulerTest, ThreadsTheSystemRefusesAreAnErrorNotAnAbort) {
                                              SONIC_BACKEND_INSTANCE_CPU, -1));
     instances.push_back(owned.back().get());
   }
-  const Scheduler::Options options{&config_, 1, &stats_, &SystemClock::Get(), {}};
+  const Scheduler::Options options{&config_, 1, &stats_, &SystemClock::Get(), signature_.get()};
   EXPECT_EXIT(CreateWithLittleAddressSpace(options, instances), ::testing::ExitedWithCode(0), "");
 }
 #endif

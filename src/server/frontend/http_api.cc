@@ -265,7 +265,7 @@ HttpResponse HttpApi::ModelMetadata(const std::string& name, const std::string& 
   std::vector<int64_t> versions =
       version.empty() ? manager_.ReadyVersions(name) : std::vector<int64_t>{(*model)->version()};
   inference::ModelMetadataResponse message;
-  BuildModelMetadata((*model)->config(), versions, message);
+  BuildModelMetadata((*model)->signature(), versions, message);
   json inputs = json::array(), outputs = json::array();
   for (const auto* list : {&message.inputs(), &message.outputs()}) {
     json& target = list == &message.inputs() ? inputs : outputs;

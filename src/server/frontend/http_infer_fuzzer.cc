@@ -16,7 +16,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using sonic::server::fuzz::Fixture;
   if (size < 3) return 0;
   const auto& configs = Fixture().configs;
-  const inference::ModelConfig& config = configs[data[0] % configs.size()];
+  const size_t model = data[0] % configs.size();
   const uint16_t length = static_cast<uint16_t>(data[1] | (data[2] << 8));
   const std::optional<size_t> header_length =
       length == 0xffff ? std::nullopt : std::optional<size_t>(length);
@@ -25,7 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   inference::ModelInferRequest message;
   sonic::server::HttpOutputFormat format;
   if (!sonic::server::ParseHttpInferRequest(body, header_length, message, format).ok()) return 0;
-  message.set_model_name(config.name());
-  sonic::server::fuzz::ParseAndCheck(message, config);
+  message.set_model_name(configs[model].name());
+  sonic::server::fuzz::ParseAndCheck(message, model);
   return 0;
 }

@@ -44,6 +44,10 @@ RequestFuzzFixture::RequestFuzzFixture() {
   for (const char* text : kConfigs) {
     inference::ModelConfig config;
     if (!google::protobuf::TextFormat::ParseFromString(text, &config)) std::abort();
+    absl::StatusOr<std::unique_ptr<ModelSignature>> signature =
+        ModelSignature::Create(config, uint64_t{1} << 26);
+    if (!signature.ok()) std::abort();
+    signatures.push_back(*std::move(signature));
     configs.push_back(std::move(config));
   }
   // One real system region, "region0": the key is unlinked once mapped.
@@ -97,18 +101,18 @@ void CheckAccepted(const inference::ModelConfig& config, const InferenceRequest&
   if (request.outputs.empty()) std::abort();
 }
 
-
-void ParseAndCheck(const inference::ModelInferRequest& message,
-                   const inference::ModelConfig& config) {
+void ParseAndCheck(const inference::ModelInferRequest& message, size_t model) {
   RequestFuzzFixture& fixture = Fixture();
+  const inference::ModelConfig& config = fixture.configs.at(model);
+  const ModelSignature& signature = *fixture.signatures.at(model);
   InferenceRequest request;
   std::vector<SharedMemoryOutput> shm_outputs;
   const ClientRegions regions(fixture.registry, fixture.client);
-  if (ParseInferRequest(message, config, regions, request, shm_outputs).ok()) {
+  if (ParseInferRequest(message, signature, regions, request, shm_outputs).ok()) {
     CheckAccepted(config, request);
   }
   InferenceRequest plain;
-  if (ParseInferRequest(message, config, plain).ok()) CheckAccepted(config, plain);
+  if (ParseInferRequest(message, signature, plain).ok()) CheckAccepted(config, plain);
 }
 
 }  // namespace sonic::server::fuzz

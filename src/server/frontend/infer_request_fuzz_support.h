@@ -4,18 +4,22 @@
 // ("region0") of the client, and the check that an accepted request is one the core can run.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "inference/grpc_service.pb.h"
 #include "inference/model_config.pb.h"
 #include "server/core/inference_request.h"
+#include "server/core/model_signature.h"
 #include "server/shm/shared_memory_manager.h"
 
 namespace sonic::server::fuzz {
 
 struct RequestFuzzFixture {
   std::vector<inference::ModelConfig> configs;
+  std::vector<std::unique_ptr<ModelSignature>> signatures;  // of configs, in the same order
   SharedMemoryManager registry;
   SharedMemoryClient client = SharedMemoryClient::FromAddress("127.0.0.1");
 
@@ -31,9 +35,8 @@ RequestFuzzFixture& Fixture();
 // batches, and at least one output is asked for.
 void CheckAccepted(const inference::ModelConfig& config, const InferenceRequest& request);
 
-// Parses `message` against `config`, with and without the client's regions, checking what is
-// accepted.
-void ParseAndCheck(const inference::ModelInferRequest& message,
-                   const inference::ModelConfig& config);
+// Parses `message` against the fixture's model `model` (an index into configs), with and
+// without the client's regions, checking what is accepted.
+void ParseAndCheck(const inference::ModelInferRequest& message, size_t model);
 
 }  // namespace sonic::server::fuzz

@@ -28,9 +28,8 @@ namespace sonic::server {
 namespace {
 
 using inference::InferParameter;
-using inference::ModelConfig;
 using inference::ModelInferRequest;
-using inference::ModelInput;
+using SignatureInput = ModelSignature::Input;
 using InputTensor = ModelInferRequest::InferInputTensor;
 using OutputTensorRequest = ModelInferRequest::InferRequestedOutputTensor;
 using ParameterMap = google::protobuf::Map<std::string, InferParameter>;
@@ -61,8 +60,8 @@ absl::string_view TypeName(DataType type) {
 // A name the client sent, shortened for an error message (sonic/common/status.h).
 std::string Quote(absl::string_view text) { return Quoted({text.data(), text.size()}); }
 
-std::string InputContext(absl::string_view input, const ModelConfig& config) {
-  return absl::StrCat("input '", input, "' of model '", config.name(), "'");
+std::string InputContext(absl::string_view input, const ModelSignature& signature) {
+  return absl::StrCat("input '", input, "' of model '", signature.model_name(), "'");
 }
 
 // ------------------------------------------------------------------------- request parameters
@@ -85,12 +84,15 @@ absl::string_view ParameterTypeName(const InferParameter& value) {
 }
 
 absl::StatusOr<uint64_t> NonNegativeParameter(absl::string_view key, const InferParameter& value,
-                                              bool allow_uint64, const ModelConfig& config) {
-  std::string context =
-      absl::StrCat("parameter '", key, "' of a request to model '", config.name(), "'");
+                                              bool allow_uint64, const ModelSignature& signature) {
   if (value.parameter_choice_case() == InferParameter::kUint64Param && allow_uint64) {
     return value.uint64_param();
   }
+  if (value.parameter_choice_case() == InferParameter::kInt64Param && value.int64_param() >= 0) {
+    return static_cast<uint64_t>(value.int64_param());
+  }
+  std::string context =
+      absl::StrCat("parameter '", key, "' of a request to model '", signature.model_name(), "'");
   if (value.parameter_choice_case() != InferParameter::kInt64Param) {
     return absl::InvalidArgumentError(absl::StrCat(context, " must be int64_param",
                                                    allow_uint64 ? " or uint64_param" : "", ", got ",
@@ -103,16 +105,16 @@ absl::StatusOr<uint64_t> NonNegativeParameter(absl::string_view key, const Infer
   return static_cast<uint64_t>(value.int64_param());
 }
 
-absl::Status ParseRequestParameters(const ParameterMap& parameters, const ModelConfig& config,
+absl::Status ParseRequestParameters(const ParameterMap& parameters, const ModelSignature& signature,
                                     InferenceRequest& request) {
   for (const auto& entry : parameters) {
     const std::string& key = entry.first;
     if (key == "priority") {
       SONIC_ASSIGN_OR_RETURN(request.priority,
-                             NonNegativeParameter(key, entry.second, true, config));
+                             NonNegativeParameter(key, entry.second, true, signature));
     } else if (key == "timeout") {
       SONIC_ASSIGN_OR_RETURN(request.timeout_us,
-                             NonNegativeParameter(key, entry.second, false, config));
+                             NonNegativeParameter(key, entry.second, false, signature));
     } else if (key == "sequence_id" || key == "sequence_start" || key == "sequence_end") {
       // No model here has the sequence batcher (the config validator refuses it), and Triton
       // ignores these parameters on models without it.
@@ -123,13 +125,13 @@ absl::Status ParseRequestParameters(const ParameterMap& parameters, const ModelC
       // empty final response to send: only the type is checked.
       if (entry.second.parameter_choice_case() != InferParameter::kBoolParam) {
         return absl::InvalidArgumentError(
-            absl::StrCat("parameter '", key, "' of a request to model '", config.name(),
+            absl::StrCat("parameter '", key, "' of a request to model '", signature.model_name(),
                          "' must be bool_param, got ", ParameterTypeName(entry.second)));
       }
     } else if (absl::StartsWith(key, "triton_")) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("parameter '", Quote(key), "' of a request to model '", config.name(),
-                       "' is not allowed: keys starting with 'triton_' are reserved"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "parameter '", Quote(key), "' of a request to model '", signature.model_name(),
+          "' is not allowed: keys starting with 'triton_' are reserved"));
     }
   }
   return absl::OkStatus();
@@ -137,58 +139,50 @@ absl::Status ParseRequestParameters(const ParameterMap& parameters, const ModelC
 
 // ------------------------------------------------------------------------- matching inputs
 
-bool IsBatchInputTarget(const ModelConfig& config, absl::string_view name) {
-  for (const auto& batch_input : config.batch_input()) {
-    for (const std::string& target : batch_input.target_name()) {
-      if (target == name) return true;
-    }
-  }
-  return false;
+// Index of the config input a client may send under `name`, or -1; see
+// ModelSignature::FindInput for `cursor`.
+int FindClientInput(const ModelSignature& signature, absl::string_view name, size_t& cursor) {
+  const int index = signature.FindInput(std::string_view(name.data(), name.size()), cursor);
+  return index < 0 || signature.inputs()[index].built_by_server ? -1 : index;
 }
 
-// Index of the config input a client may send under `name`, or -1.
-int FindClientInput(const ModelConfig& config, absl::string_view name) {
-  for (int i = 0; i < config.input_size(); ++i) {
-    if (config.input(i).name() == name) return IsBatchInputTarget(config, name) ? -1 : i;
-  }
-  return -1;
-}
-
-absl::Status UnknownInputError(const ModelConfig& config, absl::string_view name) {
-  if (IsBatchInputTarget(config, name)) {
+absl::Status UnknownInputError(const ModelSignature& signature, absl::string_view name) {
+  if (signature.IsBatchInputTarget(std::string_view(name.data(), name.size()))) {
     return absl::InvalidArgumentError(
-        absl::StrCat("input '", Quote(name), "' of model '", config.name(),
+        absl::StrCat("input '", Quote(name), "' of model '", signature.model_name(),
                      "' is a batch_input that the server builds; clients must not send it"));
   }
   std::vector<absl::string_view> expected;
-  for (const ModelInput& input : config.input()) {
-    if (!IsBatchInputTarget(config, input.name())) expected.push_back(input.name());
+  for (const SignatureInput& known : signature.inputs()) {
+    if (!known.built_by_server) expected.push_back(known.name);
   }
-  return absl::InvalidArgumentError(absl::StrCat("unknown input '", Quote(name), "' for model '",
-                                                 config.name(), "', which expects inputs [",
-                                                 absl::StrJoin(expected, ", "), "]"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown input '", Quote(name), "' for model '", signature.model_name(),
+                   "', which expects inputs [", absl::StrJoin(expected, ", "), "]"));
 }
 
 // For each config input, the index of the message input that carries it, or kNotSent. Stops
 // at the first unknown or repeated name, so the work is bounded by the config's input count.
 absl::StatusOr<std::vector<int>> MatchInputs(const ModelInferRequest& message,
-                                             const ModelConfig& config) {
-  std::vector<int> sent(static_cast<size_t>(config.input_size()), kNotSent);
+                                             const ModelSignature& signature) {
+  const std::span<const SignatureInput> inputs = signature.inputs();
+  std::vector<int> sent(inputs.size(), kNotSent);
+  size_t cursor = 0;
   for (int i = 0; i < message.inputs_size(); ++i) {
     const std::string& name = message.inputs(i).name();
-    int slot = FindClientInput(config, name);
-    if (slot < 0) return UnknownInputError(config, name);
+    int slot = FindClientInput(signature, name, cursor);
+    if (slot < 0) return UnknownInputError(signature, name);
     if (sent[slot] != kNotSent) {
       return absl::InvalidArgumentError(
-          absl::StrCat(InputContext(name, config), " appears more than once in the request"));
+          absl::StrCat(InputContext(name, signature), " appears more than once in the request"));
     }
     sent[slot] = i;
   }
-  for (int c = 0; c < config.input_size(); ++c) {
-    const ModelInput& input = config.input(c);
-    if (sent[c] == kNotSent && !input.optional() && !IsBatchInputTarget(config, input.name())) {
-      return absl::InvalidArgumentError(absl::StrCat("model '", config.name(), "' requires input '",
-                                                     input.name(),
+  for (size_t c = 0; c < inputs.size(); ++c) {
+    const SignatureInput& input = inputs[c];
+    if (sent[c] == kNotSent && !input.optional && !input.built_by_server) {
+      return absl::InvalidArgumentError(absl::StrCat("model '", signature.model_name(),
+                                                     "' requires input '", input.name,
                                                      "', which the request does not have"));
     }
   }
@@ -198,7 +192,7 @@ absl::StatusOr<std::vector<int>> MatchInputs(const ModelInferRequest& message,
 // For each message input, its index in raw_input_contents, kInSharedMemory, or kTypedContents
 // (when the request has no raw contents at all, every other input must use typed contents).
 absl::StatusOr<std::vector<int>> AssignRawContents(const ModelInferRequest& message,
-                                                   const ModelConfig& config) {
+                                                   const ModelSignature& signature) {
   std::vector<int> source(static_cast<size_t>(message.inputs_size()), kInSharedMemory);
   int in_message = 0;
   for (int i = 0; i < message.inputs_size(); ++i) {
@@ -209,65 +203,58 @@ absl::StatusOr<std::vector<int>> AssignRawContents(const ModelInferRequest& mess
       if (s != kInSharedMemory) s = kTypedContents;
     }
   } else if (message.raw_input_contents_size() != in_message) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "request has ", message.raw_input_contents_size(), " raw_input_contents for ", in_message,
-        " inputs (model '", config.name(), "'; inputs in shared memory have no raw entry)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("request has ", message.raw_input_contents_size(), " raw_input_contents for ",
+                     in_message, " inputs (model '", signature.model_name(),
+                     "'; inputs in shared memory have no raw entry)"));
   }
   return source;
 }
 
 // ------------------------------------------------------------------ datatype, shape, batch size
 
-absl::StatusOr<DataType> CheckDatatype(const ModelInput& config_input, const InputTensor& tensor,
-                                       const ModelConfig& config) {
-  std::optional<DataType> expected = DataTypeFromNumber(config_input.data_type());
-  absl::string_view expected_name = TypeName(expected.value_or(DataType::kInvalid));
+absl::StatusOr<DataType> CheckDatatype(const SignatureInput& config_input,
+                                       const InputTensor& tensor, const ModelSignature& signature) {
   std::optional<DataType> got = DataTypeFromWireName(tensor.datatype());
+  if (got.has_value() && *got == config_input.type) return *got;
+  absl::string_view expected_name = TypeName(config_input.type);
   if (!got.has_value()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "input '", Quote(tensor.name()), "' has unknown datatype '", Quote(tensor.datatype()),
-        "', model '", config.name(), "' expects ", expected_name));
+        "', model '", signature.model_name(), "' expects ", expected_name));
   }
-  if (got != expected) {
-    return absl::InvalidArgumentError(absl::StrCat("input '", tensor.name(), "' has datatype ",
-                                                   tensor.datatype(), ", model '", config.name(),
-                                                   "' expects ", expected_name));
-  }
-  return *got;
+  return absl::InvalidArgumentError(
+      absl::StrCat("input '", tensor.name(), "' has datatype ", tensor.datatype(), ", model '",
+                   signature.model_name(), "' expects ", expected_name));
 }
 
-Shape ExpectedShape(const ModelInput& config_input, const ModelConfig& config) {
-  Shape shape;
-  if (config.max_batch_size() > 0) shape.push_back(kVariableDim);
-  shape.insert(shape.end(), config_input.dims().begin(), config_input.dims().end());
-  return shape;
-}
-
-absl::Status CheckShape(const ModelInput& config_input, const InputTensor& tensor,
-                        const ModelConfig& config) {
-  Shape expected = ExpectedShape(config_input, config);
+absl::Status CheckShape(const SignatureInput& config_input, const InputTensor& tensor,
+                        const ModelSignature& signature) {
+  const Shape& expected = config_input.client_shape;
   std::span<const int64_t> got = AsSpan(tensor.shape());
   bool negative = !IsConcrete(got);
   if (negative || !MatchesDims(expected, got)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "input '", tensor.name(), "' has shape ", ShapeToString(got),
-        negative ? " with a negative dimension" : "", ", model '", config.name(), "' expects ",
-        ShapeToString(expected), config.max_batch_size() > 0 ? " (-1 first: the batch)" : ""));
+    return absl::InvalidArgumentError(
+        absl::StrCat("input '", tensor.name(), "' has shape ", ShapeToString(got),
+                     negative ? " with a negative dimension" : "", ", model '",
+                     signature.model_name(), "' expects ", ShapeToString(expected),
+                     signature.batched() ? " (-1 first: the batch)" : ""));
   }
   return absl::OkStatus();
 }
 
 // Checks the leading dimension of `tensor` (its shape already matched the config) and that it
 // equals the batch of the first input seen, recorded in `first` and request.batch_size.
-absl::Status CheckBatchSize(const InputTensor& tensor, const ModelConfig& config,
+absl::Status CheckBatchSize(const InputTensor& tensor, const ModelSignature& signature,
                             const InputTensor*& first, InferenceRequest& request) {
-  if (config.max_batch_size() <= 0) return absl::OkStatus();
+  if (!signature.batched()) return absl::OkStatus();
   int64_t batch = tensor.shape(0);
-  if (batch == 0 || batch > config.max_batch_size()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "input '", tensor.name(), "': batch size ", batch,
-        batch == 0 ? " is below the minimum 1" : " exceeds", batch == 0 ? " for" : "",
-        " max_batch_size ", config.max_batch_size(), " of model '", config.name(), "'"));
+  if (batch == 0 || batch > signature.max_batch_size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("input '", tensor.name(), "': batch size ", batch,
+                     batch == 0 ? " is below the minimum 1" : " exceeds", batch == 0 ? " for" : "",
+                     " max_batch_size ", signature.max_batch_size(), " of model '",
+                     signature.model_name(), "'"));
   }
   if (first == nullptr) {
     first = &tensor;
@@ -276,7 +263,7 @@ absl::Status CheckBatchSize(const InputTensor& tensor, const ModelConfig& config
     return absl::InvalidArgumentError(
         absl::StrCat("input '", tensor.name(), "' has batch size ", batch, " but input '",
                      first->name(), "' has batch size ", request.batch_size, " (model '",
-                     config.name(), "' needs one batch size for all inputs)"));
+                     signature.model_name(), "' needs one batch size for all inputs)"));
   }
   return absl::OkStatus();
 }
@@ -324,40 +311,44 @@ absl::StatusOr<std::span<const std::byte>> SentBytes(const InputTensor& tensor, 
 // The bytes of one input, checked against its shape (already matched to the config).
 absl::StatusOr<std::span<const std::byte>> InputBytes(const InputTensor& tensor, DataType type,
                                                       int source, const ModelInferRequest& message,
-                                                      const ModelConfig& config,
+                                                      const ModelSignature& signature,
                                                       const ClientRegions* regions,
                                                       InferenceRequest& request) {
   if (source == kInSharedMemory && regions == nullptr) {
-    return SharedMemoryNotSupported("input", tensor.name(), config.name());
+    return SharedMemoryNotSupported("input", tensor.name(), signature.model_name());
   }
-  const std::string context = InputContext(tensor.name(), config);
+  // Built only for an error: this runs for every input of every request.
+  auto annotated = [&](const absl::Status& status) {
+    return Annotate(status, InputContext(tensor.name(), signature));
+  };
   absl::StatusOr<int64_t> elements = ElementCount(AsSpan(tensor.shape()));
-  if (!elements.ok()) return Annotate(elements.status(), context);
+  if (!elements.ok()) return annotated(elements.status());
   absl::StatusOr<std::span<const std::byte>> bytes =
       source == kInSharedMemory ? SharedMemoryInputBytes(tensor, *regions, request)
                                 : SentBytes(tensor, type, source, *elements, message, request);
-  if (!bytes.ok()) return Annotate(bytes.status(), context);
-  SONIC_RETURN_IF_ERROR(
-      Annotate(CheckByteSize(type, AsSpan(tensor.shape()), *elements, *bytes), context));
+  if (!bytes.ok()) return annotated(bytes.status());
+  absl::Status size = CheckByteSize(type, AsSpan(tensor.shape()), *elements, *bytes);
+  if (!size.ok()) return annotated(size);
   return *bytes;
 }
 
-absl::Status ParseInputs(const ModelInferRequest& message, const ModelConfig& config,
+absl::Status ParseInputs(const ModelInferRequest& message, const ModelSignature& signature,
                          const ClientRegions* regions, InferenceRequest& request) {
-  SONIC_ASSIGN_OR_RETURN(std::vector<int> sent, MatchInputs(message, config));
-  SONIC_ASSIGN_OR_RETURN(std::vector<int> source, AssignRawContents(message, config));
+  SONIC_ASSIGN_OR_RETURN(std::vector<int> sent, MatchInputs(message, signature));
+  SONIC_ASSIGN_OR_RETURN(std::vector<int> source, AssignRawContents(message, signature));
   request.inputs.reserve(static_cast<size_t>(message.inputs_size()));
   const InputTensor* first_batched = nullptr;
-  for (int c = 0; c < config.input_size(); ++c) {
+  const std::span<const SignatureInput> inputs = signature.inputs();
+  for (size_t c = 0; c < inputs.size(); ++c) {
     if (sent[c] == kNotSent) continue;
-    const ModelInput& config_input = config.input(c);
+    const SignatureInput& config_input = inputs[c];
     const InputTensor& tensor = message.inputs(sent[c]);
-    SONIC_ASSIGN_OR_RETURN(DataType type, CheckDatatype(config_input, tensor, config));
-    SONIC_RETURN_IF_ERROR(CheckShape(config_input, tensor, config));
-    SONIC_RETURN_IF_ERROR(CheckBatchSize(tensor, config, first_batched, request));
+    SONIC_ASSIGN_OR_RETURN(DataType type, CheckDatatype(config_input, tensor, signature));
+    SONIC_RETURN_IF_ERROR(CheckShape(config_input, tensor, signature));
+    SONIC_RETURN_IF_ERROR(CheckBatchSize(tensor, signature, first_batched, request));
     SONIC_ASSIGN_OR_RETURN(
         std::span<const std::byte> bytes,
-        InputBytes(tensor, type, source[sent[c]], message, config, regions, request));
+        InputBytes(tensor, type, source[sent[c]], message, signature, regions, request));
     request.inputs.push_back(RequestInput{
         tensor.name(), type, Shape(tensor.shape().begin(), tensor.shape().end()), bytes});
   }
@@ -366,72 +357,72 @@ absl::Status ParseInputs(const ModelInferRequest& message, const ModelConfig& co
 
 // ------------------------------------------------------------------------- outputs
 
-int FindOutput(const ModelConfig& config, absl::string_view name) {
-  for (int i = 0; i < config.output_size(); ++i) {
-    if (config.output(i).name() == name) return i;
-  }
-  return -1;
-}
-
 // Checks the parameters of a requested output; one in shared memory is appended to
 // `shm_outputs` (refused when there is no registry).
-absl::Status CheckOutputParameters(const OutputTensorRequest& output, const ModelConfig& config,
-                                   size_t index, const ClientRegions* regions,
+absl::Status CheckOutputParameters(const OutputTensorRequest& output,
+                                   const ModelSignature& signature, size_t index,
+                                   const ClientRegions* regions,
                                    std::vector<SharedMemoryOutput>* shm_outputs,
                                    RequestedOutput& requested) {
   if (auto it = output.parameters().find("classification"); it != output.parameters().end()) {
     SONIC_ASSIGN_OR_RETURN(requested.classification,
-                           NonNegativeParameter("classification", it->second, true, config));
+                           NonNegativeParameter("classification", it->second, true, signature));
     if (requested.classification == 0) {
       return absl::InvalidArgumentError(absl::StrCat("parameter 'classification' of output '",
-                                                     output.name(), "' of model '", config.name(),
-                                                     "' must be >= 1"));
+                                                     output.name(), "' of model '",
+                                                     signature.model_name(), "' must be >= 1"));
     }
   }
   if (!UsesSharedMemory(output.parameters())) return absl::OkStatus();
-  if (regions == nullptr) return SharedMemoryNotSupported("output", output.name(), config.name());
+  if (regions == nullptr) {
+    return SharedMemoryNotSupported("output", output.name(), signature.model_name());
+  }
   auto resolved = ResolveSharedMemory(output.parameters(), *regions);
   if (!resolved.ok()) {
-    return Annotate(resolved.status(),
-                    absl::StrCat("output '", output.name(), "' of model '", config.name(), "'"));
+    return Annotate(resolved.status(), absl::StrCat("output '", output.name(), "' of model '",
+                                                    signature.model_name(), "'"));
   }
   shm_outputs->push_back(SharedMemoryOutput{index, std::move(resolved->region), resolved->offset,
                                             resolved->byte_size});
   return absl::OkStatus();
 }
 
-absl::Status ParseOutputs(const ModelInferRequest& message, const ModelConfig& config,
+absl::Status ParseOutputs(const ModelInferRequest& message, const ModelSignature& signature,
                           const ClientRegions* regions, InferenceRequest& request,
                           std::vector<SharedMemoryOutput>* shm_outputs) {
+  const std::span<const ModelSignature::Output> outputs = signature.outputs();
   if (message.outputs().empty()) {
-    for (const auto& output : config.output()) request.outputs.push_back({output.name()});
+    request.outputs.reserve(outputs.size());
+    for (const auto& output : outputs) request.outputs.push_back({output.name});
     return absl::OkStatus();
   }
-  std::vector<bool> seen(static_cast<size_t>(config.output_size()), false);
+  request.outputs.reserve(static_cast<size_t>(message.outputs_size()));
+  std::vector<bool> seen(outputs.size(), false);
+  size_t cursor = 0;
   for (const OutputTensorRequest& output : message.outputs()) {
-    int slot = FindOutput(config, output.name());
+    int slot = signature.FindOutput(output.name(), cursor);
     if (slot < 0) {
       std::vector<absl::string_view> names;
-      for (const auto& known : config.output()) names.push_back(known.name());
-      return absl::InvalidArgumentError(
-          absl::StrCat("unknown output '", Quote(output.name()), "' for model '", config.name(),
-                       "', which has outputs [", absl::StrJoin(names, ", "), "]"));
+      for (const auto& known : outputs) names.push_back(known.name);
+      return absl::InvalidArgumentError(absl::StrCat(
+          "unknown output '", Quote(output.name()), "' for model '", signature.model_name(),
+          "', which has outputs [", absl::StrJoin(names, ", "), "]"));
     }
     if (seen[slot]) {
       return absl::InvalidArgumentError(absl::StrCat("output '", output.name(), "' of model '",
-                                                     config.name(),
+                                                     signature.model_name(),
                                                      "' is requested more than once"));
     }
     seen[slot] = true;
     RequestedOutput requested{output.name()};
-    SONIC_RETURN_IF_ERROR(CheckOutputParameters(output, config, request.outputs.size(), regions,
+    SONIC_RETURN_IF_ERROR(CheckOutputParameters(output, signature, request.outputs.size(), regions,
                                                 shm_outputs, requested));
     request.outputs.push_back(std::move(requested));
   }
   return absl::OkStatus();
 }
 
-absl::Status Parse(const ModelInferRequest& message, const ModelConfig& config,
+absl::Status Parse(const ModelInferRequest& message, const ModelSignature& signature,
                    const ClientRegions* regions, InferenceRequest& request,
                    std::vector<SharedMemoryOutput>* shm_outputs) {
   request.id = message.id();
@@ -442,22 +433,22 @@ absl::Status Parse(const ModelInferRequest& message, const ModelConfig& config,
   request.outputs.clear();
   request.owned_data.clear();
   request.held_resources.clear();
-  SONIC_RETURN_IF_ERROR(ParseRequestParameters(message.parameters(), config, request));
-  SONIC_RETURN_IF_ERROR(ParseInputs(message, config, regions, request));
-  return ParseOutputs(message, config, regions, request, shm_outputs);
+  SONIC_RETURN_IF_ERROR(ParseRequestParameters(message.parameters(), signature, request));
+  SONIC_RETURN_IF_ERROR(ParseInputs(message, signature, regions, request));
+  return ParseOutputs(message, signature, regions, request, shm_outputs);
 }
 
 }  // namespace
 
-absl::Status ParseInferRequest(const ModelInferRequest& message, const ModelConfig& config,
+absl::Status ParseInferRequest(const ModelInferRequest& message, const ModelSignature& signature,
                                InferenceRequest& request) {
-  return Parse(message, config, nullptr, request, nullptr);
+  return Parse(message, signature, nullptr, request, nullptr);
 }
 
-absl::Status ParseInferRequest(const ModelInferRequest& message, const ModelConfig& config,
+absl::Status ParseInferRequest(const ModelInferRequest& message, const ModelSignature& signature,
                                const ClientRegions& regions, InferenceRequest& request,
                                std::vector<SharedMemoryOutput>& shm_outputs) {
-  return Parse(message, config, &regions, request, &shm_outputs);
+  return Parse(message, signature, &regions, request, &shm_outputs);
 }
 
 }  // namespace sonic::server

@@ -1,4 +1,5 @@
-// Validation of a KServe v2 / Triton ModelInferRequest against its model's configuration, and
+// Validation of a KServe v2 / Triton ModelInferRequest against its model's signature (the
+// configuration as model_signature.h holds it), and
 // its translation into the core's InferenceRequest (typed contents through
 // tensor_contents_codec.h, shared-memory tensors through shared_memory_tensors.h). Everything a
 // client can get wrong is caught here, before the request reaches a queue, so a bad request costs
@@ -11,8 +12,8 @@
 
 #include "absl/status/status.h"
 #include "inference/grpc_service.pb.h"
-#include "inference/model_config.pb.h"
 #include "server/core/inference_request.h"
+#include "server/core/model_signature.h"
 #include "server/frontend/shared_memory_tensors.h"
 #include "server/shm/shared_memory_manager.h"
 #include "server/shm/shared_memory_region.h"
@@ -24,7 +25,7 @@ namespace sonic::server {
 inline constexpr char kEnableEmptyFinalResponse[] = "triton_enable_empty_final_response";
 
 // Fills request.id, batch_size, inputs, outputs, priority and timeout_us (and owned_data) from
-// `message`, checked against `config`. Leaves model, on_complete and arrival_ns to the caller.
+// `message`, checked against `signature`. Leaves model, on_complete and arrival_ns to the caller.
 //
 // Zero copy: an input sent in raw_input_contents gets a `data` view INTO that string of
 // `message`, so the message must stay alive and unmodified until the request has completed.
@@ -57,7 +58,7 @@ inline constexpr char kEnableEmptyFinalResponse[] = "triton_enable_empty_final_r
 // Never reads outside `message`'s buffers whatever it contains. Thread-safe: a pure function
 // of its arguments.
 absl::Status ParseInferRequest(const inference::ModelInferRequest& message,
-                               const inference::ModelConfig& config, InferenceRequest& request);
+                               const ModelSignature& signature, InferenceRequest& request);
 
 // As above, and tensors may live in the system or CUDA shared-memory regions of `regions` (those
 // the request's client registered; see docs/PROTOCOL.md): parameters `shared_memory_region`
@@ -71,7 +72,7 @@ absl::Status ParseInferRequest(const inference::ModelInferRequest& message,
 // wrong type, a window outside its region, an input byte_size not matching its shape, shared memory
 // together with contents.
 absl::Status ParseInferRequest(const inference::ModelInferRequest& message,
-                               const inference::ModelConfig& config, const ClientRegions& regions,
+                               const ModelSignature& signature, const ClientRegions& regions,
                                InferenceRequest& request,
                                std::vector<SharedMemoryOutput>& shm_outputs);
 

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <initializer_list>
 #include <limits>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -24,6 +25,12 @@ inference::ModelConfig ParseConfig(const std::string& text) {
   inference::ModelConfig config;
   EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &config)) << text;
   return config;
+}
+
+std::unique_ptr<ModelSignature> Signature(const inference::ModelConfig& config) {
+  auto signature = ModelSignature::Create(config, uint64_t{1} << 26);
+  EXPECT_TRUE(signature.ok()) << signature.status();
+  return *std::move(signature);
 }
 
 // name "m", batched up to 8: x FP32 [3], y INT32 [-1]; outputs out0 FP32 [3], out1 INT32 [-1].
@@ -133,7 +140,7 @@ std::vector<std::string> OutputNames(const InferenceRequest& request) {
 void ExpectError(const inference::ModelInferRequest& message, const inference::ModelConfig& config,
                  absl::StatusCode code, const std::vector<std::string>& parts) {
   InferenceRequest request;
-  absl::Status status = ParseInferRequest(message, config, request);
+  absl::Status status = ParseInferRequest(message, *Signature(config), request);
   EXPECT_EQ(status.code(), code) << status;
   for (const std::string& part : parts) {
     EXPECT_THAT(std::string(status.message()), HasSubstr(part));
@@ -152,7 +159,7 @@ TEST(InferRequestParserTest, ValidRequestPointsIntoRawContentsInConfigOrder) {
   message.add_raw_input_contents(RawOf<float>({1, 2, 3, 4, 5, 6}));
 
   InferenceRequest request;
-  ASSERT_TRUE(ParseInferRequest(message, BatchedConfig(), request).ok());
+  ASSERT_TRUE(ParseInferRequest(message, *Signature(BatchedConfig()), request).ok());
   EXPECT_EQ(request.id, "req-1");
   EXPECT_EQ(request.batch_size, 2);
   ASSERT_EQ(request.inputs.size(), 2u);
@@ -178,7 +185,7 @@ TEST(InferRequestParserTest, UnbatchedModelTakesDimsExactlyWithBatchSizeOne) {
   AddInput(message, "x", "FP32", {2, 3});
   message.add_raw_input_contents(std::string(24, '\0'));
   InferenceRequest request;
-  ASSERT_TRUE(ParseInferRequest(message, UnbatchedConfig(), request).ok());
+  ASSERT_TRUE(ParseInferRequest(message, *Signature(UnbatchedConfig()), request).ok());
   EXPECT_EQ(request.batch_size, 1);
   EXPECT_EQ(request.inputs[0].shape, (Shape{2, 3}));
 
@@ -203,7 +210,7 @@ TEST(InferRequestParserTest, BatchedModelAcceptsAnyBatchUpToMax) {
     AddInput(message, "y", "INT32", {batch, 1});
     message.add_raw_input_contents(std::string(4 * batch, '\0'));
     InferenceRequest request;
-    ASSERT_TRUE(ParseInferRequest(message, BatchedConfig(), request).ok()) << batch;
+    ASSERT_TRUE(ParseInferRequest(message, *Signature(BatchedConfig()), request).ok()) << batch;
     EXPECT_EQ(request.batch_size, batch);
   }
 }
@@ -211,8 +218,8 @@ TEST(InferRequestParserTest, BatchedModelAcceptsAnyBatchUpToMax) {
 TEST(InferRequestParserTest, ParsingTwiceIntoOneRequestStartsAfresh) {
   inference::ModelInferRequest message = ValidBatchedRequest();
   InferenceRequest request;
-  ASSERT_TRUE(ParseInferRequest(message, BatchedConfig(), request).ok());
-  ASSERT_TRUE(ParseInferRequest(message, BatchedConfig(), request).ok());
+  ASSERT_TRUE(ParseInferRequest(message, *Signature(BatchedConfig()), request).ok());
+  ASSERT_TRUE(ParseInferRequest(message, *Signature(BatchedConfig()), request).ok());
   EXPECT_EQ(request.inputs.size(), 2u);
   EXPECT_EQ(request.outputs.size(), 2u);
 }
@@ -242,7 +249,7 @@ TEST(InferRequestParserTest, OptionalInputMayBeLeftOut) {
   AddInput(message, "x", "FP32", {2, 3});
   message.add_raw_input_contents(std::string(24, '\0'));
   InferenceRequest request;
-  ASSERT_TRUE(ParseInferRequest(message, config, request).ok());
+  ASSERT_TRUE(ParseInferRequest(message, *Signature(config), request).ok());
   ASSERT_EQ(request.inputs.size(), 1u);
   EXPECT_EQ(request.inputs[0].name, "x");
 }
@@ -281,7 +288,7 @@ TEST(InferRequestParserTest, BatchInputTargetsMustNotBeSent) {
   AddInput(message, "INPUT", "FP32", {1, 2});
   message.add_raw_input_contents(std::string(8, '\0'));
   InferenceRequest request;
-  ASSERT_TRUE(ParseInferRequest(message, config, request).ok());
+  ASSERT_TRUE(ParseInferRequest(message, *Signature(config), request).ok());
 
   AddInput(message, "INDEX", "INT32", {1, 1});
   message.add_raw_input_contents(std::string(4, '\0'));
@@ -296,7 +303,7 @@ TEST(InferRequestParserTest, BatchInputTargetsMustNotBeSent) {
   ExpectError(message, config, absl::StatusCode::kInvalidArgument, {"input 'INDEX'"});
   message.mutable_inputs()->RemoveLast();
   message.mutable_raw_input_contents()->RemoveLast();
-  EXPECT_TRUE(ParseInferRequest(message, config, request).ok());
+  EXPECT_TRUE(ParseInferRequest(message, *Signature(config), request).ok());
 }
 
 // ---------------------------------------------------------------------------- datatype, shape
@@ -423,7 +430,7 @@ TEST(InferRequestParserTest, RawBytesTensorsAreValidated) {
   AddInput(message, "t", "BYTES", {3});
   message.add_raw_input_contents(SerializedStrings({"a", "", "hello"}));
   InferenceRequest request;
-  ASSERT_TRUE(ParseInferRequest(message, config, request).ok());
+  ASSERT_TRUE(ParseInferRequest(message, *Signature(config), request).ok());
   EXPECT_EQ(request.inputs[0].type, DataType::kBytes);
   EXPECT_EQ(reinterpret_cast<const char*>(request.inputs[0].data.data()),
             message.raw_input_contents(0).data());
@@ -446,7 +453,7 @@ absl::Status ParseTyped(const std::string& config_type, const std::string& datat
                         const inference::InferTensorContents& contents, InferenceRequest& request) {
   inference::ModelInferRequest message;
   *AddInput(message, "t", datatype, {3})->mutable_contents() = contents;
-  return ParseInferRequest(message, SingleInputConfig(config_type), request);
+  return ParseInferRequest(message, *Signature(SingleInputConfig(config_type)), request);
 }
 
 template <typename T, typename Field>
@@ -573,7 +580,7 @@ TEST(InferRequestParserTest, TypedContentsWithBatching) {
   y->mutable_contents()->add_int_contents(7);
   y->mutable_contents()->add_int_contents(8);
   InferenceRequest request;
-  ASSERT_TRUE(ParseInferRequest(message, BatchedConfig(), request).ok());
+  ASSERT_TRUE(ParseInferRequest(message, *Signature(BatchedConfig()), request).ok());
   EXPECT_EQ(request.batch_size, 2);
   EXPECT_EQ(BytesOf(request.inputs[0]), RawOf<float>({1, 2, 3, 4, 5, 6}));
   EXPECT_EQ(BytesOf(request.inputs[1]), RawOf<int32_t>({7, 8}));
@@ -643,8 +650,9 @@ TEST(InferRequestParserTest, DeviceMemoryInputsAreCopiedOnceAndOutputsWrittenBac
 
   InferenceRequest request;
   std::vector<SharedMemoryOutput> shm_outputs;
-  ASSERT_TRUE(ParseInferRequest(message, BatchedConfig(), ClientRegions(regions, client), request,
-                                shm_outputs).ok());
+  ASSERT_TRUE(ParseInferRequest(message, *Signature(BatchedConfig()),
+                                ClientRegions(regions, client), request, shm_outputs)
+                  .ok());
   EXPECT_EQ(BytesOf(request.inputs[0]), RawOf<float>({1, 2, 3, 4, 5, 6}));
   EXPECT_TRUE(request.held_resources.empty());  // a copy: the region may go at once
   ASSERT_EQ(shm_outputs.size(), 1u);
@@ -657,15 +665,16 @@ TEST(InferRequestParserTest, DeviceMemoryInputsAreCopiedOnceAndOutputsWrittenBac
 
   (*out.mutable_parameters())["shared_memory_offset"].set_int64_param(40);
   shm_outputs.clear();
-  EXPECT_EQ(ParseInferRequest(message, BatchedConfig(), ClientRegions(regions, client), request,
-                              shm_outputs)
+  EXPECT_EQ(ParseInferRequest(message, *Signature(BatchedConfig()), ClientRegions(regions, client),
+                              request, shm_outputs)
                 .code(),
             absl::StatusCode::kInvalidArgument);
   // Another client's requests do not reach the region.
   shm_outputs.clear();
   (*out.mutable_parameters())["shared_memory_offset"].set_int64_param(32);
   const ClientRegions other(regions, SharedMemoryClient::FromAddress("10.0.0.1"));
-  absl::Status foreign = ParseInferRequest(message, BatchedConfig(), other, request, shm_outputs);
+  absl::Status foreign =
+      ParseInferRequest(message, *Signature(BatchedConfig()), other, request, shm_outputs);
   EXPECT_EQ(foreign.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(foreign.message().find("has not registered it"), std::string::npos) << foreign;
 }
@@ -675,7 +684,7 @@ TEST(InferRequestParserTest, OtherTensorParametersAreIgnored) {
   (*message.mutable_inputs(0)->mutable_parameters())["binary_data_size"].set_int64_param(24);
   (*message.mutable_inputs(1)->mutable_parameters())["triton_whatever"].set_bool_param(true);
   InferenceRequest request;
-  EXPECT_TRUE(ParseInferRequest(message, BatchedConfig(), request).ok());
+  EXPECT_TRUE(ParseInferRequest(message, *Signature(BatchedConfig()), request).ok());
 }
 
 TEST(InferRequestParserTest, PriorityAndTimeoutParameters) {
@@ -684,12 +693,12 @@ TEST(InferRequestParserTest, PriorityAndTimeoutParameters) {
   (*message.mutable_parameters())["timeout"].set_int64_param(1500);
   (*message.mutable_parameters())["my_backend_flag"].set_string_param("on");
   InferenceRequest request;
-  ASSERT_TRUE(ParseInferRequest(message, BatchedConfig(), request).ok());
+  ASSERT_TRUE(ParseInferRequest(message, *Signature(BatchedConfig()), request).ok());
   EXPECT_EQ(request.priority, 2u);
   EXPECT_EQ(request.timeout_us, 1500u);
 
   (*message.mutable_parameters())["priority"].set_uint64_param(3);
-  ASSERT_TRUE(ParseInferRequest(message, BatchedConfig(), request).ok());
+  ASSERT_TRUE(ParseInferRequest(message, *Signature(BatchedConfig()), request).ok());
   EXPECT_EQ(request.priority, 3u);
 }
 
@@ -719,7 +728,7 @@ TEST(InferRequestParserTest, SequenceParametersAreIgnoredWithoutTheSequenceBatch
   (*message.mutable_parameters())["sequence_start"].set_bool_param(true);
   (*message.mutable_parameters())["sequence_end"].set_bool_param(false);
   InferenceRequest request;
-  EXPECT_TRUE(ParseInferRequest(message, BatchedConfig(), request).ok());
+  EXPECT_TRUE(ParseInferRequest(message, *Signature(BatchedConfig()), request).ok());
 }
 
 TEST(InferRequestParserTest, EmptyFinalResponseFlagOfTheStockClientIsAccepted) {
@@ -727,9 +736,9 @@ TEST(InferRequestParserTest, EmptyFinalResponseFlagOfTheStockClientIsAccepted) {
   inference::ModelInferRequest message = ValidBatchedRequest();
   (*message.mutable_parameters())["triton_enable_empty_final_response"].set_bool_param(false);
   InferenceRequest request;
-  EXPECT_TRUE(ParseInferRequest(message, BatchedConfig(), request).ok());
+  EXPECT_TRUE(ParseInferRequest(message, *Signature(BatchedConfig()), request).ok());
   (*message.mutable_parameters())["triton_enable_empty_final_response"].set_bool_param(true);
-  EXPECT_TRUE(ParseInferRequest(message, BatchedConfig(), request).ok());
+  EXPECT_TRUE(ParseInferRequest(message, *Signature(BatchedConfig()), request).ok());
   (*message.mutable_parameters())["triton_enable_empty_final_response"].set_int64_param(1);
   ExpectError(message, BatchedConfig(), absl::StatusCode::kInvalidArgument,
               {"parameter 'triton_enable_empty_final_response'", "model 'm'",
@@ -752,7 +761,7 @@ TEST(InferRequestParserTest, NamedOutputsKeepRequestOrder) {
   out0->set_name("out0");
   (*out0->mutable_parameters())["binary_data"].set_bool_param(true);
   InferenceRequest request;
-  ASSERT_TRUE(ParseInferRequest(message, BatchedConfig(), request).ok());
+  ASSERT_TRUE(ParseInferRequest(message, *Signature(BatchedConfig()), request).ok());
   EXPECT_EQ(OutputNames(request), (std::vector<std::string>{"out1", "out0"}));
 }
 
@@ -774,7 +783,7 @@ TEST(InferRequestParserTest, ClassificationIsKeptForTheFrontend) {
   out->set_name("out0");
   (*out->mutable_parameters())["classification"].set_int64_param(3);
   InferenceRequest request;
-  ASSERT_TRUE(ParseInferRequest(message, BatchedConfig(), request).ok());
+  ASSERT_TRUE(ParseInferRequest(message, *Signature(BatchedConfig()), request).ok());
   ASSERT_EQ(request.outputs.size(), 1u);
   EXPECT_EQ(request.outputs[0].classification, 3u);
   (*out->mutable_parameters())["classification"].set_int64_param(0);
@@ -837,7 +846,7 @@ TEST(InferRequestParserTest, RandomlyMutatedRequestsNeverMisbehave) {
       }
     }
     InferenceRequest request;
-    absl::Status status = ParseInferRequest(message, config, request);
+    absl::Status status = ParseInferRequest(message, *Signature(config), request);
     if (!status.ok()) {
       EXPECT_TRUE(status.code() == absl::StatusCode::kInvalidArgument) << status;
       continue;

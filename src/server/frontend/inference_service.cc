@@ -115,7 +115,7 @@ void StartInference(ModelManager& manager, const ClientRegions& regions,
   auto request = std::make_unique<InferenceRequest>();
   std::vector<SharedMemoryOutput> shm_outputs;
   absl::Status parsed =
-      ParseInferRequest(message, (*model)->config(), regions, *request, shm_outputs);
+      ParseInferRequest(message, (*model)->signature(), regions, *request, shm_outputs);
   if (!parsed.ok()) {
     std::move(done)(parsed);
     return;
@@ -197,7 +197,7 @@ InferenceService::Unary* InferenceService::ModelMetadata(
   std::vector<int64_t> versions = request->version().empty()
                                       ? manager_.ReadyVersions(request->name())
                                       : std::vector<int64_t>{(*model)->version()};
-  BuildModelMetadata((*model)->config(), versions, *response);
+  BuildModelMetadata((*model)->signature(), versions, *response);
   return Finish(context, absl::OkStatus());
 }
 

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,12 @@ inference::ModelConfig ParseConfig(const std::string& text) {
   inference::ModelConfig config;
   EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &config)) << text;
   return config;
+}
+
+std::unique_ptr<ModelSignature> Signature(const inference::ModelConfig& config) {
+  auto signature = ModelSignature::Create(config, uint64_t{1} << 26);
+  EXPECT_TRUE(signature.ok()) << signature.status();
+  return *std::move(signature);
 }
 
 std::vector<int64_t> ShapeOf(const inference::ModelMetadataResponse::TensorMetadata& tensor) {
@@ -43,7 +50,7 @@ TEST(ModelMetadataTest, BatchedModelPrependsBatchDimensionAndIgnoresReshape) {
     }
   )pb");
   inference::ModelMetadataResponse message;
-  BuildModelMetadata(config, {1, 3}, message);
+  BuildModelMetadata(*Signature(config), {1, 3}, message);
 
   EXPECT_EQ(message.name(), "resnet");
   ASSERT_EQ(message.versions_size(), 2);
@@ -79,7 +86,7 @@ TEST(ModelMetadataTest, UnbatchedModelUsesDimsAsIsAndBackendAsPlatform) {
     }
   )pb");
   inference::ModelMetadataResponse message;
-  BuildModelMetadata(config, {}, message);
+  BuildModelMetadata(*Signature(config), {}, message);
   EXPECT_EQ(message.platform(), "fil");
   EXPECT_EQ(message.versions_size(), 0);
   EXPECT_EQ(ShapeOf(message.inputs(0)), (std::vector<int64_t>{4, 5}));
@@ -117,7 +124,7 @@ TEST(ModelMetadataTest, BatchInputTargetsAreNotListed) {
     }
   )pb");
   inference::ModelMetadataResponse message;
-  BuildModelMetadata(config, {1}, message);
+  BuildModelMetadata(*Signature(config), {1}, message);
   ASSERT_EQ(message.inputs_size(), 1);
   EXPECT_EQ(message.inputs(0).name(), "INPUT");
   EXPECT_EQ(ShapeOf(message.inputs(0)), (std::vector<int64_t>{-1, -1}));

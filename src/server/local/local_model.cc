@@ -9,6 +9,7 @@
 #include "server/core/batch_assembly.h"
 #include "server/core/batch_executor.h"
 #include "server/core/clock.h"
+#include "server/core/model_signature.h"
 #include "server/core/model_statistics.h"
 #include "server/repository/model_config_loader.h"
 #include "server/repository/version_policy.h"
@@ -31,14 +32,6 @@ std::vector<int64_t> VersionFolders(const std::filesystem::path& model_dir) {
     }
   }
   return versions;
-}
-
-const inference::ModelInput* FindInput(const inference::ModelConfig& config,
-                                       const std::string& name) {
-  for (const auto& input : config.input()) {
-    if (input.name() == name) return &input;
-  }
-  return nullptr;
 }
 
 }  // namespace
@@ -66,6 +59,10 @@ absl::StatusOr<std::unique_ptr<LocalModel>> LocalModel::Load(
     version = served.back();
   }
   local->version_ = version;
+  // The server's default bound (--max-input-elements); direct inference does not check requests
+  // against it.
+  SONIC_ASSIGN_OR_RETURN(local->signature_,
+                         ModelSignature::Create(local->config_, uint64_t{1} << 26));
   SONIC_ASSIGN_OR_RETURN(local->registry_, BackendRegistry::Create({backend_directory}));
   SONIC_ASSIGN_OR_RETURN(const SonicBackendApi* api, local->registry_->Get(local->config_.backend()));
   SONIC_ASSIGN_OR_RETURN(local->model_,
@@ -75,7 +72,7 @@ absl::StatusOr<std::unique_ptr<LocalModel>> LocalModel::Load(
                          BackendInstance::Create(*local->model_, absl::StrCat(name, "_local"),
                                                  SONIC_BACKEND_INSTANCE_CPU, -1));
   local->statistics_ = std::make_unique<ModelStatistics>();
-  local->executor_ = std::make_unique<BatchExecutor>(local->config_, version, *local->instance_,
+  local->executor_ = std::make_unique<BatchExecutor>(*local->signature_, version, *local->instance_,
                                                      *local->statistics_, SystemClock::Get());
   return local;
 }
@@ -87,22 +84,21 @@ absl::StatusOr<std::unique_ptr<InferenceRequest>> LocalModel::MakeRequest(
   auto request = std::make_unique<InferenceRequest>();
   request->batch_size = batched ? -1 : 1;
   // In config order, as the server's parser delivers them.
-  for (const auto& config_input : config_.input()) {
+  for (const ModelSignature::Input& config_input : signature_->inputs()) {
     auto it = std::find_if(inputs.begin(), inputs.end(),
-                           [&](const RequestInput& in) { return in.name == config_input.name(); });
+                           [&](const RequestInput& in) { return in.name == config_input.name; });
     if (it == inputs.end()) {
-      if (config_input.optional()) continue;
+      if (config_input.optional) continue;
       return absl::InvalidArgumentError(
-          absl::StrCat(model, " needs input '", config_input.name(), "'"));
+          absl::StrCat(model, " needs input '", config_input.name, "'"));
     }
     const std::string what = absl::StrCat(model, " input '", it->name, "'");
-    if (static_cast<int32_t>(it->type) != config_input.data_type()) {
-      return absl::InvalidArgumentError(absl::StrCat(what, " has datatype ",
-                                                     std::string(WireName(it->type)), ", expected ",
-                                                     inference::DataType_Name(config_input.data_type())));
+    if (static_cast<int32_t>(it->type) != config_input.data_type) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, " has datatype ", std::string(WireName(it->type)), ", expected ",
+                       inference::DataType_Name(config_input.data_type)));
     }
-    Shape expected(config_input.dims().begin(), config_input.dims().end());
-    if (batched) expected.insert(expected.begin(), -1);
+    const Shape& expected = config_input.client_shape;
     if (!IsConcrete(it->shape) || !MatchesDims(expected, it->shape)) {
       return absl::InvalidArgumentError(absl::StrCat(what, " has shape ", ShapeToString(it->shape),
                                                      ", expected ", ShapeToString(expected)));
@@ -126,13 +122,13 @@ absl::StatusOr<std::unique_ptr<InferenceRequest>> LocalModel::MakeRequest(
     request->inputs.push_back(*it);
   }
   for (const RequestInput& input : inputs) {
-    if (FindInput(config_, input.name) == nullptr) {
+    if (signature_->FindInput(input.name) < 0) {
       return absl::InvalidArgumentError(
           absl::StrCat(model, " has no input '", input.name, "'"));
     }
   }
   if (outputs.empty()) {
-    for (const auto& output : config_.output()) request->outputs.push_back({output.name()});
+    for (const auto& output : signature_->outputs()) request->outputs.push_back({output.name});
   } else {
     for (const std::string& output : outputs) request->outputs.push_back({output});
   }
@@ -154,7 +150,7 @@ absl::StatusOr<std::vector<std::vector<OutputTensor>>> LocalModel::Execute(
   for (size_t i = 0; i < requests.size(); ++i) {
     SONIC_ASSIGN_OR_RETURN(std::unique_ptr<InferenceRequest> request,
                            MakeRequest(requests[i], outputs));
-    if (!batch.empty() && !CanBatchTogether(config_, *batch.front(), *request)) {
+    if (!batch.empty() && !CanBatchTogether(*signature_, *batch.front(), *request)) {
       return absl::InvalidArgumentError(absl::StrCat(
           model, ": request ", i, " cannot run in one batch with request 0 (inputs or shapes differ)"));
     }

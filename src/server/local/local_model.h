@@ -31,6 +31,7 @@ class BackendRegistry;
 class BackendModel;
 class BackendInstance;
 class ModelStatistics;
+class ModelSignature;
 class BatchExecutor;
 
 // One request's inputs, as a client would send them: for a batching model (max_batch_size > 0)
@@ -71,6 +72,7 @@ class LocalModel {
 
   inference::ModelConfig config_;
   int64_t version_ = 0;
+  std::unique_ptr<const ModelSignature> signature_;
   std::unique_ptr<BackendRegistry> registry_;
   std::unique_ptr<BackendModel> model_;
   std::unique_ptr<BackendInstance> instance_;
