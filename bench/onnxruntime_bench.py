@@ -4,15 +4,16 @@ The ParticleNet-like model of tests/onnxruntime/onnx_models.py (per-particle MLP
 of 16 features, masked pooling, dense head) at batch 64, one intra-op thread on both sides: the
 stock perf_analyzer (C++ gRPC client, `--concurrency` requests in flight) against sonic-server, and
 an InferenceSession of the same file in this process, in alternating windows so both see the same
-load on the machine's shared cores. Writes <out>/onnxruntime_particlenet_like.json and prints the
-throughputs and their ratio.
+load on the machine's shared cores. Writes <out>/onnxruntime_particlenet_like.json (bench_result.py's
+format; target: sonic-server >= 0.9 x in-process, median of the rounds' ratios) and prints the
+throughputs and their ratio. `make bench` runs it (bench/run_benchmarks.sh); --quick is one short
+round, for CTest (no speed judged there).
 
     SONIC_BUILD_DIR=build .venv/bin/python bench/onnxruntime_bench.py [--rounds 3] [--seconds 3]
 """
 
 import argparse
 import csv
-import json
 import os
 import pathlib
 import statistics
@@ -25,6 +26,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "onnxruntime"))
 sys.path.insert(0, str(ROOT / "tests" / "stock_clients"))
 
+import bench_result  # noqa: E402
 import onnxruntime as ort  # noqa: E402
 import onnx_models  # noqa: E402
 import sonic_server  # noqa: E402
@@ -75,7 +77,10 @@ def main():
     parser.add_argument("--rounds", type=int, default=3, help="alternating windows of each")
     parser.add_argument("--seconds", type=float, default=3.0, help="window length")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results"))
+    parser.add_argument("--quick", action="store_true", help="one round of 0.5 s (CTest)")
     args = parser.parse_args()
+    if args.quick:
+        args.rounds, args.seconds = 1, 0.5
 
     with tempfile.TemporaryDirectory() as scratch:
         repository = pathlib.Path(scratch) / "models"
@@ -97,27 +102,29 @@ def main():
                       f"sonic-server {served[-1]:.0f}/s")
         finally:
             server.stop()
-    result = {
-        "scenario": "onnxruntime_particlenet_like",
-        "model": (f"ParticleNet-like ONNX ({args.particles} particles x {onnx_models.FEATURES} "
-                  f"features, MLP {onnx_models.HIDDEN}), 1 ONNX Runtime thread, "
-                  f"onnxruntime {ort.__version__}"),
-        "batch": args.batch,
-        "concurrency": args.concurrency,
-        "instances": args.instances,
-        "direct_inferences_per_s": statistics.median(direct),
-        "served_inferences_per_s": statistics.median(served),
-        "ratio": statistics.median(served) / statistics.median(direct),
-        # Each round's pair ran back to back, so its ratio is the least disturbed by other load.
-        "median_round_ratio": statistics.median(s / d for s, d in zip(served, direct)),
-        "rounds": {"direct": direct, "served": served},
-    }
-    out = pathlib.Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"{result['scenario']}.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps({k: result[k] for k in ("direct_inferences_per_s", "served_inferences_per_s",
-                                             "ratio", "median_round_ratio")}))
+    round_ratios = [s / d for s, d in zip(served, direct)]
+    # Each round's pair ran back to back, so its ratio is the least disturbed by other load: the
+    # median of those ratios is what the target judges.
+    median_ratio = statistics.median(round_ratios)
+    served_median = statistics.median(served)
+    bench_result.write(
+        args.out, "onnxruntime_particlenet_like",
+        [bench_result.figure(f"inferences/s at batch {args.batch}, sonic-server / in-process",
+                             served_median, "inferences/s", "ONNX Runtime in-process",
+                             served_median / median_ratio, target=0.9)],
+        notes={
+            "model": (f"ParticleNet-like ONNX ({args.particles} particles x "
+                      f"{onnx_models.FEATURES} features, MLP {onnx_models.HIDDEN}), 1 ONNX Runtime "
+                      f"thread, onnxruntime {ort.__version__}"),
+            "load": (f"perf_analyzer, batch {args.batch}, concurrency {args.concurrency}, "
+                     f"{args.instances} server instance(s); {args.rounds} alternating rounds of "
+                     f"{args.seconds} s"),
+            "floor_value": "the served median divided by the median of the rounds' ratios",
+        },
+        tables={"in_process_inferences_per_s": {f"round {i}": v for i, v in enumerate(direct)},
+                "served_inferences_per_s": {f"round {i}": v for i, v in enumerate(served)}})
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -8,13 +8,13 @@ client load (several threads of the stock tritonclient sending one request after
   - python_loop: a pure-Python loop per request (holds the GIL throughout).
 BLAS runs single-threaded in the server (OPENBLAS_NUM_THREADS=1), so that the second instance is
 the only source of parallelism. Prints requests/s for each, and the 2-instance / 1-instance
-ratio; writes them as JSON to bench/results/python_backend_gil.json.
+ratio; writes them to <out>/python_backend_gil.json (bench_result.py's format: figures without a
+target, what the GIL allows). `make bench` runs it; --quick is a short run for CTest.
 
 Usage: SONIC_BUILD_DIR=build .venv/bin/python bench/python_backend_gil.py [--seconds 5]
 """
 
 import argparse
-import json
 import os
 import pathlib
 import sys
@@ -27,6 +27,7 @@ import tritonclient.grpc as grpcclient
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "stock_clients"))
+import bench_result  # noqa: E402
 import sonic_server  # noqa: E402
 
 GEMM = '''
@@ -103,11 +104,14 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--out", default=str(ROOT / "bench" / "results"))
+    parser.add_argument("--quick", action="store_true", help="0.5 s per measurement (CTest)")
     options = parser.parse_args()
+    if options.quick:
+        options.seconds = 0.5
     os.environ["OPENBLAS_NUM_THREADS"] = "1"
     os.environ["OMP_NUM_THREADS"] = "1"
-    figures = {"cpus": os.cpu_count(), "client_threads": options.threads,
-               "seconds": options.seconds}
+    figures = []
     with tempfile.TemporaryDirectory() as directory:
         repository = pathlib.Path(directory) / "models"
         for kind, source in (("gemm", GEMM), ("python_loop", PYTHON_LOOP)):
@@ -121,16 +125,19 @@ def main():
             for kind in ("gemm", "python_loop"):
                 one = measure(server.grpc_url, f"{kind}_1", options.seconds, options.threads)
                 two = measure(server.grpc_url, f"{kind}_2", options.seconds, options.threads)
-                figures[kind] = {"one_instance_rps": round(one, 1),
-                                 "two_instances_rps": round(two, 1),
-                                 "ratio": round(two / one, 3)}
+                figures.append(bench_result.figure(
+                    f"{kind}: requests/s with 2 instances / 1 instance", two, "requests/s",
+                    f"{kind} with 1 instance", one))
                 print(f"{kind:12s} 1 instance {one:8.1f} req/s   2 instances {two:8.1f} req/s"
                       f"   ratio {two / one:.2f}")
         finally:
             server.stop()
-    results = ROOT / "bench" / "results"
-    results.mkdir(exist_ok=True)
-    (results / "python_backend_gil.json").write_text(json.dumps(figures, indent=2) + "\n")
+    bench_result.write(options.out, "python_backend_gil", figures, notes={
+        "load": (f"{options.threads} tritonclient gRPC threads, one request after another, "
+                 f"{options.seconds} s per measurement"),
+        "gemm": "ten 64x256 @ 256x256 float32 products per request (BLAS releases the GIL)",
+        "python_loop": "a pure-Python loop per request (holds the GIL throughout)",
+    })
 
 
 if __name__ == "__main__":
