@@ -364,6 +364,7 @@ absl::Status CheckOutputParameters(const OutputTensorRequest& output,
                                    const ClientRegions* regions,
                                    std::vector<SharedMemoryOutput>* shm_outputs,
                                    RequestedOutput& requested) {
+  if (output.parameters().empty()) return absl::OkStatus();  // the usual case: nothing to look up
   if (auto it = output.parameters().find("classification"); it != output.parameters().end()) {
     SONIC_ASSIGN_OR_RETURN(requested.classification,
                            NonNegativeParameter("classification", it->second, true, signature));

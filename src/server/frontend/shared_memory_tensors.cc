@@ -58,9 +58,15 @@ std::span<const std::byte> AsBytes(const std::string& s) {
 }  // namespace
 
 bool UsesSharedMemory(const TensorParameters& parameters) {
-  return parameters.contains("shared_memory_region") ||
-         parameters.contains("shared_memory_byte_size") ||
-         parameters.contains("shared_memory_offset");
+  // A walk over the keys: most tensors have none, and a lookup by a literal builds a string.
+  for (const auto& entry : parameters) {
+    const std::string& key = entry.first;
+    if (key == "shared_memory_region" || key == "shared_memory_byte_size" ||
+        key == "shared_memory_offset") {
+      return true;
+    }
+  }
+  return false;
 }
 
 absl::Status SharedMemoryNotSupported(absl::string_view kind, absl::string_view name,
