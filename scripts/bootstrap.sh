@@ -24,6 +24,8 @@ packages=(
   python3-dev libpython3.11
   # Only for bench/http_bench.cc's comparison of HTTP libraries (the server uses cpp-httplib).
   libevent-dev libmicrohttpd-dev
+  # Only for exact per-request instruction counts of bench/request_path_bench.cc (callgrind).
+  valgrind
   # Only for tests/cluster (make cluster-test): hosts as network namespaces, the load balancers,
   # Prometheus; tests/deploy checks deploy/kubernetes with haproxy -c and prometheus' promtool.
   iproute2 haproxy nginx prometheus
