@@ -75,8 +75,8 @@ std::vector<PayloadSize> AllSizes() {
 std::vector<PayloadSize> Sizes(const Flags& flags) {
   std::vector<PayloadSize> sizes;
   for (const PayloadSize& size : AllSizes()) {
-    const bool named = std::find(flags.sizes.begin(), flags.sizes.end(), size.key) !=
-                       flags.sizes.end();
+    const bool named =
+        std::find(flags.sizes.begin(), flags.sizes.end(), size.key) != flags.sizes.end();
     if (flags.sizes.empty() ? !(flags.quick && size.bytes > (64 << 10)) : named) {
       sizes.push_back(size);
     }

@@ -47,7 +47,9 @@ class SliceList {
   }
 
  private:
-  static void ReleaseKeeper(void* keeper) { delete static_cast<std::shared_ptr<const void>*>(keeper); }
+  static void ReleaseKeeper(void* keeper) {
+    delete static_cast<std::shared_ptr<const void>*>(keeper);
+  }
 
   void Flush() {
     if (pending_.empty()) return;
@@ -72,9 +74,9 @@ absl::StatusOr<grpc::ByteBuffer> EncodeInferRequest(const InferRequestParts& par
     return absl::InvalidArgumentError(
         "the request message already holds raw contents; they travel as RawContents");
   }
-  constexpr uint32_t kTag = WireFormatLite::MakeTag(
-      inference::ModelInferRequest::kRawInputContentsFieldNumber,
-      WireFormatLite::WIRETYPE_LENGTH_DELIMITED);
+  constexpr uint32_t kTag =
+      WireFormatLite::MakeTag(inference::ModelInferRequest::kRawInputContentsFieldNumber,
+                              WireFormatLite::WIRETYPE_LENGTH_DELIMITED);
   std::vector<uint32_t> lengths;
   lengths.reserve(parts.raw_contents.size());
   for (size_t k = 0; k < parts.raw_contents.size(); ++k) {

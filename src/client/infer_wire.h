@@ -27,9 +27,6 @@
 
 namespace sonic::client::internal {
 
-// The full method name of ModelInfer, for generic calls.
-inline constexpr char kModelInferMethod[] = "/inference.GRPCInferenceService/ModelInfer";
-
 // Pieces from this size on travel as slices over their own memory.
 inline constexpr size_t kReferencedPieceBytes = 32 << 10;
 

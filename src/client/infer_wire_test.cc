@@ -42,10 +42,10 @@ TEST(InferWireTest, TheBytesAreThoseProtobufWritesForTheWholeMessage) {
   std::span<const std::byte> whole = Bytes(*large);
   parts.raw_contents.push_back({{Bytes(*small).first(4), Bytes(*small).subspan(4)}, small});
   // Entries of a batch: a small one between two referenced ones.
-  parts.raw_contents.push_back({{whole.first(kReferencedPieceBytes),
-                                 whole.subspan(kReferencedPieceBytes, 5),
-                                 whole.subspan(kReferencedPieceBytes + 5)},
-                                large});
+  parts.raw_contents.push_back(
+      {{whole.first(kReferencedPieceBytes), whole.subspan(kReferencedPieceBytes, 5),
+        whole.subspan(kReferencedPieceBytes + 5)},
+       large});
 
   absl::StatusOr<grpc::ByteBuffer> wire = EncodeInferRequest(parts);
   ASSERT_TRUE(wire.ok()) << wire.status();

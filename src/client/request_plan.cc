@@ -78,9 +78,9 @@ absl::Status ReadOutput(const inference::ModelInferResponse& response, int index
   Shape shape(tensor.shape().begin(), tensor.shape().end());
   const size_t count = planned.entry_count;
   if (batched && (shape.empty() || shape[0] != static_cast<int64_t>(count))) {
-    return MalformedResponse(context, output.name(),
-                             absl::StrCat("has shape ", ShapeToString(shape), " for a batch of ",
-                                          count));
+    return MalformedResponse(
+        context, output.name(),
+        absl::StrCat("has shape ", ShapeToString(shape), " for a batch of ", count));
   }
   Shape entry_shape(shape.begin() + (batched ? 1 : 0), shape.end());
   std::optional<std::string_view> region_bytes = OutputBytes(response, index, region_outputs);
@@ -98,9 +98,9 @@ absl::Status ReadOutput(const inference::ModelInferResponse& response, int index
   }
   if (!elements.ok() ||
       raw.size() != static_cast<size_t>(*elements) * ElementSize(output.dtype())) {
-    return MalformedResponse(context, output.name(),
-                             absl::StrCat("has ", raw.size(), " bytes for shape ",
-                                          ShapeToString(shape)));
+    return MalformedResponse(
+        context, output.name(),
+        absl::StrCat("has ", raw.size(), " bytes for shape ", ShapeToString(shape)));
   }
   const size_t entry_size = count == 0 ? 0 : raw.size() / count;
   std::span<const std::byte> bytes = std::as_bytes(std::span(raw.data(), raw.size()));
@@ -114,8 +114,8 @@ absl::Status ReadOutput(const inference::ModelInferResponse& response, int index
 }  // namespace
 
 absl::StatusOr<RequestPlan> PlanRequests(const std::vector<const TritonInputData*>& inputs,
-                                         size_t batch_size, int max_batch_size,
-                                         BatchMode requested, std::string_view context) {
+                                         size_t batch_size, int max_batch_size, BatchMode requested,
+                                         std::string_view context) {
   RequestPlan plan;
   if (batch_size == 0) return plan;
   bool rectangular = requested == BatchMode::kRectangular;
@@ -144,11 +144,10 @@ absl::StatusOr<RequestPlan> PlanRequests(const std::vector<const TritonInputData
     return plan;
   }
   if (max_batch_size > 0 && batch_size > static_cast<size_t>(max_batch_size)) {
-    return MakeClientError(
-        absl::StatusCode::kInvalidArgument, ErrorCategory::kBadInput,
-        absl::StrCat(std::string(context), ": batch size ", batch_size,
-                     " exceeds the model's max_batch_size ", max_batch_size,
-                     "; use a smaller batch or BatchMode::kRagged"));
+    return MakeClientError(absl::StatusCode::kInvalidArgument, ErrorCategory::kBadInput,
+                           absl::StrCat(std::string(context), ": batch size ", batch_size,
+                                        " exceeds the model's max_batch_size ", max_batch_size,
+                                        "; use a smaller batch or BatchMode::kRagged"));
   }
   plan.requests.push_back({0, batch_size});
   return plan;
@@ -175,23 +174,24 @@ InferRequestParts BuildRequest(const std::string& model_name, const std::string&
     const auto& entry_bytes = IoAccess::EntryBytes(*input);
     RawContents& contents = parts.raw_contents.emplace_back();
     contents.keeper = IoAccess::Keeper(*input);
-    contents.pieces.assign(entry_bytes.begin() + static_cast<ptrdiff_t>(planned.first_entry),
-                           entry_bytes.begin() +
-                               static_cast<ptrdiff_t>(planned.first_entry + planned.entry_count));
+    contents.pieces.assign(
+        entry_bytes.begin() + static_cast<ptrdiff_t>(planned.first_entry),
+        entry_bytes.begin() + static_cast<ptrdiff_t>(planned.first_entry + planned.entry_count));
   }
   for (const auto& [name, output] : outputs) request.add_outputs()->set_name(name);
   return parts;
 }
 
-absl::Status ReadResponse(
-    const inference::ModelInferResponse& response, const PlannedRequest& planned, bool batched,
-    std::map<std::string, TritonOutputData>& outputs, std::string_view context,
-    const std::map<std::string, std::span<const std::byte>>& region_outputs) {
+absl::Status ReadResponse(const inference::ModelInferResponse& response,
+                          const PlannedRequest& planned, bool batched,
+                          std::map<std::string, TritonOutputData>& outputs,
+                          std::string_view context,
+                          const std::map<std::string, std::span<const std::byte>>& region_outputs) {
   if (response.raw_output_contents_size() != response.outputs_size()) {
-    return MalformedResponse(context, "*",
-                             absl::StrCat("has ", response.outputs_size(), " outputs but ",
-                                          response.raw_output_contents_size(),
-                                          " raw_output_contents"));
+    return MalformedResponse(
+        context, "*",
+        absl::StrCat("has ", response.outputs_size(), " outputs but ",
+                     response.raw_output_contents_size(), " raw_output_contents"));
   }
   for (auto& [name, output] : outputs) {
     const int index = FindOutput(response, name);

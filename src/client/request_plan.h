@@ -35,8 +35,8 @@ struct RequestPlan {
 // rectangular batch larger than max_batch_size, or of more than one entry for a model that does
 // not batch (max_batch_size 0: CMSSW refuses it too). `inputs` are in the model's order.
 absl::StatusOr<RequestPlan> PlanRequests(const std::vector<const TritonInputData*>& inputs,
-                                         size_t batch_size, int max_batch_size,
-                                         BatchMode requested, std::string_view context);
+                                         size_t batch_size, int max_batch_size, BatchMode requested,
+                                         std::string_view context);
 
 // The request for `planned`: every input with data (raw contents, in `inputs` order, as views
 // of the inputs' bytes kept alive with them: infer_wire.h) and every output in `outputs` named.

@@ -117,8 +117,7 @@ TEST_F(RequestPlanTest, ARaggedInputAlwaysGetsOneRequestPerEntry) {
   (*data)[0] = {1, 2};
   (*data)[1] = {3, 4};
   ASSERT_TRUE(ragged.toServer(data).ok());
-  absl::StatusOr<RequestPlan> plan =
-      PlanRequests({&ragged}, 2, 16, BatchMode::kRectangular, "m");
+  absl::StatusOr<RequestPlan> plan = PlanRequests({&ragged}, 2, 16, BatchMode::kRectangular, "m");
   ASSERT_TRUE(plan.ok());
   EXPECT_EQ(plan->mode, BatchMode::kRagged);
   EXPECT_EQ(plan->requests.size(), 2u);
@@ -135,7 +134,8 @@ TEST_F(RequestPlanTest, RefusesMissingDataAndOversizedBatches) {
   Fill({1, 1, 1});
   absl::StatusOr<RequestPlan> big = PlanRequests(inputs_, 3, 2, BatchMode::kRectangular, "m");
   EXPECT_EQ(GetErrorCategory(big.status()), ErrorCategory::kBadInput);
-  EXPECT_THAT(std::string(big.status().message()), HasSubstr("exceeds the model's max_batch_size 2"));
+  EXPECT_THAT(std::string(big.status().message()),
+              HasSubstr("exceeds the model's max_batch_size 2"));
   IoAccess::Reset(*input_);
   absl::StatusOr<RequestPlan> empty = PlanRequests(inputs_, 3, 8, BatchMode::kRectangular, "m");
   EXPECT_THAT(std::string(empty.status().message()), HasSubstr("input 'x': no data"));

@@ -422,9 +422,8 @@ void TritonClient::launch() {
       continue;
     }
     state_->generic_stub->UnaryCall(
-        call.context.get(), internal::kModelInferMethod, grpc::StubOptions(),
-        &*state_->requests[i], &call.body,
-        [this, state = state_, i, async](grpc::Status status) {
+        call.context.get(), transport::kModelInferMethod, grpc::StubOptions(),
+        &*state_->requests[i], &call.body, [this, state = state_, i, async](grpc::Status status) {
           absl::Status result = transport::FromGrpc(status);
           State::Call& done = state->calls[i];
           if (result.ok()) result = internal::DecodeInferResponse(done.body, done.response);

@@ -20,7 +20,9 @@ int64_t ConcreteSize(const Shape& shape) {
 }  // namespace
 
 TritonInputData::TritonInputData(TensorInfo info, std::string context)
-    : info_(std::move(info)), context_(std::move(context)), default_shape_(info_.dims),
+    : info_(std::move(info)),
+      context_(std::move(context)),
+      default_shape_(info_.dims),
       shapes_(1, info_.dims) {}
 
 absl::Status TritonInputData::error(absl::StatusCode code, std::string_view what) const {
@@ -41,16 +43,16 @@ absl::Status TritonInputData::checkShape(const Shape& shape) const {
   }
   for (size_t i = 0; i < shape.size(); ++i) {
     if (info_.dims[i] != kVariableDim && shape[i] != info_.dims[i]) {
-      return error(absl::StatusCode::kInvalidArgument,
-                   absl::StrCat("dimension ", i, " is fixed at ", info_.dims[i],
-                                " by the model (dims ", ShapeToString(info_.dims),
-                                "); only variable (-1) dimensions can be set, got ",
-                                ShapeToString(shape)));
+      return error(
+          absl::StatusCode::kInvalidArgument,
+          absl::StrCat("dimension ", i, " is fixed at ", info_.dims[i], " by the model (dims ",
+                       ShapeToString(info_.dims),
+                       "); only variable (-1) dimensions can be set, got ", ShapeToString(shape)));
     }
     if (shape[i] < 0) {
-      return error(absl::StatusCode::kInvalidArgument,
-                   absl::StrCat("dimension ", i, " must be set to a size >= 0, got ",
-                                ShapeToString(shape)));
+      return error(
+          absl::StatusCode::kInvalidArgument,
+          absl::StrCat("dimension ", i, " must be set to a size >= 0, got ", ShapeToString(shape)));
     }
   }
   return absl::OkStatus();
@@ -65,9 +67,9 @@ absl::Status TritonInputData::setShape(const Shape& shape) {
 
 absl::Status TritonInputData::checkEntryIndex(size_t entry) const {
   if (entry < shapes_.size()) return absl::OkStatus();
-  return error(absl::StatusCode::kOutOfRange,
-               absl::StrCat("entry ", entry, " is out of range: the batch size is ",
-                            shapes_.size()));
+  return error(
+      absl::StatusCode::kOutOfRange,
+      absl::StrCat("entry ", entry, " is out of range: the batch size is ", shapes_.size()));
 }
 
 absl::Status TritonInputData::setShape(const Shape& shape, size_t entry) {
@@ -211,9 +213,9 @@ TritonOutputData::TritonOutputData(TensorInfo info, std::string context)
 
 absl::Status TritonOutputData::checkReadable(DataType requested) const {
   auto fail = [this](absl::StatusCode code, std::string_view what) {
-    return MakeClientError(code, ErrorCategory::kBadInput,
-                           absl::StrCat(context_, ", output '", info_.name, "': ",
-                                        std::string(what)));
+    return MakeClientError(
+        code, ErrorCategory::kBadInput,
+        absl::StrCat(context_, ", output '", info_.name, "': ", std::string(what)));
   };
   if (!isReady()) {
     return fail(absl::StatusCode::kFailedPrecondition,
@@ -249,8 +251,7 @@ std::span<const std::byte> TritonOutputData::alignedBytes(size_t entry, size_t a
   if (reinterpret_cast<uintptr_t>(bytes.data()) % alignment == 0) return bytes;
   auto copy = std::make_unique<uint64_t[]>(bytes.size() / sizeof(uint64_t) + 1);
   std::memcpy(copy.get(), bytes.data(), bytes.size());
-  std::span<const std::byte> aligned(reinterpret_cast<const std::byte*>(copy.get()),
-                                     bytes.size());
+  std::span<const std::byte> aligned(reinterpret_cast<const std::byte*>(copy.get()), bytes.size());
   aligned_copies_.push_back(std::move(copy));
   return aligned;
 }

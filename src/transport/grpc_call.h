@@ -10,6 +10,9 @@
 
 namespace sonic::transport {
 
+// The full name of ModelInfer, for generic calls (which send serialized messages).
+inline constexpr char kModelInferMethod[] = "/inference.GRPCInferenceService/ModelInfer";
+
 // Sets the deadline of `context` to `timeout` from now; none for absl::InfiniteDuration().
 void SetTimeout(grpc::ClientContext& context, absl::Duration timeout);
 

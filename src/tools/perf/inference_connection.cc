@@ -8,8 +8,6 @@
 namespace sonic::tools {
 namespace {
 
-const char kModelInferMethod[] = "/inference.GRPCInferenceService/ModelInfer";
-
 grpc_compression_algorithm ToGrpc(RequestCompression compression) {
   switch (compression) {
     case RequestCompression::kNone:
@@ -103,7 +101,8 @@ void InferenceConnection::InferAsync(const inference::ModelInferRequest& request
   }
   InferCall* raw = call.get();
   generic_->UnaryCall(
-      &raw->context, kModelInferMethod, grpc::StubOptions(), &raw->request, &raw->response,
+      &raw->context, transport::kModelInferMethod, grpc::StubOptions(), &raw->request,
+      &raw->response,
       [call = std::move(call)](grpc::Status status) mutable { Complete(std::move(call), status); });
 }
 
