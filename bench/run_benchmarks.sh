@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs the benchmarks of a build ($BUILD_DIR/bin/sonic_bench_*, default build/) in full, one
-# after another, then the Python-driven ones of the backends (bench/onnxruntime_bench.py,
-# tensorflow_bench.py, python_backend_gil.py, run by the project's .venv against the build's
-# sonic-server); each prints its summary table and writes $BENCH_OUT/<scenario>.json (default
-# bench/results/). With arguments, only the named ones run (e.g. `transport compression
+# after another, then the Python-driven ones (the backends': bench/onnxruntime_bench.py,
+# tensorflow_bench.py, python_backend_gil.py; and perf_tools_bench.py, sonic perf beside the stock
+# perf_analyzer), run by the project's .venv against the build's sonic-server; each prints its
+# summary table and writes $BENCH_OUT/<scenario>.json (default bench/results/). With arguments, only the named ones run (e.g. `transport compression
 # onnxruntime`); each benchmark's own flags are in its --help.
 # Exits non-zero when a benchmark could not run; missed targets are reported, not failures.
 set -euo pipefail
@@ -11,9 +11,11 @@ cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
 BENCH_OUT=${BENCH_OUT:-bench/results}
 PYTHON=${PYTHON:-.venv/bin/python}
-PYTHON_BENCHMARKS=(bench/onnxruntime_bench.py bench/tensorflow_bench.py bench/python_backend_gil.py)
+PYTHON_BENCHMARKS=(bench/onnxruntime_bench.py bench/tensorflow_bench.py bench/python_backend_gil.py
+                   bench/perf_tools_bench.py)
 
-# The Python benchmark called `name` (onnxruntime, tensorflow, python_backend_gil), or nothing.
+# The Python benchmark called `name` (onnxruntime, tensorflow, python_backend_gil, perf_tools),
+# or nothing.
 python_benchmark() {
   local script
   for script in "bench/${1}_bench.py" "bench/${1}.py"; do
