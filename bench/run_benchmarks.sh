@@ -3,8 +3,9 @@
 # after another, then the Python-driven ones (the backends': bench/onnxruntime_bench.py,
 # tensorflow_bench.py, python_backend_gil.py; and perf_tools_bench.py, sonic perf beside the stock
 # perf_analyzer), run by the project's .venv against the build's sonic-server; each prints its
-# summary table and writes $BENCH_OUT/<scenario>.json (default bench/results/). With arguments, only the named ones run (e.g. `transport compression
-# onnxruntime`); each benchmark's own flags are in its --help.
+# summary table and writes $BENCH_OUT/<scenario>.json (default bench/results/). With arguments,
+# only the named ones run (e.g. `transport compression onnxruntime`); each benchmark's own flags
+# are in its --help.
 # Exits non-zero when a benchmark could not run; missed targets are reported, not failures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
