@@ -41,8 +41,13 @@ function(sonic_add_server_test)
     add_dependencies(${T_NAME} sonic_backend_pytorch)
   endif()
   add_test(NAME ${T_NAME} COMMAND ${T_NAME})
+  # ThreadSanitizer slows the server and the clients 5-15 times.
+  set(timeout 300)
+  if(SONIC_TSAN)
+    set(timeout 900)
+  endif()
   set_tests_properties(${T_NAME} PROPERTIES
     LABELS integration
     ENVIRONMENT "SONIC_BUILD_DIR=${CMAKE_BINARY_DIR}"
-    TIMEOUT 300)
+    TIMEOUT ${timeout})
 endfunction()

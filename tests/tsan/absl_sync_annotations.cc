@@ -6,7 +6,10 @@
 // every field guarded by an absl::Mutex (ours, and gRPC's, whose locks are absl::Mutex too) would
 // be reported as a race. These definitions interpose on the library's exported entry points: each
 // tells TSan what the call does to the mutex (the __tsan_mutex_* interface of a custom mutex) and
-// calls the library's own function, found with dlsym(RTLD_NEXT).
+// calls the library's own function, found with dlsym(RTLD_NEXT). ~Mutex is left alone: TSan
+// forgets a mutex when its memory is freed, and a destruction it were told of would be reported as
+// racing with the last unlock wherever gRPC hands its objects over with reference counts it does
+// not see.
 #include <dlfcn.h>
 #include <sanitizer/tsan_interface.h>
 
@@ -103,12 +106,6 @@ auto TryLocking(void* mu, unsigned flags, Call call) {
 
 namespace absl {
 ABSL_NAMESPACE_BEGIN
-
-Mutex::~Mutex() {
-  SONIC_REAL(void (*)(Mutex*), "5MutexD2Ev");
-  if (inside_abseil == 0) __tsan_mutex_destroy(this, 0);
-  real(this);
-}
 
 void Mutex::Lock() {
   SONIC_REAL(void (*)(Mutex*), "5Mutex4LockEv");
