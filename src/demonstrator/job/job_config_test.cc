@@ -3,6 +3,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <map>
+#include <string>
+
 namespace sonic::demo {
 namespace {
 
@@ -106,6 +110,21 @@ modules: [{type: deeptau}, {type: deepmet, client: {retry_chain: []}}]
   EXPECT_THAT(Error("modules: [{type: deeptau, client: {retry_chain: [{target: fallback, "
                     "tries: 0}]}}]"),
               HasSubstr("tries must be a whole number >= 1"));
+}
+
+// The shipped configs parse; configs/ttbar_onnx.yaml picks each module's model, and so its format.
+TEST(JobConfigTest, ShippedConfigsPickTheirModels) {
+  const std::filesystem::path configs = std::filesystem::path(SONIC_SOURCE_DIR) / "configs";
+  auto torchscript = LoadJobConfig(configs / "ttbar.yaml");
+  ASSERT_TRUE(torchscript.ok()) << torchscript.status();
+  auto onnx = LoadJobConfig(configs / "ttbar_onnx.yaml");
+  ASSERT_TRUE(onnx.ok()) << onnx.status();
+  std::map<std::string, std::string> models;
+  for (const ModuleConfig& module : onnx->modules) models[module.type] = module.model;
+  EXPECT_EQ(models["particlenet"], "particlenet_ragged_onnx");
+  EXPECT_EQ(models["deeptau"], "deeptau_onnx");
+  EXPECT_EQ(models["deepmet"], "deepmet_tf");
+  EXPECT_EQ(onnx->models, torchscript->models);
 }
 
 TEST(JobConfigTest, MissingFileIsNotFound) {
