@@ -24,10 +24,6 @@ struct TensorValue {
   std::shared_ptr<const OutputTensor> owner;
 };
 
-std::span<const int64_t> Dims(const google::protobuf::RepeatedField<int64_t>& dims) {
-  return {dims.data(), static_cast<size_t>(dims.size())};
-}
-
 // Triton's rule for passing a tensor between batching and non-batching sides (see the header).
 Shape AdaptShape(std::span<const int64_t> dims, bool batching, const TensorValue& tensor) {
   if (batching == (tensor.batch != 0)) return tensor.shape;
@@ -161,9 +157,8 @@ void EnsembleScheduler::Run::Start() {
 }
 
 absl::StatusOr<std::unique_ptr<InferenceRequest>> EnsembleScheduler::Run::BuildStep(size_t step) {
-  const ModelVersion& model = *models_[step];
-  const inference::ModelConfig& config = model.config();
-  const bool batching = config.max_batch_size() > 0;
+  const ModelSignature& signature = models_[step]->signature();
+  const bool batching = signature.batched();
   auto request = std::make_unique<InferenceRequest>();
   request->model = models_[step];
   request->id = request_->id;
@@ -172,33 +167,36 @@ absl::StatusOr<std::unique_ptr<InferenceRequest>> EnsembleScheduler::Run::BuildS
   request->abandoned = request_->abandoned;
   request->charged_times = &step_times_[step];
   int64_t batch = 0;
-  for (const inference::ModelInput& input : config.input()) {  // the order requests keep
+  for (const ModelSignature::Input& input : signature.inputs()) {  // the order requests keep
     const auto& inputs = graph_.steps[step].inputs;
     auto mapped = std::find_if(inputs.begin(), inputs.end(),
-                               [&](const auto& pair) { return pair.first == input.name(); });
+                               [&](const auto& pair) { return pair.first == input.name; });
     if (mapped == inputs.end()) continue;  // an optional input the ensemble does not map
     const TensorValue& value = tensors_.at(mapped->second);
-    Shape shape = AdaptShape(Dims(input.dims()), batching, value);
-    const std::string what = absl::StrCat(StepName(step), " input '", input.name(),
-                                          "' (ensemble tensor '", mapped->second, "')");
-    if (static_cast<int32_t>(value.type) != input.data_type()) {
+    Shape shape = AdaptShape(input.dims, batching, value);
+    // Built only for an error: this runs for every input of every step.
+    auto what = [&] {
+      return absl::StrCat(StepName(step), " input '", input.name, "' (ensemble tensor '",
+                          mapped->second, "')");
+    };
+    if (static_cast<int32_t>(value.type) != input.data_type) {
       return absl::InvalidArgumentError(
-          absl::StrCat(what, " is ", std::string(WireName(value.type)), ", the model expects ",
-                       inference::DataType_Name(input.data_type())));
+          absl::StrCat(what(), " is ", std::string(WireName(value.type)), ", the model expects ",
+                       inference::DataType_Name(input.data_type)));
     }
     int64_t rows = 0;
-    if (!FitsDims(Dims(input.dims()), batching, shape, rows) || (batch != 0 && rows != batch) ||
-        rows > config.max_batch_size()) {
+    if (!FitsDims(input.dims, batching, shape, rows) || (batch != 0 && rows != batch) ||
+        rows > signature.max_batch_size()) {
       return absl::InvalidArgumentError(absl::StrCat(
-          what, " has shape ", ShapeToString(shape), ", which does not fit the model's dims ",
-          ShapeToString(Dims(input.dims())),
-          batching ? absl::StrCat(" with a batch of at most ", config.max_batch_size(),
+          what(), " has shape ", ShapeToString(shape), ", which does not fit the model's dims ",
+          ShapeToString(input.dims),
+          batching ? absl::StrCat(" with a batch of at most ", signature.max_batch_size(),
                                   batch != 0 ? absl::StrCat(" rows (other inputs have ", batch, ")")
                                              : " rows")
                    : ""));
     }
     batch = rows;
-    request->inputs.push_back({input.name(), value.type, std::move(shape), value.data});
+    request->inputs.push_back({input.name, value.type, std::move(shape), value.data});
   }
   request->batch_size = batching ? batch : 1;
   step_batch_[step] = batching ? batch : 0;
@@ -295,21 +293,18 @@ absl::StatusOr<InferenceResponse> EnsembleScheduler::Run::BuildResponse() {
   InferenceResponse response{config_.name(), scheduler_.options_.version, request_->id, {}};
   for (const RequestedOutput& requested : request_->outputs) {
     auto value = tensors_.find(requested.name);
-    const inference::ModelOutput* output = nullptr;
-    for (const auto& candidate : config_.output()) {
-      if (candidate.name() == requested.name) output = &candidate;
-    }
+    const ModelSignature::Output* output = scheduler_.options_.signature->output(requested.name);
     if (value == tensors_.end() || output == nullptr) {
       return absl::InternalError(
           absl::StrCat("ensemble output '", requested.name, "' was not produced"));
     }
-    Shape shape = AdaptShape(Dims(output->dims()), batching, value->second);
+    Shape shape = AdaptShape(output->dims, batching, value->second);
     int64_t rows = 0;
-    if (!FitsDims(Dims(output->dims()), batching, shape, rows) ||
+    if (!FitsDims(output->dims, batching, shape, rows) ||
         (batching && rows != request_->batch_size)) {
       return absl::InternalError(absl::StrCat(
           "ensemble output '", requested.name, "' has shape ", ShapeToString(shape),
-          ", which does not fit its dims ", ShapeToString(Dims(output->dims())),
+          ", which does not fit its dims ", ShapeToString(output->dims),
           batching ? absl::StrCat(" with the request's batch of ", request_->batch_size) : ""));
     }
     const auto& bytes = value->second.data;

@@ -37,6 +37,7 @@
 #include "inference/model_config.pb.h"
 #include "server/core/clock.h"
 #include "server/core/inference_request.h"
+#include "server/core/model_signature.h"
 #include "server/core/model_statistics.h"
 #include "server/core/request_validation.h"
 #include "server/repository/ensemble_config.h"
