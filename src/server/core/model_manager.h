@@ -62,7 +62,7 @@ class ModelManager {
     // makes the model UNAVAILABLE naming --max-config-bytes.
     uint64_t max_config_bytes = uint64_t{1} << 20;
     // Elements one input of one request may have, for models whose config does not set its
-    // own max_input_elements (request_validation.h; --max-input-elements).
+    // own max_input_elements (model_signature.h; --max-input-elements).
     uint64_t max_input_elements = uint64_t{1} << 26;
   };
 
