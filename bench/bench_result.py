@@ -24,7 +24,8 @@ def figure(name, value, unit, floor=None, floor_value=None, target=None, higher_
         ratio = value / floor_value if floor_value else None
         entry.update({"floor": floor, "floor_value": floor_value, "ratio": ratio})
         if target is not None:
-            passed = ratio is not None and (ratio >= target if higher_is_better else ratio <= target)
+            passed = ratio is not None and (
+                ratio >= target if higher_is_better else ratio <= target)
             entry.update({"target": target, "higher_is_better": higher_is_better,
                           "result": "pass" if passed else "miss"})
             return entry

@@ -4,8 +4,9 @@ The ParticleNet-like model of tests/onnxruntime/onnx_models.py (per-particle MLP
 of 16 features, masked pooling, dense head) at batch 64, one intra-op thread on both sides: the
 stock perf_analyzer (C++ gRPC client, `--concurrency` requests in flight) against sonic-server, and
 an InferenceSession of the same file in this process, in alternating windows so both see the same
-load on the machine's shared cores. Writes <out>/onnxruntime_particlenet_like.json (bench_result.py's
-format; target: sonic-server >= 0.9 x in-process, median of the rounds' ratios) and prints the
+load on the machine's shared cores. Writes <out>/onnxruntime_particlenet_like.json
+(bench_result.py's format; target: sonic-server >= 0.9 x in-process, median of the rounds'
+ratios) and prints the
 throughputs and their ratio. `make bench` runs it (bench/run_benchmarks.sh); --quick is one short
 round, for CTest (no speed judged there).
 

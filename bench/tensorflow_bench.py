@@ -3,8 +3,8 @@
 A ParticleNet-like GraphDef (--model particlenet_like, the default: per particle of 100 x 16
 features a dense 64 -> 64 network, masked mean pooling, a softmax over 5 classes, as the onnxruntime
 benchmark's model) or an MLP (--model mlp: tf_test_models.write_mlp_graphdef), one intra- and one
-inter-op thread on both sides, at batch 64: the stock perf_analyzer (C++ gRPC client, `--concurrency-range` requests in
-flight) against sonic-server, and the same GraphDef run by TensorFlow's own session in this
+inter-op thread on both sides, at batch 64: the stock perf_analyzer (C++ gRPC client,
+`--concurrency-range` requests in flight) against sonic-server, and the same GraphDef run by TensorFlow's own session in this
 process, in alternating windows so both see the same load on the machine's shared cores.
 Writes <out>/tensorflow_<model>.json (bench_result.py's format; target: sonic-server >= 0.9 x
 in-process, median of the rounds' ratios) and prints the throughputs and their ratio. `make bench`
