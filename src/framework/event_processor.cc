@@ -106,21 +106,28 @@ class Processor {
   }
 
  private:
-  // Runs `task` on the arena; counted so that Run returns only after every task has ended.
+  // Runs `task` on the arena; counted so that Run returns only after every task has ended and
+  // every call of this has left the arena: a module's thread (doneWaiting) may still be inside
+  // task_arena::enqueue when the task it enqueued has already run.
   void Enqueue(std::function<void()> task) {
     {
       std::lock_guard lock(tasks_mu_);
-      ++tasks_;
+      tasks_ += 2;  // the task, and this call
     }
     HandOffTask(&arena_);
     arena_.enqueue([this, task = std::move(task)] {
       TakeOverTask(&arena_);
       task();
-      // Notified under the lock: Run, woken, cannot take the lock (and destroy the processor)
-      // before this task has let go of it.
-      std::lock_guard lock(tasks_mu_);
-      if (--tasks_ == 0) tasks_done_.notify_all();
+      TaskEnded();
     });
+    TaskEnded();
+  }
+
+  void TaskEnded() {
+    // Notified under the lock: Run, woken, cannot take the lock (and destroy the processor)
+    // before this thread has let go of it.
+    std::lock_guard lock(tasks_mu_);
+    if (--tasks_ == 0) tasks_done_.notify_all();
   }
 
   void StartEvent(Stream& stream) {
