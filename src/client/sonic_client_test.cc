@@ -34,9 +34,12 @@ class FakeClient : public SonicClient {
   std::vector<std::thread::id> prepare_threads;
   std::vector<std::thread::id> transport_threads;  // kAsync: the threads that called finish()
   absl::Status completed_with;
+  // When set, each evaluation waits for it first: the dispatch stays in flight until then.
+  absl::Notification* hold = nullptr;
 
  protected:
   void evaluate() override {
+    if (hold != nullptr) hold->WaitForNotification();
     const bool fail = evaluations_++ < failures_;
     evaluation_threads.push_back(std::this_thread::get_id());
     if (mode() == SonicMode::kAsync) {
@@ -171,12 +174,12 @@ TEST(SonicClientTest, AsyncRetriesArePreparedOffTheTransportThreads) {
 
 TEST(SonicClientTest, ASecondDispatchWhileInFlightIsRefused) {
   FakeClient client(SonicMode::kPseudoAsync, 1, 0, absl::OkStatus());
+  // Held in its evaluation: the dispatch ends (and a new one may start) just before its
+  // callback runs, so a callback that blocked would not keep it in flight.
   absl::Notification release;
+  client.hold = &release;
   Outcome first, second;
-  client.dispatch([&](absl::Status status) {
-    release.WaitForNotification();
-    Record(first)(std::move(status));
-  });
+  client.dispatch(Record(first));
   client.dispatch(Record(second));
   EXPECT_TRUE(second.done.HasBeenNotified());
   EXPECT_EQ(second.status.code(), absl::StatusCode::kFailedPrecondition);
