@@ -68,9 +68,10 @@ class QueueTimeAdmission {
 
   AdmissionSnapshot Snapshot(size_t ahead) const;
 
- private:
   // Smoothed execution time per request; 0 before the first execution.
   double NsPerRequest() const;
+
+ private:
 
   const uint64_t limit_ns_;
   const size_t instances_;

@@ -26,10 +26,14 @@ absl::StatusOr<std::unique_ptr<Scheduler>> Scheduler::Create(
   std::unique_ptr<Scheduler> scheduler(
       new Scheduler(options, queue_time_limit_ns, instances.size()));
   Scheduler* raw = scheduler.get();
+  for (BackendInstance* instance : instances) {
+    raw->executors_.push_back(std::make_unique<BatchExecutor>(
+        *options.signature, options.version, *instance, *options.stats, *options.clock));
+  }
   try {
     raw->workers_.reserve(instances.size());
-    for (BackendInstance* instance : instances) {
-      raw->workers_.emplace_back([raw, instance] { raw->WorkerLoop(instance); });
+    for (const std::unique_ptr<BatchExecutor>& executor : raw->executors_) {
+      raw->workers_.emplace_back([raw, executor = executor.get()] { raw->WorkerLoop(executor); });
     }
   } catch (const std::system_error& error) {
     const size_t started = raw->workers_.size();
@@ -84,24 +88,49 @@ void Scheduler::Enqueue(std::unique_ptr<InferenceRequest> request) {
   // Checked alone, before it can share a batch: a bad request fails no other.
   absl::Status admitted = ValidateRequest(*options_.signature, *request);
   if (admitted.ok()) {
-    absl::MutexLock lock(&mutex_);
-    if (accepting_) {
-      admitted = admission_.Admit(batcher_.size() + running_);
+    bool run_here = false;
+    {
+      absl::MutexLock lock(&mutex_);
+      admitted = accepting_ ? admission_.Admit(batcher_.size() + running_)
+                            : absl::UnavailableError("the model is unloading");
       if (admitted.ok()) {
         const uint64_t now_ns = options_.clock->NowNs();
         if (request->trace) request->trace->Record(kTraceQueueStart, now_ns);
-        admitted = batcher_.Enqueue(request, now_ns);
-        if (admitted.ok()) {
-          changed_.Signal();
-          return;
+        run_here = ClaimForCaller();
+        if (!run_here) {
+          admitted = batcher_.Enqueue(request, now_ns);
+          if (admitted.ok()) {
+            changed_.Signal();
+            return;
+          }
+          admitted = admission_.QueueSizeRefusal(std::move(admitted));
         }
-        admitted = admission_.QueueSizeRefusal(std::move(admitted));
       }
-    } else {
-      admitted = absl::UnavailableError("the model is unloading");
+    }
+    if (run_here) {
+      RunHere(std::move(request));
+      return;
     }
   }
   Refuse(*request, admitted);
+}
+
+bool Scheduler::ClaimForCaller() {
+  if (executors_.size() != 1 || caller_running_ || running_ != 0 || !batcher_.empty() ||
+      options_.config->has_dynamic_batching()) {
+    return false;
+  }
+  const double ns_per_request = admission_.NsPerRequest();
+  if (ns_per_request <= 0 || ns_per_request > kInlineExecutionNs) return false;
+  caller_running_ = true;
+  ++running_;
+  return true;
+}
+
+void Scheduler::RunHere(std::unique_ptr<InferenceRequest> request) {
+  Batch batch;
+  batch.push_back(std::move(request));
+  Execute(*executors_.front(), std::move(batch), /*claimed_by_caller=*/true);
 }
 
 void Scheduler::Drain() {
@@ -140,7 +169,7 @@ Batch Scheduler::NextBatch() {
         const uint64_t now = options_.clock->NowNs();
         expired = batcher_.TakeExpired(now);
         if (!expired.empty()) break;
-        Batch batch = batcher_.TakeBatch(now);
+        Batch batch = caller_running_ ? Batch() : batcher_.TakeBatch(now);
         if (!batch.empty() || stopping_) {
           running_ += batch.size();
           // Arrivals wake one worker each: pass on what this batch left behind.
@@ -185,21 +214,27 @@ Batch Scheduler::DropAbandoned(Batch batch) {
   return live;
 }
 
-void Scheduler::WorkerLoop(BackendInstance* instance) {
-  BatchExecutor executor(*options_.signature, options_.version, *instance, *options_.stats,
-                         *options_.clock);
+void Scheduler::WorkerLoop(BatchExecutor* executor) {
   while (true) {
     Batch batch = NextBatch();
     if (batch.empty()) return;
-    size_t size = batch.size();
-    Batch live = DropAbandoned(std::move(batch));
-    const size_t executed = live.size();
-    const uint64_t start_ns = options_.clock->NowNs();
-    if (executed > 0) executor.Execute(std::move(live));
-    const uint64_t duration_ns = options_.clock->NowNs() - start_ns;
-    absl::MutexLock lock(&mutex_);
-    admission_.RecordExecution(executed, duration_ns);
-    running_ -= size;
+    Execute(*executor, std::move(batch), /*claimed_by_caller=*/false);
+  }
+}
+
+void Scheduler::Execute(BatchExecutor& executor, Batch batch, bool claimed_by_caller) {
+  const size_t size = batch.size();
+  Batch live = DropAbandoned(std::move(batch));
+  const size_t executed = live.size();
+  const uint64_t start_ns = options_.clock->NowNs();
+  if (executed > 0) executor.Execute(std::move(live));
+  const uint64_t duration_ns = options_.clock->NowNs() - start_ns;
+  absl::MutexLock lock(&mutex_);
+  admission_.RecordExecution(executed, duration_ns);
+  running_ -= size;
+  if (claimed_by_caller) {
+    caller_running_ = false;
+    if (!batcher_.empty()) changed_.Signal();  // what arrived meanwhile is the worker's
   }
 }
 

@@ -50,8 +50,14 @@ std::string Serialize(const std::vector<std::string>& items) {
   return out;
 }
 
+class ConfiguredScheduler;
+
 class SchedulerTest : public ::testing::Test {
  protected:
+  // How many of `count` requests, sent one after another to `echo`, ran on the sending thread
+  // (their completion ran there before Enqueue returned).
+  int RunOnTheCallersThread(ConfiguredScheduler& echo, int count);
+
   void SetUp() override {
     auto config = ParseModelConfig(kConfig, "echo");
     ASSERT_TRUE(config.ok()) << config.status();
@@ -436,6 +442,44 @@ TEST_F(SchedulerTest, EachArrivalWakesOneIdleWorkerNotAll) {
   }
   // Waking every worker per arrival would leave about kInstances - 1 idle wakeups per request.
   EXPECT_LT(echo.scheduler().idle_wakeups(), static_cast<uint64_t>(kRequests));
+}
+
+int SchedulerTest::RunOnTheCallersThread(ConfiguredScheduler& echo, int count) {
+  int here = 0;
+  for (int i = 0; i < count; ++i) {
+    std::promise<absl::StatusOr<InferenceResponse>> done;
+    std::unique_ptr<InferenceRequest> request = MakeRequest(1, i, &done);
+    std::thread::id completed_on;
+    request->on_complete = [&completed_on, &done, forward = std::move(request->on_complete)](
+                               absl::StatusOr<InferenceResponse> result) mutable {
+      completed_on = std::this_thread::get_id();
+      std::move(forward)(std::move(result));
+    };
+    echo.scheduler().Enqueue(std::move(request));
+    EXPECT_TRUE(done.get_future().get().ok());
+    if (completed_on == std::this_thread::get_id()) ++here;
+    echo.WaitIdle();  // the execution is recorded
+  }
+  EXPECT_EQ(echo.Stats().inference_stats().success().count(), static_cast<uint64_t>(count));
+  return here;
+}
+
+TEST_F(SchedulerTest, AQuickModelRunsOnTheCallersThreadOnceMeasured) {
+  ConfiguredScheduler echo("");  // one instance, microseconds per request
+  // The first runs on the worker (nothing measured yet), later ones on this thread once the
+  // smoothed execution time is under the limit: a cold first execution of a millisecond takes
+  // about 30 more to smooth out, a busy machine more.
+  EXPECT_GE(RunOnTheCallersThread(echo, 100), 1);
+}
+
+TEST_F(SchedulerTest, SlowBatchedOrReplicatedModelsRunOnTheirWorkers) {
+  ConfiguredScheduler slow(
+      "parameters { key: \"execute_delay_ms\" value { string_value: \"1\" } }");
+  EXPECT_EQ(RunOnTheCallersThread(slow, 4), 0);
+  ConfiguredScheduler batched("dynamic_batching { max_queue_delay_microseconds: 0 }");
+  EXPECT_EQ(RunOnTheCallersThread(batched, 4), 0);
+  ConfiguredScheduler replicated("", 2);
+  EXPECT_EQ(RunOnTheCallersThread(replicated, 4), 0);
 }
 
 TEST_F(SchedulerTest, QueuedRequestsReachEveryIdleWorker) {
