@@ -130,7 +130,10 @@ bool Scheduler::ClaimForCaller() {
 void Scheduler::RunHere(std::unique_ptr<InferenceRequest> request) {
   Batch batch;
   batch.push_back(std::move(request));
-  Execute(*executors_.front(), std::move(batch), /*claimed_by_caller=*/true);
+  for (int turn = 1; !batch.empty(); ++turn) {
+    batch = Execute(*executors_.front(), std::move(batch),
+                    turn < kCallerTurns ? CallerTurn::kMayGoOn : CallerTurn::kLast);
+  }
 }
 
 void Scheduler::Drain() {
@@ -218,11 +221,11 @@ void Scheduler::WorkerLoop(BatchExecutor* executor) {
   while (true) {
     Batch batch = NextBatch();
     if (batch.empty()) return;
-    Execute(*executor, std::move(batch), /*claimed_by_caller=*/false);
+    Execute(*executor, std::move(batch), CallerTurn::kNone);
   }
 }
 
-void Scheduler::Execute(BatchExecutor& executor, Batch batch, bool claimed_by_caller) {
+Batch Scheduler::Execute(BatchExecutor& executor, Batch batch, CallerTurn turn) {
   const size_t size = batch.size();
   Batch live = DropAbandoned(std::move(batch));
   const size_t executed = live.size();
@@ -232,10 +235,16 @@ void Scheduler::Execute(BatchExecutor& executor, Batch batch, bool claimed_by_ca
   absl::MutexLock lock(&mutex_);
   admission_.RecordExecution(executed, duration_ns);
   running_ -= size;
-  if (claimed_by_caller) {
-    caller_running_ = false;
-    if (!batcher_.empty()) changed_.Signal();  // what arrived meanwhile is the worker's
+  if (turn == CallerTurn::kNone) return {};
+  // Without dynamic batching nothing waits for a delay or a timeout: what is queued runs now.
+  if (turn == CallerTurn::kMayGoOn && accepting_) {
+    Batch next = batcher_.TakeBatch(options_.clock->NowNs());
+    running_ += next.size();
+    if (!next.empty()) return next;
   }
+  caller_running_ = false;
+  if (!batcher_.empty()) changed_.Signal();  // what arrived meanwhile is the worker's
+  return {};
 }
 
 }  // namespace sonic::server

@@ -8,10 +8,11 @@
 //
 // A quick model runs on the caller's thread: when the model has one instance, which is idle,
 // nothing is queued, there is no dynamic batching to wait for, and the model's recent executions
-// took at most kInlineExecutionNs per request, Enqueue executes the request itself. Handing it to
-// the worker would cost as much as such a model (a wake-up and two thread switches, about 10 us),
-// and no guarantee changes: the request would have started at once on the same instance, and the
-// statistics, the trace and the admission estimate record it as any other execution.
+// took at most kInlineExecutionNs per request, Enqueue executes the request itself, and then what
+// arrived meanwhile (up to kCallerTurns executions). Handing them to the worker would cost as much
+// as such a model (a wake-up and two thread switches, about 10 us), and no guarantee changes: the
+// worker would have started them at once on the same instance, in the same order, and the
+// statistics, the trace and the admission estimate record them as any other execution.
 //
 // Thread-safe. Enqueue never blocks on the queue; it returns at once, or after running a quick
 // model's request.
@@ -80,6 +81,9 @@ class Scheduler {
 
   // Recent executions at most this long per request run on the caller's thread (see above).
   static constexpr double kInlineExecutionNs = 50'000;
+  // A caller that ran a request also runs what queued meanwhile, up to this many executions in
+  // all, instead of waking the worker for it.
+  static constexpr int kCallerTurns = 8;
 
  private:
   Scheduler(const Options& options, uint64_t queue_time_limit_ns, size_t instances);
@@ -89,11 +93,14 @@ class Scheduler {
   // Whether an admitted request may run on the caller's thread now (see above); if so, claims
   // the sole instance and counts the request as running.
   bool ClaimForCaller() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
-  // Runs a request on the instance ClaimForCaller claimed, then gives it back to its worker.
+  // Runs a request on the instance ClaimForCaller claimed, and what queues meanwhile (up to
+  // kCallerTurns executions), then gives the instance back to its worker.
   void RunHere(std::unique_ptr<InferenceRequest> request);
-  // Executes what is left of `batch` (counted in running_) on `executor` and records it; with
-  // `claimed_by_caller`, gives the instance back in the same critical section.
-  void Execute(BatchExecutor& executor, Batch batch, bool claimed_by_caller);
+  enum class CallerTurn { kNone, kMayGoOn, kLast };
+  // Executes what is left of `batch` (counted in running_) on `executor` and records it. On a
+  // caller's turn (not kNone), returns the next batch the caller runs (kMayGoOn: what is
+  // queued) or, when there is none, gives the instance back in the same critical section.
+  Batch Execute(BatchExecutor& executor, Batch batch, CallerTurn turn);
   // Blocks until a batch is ready (failing expired requests on the way) or the scheduler has
   // stopped (then returns an empty batch).
   Batch NextBatch();
