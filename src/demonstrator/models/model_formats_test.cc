@@ -8,10 +8,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <random>
 
 #include "demonstrator/models/model_shapes.h"
+#include "demonstrator/models/model_test_util.h"
 #include "demonstrator/models/model_zoo.h"
 #include "server/local/local_model.h"
 #include "server/repository/temp_directory_for_test.h"
@@ -23,23 +23,6 @@ using server::LocalModel;
 using server::LocalRequest;
 using server::OutputTensor;
 using ::testing::HasSubstr;
-
-std::span<const std::byte> Bytes(const std::vector<float>& values) {
-  return std::as_bytes(std::span(values));
-}
-
-std::vector<float> Floats(const OutputTensor& tensor) {
-  std::vector<float> values(tensor.data.size() / sizeof(float));
-  std::memcpy(values.data(), tensor.data.data(), values.size() * sizeof(float));
-  return values;
-}
-
-std::vector<float> Random(size_t n, std::mt19937& rng, float low = -1, float high = 1) {
-  std::uniform_real_distribution<float> uniform(low, high);
-  std::vector<float> values(n);
-  for (float& v : values) v = uniform(rng);
-  return values;
-}
 
 class ModelFormatsTest : public ::testing::Test {
  protected:
@@ -118,36 +101,9 @@ TEST_F(ModelFormatsTest, WritesEveryFormat) {
 TEST_F(ModelFormatsTest, ParticleNetOnnxEqualsTorchScript) {
   std::mt19937 rng(3);
   const size_t sizes[] = {40, 3, 1, 17, 100};
-  constexpr size_t kJets = std::size(sizes);
-  const size_t slots = kParticleNetMaxConstituents;
-  std::vector<std::vector<float>> points(kJets), features(kJets), mask(kJets), padded_points(kJets),
-      padded_features(kJets);
-  std::vector<LocalRequest> ragged, padded;
-  for (size_t j = 0; j < kJets; ++j) {
-    const size_t n = sizes[j];
-    points[j] = Random(n * 2, rng, -0.4f, 0.4f);
-    features[j] = Random(n * kParticleNetFeatures, rng);
-    padded_points[j].assign(2 * slots, 0);
-    padded_features[j].assign(kParticleNetFeatures * slots, 0);
-    mask[j].assign(slots, 0);
-    for (size_t i = 0; i < n; ++i) {
-      mask[j][i] = 1;
-      for (size_t c = 0; c < 2; ++c) padded_points[j][c * slots + i] = points[j][i * 2 + c];
-      for (size_t c = 0; c < kParticleNetFeatures; ++c) {
-        padded_features[j][c * slots + i] = features[j][i * kParticleNetFeatures + c];
-      }
-    }
-    const int64_t count = static_cast<int64_t>(n);
-    ragged.push_back(
-        {{"pf_points", DataType::kFp32, {1, count, 2}, Bytes(points[j])},
-         {"pf_features", DataType::kFp32, {1, count, kParticleNetFeatures}, Bytes(features[j])}});
-    padded.push_back({{"pf_points", DataType::kFp32, {1, 2, 100}, Bytes(padded_points[j])},
-                      {"pf_features",
-                       DataType::kFp32,
-                       {1, kParticleNetFeatures, 100},
-                       Bytes(padded_features[j])},
-                      {"pf_mask", DataType::kFp32, {1, 1, 100}, Bytes(mask[j])}});
-  }
+  const ParticleNetJets jets(sizes, rng);
+  const std::vector<LocalRequest>& ragged = jets.ragged();
+  const std::vector<LocalRequest>& padded = jets.padded();
   ExpectSameOutputs(kParticleNetRagged, kParticleNetRaggedOnnx, ragged);
   ExpectSameOutputs(kParticleNetPadded, kParticleNetPaddedOnnx, padded);
   // One jet alone, one constituent: the edge convolutions have no neighbour to gather.

@@ -5,10 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstring>
 #include <random>
 
 #include "demonstrator/models/model_shapes.h"
+#include "demonstrator/models/model_test_util.h"
 #include "server/local/local_model.h"
 #include "server/repository/temp_directory_for_test.h"
 
@@ -17,24 +17,6 @@ namespace {
 
 using server::LocalModel;
 using server::LocalRequest;
-using server::OutputTensor;
-
-std::span<const std::byte> Bytes(const std::vector<float>& values) {
-  return std::as_bytes(std::span(values));
-}
-
-std::vector<float> Floats(const OutputTensor& tensor) {
-  std::vector<float> values(tensor.data.size() / sizeof(float));
-  std::memcpy(values.data(), tensor.data.data(), values.size() * sizeof(float));
-  return values;
-}
-
-std::vector<float> Random(size_t n, std::mt19937& rng, float low = -1, float high = 1) {
-  std::uniform_real_distribution<float> uniform(low, high);
-  std::vector<float> values(n);
-  for (float& v : values) v = uniform(rng);
-  return values;
-}
 
 class ModelZooTest : public ::testing::Test {
  protected:
@@ -78,35 +60,9 @@ TEST_F(ModelZooTest, ParticleNetVariantsAgreeAndGiveProbabilities) {
   ASSERT_TRUE(padded && ragged);
   std::mt19937 rng(3);
   const size_t sizes[] = {40, 3, 1, 17};
-  std::vector<std::vector<float>> points(4), features(4), mask(4), padded_points(4),
-      padded_features(4);
-  std::vector<LocalRequest> ragged_requests, padded_requests;
-  const size_t slots = kParticleNetMaxConstituents;
-  for (size_t j = 0; j < 4; ++j) {
-    const size_t n = sizes[j];
-    points[j] = Random(n * 2, rng, -0.4f, 0.4f);
-    features[j] = Random(n * kParticleNetFeatures, rng);
-    padded_points[j].assign(2 * slots, 0);
-    padded_features[j].assign(kParticleNetFeatures * slots, 0);
-    mask[j].assign(slots, 0);
-    for (size_t i = 0; i < n; ++i) {
-      mask[j][i] = 1;
-      for (size_t c = 0; c < 2; ++c) padded_points[j][c * slots + i] = points[j][i * 2 + c];
-      for (size_t c = 0; c < kParticleNetFeatures; ++c) {
-        padded_features[j][c * slots + i] = features[j][i * kParticleNetFeatures + c];
-      }
-    }
-    const int64_t count = static_cast<int64_t>(n);
-    ragged_requests.push_back({{"pf_points", DataType::kFp32, {1, count, 2}, Bytes(points[j])},
-                               {"pf_features", DataType::kFp32, {1, count, kParticleNetFeatures},
-                                Bytes(features[j])}});
-    padded_requests.push_back(
-        {{"pf_points", DataType::kFp32, {1, 2, 100}, Bytes(padded_points[j])},
-         {"pf_features", DataType::kFp32, {1, kParticleNetFeatures, 100}, Bytes(padded_features[j])},
-         {"pf_mask", DataType::kFp32, {1, 1, 100}, Bytes(mask[j])}});
-  }
-  auto from_ragged = ragged->Execute(ragged_requests);
-  auto from_padded = padded->Execute(padded_requests);
+  const ParticleNetJets jets(sizes, rng);
+  auto from_ragged = ragged->Execute(jets.ragged());
+  auto from_padded = padded->Execute(jets.padded());
   ASSERT_TRUE(from_ragged.ok()) << from_ragged.status();
   ASSERT_TRUE(from_padded.ok()) << from_padded.status();
   for (size_t j = 0; j < 4; ++j) {
@@ -122,7 +78,7 @@ TEST_F(ModelZooTest, ParticleNetVariantsAgreeAndGiveProbabilities) {
     EXPECT_NEAR(sum, 1, 1e-5);
   }
   // A jet's scores do not depend on the other jets of the batch.
-  std::vector<LocalRequest> alone = {ragged_requests[0]};
+  std::vector<LocalRequest> alone = {jets.ragged()[0]};
   auto single = ragged->Execute(alone);
   ASSERT_TRUE(single.ok());
   const std::vector<float> a = Floats((*single)[0][0]), b = Floats((*from_ragged)[0][0]);
