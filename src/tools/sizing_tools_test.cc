@@ -376,7 +376,10 @@ TEST_F(SizingToolsTest, ScanFindsTheKneeThatTheCapacityPredicts) {
   EXPECT_LE(points->front().total_throughput, kJobAlone * 1.05);
   for (const ScanPoint& point : *points) EXPECT_LE(point.total_throughput, kCapacity * 1.05);
 
-  Saturation saturation = FindSaturation(*points, 0.1);
+  // A 15% drop: with one job per instance the two jobs' throughput is already a few percent
+  // under the ideal on a loaded machine or under sanitizers, and the third job's gain over it
+  // then passes a 10% "still growing" test (seen: 33.3 then 38.0 of a 40/s capacity).
+  Saturation saturation = FindSaturation(*points, 0.15);
   EXPECT_TRUE(saturation.saturated);
   EXPECT_EQ(saturation.sustained_jobs, kPredictedKnee);
   EXPECT_EQ(saturation.saturated_at, kPredictedKnee + 1);

@@ -65,9 +65,10 @@ void Scheduler::OrderCompletion(InferenceRequest& request) {
   uint64_t position = response_order_.Reserve();
   request.on_complete = [this, position, done = std::move(request.on_complete)](
                             absl::StatusOr<InferenceResponse> result) mutable {
-    response_order_.Complete(position, [done = std::move(done), result = std::move(result)]() mutable {
-      std::move(done)(std::move(result));
-    });
+    response_order_.Complete(position,
+                             [done = std::move(done), result = std::move(result)]() mutable {
+                               std::move(done)(std::move(result));
+                             });
   };
 }
 
@@ -121,7 +122,9 @@ bool Scheduler::ClaimForCaller() {
     return false;
   }
   const double ns_per_request = admission_.NsPerRequest();
-  if (ns_per_request <= 0 || ns_per_request > kInlineExecutionNs) return false;
+  if (ns_per_request <= 0 || ns_per_request > static_cast<double>(options_.quick_execution_ns)) {
+    return false;
+  }
   caller_running_ = true;
   ++running_;
   return true;

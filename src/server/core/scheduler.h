@@ -8,9 +8,10 @@
 //
 // A quick model runs on the caller's thread: when the model has one instance, which is idle,
 // nothing is queued, there is no dynamic batching to wait for, and the model's recent executions
-// took at most kInlineExecutionNs per request, Enqueue executes the request itself, and then what
-// arrived meanwhile (up to kCallerTurns executions). Handing them to the worker would cost as much
-// as such a model (a wake-up and two thread switches, about 10 us), and no guarantee changes: the
+// took at most Options::quick_execution_ns per request, Enqueue executes the request itself, and
+// then what arrived meanwhile (up to kCallerTurns executions). Handing them to the worker would
+// cost as much as such a model (a wake-up and two thread switches, about 10 us), and no guarantee
+// changes: the
 // worker would have started them at once on the same instance, in the same order, and the
 // statistics, the trace and the admission estimate record them as any other execution.
 //
@@ -41,11 +42,14 @@ class Scheduler {
   struct Options {
     const inference::ModelConfig* config = nullptr;  // borrowed, outlives the scheduler
     int64_t version = 0;
-    ModelStatistics* stats = nullptr;                // borrowed
-    const Clock* clock = &SystemClock::Get();        // borrowed
+    ModelStatistics* stats = nullptr;          // borrowed
+    const Clock* clock = &SystemClock::Get();  // borrowed
     // Of the same model version; borrowed, outlives the scheduler. Every request is checked
     // against it before it is queued (request_validation.h), batched and run by it.
     const ModelSignature* signature = nullptr;
+    // Recent executions at most this long per request run on the caller's thread (see above);
+    // 0: never.
+    uint64_t quick_execution_ns = 50'000;
   };
 
   // Starts one worker per instance; the instances are borrowed and must outlive the scheduler.
@@ -61,8 +65,9 @@ class Scheduler {
   Scheduler& operator=(const Scheduler&) = delete;
 
   // Takes the request; its on_complete runs exactly once: on a worker thread, or on this thread
-  // when it runs here (a quick model, see above) or is refused (UNAVAILABLE: draining, queue full, or expected queue time over the limit,
-  // the last two with a retry delay (retry_delay.h); INVALID_ARGUMENT: ValidateRequest's errors).
+  // when it runs here (a quick model, see above) or is refused (UNAVAILABLE: draining, queue full,
+  // or expected queue time over the limit, the last two with a retry delay (retry_delay.h);
+  // INVALID_ARGUMENT: ValidateRequest's errors).
   void Enqueue(std::unique_ptr<InferenceRequest> request);
 
   // Stops accepting requests, lets every queued and running request finish, then stops the
@@ -79,8 +84,6 @@ class Scheduler {
   // The admission limit, the expected queue time of a request arriving now, and the refusals.
   AdmissionSnapshot admission() const;
 
-  // Recent executions at most this long per request run on the caller's thread (see above).
-  static constexpr double kInlineExecutionNs = 50'000;
   // A caller that ran a request also runs what queued meanwhile, up to this many executions in
   // all, instead of waking the worker for it.
   static constexpr int kCallerTurns = 8;
@@ -127,7 +130,7 @@ class Scheduler {
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
   uint64_t idle_wakeups_ ABSL_GUARDED_BY(mutex_) = 0;
   std::vector<std::unique_ptr<BatchExecutor>> executors_;  // one per instance
-  std::vector<std::thread> workers_;                        // one per executor
+  std::vector<std::thread> workers_;                       // one per executor
 };
 
 }  // namespace sonic::server
