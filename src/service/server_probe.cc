@@ -46,14 +46,18 @@ absl::StatusOr<ProbeResult> ProbeServer(const ServerConfig& server, absl::Durati
   grpc::ClientContext context;
   transport::SetTimeout(context, deadline);
   inference::RepositoryIndexRequest request;
-  request.set_ready(true);
-  inference::RepositoryIndexResponse response;
+  inference::RepositoryIndexResponse response;  // every model: those not ready say why
   grpc::Status status = stub->RepositoryIndex(&context, request, &response);
   if (!status.ok()) return Unavailable(server, status, "RepositoryIndex");
   for (const auto& model : response.models()) {
-    // A stock Triton may list models that are not READY even with ready=true in old versions.
-    if (model.state().empty() || model.state() == "READY") result.models.push_back(model.name());
+    if (model.state().empty() || model.state() == "READY") {
+      result.models.push_back(model.name());
+    } else {
+      result.unready[model.name()] =
+          model.reason().empty() ? model.state() : absl::StrCat(model.state(), ": ", model.reason());
+    }
   }
+  for (const std::string& name : result.models) result.unready.erase(name);  // one version ready
   std::sort(result.models.begin(), result.models.end());
   result.models.erase(std::unique(result.models.begin(), result.models.end()), result.models.end());
   grpc::ClientContext stats_context;

@@ -1,5 +1,5 @@
-// Asking a server what it serves: ServerLive and RepositoryIndex(ready=true) over gRPC, with a
-// deadline. Internal to the service.
+// Asking a server what it serves: ServerLive and RepositoryIndex over gRPC, with a deadline.
+// Internal to the service.
 //
 // Not ServerReady: under Triton's default --strict-readiness a server with one model that failed
 // to load is "not ready", yet it serves all its other models; what a client needs is whether the
@@ -28,6 +28,8 @@ struct QueueTotals {
 struct ProbeResult {
   bool ready = false;               // live: it answers requests
   std::vector<std::string> models;  // ready models, sorted, unique
+  // The repository's other models: name -> state and the server's reason ("UNAVAILABLE: ...").
+  std::map<std::string, std::string> unready;
   absl::Duration latency;           // of the ServerLive call
   // Per model, when the server answered ModelStatistics (empty otherwise: not an error).
   std::map<std::string, QueueTotals> queue;

@@ -52,6 +52,10 @@ struct Server {
   bool healthy = false;
   bool fallback = false;
   std::set<std::string> models;
+  std::string probe_error;                    // why the last probe failed ("" when it did not)
+  bool probing = false;                       // a probe of it is in flight
+  uint64_t probes = 0;                        // probes completed
+  std::map<std::string, std::string> unready;  // its models not ready, with the server's reason
   int assigned = 0;
   int failures = 0;
   double latency_ms = 0;
@@ -100,7 +104,15 @@ class TritonService::Impl {
 
  private:
   void ProbeLoop();
+  // Probes `server` and records what it found; waits for the probe in flight instead, if any.
   void Probe(const ServerConfig& server);
+  // The index of the server named `name` in servers_ (which only grows); -1 when unknown.
+  int Find(const std::string& name) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    for (size_t i = 0; i < servers_.size(); ++i) {
+      if (servers_[i].config.name == name) return static_cast<int>(i);
+    }
+    return -1;
+  }
   // Marks the server at `address` failed and moves one client away from it.
   void MarkFailed(const std::string& address);
   // ChooseServer over the current state; counts the client on success. No address when none.
@@ -138,6 +150,8 @@ class TritonService::Impl {
   // when none.
   absl::Status VersionMismatchError(const std::string& model) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Per server, why it does not serve `model` now: "server 'a' (host:port): <reason>; ...".
+  std::string WhyUnserved(const std::string& model) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
  public:
   // `endpoint` with the advice for clients of the fallback server (ServerEndpoint::mode,
@@ -215,14 +229,35 @@ void TritonService::Impl::ProbeLoop() {
 }
 
 void TritonService::Impl::Probe(const ServerConfig& server) {
+  {
+    // One probe per server at a time: a caller that finds one running takes its result (after
+    // a burst of clients, one probe answers them all, and an older result never overwrites a
+    // newer one).
+    absl::MutexLock lock(&mu_);
+    const int i = Find(server.name);  // an index: servers_ may grow (a fallback) meanwhile
+    if (i < 0) return;
+    if (servers_[i].probing) {
+      const uint64_t seen = servers_[i].probes;
+      auto done = [this, i, seen]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+        return servers_[i].probes != seen;
+      };
+      mu_.Await(absl::Condition(&done));
+      return;
+    }
+    servers_[i].probing = true;
+  }
   absl::StatusOr<internal::ProbeResult> result = internal::ProbeServer(server, kProbeDeadline);
   std::map<std::string, std::string> mismatched;
   if (result.ok()) mismatched = VersionMismatches(server, result->models);
   absl::MutexLock lock(&mu_);
   for (Server& s : servers_) {
     if (s.config.name != server.name) continue;
+    s.probing = false;
+    ++s.probes;
     s.healthy = result.ok() && result->ready;
+    s.probe_error = result.ok() ? (result->ready ? "" : "not live") : result.status().ToString();
     if (!result.ok()) continue;
+    s.unready = result->unready;
     if (s.healthy) {  // found well: back in routing
       s.out_of_routing = false;
       s.failures_in_a_row = 0;
@@ -384,9 +419,11 @@ absl::StatusOr<client::ServerEndpoint> TritonService::Impl::RetryElsewhere(
     if (chosen >= 0) return MoveClient(request.failed_address, chosen);
   }
   if (config_.fallback.enabled) return RetryOnFallback(request);
+  absl::MutexLock lock(&mu_);
   return absl::UnavailableError(
       absl::StrCat("TritonService: no other healthy server serves model '", request.model_name,
-                   "' and the fallback server is disabled"));
+                   "' and the fallback server is disabled (", WhyUnserved(request.model_name),
+                   ")"));
 }
 
 absl::StatusOr<client::ServerEndpoint> TritonService::Impl::RerouteFromFullQueue(
@@ -396,7 +433,8 @@ absl::StatusOr<client::ServerEndpoint> TritonService::Impl::RerouteFromFullQueue
       internal::ChooseLessLoadedServer(Candidates(request.model_name), request.failed_address);
   if (chosen < 0) {
     return absl::UnavailableError(
-        absl::StrCat("TritonService: no healthy server serves model '", request.model_name, "'"));
+        absl::StrCat("TritonService: no healthy server serves model '", request.model_name,
+                     "' (", WhyUnserved(request.model_name), ")"));
   }
   return MoveClient(request.failed_address, chosen);
 }
@@ -477,7 +515,8 @@ absl::StatusOr<client::ServerEndpoint> TritonService::Impl::FromFallback(
     absl::MutexLock lock(&mu_);
     if (absl::Status mismatch = VersionMismatchError(model); !mismatch.ok()) return mismatch;
     return absl::UnavailableError(absl::StrCat("TritonService: no healthy server serves model '",
-                                               model, "' and the fallback server is disabled"));
+                                               model, "' and the fallback server is disabled (",
+                                               WhyUnserved(model), ")"));
   }
   absl::MutexLock fallback_lock(&fallback_mu_);
   // Another thread may have loaded it into the fallback meanwhile.
@@ -621,6 +660,28 @@ absl::Status TritonService::Impl::VersionMismatchError(const std::string& model)
                    "': no healthy server serves the version of the local config, and the "
                    "fallback server is disabled; ",
                    absl::StrJoin(servers, "; ")));
+}
+
+std::string TritonService::Impl::WhyUnserved(const std::string& model) const {
+  std::vector<std::string> reasons;
+  for (const Server& s : servers_) {
+    std::string why;
+    if (!s.probe_error.empty()) {
+      why = absl::StrCat("not reachable: ", s.probe_error);
+    } else if (!s.healthy) {
+      why = "a call to it failed; not probed since";
+    } else if (s.out_of_routing) {
+      why = absl::StrCat("out of routing after ", s.failures_in_a_row, " failures in a row");
+    } else if (auto it = s.unready.find(model); it != s.unready.end()) {
+      why = absl::StrCat("has it ", it->second);
+    } else if (!s.models.count(model)) {
+      why = absl::StrCat("does not have it (", s.models.size(), " ready models)");
+    } else {
+      why = "serves it";  // a retry excluded it
+    }
+    reasons.push_back(absl::StrCat("server '", s.config.name, "' (", s.config.address, "): ", why));
+  }
+  return reasons.empty() ? "no servers configured" : absl::StrJoin(reasons, "; ");
 }
 
 client::ServerEndpoint TritonService::Impl::Advise(client::ServerEndpoint endpoint) const {

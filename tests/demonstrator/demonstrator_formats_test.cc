@@ -62,7 +62,7 @@ modules:
   JobOptions job_options;
   job_options.validate = true;
   auto result = RunJob(*config, job_options);
-  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_TRUE(result.ok()) << result.status() << "\nsonic-server's log:\n" << (*server)->Log();
   ASSERT_TRUE(result->validation.has_value());
   EXPECT_EQ(result->validation->reference, InferenceMode::kDirect);
   EXPECT_TRUE(result->validation->passed());

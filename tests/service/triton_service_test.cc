@@ -123,6 +123,27 @@ TEST_F(TritonServiceTest, RoutesEachModelToTheServerThatServesIt) {
   EXPECT_TRUE(service->FallbackPids().empty());
 }
 
+TEST_F(TritonServiceTest, AModelNoServerServesFailsResolveWithEachServersReason) {
+  auto a = StartServer("a", {"identity_fp32", "broken_model"});
+  ASSERT_TRUE(a);
+  ServiceConfig config;
+  const std::string unreachable = testing::UnusedAddress();
+  config.servers = {{"a", a->address(), {}}, {"gone", unreachable, {}}};
+  auto service = CreateService(config);
+  ASSERT_TRUE(service);
+  auto broken = service->Resolve("broken_model", "");
+  ASSERT_FALSE(broken.ok()) << "resolved to " << broken->address;
+  EXPECT_EQ(broken.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(broken.status().message(),
+              HasSubstr(absl::StrCat("server 'a' (", a->address(), "): has it UNAVAILABLE: ")));
+  EXPECT_THAT(broken.status().message(),
+              HasSubstr(absl::StrCat("server 'gone' (", unreachable, "): not reachable: ")));
+  auto missing = service->Resolve("identity_delay", "");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_THAT(missing.status().message(), HasSubstr("server 'a' (" + a->address() +
+                                                    "): does not have it (1 ready models)"));
+}
+
 TEST_F(TritonServiceTest, BalancesAmongServersByLoadAndPrefersThePreferred) {
   auto a = StartServer("a", {"identity_fp32"});
   auto b = StartServer("b", {"identity_fp32"});
