@@ -210,6 +210,8 @@ void AddGrpcFlags(CLI::App& app, ServerFlags& flags) {
   app.add_option("--grpc-address", flags.grpc.address, "Address to listen on");
   app.add_option("--grpc-port", flags.grpc.port, "gRPC port (0 = any free port)")
       ->check(CLI::Range(0, 65535));
+  app.add_option("--reuse-grpc-port", flags.grpc.reuse_port,
+                 "Share the gRPC port with other servers that set this too (true | false)");
   app.add_flag("--grpc-use-ssl", flags.grpc.tls.enabled, "Serve gRPC over TLS");
   app.add_flag("--grpc-use-ssl-mutual", flags.grpc.tls.mutual,
                "Serve gRPC over mutual TLS (client certificates verified)");
@@ -269,6 +271,8 @@ void AddHttpFlags(CLI::App& app, ServerFlags& flags) {
       ->default_str("true");
   app.add_option("--http-port", flags.http.port, "HTTP/REST port (0 = any free port)")
       ->check(CLI::Range(0, 65535));
+  app.add_option("--reuse-http-port", flags.http.reuse_port,
+                 "Share the HTTP port with other servers that set this too (true | false)");
   app.add_option("--http-thread-count", flags.http.thread_count,
                  "HTTP connections served at once (threads)")
       ->check(CLI::PositiveNumber);

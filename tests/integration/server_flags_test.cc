@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "absl/strings/str_cat.h"
 #include "integration_test_util.h"
 
 namespace sonic::testing {
@@ -188,6 +189,33 @@ TEST(ServerFlagsTest, ExitOnErrorStopsAServerWhoseModelsFailToLoad) {
   ASSERT_FALSE(server.ok());
   EXPECT_THAT(std::string(server.status().message()),
               AllOf(HasSubstr("exit"), HasSubstr("failed to load all models")));
+}
+
+// As tritonserver: a port in use is an error, unless every server on it asked to share it
+// (--reuse-grpc-port, --reuse-http-port); a silently shared port would send a client's
+// connections to whichever server the kernel picks.
+TEST(ServerFlagsTest, APortInUseIsRefusedUnlessEveryServerSharesIt) {
+  for (const std::string endpoint : {"grpc", "http"}) {
+    SCOPED_TRACE(endpoint);
+    const std::string port_flag = absl::StrCat("--", endpoint, "-port=");
+    const std::string reuse_flag = absl::StrCat("--reuse-", endpoint, "-port=true");
+    const auto port_of = [&endpoint](const TestServer& server) {
+      return endpoint == "grpc" ? server.server->port() : server.server->http_port();
+    };
+    absl::StatusOr<TestServer> first = StartTestServer({});
+    ASSERT_TRUE(first.ok()) << first.status();
+    absl::StatusOr<TestServer> second =
+        StartTestServer({absl::StrCat(port_flag, port_of(*first))});
+    ASSERT_FALSE(second.ok()) << "a second server listens on the first one's port";
+    EXPECT_THAT(std::string(second.status().message()), HasSubstr("address in use"));
+
+    absl::StatusOr<TestServer> sharing = StartTestServer({reuse_flag});
+    ASSERT_TRUE(sharing.ok()) << sharing.status();
+    absl::StatusOr<TestServer> other =
+        StartTestServer({reuse_flag, absl::StrCat(port_flag, port_of(*sharing))});
+    ASSERT_TRUE(other.ok()) << other.status();
+    EXPECT_EQ(port_of(*other), port_of(*sharing));
+  }
 }
 
 TEST(ServerFlagsTest, AMalformedBackendConfigIsRefused) {

@@ -126,13 +126,15 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(const Option
 
   std::vector<std::string> args = {binary->string()};
   args.insert(args.end(), options.args.begin(), options.args.end());
-  args.insert(args.end(),
-              {"--grpc-address", "127.0.0.1", "--grpc-port", "0", "--metrics-port", "0",
-               "--http-port", "0"});
-  const bool exit_on_error_set =
-      std::any_of(options.args.begin(), options.args.end(),
-                  [](const std::string& arg) { return arg.starts_with("--exit-on-error"); });
-  if (!exit_on_error_set) args.push_back("--exit-on-error=false");
+  const auto set = [&options](std::string_view flag) {
+    return std::any_of(options.args.begin(), options.args.end(),
+                       [flag](const std::string& arg) { return arg.starts_with(flag); });
+  };
+  args.insert(args.end(), {"--grpc-address", "127.0.0.1"});
+  for (const char* port : {"--grpc-port", "--metrics-port", "--http-port"}) {
+    if (!set(port)) args.insert(args.end(), {port, "0"});
+  }
+  if (!set("--exit-on-error")) args.push_back("--exit-on-error=false");
   std::vector<char*> argv;
   for (std::string& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);

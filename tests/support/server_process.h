@@ -47,8 +47,9 @@ class ServerProcess {
  public:
   struct Options {
     // Flags for the server (repository, control mode, TLS...). Start always adds
-    // `--grpc-address 127.0.0.1 --grpc-port 0 --metrics-port 0 --http-port 0`, and `--exit-on-error=false`
-    // unless `args` set it (test repositories hold models that are meant to fail).
+    // `--grpc-address 127.0.0.1`, and `--grpc-port 0`, `--metrics-port 0`, `--http-port 0` and
+    // `--exit-on-error=false` unless `args` set them (test repositories hold models that are
+    // meant to fail).
     std::vector<std::string> args;
     // Empty: $SONIC_BUILD_DIR/bin/sonic-server (sonic_add_test and the integration tests' CMake
     // set SONIC_BUILD_DIR).

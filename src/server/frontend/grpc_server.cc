@@ -47,6 +47,7 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Create(const Options& op
   grpc::ServerBuilder builder;
   builder.AddListeningPort(absl::StrCat(options.address, ":", options.port), credentials,
                            &server->port_);
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, options.reuse_port ? 1 : 0);
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
   builder.SetMaxSendMessageSize(INT_MAX);
   for (const auto& [name, value] : options.channel_arguments) builder.AddChannelArgument(name, value);

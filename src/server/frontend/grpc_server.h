@@ -31,6 +31,10 @@ class GrpcServer {
   struct Options {
     std::string address = "0.0.0.0";
     int port = 8001;  // 0 picks a free port; port() tells which
+    // SO_REUSEPORT: other servers that set it too may listen on the same port (the kernel
+    // spreads connections among them); off, a port in use is an error (tritonserver's
+    // --reuse-grpc-port, off by default; gRPC's own default is on).
+    bool reuse_port = false;
     TlsOptions tls;
     InferenceService::ServerInfo info;
     // The registry of client shared-memory regions, borrowed (to share it with the HTTP

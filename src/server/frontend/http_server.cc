@@ -122,7 +122,8 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(const Options& op
   http->Put(".*", serve_with_body);
   http->Delete(".*", serve);
   absl::StatusOr<std::unique_ptr<HttplibListener>> listener =
-      HttplibListener::Start(std::move(http), options.address, options.port, "HTTP endpoint");
+      HttplibListener::Start(std::move(http), options.address, options.port, "HTTP endpoint",
+                             options.reuse_port);
   if (!listener.ok()) return listener.status();
   return std::unique_ptr<HttpServer>(new HttpServer(*std::move(listener)));
 }

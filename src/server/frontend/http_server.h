@@ -27,6 +27,7 @@ class HttpServer {
     std::string address = "0.0.0.0";
     int port = 8000;        // 0 picks a free port; port() tells which
     int thread_count = 8;   // connections served at once (Triton's --http-thread-count)
+    bool reuse_port = false;  // SO_REUSEPORT (tritonserver's --reuse-http-port; grpc_server.h)
     // The largest request body read, counted after decompression (sonic-server's
     // --max-request-bytes); a larger one is answered 413 without reading the rest.
     size_t max_request_bytes = size_t{64} << 20;

@@ -14,14 +14,15 @@ HttplibListener::HttplibListener(std::unique_ptr<httplib::Server> http, int port
 
 absl::StatusOr<std::unique_ptr<HttplibListener>> HttplibListener::Start(
     std::unique_ptr<httplib::Server> http, const std::string& address, int port,
-    std::string_view endpoint) {
+    std::string_view endpoint, bool reuse_port) {
   if (port < 0 || port > 65535) {
     return absl::InvalidArgumentError(
         absl::StrCat(std::string(endpoint), " port ", port, " is outside 0..65535"));
   }
-  http->set_socket_options([](int sock) {
+  http->set_socket_options([reuse_port](int sock) {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    if (reuse_port) setsockopt(sock, SOL_SOCKET, SO_REUSEPORT, &yes, sizeof(yes));
   });
   int bound = port;
   if (bound == 0) {
