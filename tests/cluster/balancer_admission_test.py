@@ -11,6 +11,7 @@ Run by CTest with --noconftest: the cluster scenarios' fixtures (root, namespace
 """
 
 import os
+import random
 import shutil
 import signal
 import socket
@@ -47,9 +48,31 @@ parameters { key: "execute_delay_ms" value { string_value: "25" } }
 
 
 def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    """A port free now for a process that must be told its port (Prometheus, HAProxy), drawn
+    below the kernel's ephemeral range: a port picked by bind-and-close inside that range may be
+    handed meanwhile to any process binding port 0 (the sonic-servers of concurrent tests)."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    while True:
+        port = random.randrange(10000, low)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+
+
+def listening_ports(log):
+    """The ports a sonic-server printed ("sonic-server: listening on ADDRESS:PORT", "... http on
+    ...", "... metrics on ..."), by endpoint; absent until printed."""
+    ports = {}
+    for line in log.splitlines():
+        for endpoint, prefix in (("grpc", "sonic-server: listening on "),
+                                 ("http", "sonic-server: http on "),
+                                 ("metrics", "sonic-server: metrics on ")):
+            if line.startswith(prefix):
+                ports[endpoint] = int(line.rsplit(":", 1)[1])
+    return ports
 
 
 class Processes:
@@ -112,11 +135,14 @@ def site():
     try:
         (work / "models/slow/1").mkdir(parents=True)
         (work / "models/slow/config.pbtxt").write_text(SLOW_MODEL)
-        grpc_port, http_port, metrics_port = free_port(), free_port(), free_port()
         server = processes.start("server", [
             str(build / "bin/sonic-server"), "--model-repository", str(work / "models"),
-            "--grpc-address", "127.0.0.1", "--grpc-port", str(grpc_port),
-            "--http-port", str(http_port), "--metrics-port", str(metrics_port)])
+            "--grpc-address", "127.0.0.1", "--grpc-port", "0", "--http-port", "0",
+            "--metrics-port", "0"])
+        wait_until(lambda: len(listening_ports(processes.log("server"))) == 3,
+                   "the server's ports", processes)
+        ports = listening_ports(processes.log("server"))
+        grpc_port, http_port, metrics_port = ports["grpc"], ports["http"], ports["metrics"]
         wait_until(lambda: http_ok(f"http://127.0.0.1:{http_port}/v2/health/ready"),
                    "the server", processes)
 
