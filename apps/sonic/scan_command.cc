@@ -51,6 +51,12 @@ void AddModelFlags(CLI::App& command, tools::ClientJobOptions& job) {
   command.add_option("--shape", job.shapes, "NAME:d1,d2,... for inputs with variable dimensions");
   command.add_option("--input-data", job.input_data, "zero, random or a JSON file")
       ->capture_default_str();
+  command
+      .add_option_function<double>(
+          "--think-time-ms", [&job](double ms) { job.think_time = absl::Milliseconds(ms); },
+          "after each answer a thread waits this long before its next request (the rest of a "
+          "job's event; default 0: back to back)")
+      ->check(CLI::NonNegativeNumber);
   command.add_option("--bearer-token-file", job.token_file,
                      "send the bearer token in this file with every request (read again when it "
                      "changes)");

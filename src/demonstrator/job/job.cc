@@ -1,5 +1,8 @@
 #include "demonstrator/job/job.h"
 
+#include <atomic>
+#include <memory>
+
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "demonstrator/direct/direct_plugin.h"
@@ -16,6 +19,47 @@ bool RunsModel(const ModuleConfig& module) {
   const ModuleType* type = FindModuleType(module.type);
   return type != nullptr && type->runs_model;
 }
+
+// The calls and entries of one ML module over all its streams' engines.
+struct CallCounter {
+  std::atomic<int64_t> calls{0};
+  std::atomic<int64_t> entries{0};
+};
+
+// An engine that counts the successful calls of the one it wraps and their entries.
+class CountingEngine final : public InferenceEngine {
+ public:
+  CountingEngine(std::unique_ptr<InferenceEngine> engine, std::shared_ptr<CallCounter> counter)
+      : engine_(std::move(engine)), counter_(std::move(counter)) {}
+
+  const std::string& modelName() const override { return engine_->modelName(); }
+  absl::Status setInput(const NamedInput& input) override {
+    entries_ = static_cast<int64_t>(input.shapes.size());
+    return engine_->setInput(input);
+  }
+  void infer(std::function<void(absl::Status)> done) override {
+    engine_->infer([counter = counter_, entries = entries_,
+                    done = std::move(done)](absl::Status status) {
+      if (status.ok()) {
+        counter->calls.fetch_add(1, std::memory_order_relaxed);
+        counter->entries.fetch_add(entries, std::memory_order_relaxed);
+      }
+      done(std::move(status));
+    });
+  }
+  absl::StatusOr<FloatOutput> output(std::string_view name) const override {
+    return engine_->output(name);
+  }
+  void reset() override {
+    entries_ = 0;
+    engine_->reset();
+  }
+
+ private:
+  std::unique_ptr<InferenceEngine> engine_;
+  std::shared_ptr<CallCounter> counter_;
+  int64_t entries_ = 0;
+};
 
 // Makes the model end of an ML module for one stream.
 class EngineFactory {
@@ -47,7 +91,8 @@ class EngineFactory {
 };
 
 absl::StatusOr<framework::ModuleDescription> Describe(const ModuleConfig& module,
-                                                      const EngineFactory& engines) {
+                                                      const EngineFactory& engines,
+                                                      std::shared_ptr<CallCounter> counter) {
   const ModuleType* type = FindModuleType(module.type);
   if (type == nullptr) {
     return absl::InvalidArgumentError(
@@ -56,11 +101,12 @@ absl::StatusOr<framework::ModuleDescription> Describe(const ModuleConfig& module
   SONIC_ASSIGN_OR_RETURN(ProducerFactory make, type->configure(module));
   framework::ModuleDescription description{module.label, std::string(type->category), {}};
   const bool runs_model = type->runs_model;
-  description.factory = [module, runs_model, make = std::move(make),
-                         &engines](int) -> absl::StatusOr<std::unique_ptr<framework::Module>> {
+  description.factory = [module, runs_model, make = std::move(make), &engines,
+                         counter](int) -> absl::StatusOr<std::unique_ptr<framework::Module>> {
     std::unique_ptr<InferenceEngine> engine;
     if (runs_model) {
       SONIC_ASSIGN_OR_RETURN(engine, engines.Make(module));
+      engine = std::make_unique<CountingEngine>(std::move(engine), counter);
     }
     return make(std::move(engine));
   };
@@ -71,6 +117,7 @@ struct Run {
   framework::ProcessorReport report;
   std::vector<std::string> servers;
   std::vector<service::ServerState> server_states;
+  std::vector<ModelCallCount> model_calls;
 };
 
 absl::StatusOr<Run> RunOnce(const JobConfig& config, InferenceMode mode, ProductStore* store,
@@ -104,8 +151,11 @@ absl::StatusOr<Run> RunOnce(const JobConfig& config, InferenceMode mode, Product
     event.put(kEventDataLabel, generator.Generate(event.id()));
     return absl::OkStatus();
   };
+  std::vector<std::shared_ptr<CallCounter>> counters;
   for (const ModuleConfig& module : config.modules) {
-    SONIC_ASSIGN_OR_RETURN(framework::ModuleDescription description, Describe(module, engines));
+    counters.push_back(std::make_shared<CallCounter>());
+    SONIC_ASSIGN_OR_RETURN(framework::ModuleDescription description,
+                           Describe(module, engines, counters.back()));
     options.modules.push_back(std::move(description));
   }
   absl::Mutex mu;
@@ -128,7 +178,12 @@ absl::StatusOr<Run> RunOnce(const JobConfig& config, InferenceMode mode, Product
       return Annotate(report.status(), absl::StrCat("fallback server log:\n", logs));
   }
   SONIC_RETURN_IF_ERROR(report.status());
-  Run run{*std::move(report), {}, {}};
+  Run run{*std::move(report), {}, {}, {}};
+  for (size_t i = 0; i < config.modules.size(); ++i) {
+    if (!RunsModel(config.modules[i])) continue;
+    run.model_calls.push_back({config.modules[i].label, ModelOf(config.modules[i]),
+                               counters[i]->calls.load(), counters[i]->entries.load()});
+  }
   if (service != nullptr) {
     run.server_states = service->Servers();
     for (const service::ServerState& server : run.server_states) {
@@ -146,8 +201,13 @@ absl::StatusOr<JobResult> RunJob(const JobConfig& config, const JobOptions& opti
   SONIC_ASSIGN_OR_RETURN(
       Run run,
       RunOnce(config, config.mode, options.validate ? &measured : nullptr, options.on_progress));
-  JobResult result{config.mode,  std::move(run.report),  std::nullopt,
-                   std::nullopt, std::move(run.servers), std::move(run.server_states)};
+  JobResult result{config.mode,
+                   std::move(run.report),
+                   std::nullopt,
+                   std::nullopt,
+                   std::move(run.servers),
+                   std::move(run.server_states),
+                   std::move(run.model_calls)};
   if (!options.validate) return result;
   const InferenceMode reference_mode =
       config.mode == InferenceMode::kSonic ? InferenceMode::kDirect : InferenceMode::kSonic;

@@ -33,6 +33,15 @@ struct JobOptions {
   std::function<void(const framework::Progress&)> on_progress;
 };
 
+// The calls an ML module made to its model in the measured run and the entries (objects) they
+// carried; events without objects make no call.
+struct ModelCallCount {
+  std::string module;
+  std::string model;
+  int64_t calls = 0;
+  int64_t entries = 0;
+};
+
 struct JobResult {
   InferenceMode mode = InferenceMode::kSonic;
   framework::ProcessorReport report;
@@ -44,6 +53,8 @@ struct JobResult {
   // SONIC mode: the same servers with what the job's clients did there (calls, failures,
   // retries, failovers, time lost), for the report.
   std::vector<service::ServerState> server_states;
+  // Per ML module, in the configuration's order.
+  std::vector<ModelCallCount> model_calls;
 };
 
 // INVALID_ARGUMENT for a bad module parameter; NOT_FOUND for a missing model repository in

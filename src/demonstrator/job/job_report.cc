@@ -170,6 +170,12 @@ nlohmann::json JobReportJson(const JobConfig& config, const JobResult& result) {
                                {"wait_ms", Ms(module.wait)},
                                {"produce_ms", Ms(module.produce)}});
   }
+  for (const ModelCallCount& model : result.model_calls) {
+    json["models"].push_back({{"module", model.module},
+                              {"model", model.model},
+                              {"calls", model.calls},
+                              {"entries", model.entries}});
+  }
   if (result.validation) {
     const Validation& v = *result.validation;
     nlohmann::json validation = {{"reference", std::string(InferenceModeName(v.reference))},

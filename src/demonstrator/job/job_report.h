@@ -32,7 +32,8 @@ std::vector<CategoryTime> CategoryTimes(const framework::ProcessorReport& report
 std::string FormatJobReport(const JobConfig& config, const JobResult& result);
 
 // The same as JSON: events, wall_seconds, events_per_second, threads, concurrent_events, mode,
-// categories [...], modules [...], servers, server_activity [...], validation {...}.
+// categories [...], modules [...], models [{module, model, calls, entries}] (what `sonic plan`
+// reads as the workload), servers, server_activity [...], validation {...}.
 nlohmann::json JobReportJson(const JobConfig& config, const JobResult& result);
 
 }  // namespace sonic::demo

@@ -15,6 +15,13 @@ absl::StatusOr<std::unique_ptr<LoadGenerator>> LoadGenerator::Start(
     return absl::InvalidArgumentError("the request rate must be positive");
   }
   if (spec.max_threads < 1) return absl::InvalidArgumentError("max threads must be at least 1");
+  if (spec.think_time < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("the think time must not be negative");
+  }
+  if (spec.think_time > absl::ZeroDuration() &&
+      (spec.kind != LoadKind::kConcurrency || spec.async)) {
+    return absl::InvalidArgumentError("a think time needs a sync concurrency load");
+  }
   if (spec.streaming && !spec.async) {
     return absl::InvalidArgumentError("streaming needs asynchronous requests");
   }
@@ -108,6 +115,9 @@ void LoadGenerator::RunBlockingClosedLoop() {
     absl::Status status;
     RequestRecord record = connection_.Infer(NextRequest(), &status);
     recorder_.Record(record, status);
+    if (spec_.think_time > absl::ZeroDuration() && !SleepUntil(absl::Now() + spec_.think_time)) {
+      return;
+    }
   }
 }
 

@@ -23,6 +23,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "inference_connection.h"
 #include "inference_stream.h"
 #include "request_recorder.h"
@@ -41,6 +42,9 @@ struct LoadSpec {
   bool streaming = false;       // requires async
   int max_threads = 16;         // sync request rate: sending threads, >= 1
   uint64_t seed = 1;            // of a Poisson schedule
+  // Sync concurrency only: after each answer a thread waits this long before its next request,
+  // as a job's thread does the rest of its event (a closed loop with a think time).
+  absl::Duration think_time = absl::ZeroDuration();
 };
 
 class LoadGenerator {

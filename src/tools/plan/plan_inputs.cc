@@ -1,5 +1,6 @@
 #include "plan_inputs.h"
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -123,15 +124,26 @@ absl::StatusOr<ModelProfile> ReadProfile(const Fields& fields, const YAML::Node&
   return profile;
 }
 
-absl::StatusOr<WorkloadModel> ReadWorkloadModel(const Fields& fields, const YAML::Node& node) {
+// `from_report`: the model's calls and entries in the run report, when it has them.
+absl::StatusOr<WorkloadModel> ReadWorkloadModel(const Fields& fields, const YAML::Node& node,
+                                                const std::vector<WorkloadModel>& from_report) {
   constexpr std::string_view kContext = "workload.models[]";
   SONIC_RETURN_IF_ERROR(
       fields.CheckKeys(node, kContext, {"model", "calls_per_event", "entries_per_call"}));
   WorkloadModel model;
   SONIC_ASSIGN_OR_RETURN(model.model, fields.String(node, "model", kContext, true));
-  SONIC_ASSIGN_OR_RETURN(model.calls_per_event, fields.Number(node, "calls_per_event", kContext, 1));
-  SONIC_ASSIGN_OR_RETURN(model.entries_per_call,
-                         fields.Number(node, "entries_per_call", kContext, 1));
+  auto reported = std::find_if(from_report.begin(), from_report.end(),
+                               [&](const WorkloadModel& m) { return m.model == model.model; });
+  if (reported != from_report.end()) {
+    model = *reported;
+  } else if (!from_report.empty() && (!node["calls_per_event"] || !node["entries_per_call"])) {
+    return fields.Error(node, absl::StrCat("the run report has no calls of ", model.model,
+                                           ": give calls_per_event and entries_per_call"));
+  }
+  SONIC_ASSIGN_OR_RETURN(model.calls_per_event,
+                         fields.Number(node, "calls_per_event", kContext, model.calls_per_event));
+  SONIC_ASSIGN_OR_RETURN(model.entries_per_call, fields.Number(node, "entries_per_call", kContext,
+                                                               model.entries_per_call));
   if (model.entries_per_call <= 0) return fields.Error(node, "entries_per_call must be above 0");
   return model;
 }
@@ -157,20 +169,33 @@ absl::StatusOr<Workload> ReadWorkload(const Fields& fields, const YAML::Node& no
     return fields.Error(node["client_mode"], "client_mode must be sync or async");
   }
   SONIC_ASSIGN_OR_RETURN(std::string report, fields.String(node, "run_report", kContext, false));
+  std::vector<WorkloadModel> reported;
   if (!report.empty()) {
+    if (node["threads"] || node["events_per_second_per_thread"] || node["cpu_ms_per_event"]) {
+      return fields.Error(node, "run_report gives threads and the event rate: leave out threads, "
+                                "events_per_second_per_thread and cpu_ms_per_event");
+    }
     const std::filesystem::path path = Resolve(base, report);
     SONIC_ASSIGN_OR_RETURN(std::string text, ReadText(path));
-    SONIC_RETURN_IF_ERROR(Annotate(ApplyRunReport(text, workload), path.string()));
+    absl::StatusOr<RunReport> run = ParseRunReport(text);
+    if (!run.ok()) return Annotate(run.status(), path.string());
+    workload.threads = run->threads;
+    workload.events_per_second_per_thread = run->events_per_second / run->threads;
+    reported = run->models;
   }
   if (workload.events_per_second_per_thread.has_value() == workload.cpu_ms_per_event.has_value()) {
     return fields.Error(node, "workload needs one of events_per_second_per_thread, "
                               "cpu_ms_per_event or run_report");
   }
+  if (!node["models"] && !reported.empty()) {
+    workload.models = reported;
+    return workload;
+  }
   if (!node["models"] || !node["models"].IsSequence() || node["models"].size() == 0) {
-    return fields.Error(node, "workload needs a list of models");
+    return fields.Error(node, "workload needs a list of models (or a run_report that has them)");
   }
   for (const YAML::Node& entry : node["models"]) {
-    SONIC_ASSIGN_OR_RETURN(WorkloadModel model, ReadWorkloadModel(fields, entry));
+    SONIC_ASSIGN_OR_RETURN(WorkloadModel model, ReadWorkloadModel(fields, entry, reported));
     workload.models.push_back(model);
   }
   return workload;
@@ -291,22 +316,51 @@ absl::StatusOr<std::vector<ProfileLevel>> LevelsFromPerfJson(const std::string& 
   return levels;
 }
 
-absl::Status ApplyRunReport(const std::string& json_text, Workload& workload) {
+absl::StatusOr<RunReport> ParseRunReport(const std::string& json_text) {
   const nlohmann::json report = nlohmann::json::parse(json_text, nullptr, false);
-  if (report.is_discarded() || !report.is_object() ||
-      !report.contains("events_per_second") || !report.contains("threads")) {
+  if (report.is_discarded() || !report.is_object() || !report.contains("events_per_second") ||
+      !report.contains("threads")) {
     return absl::InvalidArgumentError(
         "not a `sonic run --report` file (needs events_per_second and threads)");
   }
-  const int threads = report["threads"].get<int>();
-  const double events_per_second = report["events_per_second"].get<double>();
-  if (threads < 1 || events_per_second <= 0) {
-    return absl::InvalidArgumentError("the run report has no threads or no events");
+  RunReport run;
+  double events = 0;
+  try {
+    run.threads = report["threads"].get<int>();
+    run.events_per_second = report["events_per_second"].get<double>();
+    events = report.value("events", 0.0);
+    if (run.threads < 1 || run.events_per_second <= 0) {
+      return absl::InvalidArgumentError("the run report has no threads or no events");
+    }
+    if (!report.contains("models")) return run;
+    if (!report["models"].is_array() || events <= 0) {
+      return absl::InvalidArgumentError("the run report's models need a list and its events");
+    }
+    for (const nlohmann::json& entry : report["models"]) {
+      const std::string name = entry.at("model").get<std::string>();
+      const double calls = entry.at("calls").get<double>();
+      const double entries = entry.at("entries").get<double>();
+      if (name.empty() || calls < 0 || entries < 0) {
+        return absl::InvalidArgumentError(
+            "a model of the run report needs a name and calls and entries >= 0");
+      }
+      auto known = std::find_if(run.models.begin(), run.models.end(),
+                                [&](const WorkloadModel& m) { return m.model == name; });
+      if (known == run.models.end()) {
+        known = run.models.insert(run.models.end(), WorkloadModel{name, 0, 0});
+      }
+      known->calls_per_event += calls;     // totals until divided below
+      known->entries_per_call += entries;
+    }
+  } catch (const nlohmann::json::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("malformed run report: ", e.what()));
   }
-  workload.threads = threads;
-  workload.events_per_second_per_thread = events_per_second / threads;
-  workload.cpu_ms_per_event.reset();
-  return absl::OkStatus();
+  std::erase_if(run.models, [](const WorkloadModel& m) { return m.calls_per_event == 0; });
+  for (WorkloadModel& model : run.models) {
+    model.entries_per_call /= model.calls_per_event;
+    model.calls_per_event /= events;
+  }
+  return run;
 }
 
 }  // namespace sonic::tools

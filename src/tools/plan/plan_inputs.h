@@ -1,8 +1,8 @@
 // What `sonic plan` reads: the models' measured profiles (levels of `sonic perf --json`, or
 // written inline), the workload (jobs, threads, event rate, ML calls and entries per event; the
-// rate and threads may come from a `sonic run --report` file) and the constraints. One YAML file
-// holds them all; perf and run-report paths in it are relative to that file. The format is in
-// the README ("Planning a site") and in configs/plan/.
+// rate, threads, calls and entries may come from a `sonic run --report` file) and the
+// constraints. One YAML file holds them all; perf and run-report paths in it are relative to
+// that file. The format is in the README ("Planning a site") and in configs/plan/.
 //
 // Stateless functions; thread-safe.
 #pragma once
@@ -97,7 +97,19 @@ absl::StatusOr<PlanInputs> ParsePlanInputs(const std::string& yaml_text,
 // left out. INVALID_ARGUMENT for text that is not such a report.
 absl::StatusOr<std::vector<ProfileLevel>> LevelsFromPerfJson(const std::string& json_text);
 
-// Takes `threads` and the events per second per thread from a `sonic run --report` file.
-absl::Status ApplyRunReport(const std::string& json_text, Workload& workload);
+// What a job's report says about its workload: a `sonic run --report` file, or the report of
+// one `sonic scan` client job (jobs/K1_job0.json). Both have events, events_per_second and threads;
+// "models" (optional): [{"model", "calls", "entries"}, ...], the calls each model got and the
+// entries they carried (a model named twice, as by two modules, is summed).
+struct RunReport {
+  int threads = 1;
+  double events_per_second = 0;  // the whole job
+  // Per model: calls per event and entries per call; empty when the report has no "models".
+  std::vector<WorkloadModel> models;
+};
+
+// INVALID_ARGUMENT for text that is not such a report, no threads or events, or a model entry
+// without a name or with negative counts.
+absl::StatusOr<RunReport> ParseRunReport(const std::string& json_text);
 
 }  // namespace sonic::tools

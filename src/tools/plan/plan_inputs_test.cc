@@ -95,6 +95,73 @@ direct: {cores_per_gpu: 16, measured_utilization: 0.2}
   EXPECT_EQ(inputs->direct->cores_per_gpu, 16);
 }
 
+// A `sonic run --report` of the demonstrator (job_report.h): two modules call particlenet
+// (ak4 and ak8 jets), one deeptau; 40 events on 4 threads at 20 events/s.
+constexpr char kRunReport[] = R"({"mode": "sonic", "events": 40, "threads": 4,
+  "events_per_second": 20.0,
+  "models": [
+    {"module": "pn_ak4", "model": "particlenet", "calls": 40, "entries": 280},
+    {"module": "pn_ak8", "model": "particlenet", "calls": 20, "entries": 50},
+    {"module": "deeptau", "model": "deeptau", "calls": 30, "entries": 60},
+    {"module": "echo", "model": "echo", "calls": 0, "entries": 0}]})";
+
+TEST_F(PlanInputsTest, RunReportGivesThreadsRateCallsAndEntriesPerModel) {
+  absl::StatusOr<RunReport> run = ParseRunReport(kRunReport);
+  ASSERT_TRUE(run.ok()) << run.status();
+  EXPECT_EQ(run->threads, 4);
+  EXPECT_EQ(run->events_per_second, 20);
+  ASSERT_EQ(run->models.size(), 2u);  // particlenet summed over its modules; echo never called
+  EXPECT_EQ(run->models[0].model, "particlenet");
+  EXPECT_DOUBLE_EQ(run->models[0].calls_per_event, 60.0 / 40);
+  EXPECT_DOUBLE_EQ(run->models[0].entries_per_call, 330.0 / 60);
+  EXPECT_EQ(run->models[1].model, "deeptau");
+  EXPECT_DOUBLE_EQ(run->models[1].calls_per_event, 0.75);
+  EXPECT_DOUBLE_EQ(run->models[1].entries_per_call, 2);
+
+  std::ofstream(dir_ / "demo.json") << kRunReport;
+  const std::string profiles =
+      "profiles:\n"
+      "  - {model: particlenet, levels: [{throughput: 10, latency_ms: {avg: 1}}]}\n"
+      "  - {model: deeptau, levels: [{throughput: 10, latency_ms: {avg: 1}}]}\n";
+  // Without a models list: every model the report called.
+  absl::StatusOr<PlanInputs> all = Parse(profiles + "workload: {jobs: 3, run_report: demo.json}\n");
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_EQ(all->workload.threads, 4);
+  EXPECT_EQ(all->workload.events_per_second_per_thread, 5);
+  ASSERT_EQ(all->workload.models.size(), 2u);
+  EXPECT_DOUBLE_EQ(all->workload.models[1].calls_per_event, 0.75);
+  // A list picks models; a key written there overrides the report.
+  absl::StatusOr<PlanInputs> picked = Parse(
+      profiles + "workload:\n  run_report: demo.json\n"
+                 "  models: [{model: deeptau, entries_per_call: 3}]\n");
+  ASSERT_TRUE(picked.ok()) << picked.status();
+  ASSERT_EQ(picked->workload.models.size(), 1u);
+  EXPECT_DOUBLE_EQ(picked->workload.models[0].calls_per_event, 0.75);
+  EXPECT_DOUBLE_EQ(picked->workload.models[0].entries_per_call, 3);
+  // A model the report never called needs its numbers written.
+  absl::StatusOr<PlanInputs> unknown = Parse(
+      "profiles: [{model: echo, levels: [{throughput: 10, latency_ms: {avg: 1}}]}]\n"
+      "workload: {run_report: demo.json, models: [{model: echo}]}\n");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.status().message().find("no calls of echo"), std::string::npos)
+      << unknown.status();
+  // The report gives the rate and threads: the workload may not give them again.
+  absl::StatusOr<PlanInputs> twice =
+      Parse(profiles + "workload: {run_report: demo.json, threads: 8}\n");
+  ASSERT_FALSE(twice.ok());
+  EXPECT_NE(twice.status().message().find("leave out threads"), std::string::npos)
+      << twice.status();
+  EXPECT_EQ(ParseRunReport(R"({"events": 1, "threads": 1, "events_per_second": 1,
+                               "models": [{"model": "m", "calls": -1, "entries": 0}]})")
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseRunReport(R"({"threads": 1, "events_per_second": 1, "models": []})")
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST_F(PlanInputsTest, RequestRateReportsGetTheirConcurrencyFromLittlesLaw) {
   std::string json = kPerfJson;
   json.replace(json.find("\"mode\": \"concurrency\""), 21, "\"mode\": \"request_rate\"");

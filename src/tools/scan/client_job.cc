@@ -38,6 +38,7 @@ absl::StatusOr<JobReport> RunClientJob(const ClientJobOptions& options) {
   LoadSpec load;
   load.concurrency = options.threads;
   load.async = false;
+  load.think_time = options.think_time;
   SONIC_ASSIGN_OR_RETURN(std::unique_ptr<LoadGenerator> generator,
                          LoadGenerator::Start(*connection, requests, recorder, load));
   const absl::Time end = options.start + options.duration;
@@ -57,6 +58,8 @@ absl::StatusOr<JobReport> RunClientJob(const ClientJobOptions& options) {
   report.events_per_second = measurement.throughput;
   report.mean_latency_ms = absl::ToDoubleMilliseconds(measurement.mean_latency);
   report.failures = measurement.failures;
+  report.models.push_back({options.model, static_cast<double>(measurement.successes),
+                           report.events});
   return report;
 }
 
@@ -75,6 +78,10 @@ std::vector<std::string> ClientJobCommand(const std::filesystem::path& sonic_bin
     command.insert(command.end(), {"-x", options.model_version});
   }
   for (const std::string& shape : options.shapes) command.insert(command.end(), {"--shape", shape});
+  if (options.think_time > absl::ZeroDuration()) {
+    command.insert(command.end(),
+                   {"--think-time-ms", absl::StrCat(absl::ToDoubleMilliseconds(options.think_time))});
+  }
   if (!options.token_file.empty()) {
     command.insert(command.end(), {"--bearer-token-file", options.token_file});
   }

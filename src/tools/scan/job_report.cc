@@ -40,6 +40,10 @@ absl::Status WriteJobReport(const JobReport& report, int threads,
                          {"failures", report.failures},
                          {"late", report.late}};
   if (report.mean_latency_ms.has_value()) json["mean_latency_ms"] = *report.mean_latency_ms;
+  for (const ModelCalls& model : report.models) {
+    json["models"].push_back(
+        {{"model", model.model}, {"calls", model.calls}, {"entries", model.entries}});
+  }
   std::ofstream out(file);
   out << json.dump(2) << "\n";
   out.close();
