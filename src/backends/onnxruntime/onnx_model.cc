@@ -21,6 +21,7 @@
 namespace sonic::backends::onnxruntime {
 
 using python_host::GilGuard;
+using python_host::GilRelease;
 using python_host::PyRef;
 
 namespace {
@@ -84,10 +85,19 @@ struct ModelTensor {
   std::optional<Shape> dims;  // -1 for a symbolic or unknown dimension; nullopt: unknown rank
 };
 
-// The helper module above, compiled once and kept for the life of the process.
+// The helper module above, compiled once and kept for the life of the process. Models load on
+// several threads: the first import of onnxruntime lets go of the GIL many times, so the others
+// wait on a lock (without the GIL, or the importer could never finish) instead of running the
+// module's code into the same half-made module.
 // REQUIRES: the GIL.
 absl::StatusOr<PyObject*> Helper() {
+  static std::mutex mutex;
   static PyObject* module = nullptr;
+  std::unique_lock<std::mutex> lock(mutex, std::defer_lock);
+  {
+    GilRelease released;
+    lock.lock();
+  }
   if (module != nullptr) return module;
   PyRef code(Py_CompileString(kHelperSource, "<sonic onnxruntime backend>", Py_file_input));
   PyRef loaded(code ? PyImport_ExecCodeModule("_sonic_onnxruntime_backend", code.get()) : nullptr);
