@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "demonstrator/job/job.h"
+#include "demonstrator/job/job_report.h"
 #include "demonstrator/models/model_zoo.h"
 #include "server_process.h"
 
@@ -112,6 +113,23 @@ TEST_F(DemonstratorJobTest, DirectRunProducesEveryModulesOutputs) {
   EXPECT_EQ(result->report.modules[1].category, "ParticleNet");
   for (const auto& module : result->report.modules) EXPECT_EQ(module.events, 6u);
   EXPECT_TRUE(result->servers.empty());
+  // The calls each ML module made and their entries, as the report (and `sonic plan`) has them:
+  // DeepMET one event per call on every event; the taggers one call per event with objects.
+  ASSERT_EQ(result->model_calls.size(), 4u);
+  const nlohmann::json report = JobReportJson(TtbarJob(InferenceMode::kDirect, 6), *result);
+  ASSERT_EQ(report["models"].size(), 4u);
+  for (const ModelCallCount& calls : result->model_calls) {
+    SCOPED_TRACE(calls.module);
+    EXPECT_LE(calls.calls, 6);
+    EXPECT_GE(calls.entries, calls.calls);
+  }
+  EXPECT_EQ(result->model_calls[3].module, "deepmet");
+  EXPECT_EQ(result->model_calls[3].model, "deepmet");
+  EXPECT_EQ(result->model_calls[3].calls, 6);
+  EXPECT_EQ(result->model_calls[3].entries, 6);
+  EXPECT_EQ(result->model_calls[0].model, "particlenet_ragged");
+  EXPECT_GT(result->model_calls[0].entries, result->model_calls[0].calls);  // several jets
+  EXPECT_EQ(report["models"][0]["entries"], result->model_calls[0].entries);
 }
 
 TEST_F(DemonstratorJobTest, SonicOutputsEqualDirectOnesInEveryClientMode) {
