@@ -35,6 +35,7 @@ DynamicBatcher::DynamicBatcher(const inference::ModelConfig& config, CanBatch ca
   const auto& batching = config.dynamic_batching();
   preferred_.assign(batching.preferred_batch_size().begin(), batching.preferred_batch_size().end());
   std::sort(preferred_.begin(), preferred_.end());
+  full_rows_ = preferred_.empty() ? max_batch_size_ : std::min(max_batch_size_, preferred_.back());
   auto to_policy = [](const inference::ModelQueuePolicy& p) {
     return Policy{p.timeout_action() == inference::ModelQueuePolicy::DELAY,
                   SaturatingMul(p.default_timeout_microseconds(), kNsPerUs),
@@ -52,8 +53,8 @@ DynamicBatcher::Policy DynamicBatcher::PolicyFor(uint64_t level) const {
   return it == level_policies_.end() ? default_policy_ : it->second;
 }
 
-absl::Status DynamicBatcher::Enqueue(std::unique_ptr<InferenceRequest>& request,
-                                     uint64_t now_ns) {
+absl::StatusOr<bool> DynamicBatcher::Enqueue(std::unique_ptr<InferenceRequest>& request,
+                                             uint64_t now_ns) {
   // As Triton: priority 0, or one above priority_levels, means the default level.
   uint64_t level = default_level_;
   if (default_level_ != 0 && request->priority != 0 && request->priority <= levels_limit()) {
@@ -70,9 +71,24 @@ absl::Status DynamicBatcher::Enqueue(std::unique_ptr<InferenceRequest>& request,
     timeout_ns = SaturatingMul(request->timeout_us, kNsPerUs);
   }
   const uint64_t deadline_ns = timeout_ns == 0 ? 0 : SaturatingAdd(now_ns, timeout_ns);
+  const Entry* head = Head();
+  // An owner waits at most until the head's queue delay ends (NextDecisionNs), and the arrival
+  // does not move that time earlier: a new head arrived later than the one it displaces.
+  const bool decides_sooner =
+      head == nullptr || !batching_ || max_delay_ns_ == 0 ||
+      queued_rows_ + request->batch_size >= full_rows_ ||
+      (deadline_ns != 0 && deadline_ns < SaturatingAdd(head->enqueue_ns, max_delay_ns_));
+  queued_rows_ += request->batch_size;
   queue.push_back(Entry{std::move(request), now_ns, deadline_ns});
   ++size_;
-  return absl::OkStatus();
+  return decides_sooner;
+}
+
+const DynamicBatcher::Entry* DynamicBatcher::Head() const {
+  for (const auto& [level, queue] : levels_) {
+    if (!queue.empty()) return &queue.front();
+  }
+  return delayed_.empty() ? nullptr : &delayed_.front();
 }
 
 std::vector<std::unique_ptr<InferenceRequest>> DynamicBatcher::TakeExpired(uint64_t now_ns) {
@@ -88,6 +104,7 @@ std::vector<std::unique_ptr<InferenceRequest>> DynamicBatcher::TakeExpired(uint6
         it->deadline_ns = 0;
         delayed_.push_back(std::move(*it));
       } else {
+        queued_rows_ -= it->request->batch_size;
         expired.push_back(std::move(it->request));
         --size_;
       }
@@ -147,6 +164,7 @@ Batch DynamicBatcher::TakeBatch(uint64_t now_ns) {
     const Entry& entry = (*members[count].first)[members[count].second];
     if (count > 0 && taken + entry.request->batch_size > target) break;
     taken += entry.request->batch_size;
+    queued_rows_ -= entry.request->batch_size;
     batch.push_back(std::move((*members[count].first)[members[count].second].request));
     ++count;
   }
@@ -166,14 +184,7 @@ std::optional<uint64_t> DynamicBatcher::NextDecisionNs() const {
       if (entry.deadline_ns != 0) consider(entry.deadline_ns);
     }
   }
-  const Entry* head = nullptr;
-  for (const auto& [level, queue] : levels_) {
-    if (!queue.empty()) {
-      head = &queue.front();
-      break;
-    }
-  }
-  if (head == nullptr && !delayed_.empty()) head = &delayed_.front();
+  const Entry* head = Head();
   if (head != nullptr && batching_) consider(SaturatingAdd(head->enqueue_ns, max_delay_ns_));
   return next;
 }

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "inference/model_config.pb.h"
 #include "server/core/inference_request.h"
 
@@ -42,8 +43,12 @@ class DynamicBatcher {
   // Reads the config's max_batch_size and dynamic_batching; `config` is only read here.
   DynamicBatcher(const inference::ModelConfig& config, CanBatch can_batch);
 
-  // Queues the request (arrived at `now_ns`); on error the request stays with the caller.
-  absl::Status Enqueue(std::unique_ptr<InferenceRequest>& request, uint64_t now_ns);
+  // Queues the request (arrived at `now_ns`); on error the request stays with the caller. On
+  // success, returns whether the arrival may let TakeBatch or TakeExpired decide before the
+  // NextDecisionNs() of just before it: the queue was empty, there is no queue delay, the queued
+  // requests may now fill a batch, or the request's timeout ends before the head's queue delay.
+  // When false, an owner waiting until that time need not be woken for it.
+  absl::StatusOr<bool> Enqueue(std::unique_ptr<InferenceRequest>& request, uint64_t now_ns);
 
   // Removes and returns the requests whose queue timeout (REJECT) passed by `now_ns`; those with
   // action DELAY are moved behind every priority level instead.
@@ -73,6 +78,8 @@ class DynamicBatcher {
   };
 
   Policy PolicyFor(uint64_t level) const;
+  // The request that starts the next batch; null when nothing waits.
+  const Entry* Head() const;
   // Queues in service order: levels 1..n, then the delayed queue.
   std::vector<std::deque<Entry>*> QueuesInOrder();
   int64_t BatchSizeToTake(int64_t available, uint64_t oldest_wait_ns) const;
@@ -92,6 +99,9 @@ class DynamicBatcher {
   std::map<uint64_t, std::deque<Entry>> levels_;
   std::deque<Entry> delayed_;
   size_t size_ = 0;
+  int64_t queued_rows_ = 0;  // the queued requests' batch sizes added up
+  // A batch runs before its queue delay once it holds this many rows.
+  int64_t full_rows_ = 0;
 };
 
 }  // namespace sonic::server

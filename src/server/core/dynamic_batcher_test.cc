@@ -114,8 +114,8 @@ TEST(DynamicBatcherTest, QueueFullIsUnavailableAndKeepsTheRequest) {
   Add(batcher, Request("a"), 0);
   Add(batcher, Request("b"), 0);
   auto third = Request("c");
-  absl::Status status = batcher.Enqueue(third, 0);
-  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
+  absl::StatusOr<bool> status = batcher.Enqueue(third, 0);
+  EXPECT_EQ(status.status().code(), absl::StatusCode::kUnavailable);
   ASSERT_NE(third, nullptr) << "a refused request stays with the caller";
   EXPECT_EQ(third->id, "c");
 }
@@ -164,6 +164,39 @@ TEST(DynamicBatcherTest, TimeoutRejectOrDelay) {
   EXPECT_TRUE(delay.TakeExpired(20 * kUs).empty()) << "DELAY keeps the request";
   EXPECT_EQ(Ids(delay.TakeBatch(20 * kUs)), (Ids_{"other"})) << "the delayed one goes last";
   EXPECT_EQ(Ids(delay.TakeBatch(20 * kUs)), (Ids_{"late"}));
+}
+
+// Enqueue's answer: whether an owner waiting until the NextDecisionNs() of before the arrival
+// must look again.
+bool DecidesSooner(DynamicBatcher& batcher, std::unique_ptr<InferenceRequest> request,
+                   uint64_t now) {
+  absl::StatusOr<bool> decides_sooner = batcher.Enqueue(request, now);
+  EXPECT_TRUE(decides_sooner.ok()) << decides_sooner.status();
+  return decides_sooner.value_or(true);
+}
+
+TEST(DynamicBatcherTest, OnlyArrivalsThatMayRunABatchSoonerAskForALook) {
+  DynamicBatcher batcher(
+      Config("dynamic_batching { preferred_batch_size: [ 2, 4 ] max_queue_delay_microseconds: 100 "
+             "default_queue_policy { allow_timeout_override: true } }"),
+      SameWidth);
+  EXPECT_TRUE(DecidesSooner(batcher, Request("a"), 0)) << "the first starts the delay";
+  EXPECT_FALSE(DecidesSooner(batcher, Request("b"), 10 * kUs)) << "2 of 4 rows: still waits";
+  EXPECT_FALSE(DecidesSooner(batcher, Request("c", 1, 4, 0, 100), 20 * kUs))
+      << "its timeout ends after the head's delay";
+  EXPECT_TRUE(DecidesSooner(batcher, Request("d", 1, 4, 0, 50), 30 * kUs))
+      << "its timeout ends before the head's delay";
+  EXPECT_TRUE(batcher.TakeExpired(79 * kUs).empty());
+  EXPECT_EQ(Ids(batcher.TakeBatch(40 * kUs)), (Ids_{"a", "b", "c", "d"}));
+  EXPECT_TRUE(DecidesSooner(batcher, Request("e", 3), 50 * kUs)) << "the queue was empty";
+  EXPECT_TRUE(DecidesSooner(batcher, Request("f"), 60 * kUs)) << "4 rows fill a batch";
+
+  DynamicBatcher unbatched(Config(""), SameWidth);
+  EXPECT_TRUE(DecidesSooner(unbatched, Request("a"), 0));
+  EXPECT_TRUE(DecidesSooner(unbatched, Request("b"), 0)) << "every request runs at once";
+  DynamicBatcher no_delay(Config("dynamic_batching {}"), SameWidth);
+  EXPECT_TRUE(DecidesSooner(no_delay, Request("a"), 0));
+  EXPECT_TRUE(DecidesSooner(no_delay, Request("b"), 0)) << "nothing waits for a delay";
 }
 
 TEST(DynamicBatcherTest, HugeRequestTimeoutNeverWrapsIntoThePast) {

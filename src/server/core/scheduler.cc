@@ -99,12 +99,13 @@ void Scheduler::Enqueue(std::unique_ptr<InferenceRequest> request) {
         if (request->trace) request->trace->Record(kTraceQueueStart, now_ns);
         run_here = ClaimForCaller();
         if (!run_here) {
-          admitted = batcher_.Enqueue(request, now_ns);
-          if (admitted.ok()) {
-            changed_.Signal();
+          absl::StatusOr<bool> decides_sooner = batcher_.Enqueue(request, now_ns);
+          if (decides_sooner.ok()) {
+            // A worker waiting for a batch to fill sleeps on until it is full or its delay ends.
+            if (*decides_sooner) changed_.Signal();
             return;
           }
-          admitted = admission_.QueueSizeRefusal(std::move(admitted));
+          admitted = admission_.QueueSizeRefusal(decides_sooner.status());
         }
       }
     }

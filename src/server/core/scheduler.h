@@ -78,7 +78,8 @@ class Scheduler {
   size_t pending() const;
 
   // How often a worker woke up and found neither a batch nor an expired request nor a stop
-  // (each arrival wakes one idle worker, not all of them; this stays small).
+  // (an arrival wakes at most one idle worker, and none while a batch waits to fill; this stays
+  // small).
   uint64_t idle_wakeups() const;
 
   // The admission limit, the expected queue time of a request arriving now, and the refusals.
@@ -118,8 +119,9 @@ class Scheduler {
   const bool preserve_ordering_;
   ResponseOrder response_order_;
   mutable absl::Mutex mutex_;
-  // Signalled once per arrival (one idle worker takes it), once more by a worker that leaves
-  // requests behind when it takes a batch, and to all at stop.
+  // Signalled once per arrival that may let a batch run sooner (one idle worker takes it; an
+  // arrival that only adds to a batch still waiting for its delay wakes none), once more by a
+  // worker that leaves requests behind when it takes a batch, and to all at stop.
   absl::CondVar changed_;
   DynamicBatcher batcher_ ABSL_GUARDED_BY(mutex_);
   QueueTimeAdmission admission_ ABSL_GUARDED_BY(mutex_);

@@ -478,6 +478,23 @@ TEST_F(SchedulerTest, EachArrivalWakesOneIdleWorkerNotAll) {
   EXPECT_LT(echo.scheduler().idle_wakeups(), static_cast<uint64_t>(kRequests));
 }
 
+TEST_F(SchedulerTest, ArrivalsThatOnlyAddToAWaitingBatchWakeNoWorker) {
+  constexpr int kBatch = 8;
+  ConfiguredScheduler echo(
+      "dynamic_batching { preferred_batch_size: 8 max_queue_delay_microseconds: 60000000 }");
+  std::vector<std::promise<absl::StatusOr<InferenceResponse>>> done(kBatch);
+  for (int i = 0; i < kBatch; ++i) {
+    echo.scheduler().Enqueue(MakeRequest(1, i, &done[i]));
+    // Lets a woken worker look and wait again before the next arrival.
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  for (auto& d : done) ASSERT_TRUE(d.get_future().get().ok());
+  EXPECT_EQ(echo.Stats().execution_count(), 1u);
+  // The first arrival starts the delay; only the eighth fills the batch. Waking the worker per
+  // arrival would leave about kBatch - 1 idle wakeups.
+  EXPECT_LE(echo.scheduler().idle_wakeups(), 2u);
+}
+
 int SchedulerTest::RunOnTheCallersThread(ConfiguredScheduler& echo, int count) {
   int here = 0;
   for (int i = 0; i < count; ++i) {
