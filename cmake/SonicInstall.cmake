@@ -9,6 +9,8 @@
 # CPack's Debian packages, one per component (`cpack -G DEB` in the build folder):
 #   libsonic     the shared runtime library both others need (generated protocol code);
 #   sonic-server the server, the `sonic` tool, the backend and direct-inference plugins;
+#   sonic-server-python-backends  the onnxruntime, tensorflow and python backend plugins, which
+#                run on a Python environment the site provides (SONIC_PYTHON_HOME);
 #   libsonic-client-dev  headers, the client-side libraries and the CMake package.
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
@@ -52,6 +54,23 @@ if(TARGET sonic_backend_fil)
 endif()
 install(TARGETS ${plugins} LIBRARY DESTINATION ${SONIC_INSTALL_LIBDIR} COMPONENT server)
 
+# The backends on a Python environment: onnxruntime and python on the embedded CPython (Debian's
+# libpython3.11), tensorflow on the tensorflow-cpu wheel's library. The python backend's modules
+# go to lib/sonic_python_backend/, where the plugin looks for them (beside its file). The
+# environment itself is the site's (SONIC_PYTHON_HOME; an installed plugin has no default), made
+# from share/sonic/requirements.txt.
+set(python_plugins sonic_backend_onnxruntime sonic_backend_python)
+if(TARGET sonic_backend_tensorflow)
+  list(APPEND python_plugins sonic_backend_tensorflow)
+endif()
+install(TARGETS ${python_plugins} LIBRARY DESTINATION ${SONIC_INSTALL_LIBDIR}
+  COMPONENT python-backends)
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/src/backends/python/python/
+  DESTINATION ${SONIC_INSTALL_LIBDIR}/sonic_python_backend COMPONENT python-backends
+  FILES_MATCHING PATTERN "*.py" PATTERN "__pycache__" EXCLUDE)
+install(FILES ${PROJECT_SOURCE_DIR}/scripts/requirements.txt
+  DESTINATION ${CMAKE_INSTALL_DATADIR}/sonic COMPONENT python-backends)
+
 set(CPACK_PACKAGE_NAME sonic)
 set(CPACK_PACKAGE_VENDOR "SONIC")
 set(CPACK_PACKAGE_CONTACT "SONIC developers <sonic@localhost>")
@@ -59,7 +78,7 @@ set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
   "Inference as a service for scientific event processing (a drop-in for NVIDIA Triton)")
 set(CPACK_GENERATOR DEB)
 set(CPACK_DEB_COMPONENT_INSTALL ON)
-set(CPACK_COMPONENTS_ALL runtime server client-dev)
+set(CPACK_COMPONENTS_ALL runtime server python-backends client-dev)
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_STRIP_FILES ON)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
@@ -72,6 +91,12 @@ set(CPACK_DEBIAN_SERVER_PACKAGE_NAME sonic-server)
 set(CPACK_DEBIAN_CLIENT-DEV_PACKAGE_NAME libsonic-client-dev)
 set(CPACK_COMPONENT_SERVER_DEPENDS runtime)
 set(CPACK_COMPONENT_CLIENT-DEV_DEPENDS runtime)
+# Apart from sonic-server so that a site serving only LibTorch or tree models installs neither
+# libpython3.11 nor the Python environment (over a gigabyte of wheels). python3-venv makes that
+# environment (README: "The Python backends").
+set(CPACK_DEBIAN_PYTHON-BACKENDS_PACKAGE_NAME sonic-server-python-backends)
+set(CPACK_COMPONENT_PYTHON-BACKENDS_DEPENDS server)
+set(CPACK_DEBIAN_PYTHON-BACKENDS_PACKAGE_RECOMMENDS "python3-venv")
 # The static client-side libraries are linked against these at the user's build.
 set(CPACK_DEBIAN_CLIENT-DEV_PACKAGE_DEPENDS
   "libabsl-dev, libgrpc++-dev, libprotobuf-dev, protobuf-compiler-grpc, libyaml-cpp-dev, libtbb-dev")

@@ -13,11 +13,11 @@ output [ { name: "OUTPUT0" data_type: TYPE_FP32 dims: [ -1 ] } ]
 CONFIG
 }
 
-# start_server BINARY REPOSITORY LOG: starts the server on free ports (127.0.0.1); sets
+# start_server BINARY REPOSITORY LOG [FLAGS...]: starts the server on free ports (127.0.0.1); sets
 # SERVER_PID and SERVER_ADDRESS once it listens. Fails after 60 s.
 start_server() {
   "$1" --model-repository "$2" --grpc-address 127.0.0.1 --grpc-port 0 --metrics-port 0 \
-    --http-port 0 > "$3.out" 2> "$3" &
+    --http-port 0 "${@:4}" > "$3.out" 2> "$3" &
   SERVER_PID=$!
   local port=""
   for _ in $(seq 600); do
@@ -54,4 +54,30 @@ build_and_run_consumer() {
     { cat "$build.configure.log" >&2; return 1; }
   cmake --build "$build" > "$build.build.log" 2>&1 || { cat "$build.build.log" >&2; return 1; }
   "$build/sonic_consumer" "$SERVER_ADDRESS" "$model"
+}
+
+# check_python_backends BINARY WORK_DIR PYTHON_HOME [--tensorflow]: the backends that run on a
+# Python environment, as installed. Without SONIC_PYTHON_HOME the installed plugins have no
+# environment (they never fall back to the build's): their models are unavailable with a reason
+# naming SONIC_PYTHON_HOME. With it (PYTHON_HOME, a virtual environment of
+# scripts/requirements.txt), an ONNX model, a model.py model and, with --tensorflow, a TensorFlow
+# GraphDef are served and answer correctly through the stock tritonclient.
+check_python_backends() {
+  local binary=$1 work=$2 python_home=$3 models=(onnx_double py_add_sub)
+  local python=$python_home/bin/python check
+  check=$(dirname "${BASH_SOURCE[0]}")/python_backends.py
+  if [[ "${4:-}" == --tensorflow ]]; then models+=(tf_double); fi
+  "$python" "$check" write "$work/python_repository" "${4:-}"
+  unset SONIC_PYTHON_HOME
+  start_server "$binary" "$work/python_repository" "$work/no_python_home.log" --exit-on-error=false
+  "$python" "$check" unavailable "$SERVER_ADDRESS" SONIC_PYTHON_HOME "${models[@]}" ||
+    { cat "$work/no_python_home.log" >&2; return 1; }
+  stop_server
+  # LeakSanitizer (sanitized builds) is off for this server: the embedded interpreter is never
+  # finalized, so its allocations would be reported as leaks.
+  SONIC_PYTHON_HOME=$python_home ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+    start_server "$binary" "$work/python_repository" "$work/python_home.log"
+  "$python" "$check" serve "$SERVER_ADDRESS" "${models[@]}" ||
+    { cat "$work/python_home.log" >&2; return 1; }
+  stop_server
 }

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # install_test.sh BUILD_DIR: `cmake --install` into a fresh prefix, then use the installed tree
 # as a user would: the server starts and serves from there, the `sonic` tool links no LibTorch
-# and finds its direct-inference plugin there, and a project outside this tree builds against
-# the CMake package (find_package(Sonic)) and runs a job through the installed server.
+# and finds its direct-inference plugin there, the Python-hosted backends (onnxruntime, python)
+# serve from there on the environment SONIC_PYTHON_HOME names and on none other, and a project
+# outside this tree builds against the CMake package (find_package(Sonic)) and runs a job through
+# the installed server.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "$1" && pwd)
@@ -14,7 +16,10 @@ source "$here/install_lib.sh"
 prefix=$work/prefix
 cmake --install "$build" --prefix "$prefix" > "$work/install.log"
 for file in bin/sonic-server bin/sonic lib/libsonic_proto.so lib/libsonic_demo_direct.so \
-    lib/libsonic_client.a include/sonic/client/triton_client.h lib/cmake/Sonic/SonicConfig.cmake; do
+    lib/libsonic_client.a include/sonic/client/triton_client.h lib/cmake/Sonic/SonicConfig.cmake \
+    lib/libsonic_backend_onnxruntime.so lib/libsonic_backend_python.so \
+    lib/sonic_python_backend/triton_python_backend_utils.py \
+    lib/sonic_python_backend/sonic_python_runtime.py share/sonic/requirements.txt; do
   [[ -e "$prefix/$file" ]] || { echo "not installed: $file" >&2; exit 1; }
 done
 
@@ -41,4 +46,6 @@ write_identity_repository "$work/repository"
 start_server "$prefix/bin/sonic-server" "$work/repository" "$work/server.log"
 build_and_run_consumer "$here/consumer" "$work/consumer" "$work/repository/identity_fp32" -DCMAKE_PREFIX_PATH="$prefix"
 stop_server
-echo "install test: the installed tree serves, and a find_package(Sonic) project runs against it"
+check_python_backends "$prefix/bin/sonic-server" "$work" "$here/../../.venv"
+echo "install test: the installed tree serves (the Python backends on SONIC_PYTHON_HOME), and a" \
+  "find_package(Sonic) project runs against it"

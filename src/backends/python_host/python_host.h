@@ -37,14 +37,15 @@ namespace sonic::backends::python_host {
 struct HostOptions {
   // The Python environment (a virtual environment made with Python 3.11, e.g. the project's
   // .venv from scripts/bootstrap.sh) whose site-packages the interpreter imports from. Empty (the
-  // default): the SONIC_PYTHON_HOME environment variable, else the build's default (the source
-  // tree's .venv, CMake cache variable SONIC_VENV).
+  // default): DefaultPythonEnvironment (python_environment.h): SONIC_PYTHON_HOME, else, for a
+  // plugin or program inside the build folder, the build's default (the source tree's .venv).
   std::filesystem::path python_home;
 };
 
 // The environment EnsureStarted would use for `options`, and where that choice came from (for
 // messages). FAILED_PRECONDITION, naming the path, its origin and how to fix it, when it is not
-// a Python environment of this interpreter's version (no lib/python3.11/site-packages).
+// a Python environment of this interpreter's version (no lib/python3.11/site-packages), or when
+// there is none (an installed plugin without SONIC_PYTHON_HOME).
 struct PythonHome {
   std::filesystem::path path;
   std::string origin;  // "HostOptions", "SONIC_PYTHON_HOME" or "the build's default"

@@ -1,11 +1,13 @@
 #include "backends/python_host/python_host.h"
 
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "gmock/gmock.h"
+#include "backends/python_host/python_environment.h"
 #include "gtest/gtest.h"
 
 // The interpreter is never finalized (python_host.h): its allocations are not leaks.
@@ -87,6 +89,43 @@ TEST(PythonHomeTest, MissingEnvironmentIsAClearError) {
   EXPECT_EQ(home.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(home.status().message()), HasSubstr("/nonexistent/venv"));
   EXPECT_THAT(std::string(home.status().message()), HasSubstr("SONIC_PYTHON_HOME"));
+}
+
+TEST(PythonEnvironmentTest, SonicPythonHomeComesFirst) {
+  const char* saved = std::getenv("SONIC_PYTHON_HOME");
+  const std::string previous = saved == nullptr ? "" : saved;
+  setenv("SONIC_PYTHON_HOME", "/opt/site/venv", 1);
+  absl::StatusOr<PythonEnvironment> environment =
+      DefaultPythonEnvironment(reinterpret_cast<const void*>(&DefaultPythonEnvironment));
+  if (saved == nullptr) {
+    unsetenv("SONIC_PYTHON_HOME");
+  } else {
+    setenv("SONIC_PYTHON_HOME", previous.c_str(), 1);
+  }
+  ASSERT_TRUE(environment.ok()) << environment.status();
+  EXPECT_EQ(environment->path, "/opt/site/venv");
+  EXPECT_EQ(environment->origin, "SONIC_PYTHON_HOME");
+}
+
+TEST(PythonEnvironmentTest, CodeInsideTheBuildFolderGetsTheBuildsDefault) {
+  if (const char* env = std::getenv("SONIC_PYTHON_HOME"); env != nullptr && *env != '\0') {
+    GTEST_SKIP() << "SONIC_PYTHON_HOME is set for this run";
+  }
+  // This test program lies in the build folder.
+  absl::StatusOr<PythonEnvironment> environment =
+      DefaultPythonEnvironment(reinterpret_cast<const void*>(&DefaultPythonEnvironment));
+  ASSERT_TRUE(environment.ok()) << environment.status();
+  EXPECT_EQ(environment->origin, "the build's default");
+}
+
+TEST(PythonEnvironmentTest, InsideComparesWholeComponents) {
+  EXPECT_TRUE(IsInside("/a/build/lib/libx.so", "/a/build"));
+  EXPECT_TRUE(IsInside("/a/build/lib/libx.so", "/a/build/"));
+  EXPECT_TRUE(IsInside("/a/build/../build/lib/libx.so", "/a/build"));
+  EXPECT_FALSE(IsInside("/a/build-other/lib/libx.so", "/a/build"));
+  EXPECT_FALSE(IsInside("/usr/lib/libx.so", "/a/build"));
+  EXPECT_FALSE(IsInside("/a/build", "/a/build"));
+  EXPECT_FALSE(IsInside("/a/build/lib/libx.so", ""));
 }
 
 TEST_F(PythonHostTest, WrapsInputsWithoutCopying) {

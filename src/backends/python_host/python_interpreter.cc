@@ -8,15 +8,13 @@
 #include <cstdlib>
 #include <mutex>
 #include <system_error>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
+#include "backends/python_host/python_environment.h"
 #include "backends/python_host/python_host.h"
-
-#ifndef SONIC_DEFAULT_PYTHON_HOME
-#error "SONIC_DEFAULT_PYTHON_HOME must be defined by the build"
-#endif
 
 namespace sonic::backends::python_host {
 namespace {
@@ -94,10 +92,12 @@ absl::StatusOr<PythonHome> ResolvePythonHome(const HostOptions& options) {
   PythonHome home;
   if (!options.python_home.empty()) {
     home = {options.python_home, "HostOptions"};
-  } else if (const char* env = std::getenv("SONIC_PYTHON_HOME"); env != nullptr && *env != '\0') {
-    home = {env, "SONIC_PYTHON_HOME"};
   } else {
-    home = {SONIC_DEFAULT_PYTHON_HOME, "the build's default"};
+    // This copy of the library lives in the plugin (or program) that linked it.
+    absl::StatusOr<PythonEnvironment> environment =
+        DefaultPythonEnvironment(reinterpret_cast<const void*>(&ResolvePythonHome));
+    if (!environment.ok()) return environment.status();
+    home = {std::move(environment->path), std::move(environment->origin)};
   }
   std::error_code error;
   if (!std::filesystem::is_directory(home.path / kSitePackages, error)) {

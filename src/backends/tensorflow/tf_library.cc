@@ -2,10 +2,13 @@
 
 #include <dlfcn.h>
 
+#include <filesystem>
 #include <mutex>
+#include <system_error>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "backends/python_host/python_environment.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define SONIC_TF_SANITIZED 1
@@ -51,11 +54,30 @@ absl::StatusOr<const TfApi*> LoadTfApi() {
   static std::mutex mutex;
   static absl::StatusOr<const TfApi*>* loaded = nullptr;  // Never freed, as the library.
   std::lock_guard<std::mutex> lock(mutex);
-  if (loaded == nullptr)
-    loaded = new absl::StatusOr<const TfApi*>(OpenTfLibrary(DefaultTfLibrary()));
+  if (loaded == nullptr) {
+    absl::StatusOr<std::string> library = TfLibraryPath();
+    loaded = new absl::StatusOr<const TfApi*>(library.ok() ? OpenTfLibrary(*library)
+                                                           : library.status());
+  }
   return *loaded;
 }
 
-const char* DefaultTfLibrary() { return SONIC_TENSORFLOW_LIBRARY; }
+absl::StatusOr<std::string> TfLibraryPath() {
+  absl::StatusOr<python_host::PythonEnvironment> environment =
+      python_host::DefaultPythonEnvironment(reinterpret_cast<const void*>(&TfLibraryPath));
+  if (!environment.ok()) {
+    return absl::Status(environment.status().code(),
+                        absl::StrCat("tensorflow backend: ", environment.status().message()));
+  }
+  const std::filesystem::path library = environment->path / SONIC_TENSORFLOW_LIBRARY_IN_ENV;
+  std::error_code error;
+  if (!std::filesystem::exists(library, error)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "tensorflow backend: no TensorFlow library at ", library.string(), " (environment from ",
+        environment->origin, "): set SONIC_PYTHON_HOME to a virtual environment holding the "
+        "tensorflow-cpu wheel the plugin was built against (scripts/requirements.txt)"));
+  }
+  return library.string();
+}
 
 }  // namespace sonic::backends::tensorflow

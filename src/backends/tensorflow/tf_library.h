@@ -42,11 +42,14 @@ struct TfApi {
 // a function is missing, or the process is sanitized. Thread-safe.
 absl::StatusOr<const TfApi*> OpenTfLibrary(const std::string& library);
 
-// OpenTfLibrary of the library found at configure time (in the project's virtual environment),
-// once per process: later calls return the same table or the same error. Thread-safe.
+// OpenTfLibrary of TfLibraryPath(), once per process: later calls return the same table or the
+// same error. Thread-safe.
 absl::StatusOr<const TfApi*> LoadTfApi();
 
-// That library's path.
-const char* DefaultTfLibrary();
+// The tensorflow-cpu wheel's libtensorflow_cc.so.2 in the plugin's Python environment
+// (python_host/python_environment.h: SONIC_PYTHON_HOME, or in the build folder the project's
+// .venv), at the place the wheel the plugin was compiled against keeps it. FAILED_PRECONDITION,
+// naming SONIC_PYTHON_HOME, when there is no environment or the library is not there.
+absl::StatusOr<std::string> TfLibraryPath();
 
 }  // namespace sonic::backends::tensorflow
