@@ -53,6 +53,11 @@ if(TARGET sonic_backend_fil)
   list(APPEND plugins sonic_backend_fil)
 endif()
 install(TARGETS ${plugins} LIBRARY DESTINATION ${SONIC_INSTALL_LIBDIR} COMPONENT server)
+if(TARGET sonic_demo_models)
+  # `sonic models generate --onnx/--tensorflow` runs it (<prefix>/share/sonic/, found from lib/).
+  install(FILES ${PROJECT_SOURCE_DIR}/src/demonstrator/models/export_models.py
+    DESTINATION ${CMAKE_INSTALL_DATADIR}/sonic COMPONENT server)
+endif()
 
 # The backends on a Python environment: onnxruntime and python on the embedded CPython (Debian's
 # libpython3.11), tensorflow on the tensorflow-cpu wheel's library. The python backend's modules

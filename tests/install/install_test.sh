@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # install_test.sh BUILD_DIR: `cmake --install` into a fresh prefix, then use the installed tree
 # as a user would: the server starts and serves from there, the `sonic` tool links no LibTorch
-# and finds its direct-inference plugin there, the Python-hosted backends (onnxruntime, python)
-# serve from there on the environment SONIC_PYTHON_HOME names and on none other, and a project
-# outside this tree builds against the CMake package (find_package(Sonic)) and runs a job through
-# the installed server.
+# and finds its direct-inference plugin and the installed ONNX exporter there, the Python-hosted
+# backends (onnxruntime, python) serve from there on the environment SONIC_PYTHON_HOME names and
+# on none other, and a project outside this tree builds against the CMake package
+# (find_package(Sonic)) and runs a job through the installed server.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "$1" && pwd)
@@ -35,11 +35,23 @@ if ldd "$prefix/bin/sonic" | grep -E "libtorch|libc10|$build"; then
   exit 1
 fi
 
-# The direct-inference plugin loads from the prefix: the model generator runs through it.
+# The direct-inference plugin loads from the prefix: the model generator runs through it. Its
+# ONNX exporter is the installed one, run by the Python of SONIC_PYTHON_HOME; without it (an
+# installed plugin has no default environment) the ONNX models are skipped, saying so.
 if [[ -e "$prefix/lib/libsonic_backend_pytorch.so" ]]; then
-  "$prefix/bin/sonic" models generate --out "$work/models" > "$work/generate.log"
+  env -u SONIC_PYTHON_HOME "$prefix/bin/sonic" models generate --out "$work/models" \
+    --formats torchscript,onnx > "$work/generate.log" 2>&1
   [[ -s "$work/models/particlenet_ragged/1/model.pt" ]] ||
     { echo "sonic models generate wrote no model" >&2; cat "$work/generate.log" >&2; exit 1; }
+  grep -q "skipped: .*SONIC_PYTHON_HOME" "$work/generate.log" ||
+    { echo "no Python environment, yet ONNX was not skipped" >&2; cat "$work/generate.log" >&2; exit 1; }
+  SONIC_PYTHON_HOME=$here/../../.venv "$prefix/bin/sonic" models generate \
+    --out "$work/onnx_models" --formats torchscript,onnx > "$work/generate_onnx.log" 2>&1
+  if ! ls "$work/onnx_models"/*/1/model.onnx > /dev/null 2>&1; then
+    echo "sonic models generate wrote no ONNX model with SONIC_PYTHON_HOME" >&2
+    cat "$work/generate_onnx.log" >&2
+    exit 1
+  fi
 fi
 
 write_identity_repository "$work/repository"

@@ -1,5 +1,6 @@
 #include "demonstrator/models/model_export.h"
 
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -13,14 +14,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "backends/python_host/python_environment.h"
 #include "nlohmann/json.hpp"
 #include "sonic/common/status.h"
 
-#ifndef SONIC_DEMO_PYTHON_HOME
-#error "SONIC_DEMO_PYTHON_HOME must be defined by the build"
-#endif
-#ifndef SONIC_DEMO_EXPORTER
-#error "SONIC_DEMO_EXPORTER must be defined by the build"
+#if !defined(SONIC_DEMO_EXPORTER) || !defined(SONIC_BUILD_DIR)
+#error "SONIC_DEMO_EXPORTER and SONIC_BUILD_DIR must be defined by the build"
 #endif
 
 extern char** environ;
@@ -39,14 +38,29 @@ std::string Tail(const std::string& text, size_t bytes = 2000) {
   return text.size() <= bytes ? text : text.substr(text.size() - bytes);
 }
 
-// The interpreter and where it came from, for messages.
-std::pair<std::filesystem::path, std::string> Python(const ExportRequest& request) {
-  if (!request.python.empty()) return {request.python, "as asked"};
-  if (const char* home = std::getenv("SONIC_PYTHON_HOME"); home != nullptr && *home != '\0') {
-    return {std::filesystem::path(home) / "bin" / "python", "from SONIC_PYTHON_HOME"};
+// The interpreter and where it came from, for messages; the error says why there is none.
+absl::StatusOr<std::pair<std::filesystem::path, std::string>> Python(
+    const ExportRequest& request) {
+  if (!request.python.empty()) return std::pair{request.python, std::string("as asked")};
+  absl::StatusOr<backends::python_host::PythonEnvironment> environment =
+      backends::python_host::DefaultPythonEnvironment(reinterpret_cast<const void*>(&RunExporter));
+  if (!environment.ok()) return environment.status();
+  return std::pair{environment->path / "bin" / "python", "from " + environment->origin};
+}
+
+// The exporter: the source tree's for code inside the build folder, else the installed copy,
+// <prefix>/share/sonic/export_models.py beside <prefix>/lib holding this code's library.
+std::filesystem::path Exporter(const ExportRequest& request) {
+  if (!request.exporter.empty()) return request.exporter;
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<const void*>(&RunExporter), &info) == 0 || info.dli_fname == nullptr) {
+    return SONIC_DEMO_EXPORTER;
   }
-  return {std::filesystem::path(SONIC_DEMO_PYTHON_HOME) / "bin" / "python",
-          "the build's virtual environment"};
+  const std::filesystem::path module = info.dli_fname;
+  if (!module.is_absolute() || backends::python_host::IsInside(module, SONIC_BUILD_DIR)) {
+    return SONIC_DEMO_EXPORTER;
+  }
+  return module.parent_path().parent_path() / "share" / "sonic" / "export_models.py";
 }
 
 // Runs argv with stdout and stderr into `log`; returns its exit status (128 + signal).
@@ -99,12 +113,15 @@ absl::Status WriteWeights(const backends::pytorch::TorchScriptModule& module,
 
 absl::StatusOr<ExportResult> RunExporter(const ExportRequest& request) {
   ExportResult result;
-  const auto [python, origin] = Python(request);
-  const std::filesystem::path exporter =
-      request.exporter.empty() ? std::filesystem::path(SONIC_DEMO_EXPORTER) : request.exporter;
+  absl::StatusOr<std::pair<std::filesystem::path, std::string>> found = Python(request);
+  const auto [python, origin] =
+      found.ok() ? *found : std::pair<std::filesystem::path, std::string>{};
+  const std::filesystem::path exporter = Exporter(request);
   std::string missing;
   std::error_code error;
-  if (!std::filesystem::exists(python, error)) {
+  if (!found.ok()) {
+    missing = std::string(found.status().message());
+  } else if (!std::filesystem::exists(python, error)) {
     missing = absl::StrCat("no Python interpreter at ", python.string(), " (", origin,
                            "); run scripts/bootstrap.sh, or set SONIC_PYTHON_HOME to the project's "
                            "virtual environment");

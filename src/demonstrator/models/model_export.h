@@ -22,8 +22,12 @@ absl::Status WriteWeights(const backends::pytorch::TorchScriptModule& module,
                           const std::filesystem::path& directory, const std::string& set);
 
 struct ExportRequest {
-  std::filesystem::path python;      // empty: SONIC_PYTHON_HOME's, else the build's .venv's
-  std::filesystem::path exporter;    // empty: the build's export_models.py
+  // Empty: bin/python of DefaultPythonEnvironment (backends/python_host/python_environment.h):
+  // SONIC_PYTHON_HOME's, else inside the build folder the build's .venv's; none when installed.
+  std::filesystem::path python;
+  // Empty: inside the build folder the source tree's export_models.py, else the installed one
+  // (<prefix>/share/sonic/, <prefix>/lib holding this code's library).
+  std::filesystem::path exporter;
   std::filesystem::path weights;     // WriteWeights's folder (also holds the log and the result)
   std::filesystem::path out;         // the model repository
   std::vector<std::string> formats;  // "onnx", "tensorflow"

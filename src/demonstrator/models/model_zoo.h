@@ -49,10 +49,11 @@ struct GenerateOptions {
   // Formats written besides TorchScript (always written: the others take its weights).
   bool onnx = false;
   bool tensorflow = false;
-  // The Python interpreter that writes them; empty: $SONIC_PYTHON_HOME/bin/python, else the
-  // build's virtual environment's (CMake cache variable SONIC_VENV).
+  // The Python interpreter that writes them; empty: $SONIC_PYTHON_HOME/bin/python, else, for
+  // code inside the build folder, the build's virtual environment's (ExportRequest).
   std::filesystem::path python;
-  // The exporter script; empty: the build's export_models.py.
+  // The exporter script; empty: the source tree's export_models.py inside the build folder, the
+  // installed one elsewhere (ExportRequest).
   std::filesystem::path exporter;
 };
 
