@@ -6,8 +6,8 @@
 #include <thread>
 #include <vector>
 
-#include "gmock/gmock.h"
 #include "backends/python_host/python_environment.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 // The interpreter is never finalized (python_host.h): its allocations are not leaks.

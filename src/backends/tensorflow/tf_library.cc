@@ -56,8 +56,8 @@ absl::StatusOr<const TfApi*> LoadTfApi() {
   std::lock_guard<std::mutex> lock(mutex);
   if (loaded == nullptr) {
     absl::StatusOr<std::string> library = TfLibraryPath();
-    loaded = new absl::StatusOr<const TfApi*>(library.ok() ? OpenTfLibrary(*library)
-                                                           : library.status());
+    loaded =
+        new absl::StatusOr<const TfApi*>(library.ok() ? OpenTfLibrary(*library) : library.status());
   }
   return *loaded;
 }
@@ -74,7 +74,8 @@ absl::StatusOr<std::string> TfLibraryPath() {
   if (!std::filesystem::exists(library, error)) {
     return absl::FailedPreconditionError(absl::StrCat(
         "tensorflow backend: no TensorFlow library at ", library.string(), " (environment from ",
-        environment->origin, "): set SONIC_PYTHON_HOME to a virtual environment holding the "
+        environment->origin,
+        "): set SONIC_PYTHON_HOME to a virtual environment holding the "
         "tensorflow-cpu wheel the plugin was built against (scripts/requirements.txt)"));
   }
   return library.string();

@@ -39,8 +39,7 @@ std::string Tail(const std::string& text, size_t bytes = 2000) {
 }
 
 // The interpreter and where it came from, for messages; the error says why there is none.
-absl::StatusOr<std::pair<std::filesystem::path, std::string>> Python(
-    const ExportRequest& request) {
+absl::StatusOr<std::pair<std::filesystem::path, std::string>> Python(const ExportRequest& request) {
   if (!request.python.empty()) return std::pair{request.python, std::string("as asked")};
   absl::StatusOr<backends::python_host::PythonEnvironment> environment =
       backends::python_host::DefaultPythonEnvironment(reinterpret_cast<const void*>(&RunExporter));
@@ -53,7 +52,8 @@ absl::StatusOr<std::pair<std::filesystem::path, std::string>> Python(
 std::filesystem::path Exporter(const ExportRequest& request) {
   if (!request.exporter.empty()) return request.exporter;
   Dl_info info{};
-  if (dladdr(reinterpret_cast<const void*>(&RunExporter), &info) == 0 || info.dli_fname == nullptr) {
+  if (dladdr(reinterpret_cast<const void*>(&RunExporter), &info) == 0 ||
+      info.dli_fname == nullptr) {
     return SONIC_DEMO_EXPORTER;
   }
   const std::filesystem::path module = info.dli_fname;
