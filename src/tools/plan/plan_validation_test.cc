@@ -17,7 +17,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "integration_test_util.h"
-#include "job_command.h"
+#include "plan_validation_util.h"
 #include "saturation.h"
 
 namespace sonic::tools {
@@ -52,31 +52,6 @@ parameters { key: "execute_delay_ms" value { string_value: "%d" } }
                          model.delay_ms);
 }
 
-std::string SonicBinary() {
-  const char* build_dir = std::getenv("SONIC_BUILD_DIR");
-  return (std::filesystem::path(build_dir == nullptr ? "." : build_dir) / "bin" / "sonic").string();
-}
-
-// The scan's steps from its CSV (scan_report.h's header).
-std::vector<ScanPoint> ReadScanCsv(const std::filesystem::path& csv) {
-  std::vector<ScanPoint> points;
-  std::ifstream in(csv);
-  std::string line;
-  std::getline(in, line);
-  while (std::getline(in, line)) {
-    std::vector<std::string> f = absl::StrSplit(line, ',');
-    if (f.size() < 5) continue;
-    ScanPoint p;
-    p.jobs = std::stoi(f[0]);
-    p.threads = std::stoi(f[1]);
-    p.total_throughput = std::stod(f[2]);
-    p.per_job_throughput = std::stod(f[3]);
-    p.min_job_throughput = std::stod(f[4]);
-    points.push_back(p);
-  }
-  return points;
-}
-
 class PlanValidationTest : public SharedServerTest<PlanValidationTest>,
                            public ::testing::WithParamInterface<FixedModel> {
  public:
@@ -100,14 +75,10 @@ class PlanValidationTest : public SharedServerTest<PlanValidationTest>,
     return server_->dir->path() / name;
   }
 
-  // Runs one `sonic` command to completion; its exit status (the log in the failure message).
+  // Runs one `sonic` command to completion (its log in the failure message).
   void RunSonic(std::vector<std::string> args, const std::string& log_name) {
-    args.insert(args.begin(), SonicBinary());
-    const std::filesystem::path log = Scratch(log_name);
-    absl::StatusOr<std::vector<int>> codes =
-        RunJobs({{args, log}}, absl::Now() + absl::Seconds(120));
-    ASSERT_TRUE(codes.ok()) << codes.status();
-    ASSERT_EQ(codes->front(), 0) << LogTail(log);
+    absl::Status ran = tools::RunSonic(std::move(args), Scratch(log_name));
+    ASSERT_TRUE(ran.ok()) << ran;
   }
 };
 
