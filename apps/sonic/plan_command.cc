@@ -1,6 +1,6 @@
 // `sonic plan`: a deployment plan from measured profiles, a workload and constraints (one YAML
 // file; see the README's "Planning a site"). The work is in src/tools/plan; this file maps
-// flags to options and writes the table and the YAML.
+// flags to options and writes the table, the YAML and the deployment overlay.
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -10,6 +10,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
 #include "commands.h"
+#include "plan_deploy.h"
 #include "plan_inputs.h"
 #include "plan_report.h"
 #include "planner.h"
@@ -21,6 +22,8 @@ namespace {
 struct PlanFlags {
   std::string input;
   std::string out;
+  std::string deploy;
+  std::string deploy_base = "deploy/kubernetes";
   bool simulate = false;
   tools::SimulationOptions simulation;
 };
@@ -57,6 +60,16 @@ int RunPlanCommand(const PlanFlags& flags) {
       return 1;
     }
   }
+  if (!flags.deploy.empty()) {
+    absl::Status written = tools::WriteDeployment(
+        *plan, {.base = flags.deploy_base, .out = flags.deploy, .device = inputs->constraints.device});
+    if (!written.ok()) {
+      PrintError("plan", std::string(written.message()));
+      return written.code() == absl::StatusCode::kInternal ? 1 : 2;
+    }
+    std::cout << "deployment overlay in " << flags.deploy << " (kubectl apply -k " << flags.deploy
+              << ")\n";
+  }
   return 0;
 }
 
@@ -69,6 +82,12 @@ void AddPlanCommand(CLI::App& app, int& exit_code) {
   command->add_option("input", flags->input, "plan file: profiles, workload, constraints (YAML)")
       ->required();
   command->add_option("--out", flags->out, "write the plan as YAML to this file");
+  command->add_option("--deploy", flags->deploy,
+                      "write a kustomize overlay of --deploy-base here: server replicas, "
+                      "--load-model lists and resources per server group");
+  command->add_option("--deploy-base", flags->deploy_base,
+                      "the scale-out manifests the overlay patches")
+      ->capture_default_str();
   command->add_flag("--simulate", flags->simulate,
                     "also simulate each device's queue (discrete events) and show its percentiles");
   command->add_option("--seed", flags->simulation.seed, "the simulation's random seed")

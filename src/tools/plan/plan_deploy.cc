@@ -1,0 +1,278 @@
+#include "plan_deploy.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "sonic/common/status.h"
+
+namespace sonic::tools {
+namespace {
+
+constexpr char kServer[] = "sonic-server";
+
+// The object of `kind` named sonic-server among the documents of `file`.
+absl::StatusOr<YAML::Node> FindObject(const std::filesystem::path& file, const std::string& kind) {
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(file, error)) {
+    return absl::NotFoundError(absl::StrCat("no ", file.string()));
+  }
+  std::vector<YAML::Node> documents;
+  try {
+    documents = YAML::LoadAllFromFile(file.string());
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(file.string(), ": ", e.what()));
+  }
+  for (const YAML::Node& document : documents) {
+    if (document.IsMap() && document["kind"] && document["kind"].as<std::string>() == kind &&
+        document["metadata"]["name"] && document["metadata"]["name"].as<std::string>() == kServer) {
+      return YAML::Clone(document);
+    }
+  }
+  return absl::InvalidArgumentError(absl::StrCat(file.string(), " has no ", kind, " ", kServer));
+}
+
+absl::StatusOr<YAML::Node> ServerContainer(const YAML::Node& deployment) {
+  for (YAML::Node container : deployment["spec"]["template"]["spec"]["containers"]) {
+    if (container["name"] && container["name"].as<std::string>() == kServer) return container;
+  }
+  return absl::InvalidArgumentError("the Deployment sonic-server has no container sonic-server");
+}
+
+// One group of servers that load the same models.
+struct ServerGroup {
+  std::string name;  // sonic-server, then sonic-server-g2, ...
+  int replicas = 1;
+  std::vector<std::string> models;
+};
+
+std::vector<ServerGroup> ServerGroups(const Plan& plan) {
+  std::vector<ServerGroup> groups;
+  const std::vector<DeviceGroup>& devices = plan.placement().groups;
+  for (size_t g = 0; g < devices.size(); ++g) {
+    ServerGroup group;
+    group.name = g == 0 ? kServer : absl::StrCat(kServer, "-g", g + 1);
+    group.replicas = (devices[g].count + plan.gpus_per_server - 1) / plan.gpus_per_server;
+    for (const DeviceShare& share : devices[g].shares) {
+      group.models.push_back(plan.models[share.model].model);
+    }
+    groups.push_back(group);
+  }
+  return groups;
+}
+
+// The base's args without a model control mode or models, then explicit control and the group's
+// models.
+YAML::Node ServerArgs(const YAML::Node& base_args, const ServerGroup& group) {
+  YAML::Node args(YAML::NodeType::Sequence);
+  for (const YAML::Node& arg : base_args) {
+    const std::string text = arg.as<std::string>();
+    if (absl::StartsWith(text, "--model-control-mode") || absl::StartsWith(text, "--load-model")) {
+      continue;
+    }
+    args.push_back(text);
+  }
+  args.push_back("--model-control-mode=explicit");
+  for (const std::string& model : group.models) args.push_back(absl::StrCat("--load-model=", model));
+  return args;
+}
+
+YAML::Node QuotedScalar(const std::string& text);
+
+// The container's resources: the base's, with the plan's CPU request (when the profiles measured
+// the server's CPU) and GPU limit.
+YAML::Node ServerResources(const YAML::Node& base, const Plan& plan, const std::string& device) {
+  YAML::Node resources = base ? YAML::Clone(base) : YAML::Node(YAML::NodeType::Map);
+  if (plan.server_cpu_cores > 0) {
+    const int cores = std::max(
+        1, static_cast<int>(std::ceil(plan.server_cpu_cores / plan.target_utilization - 1e-9)));
+    resources["requests"]["cpu"] = QuotedScalar(absl::StrCat(cores));
+  }
+  if (device == "gpu") {
+    resources["limits"]["nvidia.com/gpu"] = plan.gpus_per_server;
+  } else if (resources["limits"] && resources["limits"]["nvidia.com/gpu"]) {
+    resources["limits"].remove("nvidia.com/gpu");
+  }
+  return resources;
+}
+
+// Emits `node` keeping quoted scalars quoted (tag "!": Kubernetes needs "4" and "1" as strings
+// where the base wrote them so; yaml-cpp's own emitter drops the quotes).
+void Emit(YAML::Emitter& out, const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map:
+      out << YAML::BeginMap;
+      for (const auto& entry : node) {
+        out << YAML::Key;
+        Emit(out, entry.first);
+        out << YAML::Value;
+        Emit(out, entry.second);
+      }
+      out << YAML::EndMap;
+      break;
+    case YAML::NodeType::Sequence:
+      out << YAML::BeginSeq;
+      for (const YAML::Node& item : node) Emit(out, item);
+      out << YAML::EndSeq;
+      break;
+    case YAML::NodeType::Scalar:
+      if (node.Tag() == "!") out << YAML::DoubleQuoted;
+      out << node.Scalar();
+      break;
+    default:
+      out << YAML::Null;
+  }
+}
+
+// A scalar that stays a string in the YAML written (a Kubernetes quantity).
+YAML::Node QuotedScalar(const std::string& text) {
+  YAML::Node node(text);
+  node.SetTag("!");
+  return node;
+}
+
+absl::Status WriteYaml(const std::filesystem::path& file, const std::string& comment,
+                       const std::vector<YAML::Node>& documents) {
+  std::ofstream out(file, std::ios::trunc);
+  out << comment;
+  for (size_t i = 0; i < documents.size(); ++i) {
+    if (i > 0) out << "---\n";
+    YAML::Emitter emitter;
+    Emit(emitter, documents[i]);
+    out << emitter.c_str() << "\n";
+  }
+  if (!out.flush()) return absl::InternalError(absl::StrCat("cannot write ", file.string()));
+  return absl::OkStatus();
+}
+
+YAML::Node DeploymentPatch(const YAML::Node& container, const ServerGroup& group, const Plan& plan,
+                           const std::string& device) {
+  YAML::Node patch;
+  patch["apiVersion"] = "apps/v1";
+  patch["kind"] = "Deployment";
+  patch["metadata"]["name"] = kServer;
+  patch["spec"]["replicas"] = group.replicas;
+  YAML::Node patched;
+  patched["name"] = kServer;
+  patched["args"] = ServerArgs(container["args"], group);
+  patched["resources"] = ServerResources(container["resources"], plan, device);
+  patch["spec"]["template"]["spec"]["containers"].push_back(patched);
+  return patch;
+}
+
+// The base Deployment as group `group`: its name and labels, replicas, args and resources.
+YAML::Node GroupDeployment(const YAML::Node& base, const ServerGroup& group, const Plan& plan,
+                           const std::string& device) {
+  YAML::Node deployment = YAML::Clone(base);
+  deployment["metadata"]["name"] = group.name;
+  deployment["metadata"]["labels"]["app.kubernetes.io/name"] = group.name;
+  deployment["spec"]["replicas"] = group.replicas;
+  deployment["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"] = group.name;
+  deployment["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/name"] = group.name;
+  for (YAML::Node container : deployment["spec"]["template"]["spec"]["containers"]) {
+    if (container["name"].as<std::string>() != kServer) continue;
+    container["args"] = ServerArgs(container["args"], group);
+    container["resources"] = ServerResources(container["resources"], plan, device);
+  }
+  return deployment;
+}
+
+YAML::Node GroupService(const ServerGroup& group) {
+  YAML::Node service;
+  service["apiVersion"] = "v1";
+  service["kind"] = "Service";
+  service["metadata"]["name"] = group.name;
+  service["metadata"]["labels"]["app.kubernetes.io/name"] = group.name;
+  service["metadata"]["labels"]["app.kubernetes.io/part-of"] = "sonic";
+  service["spec"]["selector"]["app.kubernetes.io/name"] = group.name;
+  for (const auto& [name, port] : {std::pair{"http", 8000}, std::pair{"grpc", 8001}}) {
+    YAML::Node entry;
+    entry["name"] = name;
+    entry["port"] = port;
+    entry["targetPort"] = name;
+    service["spec"]["ports"].push_back(entry);
+  }
+  return service;
+}
+
+}  // namespace
+
+absl::Status WriteDeployment(const Plan& plan, const DeployOptions& options) {
+  SONIC_ASSIGN_OR_RETURN(YAML::Node deployment,
+                         FindObject(options.base / "sonic-server.yaml", "Deployment"));
+  SONIC_ASSIGN_OR_RETURN(YAML::Node scaled,
+                         FindObject(options.base / "keda-scaledobject.yaml", "ScaledObject"));
+  SONIC_ASSIGN_OR_RETURN(YAML::Node container, ServerContainer(deployment));
+  const std::vector<ServerGroup> groups = ServerGroups(plan);
+  if (groups.empty()) return absl::InvalidArgumentError("the plan places no devices");
+  std::error_code error;
+  std::filesystem::create_directories(options.out, error);
+  if (error) {
+    return absl::InternalError(absl::StrCat("cannot create ", options.out.string(), ": ",
+                                            error.message()));
+  }
+  const std::string header = absl::StrCat(
+      "# Written by `sonic plan --deploy`: ", plan.servers, " server(s) of ", plan.gpus_per_server,
+      " GPU(s), models ", PlacementName(plan.chosen), ".\n");
+
+  SONIC_RETURN_IF_ERROR(WriteYaml(options.out / "sonic-server.yaml", header,
+                                  {DeploymentPatch(container, groups[0], plan, options.device)}));
+  YAML::Node scaling;
+  scaling["apiVersion"] = scaled["apiVersion"];
+  scaling["kind"] = "ScaledObject";
+  scaling["metadata"]["name"] = kServer;
+  scaling["spec"]["minReplicaCount"] = groups[0].replicas;
+  const int max_replicas =
+      scaled["spec"]["maxReplicaCount"] ? scaled["spec"]["maxReplicaCount"].as<int>() : 0;
+  scaling["spec"]["maxReplicaCount"] = std::max(max_replicas, groups[0].replicas);
+  SONIC_RETURN_IF_ERROR(WriteYaml(options.out / "scaling.yaml", header, {scaling}));
+
+  std::vector<YAML::Node> extra;
+  for (size_t g = 1; g < groups.size(); ++g) {
+    extra.push_back(GroupDeployment(deployment, groups[g], plan, options.device));
+    extra.push_back(GroupService(groups[g]));
+  }
+  const std::filesystem::path extra_file = options.out / "server-groups.yaml";
+  if (!extra.empty()) {
+    SONIC_RETURN_IF_ERROR(WriteYaml(
+        extra_file,
+        absl::StrCat(header, "# The server groups after the first, each with its own Service "
+                             "(the balancer fronts sonic-server only).\n"),
+        extra));
+  } else {
+    std::filesystem::remove(extra_file, error);
+  }
+
+  const std::filesystem::path base =
+      std::filesystem::absolute(options.base).lexically_normal();
+  const std::filesystem::path out = std::filesystem::absolute(options.out).lexically_normal();
+  YAML::Node kustomization;
+  kustomization["apiVersion"] = "kustomize.config.k8s.io/v1beta1";
+  kustomization["kind"] = "Kustomization";
+  // The base's namespace for the server groups written here.
+  try {
+    const YAML::Node base_kustomization = YAML::LoadFile((options.base / "kustomization.yaml").string());
+    if (base_kustomization["namespace"]) kustomization["namespace"] = base_kustomization["namespace"];
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat((options.base / "kustomization.yaml").string(), ": ", e.what()));
+  }
+  kustomization["resources"].push_back(base.lexically_relative(out).string());
+  if (!extra.empty()) kustomization["resources"].push_back("server-groups.yaml");
+  for (const char* patch : {"sonic-server.yaml", "scaling.yaml"}) {
+    YAML::Node entry;
+    entry["path"] = patch;
+    kustomization["patches"].push_back(entry);
+  }
+  return WriteYaml(options.out / "kustomization.yaml",
+                   absl::StrCat(header, "# Apply with `kubectl apply -k ", options.out.string(),
+                                "`.\n"),
+                   {kustomization});
+}
+
+}  // namespace sonic::tools

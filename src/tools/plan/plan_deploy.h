@@ -1,0 +1,43 @@
+// A plan as a kustomize overlay of the scale-out files (deploy/kubernetes): `sonic plan
+// --deploy DIR` writes
+//   DIR/kustomization.yaml   the base folder as a resource, the patches, the extra groups
+//   DIR/sonic-server.yaml    a patch of the base Deployment sonic-server, for the first group
+//                            of devices: replicas, the container's args (the base's, with
+//                            --model-control-mode=explicit and a --load-model per model of the
+//                            group) and resources (CPU cores requested: the plan's provisioned
+//                            cores per server, at least 1, when the profiles measured the
+//                            server's CPU, else the base's; nvidia.com/gpu: GPUs per server when
+//                            the plan is for GPUs, none otherwise)
+//   DIR/scaling.yaml         a patch of the ScaledObject sonic-server: minReplicaCount = the
+//                            first group's servers (the autoscaler never goes below the plan),
+//                            maxReplicaCount raised to it when lower
+//   DIR/server-groups.yaml   only when models are split over several groups of devices: per
+//                            further group a Deployment sonic-server-gN (the base's, with its
+//                            own labels, replicas, --load-model list and resources) and a
+//                            Service sonic-server-gN for its gRPC and HTTP ports; jobs reach
+//                            those models there, as the balancer fronts the first group only
+// Servers of a group: ceil(devices of the group / GPUs per server).
+//
+// Stateless; thread-safe.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "absl/status/status.h"
+#include "planner.h"
+
+namespace sonic::tools {
+
+struct DeployOptions {
+  std::filesystem::path base;  // the folder of kustomization.yaml and sonic-server.yaml
+  std::filesystem::path out;   // created if missing; the files above are replaced
+  std::string device = "gpu";  // the plan's device kind (constraints.device)
+};
+
+// NOT_FOUND when the base has no sonic-server.yaml; INVALID_ARGUMENT when it lacks the
+// Deployment or the ScaledObject sonic-server or the container sonic-server; INTERNAL when a file
+// cannot be written.
+absl::Status WriteDeployment(const Plan& plan, const DeployOptions& options);
+
+}  // namespace sonic::tools
