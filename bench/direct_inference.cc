@@ -10,9 +10,8 @@ namespace sonic::bench {
 namespace {
 
 // Executes until `until`, counting and timing the executions that start at or after `from`.
-absl::Status ExecuteLoop(server::LocalModel& model, const DirectOptions& options,
-                         absl::Time from, absl::Time until,
-                         std::vector<absl::Duration>& latencies) {
+absl::Status ExecuteLoop(server::LocalModel& model, const DirectOptions& options, absl::Time from,
+                         absl::Time until, std::vector<absl::Duration>& latencies) {
   server::LocalRequest request;
   for (const DirectInput& input : options.inputs) {
     request.push_back({input.name, input.type, input.shape, input.bytes});
@@ -36,6 +35,28 @@ int64_t BatchSize(const server::LocalModel& model, const DirectOptions& options)
 }
 
 }  // namespace
+
+DirectModel::DirectModel(DirectOptions options, std::unique_ptr<server::LocalModel> model)
+    : options_(std::move(options)), model_(std::move(model)) {
+  batch_size_ = BatchSize(*model_, options_);
+}
+
+DirectModel::~DirectModel() = default;
+
+absl::StatusOr<std::unique_ptr<DirectModel>> DirectModel::Load(const DirectOptions& options) {
+  SONIC_ASSIGN_OR_RETURN(std::unique_ptr<server::LocalModel> model,
+                         server::LocalModel::Load(options.model_dir, options.version));
+  return std::unique_ptr<DirectModel>(new DirectModel(options, std::move(model)));
+}
+
+absl::Status DirectModel::ExecuteOnce() {
+  server::LocalRequest request;
+  for (const DirectInput& input : options_.inputs) {
+    request.push_back({input.name, input.type, input.shape, input.bytes});
+  }
+  return model_->Execute(std::span<const server::LocalRequest>(&request, 1), options_.outputs)
+      .status();
+}
 
 absl::StatusOr<DirectResult> RunDirectInference(const DirectOptions& options) {
   SONIC_ASSIGN_OR_RETURN(std::unique_ptr<server::LocalModel> model,

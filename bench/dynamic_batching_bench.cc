@@ -2,16 +2,23 @@
 // requests for an MLP to sonic-server, to the same model with dynamic batching on and off, and
 // the same model runs in-process at batch 16 through the same backend code path. Reports
 // throughput batching-on / batching-off (target >= 3) and batching-on / in-process batch 16
-// (target >= 0.7), latencies, the batch sizes the server executed and where the server's time
-// went (queue vs compute, from ModelStatistics).
+// (target >= 0.7), latencies, the batch sizes the server executed, where the server's time
+// went (queue vs compute, from ModelStatistics) and the CPU time per request of the server and
+// the clients. Beside them, a model with the same inputs and outputs and almost no compute,
+// batched alike: its throughput is the request path's ceiling on this machine, which batching
+// on / in-process cannot exceed. The sides take turns in short windows (interleaved_load.h).
 //
 // Exits 0 whenever it ran, whether or not targets were met (a benchmark is not a test); 1 when
 // it could not run; 77 (CTest's "skipped") when built without LibTorch.
+#include <grpcpp/grpcpp.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -21,6 +28,8 @@
 #include "bench_report.h"
 #include "client_load.h"
 #include "direct_inference.h"
+#include "grpc_call.h"
+#include "interleaved_load.h"
 #include "server_process.h"
 #include "server_statistics.h"
 #include "sonic/common/status.h"
@@ -33,6 +42,9 @@ constexpr int kMaxBatch = 16;
 constexpr uint64_t kModelSeed = 20240611;
 constexpr char kBatched[] = "mlp_batched";
 constexpr char kSingle[] = "mlp_single";
+// The same inputs and outputs through the same backend, batched alike, with almost no compute
+// (one small linear layer): what the request path alone allows.
+constexpr char kFloor[] = "mlp_floor";
 
 struct Flags {
   double duration_s = 5;
@@ -45,14 +57,17 @@ struct Flags {
 
 struct Plan {
   std::vector<int64_t> layers;
-  absl::Duration warmup;
-  absl::Duration duration;
+  std::vector<int64_t> floor_layers() const { return {layers.front(), layers.back()}; }
+  absl::Duration window;  // One side's turn.
+  int rounds;             // Measured rounds, after one of warm-up.
 };
 
 Plan MakePlan(const Flags& flags) {
-  if (flags.quick) return {{16, 32, 4}, absl::Milliseconds(200), absl::Seconds(1)};
-  const absl::Duration duration = absl::Seconds(flags.duration_s);
-  return {{256, 1024, 1024, 10}, std::min(absl::Seconds(1), duration / 5), duration};
+  if (flags.quick) return {{16, 32, 4}, absl::Milliseconds(100), 1};
+  const absl::Duration window = absl::Seconds(1);
+  return {{256, 1024, 1024, 10},
+          window,
+          std::max(1, static_cast<int>(absl::Seconds(flags.duration_s) / window))};
 }
 
 std::string ModelConfig(const std::string& name, const Plan& plan, const Flags& flags,
@@ -75,11 +90,13 @@ absl::Status WriteRepository(const std::filesystem::path& repository, const Plan
                              const Flags& flags) {
   const std::filesystem::path model = repository / kBatched / "1" / "model.pt";
   SONIC_RETURN_IF_ERROR(testing::WriteTorchMlp(model, plan.layers, kModelSeed));
+  SONIC_RETURN_IF_ERROR(testing::WriteTorchMlp(repository / kFloor / "1" / "model.pt",
+                                               plan.floor_layers(), kModelSeed));
   std::error_code error;
   std::filesystem::create_directories(repository / kSingle / "1", error);
   std::filesystem::copy_file(model, repository / kSingle / "1" / "model.pt", error);
   if (error) return absl::InternalError(absl::StrCat("cannot copy the model: ", error.message()));
-  for (auto [name, batching] : {std::pair{kBatched, true}, {kSingle, false}}) {
+  for (auto [name, batching] : {std::pair{kBatched, true}, {kSingle, false}, {kFloor, true}}) {
     std::ofstream out(repository / name / "config.pbtxt");
     out << ModelConfig(name, plan, flags, batching);
     if (!out) return absl::InternalError(absl::StrCat("cannot write the config of ", name));
@@ -112,33 +129,40 @@ inference::ModelInferRequest BatchOneRequest(const std::string& model, int64_t i
 }
 
 struct ServerPhase {
-  LoadResult load;
-  inference::ModelStatistics stats;  // Over the load (warm-up included).
+  SideResult load;
+  inference::ModelStatistics stats;  // Over the whole run (warm-up included).
 };
 
-absl::StatusOr<ServerPhase> MeasureThroughServer(const std::string& address,
-                                                 const std::string& model, const Plan& plan,
-                                                 const Flags& flags) {
-  LoadOptions options;
-  options.address = address;
-  options.request = BatchOneRequest(model, plan.layers.front());
-  options.clients = flags.clients;
-  options.warmup = plan.warmup;
-  options.duration = plan.duration;
-  SONIC_ASSIGN_OR_RETURN(inference::ModelStatistics before, FetchModelStatistics(address, model));
-  ServerPhase phase;
-  SONIC_ASSIGN_OR_RETURN(phase.load, RunClientLoad(options));
-  SONIC_ASSIGN_OR_RETURN(inference::ModelStatistics after, FetchModelStatistics(address, model));
-  phase.stats = tools::StatisticsDelta(before, after);
-  if (phase.load.successes == 0) {
-    return absl::InternalError(
-        absl::StrCat("no request to ", model, " succeeded: ", phase.load.first_error));
-  }
-  return phase;
+// A side whose clients each send the batch-1 request to `model` on `server`, blocking.
+LoadSide ServerSide(const std::string& name, const testing::ServerProcess& server,
+                    const std::string& model, const Plan& plan) {
+  auto make = [&server, model, input_size = plan.layers.front()]() -> absl::StatusOr<RoundTrip> {
+    std::shared_ptr<inference::GRPCInferenceService::Stub> stub =
+        inference::GRPCInferenceService::NewStub(NewChannel(server.address()));
+    auto request =
+        std::make_shared<inference::ModelInferRequest>(BatchOneRequest(model, input_size));
+    auto response = std::make_shared<inference::ModelInferResponse>();
+    RoundTrip round_trip = [stub, request, response]() -> absl::Status {
+      grpc::ClientContext context;
+      transport::SetTimeout(context, absl::Seconds(30));
+      SONIC_RETURN_IF_ERROR(
+          transport::FromGrpc(stub->ModelInfer(&context, *request, response.get())));
+      if (response->raw_output_contents_size() != 1) {
+        return absl::InternalError("the response has no raw output");
+      }
+      return absl::OkStatus();
+    };
+    return round_trip;
+  };
+  return {name, make, server.pid()};
 }
 
-absl::StatusOr<DirectResult> MeasureInProcess(const std::filesystem::path& repository,
-                                              const Plan& plan, int64_t batch) {
+// One execution of a batch of `batch` of kSingle in this process (server::LocalModel, the
+// server's execution path) per round trip; one client, so one execution at a time as on one
+// instance.
+absl::StatusOr<LoadSide> InProcessSide(const std::string& name,
+                                       const std::filesystem::path& repository, const Plan& plan,
+                                       int64_t batch) {
   DirectOptions options;
   options.model_dir = repository / kSingle;
   const std::vector<float> values = InputValues(batch * plan.layers.front());
@@ -147,9 +171,14 @@ absl::StatusOr<DirectResult> MeasureInProcess(const std::filesystem::path& repos
   input.bytes.assign(bytes, bytes + values.size() * sizeof(float));
   options.inputs.push_back(std::move(input));
   options.outputs = {"OUTPUT__0"};
-  options.warmup = plan.warmup;
-  options.duration = plan.duration;
-  return RunDirectInference(options);
+  SONIC_ASSIGN_OR_RETURN(std::unique_ptr<DirectModel> loaded, DirectModel::Load(options));
+  std::shared_ptr<DirectModel> model = std::move(loaded);
+  auto make = [model]() -> absl::StatusOr<RoundTrip> {
+    return RoundTrip([model] { return model->ExecuteOnce(); });
+  };
+  LoadSide side{name, make, 0};
+  side.clients = 1;
+  return side;
 }
 
 double Ms(absl::Duration d) { return absl::ToDoubleMilliseconds(d); }
@@ -192,7 +221,8 @@ void AddNotes(BenchReport& report, const Plan& plan, const Flags& flags) {
                  absl::StrCat("TorchScript MLP ", absl::StrJoin(plan.layers, " -> "),
                               " FP32 (Linear+ReLU, last layer linear), seed ", kModelSeed));
   report.AddNote("clients", absl::StrCat(flags.clients,
-                                         " closed-loop gRPC clients (own channel each), batch 1"));
+                                         " closed-loop gRPC clients (own channel and thread "
+                                         "each, blocking calls), batch 1"));
   report.AddNote("configs",
                  absl::StrCat(kBatched, ": max_batch_size ", kMaxBatch,
                               ", dynamic_batching preferred_batch_size [", kMaxBatch,
@@ -203,15 +233,29 @@ void AddNotes(BenchReport& report, const Plan& plan, const Flags& flags) {
                               " for the server's models and the in-process run alike: clients, "
                               "gRPC and LibTorch share the machine's cores, and the in-process "
                               "floor must use the same LibTorch threads to be comparable"));
-  report.AddNote("in_process", absl::StrCat("batch ", kMaxBatch,
+  report.AddNote(
+      "no_compute_model",
+      absl::StrCat(kFloor, ": TorchScript linear ", absl::StrJoin(plan.floor_layers(), " -> "),
+                   ", configured as ", kBatched, ": the request path's ceiling on this machine"));
+  report.AddNote("in_process", absl::StrCat("batch ", kMaxBatch, " (and 1) of ", kSingle,
                                             " through server::LocalModel (the server's "
-                                            "execution path), one instance, on its own "
-                                            "thread"));
-  report.AddNote("timing", absl::StrCat("each phase: ", absl::FormatDuration(plan.warmup),
-                                        " warm-up then ", absl::FormatDuration(plan.duration),
-                                        " measured; phases run one after another"));
+                                            "execution path) in the benchmark's process, one "
+                                            "execution at a time"));
+  report.AddNote(
+      "timing",
+      absl::StrCat("the five sides take turns in windows of ", absl::FormatDuration(plan.window),
+                   " (order reversed every round), ", "one warm-up round then ", plan.rounds,
+                   " measured, so that load from elsewhere hits every side alike"));
   report.AddNote("quick",
                  flags.quick ? "true (smoke run: tiny model, figures meaningless)" : "false");
+}
+
+// The statistics of `model` since `before`.
+absl::StatusOr<inference::ModelStatistics> Statistics(const std::string& address,
+                                                      const std::string& model,
+                                                      const inference::ModelStatistics& before) {
+  SONIC_ASSIGN_OR_RETURN(inference::ModelStatistics after, FetchModelStatistics(address, model));
+  return tools::StatisticsDelta(before, after);
 }
 
 absl::Status Run(const Flags& flags) {
@@ -223,26 +267,63 @@ absl::Status Run(const Flags& flags) {
   AddNotes(report, plan, flags);
   report.AddNote("load_average_before", ReadLoadAverage());
   SONIC_ASSIGN_OR_RETURN(auto server, StartServer(repository));
-  SONIC_ASSIGN_OR_RETURN(ServerPhase on,
-                         MeasureThroughServer(server->address(), kBatched, plan, flags));
-  SONIC_ASSIGN_OR_RETURN(ServerPhase off,
-                         MeasureThroughServer(server->address(), kSingle, plan, flags));
-  SONIC_ASSIGN_OR_RETURN(DirectResult direct, MeasureInProcess(repository, plan, kMaxBatch));
-  SONIC_ASSIGN_OR_RETURN(DirectResult direct_one, MeasureInProcess(repository, plan, 1));
+  std::vector<LoadSide> sides = {ServerSide("batching on", *server, kBatched, plan),
+                                 ServerSide("batching off", *server, kSingle, plan),
+                                 ServerSide("no-compute model", *server, kFloor, plan)};
+  SONIC_ASSIGN_OR_RETURN(LoadSide b16,
+                         InProcessSide("in-process b16", repository, plan, kMaxBatch));
+  SONIC_ASSIGN_OR_RETURN(LoadSide b1, InProcessSide("in-process b1", repository, plan, 1));
+  sides.push_back(std::move(b16));
+  sides.push_back(std::move(b1));
+  std::vector<inference::ModelStatistics> before;
+  for (const char* model : {kBatched, kSingle, kFloor}) {
+    SONIC_ASSIGN_OR_RETURN(before.emplace_back(), FetchModelStatistics(server->address(), model));
+  }
+  InterleavedOptions options;
+  options.clients = flags.clients;
+  options.window = plan.window;
+  options.rounds = plan.rounds;
+  SONIC_ASSIGN_OR_RETURN(std::vector<SideResult> r, RunInterleaved(options, sides));
+  SONIC_RETURN_IF_ERROR(CheckAllAnswered(sides, r));
   report.AddNote("load_average_after", ReadLoadAverage());
-  const double on_rps = on.load.requests_per_second;
-  report.AddRatio("throughput, batching on / off", on_rps, "infer/s", "batching off",
-                  off.load.requests_per_second, 3.0);
-  report.AddRatio("throughput, batching on / in-process b16", on_rps, "infer/s",
-                  absl::StrCat("in-process batch ", kMaxBatch), direct.inferences_per_second, 0.7);
+  std::vector<ServerPhase> phases;
+  for (size_t i = 0; i < before.size(); ++i) {
+    SONIC_ASSIGN_OR_RETURN(
+        inference::ModelStatistics delta,
+        Statistics(server->address(), std::vector{kBatched, kSingle, kFloor}[i], before[i]));
+    phases.push_back({r[i], std::move(delta)});
+  }
+  const ServerPhase &on = phases[0], &off = phases[1], &floor = phases[2];
+  const double b16_ips = r[3].requests_per_second * kMaxBatch;
+  const double b1_ips = r[4].requests_per_second;
+  report.AddRatio("throughput, batching on / off", on.load.requests_per_second, "infer/s",
+                  "batching off", off.load.requests_per_second, 3.0);
+  report.AddRatio("throughput, batching on / in-process b16", on.load.requests_per_second,
+                  "infer/s", absl::StrCat("in-process batch ", kMaxBatch), b16_ips, 0.7);
   ReportServerPhase(report, "batching on", "batching_on", on);
   ReportServerPhase(report, "batching off", "batching_off", off);
-  report.AddInfo("p50 execution, in-process b16", Ms(direct.p50_latency), "ms");
+  report.AddInfo("p50 execution, in-process b16", Ms(r[3].p50_latency), "ms");
   // What batching can gain in compute alone: the ceiling of the on/off ratio on this machine.
-  report.AddInfo("in-process throughput b16 / b1",
-                 direct.inferences_per_second / std::max(direct_one.inferences_per_second, 1e-9),
-                 "ratio");
-  report.AddInfo("p50 execution, in-process b1", Ms(direct_one.p50_latency), "ms");
+  report.AddInfo("in-process throughput b16 / b1", b16_ips / std::max(b1_ips, 1e-9), "ratio");
+  report.AddInfo("p50 execution, in-process b1", Ms(r[4].p50_latency), "ms");
+  // The request path's own ceiling: batching on / in-process b16 cannot exceed this ratio.
+  report.AddInfo("throughput, no-compute model (batching on)", floor.load.requests_per_second,
+                 "infer/s");
+  report.AddInfo("no-compute model (batching on) / in-process b16",
+                 floor.load.requests_per_second / std::max(b16_ips, 1e-9), "ratio");
+  report.AddInfo("mean batch size, no-compute model",
+                 floor.stats.execution_count() == 0
+                     ? 0
+                     : static_cast<double>(floor.stats.inference_count()) /
+                           static_cast<double>(floor.stats.execution_count()),
+                 "requests");
+  report.AddTable("cpu_us_per_request",
+                  {{"server_batching_on", on.load.ServerCpuUsPerRequest()},
+                   {"client_batching_on", on.load.ClientCpuUsPerRequest()},
+                   {"server_batching_off", off.load.ServerCpuUsPerRequest()},
+                   {"client_batching_off", off.load.ClientCpuUsPerRequest()},
+                   {"server_no_compute", floor.load.ServerCpuUsPerRequest()},
+                   {"client_no_compute", floor.load.ClientCpuUsPerRequest()}});
   report.PrintSummary(std::cout);
   const absl::Status written =
       report.WriteJson(flags.out, ReadCommit(SONIC_SOURCE_DIR), ReadMachineFacts());
@@ -256,7 +337,8 @@ absl::Status Run(const Flags& flags) {
 int main(int argc, char** argv) {
   sonic::bench::Flags flags;
   CLI::App app("Dynamic batching benchmark: sonic-server with batching on/off vs in-process");
-  app.add_option("--duration-s", flags.duration_s, "Measured seconds per phase")
+  app.add_option("--duration-s", flags.duration_s,
+                 "Measured seconds per side (1 s windows, at least one)")
       ->check(CLI::PositiveNumber);
   app.add_option("--clients", flags.clients, "Concurrent clients")->check(CLI::Range(1, 1024));
   app.add_flag("--quick", flags.quick, "Tiny model, 1 s per phase (CI smoke run)");
