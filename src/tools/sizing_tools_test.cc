@@ -14,6 +14,7 @@
 #include "client_job.h"
 #include "integration_test_util.h"
 #include "job_command.h"
+#include "load_generator.h"
 #include "nlohmann/json.hpp"
 #include "perf_report.h"
 #include "perf_runner.h"
@@ -345,6 +346,44 @@ TEST_F(SizingToolsTest, PerfCommandWritesVerboseCsvAndRefusesWhatItLacks) {
     last_throughput = throughput;
   }
   EXPECT_EQ(rows, 2);
+}
+
+TEST_F(SizingToolsTest, AScanJobWithAThinkTimeSendsOneRequestPerEvent) {
+  // Each event of the job's thread is a 50 ms think time then a request of at least 50 ms: at
+  // most 10 events/s, half the back-to-back rate. The report counts the model's calls.
+  ClientJobOptions job;
+  job.address = server_->server->address();
+  job.model = "fixed_capacity";
+  job.think_time = absl::Milliseconds(kDelayMs);
+  job.start = absl::Now() + absl::Milliseconds(300);
+  job.duration = absl::Milliseconds(1500);
+  absl::StatusOr<JobReport> report = RunClientJob(job);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_GT(report->events, 0);
+  EXPECT_LE(report->events_per_second, 1000.0 / (2 * kDelayMs) * 1.05);
+  ASSERT_EQ(report->models.size(), 1u);
+  EXPECT_EQ(report->models[0].model, "fixed_capacity");
+  EXPECT_EQ(report->models[0].calls, report->events);  // batch size 1
+  EXPECT_EQ(report->models[0].entries, report->events);
+
+  const std::vector<std::string> command = ClientJobCommand(SonicBinary(), job);
+  const auto flag = std::find(command.begin(), command.end(), "--think-time-ms");
+  ASSERT_NE(flag, command.end());
+  EXPECT_EQ(*(flag + 1), "50");
+
+  // A think time belongs to blocking closed-loop senders only.
+  ConnectionOptions connection;
+  connection.address = server_->server->address();
+  absl::StatusOr<std::unique_ptr<InferenceConnection>> channel =
+      InferenceConnection::Create(connection);
+  ASSERT_TRUE(channel.ok()) << channel.status();
+  RequestRecorder recorder;
+  LoadSpec load;
+  load.async = true;
+  load.think_time = absl::Milliseconds(1);
+  const std::vector<inference::ModelInferRequest> requests(1);
+  EXPECT_EQ(LoadGenerator::Start(**channel, requests, recorder, load).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(SizingToolsTest, ScanFindsTheKneeThatTheCapacityPredicts) {
