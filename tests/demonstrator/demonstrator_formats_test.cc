@@ -8,14 +8,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "demonstrator/job/job.h"
-#include "demonstrator/models/model_zoo.h"
-#include "server_process.h"
+#include "generated_models_server.h"
 
 namespace sonic::demo {
 namespace {
 
 using ::sonic::testing::ServerProcess;
-using ::sonic::testing::TempDirectory;
 
 // TensorFlow is opened with RTLD_DEEPBIND, which AddressSanitizer refuses (tf_library.h): a
 // sanitized build runs DeepMET as ONNX instead.
@@ -27,22 +25,15 @@ constexpr char kDeepMetModel[] = "deepmet_onnx";
 
 TEST(DemonstratorFormatsTest, OnnxAndTensorFlowModelsThroughSonicEqualDirectInference) {
   unsetenv(service::kServerAddressEnv);
-  auto dir = TempDirectory::Create("sonic-demo-formats");
-  ASSERT_TRUE(dir.ok()) << dir.status();
-  const std::filesystem::path models = (*dir)->path() / "models";
   models::GenerateOptions options;
   options.onnx = true;
 #ifdef SONIC_TEST_TENSORFLOW
   options.tensorflow = true;
 #endif
-  auto generated = models::GenerateModels(models, 2026, options);
-  ASSERT_TRUE(generated.ok()) << generated.status();
-  ASSERT_TRUE(generated->skipped.empty()) << generated->skipped.front();
-
-  ServerProcess::Options server_options;
-  server_options.args = {"--model-repository", models.string()};
-  auto server = ServerProcess::Start(server_options);
-  ASSERT_TRUE(server.ok()) << server.status();
+  absl::StatusOr<GeneratedModelServer> started =
+      StartOnGeneratedModels("sonic-demo-formats", options);
+  ASSERT_TRUE(started.ok()) << started.status();
+  const ServerProcess& server = *started->server;
 
   absl::StatusOr<JobConfig> config = ParseJobConfig(absl::StrCat(R"(
 source: {events: 6, seed: 77}
@@ -55,14 +46,14 @@ modules:
   - {type: deeptau, label: deeptau, model: deeptau_onnx}
   - {type: deepmet, label: deepmet, model: )",
                                                                  kDeepMetModel, "}\n"),
-                                                    (*dir)->path());
+                                                    started->dir->path());
   ASSERT_TRUE(config.ok()) << config.status();
   config->mode = InferenceMode::kSonic;
-  config->service.servers.push_back({"test", (*server)->address(), {}});
+  config->service.servers.push_back({"test", server.address(), {}});
   JobOptions job_options;
   job_options.validate = true;
   auto result = RunJob(*config, job_options);
-  ASSERT_TRUE(result.ok()) << result.status() << "\nsonic-server's log:\n" << (*server)->Log();
+  ASSERT_TRUE(result.ok()) << result.status() << "\nsonic-server's log:\n" << server.Log();
   ASSERT_TRUE(result->validation.has_value());
   EXPECT_EQ(result->validation->reference, InferenceMode::kDirect);
   EXPECT_TRUE(result->validation->passed());

@@ -12,15 +12,11 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "demonstrator/models/model_zoo.h"
+#include "generated_models_server.h"
 #include "gnuplot.h"
-#include "server_process.h"
 
 namespace sonic::demo {
 namespace {
-
-using ::sonic::testing::ServerProcess;
-using ::sonic::testing::TempDirectory;
 
 std::string ReadFile(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);
@@ -31,24 +27,16 @@ std::string ReadFile(const std::filesystem::path& file) {
 
 TEST(PerfBatchPlotTest, PlotsThroughputAgainstBatchSizeForEachModel) {
   if (tools::FindGnuplot().empty()) GTEST_SKIP() << "gnuplot is not installed: no plot to check";
-  auto dir = TempDirectory::Create("sonic-perf-plot");
-  ASSERT_TRUE(dir.ok()) << dir.status();
-  const std::filesystem::path models = (*dir)->path() / "models";
   models::GenerateOptions options;
   options.onnx = true;
-  auto generated = models::GenerateModels(models, 2026, options);
-  ASSERT_TRUE(generated.ok()) << generated.status();
-  ASSERT_TRUE(generated->skipped.empty()) << generated->skipped.front();
-  ServerProcess::Options server_options;
-  server_options.args = {"--model-repository", models.string()};
-  auto server = ServerProcess::Start(server_options);
-  ASSERT_TRUE(server.ok()) << server.status();
+  absl::StatusOr<GeneratedModelServer> started = StartOnGeneratedModels("sonic-perf-plot", options);
+  ASSERT_TRUE(started.ok()) << started.status();
 
-  const std::filesystem::path png = (*dir)->path() / "particlenet.png";
-  const std::filesystem::path log = (*dir)->path() / "perf.log";
+  const std::filesystem::path png = started->dir->path() / "particlenet.png";
+  const std::filesystem::path log = started->dir->path() / "perf.log";
   const std::string command = absl::StrCat(
       std::string(std::getenv("SONIC_BUILD_DIR")), "/bin/sonic perf -m particlenet_padded ",
-      "--compare-model particlenet_padded_onnx --batch-sizes 1,4 -u ", (*server)->address(),
+      "--compare-model particlenet_padded_onnx --batch-sizes 1,4 -u ", started->server->address(),
       " -p 300 -r 3 -s 200 --plot ", png.string(), " > ", log.string(), " 2>&1");
   ASSERT_EQ(std::system(command.c_str()), 0) << ReadFile(log);
 
