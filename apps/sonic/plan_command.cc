@@ -62,7 +62,8 @@ int RunPlanCommand(const PlanFlags& flags) {
   }
   if (!flags.deploy.empty()) {
     absl::Status written = tools::WriteDeployment(
-        *plan, {.base = flags.deploy_base, .out = flags.deploy, .device = inputs->constraints.device});
+        *plan,
+        {.base = flags.deploy_base, .out = flags.deploy, .device = inputs->constraints.device});
     if (!written.ok()) {
       PrintError("plan", std::string(written.message()));
       return written.code() == absl::StatusCode::kInternal ? 1 : 2;

@@ -38,14 +38,14 @@ class CountingEngine final : public InferenceEngine {
     return engine_->setInput(input);
   }
   void infer(std::function<void(absl::Status)> done) override {
-    engine_->infer([counter = counter_, entries = entries_,
-                    done = std::move(done)](absl::Status status) {
-      if (status.ok()) {
-        counter->calls.fetch_add(1, std::memory_order_relaxed);
-        counter->entries.fetch_add(entries, std::memory_order_relaxed);
-      }
-      done(std::move(status));
-    });
+    engine_->infer(
+        [counter = counter_, entries = entries_, done = std::move(done)](absl::Status status) {
+          if (status.ok()) {
+            counter->calls.fetch_add(1, std::memory_order_relaxed);
+            counter->entries.fetch_add(entries, std::memory_order_relaxed);
+          }
+          done(std::move(status));
+        });
   }
   absl::StatusOr<FloatOutput> output(std::string_view name) const override {
     return engine_->output(name);

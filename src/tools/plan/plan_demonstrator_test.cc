@@ -104,14 +104,13 @@ CpuTimes ReadCpuTimes(pid_t server) {
 // What one attempt measured and predicted.
 struct Attempt {
   double think_time_ms = 0;
-  double predicted = 0;       // the plan's jobs per server at saturation
-  double measured = 0;        // the scan's peak total / one job's throughput
-  Saturation knee;            // sonic scan's answer
-  double others_cores = 0;    // other processes' mean CPU use meanwhile
-  std::string figures;        // for the log
+  double predicted = 0;     // the plan's jobs per server at saturation
+  double measured = 0;      // the scan's peak total / one job's throughput
+  Saturation knee;          // sonic scan's answer
+  double others_cores = 0;  // other processes' mean CPU use meanwhile
+  std::string figures;      // for the log
 
   bool Disturbed() const { return others_cores > kOthersCoresLimit; }
-
 };
 
 class PlanDemonstratorTest : public SharedServerTest<PlanDemonstratorTest>,
@@ -129,9 +128,11 @@ class PlanDemonstratorTest : public SharedServerTest<PlanDemonstratorTest>,
                                   std::filesystem::copy_options::recursive);
             std::ifstream in(repository / model.name / "config.pbtxt");
             const std::string config((std::istreambuf_iterator<char>(in)), {});
-            const std::string unbatched = absl::StrReplaceAll(config, {{"dynamic_batching { }\n", ""}});
+            const std::string unbatched =
+                absl::StrReplaceAll(config, {{"dynamic_batching { }\n", ""}});
             if (unbatched == config) {
-              return absl::InternalError(absl::StrCat(model.name, "'s config has no dynamic_batching"));
+              return absl::InternalError(
+                  absl::StrCat(model.name, "'s config has no dynamic_batching"));
             }
             written = sonic::testing::WriteFileAtomically(repository / model.name / "config.pbtxt",
                                                           unbatched);
@@ -148,8 +149,8 @@ class PlanDemonstratorTest : public SharedServerTest<PlanDemonstratorTest>,
   }
 
   std::vector<std::string> ModelFlags(const DemoModel& model) const {
-    std::vector<std::string> flags = {"-u", server_->server->address(), "-m", model.name, "-b",
-                                      absl::StrCat(model.batch_size)};
+    std::vector<std::string> flags = {"-u", server_->server->address(),    "-m", model.name,
+                                      "-b", absl::StrCat(model.batch_size)};
     for (const std::string& shape : model.shapes) flags.insert(flags.end(), {"--shape", shape});
     return flags;
   }
@@ -186,8 +187,8 @@ absl::StatusOr<Attempt> PlanDemonstratorTest::Measure(const DemoModel& model, in
   }
   const double unloaded_ms = perf["results"][0]["latency_us"]["avg"].get<double>() / 1000;
   Attempt result;
-  result.think_time_ms = std::max(
-      0.5, kTargetKnee * model.batch_size / capacity * 1000 - unloaded_ms);
+  result.think_time_ms =
+      std::max(0.5, kTargetKnee * model.batch_size / capacity * 1000 - unloaded_ms);
 
   const std::filesystem::path scan_dir = dir / "scan";
   ran = RunSonic(Args({"scan", "-t", "1", "--think-time-ms", absl::StrCat(result.think_time_ms),
@@ -246,13 +247,15 @@ TEST_P(PlanDemonstratorTest, PredictedJobsPerServerMatchTheScansKnee) {
     if (measured->Disturbed()) continue;
     EXPECT_LE(std::fabs(measured->predicted - measured->measured), 0.1 * measured->measured)
         << "the plan predicts " << measured->predicted << " jobs per server, the scan's knee is "
-        << measured->measured << "\n" << log;
+        << measured->measured << "\n"
+        << log;
     EXPECT_TRUE(measured->knee.saturated) << log;
     EXPECT_LE(std::fabs(measured->knee.sustained_jobs - measured->predicted), 1.0) << log;
     return;
   }
   GTEST_SKIP() << "other processes used more than " << kOthersCoresLimit
-               << " cores during every attempt:\n" << log;
+               << " cores during every attempt:\n"
+               << log;
 }
 
 INSTANTIATE_TEST_SUITE_P(DemonstratorModels, PlanDemonstratorTest, ::testing::ValuesIn(kModels),

@@ -78,7 +78,8 @@ YAML::Node ServerArgs(const YAML::Node& base_args, const ServerGroup& group) {
     args.push_back(text);
   }
   args.push_back("--model-control-mode=explicit");
-  for (const std::string& model : group.models) args.push_back(absl::StrCat("--load-model=", model));
+  for (const std::string& model : group.models)
+    args.push_back(absl::StrCat("--load-model=", model));
   return args;
 }
 
@@ -213,12 +214,12 @@ absl::Status WriteDeployment(const Plan& plan, const DeployOptions& options) {
   std::error_code error;
   std::filesystem::create_directories(options.out, error);
   if (error) {
-    return absl::InternalError(absl::StrCat("cannot create ", options.out.string(), ": ",
-                                            error.message()));
+    return absl::InternalError(
+        absl::StrCat("cannot create ", options.out.string(), ": ", error.message()));
   }
-  const std::string header = absl::StrCat(
-      "# Written by `sonic plan --deploy`: ", plan.servers, " server(s) of ", plan.gpus_per_server,
-      " GPU(s), models ", PlacementName(plan.chosen), ".\n");
+  const std::string header =
+      absl::StrCat("# Written by `sonic plan --deploy`: ", plan.servers, " server(s) of ",
+                   plan.gpus_per_server, " GPU(s), models ", PlacementName(plan.chosen), ".\n");
 
   SONIC_RETURN_IF_ERROR(WriteYaml(options.out / "sonic-server.yaml", header,
                                   {DeploymentPatch(container, groups[0], plan, options.device)}));
@@ -239,25 +240,27 @@ absl::Status WriteDeployment(const Plan& plan, const DeployOptions& options) {
   }
   const std::filesystem::path extra_file = options.out / "server-groups.yaml";
   if (!extra.empty()) {
-    SONIC_RETURN_IF_ERROR(WriteYaml(
-        extra_file,
-        absl::StrCat(header, "# The server groups after the first, each with its own Service "
-                             "(the balancer fronts sonic-server only).\n"),
-        extra));
+    SONIC_RETURN_IF_ERROR(
+        WriteYaml(extra_file,
+                  absl::StrCat(header,
+                               "# The server groups after the first, each with its own Service "
+                               "(the balancer fronts sonic-server only).\n"),
+                  extra));
   } else {
     std::filesystem::remove(extra_file, error);
   }
 
-  const std::filesystem::path base =
-      std::filesystem::absolute(options.base).lexically_normal();
+  const std::filesystem::path base = std::filesystem::absolute(options.base).lexically_normal();
   const std::filesystem::path out = std::filesystem::absolute(options.out).lexically_normal();
   YAML::Node kustomization;
   kustomization["apiVersion"] = "kustomize.config.k8s.io/v1beta1";
   kustomization["kind"] = "Kustomization";
   // The base's namespace for the server groups written here.
   try {
-    const YAML::Node base_kustomization = YAML::LoadFile((options.base / "kustomization.yaml").string());
-    if (base_kustomization["namespace"]) kustomization["namespace"] = base_kustomization["namespace"];
+    const YAML::Node base_kustomization =
+        YAML::LoadFile((options.base / "kustomization.yaml").string());
+    if (base_kustomization["namespace"])
+      kustomization["namespace"] = base_kustomization["namespace"];
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(
         absl::StrCat((options.base / "kustomization.yaml").string(), ": ", e.what()));
@@ -269,10 +272,10 @@ absl::Status WriteDeployment(const Plan& plan, const DeployOptions& options) {
     entry["path"] = patch;
     kustomization["patches"].push_back(entry);
   }
-  return WriteYaml(options.out / "kustomization.yaml",
-                   absl::StrCat(header, "# Apply with `kubectl apply -k ", options.out.string(),
-                                "`.\n"),
-                   {kustomization});
+  return WriteYaml(
+      options.out / "kustomization.yaml",
+      absl::StrCat(header, "# Apply with `kubectl apply -k ", options.out.string(), "`.\n"),
+      {kustomization});
 }
 
 }  // namespace sonic::tools

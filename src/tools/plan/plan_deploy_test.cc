@@ -19,8 +19,8 @@ const std::filesystem::path kBase = std::filesystem::path(SONIC_SOURCE_DIR) / "d
 class PlanDeployTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("plan_deploy_test_" + std::to_string(::getpid()));
+    dir_ =
+        std::filesystem::temp_directory_path() / ("plan_deploy_test_" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir_);
     absl::StatusOr<PlanInputs> inputs =
         ReadPlanInputs(std::filesystem::path(SONIC_SOURCE_DIR) / "configs/plan/seed_scale.yaml");
@@ -48,9 +48,9 @@ TEST_F(PlanDeployTest, PatchesTheServersReplicasModelsAndAutoscalerFloor) {
   EXPECT_EQ(patch["spec"]["replicas"].as<int>(), 100);
   const YAML::Node container = patch["spec"]["template"]["spec"]["containers"][0];
   std::vector<std::string> args = container["args"].as<std::vector<std::string>>();
-  for (const char* expected : {"--model-control-mode=explicit", "--load-model=particlenet",
-                               "--load-model=deeptau", "--load-model=deepmet",
-                               "--model-repository=/models"}) {
+  for (const char* expected :
+       {"--model-control-mode=explicit", "--load-model=particlenet", "--load-model=deeptau",
+        "--load-model=deepmet", "--model-repository=/models"}) {
     EXPECT_NE(std::find(args.begin(), args.end(), expected), args.end()) << expected;
   }
   EXPECT_EQ(std::find(args.begin(), args.end(), "--model-control-mode=none"), args.end());
@@ -73,7 +73,8 @@ TEST_F(PlanDeployTest, ABaseWithoutWhatItPatchesIsAnError) {
   const absl::Status no_scaler =
       WriteDeployment(plan_, {.base = dir_ / "base", .out = dir_ / "overlay"});
   EXPECT_EQ(no_scaler.code(), absl::StatusCode::kNotFound) << no_scaler;
-  std::ofstream(dir_ / "base/keda-scaledobject.yaml") << "kind: ScaledObject\nmetadata: {name: x}\n";
+  std::ofstream(dir_ / "base/keda-scaledobject.yaml")
+      << "kind: ScaledObject\nmetadata: {name: x}\n";
   const absl::Status wrong_name =
       WriteDeployment(plan_, {.base = dir_ / "base", .out = dir_ / "overlay"});
   EXPECT_EQ(wrong_name.code(), absl::StatusCode::kInvalidArgument) << wrong_name;

@@ -33,7 +33,8 @@ absl::StatusOr<int> Count(const Fields& fields, const YAML::Node& node, const st
                           std::string_view context, int fallback) {
   SONIC_ASSIGN_OR_RETURN(double value, fields.Number(node, key, context, fallback));
   if (value < 1 || value != static_cast<int>(value)) {
-    return fields.Error(node[key], absl::StrCat(std::string(context), ".", key, " must be a whole number >= 1"));
+    return fields.Error(
+        node[key], absl::StrCat(std::string(context), ".", key, " must be a whole number >= 1"));
   }
   return static_cast<int>(value);
 }
@@ -109,7 +110,8 @@ absl::StatusOr<ModelProfile> ReadProfile(const Fields& fields, const YAML::Node&
                          fields.Number(node, "request_bytes_per_entry", kContext, 0));
   SONIC_ASSIGN_OR_RETURN(profile.response_bytes_per_entry,
                          fields.Number(node, "response_bytes_per_entry", kContext, 0));
-  if (node["perf_json"]) SONIC_RETURN_IF_ERROR(ReadPerfFiles(fields, node["perf_json"], base, profile));
+  if (node["perf_json"])
+    SONIC_RETURN_IF_ERROR(ReadPerfFiles(fields, node["perf_json"], base, profile));
   if (const YAML::Node levels = node["levels"]; levels) {
     if (!levels.IsSequence()) return fields.Error(levels, "levels must be a list");
     for (const YAML::Node& level : levels) {
@@ -118,8 +120,8 @@ absl::StatusOr<ModelProfile> ReadProfile(const Fields& fields, const YAML::Node&
     }
   }
   if (profile.levels.empty()) {
-    return fields.Error(node, absl::StrCat("profile of ", profile.model,
-                                           " has no levels (perf_json or levels)"));
+    return fields.Error(
+        node, absl::StrCat("profile of ", profile.model, " has no levels (perf_json or levels)"));
   }
   return profile;
 }
@@ -142,8 +144,8 @@ absl::StatusOr<WorkloadModel> ReadWorkloadModel(const Fields& fields, const YAML
   }
   SONIC_ASSIGN_OR_RETURN(model.calls_per_event,
                          fields.Number(node, "calls_per_event", kContext, model.calls_per_event));
-  SONIC_ASSIGN_OR_RETURN(model.entries_per_call, fields.Number(node, "entries_per_call", kContext,
-                                                               model.entries_per_call));
+  SONIC_ASSIGN_OR_RETURN(model.entries_per_call,
+                         fields.Number(node, "entries_per_call", kContext, model.entries_per_call));
   if (model.entries_per_call <= 0) return fields.Error(node, "entries_per_call must be above 0");
   return model;
 }
@@ -151,10 +153,10 @@ absl::StatusOr<WorkloadModel> ReadWorkloadModel(const Fields& fields, const YAML
 absl::StatusOr<Workload> ReadWorkload(const Fields& fields, const YAML::Node& node,
                                       const std::filesystem::path& base) {
   constexpr std::string_view kContext = "workload";
-  SONIC_RETURN_IF_ERROR(fields.CheckKeys(
-      node, kContext,
-      {"jobs", "threads", "events_per_second_per_thread", "cpu_ms_per_event", "client_mode",
-       "run_report", "models"}));
+  SONIC_RETURN_IF_ERROR(
+      fields.CheckKeys(node, kContext,
+                       {"jobs", "threads", "events_per_second_per_thread", "cpu_ms_per_event",
+                        "client_mode", "run_report", "models"}));
   Workload workload;
   SONIC_ASSIGN_OR_RETURN(workload.jobs, fields.Number(node, "jobs", kContext, 1));
   SONIC_ASSIGN_OR_RETURN(workload.threads, Count(fields, node, "threads", kContext, 1));
@@ -172,8 +174,9 @@ absl::StatusOr<Workload> ReadWorkload(const Fields& fields, const YAML::Node& no
   std::vector<WorkloadModel> reported;
   if (!report.empty()) {
     if (node["threads"] || node["events_per_second_per_thread"] || node["cpu_ms_per_event"]) {
-      return fields.Error(node, "run_report gives threads and the event rate: leave out threads, "
-                                "events_per_second_per_thread and cpu_ms_per_event");
+      return fields.Error(node,
+                          "run_report gives threads and the event rate: leave out threads, "
+                          "events_per_second_per_thread and cpu_ms_per_event");
     }
     const std::filesystem::path path = Resolve(base, report);
     SONIC_ASSIGN_OR_RETURN(std::string text, ReadText(path));
@@ -184,8 +187,9 @@ absl::StatusOr<Workload> ReadWorkload(const Fields& fields, const YAML::Node& no
     reported = run->models;
   }
   if (workload.events_per_second_per_thread.has_value() == workload.cpu_ms_per_event.has_value()) {
-    return fields.Error(node, "workload needs one of events_per_second_per_thread, "
-                              "cpu_ms_per_event or run_report");
+    return fields.Error(node,
+                        "workload needs one of events_per_second_per_thread, "
+                        "cpu_ms_per_event or run_report");
   }
   if (!node["models"] && !reported.empty()) {
     workload.models = reported;
@@ -205,9 +209,9 @@ absl::StatusOr<Constraints> ReadConstraints(const Fields& fields, const YAML::No
   constexpr std::string_view kContext = "constraints";
   Constraints constraints;
   if (!node) return constraints;
-  SONIC_RETURN_IF_ERROR(fields.CheckKeys(node, kContext,
-                                         {"device", "gpu_memory_mb", "gpus_per_server",
-                                          "target_utilization", "p99_latency_ms"}));
+  SONIC_RETURN_IF_ERROR(fields.CheckKeys(
+      node, kContext,
+      {"device", "gpu_memory_mb", "gpus_per_server", "target_utilization", "p99_latency_ms"}));
   SONIC_ASSIGN_OR_RETURN(std::string device, fields.String(node, "device", kContext, false));
   if (!device.empty()) constraints.device = device;
   SONIC_ASSIGN_OR_RETURN(constraints.gpu_memory_mb,
@@ -227,7 +231,8 @@ absl::StatusOr<Constraints> ReadConstraints(const Fields& fields, const YAML::No
 absl::StatusOr<std::optional<DirectInference>> ReadDirect(const Fields& fields,
                                                           const YAML::Node& node) {
   if (!node) return std::optional<DirectInference>();
-  SONIC_RETURN_IF_ERROR(fields.CheckKeys(node, "direct", {"cores_per_gpu", "measured_utilization"}));
+  SONIC_RETURN_IF_ERROR(
+      fields.CheckKeys(node, "direct", {"cores_per_gpu", "measured_utilization"}));
   DirectInference direct;
   SONIC_ASSIGN_OR_RETURN(direct.cores_per_gpu, Count(fields, node, "cores_per_gpu", "direct", 1));
   if (!node["cores_per_gpu"]) return fields.Error(node, "direct needs cores_per_gpu");
@@ -300,10 +305,10 @@ absl::StatusOr<std::vector<ProfileLevel>> LevelsFromPerfJson(const std::string& 
       level.latency_avg_us = latency.at("avg").get<double>();
       level.latency_p50_us = latency.value("p50", level.latency_avg_us);
       level.latency_p99_us = latency.value("p99", level.latency_p50_us);
-      level.concurrency =
-          by_rate ? level.throughput / level.batch_size * level.latency_avg_us / 1e6
-                  : result.at("concurrency").get<double>();
-      if (const auto server = result.find("server_us"); server != result.end() && server->is_object()) {
+      level.concurrency = by_rate ? level.throughput / level.batch_size * level.latency_avg_us / 1e6
+                                  : result.at("concurrency").get<double>();
+      if (const auto server = result.find("server_us");
+          server != result.end() && server->is_object()) {
         level.server_host_us =
             server->at("compute_input").get<double>() + server->at("compute_output").get<double>();
       }
@@ -349,7 +354,7 @@ absl::StatusOr<RunReport> ParseRunReport(const std::string& json_text) {
       if (known == run.models.end()) {
         known = run.models.insert(run.models.end(), WorkloadModel{name, 0, 0});
       }
-      known->calls_per_event += calls;     // totals until divided below
+      known->calls_per_event += calls;  // totals until divided below
       known->entries_per_call += entries;
     }
   } catch (const nlohmann::json::exception& e) {

@@ -31,8 +31,8 @@ constexpr char kPerfJson[] = R"({
 class PlanInputsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("plan_inputs_test_" + std::to_string(::getpid()));
+    dir_ =
+        std::filesystem::temp_directory_path() / ("plan_inputs_test_" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir_);
     std::ofstream(dir_ / "perf.json") << kPerfJson;
     std::ofstream(dir_ / "run.json") << R"({"mode": "sonic", "events": 150, "threads": 2,
@@ -131,9 +131,9 @@ TEST_F(PlanInputsTest, RunReportGivesThreadsRateCallsAndEntriesPerModel) {
   ASSERT_EQ(all->workload.models.size(), 2u);
   EXPECT_DOUBLE_EQ(all->workload.models[1].calls_per_event, 0.75);
   // A list picks models; a key written there overrides the report.
-  absl::StatusOr<PlanInputs> picked = Parse(
-      profiles + "workload:\n  run_report: demo.json\n"
-                 "  models: [{model: deeptau, entries_per_call: 3}]\n");
+  absl::StatusOr<PlanInputs> picked = Parse(profiles +
+                                            "workload:\n  run_report: demo.json\n"
+                                            "  models: [{model: deeptau, entries_per_call: 3}]\n");
   ASSERT_TRUE(picked.ok()) << picked.status();
   ASSERT_EQ(picked->workload.models.size(), 1u);
   EXPECT_DOUBLE_EQ(picked->workload.models[0].calls_per_event, 0.75);
@@ -156,10 +156,9 @@ TEST_F(PlanInputsTest, RunReportGivesThreadsRateCallsAndEntriesPerModel) {
                 .status()
                 .code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(ParseRunReport(R"({"threads": 1, "events_per_second": 1, "models": []})")
-                .status()
-                .code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      ParseRunReport(R"({"threads": 1, "events_per_second": 1, "models": []})").status().code(),
+      absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(PlanInputsTest, RequestRateReportsGetTheirConcurrencyFromLittlesLaw) {
@@ -181,9 +180,11 @@ TEST_F(PlanInputsTest, ErrorsNameWhatIsWrong) {
     std::string named;
   };
   const std::vector<Case> cases = {
-      {profile + "workload: {jobs: 1, cpu_ms_per_event: 1, models: [{model: x}]}", "no profile of x"},
+      {profile + "workload: {jobs: 1, cpu_ms_per_event: 1, models: [{model: x}]}",
+       "no profile of x"},
       {profile + "workload: {jobs: 1, models: [{model: m}]}", "cpu_ms_per_event"},
-      {profile + "workload: {cpu_ms_per_event: 1, events_per_second_per_thread: 1, models: [{model: m}]}",
+      {profile +
+           "workload: {cpu_ms_per_event: 1, events_per_second_per_thread: 1, models: [{model: m}]}",
        "one of"},
       {profile + "workload: {cpu_ms_per_event: 1, models: [{model: m}]}\nconstraint: {}",
        "unknown key 'constraint'"},
@@ -198,8 +199,8 @@ TEST_F(PlanInputsTest, ErrorsNameWhatIsWrong) {
   for (const Case& c : cases) {
     absl::StatusOr<PlanInputs> inputs = Parse(c.text);
     ASSERT_FALSE(inputs.ok()) << c.text;
-    EXPECT_NE(inputs.status().message().find(c.named), std::string::npos)
-        << inputs.status() << "\n" << c.text;
+    EXPECT_NE(inputs.status().message().find(c.named), std::string::npos) << inputs.status() << "\n"
+                                                                          << c.text;
   }
 }
 

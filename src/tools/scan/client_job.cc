@@ -58,8 +58,8 @@ absl::StatusOr<JobReport> RunClientJob(const ClientJobOptions& options) {
   report.events_per_second = measurement.throughput;
   report.mean_latency_ms = absl::ToDoubleMilliseconds(measurement.mean_latency);
   report.failures = measurement.failures;
-  report.models.push_back({options.model, static_cast<double>(measurement.successes),
-                           report.events});
+  report.models.push_back(
+      {options.model, static_cast<double>(measurement.successes), report.events});
   return report;
 }
 
@@ -79,8 +79,8 @@ std::vector<std::string> ClientJobCommand(const std::filesystem::path& sonic_bin
   }
   for (const std::string& shape : options.shapes) command.insert(command.end(), {"--shape", shape});
   if (options.think_time > absl::ZeroDuration()) {
-    command.insert(command.end(),
-                   {"--think-time-ms", absl::StrCat(absl::ToDoubleMilliseconds(options.think_time))});
+    command.insert(command.end(), {"--think-time-ms",
+                                   absl::StrCat(absl::ToDoubleMilliseconds(options.think_time))});
   }
   if (!options.token_file.empty()) {
     command.insert(command.end(), {"--bearer-token-file", options.token_file});
