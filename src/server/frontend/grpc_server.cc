@@ -2,6 +2,7 @@
 
 #include <climits>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
@@ -57,7 +58,8 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Create(const Options& op
   builder.RegisterService(&server->inference_);
   builder.RegisterService(&server->health_);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
-  interceptors.push_back(std::make_unique<UnparsableRequestInterceptorFactory>());
+  interceptors.push_back(std::make_unique<UnparsableRequestInterceptorFactory>(
+      std::set<std::string, std::less<>>{InferenceService::kModelInferMethod}));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   server->server_ = builder.BuildAndStart();
   if (!server->server_ || server->port_ == 0) {

@@ -15,11 +15,30 @@
 #include "server/frontend/infer_response_builder.h"
 #include "server/frontend/model_metadata.h"
 #include "server/frontend/stream_infer_reactor.h"
+#include "server/frontend/unparsable_request_interceptor.h"
 #include "server/logging/server_log.h"
 #include "sonic/common/status.h"
 
 namespace sonic::server {
 namespace {
+
+// A ModelInfer call's messages, alive until the inference is done (its tensors are read in
+// place), on an arena whose first block is part of the object: one allocation for a small
+// request's messages, and none freed one by one.
+struct InferMessages {
+  static constexpr size_t kInlineBytes = 2048;
+  alignas(8) char first_block[kInlineBytes];
+  google::protobuf::Arena arena{[this] {
+    google::protobuf::ArenaOptions options;
+    options.initial_block = first_block;
+    options.initial_block_size = kInlineBytes;
+    return options;
+  }()};
+  inference::ModelInferRequest* request =
+      google::protobuf::Arena::CreateMessage<inference::ModelInferRequest>(&arena);
+  inference::ModelInferResponse* response =
+      google::protobuf::Arena::CreateMessage<inference::ModelInferResponse>(&arena);
+};
 
 grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* context, const absl::Status& status) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
@@ -285,27 +304,48 @@ InferenceService::Unary* InferenceService::RepositoryModelUnload(
 }
 
 InferenceService::Unary* InferenceService::ModelInfer(Context* context,
-                                                      const inference::ModelInferRequest* request,
-                                                      inference::ModelInferResponse* response) {
+                                                      const grpc::ByteBuffer* request_bytes,
+                                                      grpc::ByteBuffer* response_bytes) {
   if (Unary* refused = Refused(context, auth::AccessClass::kInference)) return refused;
+  auto messages = std::make_shared<InferMessages>();
+  // The reader only reads the buffer's slices.
+  grpc::ProtoBufferReader reader(const_cast<grpc::ByteBuffer*>(request_bytes));
+  if (!messages->request->ParseFromZeroCopyStream(&reader)) {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(UnparsableRequestStatus(kModelInferMethod));
+    return reactor;
+  }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   // The callback API hands over a request already read: its wait/read is one instant here.
-  std::shared_ptr<Trace> trace = traces_.Sample(request->model_name());
+  std::shared_ptr<Trace> trace = traces_.Sample(messages->request->model_name());
   if (trace) {
     const uint64_t received_ns = SystemClock::Get().NowNs();
     trace->Record(kTraceGrpcWaitReadStart, received_ns);
     trace->Record(kTraceGrpcWaitReadEnd, received_ns);
   }
+  const inference::ModelInferRequest& request = *messages->request;
   StartInference(
-      manager_, ClientRegions(shared_memory_, ClientOf(context)), *request,
-      [context, reactor, response, trace](absl::StatusOr<InferenceResponse> result) {
+      manager_, ClientRegions(shared_memory_, ClientOf(context)), request,
+      [context, reactor, response_bytes, trace,
+       messages = std::move(messages)](absl::StatusOr<InferenceResponse> result) {
         if (trace) trace->Record(kTraceGrpcSendStart, SystemClock::Get().NowNs());
-        if (result.ok()) BuildInferResponse(*std::move(result), *response);
+        absl::Status status = result.status();
+        if (result.ok()) {
+          BuildInferResponse(*std::move(result), *messages->response);
+          bool own_buffer = false;
+          grpc::Status serialized =
+              grpc::SerializationTraits<inference::ModelInferResponse>::Serialize(
+                  *messages->response, response_bytes, &own_buffer);
+          if (!serialized.ok()) {
+            status = absl::InternalError(
+                absl::StrCat("cannot serialize the response: ", serialized.error_message()));
+          }
+        }
         // gRPC's name for a server's retry hint; clients with gRPC retries enabled obey it.
-        if (std::optional<uint64_t> delay_ms = RetryDelayMs(result.status())) {
+        if (std::optional<uint64_t> delay_ms = RetryDelayMs(status)) {
           context->AddTrailingMetadata("grpc-retry-pushback-ms", std::to_string(*delay_ms));
         }
-        reactor->Finish(ToGrpcStatus(result.status()));
+        reactor->Finish(ToGrpcStatus(status));
         if (trace) trace->Record(kTraceGrpcSendEnd, SystemClock::Get().NowNs());
       },
       trace,

@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "absl/strings/str_cat.h"
+
 namespace sonic::server {
 namespace {
 
@@ -22,11 +24,7 @@ class UnparsableRequestInterceptor final : public grpc::experimental::Intercepto
       const grpc::Status status = methods->GetSendStatus();
       if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED &&
           status.error_message().empty()) {
-        methods->ModifySendStatus(grpc::Status(
-            grpc::StatusCode::INVALID_ARGUMENT,
-            "the request of " + method_ +
-                " is not a valid protobuf message of the method's request type (corrupt, "
-                "truncated, or of another type)"));
+        methods->ModifySendStatus(UnparsableRequestStatus(method_));
       }
     }
     methods->Proceed();
@@ -39,9 +37,18 @@ class UnparsableRequestInterceptor final : public grpc::experimental::Intercepto
 
 }  // namespace
 
+grpc::Status UnparsableRequestStatus(std::string_view method) {
+  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                      absl::StrCat("the request of ", std::string(method),
+                                   " is not a valid protobuf message of the method's request type "
+                                   "(corrupt, truncated, or of another type)"));
+}
+
 grpc::experimental::Interceptor* UnparsableRequestInterceptorFactory::CreateServerInterceptor(
     grpc::experimental::ServerRpcInfo* info) {
-  return new UnparsableRequestInterceptor(info->method());
+  const char* method = info->method() ? info->method() : "";
+  if (raw_methods_.count(std::string_view(method))) return nullptr;
+  return new UnparsableRequestInterceptor(method);
 }
 
 }  // namespace sonic::server
