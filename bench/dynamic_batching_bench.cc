@@ -53,6 +53,7 @@ struct Flags {
   std::string out = SONIC_BENCH_RESULTS_DIR;
   int queue_delay_us = 10000;  // batches of 16 fill within it even on a loaded 2-core machine
   int intra_op_threads = 1;
+  int64_t hidden_width = 1024;  // of the MLP's two hidden layers
 };
 
 struct Plan {
@@ -65,7 +66,7 @@ struct Plan {
 Plan MakePlan(const Flags& flags) {
   if (flags.quick) return {{16, 32, 4}, absl::Milliseconds(100), 1};
   const absl::Duration window = absl::Seconds(1);
-  return {{256, 1024, 1024, 10},
+  return {{256, flags.hidden_width, flags.hidden_width, 10},
           window,
           std::max(1, static_cast<int>(absl::Seconds(flags.duration_s) / window))};
 }
@@ -345,6 +346,9 @@ int main(int argc, char** argv) {
   app.add_option("--out", flags.out, "Directory for dynamic_batching.json");
   app.add_option("--queue-delay-us", flags.queue_delay_us, "max_queue_delay_microseconds")
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--hidden-width", flags.hidden_width,
+                 "Width of the MLP's two hidden layers (the compute per batch)")
+      ->check(CLI::Range(1, 65536));
   app.add_option("--intra-op-threads", flags.intra_op_threads, "INTRA_OP_THREAD_COUNT")
       ->check(CLI::Range(1, 4096));
   CLI11_PARSE(app, argc, argv);
