@@ -5,8 +5,8 @@
 // One interpreter per process: whichever plugin calls EnsureStarted first starts it (Debian's
 // libpython3.11, its sys.path the project's virtual environment), and every other plugin shares
 // it. Each plugin links this library statically, so each carries its own copy of this code; the
-// copies agree through libpython itself (Py_IsInitialized) and serialize the start with a lock
-// that is process-wide. The interpreter is never finalized: backends are never unloaded, and the
+// copies agree through libpython itself (Py_IsInitialized, read under the lock) and serialize
+// the start with a lock that is process-wide. The interpreter is never finalized: backends are never unloaded, and the
 // process may exit while other threads still hold Python objects.
 //
 // GIL: after EnsureStarted no thread holds it. Every use of the C API below (and of any Python

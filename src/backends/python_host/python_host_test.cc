@@ -1,5 +1,6 @@
 #include "backends/python_host/python_host.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -81,6 +82,39 @@ TEST_F(PythonHostTest, ImportsFromTheResolvedEnvironment) {
             "True");
   EXPECT_EQ(Eval("import sys, os\nprefix = os.path.realpath(sys.prefix)", "prefix"),
             std::filesystem::canonical(home->path).string());
+}
+
+// Threads that load models at once each start the interpreter and import at once. None may
+// import before the start has put the environment's site-packages on sys.path: libpython says
+// it is initialized a few milliseconds before that (before it imports `site`), and the threads
+// here arrive exactly then. Run in a fresh process: this one's interpreter is started already.
+TEST(PythonHostStartTest, ThreadsStartingAtOnceAllImportFromTheEnvironment) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        std::atomic<int> failures{0};
+        std::vector<std::thread> threads;
+        for (int i = 0; i < 8; ++i) {
+          threads.emplace_back([i, &failures] {
+            if (i > 0) {
+              while (!Py_IsInitialized()) std::this_thread::yield();
+            }
+            if (!EnsureStarted().ok()) {
+              ++failures;
+              return;
+            }
+            GilGuard gil;
+            PyRef numpy(PyImport_ImportModule("numpy"));
+            if (!numpy) {
+              PyErr_Print();
+              ++failures;
+            }
+          });
+        }
+        for (std::thread& thread : threads) thread.join();
+        std::exit(failures == 0 ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
 }
 
 TEST(PythonHomeTest, MissingEnvironmentIsAClearError) {

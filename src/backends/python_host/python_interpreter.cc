@@ -4,6 +4,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <mutex>
@@ -112,12 +113,20 @@ absl::StatusOr<PythonHome> ResolvePythonHome(const HostOptions& options) {
 }
 
 absl::Status EnsureStarted(const HostOptions& options) {
-  if (Py_IsInitialized()) return absl::OkStatus();
+  // Py_IsInitialized turns true before the start has imported `site`, which puts the
+  // environment's site-packages on sys.path: a thread that took it for "started" could import
+  // in the meantime and find no numpy. Outside the lock only this copy's own flag counts; under
+  // it, Py_IsInitialized means a start that ran to its end (every start holds the lock).
+  static std::atomic<bool> started{false};
+  if (started.load(std::memory_order_acquire)) return absl::OkStatus();
   ProcessWideStartLock lock(LibpythonPath());
-  if (Py_IsInitialized()) return absl::OkStatus();
-  absl::StatusOr<PythonHome> home = ResolvePythonHome(options);
-  if (!home.ok()) return home.status();
-  return StartInterpreter(*home);
+  if (!Py_IsInitialized()) {
+    absl::StatusOr<PythonHome> home = ResolvePythonHome(options);
+    if (!home.ok()) return home.status();
+    if (absl::Status start = StartInterpreter(*home); !start.ok()) return start;
+  }
+  started.store(true, std::memory_order_release);
+  return absl::OkStatus();
 }
 
 namespace {
