@@ -29,9 +29,10 @@ import pytest
 from tritonclient.grpc import service_pb2, service_pb2_grpc
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "stock_clients"))
 import cluster as cl  # noqa: E402
+import sonic_server  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[2]
 # Over this fleet queue time per request (us) the site is saturated; the model's 12 requests
 # in flight wait ~11 x 25 ms each, far above it.
 THRESHOLD_US = 50000
@@ -60,19 +61,6 @@ def free_port():
             except OSError:
                 continue
             return port
-
-
-def listening_ports(log):
-    """The ports a sonic-server printed ("sonic-server: listening on ADDRESS:PORT", "... http on
-    ...", "... metrics on ..."), by endpoint; absent until printed."""
-    ports = {}
-    for line in log.splitlines():
-        for endpoint, prefix in (("grpc", "sonic-server: listening on "),
-                                 ("http", "sonic-server: http on "),
-                                 ("metrics", "sonic-server: metrics on ")):
-            if line.startswith(prefix):
-                ports[endpoint] = int(line.rsplit(":", 1)[1])
-    return ports
 
 
 class Processes:
@@ -126,30 +114,23 @@ def http_ok(url):
 
 @pytest.fixture
 def site():
-    build = Path(os.environ.get("SONIC_BUILD_DIR", ROOT / "build"))
     missing = [tool for tool in ("haproxy", "prometheus") if shutil.which(tool) is None]
     if missing:
         pytest.skip(f"missing {', '.join(missing)}: run scripts/bootstrap.sh")
     work = Path(tempfile.mkdtemp(prefix="sonic-admission-"))
     processes = Processes(work)
+    server = None
     try:
         (work / "models/slow/1").mkdir(parents=True)
         (work / "models/slow/config.pbtxt").write_text(SLOW_MODEL)
-        server = processes.start("server", [
-            str(build / "bin/sonic-server"), "--model-repository", str(work / "models"),
-            "--grpc-address", "127.0.0.1", "--grpc-port", "0", "--http-port", "0",
-            "--metrics-port", "0"])
-        wait_until(lambda: len(listening_ports(processes.log("server"))) == 3,
-                   "the server's ports", processes)
-        ports = listening_ports(processes.log("server"))
-        grpc_port, http_port, metrics_port = ports["grpc"], ports["http"], ports["metrics"]
-        wait_until(lambda: http_ok(f"http://127.0.0.1:{http_port}/v2/health/ready"),
-                   "the server", processes)
+        # On ports it picks itself (read from its output), so no concurrent test's server can
+        # be handed the same port; it has loaded its models once it listens.
+        server = sonic_server.SonicServer(work / "models", work / "server.log")
 
         prometheus_port = free_port()
         (work / "prometheus.yml").write_text(
             "global: {scrape_interval: 500ms}\nscrape_configs:\n"
-            f"  - {{job_name: sonic-server, static_configs: [{{targets: ['127.0.0.1:{metrics_port}']}}]}}\n")
+            f"  - {{job_name: sonic-server, static_configs: [{{targets: ['127.0.0.1:{server.metrics_port}']}}]}}\n")
         processes.start("prometheus", [
             "prometheus", f"--config.file={work / 'prometheus.yml'}",
             f"--storage.tsdb.path={work / 'tsdb'}",
@@ -165,17 +146,19 @@ def site():
             "  timeout server 1m",
             "frontend grpc", f"  bind 127.0.0.1:{balancer_port} proto h2",
             *cl.admission_frontend_lines(), "  default_backend servers",
-            "backend servers", f"  server s1 127.0.0.1:{grpc_port} proto h2",
+            "backend servers", f"  server s1 {server.grpc_url} proto h2",
             *cl.admission_backend_lines(f"127.0.0.1:{prometheus_port}", THRESHOLD_US,
                                         window="2s", inter="300ms"),
         ]
         (work / "haproxy.cfg").write_text("\n".join(lines) + "\n")
         processes.start("haproxy", ["haproxy", "-db", "-f", str(work / "haproxy.cfg")])
         wait_until(stats_socket.exists, "HAProxy's stats socket", processes)
-        yield {"server": f"127.0.0.1:{grpc_port}", "balancer": f"127.0.0.1:{balancer_port}",
-               "stats": stats_socket, "processes": processes, "server_process": server}
+        yield {"server": server.grpc_url, "balancer": f"127.0.0.1:{balancer_port}",
+               "stats": stats_socket, "processes": processes}
     finally:
         processes.stop_all()
+        if server is not None:
+            server.stop()
         shutil.rmtree(work, ignore_errors=True)
 
 
