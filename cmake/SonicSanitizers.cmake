@@ -34,6 +34,10 @@ if(sonic_sanitize_value STREQUAL "thread")
 elseif(sonic_sanitize_value MATCHES "^(on|address|yes|true|1)$")
   add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
   add_link_options(-fsanitize=address,undefined)
+  # Default ASan options, compiled into every target (tests/asan/default_options.cc says which
+  # and why).
+  add_library(sonic_asan_defaults OBJECT ${PROJECT_SOURCE_DIR}/tests/asan/default_options.cc)
+  link_libraries($<BUILD_INTERFACE:sonic_asan_defaults>)
 elseif(SONIC_SANITIZE)
   message(FATAL_ERROR "SONIC_SANITIZE=${SONIC_SANITIZE}: expected OFF, ON, address or thread")
 endif()
