@@ -42,7 +42,7 @@
 #pragma once
 
 #include <cstddef>
-#include <deque>
+#include <list>
 #include <span>
 #include <vector>
 
@@ -55,13 +55,13 @@
 
 namespace sonic::server {
 
-// The backend's view of a batch's inputs. `tensors` point into `buffers` and `shapes` (deques:
-// growing, or moving the struct, never moves their elements), into the requests' input bytes
+// The backend's view of a batch's inputs. `tensors` point into `buffers` and `shapes` (lists:
+// growing, or moving the struct, never moves their elements, and an empty one allocates nothing), into the requests' input bytes
 // (zero-copy inputs) and into the requests' and the signature's names: valid while this struct,
 // the batch and the signature live.
 struct AssembledInputs {
-  std::deque<std::vector<std::byte>> buffers;
-  std::deque<Shape> shapes;
+  std::list<std::vector<std::byte>> buffers;
+  std::list<Shape> shapes;
   std::vector<SonicBackendTensor> tensors;  // the requests' inputs in order, then batch inputs
 };
 

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <array>
-#include <deque>
+#include <list>
 #include <new>
 #include <string>
 
@@ -134,13 +134,13 @@ class BatchOutputAllocator final : public OutputAllocator {
   }
 
   const absl::Status& error() const { return error_; }
-  std::deque<OutputTensor>& outputs() { return outputs_; }
+  std::list<OutputTensor>& outputs() { return outputs_; }
 
  private:
   const ModelSignature& signature_;
   int64_t total_batch_;
   size_t cursor_ = 0;  // where the next output is looked for in the signature
-  std::deque<OutputTensor> outputs_;  // deque: handed-out buffers never move
+  std::list<OutputTensor> outputs_;  // list: handed-out buffers never move
   absl::Status error_;
 };
 
@@ -214,7 +214,7 @@ class PerRequestResponder final : public RequestResponder {
 
  private:
   struct Slot {
-    std::deque<OutputTensor> outputs;  // deque: handed-out buffers never move
+    std::list<OutputTensor> outputs;  // list: handed-out buffers never move
     absl::Status status;
     size_t cursor = 0;  // where the next output is looked for in the signature
   };
@@ -228,7 +228,7 @@ class PerRequestResponder final : public RequestResponder {
 // applied to the non-batch part of inputs without allow_ragged_batch, as Triton shows them) and
 // the outputs it asked for. Points into the request and `shapes`.
 absl::Status DescribeRequest(const ModelSignature& signature, const InferenceRequest& request,
-                             std::deque<Shape>& shapes, std::vector<SonicBackendTensor>& tensors,
+                             std::list<Shape>& shapes, std::vector<SonicBackendTensor>& tensors,
                              std::vector<const char*>& output_names, SonicBackendRequest& out) {
   size_t cursor = 0;
   for (const RequestInput& input : request.inputs) {
@@ -271,9 +271,9 @@ struct BatchExecutor::BatchOutputs {
   std::vector<absl::StatusOr<InferenceResponse>> results;
 };
 
-std::vector<const char*> BatchExecutor::WantedOutputs(const Batch& batch) const {
+absl::InlinedVector<const char*, 8> BatchExecutor::WantedOutputs(const Batch& batch) const {
   const std::span<const ModelSignature::Output> outputs = signature_.outputs();
-  std::vector<bool> wanted(outputs.size(), false);
+  absl::InlinedVector<bool, 16> wanted(outputs.size(), false);
   for (const auto& request : batch) {
     size_t cursor = 0;
     for (const auto& requested : request->outputs) {
@@ -281,7 +281,7 @@ std::vector<const char*> BatchExecutor::WantedOutputs(const Batch& batch) const 
       if (index >= 0) wanted[index] = true;
     }
   }
-  std::vector<const char*> names;
+  absl::InlinedVector<const char*, 8> names;
   for (size_t i = 0; i < outputs.size(); ++i) {
     if (wanted[i]) names.push_back(outputs[i].name.c_str());
   }
@@ -289,7 +289,7 @@ std::vector<const char*> BatchExecutor::WantedOutputs(const Batch& batch) const 
 }
 
 std::vector<absl::StatusOr<InferenceResponse>> BatchExecutor::SplitOutputs(
-    const Batch& batch, std::deque<OutputTensor>& outputs) {
+    const Batch& batch, std::list<OutputTensor>& outputs) {
   std::vector<absl::StatusOr<InferenceResponse>> results;
   for (size_t index = 0; index < batch.size(); ++index) {
     const InferenceRequest* request = batch[index].get();
@@ -356,9 +356,9 @@ void BatchExecutor::Execute(Batch batch) {
 
 absl::Status BatchExecutor::ComputeByRequest(const Batch& batch, BatchOutputs& outputs,
                                              ExecutionTimes& times, std::array<uint64_t, 4>& ns) {
-  std::deque<Shape> shapes;
-  std::deque<std::vector<SonicBackendTensor>> tensors;  // deques: the requests point into them
-  std::deque<std::vector<const char*>> output_names;
+  std::list<Shape> shapes;
+  std::list<std::vector<SonicBackendTensor>> tensors;  // lists: the requests point into them
+  std::list<std::vector<const char*>> output_names;
   std::vector<SonicBackendRequest> requests(batch.size());
   absl::Status status;
   for (size_t i = 0; i < batch.size() && status.ok(); ++i) {
@@ -381,7 +381,7 @@ absl::Status BatchExecutor::Compute(const Batch& batch, int64_t total_batch, Bat
     if (instance_.executes_requests()) return ComputeByRequest(batch, outputs, times, ns);
     AssembledInputs inputs;
     absl::Status status = AssembleBatchInputs(signature_, batch, inputs);
-    std::vector<const char*> output_names = WantedOutputs(batch);
+    absl::InlinedVector<const char*, 8> output_names = WantedOutputs(batch);
     ns[1] = clock_.NowNs();
     times.compute_input_ns = ns[1] - ns[0];
     if (status.ok()) {

@@ -13,10 +13,11 @@
 #pragma once
 
 #include <array>
-#include <deque>
+#include <list>
 #include <memory>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "server/backend/backend_model.h"
 #include "server/core/clock.h"
 #include "server/core/inference_request.h"
@@ -55,10 +56,10 @@ class BatchExecutor {
   absl::Status ComputeByRequest(const Batch& batch, BatchOutputs& outputs, ExecutionTimes& times,
                                 std::array<uint64_t, 4>& ns);
   // The outputs any request of the batch asked for, in config order.
-  std::vector<const char*> WantedOutputs(const Batch& batch) const;
+  absl::InlinedVector<const char*, 8> WantedOutputs(const Batch& batch) const;
   // One response per request from the batch outputs, or the reason that request failed.
   std::vector<absl::StatusOr<InferenceResponse>> SplitOutputs(const Batch& batch,
-                                                              std::deque<OutputTensor>& outputs);
+                                                              std::list<OutputTensor>& outputs);
   void Complete(Batch& batch, std::vector<absl::StatusOr<InferenceResponse>> results,
                 uint64_t start_ns, const ExecutionTimes& times);
 

@@ -114,8 +114,8 @@ std::vector<std::unique_ptr<InferenceRequest>> DynamicBatcher::TakeExpired(uint6
   return expired;
 }
 
-std::vector<std::deque<DynamicBatcher::Entry>*> DynamicBatcher::QueuesInOrder() {
-  std::vector<std::deque<Entry>*> queues;
+absl::InlinedVector<std::deque<DynamicBatcher::Entry>*, 4> DynamicBatcher::QueuesInOrder() {
+  absl::InlinedVector<std::deque<Entry>*, 4> queues;
   for (auto& [level, queue] : levels_) queues.push_back(&queue);
   queues.push_back(&delayed_);
   return queues;
@@ -133,14 +133,15 @@ int64_t DynamicBatcher::BatchSizeToTake(int64_t available, uint64_t oldest_wait_
 
 Batch DynamicBatcher::TakeBatch(uint64_t now_ns) {
   Batch batch;
-  std::vector<std::deque<Entry>*> queues = QueuesInOrder();
+  if (size_ == 0) return batch;
+  absl::InlinedVector<std::deque<Entry>*, 4> queues = QueuesInOrder();
   auto head_queue = std::find_if(queues.begin(), queues.end(),
                                  [](const auto* queue) { return !queue->empty(); });
   if (head_queue == queues.end()) return batch;
   const Entry& head = (*head_queue)->front();
 
   // The requests that may join the head, in service order, within max_batch_size entries.
-  std::vector<std::pair<std::deque<Entry>*, size_t>> members;
+  absl::InlinedVector<std::pair<std::deque<Entry>*, size_t>, 8> members;
   int64_t available = 0;
   for (auto queue = head_queue; queue != queues.end() && available < max_batch_size_; ++queue) {
     for (size_t i = 0; i < (*queue)->size() && available < max_batch_size_; ++i) {

@@ -26,6 +26,7 @@
 #include <optional>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "inference/model_config.pb.h"
@@ -80,8 +81,9 @@ class DynamicBatcher {
   Policy PolicyFor(uint64_t level) const;
   // The request that starts the next batch; null when nothing waits.
   const Entry* Head() const;
-  // Queues in service order: levels 1..n, then the delayed queue.
-  std::vector<std::deque<Entry>*> QueuesInOrder();
+  // Queues in service order: levels 1..n, then the delayed queue (inline: no allocation for
+  // the few levels a model has, on every batch taken).
+  absl::InlinedVector<std::deque<Entry>*, 4> QueuesInOrder();
   int64_t BatchSizeToTake(int64_t available, uint64_t oldest_wait_ns) const;
 
   const bool batching_;

@@ -1,5 +1,6 @@
 #include "server/core/scheduler.h"
 
+#include <algorithm>
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
@@ -205,10 +206,16 @@ Batch Scheduler::NextBatch() {
 }
 
 Batch Scheduler::DropAbandoned(Batch batch) {
+  auto is_abandoned = [](const std::unique_ptr<InferenceRequest>& request) {
+    return request->abandoned && request->abandoned();
+  };
+  auto first = std::find_if(batch.begin(), batch.end(), is_abandoned);
+  if (first == batch.end()) return batch;  // the usual case: no second vector
   Batch live;
   live.reserve(batch.size());
-  for (auto& request : batch) {
-    if (request->abandoned && request->abandoned()) {
+  for (auto it = batch.begin(); it != batch.end(); ++it) {
+    std::unique_ptr<InferenceRequest>& request = *it;
+    if (it == first || (it > first && is_abandoned(request))) {
       Refuse(*request,
              absl::CancelledError("the client gave up (call cancelled or deadline passed) "
                                   "before the request ran"),
