@@ -167,6 +167,7 @@ int Run(const ServerFlags& flags, const sigset_t& signals) {
                         .max_instances_per_model = flags.max_instances_per_model,
                         .max_instances = flags.max_instances,
                         .max_config_bytes = flags.max_config_bytes,
+                        .config_name = flags.model_config_name,
                         .max_input_elements = flags.max_input_elements});
   const bool load_failed = LoadAtStartup(manager, flags);
   if ((LogIndex(manager) || load_failed) && flags.exit_on_error) {

@@ -6,6 +6,8 @@
 #include <climits>
 #include <map>
 
+#include "server/repository/model_config_loader.h"
+
 namespace sonic::server {
 namespace {
 
@@ -49,6 +51,12 @@ void AddRepositoryFlags(CLI::App& app, ServerFlags& flags) {
   app.add_option("--repository-poll-secs", flags.repository_poll_secs,
                  "Seconds between repository polls in poll mode")
       ->check(CLI::PositiveNumber);
+  app.add_option("--model-config-name", flags.model_config_name,
+                 "Load each model's configs/<NAME>.pbtxt where it has one, else its config.pbtxt")
+      ->check([](const std::string& name) {
+        const absl::Status error = CustomConfigNameError(name);
+        return error.ok() ? std::string() : std::string(error.message());
+      });
   app.add_option("--model-load-thread-count", flags.model_load_thread_count,
                  "Models loaded at once at startup")
       ->check(CLI::PositiveNumber);
@@ -328,7 +336,6 @@ constexpr MissingFeature kMissingFeatures[] = {
     {"--vertex-ai-default-model", "the Vertex AI endpoint"},
     {"--model-namespacing", "model namespacing"},
     {"--model-load-retry-count", "model load retries"},
-    {"--model-config-name", "alternative model configuration files"},
     {"--strict-model-config", "model configuration auto-completion"},
     {"--rate-limit", "the rate limiter"},
     {"--rate-limit-resource", "the rate limiter"},

@@ -29,6 +29,7 @@ struct ServerFlags {
   int repository_poll_secs = 15;
   int exit_timeout_secs = 30;
   int model_load_thread_count = 4;
+  std::string model_config_name;  // configs/<name>.pbtxt over config.pbtxt where a model has it
   // Bounds on what configs and clients may ask of the server (not tritonserver flags; see
   // ModelManager::Options and SharedMemoryManager::Options).
   uint64_t max_instances_per_model = 64;

@@ -54,7 +54,10 @@ absl::StatusOr<std::filesystem::path> ModelManager::ModelDirectoryFor(
 absl::StatusOr<inference::ModelConfig> ModelManager::ReadConfig(
     const std::string& name, const std::filesystem::path& dir,
     const std::optional<std::string>& json) const {
-  if (!json) return LoadModelConfig(dir, kSupportedBackends, options_.max_config_bytes);
+  if (!json) {
+    return LoadModelConfig(dir, kSupportedBackends, options_.max_config_bytes,
+                           options_.config_name);
+  }
   if (json->size() > options_.max_config_bytes) {
     return absl::InvalidArgumentError(absl::StrCat(
         "model '", name, "': the 'config' load parameter has ", json->size(),

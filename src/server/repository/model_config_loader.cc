@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <optional>
 #include <string>
@@ -152,13 +154,19 @@ absl::StatusOr<std::string> ReadBoundedRegularFile(const std::filesystem::path& 
 }
 
 absl::StatusOr<std::string> ReadConfigFile(const std::filesystem::path& model_dir,
-                                           std::string_view model_name, uint64_t max_bytes) {
+                                           std::string_view model_name, uint64_t max_bytes,
+                                           std::string_view config_name) {
   std::error_code error;
   if (!std::filesystem::is_directory(model_dir, error)) {
     return absl::NotFoundError(absl::StrCat("model '", ToAbsl(model_name), "': model directory ",
                                             model_dir.string(), " does not exist"));
   }
-  const std::filesystem::path file = model_dir / kConfigFileName;
+  std::filesystem::path file = model_dir / kConfigFileName;
+  if (!config_name.empty()) {
+    const std::filesystem::path custom =
+        model_dir / "configs" / absl::StrCat(ToAbsl(config_name), ".pbtxt");
+    if (std::filesystem::exists(custom, error)) file = custom;
+  }
   if (std::filesystem::exists(file, error) && !std::filesystem::is_regular_file(file, error)) {
     return absl::FailedPreconditionError(absl::StrCat(
         "model '", ToAbsl(model_name), "': ", file.string(), " is not a regular file"));
@@ -237,10 +245,12 @@ absl::StatusOr<inference::ModelConfig> ParseModelConfig(std::string_view pbtxt,
 
 absl::StatusOr<inference::ModelConfig> LoadModelConfig(
     const std::filesystem::path& model_dir, std::span<const std::string_view> supported_backends,
-    uint64_t max_config_bytes) {
+    uint64_t max_config_bytes, std::string_view config_name) {
+  SONIC_RETURN_IF_ERROR(config_name.empty() ? absl::OkStatus()
+                                            : CustomConfigNameError(config_name));
   const std::string name = ModelNameOf(model_dir);
   SONIC_ASSIGN_OR_RETURN(const std::string text,
-                         ReadConfigFile(model_dir, name, max_config_bytes));
+                         ReadConfigFile(model_dir, name, max_config_bytes, config_name));
   SONIC_ASSIGN_OR_RETURN(inference::ModelConfig config, ParseModelConfig(text, name));
   if (config.name().empty()) {
     config.set_name(name);
@@ -252,6 +262,17 @@ absl::StatusOr<inference::ModelConfig> LoadModelConfig(
   NormalizeModelConfig(config);
   SONIC_RETURN_IF_ERROR(ValidateModelConfig(config, supported_backends));
   return config;
+}
+
+absl::Status CustomConfigNameError(std::string_view name) {
+  const bool plain = !name.empty() && name != "." && name != ".." &&
+                     std::none_of(name.begin(), name.end(), [](char c) {
+                       return c == '/' || c == '\0' || std::isspace(static_cast<unsigned char>(c));
+                     });
+  if (plain) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("--model-config-name '", ToAbsl(name),
+                   "' must be a file name without separators or whitespace"));
 }
 
 void NormalizeModelConfig(inference::ModelConfig& config) {

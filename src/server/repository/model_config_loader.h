@@ -47,7 +47,10 @@ inline constexpr uint64_t kDefaultMaxConfigBytes = uint64_t{1} << 20;
 
 // Reads `model_dir`/config.pbtxt and returns the normalized, validated config. The model's name
 // is the directory's name; a config that sets `name` must use that same name. At most
-// `max_config_bytes` are read: a larger file is refused without being read.
+// `max_config_bytes` are read: a larger file is refused without being read. With a
+// `config_name` (tritonserver's --model-config-name), `model_dir`/configs/<config_name>.pbtxt is
+// read instead when it exists: one repository, a configuration per deployment. `config_name`
+// must be a plain file name (CustomConfigNameError).
 // Errors: NOT_FOUND when `model_dir` is not a directory; FAILED_PRECONDITION when config.pbtxt is
 // missing, unreadable or not a regular file; INVALID_ARGUMENT for a file over
 // `max_config_bytes` (naming --max-config-bytes), a parse error, a name mismatch or an invalid
@@ -56,7 +59,11 @@ inline constexpr uint64_t kDefaultMaxConfigBytes = uint64_t{1} << 20;
 absl::StatusOr<inference::ModelConfig> LoadModelConfig(
     const std::filesystem::path& model_dir,
     std::span<const std::string_view> supported_backends = kSupportedBackends,
-    uint64_t max_config_bytes = kDefaultMaxConfigBytes);
+    uint64_t max_config_bytes = kDefaultMaxConfigBytes, std::string_view config_name = {});
+
+// Why `name` cannot be a --model-config-name (empty, a separator, whitespace, a NUL byte, "." or
+// "..": the file must stay in the model's configs/ folder); OK when it can.
+absl::Status CustomConfigNameError(std::string_view name);
 
 // Fills in, in place, what Triton fills in before it validates, so that the config reported by
 // the ModelConfig RPC matches Triton's:

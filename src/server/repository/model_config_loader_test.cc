@@ -265,6 +265,39 @@ TEST(LoadModelConfigTest, MissingConfigNamesTheModel) {
   EXPECT_THAT(std::string(config.status().message()), HasSubstr("config.pbtxt"));
 }
 
+TEST(LoadModelConfigTest, ACustomConfigNameReadsConfigsNamePbtxtWhereItExists) {
+  TempDirectoryForTest repo;
+  repo.WriteFile("echo/config.pbtxt", kSimpleConfig);
+  repo.WriteFile("echo/configs/site.pbtxt",
+                 std::string(kSimpleConfig) + "instance_group [{ count: 3 kind: KIND_CPU }]\n");
+  repo.WriteFile("plain/config.pbtxt", kSimpleConfig);
+  absl::StatusOr<inference::ModelConfig> custom =
+      LoadModelConfig(repo.path() / "echo", kSupportedBackends, kDefaultMaxConfigBytes, "site");
+  ASSERT_TRUE(custom.ok()) << custom.status();
+  ASSERT_EQ(custom->instance_group_size(), 1);
+  EXPECT_EQ(custom->instance_group(0).count(), 3);
+  // Without the name, and for a model without configs/site.pbtxt: config.pbtxt.
+  absl::StatusOr<inference::ModelConfig> plain = LoadModelConfig(repo.path() / "echo");
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_EQ(plain->instance_group(0).count(), 1);
+  plain =
+      LoadModelConfig(repo.path() / "plain", kSupportedBackends, kDefaultMaxConfigBytes, "site");
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_EQ(plain->instance_group(0).count(), 1);
+}
+
+TEST(LoadModelConfigTest, ACustomConfigNameMustBeAFileName) {
+  TempDirectoryForTest repo;
+  repo.WriteFile("echo/config.pbtxt", kSimpleConfig);
+  for (const char* name : {"../config", "a b", "..", "x/y"}) {
+    absl::StatusOr<inference::ModelConfig> config =
+        LoadModelConfig(repo.path() / "echo", kSupportedBackends, kDefaultMaxConfigBytes, name);
+    EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument) << name;
+    EXPECT_THAT(std::string(config.status().message()), HasSubstr("--model-config-name")) << name;
+  }
+  EXPECT_TRUE(CustomConfigNameError("h100").ok());
+}
+
 TEST(LoadModelConfigTest, MissingDirectoryIsNotFound) {
   TempDirectoryForTest repo;
   absl::StatusOr<inference::ModelConfig> config = LoadModelConfig(repo.path() / "ghost");
