@@ -170,8 +170,13 @@ absl::Status PlaceWithinBudget(const Constraints& constraints, Plan& plan) {
   return absl::OkStatus();
 }
 
-// Server CPU and network of the busiest device, times the devices of one server.
-void ServerResources(const PlanInputs& inputs, Plan& plan) {
+// A server holds devices of one group only (it loads that group's models).
+int DevicesPerServer(const DeviceGroup& group, int gpus_per_server) {
+  return std::min(group.count, gpus_per_server);
+}
+
+// Server CPU and network of the busiest server: its group's per-device load times its devices.
+void ServerResources(Plan& plan) {
   double cpu = 0, network = 0;
   for (const DeviceGroup& group : plan.placement().groups) {
     double group_cpu = 0, group_network = 0;
@@ -181,12 +186,12 @@ void ServerResources(const PlanInputs& inputs, Plan& plan) {
       group_cpu += rate * m.server_cpu_us_per_request / 1e6;
       group_network += rate * m.bytes_per_request * 8 / 1e9;
     }
-    cpu = std::max(cpu, group_cpu);
-    network = std::max(network, group_network);
+    const int devices = DevicesPerServer(group, plan.gpus_per_server);
+    cpu = std::max(cpu, group_cpu * devices);
+    network = std::max(network, group_network * devices);
   }
-  const int per_server = std::min(inputs.constraints.gpus_per_server, plan.gpus);
-  plan.server_cpu_cores = cpu * per_server;
-  plan.server_network_gbps = network * per_server;
+  plan.server_cpu_cores = cpu;
+  plan.server_network_gbps = network;
 }
 
 // Device time per event (device-seconds), the sum over models of calls x entries / capacity.
@@ -203,7 +208,10 @@ void Totals(const PlanInputs& inputs, Plan& plan) {
   const Workload& workload = inputs.workload;
   plan.gpus = plan.placement().devices;
   plan.gpus_per_server = inputs.constraints.gpus_per_server;
-  plan.servers = (plan.gpus + plan.gpus_per_server - 1) / plan.gpus_per_server;
+  plan.servers = 0;
+  for (const DeviceGroup& group : plan.placement().groups) {
+    plan.servers += (group.count + plan.gpus_per_server - 1) / plan.gpus_per_server;
+  }
   double total_load = 0;
   for (const ModelLoad& m : plan.models) total_load += m.load;
   plan.utilization = total_load / plan.gpus;
@@ -212,7 +220,7 @@ void Totals(const PlanInputs& inputs, Plan& plan) {
       workload.threads * plan.events_per_second_per_thread * DeviceSecondsPerEvent(inputs, plan);
   plan.jobs_per_server_at_saturation = job_load > 0 ? plan.gpus_per_server / job_load
                                                     : std::numeric_limits<double>::infinity();
-  ServerResources(inputs, plan);
+  ServerResources(plan);
   if (!inputs.direct) return;
   DirectComparison direct;
   direct.cores = plan.cores;

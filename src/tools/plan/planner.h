@@ -15,8 +15,9 @@
 //                       levels within 2% of the best, the lowest concurrency
 //   load of m           L_m = lambda_m x entries_m / C_m devices' worth (utilization =
 //                       demand / capacity)
-//   devices             placement.h (everywhere vs split, by the numbers); servers = ceil(devices
-//                       / gpus_per_server)
+//   devices             placement.h (everywhere vs split, by the numbers); servers = sum over
+//                       the groups of devices of ceil(group's devices / gpus_per_server): a
+//                       server loads one group's models, so groups do not share servers
 //   queue time          queueing_model.h: per device an M/G/1 queue with service time entries_m /
 //                       C_m per request and the spread of the level's latencies
 //   p99 budget          when a device's queue p99 + a model's measured p99 exceeds the budget, the
@@ -24,7 +25,8 @@
 //   jobs per server     at saturation: gpus_per_server / (threads x r x sum_m calls_m entries_m /
 //                       C_m); planned: jobs / servers
 //   server CPU          per device sum_m lambda_m,device x CPU per request (measured, else the
-//                       server's compute input + output); network: requests x bytes per entry
+//                       server's compute input + output), times the devices of the busiest
+//                       group's server; network: requests x bytes per entry, alike
 //   direct inference    gpus = ceil(cores / cores_per_gpu); each at utilization cores_per_gpu x r x
 //                       sum_m calls_m entries_m / C_m; saving = direct gpus / planned devices
 #pragma once

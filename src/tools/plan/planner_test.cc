@@ -152,6 +152,33 @@ TEST(PlannerTest, MemoryThatDoesNotHoldEveryModelSplitsThem) {
   EXPECT_EQ(MakePlan(inputs).status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
+TEST(PlannerTest, ASplitPlanCountsTheServersOfEachGroupOfDevices) {
+  // m: 2.4 devices' worth (3 devices at 0.8); n: 1.2 (one at 0.8, 0.4 left on a device of its
+  // own). The two never share a device's memory; a server loads one group's models.
+  PlanInputs inputs = OneModel(240);
+  ModelProfile second = inputs.profiles[0];
+  second.model = "n";
+  inputs.profiles[0].memory_mb_per_instance = 50000;
+  second.memory_mb_per_instance = 50000;
+  inputs.profiles.push_back(second);
+  inputs.workload.models = {{"m", 1, 1}, {"n", 0.5, 1}};
+  inputs.profiles[0].server_cpu_us_per_request = 1000;
+  inputs.profiles[1].server_cpu_us_per_request = 1000;
+  inputs.constraints.gpu_memory_mb = 80000;
+  inputs.constraints.gpus_per_server = 2;
+  absl::StatusOr<Plan> plan = MakePlan(inputs);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  ASSERT_EQ(plan->chosen, PlacementKind::kSplit);
+  EXPECT_EQ(plan->gpus, 5);
+  int servers = 0;
+  for (const DeviceGroup& group : plan->split.groups) servers += (group.count + 1) / 2;
+  EXPECT_EQ(servers, 4);  // m: 3 devices on 2 servers; n: 1 + 1
+  EXPECT_EQ(plan->servers, servers);
+  EXPECT_DOUBLE_EQ(plan->jobs_per_server, 1.0 / servers);
+  // The busiest server: two of m's devices, each 80 requests/s at 1 ms of CPU.
+  EXPECT_NEAR(plan->server_cpu_cores, 2 * 80 * 1e-3, 1e-12);
+}
+
 TEST(PlannerTest, P99BudgetLowersTheTargetUtilization) {
   PlanInputs inputs = OneModel(560);  // 5.6 devices' worth of 10 ms requests, exponential-like
   inputs.profiles[0].levels = {Level(1, 1, 100, 10, 46)};
