@@ -24,6 +24,7 @@ struct PlanFlags {
   std::string out;
   std::string deploy;
   std::string deploy_base = "deploy/kubernetes";
+  std::string model_repository;
   bool simulate = false;
   tools::SimulationOptions simulation;
 };
@@ -61,15 +62,23 @@ int RunPlanCommand(const PlanFlags& flags) {
     }
   }
   if (!flags.deploy.empty()) {
-    absl::Status written = tools::WriteDeployment(
-        *plan,
-        {.base = flags.deploy_base, .out = flags.deploy, .device = inputs->constraints.device});
+    absl::Status written =
+        tools::WriteDeployment(*plan, {.base = flags.deploy_base,
+                                       .out = flags.deploy,
+                                       .device = inputs->constraints.device,
+                                       .model_repository = flags.model_repository});
     if (!written.ok()) {
       PrintError("plan", std::string(written.message()));
       return written.code() == absl::StatusCode::kInternal ? 1 : 2;
     }
     std::cout << "deployment overlay in " << flags.deploy << " (kubectl apply -k " << flags.deploy
               << ")\n";
+    if (!flags.model_repository.empty()) {
+      std::cout << "model configurations in " << flags.deploy
+                << "/model-repository: copy them onto the servers' model repository\n";
+    } else {
+      std::cout << "no --model-repository: instances and batching are not in the deployment\n";
+    }
   }
   return 0;
 }
@@ -89,6 +98,12 @@ void AddPlanCommand(CLI::App& app, int& exit_code) {
   command->add_option("--deploy-base", flags->deploy_base,
                       "the scale-out manifests the overlay patches")
       ->capture_default_str();
+  command
+      ->add_option("--model-repository", flags->model_repository,
+                   "with --deploy: the site's model repository; each planned model's "
+                   "config.pbtxt with the plan's instances and batching is written as "
+                   "configs/sonic-plan.pbtxt under DIR/model-repository")
+      ->check(CLI::ExistingDirectory);
   command->add_flag("--simulate", flags->simulate,
                     "also simulate each device's queue (discrete events) and show its percentiles");
   command->add_option("--seed", flags->simulation.seed, "the simulation's random seed")

@@ -1,13 +1,15 @@
 """`sonic plan --deploy DIR`: the overlay of deploy/kubernetes it writes, rendered as kustomize
 renders it (resources, strategic-merge patches), validates against Kubernetes' schemas and
 carries the plan: replicas, the --load-model list of each server group, CPU and GPU resources,
-the autoscaler's floor. Two plans: the seed's scale (every model on every GPU) and a split one
+the autoscaler's floor, and the per-model configurations (instances, batching) the servers select
+with --model-config-name. Two plans: the seed's scale (every model on every GPU) and a split one
 (two models that do not fit one GPU together). Where kubectl is installed, its kustomize renders
 the same server objects."""
 
 import copy
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 
@@ -46,14 +48,38 @@ constraints: {gpu_memory_mb: 3000, target_utilization: 0.8}
 """
 
 
-def run_plan(site, out):
+# A site's model repository: a config.pbtxt per model, each batching up to 256 entries.
+MODEL_CONFIG = """backend: "pytorch"
+max_batch_size: 256
+input [{ name: "x" data_type: TYPE_FP32 dims: [ 16 ] }]
+output [{ name: "y" data_type: TYPE_FP32 dims: [ 4 ] }]
+instance_group [{ count: 1 kind: KIND_GPU }]
+"""
+
+
+def run_plan(site, out, models=()):
+    """`sonic plan --deploy`; with `models`, a model repository of them for --model-repository."""
     assert SONIC.exists(), f"{SONIC} is not built"
-    result = subprocess.run(
-        [str(SONIC), "plan", str(site), "--out", str(out / "plan.yaml"), "--deploy",
-         str(out / "overlay"), "--deploy-base", str(deploy_files.DEPLOY)],
-        capture_output=True, text=True, timeout=60)
+    command = [str(SONIC), "plan", str(site), "--out", str(out / "plan.yaml"), "--deploy",
+               str(out / "overlay"), "--deploy-base", str(deploy_files.DEPLOY)]
+    if models:
+        for model in models:
+            (out / "repository" / model / "1").mkdir(parents=True)
+            (out / "repository" / model / "config.pbtxt").write_text(MODEL_CONFIG)
+        command += ["--model-repository", str(out / "repository")]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     return yaml.safe_load((out / "plan.yaml").read_text()), out / "overlay"
+
+
+def planned_config(overlay, model):
+    """The instance count, preferred batch size and queue delay of the configuration the overlay
+    wrote for `model` (protobuf text format, read for these fields only)."""
+    text = (overlay / "model-repository" / model / "configs" / "sonic-plan.pbtxt").read_text()
+    counts = re.findall(r"^\s*count: (\d+)$", text, re.MULTILINE)
+    preferred = re.findall(r"^\s*preferred_batch_size: (\d+)$", text, re.MULTILINE)
+    delay = re.findall(r"^\s*max_queue_delay_microseconds: (\d+)$", text, re.MULTILINE) or ["0"]
+    return [int(c) for c in counts], [int(p) for p in preferred], [int(d) for d in delay]
 
 
 def merge(base, patch):
@@ -118,7 +144,8 @@ def check_objects(objects):
 
 
 def test_the_seed_scale_plan_deploys_every_model_on_every_server(tmp_path):
-    plan, overlay = run_plan(deploy_files.ROOT / "configs" / "plan" / "seed_scale.yaml", tmp_path)
+    plan, overlay = run_plan(deploy_files.ROOT / "configs" / "plan" / "seed_scale.yaml", tmp_path,
+                             models=("particlenet", "deeptau", "deepmet"))
     assert plan["plan"]["placement"] == "everywhere"
     kustomization, objects = render(overlay)
     assert kustomization["namespace"] == deploy_files.namespace()
@@ -131,10 +158,18 @@ def test_the_seed_scale_plan_deploys_every_model_on_every_server(tmp_path):
     assert sorted(load_models(container)) == sorted(m["name"] for m in plan["models"])
     assert "--model-control-mode=explicit" in container["args"]
     assert sum(arg.startswith("--model-control-mode") for arg in container["args"]) == 1
+    # The servers load the plan's configurations: its instances and batching per model.
+    assert "--model-config-name=sonic-plan" in container["args"]
+    for model in plan["models"]:
+        counts, preferred, delay = planned_config(overlay, model["name"])
+        assert counts == [model["instance_group"]["count"]]
+        assert preferred == model["dynamic_batching"]["preferred_batch_size"]
+        assert delay == [model["dynamic_batching"]["max_queue_delay_microseconds"]]
     # The base's other flags stay.
     base = server_container(deploy_files.resource("Deployment", "sonic-server"))
     assert [a for a in base["args"] if not a.startswith("--model-control-mode")] == \
-        [a for a in container["args"] if not a.startswith(("--model-control-mode", "--load-model"))]
+        [a for a in container["args"]
+         if not a.startswith(("--model-control-mode", "--load-model", "--model-config-name"))]
     assert container["resources"]["limits"]["nvidia.com/gpu"] == plan["plan"]["gpus_per_server"]
     # No CPU was measured for these profiles: the base's request stays.
     assert container["resources"]["requests"]["cpu"] == base["resources"]["requests"]["cpu"]
@@ -183,6 +218,24 @@ def test_a_split_plan_deploys_one_server_group_per_set_of_models(tmp_path):
     loaded = {m for name in names
               for m in load_models(server_container(find(objects, "Deployment", name)))}
     assert loaded == {m["name"] for m in plan["models"]}
+
+
+def test_a_split_plan_of_several_gpus_per_server_deploys_the_planned_servers(tmp_path):
+    site = tmp_path / "site.yaml"
+    site.write_text(SPLIT_SITE.replace("target_utilization: 0.8}",
+                                       "target_utilization: 0.8, gpus_per_server: 2}"))
+    plan, overlay = run_plan(site, tmp_path)
+    assert plan["plan"]["placement"] == "split"
+    _, objects = render(overlay)
+    check_objects(objects)
+    deployments = [o for o in objects if o["kind"] == "Deployment"
+                   and o["metadata"]["name"].startswith("sonic-server")]
+    assert len(deployments) == len(plan["devices"])
+    # A server holds one group's GPUs: the groups' servers add up to the plan's.
+    assert sum(d["spec"]["replicas"] for d in deployments) == plan["plan"]["servers"]
+    for deployment, devices in zip(deployments, plan["devices"]):
+        assert deployment["spec"]["replicas"] == (devices["count"] + 1) // 2
+        assert server_container(deployment)["resources"]["limits"]["nvidia.com/gpu"] == 2
 
 
 def test_kubectl_kustomize_renders_the_same_objects(tmp_path):

@@ -5,10 +5,14 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <iterator>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/text_format.h"
+#include "inference/model_config.pb.h"
+#include "server/repository/model_config_loader.h"
 #include "sonic/common/status.h"
 
 namespace sonic::tools {
@@ -66,18 +70,20 @@ std::vector<ServerGroup> ServerGroups(const Plan& plan) {
   return groups;
 }
 
-// The base's args without a model control mode or models, then explicit control and the group's
-// models.
-YAML::Node ServerArgs(const YAML::Node& base_args, const ServerGroup& group) {
+// The base's args without a model control mode, models or config name, then explicit control,
+// the plan's configurations (when written) and the group's models.
+YAML::Node ServerArgs(const YAML::Node& base_args, const ServerGroup& group, bool model_configs) {
   YAML::Node args(YAML::NodeType::Sequence);
   for (const YAML::Node& arg : base_args) {
     const std::string text = arg.as<std::string>();
-    if (absl::StartsWith(text, "--model-control-mode") || absl::StartsWith(text, "--load-model")) {
+    if (absl::StartsWith(text, "--model-control-mode") || absl::StartsWith(text, "--load-model") ||
+        absl::StartsWith(text, "--model-config-name")) {
       continue;
     }
     args.push_back(text);
   }
   args.push_back("--model-control-mode=explicit");
+  if (model_configs) args.push_back(absl::StrCat("--model-config-name=", kPlanConfigName));
   for (const std::string& model : group.models)
     args.push_back(absl::StrCat("--load-model=", model));
   return args;
@@ -152,7 +158,7 @@ absl::Status WriteYaml(const std::filesystem::path& file, const std::string& com
 }
 
 YAML::Node DeploymentPatch(const YAML::Node& container, const ServerGroup& group, const Plan& plan,
-                           const std::string& device) {
+                           const DeployOptions& options) {
   YAML::Node patch;
   patch["apiVersion"] = "apps/v1";
   patch["kind"] = "Deployment";
@@ -160,15 +166,15 @@ YAML::Node DeploymentPatch(const YAML::Node& container, const ServerGroup& group
   patch["spec"]["replicas"] = group.replicas;
   YAML::Node patched;
   patched["name"] = kServer;
-  patched["args"] = ServerArgs(container["args"], group);
-  patched["resources"] = ServerResources(container["resources"], plan, device);
+  patched["args"] = ServerArgs(container["args"], group, !options.model_repository.empty());
+  patched["resources"] = ServerResources(container["resources"], plan, options.device);
   patch["spec"]["template"]["spec"]["containers"].push_back(patched);
   return patch;
 }
 
 // The base Deployment as group `group`: its name and labels, replicas, args and resources.
 YAML::Node GroupDeployment(const YAML::Node& base, const ServerGroup& group, const Plan& plan,
-                           const std::string& device) {
+                           const DeployOptions& options) {
   YAML::Node deployment = YAML::Clone(base);
   deployment["metadata"]["name"] = group.name;
   deployment["metadata"]["labels"]["app.kubernetes.io/name"] = group.name;
@@ -177,8 +183,8 @@ YAML::Node GroupDeployment(const YAML::Node& base, const ServerGroup& group, con
   deployment["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/name"] = group.name;
   for (YAML::Node container : deployment["spec"]["template"]["spec"]["containers"]) {
     if (container["name"].as<std::string>() != kServer) continue;
-    container["args"] = ServerArgs(container["args"], group);
-    container["resources"] = ServerResources(container["resources"], plan, device);
+    container["args"] = ServerArgs(container["args"], group, !options.model_repository.empty());
+    container["resources"] = ServerResources(container["resources"], plan, options.device);
   }
   return deployment;
 }
@@ -201,6 +207,59 @@ YAML::Node GroupService(const ServerGroup& group) {
   return service;
 }
 
+// A planned model's config.pbtxt from the repository with the plan's instances and batching.
+absl::StatusOr<inference::ModelConfig> PlannedConfig(const ModelLoad& model,
+                                                     const DeployOptions& options) {
+  const std::filesystem::path file = options.model_repository / model.model / "config.pbtxt";
+  std::ifstream in(file);
+  if (!in) {
+    return absl::NotFoundError(absl::StrCat(
+        "no ", file.string(), ": the model repository lacks planned model ", model.model));
+  }
+  const std::string text((std::istreambuf_iterator<char>(in)), {});
+  SONIC_ASSIGN_OR_RETURN(inference::ModelConfig config,
+                         server::ParseModelConfig(text, model.model));
+  if (config.instance_group_size() == 0) {
+    config.add_instance_group()->set_kind(options.device == "gpu"
+                                              ? inference::ModelInstanceGroup::KIND_GPU
+                                              : inference::ModelInstanceGroup::KIND_CPU);
+  }
+  for (inference::ModelInstanceGroup& group : *config.mutable_instance_group()) {
+    group.set_count(model.instances);
+  }
+  if (config.max_batch_size() > 0) {
+    inference::ModelDynamicBatching& batching = *config.mutable_dynamic_batching();
+    batching.clear_preferred_batch_size();
+    batching.add_preferred_batch_size(static_cast<int32_t>(
+        std::min<int64_t>(model.preferred_batch_size, config.max_batch_size())));
+    batching.set_max_queue_delay_microseconds(
+        static_cast<uint64_t>(std::max<int64_t>(0, model.max_queue_delay_us)));
+  }
+  return config;
+}
+
+// DIR/model-repository/<model>/configs/sonic-plan.pbtxt for every planned model.
+absl::Status WriteModelConfigs(const Plan& plan, const DeployOptions& options,
+                               const std::string& header) {
+  for (const ModelLoad& model : plan.models) {
+    SONIC_ASSIGN_OR_RETURN(const inference::ModelConfig config, PlannedConfig(model, options));
+    const std::filesystem::path dir = options.out / "model-repository" / model.model / "configs";
+    std::error_code error;
+    std::filesystem::create_directories(dir, error);
+    std::string text;
+    google::protobuf::TextFormat::PrintToString(config, &text);
+    std::ofstream out(dir / absl::StrCat(kPlanConfigName, ".pbtxt"), std::ios::trunc);
+    out << header << "# Selected by --model-config-name=" << kPlanConfigName
+        << "; copy model-repository/ onto the servers' model repository.\n"
+        << text;
+    if (error || !out.flush()) {
+      return absl::InternalError(
+          absl::StrCat("cannot write the configuration of ", model.model, " under ", dir.string()));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status WriteDeployment(const Plan& plan, const DeployOptions& options) {
@@ -221,8 +280,11 @@ absl::Status WriteDeployment(const Plan& plan, const DeployOptions& options) {
       absl::StrCat("# Written by `sonic plan --deploy`: ", plan.servers, " server(s) of ",
                    plan.gpus_per_server, " GPU(s), models ", PlacementName(plan.chosen), ".\n");
 
+  if (!options.model_repository.empty()) {
+    SONIC_RETURN_IF_ERROR(WriteModelConfigs(plan, options, header));
+  }
   SONIC_RETURN_IF_ERROR(WriteYaml(options.out / "sonic-server.yaml", header,
-                                  {DeploymentPatch(container, groups[0], plan, options.device)}));
+                                  {DeploymentPatch(container, groups[0], plan, options)}));
   YAML::Node scaling;
   scaling["apiVersion"] = scaled["apiVersion"];
   scaling["kind"] = "ScaledObject";
@@ -235,7 +297,7 @@ absl::Status WriteDeployment(const Plan& plan, const DeployOptions& options) {
 
   std::vector<YAML::Node> extra;
   for (size_t g = 1; g < groups.size(); ++g) {
-    extra.push_back(GroupDeployment(deployment, groups[g], plan, options.device));
+    extra.push_back(GroupDeployment(deployment, groups[g], plan, options));
     extra.push_back(GroupService(groups[g]));
   }
   const std::filesystem::path extra_file = options.out / "server-groups.yaml";

@@ -16,6 +16,17 @@
 //                            own labels, replicas, --load-model list and resources) and a
 //                            Service sonic-server-gN for its gRPC and HTTP ports; jobs reach
 //                            those models there, as the balancer fronts the first group only
+//   DIR/model-repository/<model>/configs/sonic-plan.pbtxt
+//                            only with a model repository: per planned model its config.pbtxt
+//                            with the plan's settings, as Triton's custom configurations that
+//                            `--model-config-name=sonic-plan` (added to every group's args)
+//                            selects: each instance_group's count = the plan's instances per
+//                            device (one group of KIND_GPU or KIND_CPU when it has none), and for
+//                            a model that batches (max_batch_size > 0) dynamic_batching's
+//                            preferred_batch_size = [the plan's, at most max_batch_size] and
+//                            max_queue_delay_microseconds; everything else stays. The folder is
+//                            copied onto the servers' repository (a server falls back to
+//                            config.pbtxt for a model without the file, as Triton).
 // Servers of a group: ceil(devices of the group / GPUs per server).
 //
 // Stateless; thread-safe.
@@ -33,11 +44,17 @@ struct DeployOptions {
   std::filesystem::path base;  // the folder of kustomization.yaml and sonic-server.yaml
   std::filesystem::path out;   // created if missing; the files above are replaced
   std::string device = "gpu";  // the plan's device kind (constraints.device)
+  // The site's model repository (config.pbtxt per model); empty: no model configs written.
+  std::filesystem::path model_repository = {};
 };
 
-// NOT_FOUND when the base has no sonic-server.yaml; INVALID_ARGUMENT when it lacks the
-// Deployment or the ScaledObject sonic-server or the container sonic-server; INTERNAL when a file
-// cannot be written.
+// The name of the configurations written (configs/<name>.pbtxt; --model-config-name).
+inline constexpr char kPlanConfigName[] = "sonic-plan";
+
+// NOT_FOUND when the base has no sonic-server.yaml or the model repository lacks a planned
+// model's config.pbtxt; INVALID_ARGUMENT when the base lacks the Deployment or the ScaledObject
+// sonic-server or the container sonic-server, or a config.pbtxt does not parse; INTERNAL when a
+// file cannot be written.
 absl::Status WriteDeployment(const Plan& plan, const DeployOptions& options);
 
 }  // namespace sonic::tools

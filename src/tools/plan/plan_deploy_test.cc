@@ -8,7 +8,11 @@
 
 #include <algorithm>
 #include <fstream>
+#include <iterator>
+#include <map>
 
+#include "google/protobuf/text_format.h"
+#include "inference/model_config.pb.h"
 #include "plan_inputs.h"
 
 namespace sonic::tools {
@@ -54,6 +58,9 @@ TEST_F(PlanDeployTest, PatchesTheServersReplicasModelsAndAutoscalerFloor) {
     EXPECT_NE(std::find(args.begin(), args.end(), expected), args.end()) << expected;
   }
   EXPECT_EQ(std::find(args.begin(), args.end(), "--model-control-mode=none"), args.end());
+  // No model repository given: no configurations to select.
+  EXPECT_EQ(std::find(args.begin(), args.end(), "--model-config-name=sonic-plan"), args.end());
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "overlay/model-repository"));
   EXPECT_EQ(container["resources"]["limits"]["nvidia.com/gpu"].as<int>(), 1);
   // The base's request stays quoted (no CPU measured in these profiles).
   std::ifstream in(dir_ / "overlay/sonic-server.yaml");
@@ -63,6 +70,98 @@ TEST_F(PlanDeployTest, PatchesTheServersReplicasModelsAndAutoscalerFloor) {
   const YAML::Node scaling = YAML::LoadFile((dir_ / "overlay/scaling.yaml").string());
   EXPECT_EQ(scaling["spec"]["minReplicaCount"].as<int>(), 100);
   EXPECT_EQ(scaling["spec"]["maxReplicaCount"].as<int>(), 100);
+}
+
+// A model repository as a site has it: particlenet batches with one instance group, deeptau
+// has none, deepmet does not batch.
+void WriteRepository(const std::filesystem::path& repo) {
+  const std::map<std::string, std::string> configs = {
+      {"particlenet",
+       "backend: \"pytorch\"\nmax_batch_size: 512\n"
+       "input [{ name: \"x\" data_type: TYPE_FP32 dims: [ 20, -1 ] }]\n"
+       "output [{ name: \"y\" data_type: TYPE_FP32 dims: [ 10 ] }]\n"
+       "instance_group [{ count: 1 kind: KIND_GPU }]\n"
+       "dynamic_batching { preferred_batch_size: [ 8, 16 ] max_queue_delay_microseconds: 7 }\n"},
+      {"deeptau",
+       "platform: \"onnxruntime_onnx\"\nmax_batch_size: 64\n"
+       "input [{ name: \"x\" data_type: TYPE_FP32 dims: [ 5 ] }]\n"
+       "output [{ name: \"y\" data_type: TYPE_FP32 dims: [ 1 ] }]\n"},
+      {"deepmet",
+       "backend: \"pytorch\"\nmax_batch_size: 0\n"
+       "input [{ name: \"x\" data_type: TYPE_FP32 dims: [ -1, 8 ] }]\n"
+       "output [{ name: \"y\" data_type: TYPE_FP32 dims: [ 2 ] }]\n"
+       "instance_group [{ count: 1 kind: KIND_GPU }, { count: 1 kind: KIND_CPU }]\n"}};
+  for (const auto& [model, text] : configs) {
+    std::filesystem::create_directories(repo / model / "1");
+    std::ofstream(repo / model / "config.pbtxt") << text;
+  }
+}
+
+inference::ModelConfig ReadPlanConfig(const std::filesystem::path& overlay,
+                                      const std::string& model) {
+  std::ifstream in(overlay / "model-repository" / model / "configs" / "sonic-plan.pbtxt");
+  const std::string text((std::istreambuf_iterator<char>(in)), {});
+  inference::ModelConfig config;
+  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &config)) << text;
+  return config;
+}
+
+ModelLoad& Planned(Plan& plan, const std::string& model) {
+  return *std::find_if(plan.models.begin(), plan.models.end(),
+                       [&](const ModelLoad& m) { return m.model == model; });
+}
+
+TEST_F(PlanDeployTest, ThePlansInstancesAndBatchingReachTheServersAsCustomConfigs) {
+  // Settings a plan may choose, different from the repository's.
+  for (ModelLoad& model : plan_.models) {
+    model.instances = 3;
+    model.preferred_batch_size = 40;
+    model.max_queue_delay_us = 2500;
+  }
+  Planned(plan_, "deeptau").preferred_batch_size = 100;  // above its max
+  WriteRepository(dir_ / "repo");
+  ASSERT_TRUE(
+      WriteDeployment(plan_,
+                      {.base = kBase, .out = dir_ / "overlay", .model_repository = dir_ / "repo"})
+          .ok());
+  const YAML::Node patch = YAML::LoadFile((dir_ / "overlay/sonic-server.yaml").string());
+  const std::vector<std::string> args =
+      patch["spec"]["template"]["spec"]["containers"][0]["args"].as<std::vector<std::string>>();
+  EXPECT_NE(std::find(args.begin(), args.end(), "--model-config-name=sonic-plan"), args.end());
+
+  const inference::ModelConfig particlenet = ReadPlanConfig(dir_ / "overlay", "particlenet");
+  ASSERT_EQ(particlenet.instance_group_size(), 1);
+  EXPECT_EQ(particlenet.instance_group(0).count(), 3);
+  EXPECT_EQ(particlenet.instance_group(0).kind(), inference::ModelInstanceGroup::KIND_GPU);
+  ASSERT_EQ(particlenet.dynamic_batching().preferred_batch_size_size(), 1);
+  EXPECT_EQ(particlenet.dynamic_batching().preferred_batch_size(0), 40);
+  EXPECT_EQ(particlenet.dynamic_batching().max_queue_delay_microseconds(), 2500u);
+  // The rest of the site's config stays.
+  EXPECT_EQ(particlenet.backend(), "pytorch");
+  EXPECT_EQ(particlenet.max_batch_size(), 512);
+  ASSERT_EQ(particlenet.input_size(), 1);
+  EXPECT_EQ(particlenet.input(0).dims(0), 20);
+
+  const inference::ModelConfig deeptau = ReadPlanConfig(dir_ / "overlay", "deeptau");
+  ASSERT_EQ(deeptau.instance_group_size(), 1);  // none in the repository: one on the GPU
+  EXPECT_EQ(deeptau.instance_group(0).count(), 3);
+  EXPECT_EQ(deeptau.instance_group(0).kind(), inference::ModelInstanceGroup::KIND_GPU);
+  EXPECT_EQ(deeptau.dynamic_batching().preferred_batch_size(0), 64);  // at most max_batch_size
+
+  const inference::ModelConfig deepmet = ReadPlanConfig(dir_ / "overlay", "deepmet");
+  ASSERT_EQ(deepmet.instance_group_size(), 2);
+  EXPECT_EQ(deepmet.instance_group(0).count(), 3);
+  EXPECT_EQ(deepmet.instance_group(1).count(), 3);
+  EXPECT_FALSE(deepmet.has_dynamic_batching());  // max_batch_size 0: no batching to set
+}
+
+TEST_F(PlanDeployTest, ARepositoryLackingAPlannedModelIsAnError) {
+  WriteRepository(dir_ / "repo");
+  std::filesystem::remove_all(dir_ / "repo/deeptau");
+  const absl::Status written = WriteDeployment(
+      plan_, {.base = kBase, .out = dir_ / "overlay", .model_repository = dir_ / "repo"});
+  EXPECT_EQ(written.code(), absl::StatusCode::kNotFound) << written;
+  EXPECT_NE(written.message().find("deeptau"), std::string::npos) << written;
 }
 
 TEST_F(PlanDeployTest, ABaseWithoutWhatItPatchesIsAnError) {
