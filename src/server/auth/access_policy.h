@@ -76,6 +76,11 @@ class AccessPolicy {
   // needed and missing, not a Bearer token, or refused (TokenVerifier's reason);
   // PERMISSION_DENIED naming the scope when the token lacks it.
   absl::Status Check(AccessClass access, const Caller& caller) const;
+  // Whether Check(access, caller) is OK for every caller, so that a frontend need not find out
+  // who calls (reading the peer and metadata costs on every request).
+  bool OpenToAll(AccessClass access) const {
+    return access == AccessClass::kHealth || options_.verifier == nullptr;
+  }
 
   // Check(kRepository) and the repository-control rule: PERMISSION_DENIED naming
   // --repository-control when it is off, or when it is kLocal and the caller is remote.

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -41,6 +42,8 @@ using RepeatedField = google::protobuf::RepeatedField<T>;
 constexpr int kNotSent = -1;
 constexpr int kInSharedMemory = -2;
 constexpr int kTypedContents = -3;
+// An index or slot marker per input; inline for the few inputs a model has.
+using InputSlots = absl::InlinedVector<int, 8>;
 
 std::span<const int64_t> AsSpan(const RepeatedField<int64_t>& values) {
   return std::span<const int64_t>(values.data(), static_cast<size_t>(values.size()));
@@ -163,10 +166,10 @@ absl::Status UnknownInputError(const ModelSignature& signature, absl::string_vie
 
 // For each config input, the index of the message input that carries it, or kNotSent. Stops
 // at the first unknown or repeated name, so the work is bounded by the config's input count.
-absl::StatusOr<std::vector<int>> MatchInputs(const ModelInferRequest& message,
-                                             const ModelSignature& signature) {
+absl::StatusOr<InputSlots> MatchInputs(const ModelInferRequest& message,
+                                       const ModelSignature& signature) {
   const std::span<const SignatureInput> inputs = signature.inputs();
-  std::vector<int> sent(inputs.size(), kNotSent);
+  InputSlots sent(inputs.size(), kNotSent);
   size_t cursor = 0;
   for (int i = 0; i < message.inputs_size(); ++i) {
     const std::string& name = message.inputs(i).name();
@@ -191,9 +194,9 @@ absl::StatusOr<std::vector<int>> MatchInputs(const ModelInferRequest& message,
 
 // For each message input, its index in raw_input_contents, kInSharedMemory, or kTypedContents
 // (when the request has no raw contents at all, every other input must use typed contents).
-absl::StatusOr<std::vector<int>> AssignRawContents(const ModelInferRequest& message,
-                                                   const ModelSignature& signature) {
-  std::vector<int> source(static_cast<size_t>(message.inputs_size()), kInSharedMemory);
+absl::StatusOr<InputSlots> AssignRawContents(const ModelInferRequest& message,
+                                             const ModelSignature& signature) {
+  InputSlots source(static_cast<size_t>(message.inputs_size()), kInSharedMemory);
   int in_message = 0;
   for (int i = 0; i < message.inputs_size(); ++i) {
     if (!UsesSharedMemory(message.inputs(i).parameters())) source[i] = in_message++;
@@ -334,8 +337,8 @@ absl::StatusOr<std::span<const std::byte>> InputBytes(const InputTensor& tensor,
 
 absl::Status ParseInputs(const ModelInferRequest& message, const ModelSignature& signature,
                          const ClientRegions* regions, InferenceRequest& request) {
-  SONIC_ASSIGN_OR_RETURN(std::vector<int> sent, MatchInputs(message, signature));
-  SONIC_ASSIGN_OR_RETURN(std::vector<int> source, AssignRawContents(message, signature));
+  SONIC_ASSIGN_OR_RETURN(InputSlots sent, MatchInputs(message, signature));
+  SONIC_ASSIGN_OR_RETURN(InputSlots source, AssignRawContents(message, signature));
   request.inputs.reserve(static_cast<size_t>(message.inputs_size()));
   const InputTensor* first_batched = nullptr;
   const std::span<const SignatureInput> inputs = signature.inputs();
@@ -398,7 +401,7 @@ absl::Status ParseOutputs(const ModelInferRequest& message, const ModelSignature
     return absl::OkStatus();
   }
   request.outputs.reserve(static_cast<size_t>(message.outputs_size()));
-  std::vector<bool> seen(outputs.size(), false);
+  absl::InlinedVector<bool, 16> seen(outputs.size(), false);
   size_t cursor = 0;
   for (const OutputTensorRequest& output : message.outputs()) {
     int slot = signature.FindOutput(output.name(), cursor);

@@ -89,8 +89,11 @@ absl::StatusOr<LoadOverride> ReadLoadOverride(
 // Each requested output's `classification` k (0: the tensor itself); empty when none asks.
 std::vector<uint64_t> Classifications(const InferenceRequest& request) {
   std::vector<uint64_t> ks;
+  if (std::all_of(request.outputs.begin(), request.outputs.end(),
+                  [](const RequestedOutput& output) { return output.classification == 0; })) {
+    return ks;
+  }
   for (const RequestedOutput& output : request.outputs) ks.push_back(output.classification);
-  if (std::all_of(ks.begin(), ks.end(), [](uint64_t k) { return k == 0; })) ks.clear();
   return ks;
 }
 
@@ -325,7 +328,8 @@ InferenceService::Unary* InferenceService::ModelInfer(Context* context,
   }
   const inference::ModelInferRequest& request = *messages->request;
   StartInference(
-      manager_, ClientRegions(shared_memory_, ClientOf(context)), request,
+      manager_, ClientRegions(shared_memory_, [this, context] { return ClientOf(context); }),
+      request,
       [context, reactor, response_bytes, trace,
        messages = std::move(messages)](absl::StatusOr<InferenceResponse> result) {
         if (trace) trace->Record(kTraceGrpcSendStart, SystemClock::Get().NowNs());
@@ -382,7 +386,7 @@ auth::Caller InferenceService::CallerOf(Context* context) const {
 
 InferenceService::Unary* InferenceService::Refused(Context* context,
                                                    auth::AccessClass access) const {
-  if (access_ == nullptr) return nullptr;
+  if (access_ == nullptr || access_->OpenToAll(access)) return nullptr;
   absl::Status allowed = access_->Check(access, CallerOf(context));
   return allowed.ok() ? nullptr : Finish(context, allowed);
 }

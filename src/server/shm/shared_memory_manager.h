@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -158,15 +159,19 @@ class ClientRegions {
  public:
   ClientRegions(const SharedMemoryManager& manager, SharedMemoryClient client)
       : manager_(&manager), client_(std::move(client)) {}
+  // The client found by `identify` at each Acquire, so that a request naming no region never
+  // pays for finding out who sent it. `identify` must be callable from any thread.
+  ClientRegions(const SharedMemoryManager& manager, std::function<SharedMemoryClient()> identify)
+      : manager_(&manager), identify_(std::move(identify)) {}
 
-  absl::StatusOr<std::shared_ptr<const SharedMemoryRegion>> Acquire(
-      const std::string& name) const {
-    return manager_->Acquire(client_, name);
+  absl::StatusOr<std::shared_ptr<const SharedMemoryRegion>> Acquire(const std::string& name) const {
+    return identify_ ? manager_->Acquire(identify_(), name) : manager_->Acquire(client_, name);
   }
 
  private:
   const SharedMemoryManager* manager_;
   SharedMemoryClient client_;
+  std::function<SharedMemoryClient()> identify_;  // null: client_
 };
 
 }  // namespace sonic::server
