@@ -4,6 +4,7 @@
 
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace sonic::server {
 namespace {
@@ -69,6 +70,64 @@ TEST(InferResponseBuilderTest, NoOutputsGivesEmptyAlignedLists) {
   EXPECT_EQ(message.model_version(), "0");
   EXPECT_EQ(message.outputs_size(), 0);
   EXPECT_EQ(message.raw_output_contents_size(), 0);
+}
+
+// The bytes of a ByteBuffer, its slices joined.
+std::string Joined(const grpc::ByteBuffer& buffer) {
+  std::vector<grpc::Slice> slices;
+  EXPECT_TRUE(buffer.Dump(&slices).ok());
+  std::string bytes;
+  for (const grpc::Slice& slice : slices) {
+    bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  }
+  return bytes;
+}
+
+// What protobuf serializes for the message BuildInferResponse makes of `response`.
+std::string ProtobufBytes(InferenceResponse response) {
+  inference::ModelInferResponse message;
+  BuildInferResponse(std::move(response), message);
+  return message.SerializeAsString();
+}
+
+TEST(EncodeInferResponseTest, WritesExactlyTheBytesProtobufSerializes) {
+  std::vector<InferenceResponse> cases;
+  cases.push_back({"m", 3, "req-7", {}});
+  cases.back().outputs.push_back(Output("b", DataType::kFp32, {2, 2}, std::string(16, 'x')));
+  cases.back().outputs.push_back(Output("a", DataType::kBytes, {1}, std::string("\1\0\0\0z", 5)));
+  cases.back().outputs.push_back(Output("empty", DataType::kInt64, {0, 4}, ""));
+  cases.push_back({"m", 0, "", {}});  // no id, no outputs
+  cases.push_back({"model", 12345678901, "", {}});
+  cases.back().outputs.push_back(Output("scalar", DataType::kInt32, {}, std::string(4, '\7')));
+  // Large contents travel as slices of their own, between and after small ones; dims of
+  // several varint bytes.
+  cases.push_back({"big", 1, "id", {}});
+  cases.back().outputs.push_back(
+      Output("l1", DataType::kUint8, {1, kOwnedSliceBytes}, std::string(kOwnedSliceBytes, 'l')));
+  cases.back().outputs.push_back(Output("s", DataType::kUint8, {3}, "sss"));
+  cases.back().outputs.push_back(
+      Output("l2", DataType::kUint8, {300000}, std::string(300000, 'L')));
+  for (const InferenceResponse& response : cases) {
+    SCOPED_TRACE(response.model_name);
+    grpc::ByteBuffer out;
+    InferenceResponse copy = response;
+    ASSERT_TRUE(EncodeInferResponse(std::move(copy), out).ok());
+    EXPECT_EQ(Joined(out), ProtobufBytes(response));
+  }
+}
+
+TEST(EncodeInferResponseTest, HandsLargeContentsToGrpcWithoutCopying) {
+  InferenceResponse response{"m", 1, "", {}};
+  response.outputs.push_back(
+      Output("o", DataType::kUint8, {kOwnedSliceBytes}, std::string(kOwnedSliceBytes, 'q')));
+  const char* original = response.outputs[0].data.data();
+  grpc::ByteBuffer out;
+  ASSERT_TRUE(EncodeInferResponse(std::move(response), out).ok());
+  std::vector<grpc::Slice> slices;
+  ASSERT_TRUE(out.Dump(&slices).ok());
+  ASSERT_EQ(slices.size(), 2u);
+  EXPECT_EQ(reinterpret_cast<const char*>(slices[1].begin()), original);
+  EXPECT_EQ(slices[1].size(), kOwnedSliceBytes);
 }
 
 }  // namespace

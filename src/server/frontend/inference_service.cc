@@ -22,9 +22,10 @@
 namespace sonic::server {
 namespace {
 
-// A ModelInfer call's messages, alive until the inference is done (its tensors are read in
-// place), on an arena whose first block is part of the object: one allocation for a small
-// request's messages, and none freed one by one.
+// A ModelInfer call's request message, alive until the inference is done (its tensors are read
+// in place), on an arena whose first block is part of the object: one allocation for a small
+// request, and nothing freed piece by piece. The response is encoded without a message
+// (EncodeInferResponse).
 struct InferMessages {
   static constexpr size_t kInlineBytes = 2048;
   alignas(8) char first_block[kInlineBytes];
@@ -36,8 +37,6 @@ struct InferMessages {
   }()};
   inference::ModelInferRequest* request =
       google::protobuf::Arena::CreateMessage<inference::ModelInferRequest>(&arena);
-  inference::ModelInferResponse* response =
-      google::protobuf::Arena::CreateMessage<inference::ModelInferResponse>(&arena);
 };
 
 grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* context, const absl::Status& status) {
@@ -334,17 +333,7 @@ InferenceService::Unary* InferenceService::ModelInfer(Context* context,
        messages = std::move(messages)](absl::StatusOr<InferenceResponse> result) {
         if (trace) trace->Record(kTraceGrpcSendStart, SystemClock::Get().NowNs());
         absl::Status status = result.status();
-        if (result.ok()) {
-          BuildInferResponse(*std::move(result), *messages->response);
-          bool own_buffer = false;
-          grpc::Status serialized =
-              grpc::SerializationTraits<inference::ModelInferResponse>::Serialize(
-                  *messages->response, response_bytes, &own_buffer);
-          if (!serialized.ok()) {
-            status = absl::InternalError(
-                absl::StrCat("cannot serialize the response: ", serialized.error_message()));
-          }
-        }
+        if (result.ok()) status = EncodeInferResponse(*std::move(result), *response_bytes);
         // gRPC's name for a server's retry hint; clients with gRPC retries enabled obey it.
         if (std::optional<uint64_t> delay_ms = RetryDelayMs(status)) {
           context->AddTrailingMetadata("grpc-retry-pushback-ms", std::to_string(*delay_ms));
