@@ -12,6 +12,26 @@
 
 namespace sonic::client {
 
+struct SonicClient::DispatchState {
+  absl::Mutex mu;
+  bool in_flight ABSL_GUARDED_BY(mu) = false;
+  bool shutting_down ABSL_GUARDED_BY(mu) = false;
+  int callbacks_running ABSL_GUARDED_BY(mu) = 0;  // `done` callbacks not yet returned
+};
+
+namespace {
+
+// The client whose `done` this thread is running (innermost), and how many of that client's
+// callbacks are on this thread's stack: a client destroyed from inside its own callback does
+// not wait for those to return.
+struct RunningCallbacks {
+  const void* client = nullptr;
+  int depth = 0;
+};
+thread_local RunningCallbacks running_callbacks;
+
+}  // namespace
+
 std::string_view SonicModeName(SonicMode mode) {
   switch (mode) {
     case SonicMode::kSync:
@@ -78,7 +98,7 @@ class SonicClient::Worker {
 
 SonicClient::SonicClient(SonicMode mode, int allowed_tries, std::string debug_name)
     : mode_(mode), allowed_tries_(allowed_tries < 1 ? 1 : allowed_tries),
-      debug_name_(std::move(debug_name)) {
+      debug_name_(std::move(debug_name)), dispatch_state_(std::make_shared<DispatchState>()) {
   if (mode_ == SonicMode::kPseudoAsync) worker_ = std::make_unique<Worker>();
 }
 
@@ -91,10 +111,11 @@ void SonicClient::dispatch(DoneCallback done) {
   bool busy = false;
   bool refused = false;
   {
-    absl::MutexLock lock(&mu_);
-    busy = in_flight_;
-    refused = in_flight_ || shutting_down_;
-    if (!refused) in_flight_ = true;
+    DispatchState& state = *dispatch_state_;
+    absl::MutexLock lock(&state.mu);
+    busy = state.in_flight;
+    refused = state.in_flight || state.shutting_down;
+    if (!refused) state.in_flight = true;
   }
   if (refused) {
     done(MakeClientError(absl::StatusCode::kFailedPrecondition, ErrorCategory::kBadInput,
@@ -150,11 +171,19 @@ void SonicClient::finish(bool success, absl::Status error) {
   completed(error);
   DoneCallback done = std::move(done_);
   done_ = nullptr;
+  // `done` may destroy the client: from here on only locals are touched.
+  const std::shared_ptr<DispatchState> state = dispatch_state_;
   {
-    absl::MutexLock lock(&mu_);
-    in_flight_ = false;
+    absl::MutexLock lock(&state->mu);
+    state->in_flight = false;  // `done` may dispatch again
+    ++state->callbacks_running;
   }
+  const RunningCallbacks outer = running_callbacks;
+  running_callbacks = {state.get(), outer.client == state.get() ? outer.depth + 1 : 1};
   done(std::move(error));
+  running_callbacks = outer;
+  absl::MutexLock lock(&state->mu);
+  --state->callbacks_running;
 }
 
 std::optional<absl::Duration> SonicClient::retryDelay(const absl::Status& error) {
@@ -169,19 +198,28 @@ void SonicClient::retry(const absl::Status& error) {
 }
 
 void SonicClient::shutdown(const std::function<void()>& cancel) {
+  DispatchState& state = *dispatch_state_;
   {
-    absl::MutexLock lock(&mu_);
-    shutting_down_ = true;
+    absl::MutexLock lock(&state.mu);
+    state.shutting_down = true;
   }
   cancel();
-  absl::MutexLock lock(&mu_);
-  mu_.Await(absl::Condition(
-      +[](bool* in_flight) { return !*in_flight; }, &in_flight_));
+  // Inside its own `done`, the client waits for the other callbacks only.
+  struct Wait {
+    DispatchState* state;
+    int own;
+  } wait{&state, running_callbacks.client == &state ? running_callbacks.depth : 0};
+  absl::MutexLock lock(&state.mu);
+  state.mu.Await(absl::Condition(
+      +[](Wait* w) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+        return !w->state->in_flight && w->state->callbacks_running <= w->own;
+      },
+      &wait));
 }
 
 bool SonicClient::shuttingDown() const {
-  absl::MutexLock lock(&mu_);
-  return shutting_down_;
+  absl::MutexLock lock(&dispatch_state_->mu);
+  return dispatch_state_->shutting_down;
 }
 
 }  // namespace sonic::client

@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <thread>
 #include <vector>
 
@@ -67,6 +68,25 @@ class FakeClient : public SonicClient {
   int evaluations_ = 0;
   absl::Mutex threads_mu_;
   std::vector<std::thread> threads_;
+};
+
+// kAsync, finishing each attempt on a detached thread as a transport does: its destructor waits
+// for the dispatch through shutdown() alone. `destroying`, when given, is notified from there.
+class DetachedAsyncClient : public SonicClient {
+ public:
+  explicit DetachedAsyncClient(absl::Notification* destroying = nullptr)
+      : SonicClient(SonicMode::kAsync, 1, "detached"), destroying_(destroying) {}
+  ~DetachedAsyncClient() override {
+    shutdown([this] {
+      if (destroying_ != nullptr) destroying_->Notify();
+    });
+  }
+
+ protected:
+  void evaluate() override { std::thread([this] { finish(true); }).detach(); }
+
+ private:
+  absl::Notification* const destroying_;
 };
 
 struct Outcome {
@@ -187,6 +207,35 @@ TEST(SonicClientTest, ASecondDispatchWhileInFlightIsRefused) {
   release.Notify();
   first.done.WaitForNotification();
   EXPECT_TRUE(first.status.ok());
+}
+
+TEST(SonicClientTest, DestructionWaitsUntilTheCallbackHasReturned) {
+  absl::Notification destroying, in_callback, release;
+  std::atomic<bool> returned{false};
+  auto* client = new DetachedAsyncClient(&destroying);
+  client->dispatch([&](absl::Status) {
+    in_callback.Notify();
+    release.WaitForNotification();
+    returned = true;
+  });
+  in_callback.WaitForNotification();
+  std::thread destroyer([&] {
+    delete client;
+    EXPECT_TRUE(returned.load()) << "the client was gone while its callback still ran";
+  });
+  destroying.WaitForNotification();  // the destructor is in shutdown()
+  release.Notify();
+  destroyer.join();
+}
+
+TEST(SonicClientTest, TheCallbackMayDestroyTheClientInAsync) {
+  auto* client = new DetachedAsyncClient();
+  absl::Notification done;
+  client->dispatch([&](absl::Status) {
+    delete client;  // waits for no one: this callback is its own
+    done.Notify();
+  });
+  done.WaitForNotification();
 }
 
 TEST(SonicClientTest, TheCallbackMayDestroyTheClient) {

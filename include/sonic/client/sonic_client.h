@@ -103,7 +103,7 @@ class SonicClient {
 
   // For subclass destructors: marks the client as shutting down (no more retries), lets the
   // subclass cancel its work with `cancel`, and waits until the dispatch in flight (if any) has
-  // called `done`. Must be called by every subclass destructor that can have work in flight.
+  // called `done` and `done` has returned (unless the client is destroyed from inside `done`). Must be called by every subclass destructor that can have work in flight.
   void shutdown(const std::function<void()>& cancel);
 
   // Whether shutdown() has begun (evaluate() should then fail with CANCELLED at once).
@@ -122,9 +122,10 @@ class SonicClient {
   int tries_ = 0;
   DoneCallback done_;
 
-  mutable absl::Mutex mu_;
-  bool in_flight_ ABSL_GUARDED_BY(mu_) = false;
-  bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
+  // The dispatch's state, shared with finish() while it runs `done`: the callback may destroy
+  // the client, and finish() still records that `done` returned.
+  struct DispatchState;
+  const std::shared_ptr<DispatchState> dispatch_state_;
 
   std::unique_ptr<Worker> worker_;  // kPseudoAsync only
 };
