@@ -228,6 +228,35 @@ TEST(ServerFlagsTest, AMalformedBackendConfigIsRefused) {
   }
 }
 
+// tritonserver's custom model configuration: one repository, a configuration per deployment.
+TEST(ServerFlagsTest, AModelConfigNameLoadsEachModelsConfigsFileWhereItHasOne) {
+  absl::StatusOr<TestServer> server =
+      StartTestServer({"--model-config-name=site"}, [](const std::filesystem::path& repository) {
+        const std::string config = ReadFile(repository / "identity_fp32/config.pbtxt");
+        return WriteFileAtomically(repository / "identity_fp32/configs/site.pbtxt",
+                                   config + "\ninstance_group [{ count: 3 kind: KIND_CPU }]\n");
+      });
+  ASSERT_TRUE(server.ok()) << server.status();
+  std::unique_ptr<inference::GRPCInferenceService::Stub> stub = NewStub(server->server->address());
+  absl::StatusOr<inference::ModelConfig> custom = GetModelConfig(*stub, "identity_fp32");
+  ASSERT_TRUE(custom.ok()) << custom.status();
+  int instances = 0;
+  for (const inference::ModelInstanceGroup& group : custom->instance_group()) {
+    instances += group.count();
+  }
+  EXPECT_EQ(instances, 3 + 1);  // the config's group and the site's
+  SendOneInference(*stub, "custom");
+  // A model without configs/site.pbtxt loads its config.pbtxt.
+  absl::StatusOr<inference::ModelConfig> plain = GetModelConfig(*stub, "identity_delay");
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  ASSERT_EQ(plain->instance_group_size(), 1);
+  EXPECT_EQ(plain->instance_group(0).count(), 1);
+
+  absl::StatusOr<TestServer> refused = StartTestServer({"--model-config-name=../site"});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(std::string(refused.status().message()), HasSubstr("--model-config-name"));
+}
+
 TEST(ServerFlagsTest, FlagsForMissingFeaturesAreRefusedByName) {
   for (const std::string flag :
        {"--rate-limit=execution_count", "--cache-config=local,size=1048576",
