@@ -92,9 +92,10 @@ void AddPlanCommand(CLI::App& app, int& exit_code) {
   command->add_option("input", flags->input, "plan file: profiles, workload, constraints (YAML)")
       ->required();
   command->add_option("--out", flags->out, "write the plan as YAML to this file");
-  command->add_option("--deploy", flags->deploy,
-                      "write a kustomize overlay of --deploy-base here: server replicas, "
-                      "--load-model lists and resources per server group");
+  CLI::Option* deploy =
+      command->add_option("--deploy", flags->deploy,
+                          "write a kustomize overlay of --deploy-base here: server replicas, "
+                          "--load-model lists and resources per server group");
   command->add_option("--deploy-base", flags->deploy_base,
                       "the scale-out manifests the overlay patches")
       ->capture_default_str();
@@ -103,7 +104,8 @@ void AddPlanCommand(CLI::App& app, int& exit_code) {
                    "with --deploy: the site's model repository; each planned model's "
                    "config.pbtxt with the plan's instances and batching is written as "
                    "configs/sonic-plan.pbtxt under DIR/model-repository")
-      ->check(CLI::ExistingDirectory);
+      ->check(CLI::ExistingDirectory)
+      ->needs(deploy);
   command->add_flag("--simulate", flags->simulate,
                     "also simulate each device's queue (discrete events) and show its percentiles");
   command->add_option("--seed", flags->simulation.seed, "the simulation's random seed")
