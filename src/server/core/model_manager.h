@@ -63,7 +63,7 @@ class ModelManager {
     uint64_t max_config_bytes = uint64_t{1} << 20;
     // --model-config-name: each model's configs/<name>.pbtxt, where it has one, instead of its
     // config.pbtxt (LoadModelConfig). Empty: config.pbtxt.
-    std::string config_name;
+    std::string config_name = {};
     // Elements one input of one request may have, for models whose config does not set its
     // own max_input_elements (model_signature.h; --max-input-elements).
     uint64_t max_input_elements = uint64_t{1} << 26;
