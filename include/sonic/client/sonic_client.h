@@ -103,7 +103,8 @@ class SonicClient {
 
   // For subclass destructors: marks the client as shutting down (no more retries), lets the
   // subclass cancel its work with `cancel`, and waits until the dispatch in flight (if any) has
-  // called `done` and `done` has returned (unless the client is destroyed from inside `done`). Must be called by every subclass destructor that can have work in flight.
+  // called `done` and `done` has returned (unless the client is destroyed from inside `done`).
+  // Must be called by every subclass destructor that can have work in flight.
   void shutdown(const std::function<void()>& cancel);
 
   // Whether shutdown() has begun (evaluate() should then fail with CANCELLED at once).

@@ -56,9 +56,9 @@
 namespace sonic::server {
 
 // The backend's view of a batch's inputs. `tensors` point into `buffers` and `shapes` (lists:
-// growing, or moving the struct, never moves their elements, and an empty one allocates nothing), into the requests' input bytes
-// (zero-copy inputs) and into the requests' and the signature's names: valid while this struct,
-// the batch and the signature live.
+// growing, or moving the struct, never moves their elements, and an empty one allocates
+// nothing), into the requests' input bytes (zero-copy inputs) and into the requests' and the
+// signature's names: valid while this struct, the batch and the signature live.
 struct AssembledInputs {
   std::list<std::vector<std::byte>> buffers;
   std::list<Shape> shapes;
