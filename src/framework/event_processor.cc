@@ -115,9 +115,14 @@ class Processor {
       tasks_ += 2;  // the task, and this call
     }
     HandOffTask(&arena_);
-    arena_.enqueue([this, task = std::move(task)] {
+    // Freed by the task itself before it counts as ended: oneTBB destroys the functor (const
+    // there, so a captured std::function could not be released) only after it returns, when
+    // Run may already have returned and the process exited, leaving the task's memory behind.
+    auto* owned = new std::function<void()>(std::move(task));
+    arena_.enqueue([this, owned] {
       TakeOverTask(&arena_);
-      task();
+      (*owned)();
+      delete owned;
       TaskEnded();
     });
     TaskEnded();
