@@ -107,14 +107,10 @@ absl::StatusOr<std::vector<float>> InferFromRegion(Stub& stub, const std::string
   return FromRaw<float>(*raw);
 }
 
-std::string SocketPath() {
-  static std::atomic<int> counter{0};
-  return absl::StrCat("/tmp/sonic_shm_access_", getpid(), "_", counter++, ".sock");
-}
-
-// A server with a Unix-domain socket, and stubs over TCP and over the socket.
+// A server with a Unix-domain socket, and stubs over TCP and over the socket. The socket lives in
+// a directory of its own, removed with it even where the server is killed.
 struct SocketServer {
-  std::string socket;
+  std::unique_ptr<TempDirectory> socket_dir;
   TestServer server;
   std::unique_ptr<Stub> tcp;
   std::unique_ptr<Stub> unix_socket;
@@ -122,14 +118,17 @@ struct SocketServer {
 
 absl::StatusOr<SocketServer> StartSocketServer(std::vector<std::string> args) {
   SocketServer started;
-  started.socket = SocketPath();
+  absl::StatusOr<std::unique_ptr<TempDirectory>> socket_dir = TempDirectory::Create("sonic-uds");
+  if (!socket_dir.ok()) return socket_dir.status();
+  started.socket_dir = *std::move(socket_dir);
+  const std::string socket = (started.socket_dir->path() / "grpc.sock").string();
   args.insert(args.end(), {"--model-control-mode=explicit", "--load-model=identity_fp32",
-                           "--grpc-unix-socket=" + started.socket});
+                           "--grpc-unix-socket=" + socket});
   absl::StatusOr<TestServer> server = StartTestServer(args);
   if (!server.ok()) return server.status();
   started.server = *std::move(server);
   started.tcp = NewStub(started.server.server->address());
-  started.unix_socket = NewStub("unix:" + started.socket);
+  started.unix_socket = NewStub("unix:" + socket);
   return started;
 }
 
