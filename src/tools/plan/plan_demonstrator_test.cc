@@ -20,9 +20,11 @@
 //    lie within one job of the prediction.
 // Other work on a shared machine disturbs such a measurement: an attempt during which other
 // processes used more than kOthersCoresLimit cores on average (from /proc/stat, less this test's
-// processes), or the host of a virtual machine stole as much (steal time), is not judged and the
-// next is made; the first undisturbed attempt must agree, and with none in kAttempts the test
-// skips saying so. Every attempt's figures are printed. Nothing here asserts a time.
+// processes), or the host of a virtual machine stole as much (steal time), or after which perf
+// measures a capacity more than kCapacityDrift away from the one before the scan (the machine's
+// speed changed under the attempt), is not judged and the next is made; the first undisturbed
+// attempt must agree, and with none in kAttempts the test skips saying so. Every attempt's
+// figures are printed. Nothing here asserts a time.
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -62,8 +64,10 @@ const DemoModel kModels[] = {
 
 constexpr double kTargetKnee = 3.0;  // jobs; the think time is chosen for it
 constexpr int kScanJobs = 5;         // the scan's largest K
-constexpr int kAttempts = 2;
+constexpr int kAttempts = 3;
 constexpr double kOthersCoresLimit = 0.3;
+constexpr double kCapacityDrift = 0.05;  // of the capacity before the scan
+constexpr int kScanWindowMs = 3000;      // per step of the scan
 
 // CPU seconds used so far by the whole machine and by this test's processes (itself, the
 // children it has waited for, and the server), and stolen from this machine's CPUs by its host
@@ -107,15 +111,17 @@ CpuTimes ReadCpuTimes(pid_t server) {
 // What one attempt measured and predicted.
 struct Attempt {
   double think_time_ms = 0;
-  double predicted = 0;     // the plan's jobs per server at saturation
-  double measured = 0;      // the scan's peak total / one job's throughput
-  Saturation knee;          // sonic scan's answer
-  double others_cores = 0;  // other processes' mean CPU use meanwhile
-  double steal_cores = 0;   // the host's, meanwhile
-  std::string figures;      // for the log
+  double predicted = 0;       // the plan's jobs per server at saturation
+  double measured = 0;        // the scan's peak total / one job's throughput
+  Saturation knee;            // sonic scan's answer
+  double others_cores = 0;    // other processes' mean CPU use meanwhile
+  double steal_cores = 0;     // the host's, meanwhile
+  double capacity_drift = 0;  // |perf's capacity after the scan / before - 1|
+  std::string figures;        // for the log
 
   bool Disturbed() const {
-    return others_cores > kOthersCoresLimit || steal_cores > kOthersCoresLimit;
+    return others_cores > kOthersCoresLimit || steal_cores > kOthersCoresLimit ||
+           capacity_drift > kCapacityDrift;
   }
 };
 
@@ -164,49 +170,66 @@ class PlanDemonstratorTest : public SharedServerTest<PlanDemonstratorTest>,
   absl::StatusOr<Attempt> Measure(const DemoModel& model, int attempt) const;
 };
 
+// What `sonic perf --json` measured of the model alone.
+struct Profile {
+  double capacity = 0;     // entries per second, the one instance never idle
+  double unloaded_ms = 0;  // one request outstanding
+};
+
 // Concatenation of argument lists.
 std::vector<std::string> Args(std::vector<std::string> a, const std::vector<std::string>& b) {
   a.insert(a.end(), b.begin(), b.end());
   return a;
 }
 
+// The profile: one request outstanding (the unloaded latency) and two (the one instance never
+// idle: its capacity), written to `json`.
+absl::StatusOr<Profile> MeasureProfile(const std::vector<std::string>& model_flags,
+                                       const std::filesystem::path& json) {
+  absl::Status ran = RunSonic(Args({"perf", "--concurrency-range", "1:2", "-p", "400", "-r", "6",
+                                    "-s", "15", "--json", json.string()},
+                                   model_flags),
+                              std::filesystem::path(json).replace_extension(".log"));
+  if (!ran.ok()) return ran;
+  std::ifstream in(json);
+  const nlohmann::json perf = nlohmann::json::parse(in, nullptr, false);
+  if (perf.is_discarded() || perf["results"].size() != 2) {
+    return absl::InternalError(absl::StrCat(json.string(), " has no two levels"));
+  }
+  Profile profile;
+  for (const nlohmann::json& level : perf["results"]) {
+    profile.capacity = std::max(profile.capacity, level["throughput_infer_per_sec"].get<double>());
+  }
+  profile.unloaded_ms = perf["results"][0]["latency_us"]["avg"].get<double>() / 1000;
+  return profile;
+}
+
 absl::StatusOr<Attempt> PlanDemonstratorTest::Measure(const DemoModel& model, int attempt) const {
   const std::filesystem::path dir = Scratch(absl::StrCat(model.name, "-", attempt));
   std::filesystem::create_directories(dir);
   const CpuTimes start = ReadCpuTimes(server_->server->pid());
-  // The profile: one request outstanding (the unloaded latency) and two (the one instance never
-  // idle: its capacity).
-  const std::filesystem::path perf_json = dir / "perf.json";
-  absl::Status ran = RunSonic(Args({"perf", "--concurrency-range", "1:2", "-p", "400", "-r", "6",
-                                    "-s", "15", "--json", perf_json.string()},
-                                   ModelFlags(model)),
-                              dir / "perf.log");
-  if (!ran.ok()) return ran;
-  std::ifstream perf_in(perf_json);
-  const nlohmann::json perf = nlohmann::json::parse(perf_in, nullptr, false);
-  if (perf.is_discarded() || perf["results"].size() != 2) {
-    return absl::InternalError("perf wrote no two levels");
-  }
-  double capacity = 0;  // entries per second
-  for (const nlohmann::json& level : perf["results"]) {
-    capacity = std::max(capacity, level["throughput_infer_per_sec"].get<double>());
-  }
-  const double unloaded_ms = perf["results"][0]["latency_us"]["avg"].get<double>() / 1000;
+  absl::StatusOr<Profile> profile = MeasureProfile(ModelFlags(model), dir / "perf.json");
+  if (!profile.ok()) return profile.status();
   Attempt result;
-  result.think_time_ms =
-      std::max(0.5, kTargetKnee * model.batch_size / capacity * 1000 - unloaded_ms);
+  result.think_time_ms = std::max(
+      0.5, kTargetKnee * model.batch_size / profile->capacity * 1000 - profile->unloaded_ms);
 
   const std::filesystem::path scan_dir = dir / "scan";
-  ran = RunSonic(Args({"scan", "-t", "1", "--think-time-ms", absl::StrCat(result.think_time_ms),
-                       "--jobs-range", absl::StrCat("1:", kScanJobs), "--duration-ms", "1000",
-                       "--start-delay-ms", "1000", "-o", scan_dir.string()},
-                      ModelFlags(model)),
-                 dir / "scan.log");
+  absl::Status ran = RunSonic(
+      Args({"scan", "-t", "1", "--think-time-ms", absl::StrCat(result.think_time_ms),
+            "--jobs-range", absl::StrCat("1:", kScanJobs), "--duration-ms",
+            absl::StrCat(kScanWindowMs), "--start-delay-ms", "1000", "-o", scan_dir.string()},
+           ModelFlags(model)),
+      dir / "scan.log");
   if (!ran.ok()) return ran;
   const std::vector<ScanPoint> points = ReadScanCsv(scan_dir / "scan.csv");
   if (points.size() != static_cast<size_t>(kScanJobs) || points[0].per_job_throughput <= 0) {
     return absl::InternalError("the scan wrote no full CSV");
   }
+  // The same profile again: whether the server's capacity held during the scan.
+  absl::StatusOr<Profile> after = MeasureProfile(ModelFlags(model), dir / "perf_after.json");
+  if (!after.ok()) return after.status();
+  result.capacity_drift = std::fabs(after->capacity / profile->capacity - 1);
 
   // The plan: the profile, and the workload of the job that ran alone (K=1).
   const std::filesystem::path site = dir / "site.yaml";
@@ -230,16 +253,18 @@ absl::StatusOr<Attempt> PlanDemonstratorTest::Measure(const DemoModel& model, in
   absl::StrAppendFormat(&result.figures,
                         "%s attempt %d: perf capacity %.1f/s, unloaded latency %.2f ms; think "
                         "time %.2f ms; scan",
-                        model.name, attempt, capacity, unloaded_ms, result.think_time_ms);
+                        model.name, attempt, profile->capacity, profile->unloaded_ms,
+                        result.think_time_ms);
   for (const ScanPoint& p : points) {
     absl::StrAppendFormat(&result.figures, " K=%d %.1f/s (%.1f per job)", p.jobs,
                           p.total_throughput, p.per_job_throughput);
   }
   absl::StrAppendFormat(&result.figures,
-                        "; knee %.2f jobs (scan's answer %d), plan predicts %.2f; other "
-                        "processes used %.2f cores, the host stole %.2f",
-                        result.measured, result.knee.sustained_jobs, result.predicted,
-                        result.others_cores, result.steal_cores);
+                        "; perf capacity after the scan %.1f/s; knee %.2f jobs (scan's answer "
+                        "%d), plan predicts %.2f; other processes used %.2f cores, the host "
+                        "stole %.2f",
+                        after->capacity, result.measured, result.knee.sustained_jobs,
+                        result.predicted, result.others_cores, result.steal_cores);
   return result;
 }
 
@@ -261,7 +286,8 @@ TEST_P(PlanDemonstratorTest, PredictedJobsPerServerMatchTheScansKnee) {
     return;
   }
   GTEST_SKIP() << "other processes or the host took more than " << kOthersCoresLimit
-               << " cores during every attempt:\n"
+               << " cores, or the server's capacity moved more than " << kCapacityDrift * 100
+               << "%, during every attempt:\n"
                << log;
 }
 
