@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "sonic/common/data_type.h"
 
@@ -126,7 +127,7 @@ absl::Status EncodeInferResponse(InferenceResponse&& response, grpc::ByteBuffer&
   at = PutField(kModelVersionTag, version, at);
   at = PutField(kIdTag, response.id, at);
   for (const OutputTensor& output : response.outputs) at = PutTensor(output, at);
-  std::vector<grpc::Slice> slices;
+  absl::InlinedVector<grpc::Slice, 4> slices;
   const uint8_t* written = head.begin();
   for (OutputTensor& output : response.outputs) {
     if (output.data.size() < kOwnedSliceBytes) {
@@ -139,9 +140,11 @@ absl::Status EncodeInferResponse(InferenceResponse&& response, grpc::ByteBuffer&
     written = at;
     slices.push_back(OwningSlice(std::move(output.data)));
   }
-  if (written != at || slices.empty()) {
-    slices.push_back(head.sub(written - head.begin(), at - head.begin()));
+  if (slices.empty()) {  // no large contents: the framing slice is the whole message
+    out = grpc::ByteBuffer(&head, 1);
+    return absl::OkStatus();
   }
+  if (written != at) slices.push_back(head.sub(written - head.begin(), at - head.begin()));
   out = grpc::ByteBuffer(slices.data(), slices.size());
   return absl::OkStatus();
 }

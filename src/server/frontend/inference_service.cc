@@ -22,11 +22,12 @@
 namespace sonic::server {
 namespace {
 
-// A ModelInfer call's request message, alive until the inference is done (its tensors are read
-// in place), on an arena whose first block is part of the object: one allocation for a small
-// request, and nothing freed piece by piece. The response is encoded without a message
-// (EncodeInferResponse).
-struct InferMessages {
+// A ModelInfer call: its request message, alive until the inference is done (its tensors are
+// read in place), on an arena whose first block is part of the object (one allocation for a
+// small request, and nothing freed piece by piece), and what finishing the call needs. The
+// completion callback owns it through one pointer, which the callback keeps inline (no
+// allocation of its own). The response is encoded without a message (EncodeInferResponse).
+struct InferCall {
   static constexpr size_t kInlineBytes = 2048;
   alignas(8) char first_block[kInlineBytes];
   google::protobuf::Arena arena{[this] {
@@ -37,6 +38,23 @@ struct InferMessages {
   }()};
   inference::ModelInferRequest* request =
       google::protobuf::Arena::CreateMessage<inference::ModelInferRequest>(&arena);
+  grpc::CallbackServerContext* context = nullptr;
+  grpc::ServerUnaryReactor* reactor = nullptr;
+  grpc::ByteBuffer* response_bytes = nullptr;
+  std::shared_ptr<Trace> trace;
+
+  // Answers the call with `result`.
+  void Finish(absl::StatusOr<InferenceResponse> result) {
+    if (trace) trace->Record(kTraceGrpcSendStart, SystemClock::Get().NowNs());
+    absl::Status status = result.status();
+    if (result.ok()) status = EncodeInferResponse(*std::move(result), *response_bytes);
+    // gRPC's name for a server's retry hint; clients with gRPC retries enabled obey it.
+    if (std::optional<uint64_t> delay_ms = RetryDelayMs(status)) {
+      context->AddTrailingMetadata("grpc-retry-pushback-ms", std::to_string(*delay_ms));
+    }
+    reactor->Finish(ToGrpcStatus(status));
+    if (trace) trace->Record(kTraceGrpcSendEnd, SystemClock::Get().NowNs());
+  }
 };
 
 grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* context, const absl::Status& status) {
@@ -309,39 +327,34 @@ InferenceService::Unary* InferenceService::ModelInfer(Context* context,
                                                       const grpc::ByteBuffer* request_bytes,
                                                       grpc::ByteBuffer* response_bytes) {
   if (Unary* refused = Refused(context, auth::AccessClass::kInference)) return refused;
-  auto messages = std::make_shared<InferMessages>();
+  auto call = std::make_unique<InferCall>();
   // The reader only reads the buffer's slices.
   grpc::ProtoBufferReader reader(const_cast<grpc::ByteBuffer*>(request_bytes));
-  if (!messages->request->ParseFromZeroCopyStream(&reader)) {
+  if (!call->request->ParseFromZeroCopyStream(&reader)) {
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
     reactor->Finish(UnparsableRequestStatus(kModelInferMethod));
     return reactor;
   }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  call->context = context;
+  call->reactor = reactor;
+  call->response_bytes = response_bytes;
   // The callback API hands over a request already read: its wait/read is one instant here.
-  std::shared_ptr<Trace> trace = traces_.Sample(messages->request->model_name());
-  if (trace) {
+  call->trace = traces_.Sample(call->request->model_name());
+  if (call->trace) {
     const uint64_t received_ns = SystemClock::Get().NowNs();
-    trace->Record(kTraceGrpcWaitReadStart, received_ns);
-    trace->Record(kTraceGrpcWaitReadEnd, received_ns);
+    call->trace->Record(kTraceGrpcWaitReadStart, received_ns);
+    call->trace->Record(kTraceGrpcWaitReadEnd, received_ns);
   }
-  const inference::ModelInferRequest& request = *messages->request;
+  const inference::ModelInferRequest& request = *call->request;
+  std::shared_ptr<Trace> trace = call->trace;
   StartInference(
       manager_, ClientRegions(shared_memory_, [this, context] { return ClientOf(context); }),
       request,
-      [context, reactor, response_bytes, trace,
-       messages = std::move(messages)](absl::StatusOr<InferenceResponse> result) {
-        if (trace) trace->Record(kTraceGrpcSendStart, SystemClock::Get().NowNs());
-        absl::Status status = result.status();
-        if (result.ok()) status = EncodeInferResponse(*std::move(result), *response_bytes);
-        // gRPC's name for a server's retry hint; clients with gRPC retries enabled obey it.
-        if (std::optional<uint64_t> delay_ms = RetryDelayMs(status)) {
-          context->AddTrailingMetadata("grpc-retry-pushback-ms", std::to_string(*delay_ms));
-        }
-        reactor->Finish(ToGrpcStatus(status));
-        if (trace) trace->Record(kTraceGrpcSendEnd, SystemClock::Get().NowNs());
+      [call = std::move(call)](absl::StatusOr<InferenceResponse> result) {
+        call->Finish(std::move(result));
       },
-      trace,
+      std::move(trace),
       // The context lives until Finish, which the request's completion calls.
       [context] {
         return context->IsCancelled() || context->deadline() < std::chrono::system_clock::now();
