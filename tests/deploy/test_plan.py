@@ -3,7 +3,8 @@ renders it (resources, strategic-merge patches), validates against Kubernetes' s
 carries the plan: replicas, the --load-model list of each server group, CPU and GPU resources,
 the autoscaler's floor, and the per-model configurations (instances, batching) the servers select
 with --model-config-name. Two plans: the seed's scale (every model on every GPU) and a split one
-(two models that do not fit one GPU together). Where kubectl is installed, its kustomize renders
+(two models that do not fit one GPU together; the groups of GPUs that hold the same model are one
+server group). Where kubectl is installed, its kustomize renders
 the same server objects."""
 
 import copy
@@ -22,8 +23,9 @@ import deploy_files
 SONIC = pathlib.Path(os.environ.get("SONIC_BUILD_DIR", deploy_files.ROOT / "build")) / "bin" / "sonic"
 VERSION = kubernetes_validate.utils.latest_version()
 
-# Two models of 2000 MB each on GPUs of 3000 MB: only a split placement fits. The server's CPU
-# per request is measured, so the plan sizes the CPU request.
+# Two models of 2000 MB each on GPUs of 3000 MB: only a split placement fits. The tagger fills 5
+# GPUs; the regressor 2 and its remainder a third alone: two groups of GPUs with one set of models.
+# The server's CPU per request is measured, so the plan sizes the CPU request.
 SPLIT_SITE = """
 profiles:
   - model: tagger
@@ -136,6 +138,20 @@ def load_models(container):
     return [arg.split("=", 1)[1] for arg in container["args"] if arg.startswith("--load-model=")]
 
 
+def server_groups(plan):
+    """(Deployment name, --load-model list, replicas) per set of models the plan's groups of GPUs
+    hold, in the order of each set's first group: replicas add up ceil(GPUs / GPUs per server)
+    over the set's groups, as the plan counts its servers."""
+    per_server = plan["plan"]["gpus_per_server"]
+    groups = {}
+    for devices in plan["devices"]:
+        models = [m["name"] for m in devices["models"]]
+        group = groups.setdefault(frozenset(models), [models, 0])
+        group[1] += -(-devices["count"] // per_server)
+    return [("sonic-server" if i == 0 else f"sonic-server-g{i + 1}", models, replicas)
+            for i, (models, replicas) in enumerate(groups.values())]
+
+
 def check_objects(objects):
     for item in objects:
         if item["apiVersion"].startswith("keda.sh/"):
@@ -186,19 +202,23 @@ def test_a_split_plan_deploys_one_server_group_per_set_of_models(tmp_path):
     site.write_text(SPLIT_SITE)
     plan, overlay = run_plan(site, tmp_path)
     assert plan["plan"]["placement"] == "split"
-    assert len(plan["devices"]) >= 2
+    groups = server_groups(plan)
+    assert 2 <= len(groups) < len(plan["devices"])  # two groups of GPUs hold the regressor
     kustomization, objects = render(overlay)
     assert "server-groups.yaml" in kustomization["resources"]
     check_objects(objects)
 
     cpu = str(plan["plan"]["server"]["cpu_cores_provisioned"])
     assert int(cpu) >= 1
-    names = ["sonic-server"] + [f"sonic-server-g{g + 1}" for g in range(1, len(plan["devices"]))]
-    for name, devices in zip(names, plan["devices"]):
+    names = [name for name, _, _ in groups]
+    deployments = [o["metadata"]["name"] for o in objects if o["kind"] == "Deployment"
+                   and o["metadata"]["name"].startswith("sonic-server")]
+    assert deployments == names
+    for name, models, replicas in groups:
         deployment = find(objects, "Deployment", name)
-        assert deployment["spec"]["replicas"] == devices["count"]  # one GPU per server
+        assert deployment["spec"]["replicas"] == replicas
         container = server_container(deployment)
-        assert load_models(container) == [m["name"] for m in devices["models"]]
+        assert load_models(container) == models
         assert container["resources"]["requests"]["cpu"] == cpu
         assert container["resources"]["limits"]["nvidia.com/gpu"] == 1
         labels = deployment["spec"]["template"]["metadata"]["labels"]
@@ -218,6 +238,8 @@ def test_a_split_plan_deploys_one_server_group_per_set_of_models(tmp_path):
     loaded = {m for name in names
               for m in load_models(server_container(find(objects, "Deployment", name)))}
     assert loaded == {m["name"] for m in plan["models"]}
+    # One GPU per server: the replicas are the plan's GPUs and servers.
+    assert sum(replicas for _, _, replicas in groups) == plan["plan"]["servers"]
 
 
 def test_a_split_plan_of_several_gpus_per_server_deploys_the_planned_servers(tmp_path):
@@ -230,11 +252,13 @@ def test_a_split_plan_of_several_gpus_per_server_deploys_the_planned_servers(tmp
     check_objects(objects)
     deployments = [o for o in objects if o["kind"] == "Deployment"
                    and o["metadata"]["name"].startswith("sonic-server")]
-    assert len(deployments) == len(plan["devices"])
+    groups = server_groups(plan)
+    assert [d["metadata"]["name"] for d in deployments] == [name for name, _, _ in groups]
     # A server holds one group's GPUs: the groups' servers add up to the plan's.
     assert sum(d["spec"]["replicas"] for d in deployments) == plan["plan"]["servers"]
-    for deployment, devices in zip(deployments, plan["devices"]):
-        assert deployment["spec"]["replicas"] == (devices["count"] + 1) // 2
+    for deployment, (_, models, replicas) in zip(deployments, groups):
+        assert deployment["spec"]["replicas"] == replicas
+        assert load_models(server_container(deployment)) == models
         assert server_container(deployment)["resources"]["limits"]["nvidia.com/gpu"] == 2
 
 

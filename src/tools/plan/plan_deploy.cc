@@ -6,6 +6,7 @@
 #include <cmath>
 #include <fstream>
 #include <iterator>
+#include <set>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -48,24 +49,32 @@ absl::StatusOr<YAML::Node> ServerContainer(const YAML::Node& deployment) {
   return absl::InvalidArgumentError("the Deployment sonic-server has no container sonic-server");
 }
 
-// One group of servers that load the same models.
+// One pool of identical servers: the groups of devices that hold one set of models.
 struct ServerGroup {
   std::string name;  // sonic-server, then sonic-server-g2, ...
-  int replicas = 1;
+  int replicas = 0;  // the sum over its groups of devices of ceil(devices / GPUs per server)
   std::vector<std::string> models;
 };
 
+// In the order of the first group of devices of each set of models.
 std::vector<ServerGroup> ServerGroups(const Plan& plan) {
   std::vector<ServerGroup> groups;
-  const std::vector<DeviceGroup>& devices = plan.placement().groups;
-  for (size_t g = 0; g < devices.size(); ++g) {
-    ServerGroup group;
-    group.name = g == 0 ? kServer : absl::StrCat(kServer, "-g", g + 1);
-    group.replicas = (devices[g].count + plan.gpus_per_server - 1) / plan.gpus_per_server;
-    for (const DeviceShare& share : devices[g].shares) {
-      group.models.push_back(plan.models[share.model].model);
+  std::vector<std::set<size_t>> model_sets;  // of each server group
+  for (const DeviceGroup& devices : plan.placement().groups) {
+    std::set<size_t> models;
+    for (const DeviceShare& share : devices.shares) models.insert(share.model);
+    const auto g = static_cast<size_t>(std::find(model_sets.begin(), model_sets.end(), models) -
+                                       model_sets.begin());
+    if (g == model_sets.size()) {
+      model_sets.push_back(models);
+      ServerGroup& group = groups.emplace_back();
+      group.name = g == 0 ? kServer : absl::StrCat(kServer, "-g", g + 1);
+      for (const DeviceShare& share : devices.shares) {
+        group.models.push_back(plan.models[share.model].model);
+      }
     }
-    groups.push_back(group);
+    // A server holds the GPUs of one group of devices, as the plan counts them.
+    groups[g].replicas += (devices.count + plan.gpus_per_server - 1) / plan.gpus_per_server;
   }
   return groups;
 }
@@ -92,7 +101,8 @@ YAML::Node ServerArgs(const YAML::Node& base_args, const ServerGroup& group, boo
 YAML::Node QuotedScalar(const std::string& text);
 
 // The container's resources: the base's, with the plan's CPU request (when the profiles measured
-// the server's CPU) and GPU limit.
+// the server's CPU) and GPU limit. The same for every server group: the plan sizes each server as
+// its busiest one, so a pool of merged groups of devices has the largest of their resources.
 YAML::Node ServerResources(const YAML::Node& base, const Plan& plan, const std::string& device) {
   YAML::Node resources = base ? YAML::Clone(base) : YAML::Node(YAML::NodeType::Map);
   if (plan.server_cpu_cores > 0) {

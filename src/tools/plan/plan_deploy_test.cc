@@ -1,5 +1,6 @@
-// The overlay `sonic plan --deploy` writes for the seed-scale plan, and the errors for a base
-// that lacks what it patches. (tests/deploy/test_plan.py renders and validates the overlay.)
+// The overlay `sonic plan --deploy` writes for the seed-scale plan and for a split one, and the
+// errors for a base that lacks what it patches. (tests/deploy/test_plan.py renders and
+// validates the overlay.)
 #include "plan_deploy.h"
 
 #include <gtest/gtest.h>
@@ -10,6 +11,8 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <string_view>
+#include <vector>
 
 #include "google/protobuf/text_format.h"
 #include "inference/model_config.pb.h"
@@ -70,6 +73,71 @@ TEST_F(PlanDeployTest, PatchesTheServersReplicasModelsAndAutoscalerFloor) {
   const YAML::Node scaling = YAML::LoadFile((dir_ / "overlay/scaling.yaml").string());
   EXPECT_EQ(scaling["spec"]["minReplicaCount"].as<int>(), 100);
   EXPECT_EQ(scaling["spec"]["maxReplicaCount"].as<int>(), 100);
+}
+
+// Two models that never share a device's memory, at 2 GPUs per server: m carries 1.2 devices'
+// worth (one device at 0.8, 0.4 left on a device of its own), n 2.4 (three devices at 0.8).
+constexpr char kSplitSite[] = R"(
+profiles:
+  - model: m
+    memory_mb_per_instance: 50000
+    levels: [{batch_size: 1, concurrency: 1, throughput: 100, latency_ms: {avg: 10}}]
+  - model: n
+    memory_mb_per_instance: 50000
+    levels: [{batch_size: 1, concurrency: 1, throughput: 100, latency_ms: {avg: 10}}]
+workload:
+  jobs: 1
+  threads: 1
+  events_per_second_per_thread: 240
+  models: [{model: m, calls_per_event: 0.5}, {model: n, calls_per_event: 1}]
+constraints: {gpu_memory_mb: 80000, gpus_per_server: 2}
+)";
+
+std::vector<std::string> LoadedModels(const YAML::Node& deployment) {
+  std::vector<std::string> models;
+  for (const YAML::Node& arg : deployment["spec"]["template"]["spec"]["containers"][0]["args"]) {
+    const std::string text = arg.as<std::string>();
+    constexpr std::string_view kFlag = "--load-model=";
+    if (text.starts_with(kFlag)) models.push_back(text.substr(kFlag.size()));
+  }
+  return models;
+}
+
+TEST_F(PlanDeployTest, GroupsOfDevicesWithTheSameModelsAreOneDeployment) {
+  absl::StatusOr<PlanInputs> inputs = ParsePlanInputs(kSplitSite, dir_);
+  ASSERT_TRUE(inputs.ok()) << inputs.status();
+  absl::StatusOr<Plan> plan = MakePlan(*inputs);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  // Devices: m's full one, n's three, m's remainder; servers 1 + 2 + 1.
+  ASSERT_EQ(plan->chosen, PlacementKind::kSplit);
+  const std::vector<DeviceGroup>& groups = plan->split.groups;
+  ASSERT_EQ(groups.size(), 3u);
+  ASSERT_EQ(groups[0].shares.size(), 1u);
+  ASSERT_EQ(groups[2].shares.size(), 1u);
+  ASSERT_EQ(groups[0].shares[0].model, groups[2].shares[0].model);
+  ASSERT_EQ(plan->servers, 4);
+
+  ASSERT_TRUE(WriteDeployment(*plan, {.base = kBase, .out = dir_ / "overlay"}).ok());
+  // m's two groups are sonic-server: 1 + 1 servers (not ceil(2 devices / 2)).
+  const YAML::Node patch = YAML::LoadFile((dir_ / "overlay/sonic-server.yaml").string());
+  EXPECT_EQ(patch["spec"]["replicas"].as<int>(), 2);
+  EXPECT_EQ(LoadedModels(patch), std::vector<std::string>{"m"});
+  const YAML::Node scaling = YAML::LoadFile((dir_ / "overlay/scaling.yaml").string());
+  EXPECT_EQ(scaling["spec"]["minReplicaCount"].as<int>(), 2);
+
+  // n is the only further group: one Deployment and its Service.
+  const std::vector<YAML::Node> extra =
+      YAML::LoadAllFromFile((dir_ / "overlay/server-groups.yaml").string());
+  ASSERT_EQ(extra.size(), 2u);
+  EXPECT_EQ(extra[0]["kind"].as<std::string>(), "Deployment");
+  EXPECT_EQ(extra[0]["metadata"]["name"].as<std::string>(), "sonic-server-g2");
+  EXPECT_EQ(extra[0]["spec"]["replicas"].as<int>(), 2);
+  EXPECT_EQ(LoadedModels(extra[0]), std::vector<std::string>{"n"});
+  EXPECT_EQ(extra[1]["kind"].as<std::string>(), "Service");
+  EXPECT_EQ(extra[1]["metadata"]["name"].as<std::string>(), "sonic-server-g2");
+  // The Deployments' replicas are the plan's servers.
+  EXPECT_EQ(patch["spec"]["replicas"].as<int>() + extra[0]["spec"]["replicas"].as<int>(),
+            plan->servers);
 }
 
 // A model repository as a site has it: particlenet batches with one instance group, deeptau
