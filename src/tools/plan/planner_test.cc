@@ -37,6 +37,19 @@ PlanInputs OneModel(double events_per_second) {
   return inputs;
 }
 
+// Two models of OneModel's profile, m and n, that never share a device: 50,000 MB each on
+// devices of 80,000 MB. Per event, `m_calls` requests of m and `n_calls` of n, one entry each.
+PlanInputs TwoModelsApart(double events_per_second, double m_calls, double n_calls) {
+  PlanInputs inputs = OneModel(events_per_second);
+  inputs.profiles[0].memory_mb_per_instance = 50000;
+  ModelProfile second = inputs.profiles[0];
+  second.model = "n";
+  inputs.profiles.push_back(second);
+  inputs.workload.models = {{"m", m_calls, 1}, {"n", n_calls, 1}};
+  inputs.constraints.gpu_memory_mb = 80000;
+  return inputs;
+}
+
 TEST(PlannerTest, SeedScaleNeedsAThirdOfTheGpusOfDirectInference) {
   absl::StatusOr<PlanInputs> inputs =
       ReadPlanInputs(std::filesystem::path(SONIC_SOURCE_DIR) / "configs/plan/seed_scale.yaml");
@@ -126,14 +139,7 @@ TEST(PlannerTest, SyncCallsAddTheirUnloadedLatencyToTheEvent) {
 }
 
 TEST(PlannerTest, MemoryThatDoesNotHoldEveryModelSplitsThem) {
-  PlanInputs inputs = OneModel(60);
-  ModelProfile second = inputs.profiles[0];
-  second.model = "n";
-  inputs.profiles[0].memory_mb_per_instance = 50000;
-  second.memory_mb_per_instance = 50000;
-  inputs.profiles.push_back(second);
-  inputs.workload.models = {{"m", 1, 1}, {"n", 1, 1}};
-  inputs.constraints.gpu_memory_mb = 80000;
+  PlanInputs inputs = TwoModelsApart(60, 1, 1);
   absl::StatusOr<Plan> plan = MakePlan(inputs);
   ASSERT_TRUE(plan.ok()) << plan.status();
   EXPECT_FALSE(plan->everywhere.feasible);
@@ -155,16 +161,9 @@ TEST(PlannerTest, MemoryThatDoesNotHoldEveryModelSplitsThem) {
 TEST(PlannerTest, ASplitPlanCountsTheServersOfEachGroupOfDevices) {
   // m: 2.4 devices' worth (3 devices at 0.8); n: 1.2 (one at 0.8, 0.4 left on a device of its
   // own). The two never share a device's memory; a server loads one group's models.
-  PlanInputs inputs = OneModel(240);
-  ModelProfile second = inputs.profiles[0];
-  second.model = "n";
-  inputs.profiles[0].memory_mb_per_instance = 50000;
-  second.memory_mb_per_instance = 50000;
-  inputs.profiles.push_back(second);
-  inputs.workload.models = {{"m", 1, 1}, {"n", 0.5, 1}};
+  PlanInputs inputs = TwoModelsApart(240, 1, 0.5);
   inputs.profiles[0].server_cpu_us_per_request = 1000;
   inputs.profiles[1].server_cpu_us_per_request = 1000;
-  inputs.constraints.gpu_memory_mb = 80000;
   inputs.constraints.gpus_per_server = 2;
   absl::StatusOr<Plan> plan = MakePlan(inputs);
   ASSERT_TRUE(plan.ok()) << plan.status();
