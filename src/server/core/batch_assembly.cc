@@ -80,11 +80,16 @@ absl::Status AssembleInput(const ModelSignature& signature, const ModelSignature
                                               "': a batch holds requests with different inputs"));
     }
   }
-  SONIC_ASSIGN_OR_RETURN(Shape shape, AssembledShape(signature, input, batch, index));
-  const Shape& stored = out.shapes.emplace_back(std::move(shape));
+  // A request alone, without reshape or ragged batching, goes as it came: its own shape (the
+  // request outlives the execution).
+  const Shape* stored = &first.shape;
+  if (batch.size() != 1 || (input != nullptr && (input->allow_ragged_batch || input->reshape))) {
+    SONIC_ASSIGN_OR_RETURN(Shape shape, AssembledShape(signature, input, batch, index));
+    stored = &out.shapes.emplace_back(std::move(shape));
+  }
   std::span<const std::byte> data = Concatenate(batch, index, out);
   out.tensors.push_back(SonicBackendTensor{first.name.c_str(), static_cast<int32_t>(first.type),
-                                           stored.data(), static_cast<uint32_t>(stored.size()),
+                                           stored->data(), static_cast<uint32_t>(stored->size()),
                                            data.data(), data.size()});
   return absl::OkStatus();
 }

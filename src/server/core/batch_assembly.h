@@ -46,6 +46,7 @@
 #include <span>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "server/core/inference_request.h"
@@ -57,12 +58,14 @@ namespace sonic::server {
 
 // The backend's view of a batch's inputs. `tensors` point into `buffers` and `shapes` (lists:
 // growing, or moving the struct, never moves their elements, and an empty one allocates
-// nothing), into the requests' input bytes (zero-copy inputs) and into the requests' and the
-// signature's names: valid while this struct, the batch and the signature live.
+// nothing), into the requests' input bytes (zero-copy inputs) and shapes (a request alone,
+// without reshape or ragged batching), and into the requests' and the signature's names: valid
+// while this struct, the batch and the signature live.
 struct AssembledInputs {
   std::list<std::vector<std::byte>> buffers;
   std::list<Shape> shapes;
-  std::vector<SonicBackendTensor> tensors;  // the requests' inputs in order, then batch inputs
+  // The requests' inputs in order, then batch inputs; inline for the few inputs a model has.
+  absl::InlinedVector<SonicBackendTensor, 4> tensors;
 };
 
 // Applies a config `reshape` (as Triton does): keeps the batch dimension (when `batched`) and

@@ -185,8 +185,8 @@ class PerRequestResponder final : public RequestResponder {
   }
 
   // One response per request, its outputs in the order the request asked for them.
-  std::vector<absl::StatusOr<InferenceResponse>> TakeResults() {
-    std::vector<absl::StatusOr<InferenceResponse>> results;
+  BatchExecutor::Results TakeResults() {
+    BatchExecutor::Results results;
     for (size_t index = 0; index < batch_.size(); ++index) {
       const InferenceRequest& request = *batch_[index];
       Slot& slot = slots_[index];
@@ -268,7 +268,7 @@ void RecordComputeTrace(const Batch& batch, const std::array<uint64_t, 4>& ns) {
 // response.
 struct BatchExecutor::BatchOutputs {
   BatchOutputAllocator allocator;
-  std::vector<absl::StatusOr<InferenceResponse>> results;
+  Results results;
 };
 
 absl::InlinedVector<const char*, 8> BatchExecutor::WantedOutputs(const Batch& batch) const {
@@ -288,9 +288,9 @@ absl::InlinedVector<const char*, 8> BatchExecutor::WantedOutputs(const Batch& ba
   return names;
 }
 
-std::vector<absl::StatusOr<InferenceResponse>> BatchExecutor::SplitOutputs(
-    const Batch& batch, std::list<OutputTensor>& outputs) {
-  std::vector<absl::StatusOr<InferenceResponse>> results;
+BatchExecutor::Results BatchExecutor::SplitOutputs(const Batch& batch,
+                                                   std::list<OutputTensor>& outputs) {
+  Results results;
   for (size_t index = 0; index < batch.size(); ++index) {
     const InferenceRequest* request = batch[index].get();
     InferenceResponse response{signature_.model_name(), version_, request->id, {}};
@@ -325,8 +325,8 @@ std::vector<absl::StatusOr<InferenceResponse>> BatchExecutor::SplitOutputs(
   return results;
 }
 
-void BatchExecutor::Complete(Batch& batch, std::vector<absl::StatusOr<InferenceResponse>> results,
-                             uint64_t start_ns, const ExecutionTimes& times) {
+void BatchExecutor::Complete(Batch& batch, Results results, uint64_t start_ns,
+                             const ExecutionTimes& times) {
   const uint64_t end_ns = clock_.NowNs();
   for (size_t i = 0; i < batch.size(); ++i) {
     InferenceRequest& request = *batch[i];

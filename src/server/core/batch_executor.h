@@ -43,6 +43,9 @@ class BatchExecutor {
   // (std::bad_alloc) is a RESOURCE_EXHAUSTED response, never an exception.
   void Execute(Batch batch);
 
+  // One response per request, or the reason that request failed; inline for a request alone.
+  using Results = absl::InlinedVector<absl::StatusOr<InferenceResponse>, 1>;
+
  private:
   struct BatchOutputs;
   // Runs `batch` once and completes every request (returns true), except when the execution
@@ -58,10 +61,8 @@ class BatchExecutor {
   // The outputs any request of the batch asked for, in config order.
   absl::InlinedVector<const char*, 8> WantedOutputs(const Batch& batch) const;
   // One response per request from the batch outputs, or the reason that request failed.
-  std::vector<absl::StatusOr<InferenceResponse>> SplitOutputs(const Batch& batch,
-                                                              std::list<OutputTensor>& outputs);
-  void Complete(Batch& batch, std::vector<absl::StatusOr<InferenceResponse>> results,
-                uint64_t start_ns, const ExecutionTimes& times);
+  Results SplitOutputs(const Batch& batch, std::list<OutputTensor>& outputs);
+  void Complete(Batch& batch, Results results, uint64_t start_ns, const ExecutionTimes& times);
 
   const ModelSignature& signature_;
   const int64_t version_;
