@@ -103,11 +103,7 @@ void Scheduler::Enqueue(std::unique_ptr<InferenceRequest> request) {
           absl::StatusOr<bool> decides_sooner = batcher_.Enqueue(request, now_ns);
           if (decides_sooner.ok()) {
             // A worker waiting for a batch to fill sleeps on until it is full or its delay ends.
-            // While a caller runs the model, it takes what queued when it is done (Execute):
-            // the worker, which could take nothing meanwhile, is woken only to watch a timeout.
-            if (*decides_sooner && (!caller_running_ || batcher_.NextDecisionNs())) {
-              changed_.Signal();
-            }
+            if (*decides_sooner) changed_.Signal();
             return;
           }
           admitted = admission_.QueueSizeRefusal(decides_sooner.status());

@@ -525,46 +525,6 @@ TEST_F(SchedulerTest, AQuickModelRunsOnTheCallersThreadOnceMeasured) {
   EXPECT_EQ(RunOnTheCallersThread(never, 5), 0);
 }
 
-TEST_F(SchedulerTest, ArrivalsWhileTheCallerRunsTheModelWakeNoWorker) {
-  // 200 ms per request, far under the limit: the model counts as quick once measured.
-  ConfiguredScheduler echo(
-      "parameters { key: \"execute_delay_ms\" value { string_value: \"200\" } }", 1,
-      /*quick_execution_ns=*/60'000'000'000);
-  std::promise<absl::StatusOr<InferenceResponse>> first;
-  echo.scheduler().Enqueue(MakeRequest(1, 0, &first));  // on the worker: nothing measured yet
-  ASSERT_TRUE(first.get_future().get().ok());
-  echo.WaitIdle();
-  const uint64_t idle_before = echo.scheduler().idle_wakeups();
-
-  std::promise<absl::StatusOr<InferenceResponse>> running, queued;
-  std::atomic<bool> caller_returned = false;
-  std::thread::id caller_id;
-  std::thread caller([&] {
-    caller_id = std::this_thread::get_id();
-    echo.scheduler().Enqueue(MakeRequest(1, 1, &running));
-    caller_returned = true;
-  });
-  while (echo.scheduler().pending() == 0 && !caller_returned) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  const bool arrives_while_running = !caller_returned;
-  std::unique_ptr<InferenceRequest> request = MakeRequest(1, 2, &queued);
-  std::thread::id completed_on;
-  request->on_complete = [&completed_on, forward = std::move(request->on_complete)](
-                             absl::StatusOr<InferenceResponse> result) mutable {
-    completed_on = std::this_thread::get_id();
-    std::move(forward)(std::move(result));
-  };
-  echo.scheduler().Enqueue(std::move(request));
-  caller.join();
-  ASSERT_TRUE(arrives_while_running) << "the caller finished before this thread saw it running";
-  ASSERT_TRUE(running.get_future().get().ok());
-  ASSERT_TRUE(queued.get_future().get().ok());
-  // The caller took the arrival after its own request; the worker slept through both.
-  EXPECT_EQ(completed_on, caller_id);
-  EXPECT_EQ(echo.scheduler().idle_wakeups(), idle_before);
-}
-
 TEST_F(SchedulerTest, SlowBatchedOrReplicatedModelsRunOnTheirWorkers) {
   ConfiguredScheduler slow(  // 1 ms per request: over the default limit
       "parameters { key: \"execute_delay_ms\" value { string_value: \"1\" } }");
