@@ -3,7 +3,7 @@
 // the same model runs in-process at batch 16 through the same backend code path. The model is
 // "a 2 ms model" read as one whose single request (batch 1) executes in about 2 ms in-process
 // with one LibTorch thread: by default the MLP 256 -> 1664 -> 1664 -> 10, measured on the
-// 2-core development machine (AMD EPYC) at 1.9-2.1 ms p50 for batch 1 and 2.7-3.3 ms for batch
+// 2-core development machine (AMD EPYC) at 1.7-2.1 ms p50 for batch 1 and 2.7-3.4 ms for batch
 // 16 (its weights, 11 MB, are read once per execution whatever the batch). --execution-widths
 // measures other widths; --hidden-width picks one. Reports
 // throughput batching-on / batching-off (target >= 3) and batching-on / in-process batch 16
