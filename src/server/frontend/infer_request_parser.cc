@@ -218,6 +218,10 @@ absl::StatusOr<InputSlots> AssignRawContents(const ModelInferRequest& message,
 
 absl::StatusOr<DataType> CheckDatatype(const SignatureInput& config_input,
                                        const InputTensor& tensor, const ModelSignature& signature) {
+  // The usual case, the config's type, in one comparison instead of a search of every name.
+  if (config_input.type != DataType::kInvalid && tensor.datatype() == WireName(config_input.type)) {
+    return config_input.type;
+  }
   std::optional<DataType> got = DataTypeFromWireName(tensor.datatype());
   if (got.has_value() && *got == config_input.type) return *got;
   absl::string_view expected_name = TypeName(config_input.type);
