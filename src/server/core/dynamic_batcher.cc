@@ -36,6 +36,8 @@ DynamicBatcher::DynamicBatcher(const inference::ModelConfig& config, CanBatch ca
   preferred_.assign(batching.preferred_batch_size().begin(), batching.preferred_batch_size().end());
   std::sort(preferred_.begin(), preferred_.end());
   full_rows_ = preferred_.empty() ? max_batch_size_ : std::min(max_batch_size_, preferred_.back());
+  first_decision_rows_ =
+      preferred_.empty() ? full_rows_ : std::min(max_batch_size_, preferred_.front());
   auto to_policy = [](const inference::ModelQueuePolicy& p) {
     return Policy{p.timeout_action() == inference::ModelQueuePolicy::DELAY,
                   SaturatingMul(p.default_timeout_microseconds(), kNsPerUs),
@@ -76,7 +78,7 @@ absl::StatusOr<bool> DynamicBatcher::Enqueue(std::unique_ptr<InferenceRequest>& 
   // does not move that time earlier: a new head arrived later than the one it displaces.
   const bool decides_sooner =
       head == nullptr || !batching_ || max_delay_ns_ == 0 ||
-      queued_rows_ + request->batch_size >= full_rows_ ||
+      queued_rows_ + request->batch_size >= first_decision_rows_ ||
       (deadline_ns != 0 && deadline_ns < SaturatingAdd(head->enqueue_ns, max_delay_ns_));
   queued_rows_ += request->batch_size;
   queue.push_back(Entry{std::move(request), now_ns, deadline_ns});
@@ -121,14 +123,25 @@ absl::InlinedVector<std::deque<DynamicBatcher::Entry>*, 4> DynamicBatcher::Queue
   return queues;
 }
 
-int64_t DynamicBatcher::BatchSizeToTake(int64_t available, uint64_t oldest_wait_ns) const {
-  if (available >= max_batch_size_) return max_batch_size_;
-  if (!preferred_.empty() && available >= preferred_.back()) return preferred_.back();
-  if (oldest_wait_ns < max_delay_ns_) return 0;  // more requests may still fill the batch
-  for (auto it = preferred_.rbegin(); it != preferred_.rend(); ++it) {
-    if (*it <= available) return *it;
+int64_t DynamicBatcher::BatchSizeToTake(std::span<const int64_t> prefix_rows,
+                                        uint64_t oldest_wait_ns) const {
+  const int64_t available = prefix_rows.back();
+  const bool delay_over = max_delay_ns_ != 0 && oldest_wait_ns >= max_delay_ns_;
+  if (!preferred_.empty() && !delay_over) {
+    int64_t best = 0;       // the largest preferred size a prefix forms
+    int64_t below_max = 0;  // the largest prefix within the largest preferred size
+    for (int64_t rows : prefix_rows) {
+      if (rows > preferred_.back()) {
+        if (best == 0) best = below_max;  // the rows go past every preferred size
+        break;
+      }
+      below_max = rows;
+      if (std::binary_search(preferred_.begin(), preferred_.end(), rows)) best = rows;
+    }
+    if (best != 0) return best;
   }
-  return available;
+  if (available >= full_rows_ || delay_over || max_delay_ns_ == 0) return available;
+  return 0;  // more requests may still form a preferred size or fill the batch
 }
 
 Batch DynamicBatcher::TakeBatch(uint64_t now_ns) {
@@ -142,6 +155,7 @@ Batch DynamicBatcher::TakeBatch(uint64_t now_ns) {
 
   // The requests that may join the head, in service order, within max_batch_size entries.
   absl::InlinedVector<std::pair<std::deque<Entry>*, size_t>, 8> members;
+  absl::InlinedVector<int64_t, 16> prefix_rows;  // the rows of the first 1, 2, ... members
   int64_t available = 0;
   for (auto queue = head_queue; queue != queues.end() && available < max_batch_size_; ++queue) {
     for (size_t i = 0; i < (*queue)->size() && available < max_batch_size_; ++i) {
@@ -152,11 +166,12 @@ Batch DynamicBatcher::TakeBatch(uint64_t now_ns) {
       if (!joins) continue;
       members.emplace_back(*queue, i);
       available += entry.request->batch_size;
+      prefix_rows.push_back(available);
     }
     if (!batching_) break;
   }
   int64_t target =
-      batching_ ? BatchSizeToTake(available, now_ns - head.enqueue_ns) : available;
+      batching_ ? BatchSizeToTake(prefix_rows, now_ns - head.enqueue_ns) : available;
   if (target == 0) return batch;
 
   int64_t taken = 0;

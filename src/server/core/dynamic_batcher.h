@@ -8,9 +8,12 @@
 //  - a batch starts with the oldest request of the best level and takes, in queue order, every
 //    later request CanBatch() accepts, up to max_batch_size entries; requests it skips stay
 //    queued in place (they head a later batch);
-//  - it runs at once when it is full (max_batch_size entries, or the largest preferred size),
-//    or when its oldest request has waited max_queue_delay; then, with preferred sizes, the
-//    largest preferred size that fits is taken (or everything when none fits);
+//  - with preferred sizes, before its oldest request has waited max_queue_delay, it runs at once
+//    with the largest preferred size that its first requests add up to (or, when its rows go
+//    past the largest preferred size, with the requests that stay within it);
+//  - otherwise it runs when it is full (max_batch_size entries, or the largest preferred size),
+//    when its oldest request has waited max_queue_delay, or at once without a queue delay, with
+//    every request that joins it;
 //  - without `dynamic_batching` in the config, every request is its own batch, at once.
 // Admission: a full level (max_queue_size) refuses with UNAVAILABLE (the client may retry). A
 // priority of 0 or above priority_levels means the default level (Triton does the same).
@@ -24,6 +27,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "absl/container/inlined_vector.h"
@@ -47,7 +51,8 @@ class DynamicBatcher {
   // Queues the request (arrived at `now_ns`); on error the request stays with the caller. On
   // success, returns whether the arrival may let TakeBatch or TakeExpired decide before the
   // NextDecisionNs() of just before it: the queue was empty, there is no queue delay, the queued
-  // requests may now fill a batch, or the request's timeout ends before the head's queue delay.
+  // requests may now form a preferred size or fill a batch, or the request's timeout ends before
+  // the head's queue delay.
   // When false, an owner waiting until that time need not be woken for it.
   absl::StatusOr<bool> Enqueue(std::unique_ptr<InferenceRequest>& request, uint64_t now_ns);
 
@@ -84,7 +89,9 @@ class DynamicBatcher {
   // Queues in service order: levels 1..n, then the delayed queue (inline: no allocation for
   // the few levels a model has, on every batch taken).
   absl::InlinedVector<std::deque<Entry>*, 4> QueuesInOrder();
-  int64_t BatchSizeToTake(int64_t available, uint64_t oldest_wait_ns) const;
+  // The rows of the batch to run now, a value of `prefix_rows` (the rows of its first 1, 2, ...
+  // requests), or 0 to wait.
+  int64_t BatchSizeToTake(std::span<const int64_t> prefix_rows, uint64_t oldest_wait_ns) const;
 
   const bool batching_;
   const int64_t max_batch_size_;
@@ -104,6 +111,9 @@ class DynamicBatcher {
   int64_t queued_rows_ = 0;  // the queued requests' batch sizes added up
   // A batch runs before its queue delay once it holds this many rows.
   int64_t full_rows_ = 0;
+  // Below this many queued rows (the smallest preferred size, else full_rows_) no batch can run
+  // before its queue delay.
+  int64_t first_decision_rows_ = 0;
 };
 
 }  // namespace sonic::server

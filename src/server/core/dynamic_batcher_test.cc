@@ -90,12 +90,43 @@ TEST(DynamicBatcherTest, PreferredSizes) {
       Config("dynamic_batching { preferred_batch_size: [ 2, 4 ] max_queue_delay_microseconds: 100 }"),
       SameWidth);
   for (std::string id : {"a", "b", "c"}) Add(batcher, Request(id), 0);
-  EXPECT_TRUE(batcher.TakeBatch(10 * kUs).empty()) << "3 is not yet the largest preferred size";
-  // Once the delay is over, the largest preferred size that fits (2) runs; "c" waits on.
-  EXPECT_EQ(Ids(batcher.TakeBatch(100 * kUs)), (Ids_{"a", "b"}));
-  for (std::string id : {"d", "e", "f", "g"}) Add(batcher, Request(id), 110 * kUs);
-  EXPECT_EQ(Ids(batcher.TakeBatch(110 * kUs)), (Ids_{"c", "d", "e", "f"}));
-  EXPECT_EQ(Ids(batcher.TakeBatch(210 * kUs)), (Ids_{"g"})) << "nothing preferred fits: all";
+  EXPECT_EQ(Ids(batcher.TakeBatch(10 * kUs)), (Ids_{"a", "b"}))
+      << "a preferred size (2) is there: it runs without waiting for the delay";
+  EXPECT_TRUE(batcher.TakeBatch(20 * kUs).empty()) << "1 row forms no preferred size";
+  EXPECT_EQ(Ids(batcher.TakeBatch(100 * kUs)), (Ids_{"c"})) << "the delay is over";
+  for (std::string id : {"d", "e", "f", "g", "h"}) Add(batcher, Request(id), 110 * kUs);
+  EXPECT_EQ(Ids(batcher.TakeBatch(110 * kUs)), (Ids_{"d", "e", "f", "g"})) << "the largest: 4";
+  EXPECT_TRUE(batcher.TakeBatch(120 * kUs).empty());
+  Add(batcher, Request("i"), 130 * kUs);
+  Add(batcher, Request("j"), 130 * kUs);
+  EXPECT_EQ(Ids(batcher.TakeBatch(130 * kUs)), (Ids_{"h", "i"})) << "3 rows: 2 is preferred";
+  Add(batcher, Request("k", 3), 140 * kUs);
+  EXPECT_EQ(Ids(batcher.TakeBatch(140 * kUs)), (Ids_{"j", "k"})) << "4 rows in two requests";
+}
+
+TEST(DynamicBatcherTest, OnceTheDelayIsOverEveryRequestThatJoinsRuns) {
+  DynamicBatcher batcher(
+      Config("dynamic_batching { preferred_batch_size: [ 2, 4 ] max_queue_delay_microseconds: 100 }"),
+      SameWidth);
+  // Queued while the instance was busy: when it frees after the head's delay, all of them run
+  // (up to max_batch_size, 8), not only the largest preferred size.
+  for (std::string id : {"a", "b", "c", "d", "e", "f"}) Add(batcher, Request(id), 0);
+  EXPECT_EQ(Ids(batcher.TakeBatch(150 * kUs)), (Ids_{"a", "b", "c", "d", "e", "f"}));
+  for (std::string id : {"g", "h", "i"}) Add(batcher, Request(id), 200 * kUs);
+  EXPECT_EQ(Ids(batcher.TakeBatch(300 * kUs)), (Ids_{"g", "h", "i"})) << "3 is not preferred";
+}
+
+TEST(DynamicBatcherTest, RowsPastTheLargestPreferredSizeRunWithinIt) {
+  DynamicBatcher batcher(
+      Config("dynamic_batching { preferred_batch_size: [ 4 ] max_queue_delay_microseconds: 100 }"),
+      SameWidth);
+  Add(batcher, Request("a", 3), 0);
+  Add(batcher, Request("b", 2), 0);
+  EXPECT_EQ(Ids(batcher.TakeBatch(10 * kUs)), (Ids_{"a"})) << "3 rows stay within 4, 5 do not";
+  EXPECT_TRUE(batcher.TakeBatch(20 * kUs).empty());
+  Add(batcher, Request("c", 5), 30 * kUs);
+  EXPECT_EQ(Ids(batcher.TakeBatch(30 * kUs)), (Ids_{"b"})) << "2 rows stay within 4, 7 do not";
+  EXPECT_EQ(Ids(batcher.TakeBatch(30 * kUs)), (Ids_{"c"})) << "a head past every preferred size";
 }
 
 TEST(DynamicBatcherTest, DifferentShapesGoInDifferentBatches) {
@@ -177,7 +208,7 @@ bool DecidesSooner(DynamicBatcher& batcher, std::unique_ptr<InferenceRequest> re
 
 TEST(DynamicBatcherTest, OnlyArrivalsThatMayRunABatchSoonerAskForALook) {
   DynamicBatcher batcher(
-      Config("dynamic_batching { preferred_batch_size: [ 2, 4 ] max_queue_delay_microseconds: 100 "
+      Config("dynamic_batching { preferred_batch_size: [ 4 ] max_queue_delay_microseconds: 100 "
              "default_queue_policy { allow_timeout_override: true } }"),
       SameWidth);
   EXPECT_TRUE(DecidesSooner(batcher, Request("a"), 0)) << "the first starts the delay";
@@ -190,6 +221,13 @@ TEST(DynamicBatcherTest, OnlyArrivalsThatMayRunABatchSoonerAskForALook) {
   EXPECT_EQ(Ids(batcher.TakeBatch(40 * kUs)), (Ids_{"a", "b", "c", "d"}));
   EXPECT_TRUE(DecidesSooner(batcher, Request("e", 3), 50 * kUs)) << "the queue was empty";
   EXPECT_TRUE(DecidesSooner(batcher, Request("f"), 60 * kUs)) << "4 rows fill a batch";
+
+  DynamicBatcher two_sizes(
+      Config("dynamic_batching { preferred_batch_size: [ 2, 4 ] max_queue_delay_microseconds: 100 }"),
+      SameWidth);
+  EXPECT_TRUE(DecidesSooner(two_sizes, Request("a"), 0));
+  EXPECT_TRUE(DecidesSooner(two_sizes, Request("b"), 10 * kUs)) << "2 rows: a preferred size";
+  EXPECT_EQ(Ids(two_sizes.TakeBatch(10 * kUs)), (Ids_{"a", "b"}));
 
   DynamicBatcher unbatched(Config(""), SameWidth);
   EXPECT_TRUE(DecidesSooner(unbatched, Request("a"), 0));
