@@ -14,6 +14,7 @@
 #include "demonstrator/models/model_shapes.h"
 #include "demonstrator/models/model_zoo.h"
 #include "inference/grpc_service.grpc.pb.h"
+#include "sanitized_build.h"
 #include "server_process.h"
 
 namespace sonic::demo {
@@ -52,7 +53,7 @@ struct Call {
 };
 
 TEST(ParticleNetHostileJetsTest, BadJetsAreRefusedAloneAndGoodOnesAnswered) {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#if SONIC_SANITIZED
   GTEST_SKIP() << "needs an address-space limit, which a sanitized server cannot run under";
 #endif
   auto dir = TempDirectory::Create("sonic-jets");

@@ -21,6 +21,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "integration_test_util.h"
+#include "sanitized_build.h"
 
 namespace sonic::testing {
 namespace {
@@ -402,7 +403,7 @@ TEST(HostileRepositoryTest, StartupAndPollsSurviveUnreadableConfigs) {
 }
 
 TEST(HostileRepositoryTest, ThreadsTheSystemRefusesMakeTheModelUnavailableNotTheServerDie) {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#if SONIC_SANITIZED
   // A sanitized server reserves terabytes of shadow memory: no address-space limit fits it.
   GTEST_SKIP() << "needs an address-space limit, which a sanitized server cannot run under";
 #endif

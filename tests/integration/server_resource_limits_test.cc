@@ -19,6 +19,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "integration_test_util.h"
+#include "sanitized_build.h"
 #include "server/frontend/http_compression.h"
 
 namespace sonic::testing {
@@ -297,7 +298,7 @@ uint64_t VirtualBytes(pid_t pid) {
 }
 
 TEST(ResourceLimitsUnderMemoryLimitTest, AnOutputThatCannotBeAllocatedIsAnErrorResponse) {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#if SONIC_SANITIZED
   GTEST_SKIP() << "needs an address-space limit, which a sanitized server cannot run under";
 #endif
   // An identity model copies a 1 GiB input in a shared-memory region to a 1 GiB output: under

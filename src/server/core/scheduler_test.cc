@@ -15,6 +15,7 @@
 
 #include "absl/strings/match.h"
 #include "backends/identity/identity_backend.h"
+#include "sanitized_build.h"
 #include "server/core/batch_executor.h"
 #include "server/core/response_order.h"
 #include "server/core/retry_delay.h"
@@ -545,7 +546,7 @@ TEST_F(SchedulerTest, QueuedRequestsReachEveryIdleWorker) {
   for (auto& d : done) EXPECT_TRUE(d.get_future().get().ok());
 }
 
-#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#if !SONIC_SANITIZED
 // Address-space size of this process now, from /proc/self/statm (pages).
 uint64_t AddressSpaceBytes() {
   std::ifstream statm("/proc/self/statm");

@@ -18,6 +18,7 @@
 #include "absl/strings/str_split.h"
 #include "integration_test_util.h"
 #include "plan_validation_util.h"
+#include "sanitized_build.h"
 #include "saturation.h"
 
 namespace sonic::tools {
@@ -30,8 +31,8 @@ struct FixedModel {
   std::string name;
   int instances;
   int delay_ms;
-  int batch_size;   // entries per request (the model batches up to 8)
-  int scan_jobs;    // the scan's largest K: one past the expected knee
+  int batch_size;  // entries per request (the model batches up to 8)
+  int scan_jobs;   // the scan's largest K: one past the expected knee
 };
 
 // Knee 2: 2 instances x 20 requests/s over one job's 20/s. Knee 3: 3 instances x 50 requests of
@@ -48,8 +49,7 @@ output [ { name: "OUTPUT0" data_type: TYPE_FP32 dims: [ 4 ] } ]
 instance_group [ { kind: KIND_CPU count: %d } ]
 parameters { key: "execute_delay_ms" value { string_value: "%d" } }
 )",
-                         model.name, model.batch_size > 1 ? 8 : 0, model.instances,
-                         model.delay_ms);
+                         model.name, model.batch_size > 1 ? 8 : 0, model.instances, model.delay_ms);
 }
 
 class PlanValidationTest : public SharedServerTest<PlanValidationTest>,
@@ -83,7 +83,7 @@ class PlanValidationTest : public SharedServerTest<PlanValidationTest>,
 };
 
 TEST_P(PlanValidationTest, PredictedJobsPerServerMatchTheScansKnee) {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#if SONIC_SANITIZED
   // The scan's client jobs are sanitized too: on a shared machine they spend several times the
   // CPU per call, so the knee measures the sanitizer, not the model's service time.
   GTEST_SKIP() << "measures a throughput knee, which a sanitized build does not show";
@@ -93,8 +93,8 @@ TEST_P(PlanValidationTest, PredictedJobsPerServerMatchTheScansKnee) {
   const std::string batch = absl::StrCat(model.batch_size);
   const std::filesystem::path perf_json = Scratch(model.name + "-perf.json");
   RunSonic({"perf", "-u", address, "-m", model.name, "-b", batch, "--concurrency-range",
-            absl::StrCat("1:", model.instances + 1), "-p", "300", "-r", "4", "-s", "20",
-            "--json", perf_json.string()},
+            absl::StrCat("1:", model.instances + 1), "-p", "300", "-r", "4", "-s", "20", "--json",
+            perf_json.string()},
            model.name + "-perf.log");
   const std::filesystem::path scan_dir = Scratch(model.name + "-scan");
   RunSonic({"scan", "-u", address, "-m", model.name, "-b", batch, "-t", "1", "--jobs-range",
@@ -112,9 +112,9 @@ TEST_P(PlanValidationTest, PredictedJobsPerServerMatchTheScansKnee) {
       "constraints: {device: cpu}\n",
       model.name, model.instances, perf_json.filename().string(), model.name, model.batch_size);
   const std::filesystem::path plan_yaml = Scratch(model.name + "-plan.yaml");
-  RunSonic({"plan", site.string(), "--out", plan_yaml.string(), "--simulate", "--requests",
-            "20000"},
-           model.name + "-plan.log");
+  RunSonic(
+      {"plan", site.string(), "--out", plan_yaml.string(), "--simulate", "--requests", "20000"},
+      model.name + "-plan.log");
   if (HasFatalFailure()) return;
 
   const std::vector<ScanPoint> points = ReadScanCsv(scan_dir / "scan.csv");
