@@ -114,11 +114,11 @@ class Processor {
       std::lock_guard lock(tasks_mu_);
       tasks_ += 2;  // the task, and this call
     }
-    HandOffTask(&arena_);
     // Freed by the task itself before it counts as ended: oneTBB destroys the functor (const
     // there, so a captured std::function could not be released) only after it returns, when
     // Run may already have returned and the process exited, leaving the task's memory behind.
     auto* owned = new std::function<void()>(std::move(task));
+    HandOffTask(&arena_);  // after everything the task reads is written
     arena_.enqueue([this, owned] {
       TakeOverTask(&arena_);
       (*owned)();
