@@ -4,6 +4,7 @@
 #include "absl/synchronization/notification.h"
 #include "grpc_call.h"
 #include "grpc_channel.h"
+#include "tsan_handoff.h"
 
 namespace sonic::tools {
 namespace {
@@ -28,6 +29,9 @@ struct InferCall {
   RequestRecord record;
   InferenceConnection::InferDone done;
 };
+
+// What a call's thread wrote before handing the call to gRPC, its callback reads (tsan_handoff.h).
+char kCallsHandedOff;
 
 // Reads the response and calls `done` after the call (its ClientContext) is destroyed: whoever
 // waits for `done` may then tear the connection down, and even let the process exit, without a
@@ -100,10 +104,14 @@ void InferenceConnection::InferAsync(const inference::ModelInferRequest& request
     return;
   }
   InferCall* raw = call.get();
-  generic_->UnaryCall(
-      &raw->context, transport::kModelInferMethod, grpc::StubOptions(), &raw->request,
-      &raw->response,
-      [call = std::move(call)](grpc::Status status) mutable { Complete(std::move(call), status); });
+  // Made before the hand-off: gRPC's thread reads the capture.
+  std::function<void(grpc::Status)> on_done = [call = std::move(call)](grpc::Status s) mutable {
+    transport::TakeOver(&kCallsHandedOff);  // before the capture is read
+    Complete(std::move(call), s);
+  };
+  transport::HandOff(&kCallsHandedOff);
+  generic_->UnaryCall(&raw->context, transport::kModelInferMethod, grpc::StubOptions(),
+                      &raw->request, &raw->response, std::move(on_done));
 }
 
 RequestRecord InferenceConnection::Infer(const inference::ModelInferRequest& request,
