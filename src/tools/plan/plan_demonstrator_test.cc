@@ -182,19 +182,20 @@ std::vector<std::string> Args(std::vector<std::string> a, const std::vector<std:
   return a;
 }
 
-// The profile: one request outstanding (the unloaded latency) and two (the one instance never
-// idle: its capacity), written to `json`.
+// The profile: one request outstanding (the unloaded latency), then two and three (the one
+// instance never idle: its capacity; the third covers a client whose own share of a round trip
+// outlasts an execution now and then), written to `json`.
 absl::StatusOr<Profile> MeasureProfile(const std::vector<std::string>& model_flags,
                                        const std::filesystem::path& json) {
-  absl::Status ran = RunSonic(Args({"perf", "--concurrency-range", "1:2", "-p", "400", "-r", "6",
+  absl::Status ran = RunSonic(Args({"perf", "--concurrency-range", "1:3", "-p", "400", "-r", "6",
                                     "-s", "15", "--json", json.string()},
                                    model_flags),
                               std::filesystem::path(json).replace_extension(".log"));
   if (!ran.ok()) return ran;
   std::ifstream in(json);
   const nlohmann::json perf = nlohmann::json::parse(in, nullptr, false);
-  if (perf.is_discarded() || perf["results"].size() != 2) {
-    return absl::InternalError(absl::StrCat(json.string(), " has no two levels"));
+  if (perf.is_discarded() || perf["results"].size() != 3) {
+    return absl::InternalError(absl::StrCat(json.string(), " has no three levels"));
   }
   Profile profile;
   for (const nlohmann::json& level : perf["results"]) {
