@@ -47,7 +47,8 @@ test-asan: bootstrap
 # frontends are all in). A report fails the process that raised it (halt_on_error) and, as it is
 # also written to $(TSAN_BUILD_DIR)/tsan-reports, the run even where a test's child was stopped
 # by a signal. Races inside the uninstrumented Debian libraries are suppressed in
-# tests/tsan/suppressions.txt, each with its reason.
+# tests/tsan/suppressions.txt, each with its reason; history_size=4 keeps enough of each
+# thread's past accesses that a report's earlier stack is restored (a suppression may match it).
 TSAN_BUILD_DIR ?= build-tsan
 TSAN_REPORTS = $(abspath $(TSAN_BUILD_DIR))/tsan-reports
 test-tsan: bootstrap
@@ -55,7 +56,7 @@ test-tsan: bootstrap
 	cmake --build $(TSAN_BUILD_DIR) -j$(JOBS)
 	rm -rf $(TSAN_REPORTS) && mkdir -p $(TSAN_REPORTS)
 	cd $(TSAN_BUILD_DIR) && TSAN_OPTIONS="suppressions=$(abspath tests/tsan/suppressions.txt) \
-	  halt_on_error=1 second_deadlock_stack=1 log_path=$(TSAN_REPORTS)/report" \
+	  halt_on_error=1 second_deadlock_stack=1 history_size=4 log_path=$(TSAN_REPORTS)/report" \
 	  ctest --output-on-failure -j$(JOBS); rc=$$?; \
 	  if [ -n "$$(ls -A $(TSAN_REPORTS))" ]; then cat $(TSAN_REPORTS)/*; rc=1; \
 	    echo "ThreadSanitizer reports above (in $(TSAN_REPORTS))"; fi; exit $$rc

@@ -18,6 +18,7 @@
 #include "nlohmann/json.hpp"
 #include "perf_report.h"
 #include "perf_runner.h"
+#include "sanitized_build.h"
 #include "saturation.h"
 #include "scan_report.h"
 #include "scan_runner.h"
@@ -387,6 +388,11 @@ TEST_F(SizingToolsTest, AScanJobWithAThinkTimeSendsOneRequestPerEvent) {
 }
 
 TEST_F(SizingToolsTest, ScanFindsTheKneeThatTheCapacityPredicts) {
+#if SONIC_THREAD_SANITIZED
+  // Under ThreadSanitizer one job alone already runs well under its model's rate (12.7 of 20
+  // calls/s seen), so the knee measures the instrumentation; AddressSanitizer's cost fits.
+  GTEST_SKIP() << "measures a throughput knee, which the ThreadSanitizer build does not show";
+#endif
   // One job of one thread sends back to back; each request takes at least the delay, so a job
   // alone makes at most 1000 / 50 = 20 requests/s. The server executes at most kInstances at
   // once: capacity 2 x 20 = 40 requests/s. The knee is at capacity / one job's rate = 2 jobs;
