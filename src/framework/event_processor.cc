@@ -2,9 +2,6 @@
 
 #include <oneapi/tbb/global_control.h>
 #include <oneapi/tbb/task_arena.h>
-#if SONIC_TSAN
-#include <sanitizer/tsan_interface.h>
-#endif
 
 #include <atomic>
 #include <condition_variable>
@@ -13,23 +10,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "common/tsan_handoff.h"
 #include "sonic/common/status.h"
 
 namespace sonic::framework {
 namespace {
-
-// oneTBB hands an enqueued task to a worker inside libtbb, which ThreadSanitizer does not see
-// into: the enqueue happens before the task runs, and is told to it here (no-ops elsewhere).
-void HandOffTask([[maybe_unused]] const void* arena) {
-#if SONIC_TSAN
-  __tsan_release(const_cast<void*>(arena));
-#endif
-}
-void TakeOverTask([[maybe_unused]] const void* arena) {
-#if SONIC_TSAN
-  __tsan_acquire(const_cast<void*>(arena));
-#endif
-}
 
 // One module's times in one stream; the stream runs one event at a time, so plain fields.
 struct StreamTiming {
@@ -118,9 +103,11 @@ class Processor {
     // there, so a captured std::function could not be released) only after it returns, when
     // Run may already have returned and the process exited, leaving the task's memory behind.
     auto* owned = new std::function<void()>(std::move(task));
-    HandOffTask(&arena_);  // after everything the task reads is written
+    // oneTBB's hand-off to the worker is unseen by TSan: told here, after everything the task
+    // reads is written.
+    HandOff(&arena_);
     arena_.enqueue([this, owned] {
-      TakeOverTask(&arena_);
+      TakeOver(&arena_);
       (*owned)();
       delete owned;
       TaskEnded();

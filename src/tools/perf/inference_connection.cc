@@ -2,9 +2,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "common/tsan_handoff.h"
 #include "grpc_call.h"
 #include "grpc_channel.h"
-#include "tsan_handoff.h"
 
 namespace sonic::tools {
 namespace {
@@ -30,7 +30,8 @@ struct InferCall {
   InferenceConnection::InferDone done;
 };
 
-// What a call's thread wrote before handing the call to gRPC, its callback reads (tsan_handoff.h).
+// What a call's thread wrote before handing the call to gRPC, its callback reads
+// (common/tsan_handoff.h).
 char kCallsHandedOff;
 
 // Reads the response and calls `done` after the call (its ClientContext) is destroyed: whoever
@@ -106,10 +107,10 @@ void InferenceConnection::InferAsync(const inference::ModelInferRequest& request
   InferCall* raw = call.get();
   // Made before the hand-off: gRPC's thread reads the capture.
   std::function<void(grpc::Status)> on_done = [call = std::move(call)](grpc::Status s) mutable {
-    transport::TakeOver(&kCallsHandedOff);  // before the capture is read
+    TakeOver(&kCallsHandedOff);  // before the capture is read
     Complete(std::move(call), s);
   };
-  transport::HandOff(&kCallsHandedOff);
+  HandOff(&kCallsHandedOff);
   generic_->UnaryCall(&raw->context, transport::kModelInferMethod, grpc::StubOptions(),
                       &raw->request, &raw->response, std::move(on_done));
 }
