@@ -34,6 +34,7 @@
 #include <cmath>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -41,7 +42,7 @@
 #include "absl/strings/str_split.h"
 #include "demonstrator/models/model_zoo.h"
 #include "integration_test_util.h"
-#include "nlohmann/json.hpp"
+#include "plan_inputs.h"
 #include "plan_validation_util.h"
 #include "saturation.h"
 
@@ -193,15 +194,17 @@ absl::StatusOr<Profile> MeasureProfile(const std::vector<std::string>& model_fla
                               std::filesystem::path(json).replace_extension(".log"));
   if (!ran.ok()) return ran;
   std::ifstream in(json);
-  const nlohmann::json perf = nlohmann::json::parse(in, nullptr, false);
-  if (perf.is_discarded() || perf["results"].size() != 3) {
+  absl::StatusOr<std::vector<ProfileLevel>> levels =
+      LevelsFromPerfJson(std::string((std::istreambuf_iterator<char>(in)), {}));
+  if (!levels.ok()) return levels.status();
+  if (levels->size() != 3) {
     return absl::InternalError(absl::StrCat(json.string(), " has no three levels"));
   }
   Profile profile;
-  for (const nlohmann::json& level : perf["results"]) {
-    profile.capacity = std::max(profile.capacity, level["throughput_infer_per_sec"].get<double>());
+  for (const ProfileLevel& level : *levels) {
+    profile.capacity = std::max(profile.capacity, level.throughput);
   }
-  profile.unloaded_ms = perf["results"][0]["latency_us"]["avg"].get<double>() / 1000;
+  profile.unloaded_ms = levels->front().latency_avg_us / 1000;
   return profile;
 }
 
