@@ -31,11 +31,8 @@ namespace {
 using inference::InferParameter;
 using inference::ModelInferRequest;
 using SignatureInput = ModelSignature::Input;
-using InputTensor = ModelInferRequest::InferInputTensor;
-using OutputTensorRequest = ModelInferRequest::InferRequestedOutputTensor;
-using ParameterMap = google::protobuf::Map<std::string, InferParameter>;
-template <typename T>
-using RepeatedField = google::protobuf::RepeatedField<T>;
+using InputTensor = InferRequestView::Input;
+using OutputTensorRequest = InferRequestView::Output;
 
 // Slot markers: a config input the client did not send; an input whose bytes are not in
 // raw_input_contents (shared memory, or typed contents when no raw contents were sent).
@@ -45,13 +42,11 @@ constexpr int kTypedContents = -3;
 // An index or slot marker per input; inline for the few inputs a model has.
 using InputSlots = absl::InlinedVector<int, 8>;
 
-std::span<const int64_t> AsSpan(const RepeatedField<int64_t>& values) {
-  return std::span<const int64_t>(values.data(), static_cast<size_t>(values.size()));
-}
-
 std::span<const std::byte> AsBytes(const std::string& s) {
   return std::span<const std::byte>(reinterpret_cast<const std::byte*>(s.data()), s.size());
 }
+
+std::string_view StdView(absl::string_view text) { return {text.data(), text.size()}; }
 
 // Debian's Abseil has its own absl::string_view (ABSL_OPTION_USE_STD_STRING_VIEW is 0), which
 // does not convert from std::string_view, so messages use this spelling of a type's wire name.
@@ -69,8 +64,8 @@ std::string InputContext(absl::string_view input, const ModelSignature& signatur
 
 // ------------------------------------------------------------------------- request parameters
 
-absl::string_view ParameterTypeName(const InferParameter& value) {
-  switch (value.parameter_choice_case()) {
+absl::string_view ParameterTypeName(const InferParameterValue& value) {
+  switch (value.kind) {
     case InferParameter::kBoolParam:
       return "bool_param";
     case InferParameter::kInt64Param:
@@ -86,58 +81,64 @@ absl::string_view ParameterTypeName(const InferParameter& value) {
   }
 }
 
-absl::StatusOr<uint64_t> NonNegativeParameter(absl::string_view key, const InferParameter& value,
-                                              bool allow_uint64, const ModelSignature& signature) {
-  if (value.parameter_choice_case() == InferParameter::kUint64Param && allow_uint64) {
-    return value.uint64_param();
-  }
-  if (value.parameter_choice_case() == InferParameter::kInt64Param && value.int64_param() >= 0) {
-    return static_cast<uint64_t>(value.int64_param());
+absl::StatusOr<uint64_t> NonNegativeParameter(absl::string_view key,
+                                              const InferParameterValue& value, bool allow_uint64,
+                                              const ModelSignature& signature) {
+  if (value.kind == InferParameter::kUint64Param && allow_uint64) return value.uint64_param;
+  if (value.kind == InferParameter::kInt64Param && value.int64_param >= 0) {
+    return static_cast<uint64_t>(value.int64_param);
   }
   std::string context =
       absl::StrCat("parameter '", key, "' of a request to model '", signature.model_name(), "'");
-  if (value.parameter_choice_case() != InferParameter::kInt64Param) {
+  if (value.kind != InferParameter::kInt64Param) {
     return absl::InvalidArgumentError(absl::StrCat(context, " must be int64_param",
                                                    allow_uint64 ? " or uint64_param" : "", ", got ",
                                                    ParameterTypeName(value)));
   }
-  if (value.int64_param() < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(context, " must be >= 0, got ", value.int64_param()));
-  }
-  return static_cast<uint64_t>(value.int64_param());
+  return absl::InvalidArgumentError(
+      absl::StrCat(context, " must be >= 0, got ", value.int64_param));
 }
 
-absl::Status ParseRequestParameters(const ParameterMap& parameters, const ModelSignature& signature,
-                                    InferenceRequest& request) {
-  for (const auto& entry : parameters) {
-    const std::string& key = entry.first;
-    if (key == "priority") {
-      SONIC_ASSIGN_OR_RETURN(request.priority,
-                             NonNegativeParameter(key, entry.second, true, signature));
-    } else if (key == "timeout") {
-      SONIC_ASSIGN_OR_RETURN(request.timeout_us,
-                             NonNegativeParameter(key, entry.second, false, signature));
-    } else if (key == "sequence_id" || key == "sequence_start" || key == "sequence_end") {
-      // No model here has the sequence batcher (the config validator refuses it), and Triton
-      // ignores these parameters on models without it.
-      continue;
-    } else if (key == kEnableEmptyFinalResponse) {
-      // The stock C++ client sends it with every request. A model that is not decoupled gives
-      // exactly one response per request, which is itself the final one, so there is never an
-      // empty final response to send: only the type is checked.
-      if (entry.second.parameter_choice_case() != InferParameter::kBoolParam) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("parameter '", key, "' of a request to model '", signature.model_name(),
-                         "' must be bool_param, got ", ParameterTypeName(entry.second)));
-      }
-    } else if (absl::StartsWith(key, "triton_")) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "parameter '", Quote(key), "' of a request to model '", signature.model_name(),
-          "' is not allowed: keys starting with 'triton_' are reserved"));
+absl::Status ParseRequestParameter(absl::string_view key, const InferParameterValue& value,
+                                   const ModelSignature& signature, InferenceRequest& request) {
+  if (key == "priority") {
+    SONIC_ASSIGN_OR_RETURN(request.priority, NonNegativeParameter(key, value, true, signature));
+  } else if (key == "timeout") {
+    SONIC_ASSIGN_OR_RETURN(request.timeout_us, NonNegativeParameter(key, value, false, signature));
+  } else if (key == "sequence_id" || key == "sequence_start" || key == "sequence_end") {
+    // No model here has the sequence batcher (the config validator refuses it), and Triton
+    // ignores these parameters on models without it.
+  } else if (key == kEnableEmptyFinalResponse) {
+    // The stock C++ client sends it with every request. A model that is not decoupled gives
+    // exactly one response per request, which is itself the final one, so there is never an
+    // empty final response to send: only the type is checked.
+    if (value.kind != InferParameter::kBoolParam) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("parameter '", key, "' of a request to model '", signature.model_name(),
+                       "' must be bool_param, got ", ParameterTypeName(value)));
     }
+  } else if (absl::StartsWith(key, "triton_")) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("parameter '", Quote(key), "' of a request to model '", signature.model_name(),
+                     "' is not allowed: keys starting with 'triton_' are reserved"));
   }
   return absl::OkStatus();
+}
+
+// Of several bad parameters, the one with the smallest key is named: the views of a message and
+// of its wire bytes hold them in different orders.
+absl::Status ParseRequestParameters(std::span<const InferRequestView::Parameter> parameters,
+                                    const ModelSignature& signature, InferenceRequest& request) {
+  absl::Status error;
+  absl::string_view error_key;
+  for (const auto& [key, value] : parameters) {
+    absl::Status status = ParseRequestParameter(key, value, signature, request);
+    if (!status.ok() && (error.ok() || key < error_key)) {
+      error = std::move(status);
+      error_key = key;
+    }
+  }
+  return error;
 }
 
 // ------------------------------------------------------------------------- matching inputs
@@ -166,20 +167,20 @@ absl::Status UnknownInputError(const ModelSignature& signature, absl::string_vie
 
 // For each config input, the index of the message input that carries it, or kNotSent. Stops
 // at the first unknown or repeated name, so the work is bounded by the config's input count.
-absl::StatusOr<InputSlots> MatchInputs(const ModelInferRequest& message,
+absl::StatusOr<InputSlots> MatchInputs(const InferRequestView& message,
                                        const ModelSignature& signature) {
   const std::span<const SignatureInput> inputs = signature.inputs();
   InputSlots sent(inputs.size(), kNotSent);
   size_t cursor = 0;
-  for (int i = 0; i < message.inputs_size(); ++i) {
-    const std::string& name = message.inputs(i).name();
+  for (size_t i = 0; i < message.inputs.size(); ++i) {
+    const absl::string_view name = message.inputs[i].name;
     int slot = FindClientInput(signature, name, cursor);
     if (slot < 0) return UnknownInputError(signature, name);
     if (sent[slot] != kNotSent) {
       return absl::InvalidArgumentError(
           absl::StrCat(InputContext(name, signature), " appears more than once in the request"));
     }
-    sent[slot] = i;
+    sent[slot] = static_cast<int>(i);
   }
   for (size_t c = 0; c < inputs.size(); ++c) {
     const SignatureInput& input = inputs[c];
@@ -194,22 +195,25 @@ absl::StatusOr<InputSlots> MatchInputs(const ModelInferRequest& message,
 
 // For each message input, its index in raw_input_contents, kInSharedMemory, or kTypedContents
 // (when the request has no raw contents at all, every other input must use typed contents).
-absl::StatusOr<InputSlots> AssignRawContents(const ModelInferRequest& message,
+absl::StatusOr<InputSlots> AssignRawContents(const InferRequestView& message,
                                              const ModelSignature& signature) {
-  InputSlots source(static_cast<size_t>(message.inputs_size()), kInSharedMemory);
+  InputSlots source(message.inputs.size(), kInSharedMemory);
   int in_message = 0;
-  for (int i = 0; i < message.inputs_size(); ++i) {
-    if (!UsesSharedMemory(message.inputs(i).parameters())) source[i] = in_message++;
+  for (size_t i = 0; i < message.inputs.size(); ++i) {
+    const InputTensor& input = message.inputs[i];
+    if (input.tensor == nullptr || !UsesSharedMemory(input.tensor->parameters())) {
+      source[i] = in_message++;
+    }
   }
-  if (message.raw_input_contents_size() == 0) {
+  const size_t raw_count = message.raw_input_contents.size();
+  if (raw_count == 0) {
     for (int& s : source) {
       if (s != kInSharedMemory) s = kTypedContents;
     }
-  } else if (message.raw_input_contents_size() != in_message) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("request has ", message.raw_input_contents_size(), " raw_input_contents for ",
-                     in_message, " inputs (model '", signature.model_name(),
-                     "'; inputs in shared memory have no raw entry)"));
+  } else if (raw_count != static_cast<size_t>(in_message)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "request has ", raw_count, " raw_input_contents for ", in_message, " inputs (model '",
+        signature.model_name(), "'; inputs in shared memory have no raw entry)"));
   }
   return source;
 }
@@ -220,28 +224,28 @@ absl::StatusOr<DataType> CheckDatatype(const SignatureInput& config_input,
                                        const InputTensor& tensor, const ModelSignature& signature) {
   // Wire names are exact and one per type: the config's type is one comparison away, and only an
   // error needs to know what else the name is.
-  if (config_input.type != DataType::kInvalid && tensor.datatype() == WireName(config_input.type)) {
+  if (config_input.type != DataType::kInvalid && tensor.datatype == TypeName(config_input.type)) {
     return config_input.type;
   }
   absl::string_view expected_name = TypeName(config_input.type);
-  if (!DataTypeFromWireName(tensor.datatype()).has_value()) {
+  if (!DataTypeFromWireName(StdView(tensor.datatype)).has_value()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "input '", Quote(tensor.name()), "' has unknown datatype '", Quote(tensor.datatype()),
+        "input '", Quote(tensor.name), "' has unknown datatype '", Quote(tensor.datatype),
         "', model '", signature.model_name(), "' expects ", expected_name));
   }
   return absl::InvalidArgumentError(
-      absl::StrCat("input '", tensor.name(), "' has datatype ", tensor.datatype(), ", model '",
+      absl::StrCat("input '", tensor.name, "' has datatype ", tensor.datatype, ", model '",
                    signature.model_name(), "' expects ", expected_name));
 }
 
 absl::Status CheckShape(const SignatureInput& config_input, const InputTensor& tensor,
                         const ModelSignature& signature) {
   const Shape& expected = config_input.client_shape;
-  std::span<const int64_t> got = AsSpan(tensor.shape());
+  std::span<const int64_t> got = tensor.shape;
   bool negative = !IsConcrete(got);
   if (negative || !MatchesDims(expected, got)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("input '", tensor.name(), "' has shape ", ShapeToString(got),
+        absl::StrCat("input '", tensor.name, "' has shape ", ShapeToString(got),
                      negative ? " with a negative dimension" : "", ", model '",
                      signature.model_name(), "' expects ", ShapeToString(expected),
                      signature.batched() ? " (-1 first: the batch)" : ""));
@@ -254,10 +258,10 @@ absl::Status CheckShape(const SignatureInput& config_input, const InputTensor& t
 absl::Status CheckBatchSize(const InputTensor& tensor, const ModelSignature& signature,
                             const InputTensor*& first, InferenceRequest& request) {
   if (!signature.batched()) return absl::OkStatus();
-  int64_t batch = tensor.shape(0);
+  int64_t batch = tensor.shape[0];
   if (batch == 0 || batch > signature.max_batch_size()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("input '", tensor.name(), "': batch size ", batch,
+        absl::StrCat("input '", tensor.name, "': batch size ", batch,
                      batch == 0 ? " is below the minimum 1" : " exceeds", batch == 0 ? " for" : "",
                      " max_batch_size ", signature.max_batch_size(), " of model '",
                      signature.model_name(), "'"));
@@ -267,8 +271,8 @@ absl::Status CheckBatchSize(const InputTensor& tensor, const ModelSignature& sig
     request.batch_size = batch;
   } else if (batch != request.batch_size) {
     return absl::InvalidArgumentError(
-        absl::StrCat("input '", tensor.name(), "' has batch size ", batch, " but input '",
-                     first->name(), "' has batch size ", request.batch_size, " (model '",
+        absl::StrCat("input '", tensor.name, "' has batch size ", batch, " but input '",
+                     first->name, "' has batch size ", request.batch_size, " (model '",
                      signature.model_name(), "' needs one batch size for all inputs)"));
   }
   return absl::OkStatus();
@@ -299,64 +303,70 @@ absl::Status CheckByteSize(DataType type, std::span<const int64_t> shape, int64_
 // raw_input_contents[source] (zero copy), or typed contents converted into request.owned_data.
 absl::StatusOr<std::span<const std::byte>> SentBytes(const InputTensor& tensor, DataType type,
                                                      int source, int64_t elements,
-                                                     const ModelInferRequest& message,
+                                                     const InferRequestView& message,
                                                      InferenceRequest& request) {
   if (source >= 0) {
-    std::vector<absl::string_view> fields = PopulatedContentsFields(tensor.contents());
-    if (!fields.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("has both raw_input_contents and typed ",
-                                                     fields.front(), "; send only one"));
+    if (tensor.tensor != nullptr) {
+      std::vector<absl::string_view> fields = PopulatedContentsFields(tensor.tensor->contents());
+      if (!fields.empty()) {
+        return absl::InvalidArgumentError(absl::StrCat("has both raw_input_contents and typed ",
+                                                       fields.front(), "; send only one"));
+      }
     }
-    return AsBytes(message.raw_input_contents(source));
+    return message.raw_input_contents[static_cast<size_t>(source)];
   }
-  SONIC_ASSIGN_OR_RETURN(std::string raw, ContentsToRaw(tensor.contents(), type, elements));
+  const inference::InferTensorContents& contents =
+      tensor.tensor != nullptr ? tensor.tensor->contents()
+                               : inference::InferTensorContents::default_instance();
+  SONIC_ASSIGN_OR_RETURN(std::string raw, ContentsToRaw(contents, type, elements));
   request.owned_data.push_back(std::make_unique<std::string>(std::move(raw)));
   return AsBytes(*request.owned_data.back());
 }
 
 // The bytes of one input, checked against its shape (already matched to the config).
 absl::StatusOr<std::span<const std::byte>> InputBytes(const InputTensor& tensor, DataType type,
-                                                      int source, const ModelInferRequest& message,
+                                                      int source, const InferRequestView& message,
                                                       const ModelSignature& signature,
                                                       const ClientRegions* regions,
                                                       InferenceRequest& request) {
   if (source == kInSharedMemory && regions == nullptr) {
-    return SharedMemoryNotSupported("input", tensor.name(), signature.model_name());
+    return SharedMemoryNotSupported("input", tensor.name, signature.model_name());
   }
   // Built only for an error: this runs for every input of every request.
   auto annotated = [&](const absl::Status& status) {
-    return Annotate(status, InputContext(tensor.name(), signature));
+    return Annotate(status, InputContext(tensor.name, signature));
   };
-  absl::StatusOr<int64_t> elements = ElementCount(AsSpan(tensor.shape()));
+  absl::StatusOr<int64_t> elements = ElementCount(tensor.shape);
   if (!elements.ok()) return annotated(elements.status());
   absl::StatusOr<std::span<const std::byte>> bytes =
-      source == kInSharedMemory ? SharedMemoryInputBytes(tensor, *regions, request)
+      // Only a message's input can be in shared memory (its parameters say so).
+      source == kInSharedMemory ? SharedMemoryInputBytes(*tensor.tensor, *regions, request)
                                 : SentBytes(tensor, type, source, *elements, message, request);
   if (!bytes.ok()) return annotated(bytes.status());
-  absl::Status size = CheckByteSize(type, AsSpan(tensor.shape()), *elements, *bytes);
+  absl::Status size = CheckByteSize(type, tensor.shape, *elements, *bytes);
   if (!size.ok()) return annotated(size);
   return *bytes;
 }
 
-absl::Status ParseInputs(const ModelInferRequest& message, const ModelSignature& signature,
+absl::Status ParseInputs(const InferRequestView& message, const ModelSignature& signature,
                          const ClientRegions* regions, InferenceRequest& request) {
   SONIC_ASSIGN_OR_RETURN(InputSlots sent, MatchInputs(message, signature));
   SONIC_ASSIGN_OR_RETURN(InputSlots source, AssignRawContents(message, signature));
-  request.inputs.reserve(static_cast<size_t>(message.inputs_size()));
+  request.inputs.reserve(message.inputs.size());
   const InputTensor* first_batched = nullptr;
   const std::span<const SignatureInput> inputs = signature.inputs();
   for (size_t c = 0; c < inputs.size(); ++c) {
     if (sent[c] == kNotSent) continue;
     const SignatureInput& config_input = inputs[c];
-    const InputTensor& tensor = message.inputs(sent[c]);
+    const InputTensor& tensor = message.inputs[static_cast<size_t>(sent[c])];
     SONIC_ASSIGN_OR_RETURN(DataType type, CheckDatatype(config_input, tensor, signature));
     SONIC_RETURN_IF_ERROR(CheckShape(config_input, tensor, signature));
     SONIC_RETURN_IF_ERROR(CheckBatchSize(tensor, signature, first_batched, request));
     SONIC_ASSIGN_OR_RETURN(
         std::span<const std::byte> bytes,
         InputBytes(tensor, type, source[sent[c]], message, signature, regions, request));
-    request.inputs.push_back(RequestInput{
-        tensor.name(), type, Shape(tensor.shape().begin(), tensor.shape().end()), bytes});
+    request.inputs.push_back(RequestInput{std::string(tensor.name), type,
+                                          Shape(tensor.shape.begin(), tensor.shape.end()), bytes});
   }
   return absl::OkStatus();
 }
@@ -370,23 +380,26 @@ absl::Status CheckOutputParameters(const OutputTensorRequest& output,
                                    const ClientRegions* regions,
                                    std::vector<SharedMemoryOutput>* shm_outputs,
                                    RequestedOutput& requested) {
-  if (output.parameters().empty()) return absl::OkStatus();  // the usual case: nothing to look up
-  if (auto it = output.parameters().find("classification"); it != output.parameters().end()) {
-    SONIC_ASSIGN_OR_RETURN(requested.classification,
-                           NonNegativeParameter("classification", it->second, true, signature));
+  // The usual case: nothing to look up.
+  if (output.tensor == nullptr || output.tensor->parameters().empty()) return absl::OkStatus();
+  const TensorParameters& parameters = output.tensor->parameters();
+  if (auto it = parameters.find("classification"); it != parameters.end()) {
+    SONIC_ASSIGN_OR_RETURN(
+        requested.classification,
+        NonNegativeParameter("classification", ValueOf(it->second), true, signature));
     if (requested.classification == 0) {
       return absl::InvalidArgumentError(absl::StrCat("parameter 'classification' of output '",
-                                                     output.name(), "' of model '",
+                                                     output.name, "' of model '",
                                                      signature.model_name(), "' must be >= 1"));
     }
   }
-  if (!UsesSharedMemory(output.parameters())) return absl::OkStatus();
+  if (!UsesSharedMemory(parameters)) return absl::OkStatus();
   if (regions == nullptr) {
-    return SharedMemoryNotSupported("output", output.name(), signature.model_name());
+    return SharedMemoryNotSupported("output", output.name, signature.model_name());
   }
-  auto resolved = ResolveSharedMemory(output.parameters(), *regions);
+  auto resolved = ResolveSharedMemory(parameters, *regions);
   if (!resolved.ok()) {
-    return Annotate(resolved.status(), absl::StrCat("output '", output.name(), "' of model '",
+    return Annotate(resolved.status(), absl::StrCat("output '", output.name, "' of model '",
                                                     signature.model_name(), "'"));
   }
   shm_outputs->push_back(SharedMemoryOutput{index, std::move(resolved->region), resolved->offset,
@@ -394,34 +407,34 @@ absl::Status CheckOutputParameters(const OutputTensorRequest& output,
   return absl::OkStatus();
 }
 
-absl::Status ParseOutputs(const ModelInferRequest& message, const ModelSignature& signature,
+absl::Status ParseOutputs(const InferRequestView& message, const ModelSignature& signature,
                           const ClientRegions* regions, InferenceRequest& request,
                           std::vector<SharedMemoryOutput>* shm_outputs) {
   const std::span<const ModelSignature::Output> outputs = signature.outputs();
-  if (message.outputs().empty()) {
+  if (message.outputs.empty()) {
     request.outputs.reserve(outputs.size());
     for (const auto& output : outputs) request.outputs.push_back({output.name});
     return absl::OkStatus();
   }
-  request.outputs.reserve(static_cast<size_t>(message.outputs_size()));
+  request.outputs.reserve(message.outputs.size());
   absl::InlinedVector<bool, 16> seen(outputs.size(), false);
   size_t cursor = 0;
-  for (const OutputTensorRequest& output : message.outputs()) {
-    int slot = signature.FindOutput(output.name(), cursor);
+  for (const OutputTensorRequest& output : message.outputs) {
+    int slot = signature.FindOutput(StdView(output.name), cursor);
     if (slot < 0) {
       std::vector<absl::string_view> names;
       for (const auto& known : outputs) names.push_back(known.name);
       return absl::InvalidArgumentError(absl::StrCat(
-          "unknown output '", Quote(output.name()), "' for model '", signature.model_name(),
+          "unknown output '", Quote(output.name), "' for model '", signature.model_name(),
           "', which has outputs [", absl::StrJoin(names, ", "), "]"));
     }
     if (seen[slot]) {
-      return absl::InvalidArgumentError(absl::StrCat("output '", output.name(), "' of model '",
+      return absl::InvalidArgumentError(absl::StrCat("output '", output.name, "' of model '",
                                                      signature.model_name(),
                                                      "' is requested more than once"));
     }
     seen[slot] = true;
-    RequestedOutput requested{output.name()};
+    RequestedOutput requested{std::string(output.name)};
     SONIC_RETURN_IF_ERROR(CheckOutputParameters(output, signature, request.outputs.size(), regions,
                                                 shm_outputs, requested));
     request.outputs.push_back(std::move(requested));
@@ -429,10 +442,10 @@ absl::Status ParseOutputs(const ModelInferRequest& message, const ModelSignature
   return absl::OkStatus();
 }
 
-absl::Status Parse(const ModelInferRequest& message, const ModelSignature& signature,
+absl::Status Parse(const InferRequestView& message, const ModelSignature& signature,
                    const ClientRegions* regions, InferenceRequest& request,
                    std::vector<SharedMemoryOutput>* shm_outputs) {
-  request.id = message.id();
+  request.id = std::string(message.id);
   request.batch_size = 1;
   request.priority = 0;
   request.timeout_us = 0;
@@ -440,7 +453,7 @@ absl::Status Parse(const ModelInferRequest& message, const ModelSignature& signa
   request.outputs.clear();
   request.owned_data.clear();
   request.held_resources.clear();
-  SONIC_RETURN_IF_ERROR(ParseRequestParameters(message.parameters(), signature, request));
+  SONIC_RETURN_IF_ERROR(ParseRequestParameters(message.parameters, signature, request));
   SONIC_RETURN_IF_ERROR(ParseInputs(message, signature, regions, request));
   return ParseOutputs(message, signature, regions, request, shm_outputs);
 }
@@ -449,13 +462,28 @@ absl::Status Parse(const ModelInferRequest& message, const ModelSignature& signa
 
 absl::Status ParseInferRequest(const ModelInferRequest& message, const ModelSignature& signature,
                                InferenceRequest& request) {
-  return Parse(message, signature, nullptr, request, nullptr);
+  InferRequestView view;
+  ViewMessage(message, view);
+  return Parse(view, signature, nullptr, request, nullptr);
 }
 
 absl::Status ParseInferRequest(const ModelInferRequest& message, const ModelSignature& signature,
                                const ClientRegions& regions, InferenceRequest& request,
                                std::vector<SharedMemoryOutput>& shm_outputs) {
-  return Parse(message, signature, &regions, request, &shm_outputs);
+  InferRequestView view;
+  ViewMessage(message, view);
+  return Parse(view, signature, &regions, request, &shm_outputs);
+}
+
+absl::Status ParseInferRequest(const InferRequestView& view, const ModelSignature& signature,
+                               InferenceRequest& request) {
+  return Parse(view, signature, nullptr, request, nullptr);
+}
+
+absl::Status ParseInferRequest(const InferRequestView& view, const ModelSignature& signature,
+                               const ClientRegions& regions, InferenceRequest& request,
+                               std::vector<SharedMemoryOutput>& shm_outputs) {
+  return Parse(view, signature, &regions, request, &shm_outputs);
 }
 
 }  // namespace sonic::server

@@ -14,6 +14,7 @@
 #include "inference/grpc_service.pb.h"
 #include "server/core/inference_request.h"
 #include "server/core/model_signature.h"
+#include "server/frontend/infer_request_view.h"
 #include "server/frontend/shared_memory_tensors.h"
 #include "server/shm/shared_memory_manager.h"
 #include "server/shm/shared_memory_region.h"
@@ -40,7 +41,8 @@ inline constexpr char kEnableEmptyFinalResponse[] = "triton_enable_empty_final_r
 //
 // Errors, none retryable (the client must change the request); messages name the model, the
 // tensor or parameter, and what was expected versus received:
-//   INVALID_ARGUMENT: unknown, missing or duplicate input or output; an input that is a
+//   INVALID_ARGUMENT (of several bad request parameters, the one with the smallest key):
+//     unknown, missing or duplicate input or output; an input that is a
 //     config batch_input target; wrong datatype; wrong shape; negative or overflowing dims;
 //     batch size 0, over max_batch_size or differing between inputs; raw byte size or BYTES
 //     encoding not matching the shape; raw_input_contents count not matching the inputs
@@ -74,6 +76,15 @@ absl::Status ParseInferRequest(const inference::ModelInferRequest& message,
 absl::Status ParseInferRequest(const inference::ModelInferRequest& message,
                                const ModelSignature& signature, const ClientRegions& regions,
                                InferenceRequest& request,
+                               std::vector<SharedMemoryOutput>& shm_outputs);
+
+// The same two on a view of the request (infer_request_view.h). The view itself may go once
+// parsed; what it borrows must stay alive and unchanged until the request has completed (the
+// inputs' `data` point into its raw_input_contents). A message's view gives what the message does.
+absl::Status ParseInferRequest(const InferRequestView& view, const ModelSignature& signature,
+                               InferenceRequest& request);
+absl::Status ParseInferRequest(const InferRequestView& view, const ModelSignature& signature,
+                               const ClientRegions& regions, InferenceRequest& request,
                                std::vector<SharedMemoryOutput>& shm_outputs);
 
 }  // namespace sonic::server
