@@ -7,11 +7,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <span>
 #include <string>
 #include <utility>
 
 #include "google/protobuf/text_format.h"
 #include "server/frontend/infer_request_parser.h"
+#include "server/frontend/infer_request_view.h"
 #include "sonic/common/data_type.h"
 #include "sonic/common/shape.h"
 
@@ -113,6 +115,83 @@ void ParseAndCheck(const inference::ModelInferRequest& message, size_t model) {
   }
   InferenceRequest plain;
   if (ParseInferRequest(message, signature, plain).ok()) CheckAccepted(config, plain);
+}
+
+namespace {
+
+std::string BytesOf(std::span<const std::byte> data) {
+  return std::string(reinterpret_cast<const char*>(data.data()), data.size());
+}
+
+// What differs between two requests ParseInferRequest filled; empty when nothing does.
+std::string RequestDifference(const InferenceRequest& a, const InferenceRequest& b) {
+  if (a.id != b.id) return "id";
+  if (a.batch_size != b.batch_size) return "batch_size";
+  if (a.priority != b.priority) return "priority";
+  if (a.timeout_us != b.timeout_us) return "timeout_us";
+  if (a.owned_data.size() != b.owned_data.size()) return "owned_data";
+  if (a.held_resources.size() != b.held_resources.size()) return "held_resources";
+  if (a.inputs.size() != b.inputs.size()) return "input count";
+  for (size_t i = 0; i < a.inputs.size(); ++i) {
+    const RequestInput& x = a.inputs[i];
+    const RequestInput& y = b.inputs[i];
+    if (x.name != y.name || x.type != y.type || x.shape != y.shape ||
+        BytesOf(x.data) != BytesOf(y.data)) {
+      return "input " + std::to_string(i);
+    }
+  }
+  if (a.outputs.size() != b.outputs.size()) return "output count";
+  for (size_t i = 0; i < a.outputs.size(); ++i) {
+    if (a.outputs[i].name != b.outputs[i].name ||
+        a.outputs[i].classification != b.outputs[i].classification) {
+      return "output " + std::to_string(i);
+    }
+  }
+  return "";
+}
+
+std::string StatusDifference(const absl::Status& message, const absl::Status& view) {
+  if (message == view) return "";
+  return "protobuf path: " + message.ToString() + "; wire path: " + view.ToString();
+}
+
+}  // namespace
+
+WireComparison CompareWireDecoder(std::string_view wire, const ModelSignature& signature,
+                                  const ClientRegions& regions) {
+  WireComparison result;
+  InferRequestView view;
+  result.decoded = DecodeInferRequest(
+      std::span<const std::byte>(reinterpret_cast<const std::byte*>(wire.data()), wire.size()),
+      view);
+  if (!result.decoded) return result;
+  inference::ModelInferRequest message;
+  if (!message.ParseFromArray(wire.data(), static_cast<int>(wire.size()))) {
+    result.difference = "decoded bytes that protobuf does not parse";
+    return result;
+  }
+  if (view.model_name != message.model_name() || view.model_version != message.model_version()) {
+    result.difference = "model name or version";
+    return result;
+  }
+  InferenceRequest from_message;
+  InferenceRequest from_view;
+  result.difference = StatusDifference(ParseInferRequest(message, signature, from_message),
+                                       ParseInferRequest(view, signature, from_view));
+  if (result.difference.empty()) result.difference = RequestDifference(from_message, from_view);
+  if (!result.difference.empty()) return result;
+  InferenceRequest shm_message;
+  InferenceRequest shm_view;
+  std::vector<SharedMemoryOutput> outputs_message;
+  std::vector<SharedMemoryOutput> outputs_view;
+  result.difference = StatusDifference(
+      ParseInferRequest(message, signature, regions, shm_message, outputs_message),
+      ParseInferRequest(view, signature, regions, shm_view, outputs_view));
+  if (result.difference.empty()) result.difference = RequestDifference(shm_message, shm_view);
+  if (result.difference.empty() && outputs_message.size() != outputs_view.size()) {
+    result.difference = "shared-memory outputs";
+  }
+  return result;
 }
 
 }  // namespace sonic::server::fuzz

@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "inference/grpc_service.pb.h"
@@ -38,5 +40,16 @@ void CheckAccepted(const inference::ModelConfig& config, const InferenceRequest&
 // Parses `message` against the fixture's model `model` (an index into configs), with and
 // without the client's regions, checking what is accepted.
 void ParseAndCheck(const inference::ModelInferRequest& message, size_t model);
+
+// DecodeInferRequest (infer_request_view.h) on `wire` beside protobuf's parse of it. When the
+// decoder takes the bytes, protobuf must parse them too, and ParseInferRequest must give the same
+// status and the same request (fields, input bytes) from the decoded view as from the message,
+// with `regions` and without; the view's model name and version must be the message's.
+struct WireComparison {
+  bool decoded = false;    // the decoder took the bytes (else they are protobuf's to parse)
+  std::string difference;  // empty when both agree
+};
+WireComparison CompareWireDecoder(std::string_view wire, const ModelSignature& signature,
+                                  const ClientRegions& regions);
 
 }  // namespace sonic::server::fuzz
