@@ -22,26 +22,37 @@
 namespace sonic::server {
 namespace {
 
-// A ModelInfer call: its request message, alive until the inference is done (its tensors are
-// read in place), on an arena whose first block is part of the object (one allocation for a
-// small request, and nothing freed piece by piece), and what finishing the call needs. The
-// completion callback owns it through one pointer, which the callback keeps inline (no
-// allocation of its own). The response is encoded without a message (EncodeInferResponse).
+// A ModelInfer call: the request's bytes, alive until the inference is done (its tensors are
+// read in place), and what finishing the call needs. The completion callback owns it through one
+// pointer, which the callback keeps inline (no allocation of its own). The response is encoded
+// without a message (EncodeInferResponse).
 struct InferCall {
-  static constexpr size_t kInlineBytes = 2048;
-  alignas(8) char first_block[kInlineBytes];
-  google::protobuf::Arena arena{[this] {
-    google::protobuf::ArenaOptions options;
-    options.initial_block = first_block;
-    options.initial_block_size = kInlineBytes;
-    return options;
-  }()};
-  inference::ModelInferRequest* request =
-      google::protobuf::Arena::CreateMessage<inference::ModelInferRequest>(&arena);
+  // The request's wire bytes as one slice (a reference to gRPC's when it received one), which
+  // the decoded view borrows; empty when protobuf parsed the request into `message`.
+  grpc::Slice wire;
+  std::unique_ptr<inference::ModelInferRequest> message;
   grpc::CallbackServerContext* context = nullptr;
   grpc::ServerUnaryReactor* reactor = nullptr;
   grpc::ByteBuffer* response_bytes = nullptr;
   std::shared_ptr<Trace> trace;
+
+  // Views the request in `bytes`: decoded from the wire in place (DecodeInferRequest; a request
+  // of several slices is joined once), or, for what the decoder leaves to protobuf, parsed into
+  // `message`. False when protobuf cannot parse it either.
+  bool Read(const grpc::ByteBuffer& bytes, InferRequestView& view) {
+    if (bytes.TrySingleSlice(&wire).ok() || bytes.DumpToSingleSlice(&wire).ok()) {
+      const std::span<const std::byte> data(reinterpret_cast<const std::byte*>(wire.begin()),
+                                            wire.size());
+      if (DecodeInferRequest(data, view)) return true;
+    }
+    wire = grpc::Slice();
+    message = std::make_unique<inference::ModelInferRequest>();
+    // The reader only reads the buffer's slices.
+    grpc::ProtoBufferReader reader(const_cast<grpc::ByteBuffer*>(&bytes));
+    if (!message->ParseFromZeroCopyStream(&reader)) return false;
+    ViewMessage(*message, view);
+    return true;
+  }
 
   // Answers the call with `result`.
   void Finish(absl::StatusOr<InferenceResponse> result) {
@@ -137,16 +148,17 @@ class RefusedStream final
 }  // namespace
 
 void StartInference(ModelManager& manager, const ClientRegions& regions,
-                    const inference::ModelInferRequest& message,
+                    const InferRequestView& message,
                     absl::AnyInvocable<void(absl::StatusOr<InferenceResponse>) &&> done,
                     std::shared_ptr<Trace> trace, std::function<bool()> abandoned) {
   const uint64_t arrival_ns = SystemClock::Get().NowNs();
   if (VerboseEnabled(1)) {
-    LogVerbose(1, absl::StrCat("infer request '", message.id(), "' for model '",
-                               message.model_name(), "' version '", message.model_version(), "'"));
+    LogVerbose(1, absl::StrCat("infer request '", message.id, "' for model '", message.model_name,
+                               "' version '", message.model_version, "'"));
   }
   absl::StatusOr<std::shared_ptr<ModelVersion>> model =
-      manager.Get(message.model_name(), message.model_version());
+      manager.Get(std::string_view(message.model_name.data(), message.model_name.size()),
+                  std::string_view(message.model_version.data(), message.model_version.size()));
   if (!model.ok()) {
     std::move(done)(model.status());
     return;
@@ -163,7 +175,7 @@ void StartInference(ModelManager& manager, const ClientRegions& regions,
   request->arrival_ns = arrival_ns;
   request->abandoned = std::move(abandoned);
   if (trace) {
-    trace->SetRequest((*model)->version(), message.id());
+    trace->SetRequest((*model)->version(), std::string(message.id));
     trace->Record(kTraceRequestStart, arrival_ns);
     request->trace = std::move(trace);
   }
@@ -183,6 +195,15 @@ void StartInference(ModelManager& manager, const ClientRegions& regions,
     };
   }
   (*model)->Enqueue(std::move(request));
+}
+
+void StartInference(ModelManager& manager, const ClientRegions& regions,
+                    const inference::ModelInferRequest& message,
+                    absl::AnyInvocable<void(absl::StatusOr<InferenceResponse>) &&> done,
+                    std::shared_ptr<Trace> trace, std::function<bool()> abandoned) {
+  InferRequestView view;
+  ViewMessage(message, view);
+  StartInference(manager, regions, view, std::move(done), std::move(trace), std::move(abandoned));
 }
 
 const std::vector<std::string>& InferenceService::Extensions() {
@@ -328,9 +349,8 @@ InferenceService::Unary* InferenceService::ModelInfer(Context* context,
                                                       grpc::ByteBuffer* response_bytes) {
   if (Unary* refused = Refused(context, auth::AccessClass::kInference)) return refused;
   auto call = std::make_unique<InferCall>();
-  // The reader only reads the buffer's slices.
-  grpc::ProtoBufferReader reader(const_cast<grpc::ByteBuffer*>(request_bytes));
-  if (!call->request->ParseFromZeroCopyStream(&reader)) {
+  InferRequestView request;
+  if (!call->Read(*request_bytes, request)) {
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
     reactor->Finish(UnparsableRequestStatus(kModelInferMethod));
     return reactor;
@@ -340,13 +360,12 @@ InferenceService::Unary* InferenceService::ModelInfer(Context* context,
   call->reactor = reactor;
   call->response_bytes = response_bytes;
   // The callback API hands over a request already read: its wait/read is one instant here.
-  call->trace = traces_.Sample(call->request->model_name());
+  call->trace = traces_.Sample(std::string(request.model_name));
   if (call->trace) {
     const uint64_t received_ns = SystemClock::Get().NowNs();
     call->trace->Record(kTraceGrpcWaitReadStart, received_ns);
     call->trace->Record(kTraceGrpcWaitReadEnd, received_ns);
   }
-  const inference::ModelInferRequest& request = *call->request;
   std::shared_ptr<Trace> trace = call->trace;
   StartInference(
       manager_, ClientRegions(shared_memory_, [this, context] { return ClientOf(context); }),

@@ -18,6 +18,7 @@
 #include "server/auth/access_policy.h"
 #include "server/core/model_manager.h"
 #include "server/frontend/bounded_executor.h"
+#include "server/frontend/infer_request_view.h"
 #include "server/frontend/unix_socket_listener.h"
 #include "server/frontend/stream_infer_reactor.h"
 #include "server/shm/shared_memory_manager.h"
@@ -168,13 +169,19 @@ class InferenceService final
 
 // Parses `message` against its model (tensors may live in the shared-memory `regions`) and
 // queues it; `done` runs exactly once with the response or the error, shared-memory outputs
-// already written into their regions (and empty in the response). Shared by the unary and the
-// streaming RPC. `message` must stay alive and unchanged until `done` has run.
+// already written into their regions (and empty in the response). Shared by the unary, the
+// streaming and the HTTP request paths. `message` (of a view: what it borrows) must stay alive and
+// unchanged until `done` has run.
 // `trace`, when the frontend sampled the request (TraceManager::Sample), gets the request's
 // model version and id and REQUEST_START; the core records the rest into it. The frontend keeps
 // its own reference to add its receive and send timestamps.
 // `abandoned`, when given, tells whether the client gave up (call cancelled, deadline passed):
 // such a request leaves the queue without running (InferenceRequest::abandoned).
+void StartInference(ModelManager& manager, const ClientRegions& regions,
+                    const InferRequestView& message,
+                    absl::AnyInvocable<void(absl::StatusOr<InferenceResponse>) &&> done,
+                    std::shared_ptr<Trace> trace = nullptr,
+                    std::function<bool()> abandoned = {});
 void StartInference(ModelManager& manager, const ClientRegions& regions,
                     const inference::ModelInferRequest& message,
                     absl::AnyInvocable<void(absl::StatusOr<InferenceResponse>) &&> done,
