@@ -67,9 +67,9 @@ class ManifestServer:
     def __init__(self, repository, log_path):
         binary = sonic_server.build_dir() / "bin" / server_container()["command"][0]
         self._log = open(log_path, "wb")
-        self.process = subprocess.Popen([str(binary), *manifest_args(repository)],
-                                        stdout=subprocess.PIPE, stderr=self._log, text=True,
-                                        preexec_fn=sonic_server._die_with_parent)
+        self.process = subprocess.Popen(
+            sonic_server.dying_with_parent([binary, *manifest_args(repository)]),
+            stdout=subprocess.PIPE, stderr=self._log, text=True)
         self.ports = {}
         watchdog = threading.Timer(STARTUP_TIMEOUT_S, self.process.kill)
         watchdog.start()

@@ -6,7 +6,6 @@ models (Triton's strict readiness makes a server with a model that failed to loa
 `identity_reload`, a model of this suite's own for the load/unload checks.
 """
 
-import ctypes
 import os
 import pathlib
 import shutil
@@ -55,9 +54,16 @@ def write_repository(directory):
     (reload_dir / "config.pbtxt").write_text(IDENTITY_RELOAD_CONFIG)
 
 
-def _die_with_parent():
-    # PR_SET_PDEATHSIG: the server is killed if the test process dies without stopping it.
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
+def dying_with_parent(command):
+    """`command` run so that it is killed if the test process dies without stopping it.
+
+    util-linux's setpriv sets PR_SET_PDEATHSIG, then execs the command (same pid). Not a
+    preexec_fn: one makes subprocess fork the test process and run Python in the child before the
+    exec, and a grpcio client in the test process restarts its poller thread in every forked
+    child, whose epoll descriptor the child's close_fds then closes: the child aborts ("epoll_wait
+    error: Bad file descriptor") before it becomes the server.
+    """
+    return ["setpriv", "--pdeathsig", "KILL", "--", *map(str, command)]
 
 
 def _port(line, prefix):
@@ -100,11 +106,10 @@ class SonicServer:
         self.grpc_port = self.metrics_port = self.http_port = None
         self._log = open(log_path, "wb")
         self._process = subprocess.Popen(
-            args,
+            dying_with_parent(args),
             stdout=subprocess.PIPE,
             stderr=self._log,
             text=True,
-            preexec_fn=_die_with_parent,
         )
         self.pid = self._process.pid
         try:
