@@ -255,6 +255,19 @@ bool DecodeRequestField(WireReader& reader, uint32_t field, uint32_t wire_type,
   }
 }
 
+// Empties `view` in place (cheaper than assigning a new one, a few hundred bytes of inline
+// storage).
+void Clear(InferRequestView& view) {
+  view.model_name = {};
+  view.model_version = {};
+  view.id = {};
+  view.parameters.clear();
+  view.inputs.clear();
+  view.outputs.clear();
+  view.raw_input_contents.clear();
+  view.dims.clear();
+}
+
 }  // namespace
 
 InferParameterValue ValueOf(const InferParameter& parameter) {
@@ -283,7 +296,7 @@ InferParameterValue ValueOf(const InferParameter& parameter) {
 }
 
 void ViewMessage(const inference::ModelInferRequest& message, InferRequestView& view) {
-  view = InferRequestView();
+  Clear(view);
   view.model_name = message.model_name();
   view.model_version = message.model_version();
   view.id = message.id();
@@ -303,7 +316,7 @@ void ViewMessage(const inference::ModelInferRequest& message, InferRequestView& 
 }
 
 bool DecodeInferRequest(std::span<const std::byte> wire, InferRequestView& view) {
-  view = InferRequestView();
+  Clear(view);
   absl::InlinedVector<size_t, 4> dims_begin;
   WireReader reader(wire);
   while (!reader.done()) {
