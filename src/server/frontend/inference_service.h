@@ -2,11 +2,11 @@
 // API: no handler blocks a gRPC thread while a model runs; an inference finishes its RPC from the
 // scheduler's worker when the result is ready.
 //
-// ModelInfer, the hot method, takes and gives raw bytes: the service parses the request and
-// serializes the response itself, so that an unparsable request is answered INVALID_ARGUMENT
-// here, without the per-call interceptor that does it for the other methods
-// (unparsable_request_interceptor.h), which cost about a tenth of the server's instructions
-// per small inference.
+// ModelInfer, the hot method, takes and gives raw bytes: the service decodes the request in place
+// (infer_request_view.h; protobuf parses what the decoder leaves) and encodes the response
+// itself, so that an unparsable request is answered INVALID_ARGUMENT here, without the per-call
+// interceptor that does it for the other methods (unparsable_request_interceptor.h), which cost
+// about a tenth of the server's instructions per small inference.
 //
 // Thread-safe. Borrows the manager, which must outlive the service and every RPC it started.
 #pragma once
