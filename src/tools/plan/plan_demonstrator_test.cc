@@ -17,14 +17,18 @@
 //    `sonic run --report` (events/s, threads, calls and entries per model);
 //  - the measured knee is the scan's peak total throughput over the throughput of one job alone
 //    (how many jobs the server sustains at a lone job's rate); sonic scan's whole-job answer must
-//    lie within one job of the prediction.
+//    lie within one job of the prediction;
+//  - the server's speed on this virtual machine moves by 15-30% from one few-second window to the
+//    next (DeepMET's most: over a thousand requests a second, each a wake-up that waits on the
+//    host), more than the 10% to be shown. So an attempt is kRounds rounds of perf then scan,
+//    back to back: each round's plan predicts from that round's profile and lone job, and the
+//    prediction judged is the mean of the rounds'; the knee judged is that of the rounds' scans
+//    averaged step by step. Both then sample the same stretch of the machine's moods.
 // Other work on a shared machine disturbs such a measurement: an attempt during which other
 // processes used more than kOthersCoresLimit cores on average (from /proc/stat, less this test's
-// processes), or the host of a virtual machine stole as much (steal time), or after which perf
-// measures a capacity more than kCapacityDrift away from the one before the scan (the machine's
-// speed changed under the attempt), is not judged and the next is made; the first undisturbed
-// attempt must agree, and with none in kAttempts the test skips saying so. Every attempt's
-// figures are printed. Nothing here asserts a time.
+// processes), or the host of a virtual machine stole as much (steal time), is not judged and the
+// next is made; the first undisturbed attempt must agree, and with none in kAttempts the test
+// skips saying so. Every round's figures are printed. Nothing here asserts a time.
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -65,10 +69,10 @@ const DemoModel kModels[] = {
 
 constexpr double kTargetKnee = 3.0;  // jobs; the think time is chosen for it
 constexpr int kScanJobs = 5;         // the scan's largest K
-constexpr int kAttempts = 3;
+constexpr int kAttempts = 2;
+constexpr int kRounds = 4;  // of perf then scan, per attempt
 constexpr double kOthersCoresLimit = 0.3;
-constexpr double kCapacityDrift = 0.05;  // of the capacity before the scan
-constexpr int kScanWindowMs = 3000;      // per step of the scan
+constexpr int kScanWindowMs = 2000;  // per step of the scan
 
 // CPU seconds used so far by the whole machine and by this test's processes (itself, the
 // children it has waited for, and the server), and stolen from this machine's CPUs by its host
@@ -117,12 +121,10 @@ struct Attempt {
   Saturation knee;            // sonic scan's answer
   double others_cores = 0;    // other processes' mean CPU use meanwhile
   double steal_cores = 0;     // the host's, meanwhile
-  double capacity_drift = 0;  // |perf's capacity after the scan / before - 1|
   std::string figures;        // for the log
 
   bool Disturbed() const {
-    return others_cores > kOthersCoresLimit || steal_cores > kOthersCoresLimit ||
-           capacity_drift > kCapacityDrift;
+    return others_cores > kOthersCoresLimit || steal_cores > kOthersCoresLimit;
   }
 };
 
@@ -212,63 +214,87 @@ absl::StatusOr<Attempt> PlanDemonstratorTest::Measure(const DemoModel& model, in
   const std::filesystem::path dir = Scratch(absl::StrCat(model.name, "-", attempt));
   std::filesystem::create_directories(dir);
   const CpuTimes start = ReadCpuTimes(server_->server->pid());
-  absl::StatusOr<Profile> profile = MeasureProfile(ModelFlags(model), dir / "perf.json");
-  if (!profile.ok()) return profile.status();
   Attempt result;
-  result.think_time_ms = std::max(
-      0.5, kTargetKnee * model.batch_size / profile->capacity * 1000 - profile->unloaded_ms);
+  std::vector<Profile> profiles;
+  std::vector<std::vector<ScanPoint>> scans;
+  for (int round = 1; round <= kRounds; ++round) {
+    absl::StatusOr<Profile> profile =
+        MeasureProfile(ModelFlags(model), dir / absl::StrCat("perf", round, ".json"));
+    if (!profile.ok()) return profile.status();
+    profiles.push_back(*profile);
+    // One think time for every round (from the first profile), so that their scans average.
+    if (round == 1) {
+      result.think_time_ms = std::max(
+          0.5, kTargetKnee * model.batch_size / profile->capacity * 1000 - profile->unloaded_ms);
+    }
+    const std::filesystem::path scan_dir = dir / absl::StrCat("scan", round);
+    absl::Status ran = RunSonic(
+        Args({"scan", "-t", "1", "--think-time-ms", absl::StrCat(result.think_time_ms),
+              "--jobs-range", absl::StrCat("1:", kScanJobs), "--duration-ms",
+              absl::StrCat(kScanWindowMs), "--start-delay-ms", "1000", "-o", scan_dir.string()},
+             ModelFlags(model)),
+        dir / absl::StrCat("scan", round, ".log"));
+    if (!ran.ok()) return ran;
+    std::vector<ScanPoint> points = ReadScanCsv(scan_dir / "scan.csv");
+    if (points.size() != static_cast<size_t>(kScanJobs) || points[0].per_job_throughput <= 0) {
+      return absl::InternalError(absl::StrCat(scan_dir.string(), ": the scan wrote no full CSV"));
+    }
+    scans.push_back(std::move(points));
 
-  const std::filesystem::path scan_dir = dir / "scan";
-  absl::Status ran = RunSonic(
-      Args({"scan", "-t", "1", "--think-time-ms", absl::StrCat(result.think_time_ms),
-            "--jobs-range", absl::StrCat("1:", kScanJobs), "--duration-ms",
-            absl::StrCat(kScanWindowMs), "--start-delay-ms", "1000", "-o", scan_dir.string()},
-           ModelFlags(model)),
-      dir / "scan.log");
-  if (!ran.ok()) return ran;
-  const std::vector<ScanPoint> points = ReadScanCsv(scan_dir / "scan.csv");
-  if (points.size() != static_cast<size_t>(kScanJobs) || points[0].per_job_throughput <= 0) {
-    return absl::InternalError("the scan wrote no full CSV");
+    // The round's plan: its profile, and the workload of its job that ran alone (K=1).
+    const std::filesystem::path site = dir / absl::StrCat("site", round, ".yaml");
+    std::ofstream(site) << absl::StrFormat(
+        "profiles:\n  - {model: %s, device: cpu, perf_json: perf%d.json}\n"
+        "workload: {jobs: 1, run_report: scan%d/jobs/K1_job0.json}\n"
+        "constraints: {device: cpu}\n",
+        model.name, round, round);
+    const std::filesystem::path plan_yaml = dir / absl::StrCat("plan", round, ".yaml");
+    ran = RunSonic({"plan", site.string(), "--out", plan_yaml.string()},
+                   dir / absl::StrCat("plan", round, ".log"));
+    if (!ran.ok()) return ran;
+    const YAML::Node plan = YAML::LoadFile(plan_yaml.string());
+    result.predicted += plan["plan"]["jobs_per_server_at_saturation"].as<double>() / kRounds;
   }
-  // The same profile again: whether the server's capacity held during the scan.
-  absl::StatusOr<Profile> after = MeasureProfile(ModelFlags(model), dir / "perf_after.json");
-  if (!after.ok()) return after.status();
-  result.capacity_drift = std::fabs(after->capacity / profile->capacity - 1);
-
-  // The plan: the profile, and the workload of the job that ran alone (K=1).
-  const std::filesystem::path site = dir / "site.yaml";
-  std::ofstream(site) << absl::StrFormat(
-      "profiles:\n  - {model: %s, device: cpu, perf_json: perf.json}\n"
-      "workload: {jobs: 1, run_report: scan/jobs/K1_job0.json}\n"
-      "constraints: {device: cpu}\n",
-      model.name);
-  const std::filesystem::path plan_yaml = dir / "plan.yaml";
-  ran = RunSonic({"plan", site.string(), "--out", plan_yaml.string()}, dir / "plan.log");
-  if (!ran.ok()) return ran;
-  const YAML::Node plan = YAML::LoadFile(plan_yaml.string());
-  result.predicted = plan["plan"]["jobs_per_server_at_saturation"].as<double>();
 
   const CpuTimes end = ReadCpuTimes(server_->server->pid());
   const double seconds = absl::ToDoubleSeconds(end.when - start.when);
   result.others_cores = ((end.machine - start.machine) - (end.ours - start.ours)) / seconds;
   result.steal_cores = (end.steal - start.steal) / seconds;
-  result.knee = FindSaturation(points, 0.1);
-  result.measured = result.knee.peak_throughput / points[0].per_job_throughput;
-  absl::StrAppendFormat(&result.figures,
-                        "%s attempt %d: perf capacity %.1f/s, unloaded latency %.2f ms; think "
-                        "time %.2f ms; scan",
-                        model.name, attempt, profile->capacity, profile->unloaded_ms,
+
+  // The rounds' scans, step by step, averaged; the knee is that of the mean scan.
+  std::vector<ScanPoint> mean = scans.front();
+  for (size_t k = 0; k < mean.size(); ++k) {
+    ScanPoint& point = mean[k];
+    point.total_throughput = point.per_job_throughput = point.min_job_throughput = 0;
+    for (const std::vector<ScanPoint>& scan : scans) {
+      point.total_throughput += scan[k].total_throughput / kRounds;
+      point.per_job_throughput += scan[k].per_job_throughput / kRounds;
+      point.min_job_throughput += scan[k].min_job_throughput / kRounds;
+    }
+  }
+  result.knee = FindSaturation(mean, 0.1);
+  result.measured = result.knee.peak_throughput / mean[0].per_job_throughput;
+
+  absl::StrAppendFormat(&result.figures, "%s attempt %d: think time %.2f ms", model.name, attempt,
                         result.think_time_ms);
-  for (const ScanPoint& p : points) {
+  for (int round = 0; round < kRounds; ++round) {
+    absl::StrAppendFormat(&result.figures,
+                          "\n  round %d: perf capacity %.1f/s, unloaded latency %.2f ms; scan",
+                          round + 1, profiles[round].capacity, profiles[round].unloaded_ms);
+    for (const ScanPoint& p : scans[round]) {
+      absl::StrAppendFormat(&result.figures, " K=%d %.1f/s", p.jobs, p.total_throughput);
+    }
+  }
+  absl::StrAppend(&result.figures, "\n  mean scan");
+  for (const ScanPoint& p : mean) {
     absl::StrAppendFormat(&result.figures, " K=%d %.1f/s (%.1f per job)", p.jobs,
                           p.total_throughput, p.per_job_throughput);
   }
   absl::StrAppendFormat(&result.figures,
-                        "; perf capacity after the scan %.1f/s; knee %.2f jobs (scan's answer "
-                        "%d), plan predicts %.2f; other processes used %.2f cores, the host "
-                        "stole %.2f",
-                        after->capacity, result.measured, result.knee.sustained_jobs,
-                        result.predicted, result.others_cores, result.steal_cores);
+                        "\n  knee %.2f jobs (scan's answer %d), plan predicts %.2f (mean of the "
+                        "rounds'); other processes used %.2f cores, the host stole %.2f",
+                        result.measured, result.knee.sustained_jobs, result.predicted,
+                        result.others_cores, result.steal_cores);
   return result;
 }
 
@@ -290,8 +316,7 @@ TEST_P(PlanDemonstratorTest, PredictedJobsPerServerMatchTheScansKnee) {
     return;
   }
   GTEST_SKIP() << "other processes or the host took more than " << kOthersCoresLimit
-               << " cores, or the server's capacity moved more than " << kCapacityDrift * 100
-               << "%, during every attempt:\n"
+               << " cores during every attempt:\n"
                << log;
 }
 
