@@ -7,18 +7,12 @@
 #include <string>
 #include <vector>
 
+#include "byte_buffer_bytes.h"
+
 namespace sonic::client::internal {
 namespace {
 
-std::string Flatten(const grpc::ByteBuffer& buffer) {
-  std::vector<grpc::Slice> slices;
-  EXPECT_TRUE(buffer.Dump(&slices).ok());
-  std::string bytes;
-  for (const grpc::Slice& slice : slices) {
-    bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
-  }
-  return bytes;
-}
+using sonic::testing::BytesOf;
 
 std::span<const std::byte> Bytes(const std::string& text) {
   return std::as_bytes(std::span(text.data(), text.size()));
@@ -53,7 +47,7 @@ TEST(InferWireTest, TheBytesAreThoseProtobufWritesForTheWholeMessage) {
   inference::ModelInferRequest whole_message = parts.message;
   whole_message.add_raw_input_contents(*small);
   whole_message.add_raw_input_contents(*large);
-  EXPECT_EQ(Flatten(*wire), whole_message.SerializeAsString());
+  EXPECT_EQ(BytesOf(*wire), whole_message.SerializeAsString());
 }
 
 TEST(InferWireTest, LargePiecesAreReferencedAndKeptAliveByTheBuffer) {
@@ -86,7 +80,7 @@ TEST(InferWireTest, SmallPiecesAreCopied) {
   absl::StatusOr<grpc::ByteBuffer> wire = EncodeInferRequest(parts);
   ASSERT_TRUE(wire.ok()) << wire.status();
   EXPECT_EQ(small.use_count(), before);
-  EXPECT_EQ(Flatten(*wire).substr(Flatten(*wire).size() - small->size()), *small);
+  EXPECT_EQ(BytesOf(*wire).substr(BytesOf(*wire).size() - small->size()), *small);
 }
 
 TEST(InferWireTest, ContentsAProtobufFieldCannotHoldAreRefused) {

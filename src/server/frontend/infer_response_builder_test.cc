@@ -6,8 +6,12 @@
 #include <utility>
 #include <vector>
 
+#include "byte_buffer_bytes.h"
+
 namespace sonic::server {
 namespace {
+
+using sonic::testing::BytesOf;
 
 OutputTensor Output(std::string name, DataType type, Shape shape, std::string data) {
   OutputTensor output;
@@ -72,17 +76,6 @@ TEST(InferResponseBuilderTest, NoOutputsGivesEmptyAlignedLists) {
   EXPECT_EQ(message.raw_output_contents_size(), 0);
 }
 
-// The bytes of a ByteBuffer, its slices joined.
-std::string Joined(const grpc::ByteBuffer& buffer) {
-  std::vector<grpc::Slice> slices;
-  EXPECT_TRUE(buffer.Dump(&slices).ok());
-  std::string bytes;
-  for (const grpc::Slice& slice : slices) {
-    bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
-  }
-  return bytes;
-}
-
 // What protobuf serializes for the message BuildInferResponse makes of `response`.
 std::string ProtobufBytes(InferenceResponse response) {
   inference::ModelInferResponse message;
@@ -112,7 +105,7 @@ TEST(EncodeInferResponseTest, WritesExactlyTheBytesProtobufSerializes) {
     grpc::ByteBuffer out;
     InferenceResponse copy = response;
     ASSERT_TRUE(EncodeInferResponse(std::move(copy), out).ok());
-    EXPECT_EQ(Joined(out), ProtobufBytes(response));
+    EXPECT_EQ(BytesOf(out), ProtobufBytes(response));
   }
 }
 
