@@ -157,21 +157,21 @@ class SharedMemoryManager {
 // manager, which must outlive it; cheap to copy. Thread-safe.
 class ClientRegions {
  public:
-  ClientRegions(const SharedMemoryManager& manager, SharedMemoryClient client)
-      : manager_(&manager), client_(std::move(client)) {}
   // The client found by `identify` at each Acquire, so that a request naming no region never
   // pays for finding out who sent it. `identify` must be callable from any thread.
   ClientRegions(const SharedMemoryManager& manager, std::function<SharedMemoryClient()> identify)
       : manager_(&manager), identify_(std::move(identify)) {}
+  // A client known beforehand (a stream's, identified once).
+  ClientRegions(const SharedMemoryManager& manager, SharedMemoryClient client)
+      : ClientRegions(manager, [client = std::move(client)] { return client; }) {}
 
   absl::StatusOr<std::shared_ptr<const SharedMemoryRegion>> Acquire(const std::string& name) const {
-    return identify_ ? manager_->Acquire(identify_(), name) : manager_->Acquire(client_, name);
+    return manager_->Acquire(identify_(), name);
   }
 
  private:
   const SharedMemoryManager* manager_;
-  SharedMemoryClient client_;
-  std::function<SharedMemoryClient()> identify_;  // null: client_
+  std::function<SharedMemoryClient()> identify_;
 };
 
 }  // namespace sonic::server
