@@ -17,8 +17,10 @@
 //  - the workload is one job measured alone: the scan's K=1 job report, which has the keys of
 //    `sonic run --report` (events/s, threads, calls and entries per model);
 //  - the measured knee is the scan's peak total throughput over the throughput of one job alone
-//    (how many jobs the server sustains at a lone job's rate); sonic scan's whole-job answer must
-//    lie within one job of the prediction;
+//    (how many jobs the server sustains at a lone job's rate). sonic scan's whole-job answer (the
+//    last K before a step that slows the jobs by 10% and raises the total by less than 10%) must
+//    lie between the prediction rounded down and one step past it rounded up: where the averaged
+//    curve bends over a job or two, the step after the knee can still raise the total by 10%;
 //  - the server's speed on this virtual machine moves by 10-20% from one few-second window to the
 //    next, more than the 10% to be shown. So an attempt is kRounds rounds of perf then scan,
 //    back to back: each round's plan predicts from that round's profile and lone job, and the
@@ -312,7 +314,8 @@ TEST_P(PlanDemonstratorTest, PredictedJobsPerServerMatchTheScansKnee) {
         << measured->measured << "\n"
         << log;
     EXPECT_TRUE(measured->knee.saturated) << log;
-    EXPECT_LE(std::fabs(measured->knee.sustained_jobs - measured->predicted), 1.0) << log;
+    EXPECT_GE(measured->knee.sustained_jobs, std::floor(measured->predicted)) << log;
+    EXPECT_LE(measured->knee.sustained_jobs, std::ceil(measured->predicted) + 1) << log;
     return;
   }
   GTEST_SKIP() << "other processes or the host took more than " << kOthersCoresLimit
