@@ -360,7 +360,8 @@ InferenceService::Unary* InferenceService::ModelInfer(Context* context,
   call->reactor = reactor;
   call->response_bytes = response_bytes;
   // The callback API hands over a request already read: its wait/read is one instant here.
-  call->trace = traces_.Sample(std::string(request.model_name));
+  call->trace =
+      traces_.Sample(std::string_view(request.model_name.data(), request.model_name.size()));
   if (call->trace) {
     const uint64_t received_ns = SystemClock::Get().NowNs();
     call->trace->Record(kTraceGrpcWaitReadStart, received_ns);

@@ -108,7 +108,7 @@ void TraceManager::UpdateAnyTracing() {
   any_tracing_.store(any, std::memory_order_relaxed);
 }
 
-std::shared_ptr<Trace> TraceManager::Sample(const std::string& model_name) {
+std::shared_ptr<Trace> TraceManager::Sample(std::string_view model_name) {
   if (!any_tracing_.load(std::memory_order_relaxed)) return nullptr;
   std::shared_ptr<TraceSettingState> state;
   {
@@ -117,8 +117,8 @@ std::shared_ptr<Trace> TraceManager::Sample(const std::string& model_name) {
     state = it == models_.end() ? global_.state : it->second.state;
   }
   if (!state->TakeSample()) return nullptr;
-  return std::make_shared<Trace>(next_id_.fetch_add(1, std::memory_order_relaxed), model_name,
-                                 std::move(state));
+  return std::make_shared<Trace>(next_id_.fetch_add(1, std::memory_order_relaxed),
+                                 std::string(model_name), std::move(state));
 }
 
 TraceSettingMap TraceManager::Get(const std::string& model_name) const {

@@ -23,6 +23,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -48,7 +49,7 @@ class TraceManager {
   TraceManager& operator=(const TraceManager&) = delete;
 
   // A new trace for a request to `model_name` when its setting samples this request, else null.
-  std::shared_ptr<Trace> Sample(const std::string& model_name);
+  std::shared_ptr<Trace> Sample(std::string_view model_name);
 
   // The settings in effect for `model_name` (the global ones when empty or when the model has
   // none of its own); trace_count is what is left of it.
