@@ -102,8 +102,10 @@ void Scheduler::Enqueue(std::unique_ptr<InferenceRequest> request) {
         if (!run_here) {
           absl::StatusOr<bool> decides_sooner = batcher_.Enqueue(request, now_ns);
           if (decides_sooner.ok()) {
-            // A worker waiting for a batch to fill sleeps on until it is full or its delay ends.
-            if (*decides_sooner) changed_.Signal();
+            // A worker waiting for a batch to fill sleeps on until it is full or its delay ends;
+            // while a caller runs the sole instance, the caller takes the request or, when it
+            // gives the instance back, wakes the worker for it (Execute).
+            if (*decides_sooner && !caller_running_) changed_.Signal();
             return;
           }
           admitted = admission_.QueueSizeRefusal(decides_sooner.status());

@@ -526,6 +526,26 @@ TEST_F(SchedulerTest, AQuickModelRunsOnTheCallersThreadOnceMeasured) {
   EXPECT_EQ(RunOnTheCallersThread(never, 5), 0);
 }
 
+TEST_F(SchedulerTest, ArrivalsWhileACallerRunsTheModelWakeNoWorker) {
+  // 20 ms per execution, under a limit that makes it quick: the caller runs it and then what
+  // arrived meanwhile; the worker, which could take none of it, is not woken per arrival.
+  ConfiguredScheduler echo(
+      "parameters { key: \"execute_delay_ms\" value { string_value: \"20\" } }", 1,
+      /*quick_execution_ns=*/1'000'000'000);
+  EXPECT_EQ(RunOnTheCallersThread(echo, 1), 0);  // measured on the worker
+  constexpr int kArrivals = 3;
+  std::vector<std::promise<absl::StatusOr<InferenceResponse>>> done(kArrivals + 1);
+  std::unique_ptr<InferenceRequest> first = MakeRequest(1, 0, &done[0]);
+  std::thread caller([&] { echo.scheduler().Enqueue(std::move(first)); });
+  while (echo.scheduler().pending() == 0) std::this_thread::yield();  // the caller runs it
+  for (int i = 1; i <= kArrivals; ++i) echo.scheduler().Enqueue(MakeRequest(1, i, &done[i]));
+  caller.join();  // it ran the arrivals too (at most kCallerTurns executions)
+  for (auto& d : done) EXPECT_TRUE(d.get_future().get().ok());
+  echo.WaitIdle();
+  EXPECT_EQ(echo.Stats().execution_count(), static_cast<uint64_t>(kArrivals + 2));
+  EXPECT_EQ(echo.scheduler().idle_wakeups(), 0u);
+}
+
 TEST_F(SchedulerTest, SlowBatchedOrReplicatedModelsRunOnTheirWorkers) {
   ConfiguredScheduler slow(  // 1 ms per request: over the default limit
       "parameters { key: \"execute_delay_ms\" value { string_value: \"1\" } }");
