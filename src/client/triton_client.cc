@@ -29,10 +29,30 @@ namespace sonic::client {
 
 using internal::IoAccess;
 
+namespace {
+
+// Shuts a completion queue down and drains it before deleting it, as gRPC requires.
+struct ShutDownQueue {
+  void operator()(grpc::CompletionQueue* queue) const {
+    queue->Shutdown();
+    void* tag = nullptr;
+    bool ok = false;
+    while (queue->Next(&tag, &ok)) {
+    }
+    delete queue;
+  }
+};
+
+}  // namespace
+
 struct TritonClient::State {
   struct Call {
     std::unique_ptr<grpc::ClientContext> context;
-    grpc::ByteBuffer body;  // as received; parsed into `response` on the completion thread
+    // As received; parsed into `response` by the thread that completes the call.
+    grpc::ByteBuffer body;
+    // Sync and PseudoAsync: the call on `own_queue`, and the status it finished with.
+    std::unique_ptr<grpc::GenericClientAsyncResponseReader> reader;
+    grpc::Status finished;
     inference::ModelInferResponse response;  // reused by later dispatches (buffers kept)
     absl::Status status;
     bool succeeded = false;
@@ -43,9 +63,14 @@ struct TritonClient::State {
   absl::Duration timeout;
   internal::ModelIo io;
   std::string address;
+  std::string context;  // Context(options, address), for messages: made when address changes
   std::unique_ptr<inference::GRPCInferenceService::Stub> stub;
   // ModelInfer goes through a generic stub: requests are serialized by infer_wire.h.
   std::unique_ptr<grpc::GenericStub> generic_stub;
+  // Sync and PseudoAsync: the dispatching thread waits for its calls on this queue itself, as
+  // gRPC's blocking stubs do, instead of being woken by a gRPC thread that ran a callback (a
+  // hand-off per call). Made at the first such dispatch; every dispatch drains what it started.
+  std::unique_ptr<grpc::CompletionQueue, ShutDownQueue> own_queue;
 
   void Connect(std::shared_ptr<grpc::Channel> channel) {
     generic_stub = std::make_unique<grpc::GenericStub>(channel);
@@ -207,12 +232,13 @@ absl::StatusOr<std::unique_ptr<TritonClient>> TritonClient::Create(const Options
     state->options.shared_memory = endpoint.shared_memory.value_or(SharedMemoryMode::kAuto);
   }
   state->address = endpoint.address;
+  state->context = Context(options, state->address);
   state->tls = endpoint.tls;
   SONIC_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel,
                          internal::ChannelTo(state->address, state->tls));
   state->timeout = internal::TimeoutOf(options.timeout, options.timeout_unit);
   state->Connect(std::move(channel));
-  const std::string context = Context(options, state->address);
+  const std::string& context = state->context;
   State* raw_state = state.get();
   const auto stub = [raw_state] { return raw_state->stub.get(); };
   absl::StatusOr<std::unique_ptr<internal::SharedRegion>> region =
@@ -261,7 +287,7 @@ TritonClient::TritonClient(const Options& options, std::shared_ptr<State> state)
     : SonicClient(options.mode.value_or(SonicMode::kAsync), ChainAttempts(state->chain),
                   options.debug_name),
       state_(std::move(state)) {
-  const std::string where = context();
+  const std::string& where = context();
   for (const TensorInfo& info : state_->io.inputs) {
     auto [it, inserted] = inputs_.try_emplace(info.name, info, where);
     state_->ordered_inputs.push_back(&it->second);
@@ -273,7 +299,7 @@ TritonClient::~TritonClient() {
   shutdown([this] { cancelCalls(); });
 }
 
-std::string TritonClient::context() const { return Context(state_->options, state_->address); }
+const std::string& TritonClient::context() const { return state_->context; }
 
 const std::string& TritonClient::modelName() const { return state_->options.model_name; }
 std::string TritonClient::serverAddress() const { return state_->address; }
@@ -414,7 +440,11 @@ void TritonClient::launch() {
   state_->attempt_start = absl::Now();
   state_->attempt_requests = to_start.size();
   state_->attempt_reported = false;
-  const bool async = mode() == SonicMode::kAsync;
+  if (mode() != SonicMode::kAsync) {
+    callOnThisThread(to_start);
+    conclude();
+    return;
+  }
   for (size_t i : to_start) {
     State::Call& call = state_->calls[i];
     if (!state_->requests[i].ok()) {
@@ -423,34 +453,54 @@ void TritonClient::launch() {
     }
     state_->generic_stub->UnaryCall(
         call.context.get(), transport::kModelInferMethod, grpc::StubOptions(),
-        &*state_->requests[i], &call.body, [this, state = state_, i, async](grpc::Status status) {
+        &*state_->requests[i], &call.body, [this, state = state_, i](grpc::Status status) {
           absl::Status result = transport::FromGrpc(status);
           State::Call& done = state->calls[i];
           if (result.ok()) result = internal::DecodeInferResponse(done.body, done.response);
           done.body.Clear();
-          // In kAsync the last completion concludes on this thread (the client waits for it);
-          // otherwise the client may be gone once the count is recorded.
-          if (RecordCall(*state, i, result) && async) conclude();
+          // The last completion concludes on this thread (the client waits for it).
+          if (RecordCall(*state, i, result)) conclude();
         });
   }
-  // Releases the starting count. In kAsync, when every call already finished (a fast server, a
+  // Releases the starting count. When every call already finished (a fast server, a
   // server that refuses connections), the dispatch concludes on a completion thread rather than
   // the caller's: dispatch() returns before the callback runs, and a retry (posted on by
   // finish()) never holds the caller. A completion thread is never queued behind a retry whose
   // resolver blocks. The client waits for that finish() before it can be destroyed.
-  if (RecordCall(*state_, state_->calls.size(), absl::OkStatus()) && async) {
+  if (RecordCall(*state_, state_->calls.size(), absl::OkStatus())) {
     if (!internal::ClientExecutor::Completions().Post([this] { conclude(); })) {
       std::thread([this] { conclude(); }).detach();  // the completion queue is full
     }
-    return;
   }
-  if (!async) {
-    {
-      absl::MutexLock lock(&state_->mu);
-      state_->mu.Await(absl::Condition(
-          +[](int* pending) { return *pending == 0; }, &state_->pending));
+}
+
+void TritonClient::callOnThisThread(const std::vector<size_t>& to_start) {
+  if (state_->own_queue == nullptr) state_->own_queue.reset(new grpc::CompletionQueue());
+  grpc::CompletionQueue& queue = *state_->own_queue;
+  size_t started = 0;
+  for (size_t i : to_start) {
+    State::Call& call = state_->calls[i];
+    if (!state_->requests[i].ok()) {
+      RecordCall(*state_, i, state_->requests[i].status());  // never the last count
+      continue;
     }
-    conclude();
+    call.reader = state_->generic_stub->PrepareUnaryCall(
+        call.context.get(), transport::kModelInferMethod, *state_->requests[i], &queue);
+    call.reader->StartCall();
+    call.reader->Finish(&call.body, &call.finished, &call);
+    ++started;
+  }
+  RecordCall(*state_, state_->calls.size(), absl::OkStatus());  // the starting count
+  for (; started > 0; --started) {
+    void* tag = nullptr;
+    bool ok = false;
+    if (!queue.Next(&tag, &ok)) break;  // never: the queue is shut down only when destroyed
+    auto& call = *static_cast<State::Call*>(tag);
+    absl::Status result = transport::FromGrpc(call.finished);
+    if (result.ok()) result = internal::DecodeInferResponse(call.body, call.response);
+    call.body.Clear();
+    call.reader.reset();
+    RecordCall(*state_, static_cast<size_t>(&call - state_->calls.data()), result);
   }
 }
 
@@ -523,9 +573,10 @@ void TritonClient::conclude() {
 }
 
 absl::Status TritonClient::readResponses() {
-  SONIC_RETURN_IF_ERROR(
-      ClassifyError(state_->region->FetchOutputs(),
-                    absl::StrCat(context(), ": reading the outputs from shared memory")));
+  if (absl::Status fetched = state_->region->FetchOutputs(); !fetched.ok()) {
+    return ClassifyError(fetched,
+                         absl::StrCat(context(), ": reading the outputs from shared memory"));
+  }
   for (auto& [name, output] : outputs_) IoAccess::ClearEntries(output, batch_size_);
   const bool batched = state_->io.max_batch_size > 0;
   for (size_t i = 0; i < state_->calls.size(); ++i) {
@@ -607,11 +658,11 @@ void TritonClient::moveTo(const ServerEndpoint& endpoint) {
       internal::ChannelTo(endpoint.address, endpoint.tls);
   if (!channel.ok()) return;
   state_->address = endpoint.address;
+  state_->context = Context(state_->options, state_->address);
   state_->tls = endpoint.tls;
   state_->Connect(*std::move(channel));
-  const std::string where = context();
-  for (auto& [name, input] : inputs_) IoAccess::SetContext(input, where);
-  for (auto& [name, output] : outputs_) IoAccess::SetContext(output, where);
+  for (auto& [name, input] : inputs_) IoAccess::SetContext(input, context());
+  for (auto& [name, output] : outputs_) IoAccess::SetContext(output, context());
   moveOffRegion();
 }
 

@@ -261,18 +261,20 @@ class TritonClient : public SonicClient {
   struct State;
   TritonClient(const Options& options, std::shared_ptr<State> state);
 
-  std::string context() const;
+  const std::string& context() const;
   void layOutRegion();
   void useMessagesOnly(const absl::Status& why);
   void buildRequest(size_t i);
   void moveOffRegion();
   absl::Status prepare();
   void launch();
+  // Sync and PseudoAsync: starts the calls `to_start` and waits for them on this thread.
+  void callOnThisThread(const std::vector<size_t>& to_start);
   bool snapshotBeforeCalls();
   bool snapshotAfterCalls();
   // Records a completed call (`call` == calls.size() for the starting count); true for the last
-  // of the attempt. Touches only `state`, which every gRPC callback holds: in Sync and
-  // PseudoAsync the evaluating thread may destroy the client as soon as the count reaches zero.
+  // of the attempt. Touches only `state`, which every gRPC callback holds: once the count reaches
+  // zero the dispatch may conclude, and the client be destroyed, while other callbacks return.
   static bool RecordCall(State& state, size_t call, const absl::Status& status);
   void conclude();
   absl::Status readResponses();
