@@ -6,10 +6,12 @@
 #include <grpcpp/support/slice.h>
 
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <utility>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 
 namespace sonic::client::internal {
@@ -17,47 +19,68 @@ namespace {
 
 using google::protobuf::internal::WireFormatLite;
 
-// Slices are made from bytes gathered in `pending` (copied) or over a piece's own memory.
-class SliceList {
+// The request's bytes as gRPC slices: runs of bytes written in place into slices of their own
+// (the message, the fields' headers, small pieces) between slices over large pieces' own memory.
+// Planned first (Plan*), so that each run is one allocation of its final size, then written
+// (Write*) in the same order.
+class SliceWriter {
  public:
-  void Append(std::span<const std::byte> bytes) {
-    pending_.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  // Nothing to copy plans, or writes, nothing.
+  void PlanCopy(size_t bytes) {
+    if (bytes == 0) return;
+    if (runs_.empty() || run_closed_) runs_.push_back(0);
+    run_closed_ = false;
+    runs_.back() += bytes;
+  }
+  void PlanReference() {
+    run_closed_ = true;
+    ++references_;
   }
 
-  // A varint-delimited field header: `tag`, then `length`.
-  void AppendFieldHeader(uint32_t tag, uint32_t length) {
-    constexpr size_t kMaxVarint32Bytes = 5;  // 7 bits per byte
-    uint8_t header[2 * kMaxVarint32Bytes];
-    uint8_t* end = google::protobuf::io::CodedOutputStream::WriteVarint32ToArray(tag, header);
-    end = google::protobuf::io::CodedOutputStream::WriteVarint32ToArray(length, end);
-    pending_.append(reinterpret_cast<const char*>(header), static_cast<size_t>(end - header));
+  // Where the next `bytes` of the current run go (written by the caller).
+  uint8_t* WriteCopy(size_t bytes) {
+    if (bytes != 0 && cursor_ == run_end_) {
+      // gRPC's own serializer writes into a fresh slice the same way: it is not yet shared. A
+      // small slice holds its bytes inline, so slices_ must not move: BeginWriting reserved it.
+      grpc::Slice& run = slices_.emplace_back(runs_[next_run_++]);
+      cursor_ = const_cast<uint8_t*>(run.begin());
+      run_end_ = cursor_ + run.size();
+    }
+    uint8_t* at = cursor_;
+    cursor_ += bytes;
+    return at;
   }
-
-  void Reference(std::span<const std::byte> bytes, const std::shared_ptr<const void>& keeper) {
-    Flush();
+  void WriteFieldHeader(uint32_t tag, uint32_t length) {
+    uint8_t* at = WriteCopy(FieldHeaderSize(tag, length));
+    at = google::protobuf::io::CodedOutputStream::WriteVarint32ToArray(tag, at);
+    google::protobuf::io::CodedOutputStream::WriteVarint32ToArray(length, at);
+  }
+  void WriteReference(std::span<const std::byte> bytes, const std::shared_ptr<const void>& keeper) {
     // gRPC never writes through a slice it sends; the pointer is non-const in its API only.
     void* data = const_cast<std::byte*>(bytes.data());
     slices_.emplace_back(data, bytes.size(), &ReleaseKeeper,
                          new std::shared_ptr<const void>(keeper));
   }
 
-  grpc::ByteBuffer Take() {
-    Flush();
-    return grpc::ByteBuffer(slices_.data(), slices_.size());
+  static size_t FieldHeaderSize(uint32_t tag, uint32_t length) {
+    using google::protobuf::io::CodedOutputStream;
+    return CodedOutputStream::VarintSize32(tag) + CodedOutputStream::VarintSize32(length);
   }
+
+  void BeginWriting() { slices_.reserve(runs_.size() + references_); }
+  grpc::ByteBuffer Take() { return grpc::ByteBuffer(slices_.data(), slices_.size()); }
 
  private:
   static void ReleaseKeeper(void* keeper) {
     delete static_cast<std::shared_ptr<const void>*>(keeper);
   }
 
-  void Flush() {
-    if (pending_.empty()) return;
-    slices_.emplace_back(pending_.data(), pending_.size());  // copies
-    pending_.clear();
-  }
-
-  std::string pending_;
+  absl::InlinedVector<size_t, 2> runs_;  // the planned runs' sizes
+  bool run_closed_ = false;              // a reference ended the last run
+  size_t references_ = 0;
+  size_t next_run_ = 0;
+  uint8_t* cursor_ = nullptr;
+  uint8_t* run_end_ = nullptr;
   std::vector<grpc::Slice> slices_;
 };
 
@@ -77,7 +100,7 @@ absl::StatusOr<grpc::ByteBuffer> EncodeInferRequest(const InferRequestParts& par
   constexpr uint32_t kTag =
       WireFormatLite::MakeTag(inference::ModelInferRequest::kRawInputContentsFieldNumber,
                               WireFormatLite::WIRETYPE_LENGTH_DELIMITED);
-  std::vector<uint32_t> lengths;
+  absl::InlinedVector<uint32_t, 4> lengths;
   lengths.reserve(parts.raw_contents.size());
   for (size_t k = 0; k < parts.raw_contents.size(); ++k) {
     const size_t size = parts.raw_contents[k].size();
@@ -88,17 +111,29 @@ absl::StatusOr<grpc::ByteBuffer> EncodeInferRequest(const InferRequestParts& par
     }
     lengths.push_back(static_cast<uint32_t>(size));
   }
-  SliceList slices;
-  const std::string message = parts.message.SerializeAsString();
-  slices.Append(std::as_bytes(std::span(message.data(), message.size())));
+  SliceWriter slices;
+  const size_t message_size = parts.message.ByteSizeLong();  // cached for the write below
+  slices.PlanCopy(message_size);
+  for (size_t k = 0; k < parts.raw_contents.size(); ++k) {
+    slices.PlanCopy(SliceWriter::FieldHeaderSize(kTag, lengths[k]));
+    for (std::span<const std::byte> piece : parts.raw_contents[k].pieces) {
+      if (piece.size() >= kReferencedPieceBytes) {
+        slices.PlanReference();
+      } else {
+        slices.PlanCopy(piece.size());
+      }
+    }
+  }
+  slices.BeginWriting();
+  parts.message.SerializeWithCachedSizesToArray(slices.WriteCopy(message_size));
   for (size_t k = 0; k < parts.raw_contents.size(); ++k) {
     const RawContents& contents = parts.raw_contents[k];
-    slices.AppendFieldHeader(kTag, lengths[k]);
+    slices.WriteFieldHeader(kTag, lengths[k]);
     for (std::span<const std::byte> piece : contents.pieces) {
       if (piece.size() >= kReferencedPieceBytes) {
-        slices.Reference(piece, contents.keeper);
-      } else {
-        slices.Append(piece);
+        slices.WriteReference(piece, contents.keeper);
+      } else if (!piece.empty()) {  // memcpy wants a valid pointer even for no bytes
+        std::memcpy(slices.WriteCopy(piece.size()), piece.data(), piece.size());
       }
     }
   }

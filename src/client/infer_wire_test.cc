@@ -50,6 +50,35 @@ TEST(InferWireTest, TheBytesAreThoseProtobufWritesForTheWholeMessage) {
   EXPECT_EQ(BytesOf(*wire), whole_message.SerializeAsString());
 }
 
+TEST(InferWireTest, EveryLayoutOfEmptySmallAndLargePiecesIsTheWholeMessage) {
+  // Each input's pieces from {empty, small, large}, three pieces to an input, behind an empty
+  // message or one with fields: copied runs start, end and go empty in every order.
+  auto large = std::make_shared<std::string>(kReferencedPieceBytes + 3, 'L');
+  const std::vector<std::span<const std::byte>> kinds = {{}, Bytes(*large).first(7), Bytes(*large)};
+  for (bool empty_message : {true, false}) {
+    for (int layout = 0; layout < 27; ++layout) {
+      InferRequestParts parts;
+      if (!empty_message) parts = TwoInputs();
+      inference::ModelInferRequest whole_message = parts.message;
+      for (int input = 0; input < 2; ++input) {
+        RawContents& contents = parts.raw_contents.emplace_back();
+        contents.keeper = large;
+        std::string bytes;
+        for (int piece = 0, code = layout + input; piece < 3; ++piece, code /= 3) {
+          contents.pieces.push_back(kinds[code % 3]);
+          bytes.append(reinterpret_cast<const char*>(kinds[code % 3].data()),
+                       kinds[code % 3].size());
+        }
+        whole_message.add_raw_input_contents(bytes);
+      }
+      absl::StatusOr<grpc::ByteBuffer> wire = EncodeInferRequest(parts);
+      ASSERT_TRUE(wire.ok()) << wire.status();
+      EXPECT_EQ(BytesOf(*wire), whole_message.SerializeAsString())
+          << "layout " << layout << (empty_message ? ", empty message" : "");
+    }
+  }
+}
+
 TEST(InferWireTest, LargePiecesAreReferencedAndKeptAliveByTheBuffer) {
   auto large = std::make_shared<std::string>(kReferencedPieceBytes, 'z');
   InferRequestParts parts = TwoInputs();
