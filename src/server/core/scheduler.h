@@ -120,8 +120,10 @@ class Scheduler {
   ResponseOrder response_order_;
   mutable absl::Mutex mutex_;
   // Signalled once per arrival that may let a batch run sooner (one idle worker takes it; an
-  // arrival that only adds to a batch still waiting for its delay wakes none), once more by a
-  // worker that leaves requests behind when it takes a batch, and to all at stop.
+  // arrival that only adds to a batch still waiting for its delay wakes none, nor one that a
+  // caller running the sole instance will take), once more by a worker that leaves requests
+  // behind when it takes a batch or a caller that leaves them when it gives the instance back,
+  // and to all at stop.
   absl::CondVar changed_;
   DynamicBatcher batcher_ ABSL_GUARDED_BY(mutex_);
   QueueTimeAdmission admission_ ABSL_GUARDED_BY(mutex_);
