@@ -56,6 +56,15 @@ struct TritonClient::State {
     inference::ModelInferResponse response;  // reused by later dispatches (buffers kept)
     absl::Status status;
     bool succeeded = false;
+
+    // Once the call has finished with `finished_with`: its result, with `response` decoded from
+    // `body` when it succeeded; `body` is cleared.
+    absl::Status TakeResult(const grpc::Status& finished_with) {
+      absl::Status result = transport::FromGrpc(finished_with);
+      if (result.ok()) result = internal::DecodeInferResponse(body, response);
+      body.Clear();
+      return result;
+    }
   };
 
   Options options;
@@ -451,16 +460,13 @@ void TritonClient::launch() {
       RecordCall(*state_, i, state_->requests[i].status());  // never the last count
       continue;
     }
-    state_->generic_stub->UnaryCall(
-        call.context.get(), transport::kModelInferMethod, grpc::StubOptions(),
-        &*state_->requests[i], &call.body, [this, state = state_, i](grpc::Status status) {
-          absl::Status result = transport::FromGrpc(status);
-          State::Call& done = state->calls[i];
-          if (result.ok()) result = internal::DecodeInferResponse(done.body, done.response);
-          done.body.Clear();
-          // The last completion concludes on this thread (the client waits for it).
-          if (RecordCall(*state, i, result)) conclude();
-        });
+    auto completed = [this, state = state_, i](grpc::Status status) {
+      // The last completion concludes on this thread (the client waits for it).
+      if (RecordCall(*state, i, state->calls[i].TakeResult(status))) conclude();
+    };
+    state_->generic_stub->UnaryCall(call.context.get(), transport::kModelInferMethod,
+                                    grpc::StubOptions(), &*state_->requests[i], &call.body,
+                                    std::move(completed));
   }
   // Releases the starting count. When every call already finished (a fast server, a
   // server that refuses connections), the dispatch concludes on a completion thread rather than
@@ -496,11 +502,9 @@ void TritonClient::callOnThisThread(const std::vector<size_t>& to_start) {
     bool ok = false;
     if (!queue.Next(&tag, &ok)) break;  // never: the queue is shut down only when destroyed
     auto& call = *static_cast<State::Call*>(tag);
-    absl::Status result = transport::FromGrpc(call.finished);
-    if (result.ok()) result = internal::DecodeInferResponse(call.body, call.response);
-    call.body.Clear();
     call.reader.reset();
-    RecordCall(*state_, static_cast<size_t>(&call - state_->calls.data()), result);
+    RecordCall(*state_, static_cast<size_t>(&call - state_->calls.data()),
+               call.TakeResult(call.finished));
   }
 }
 
