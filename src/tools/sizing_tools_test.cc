@@ -41,6 +41,15 @@ instance_group [ { kind: KIND_CPU count: 2 } ]
 parameters { key: "execute_delay_ms" value { string_value: "50" } }
 )";
 
+// A model whose every request outlasts the short windows below.
+constexpr char kSlowConfig[] = R"(name: "slow"
+backend: "identity"
+max_batch_size: 0
+input [ { name: "INPUT0" data_type: TYPE_FP32 dims: [ 4 ] } ]
+output [ { name: "OUTPUT0" data_type: TYPE_FP32 dims: [ 4 ] } ]
+parameters { key: "execute_delay_ms" value { string_value: "2000" } }
+)";
+
 std::filesystem::path SonicBinary() {
   const char* build_dir = std::getenv("SONIC_BUILD_DIR");
   return std::filesystem::path(build_dir == nullptr ? "." : build_dir) / "bin" / "sonic";
@@ -51,8 +60,12 @@ class SizingToolsTest : public SharedServerTest<SizingToolsTest> {
   static absl::StatusOr<TestServer> StartServer() {
     return sonic::testing::StartTestServer({}, [](const std::filesystem::path& repository) {
       std::filesystem::create_directories(repository / "fixed_capacity" / "1");
-      return sonic::testing::WriteFileAtomically(repository / "fixed_capacity" / "config.pbtxt",
-                                                 kFixedCapacityConfig);
+      std::filesystem::create_directories(repository / "slow" / "1");
+      absl::Status written = sonic::testing::WriteFileAtomically(
+          repository / "fixed_capacity" / "config.pbtxt", kFixedCapacityConfig);
+      if (!written.ok()) return written;
+      return sonic::testing::WriteFileAtomically(repository / "slow" / "config.pbtxt",
+                                                 kSlowConfig);
     });
   }
 
@@ -231,6 +244,22 @@ TEST_F(SizingToolsTest, PerfCountWindowsHoldTheRequestCount) {
     EXPECT_GE(window.successes + window.failures, 30);
     EXPECT_GE(window.duration, absl::Seconds(1));
   }
+}
+
+// Windows in which no request ends give no figure: the level is refused, as perf_analyzer
+// refuses it, instead of reporting a throughput of 0.
+TEST_F(SizingToolsTest, PerfRefusesALevelWhoseWindowsSawNoRequestEnd) {
+  PerfOptions options = IdentityPerf();
+  options.model = "slow";
+  options.shapes = {};
+  options.measurement_interval = absl::Milliseconds(100);
+  options.max_trials = 3;
+  absl::StatusOr<std::unique_ptr<PerfRunner>> runner = PerfRunner::Create(options);
+  ASSERT_TRUE(runner.ok()) << runner.status();
+  absl::StatusOr<std::vector<PerfResult>> results = (*runner)->Run({});
+  EXPECT_EQ(results.status().code(), absl::StatusCode::kDeadlineExceeded) << results.status();
+  EXPECT_NE(results.status().message().find("--measurement-interval"), absl::string_view::npos)
+      << results.status();
 }
 
 // The fixed-capacity model answers 2 requests per 50 ms: 2 outstanding take ~50 ms each, 6

@@ -224,6 +224,12 @@ absl::StatusOr<PerfResult> PerfRunner::MeasureLevel(double load,
   }
   generator->Stop();
   PerfResult result = MergeLastWindows(load, windows);
+  if (result.measurement.successes == 0 && result.measurement.failures == 0) {
+    // perf_analyzer refuses such a level too: a throughput of 0 would be a figure nobody measured.
+    return absl::DeadlineExceededError(absl::StrCat(
+        "no request ended within the measurement windows of load ", load,
+        ": use a longer --measurement-interval (-p) or --measurement-mode count_windows"));
+  }
   result.stable = IsStable(measurements, options_.stability_threshold, options_.percentile) ||
                   (options_.async && IsStable(measurements, options_.stability_threshold,
                                               options_.percentile, /*check_latency=*/false));

@@ -71,10 +71,12 @@ class PerfRunner {
 
   // Measures the levels options.search visits, in that order; the results are those reported
   // (within the latency threshold). UNAVAILABLE (with the first error) when a window has
-  // failures and no successes, or the metrics endpoint fails; the results so far are then lost.
+  // failures and no successes, or the metrics endpoint fails; DEADLINE_EXCEEDED when no request
+  // ended within the windows a level's result merges (requests slower than the windows, as
+  // perf_analyzer refuses them); the results so far are then lost.
   absl::StatusOr<std::vector<PerfResult>> Run(const ProgressCallback& progress);
 
-  // Measures one load level.
+  // Measures one load level; errors as Run's.
   absl::StatusOr<PerfResult> MeasureLevel(double load, const ProgressCallback& progress);
 
  private:
