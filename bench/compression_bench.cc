@@ -241,7 +241,9 @@ void AddNotes(BenchReport& report, const Flags& flags, const PaddedJets& input,
   report.AddNote(
       "timing", absl::StrCat("modes alternate in windows of ", absl::FormatDuration(options.window),
                              ", ", options.warmup_rounds, " warm-up round + ", options.rounds,
-                             " measured rounds, once with 1 client, once with ", options.clients));
+                             " measured rounds (rounded up to a multiple of the modes: "
+                             "interleaved_load.h), once with 1 client, once with ",
+                             options.clients));
   report.AddNote("quick", flags.quick ? "true (smoke run: 2 jets, figures meaningless)" : "false");
 }
 

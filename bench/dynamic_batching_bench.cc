@@ -257,8 +257,10 @@ void AddNotes(BenchReport& report, const Plan& plan, const Flags& flags) {
   report.AddNote(
       "timing",
       absl::StrCat("the five sides take turns in windows of ", absl::FormatDuration(plan.window),
-                   " (order reversed every round), ", "one warm-up round then ", plan.rounds,
-                   " measured, so that load from elsewhere hits every side alike"));
+                   " (each side right after each side equally often: interleaved_load.h), ",
+                   "one warm-up round then ", plan.rounds,
+                   " measured (rounded up to a multiple of five), so that load from elsewhere "
+                   "and what ran just before hit every side alike"));
   report.AddNote("quick",
                  flags.quick ? "true (smoke run: tiny model, figures meaningless)" : "false");
 }

@@ -231,7 +231,9 @@ absl::Status Run(const Flags& flags) {
                                  "evhttp on one event loop, libmicrohttpd with its epoll thread");
   report.AddNote("cpu", "server CPU: utime + stime of /proc/<pid>/stat over the measured windows");
   report.AddNote("timing", absl::StrCat("windows of ", absl::FormatDuration(options.window), ", ",
-                                        options.rounds, " measured rounds"));
+                                        options.rounds,
+                                        " measured rounds (rounded up to a multiple of the sides: "
+                                        "interleaved_load.h)"));
   report.AddNote("quick", flags.quick ? "true (smoke run, figures meaningless)" : "false");
   report.AddNote("load_average_before", ReadLoadAverage());
   const std::string payload = Payload();

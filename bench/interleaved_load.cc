@@ -121,7 +121,39 @@ SideResult Summarize(Tally& measured, const Tally& warmup) {
   return result;
 }
 
+// An Eulerian circuit of the complete directed graph on `sides` vertices with a loop at each
+// (Hierholzer's algorithm): sides x sides vertices, each edge (a, b) once as "b right after a".
+std::vector<size_t> BalancedCycle(size_t sides) {
+  std::vector<size_t> next_successor(sides, 0);
+  std::vector<size_t> path = {0}, cycle;
+  while (!path.empty()) {
+    const size_t side = path.back();
+    if (next_successor[side] < sides) {
+      path.push_back(next_successor[side]++);
+    } else {
+      cycle.push_back(side);
+      path.pop_back();
+    }
+  }
+  std::reverse(cycle.begin(), cycle.end());
+  cycle.pop_back();  // the closing return to the start
+  return cycle;
+}
+
 }  // namespace
+
+std::vector<size_t> WindowOrder(size_t sides, int rounds) {
+  std::vector<size_t> order;
+  if (sides == 0 || rounds < 1) return order;
+  const size_t windows =
+      (static_cast<size_t>(rounds) + sides - 1) / sides * sides * sides;  // whole cycles
+  const std::vector<size_t> cycle = BalancedCycle(sides);
+  // Start right after the last side's own loop, so the first window follows the warm-up's last.
+  size_t start = 0;
+  while (!(cycle[start] == sides - 1 && cycle[(start + 1) % cycle.size()] == sides - 1)) ++start;
+  for (size_t i = 0; i < windows; ++i) order.push_back(cycle[(start + 1 + i) % cycle.size()]);
+  return order;
+}
 
 double SideResult::ClientCpuUsPerRequest() const {
   return successes == 0 ? 0 : client_cpu_seconds * 1e6 / static_cast<double>(successes);
@@ -149,13 +181,13 @@ absl::StatusOr<std::vector<SideResult>> RunInterleaved(const InterleavedOptions&
     }
   }
   std::vector<Tally> warmup(sides.size()), measured(sides.size());
-  const int total_rounds = options.warmup_rounds + options.rounds;
-  for (int round = 0; round < total_rounds; ++round) {
-    std::vector<Tally>& tallies = round < options.warmup_rounds ? warmup : measured;
-    for (size_t turn = 0; turn < sides.size(); ++turn) {
-      const size_t s = round % 2 == 0 ? turn : sides.size() - 1 - turn;
-      SONIC_RETURN_IF_ERROR(RunMeasuredWindow(clients[s], sides[s], options.window, tallies[s]));
+  for (int round = 0; round < options.warmup_rounds; ++round) {
+    for (size_t s = 0; s < sides.size(); ++s) {
+      SONIC_RETURN_IF_ERROR(RunMeasuredWindow(clients[s], sides[s], options.window, warmup[s]));
     }
+  }
+  for (size_t s : WindowOrder(sides.size(), options.rounds)) {
+    SONIC_RETURN_IF_ERROR(RunMeasuredWindow(clients[s], sides[s], options.window, measured[s]));
   }
   std::vector<SideResult> results;
   for (size_t s = 0; s < sides.size(); ++s) results.push_back(Summarize(measured[s], warmup[s]));

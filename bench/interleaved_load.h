@@ -1,8 +1,12 @@
 // Closed-loop load on several sides of a comparison (ours and its floor) that take turns in
-// short windows, A B, B A, A B..., so that load from elsewhere on a shared machine hits every side
-// alike rather than whichever phase happened to run while it lasted. Each side's latencies,
-// throughput and CPU time (of this process and of the side's server) are summed over its
-// windows.
+// short windows, so that load from elsewhere on a shared machine hits every side alike rather than
+// whichever phase happened to run while it lasted. What ran just before a window moves that
+// window's figures too (on a 2-core machine the echo server's throughput in a window right after
+// another side's was about 30% above one right after its own with 1 client, about 25% below with
+// 4): the turns follow WindowOrder, in which every side comes right after every side, itself
+// included, equally often.
+// Each side's latencies, throughput and CPU time (of this process and of the side's server) are
+// summed over its windows.
 #pragma once
 
 #include <sys/types.h>
@@ -37,8 +41,10 @@ struct LoadSide {
 struct InterleavedOptions {
   int clients = 1;  // Concurrent closed-loop clients per side (unless the side sets its own).
   absl::Duration window = absl::Milliseconds(500);  // One side's turn.
-  int rounds = 6;         // Measured rounds; a round gives every side one window.
-  int warmup_rounds = 1;  // Rounds run first and not counted.
+  // Measured rounds: a round's worth of windows gives every side one window. Rounded up to a
+  // multiple of the number of sides, over which WindowOrder is balanced.
+  int rounds = 6;
+  int warmup_rounds = 1;  // Rounds run first (the sides in order) and not counted.
 };
 
 struct SideResult {
@@ -59,8 +65,14 @@ struct SideResult {
   double ServerCpuUsPerRequest() const;
 };
 
-// Makes every side's clients, runs warmup_rounds + rounds rounds (the order of the sides is
-// reversed every other round), and returns one result per side, in the order of `sides`.
+// The side (0 .. sides - 1) of each measured window of `rounds` rounds, rounded up to a multiple
+// of `sides`, after warm-up windows that ended with side sides - 1. The windows repeat a cycle of
+// sides x sides in which each side has sides windows and comes right after each side, itself
+// included, once. Two sides, two rounds: 1 0 0 1 (A B, B A, A B ... after a warm-up A B).
+std::vector<size_t> WindowOrder(size_t sides, int rounds);
+
+// Makes every side's clients, runs warmup_rounds rounds then the measured rounds in WindowOrder,
+// and returns one result per side, in the order of `sides`.
 // Blocks until done. Errors: INVALID_ARGUMENT for no sides, options.clients < 1, a side's
 // clients < 0, a non-positive window or rounds < 1; a make_client error, unchanged; INTERNAL
 // when a server's /proc/<pid>/stat cannot be read.

@@ -230,7 +230,9 @@ void AddNotes(BenchReport& report, const Flags& flags, const std::vector<Variant
                  absl::StrCat(options.clients, " clients per model (batches in flight on its one "
                                                "instance), the models alternating in windows of ",
                               absl::FormatDuration(options.window), ", ", options.warmup_rounds,
-                              " warm-up + ", options.rounds, " measured rounds"));
+                              " warm-up + ", options.rounds,
+                              " measured rounds (rounded up to a multiple of the models: "
+                              "interleaved_load.h)"));
   report.AddNote("quick", flags.quick ? "true (smoke run: 2 batches of 4 jets, figures "
                                         "meaningless)"
                                       : "false");

@@ -216,7 +216,8 @@ void AddNotes(BenchReport& report, const Flags& flags, const std::vector<Workloa
                                         "windows of ",
                                         absl::FormatDuration(options.window), ", ",
                                         options.warmup_rounds, " warm-up + ", options.rounds,
-                                        " measured rounds"));
+                                        " measured rounds (rounded up to a multiple of the "
+                                        "sides: interleaved_load.h)"));
   report.AddNote("cpu", "per batch: client = getrusage of the benchmark process (the in-process "
                         "floor's compute included), server = /proc/<pid>/stat of sonic-server");
   report.AddNote("quick", flags.quick ? "true (smoke run: 2 batches of 4, figures meaningless)" : "false");

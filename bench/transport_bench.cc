@@ -332,7 +332,8 @@ void AddNotes(BenchReport& report, const Flags& flags, const InterleavedOptions&
   report.AddNote(
       "timing", absl::StrCat("sides alternate in windows of ", absl::FormatDuration(options.window),
                              ", ", options.warmup_rounds, " warm-up round + ", options.rounds,
-                             " measured rounds per size and client count"));
+                             " measured rounds per size and client count (rounded up to a "
+                             "multiple of the sides: interleaved_load.h)"));
   report.AddNote("cpu", "server CPU: utime + stime of /proc/<pid>/stat over the measured windows");
   report.AddNote("quick",
                  flags.quick ? "true (smoke run: small sizes, figures meaningless)" : "false");
