@@ -386,7 +386,7 @@ absl::Status ModelManager::PrepareEnsemble(const inference::ModelConfig& config,
   return ValidateComposingModels(config, graph, configs);
 }
 
-absl::Status ModelManager::ComposingReady(const std::string& name, const ModelSlot& slot,
+absl::Status ModelManager::ComposingReady(std::string_view name, const ModelSlot& slot,
                                           int depth) const {
   // Deeper than any sane nesting: the configs changed into a cycle since they were checked.
   constexpr int kMaxEnsembleDepth = 16;
@@ -404,7 +404,7 @@ absl::Status ModelManager::ComposingReady(const std::string& name, const ModelSl
       if (nested.ok()) continue;
     }
     return absl::UnavailableError(absl::StrCat(
-        "ensemble '", name, "' depends on '", model, "' which has no ",
+        "ensemble '", std::string(name), "' depends on '", model, "' which has no ",
         version < 0 ? std::string("ready version") : absl::StrCat("ready version ", version)));
   }
   return absl::OkStatus();
@@ -470,10 +470,10 @@ void ModelManager::UnloadAll() {
   for (const std::string& name : names) Unload(name).IgnoreError();
 }
 
-absl::StatusOr<std::shared_ptr<ModelVersion>> ModelManager::Get(std::string_view name_view,
-                                                                std::string_view version_view) const {
-  const std::string name(name_view), version(version_view);
-  absl::MutexLock lock(&mutex_);
+absl::StatusOr<std::shared_ptr<ModelVersion>> ModelManager::Get(std::string_view name,
+                                                                std::string_view version) const {
+  // Every request looks its model up: no copy of the names, and lookups never wait for each other.
+  absl::ReaderMutexLock lock(&mutex_);
   auto it = models_.find(name);
   if (it == models_.end() || (it->second.versions.empty() && !it->second.state)) {
     // Triton's words, which clients (Triton's own examples among them) look for.
@@ -489,13 +489,14 @@ absl::StatusOr<std::shared_ptr<ModelVersion>> ModelManager::Get(std::string_view
     }
     std::string reason = it->second.reason;
     if (reason.empty() && !versions.empty()) reason = versions.rbegin()->second.reason;
-    return absl::UnavailableError(absl::StrCat("model '", name, "' has no ready version",
+    return absl::UnavailableError(absl::StrCat("model '", std::string(name),
+                                               "' has no ready version",
                                                reason.empty() ? "" : ": ", reason));
   }
   int64_t number = 0;
-  if (!absl::SimpleAtoi(version, &number)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("model '", name, "': version '", Quoted(version), "' is not a number"));
+  if (!absl::SimpleAtoi(absl::string_view(version.data(), version.size()), &number)) {
+    return absl::InvalidArgumentError(absl::StrCat("model '", std::string(name), "': version '",
+                                                   Quoted(version), "' is not a number"));
   }
   auto v = versions.find(number);
   if (v == versions.end()) {
@@ -503,7 +504,8 @@ absl::StatusOr<std::shared_ptr<ModelVersion>> ModelManager::Get(std::string_view
                                             "' version ", number, " is not found"));
   }
   if (v->second.state != ModelState::kReady) {
-    return absl::UnavailableError(absl::StrCat("model '", name, "' version ", number, " is ",
+    return absl::UnavailableError(absl::StrCat("model '", std::string(name), "' version ", number,
+                                               " is ",
                                                std::string(ModelStateName(v->second.state)),
                                                v->second.reason.empty() ? "" : ": ",
                                                v->second.reason));

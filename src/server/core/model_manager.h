@@ -178,7 +178,7 @@ class ModelManager {
                              std::vector<std::string> chain);
   // OK when every composing model of the ensemble in `slot` (none for other models) has the
   // ready version it needs, else UNAVAILABLE saying which does not.
-  absl::Status ComposingReady(const std::string& name, const ModelSlot& slot, int depth = 0) const
+  absl::Status ComposingReady(std::string_view name, const ModelSlot& slot, int depth = 0) const
       ABSL_SHARED_LOCKS_REQUIRED(mutex_);
   // Waits until no other load/unload of `name` runs, then marks it busy.
   void Acquire(const std::string& name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
