@@ -1,10 +1,9 @@
 // Closed-loop load on several sides of a comparison (ours and its floor) that take turns in
 // short windows, so that load from elsewhere on a shared machine hits every side alike rather than
 // whichever phase happened to run while it lasted. What ran just before a window moves that
-// window's figures too (on a 2-core machine the echo server's throughput in a window right after
-// another side's was about 30% above one right after its own with 1 client, about 25% below with
-// 4): the turns follow WindowOrder, in which every side comes right after every side, itself
-// included, equally often.
+// window's figures too (on a 2-core machine, with 4 and 8 clients, the echo server's throughput in
+// a window right after another side's was 20-27% below one right after its own): the turns follow
+// WindowOrder, in which every side comes right after every side, itself included, equally often.
 // Each side's latencies, throughput and CPU time (of this process and of the side's server) are
 // summed over its windows.
 #pragma once
