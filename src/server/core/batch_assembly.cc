@@ -26,6 +26,13 @@ bool IsAligned(std::span<const std::byte> data, DataType type) {
   return reinterpret_cast<uintptr_t>(data.data()) % align == 0;
 }
 
+// `bytes` uninitialized bytes owned by `out` (none allocated for 0).
+std::span<std::byte> NewBuffer(size_t bytes, AssembledInputs& out) {
+  if (bytes == 0) return {};
+  return {out.buffers.emplace_back(std::make_unique_for_overwrite<std::byte[]>(bytes)).get(),
+          bytes};
+}
+
 // Input `index` of every request one after another: a view of the only request's bytes when
 // that needs no copy, else a new buffer in `out`.
 std::span<const std::byte> Concatenate(const Batch& batch, size_t index, AssembledInputs& out) {
@@ -33,7 +40,7 @@ std::span<const std::byte> Concatenate(const Batch& batch, size_t index, Assembl
   if (batch.size() == 1 && IsAligned(first.data, first.type)) return first.data;
   size_t total = 0;
   for (const auto& request : batch) total += request->inputs[index].data.size();
-  std::vector<std::byte>& buffer = out.buffers.emplace_back(total);
+  const std::span<std::byte> buffer = NewBuffer(total, out);
   size_t offset = 0;
   for (const auto& request : batch) {
     std::span<const std::byte> part = request->inputs[index].data;
@@ -181,7 +188,7 @@ absl::StatusOr<std::span<const std::byte>> Encode(const ModelSignature& signatur
                                                   const ModelSignature::BatchInput& batch_input,
                                                   const std::vector<int64_t>& values,
                                                   AssembledInputs& out) {
-  std::vector<std::byte>& buffer = out.buffers.emplace_back(values.size() * 4);
+  const std::span<std::byte> buffer = NewBuffer(values.size() * 4, out);
   for (size_t i = 0; i < values.size(); ++i) {
     if (batch_input.data_type == inference::TYPE_FP32) {
       const float value = static_cast<float>(values[i]);

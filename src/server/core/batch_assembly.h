@@ -43,6 +43,7 @@
 
 #include <cstddef>
 #include <list>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -56,13 +57,13 @@
 
 namespace sonic::server {
 
-// The backend's view of a batch's inputs. `tensors` point into `buffers` and `shapes` (lists:
-// growing, or moving the struct, never moves their elements, and an empty one allocates
-// nothing), into the requests' input bytes (zero-copy inputs) and shapes (a request alone,
-// without reshape or ragged batching), and into the requests' and the signature's names: valid
-// while this struct, the batch and the signature live.
+// The backend's view of a batch's inputs. `tensors` point into `buffers` (heap arrays, never
+// zero-filled: each is written whole before use) and `shapes` (a list), whose bytes and elements
+// neither growing nor moving the struct moves, into the requests' input bytes (zero-copy inputs)
+// and shapes (a request alone, without reshape or ragged batching), and into the requests' and
+// the signature's names: valid while this struct, the batch and the signature live.
 struct AssembledInputs {
-  std::list<std::vector<std::byte>> buffers;
+  absl::InlinedVector<std::unique_ptr<std::byte[]>, 4> buffers;
   std::list<Shape> shapes;
   // The requests' inputs in order, then batch inputs; inline for the few inputs a model has.
   absl::InlinedVector<SonicBackendTensor, 4> tensors;
