@@ -9,8 +9,10 @@
 // rate they served recent requests:
 //   expected = (queued + executing requests) x (mean execution time / mean requests per
 //              execution, both smoothed over recent executions) / instances.
-// Before the first execution there is no estimate and everything is admitted; an idle model
-// (nothing queued or executing) always admits, whatever the limit.
+// An execution's time is the executor's (assembly, the backend, the split; batch_executor.h),
+// recorded before its responses go out, so that a client answered has been counted. Before the
+// first execution there is no estimate and everything is admitted; an idle model (nothing queued
+// or executing) always admits, whatever the limit.
 //
 // A refusal is UNAVAILABLE (retry may work) whose message says "the queue is full" (the phrase
 // clients take for an overload, not a failed server: docs/PROTOCOL.md) with the expected and

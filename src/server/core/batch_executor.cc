@@ -412,6 +412,7 @@ bool BatchExecutor::Run(Batch& batch, bool complete_on_failure) {
   ns[3] = clock_.NowNs();
   times.compute_output_ns = ns[3] - ns[2];
   if (status.ok()) stats_.RecordExecution(total_batch, times, clock_.NowEpochMs());
+  if (on_executed_) on_executed_(batch.size(), ns[3] - ns[0]);
   RecordComputeTrace(batch, ns);
   Complete(batch, std::move(outputs.results), ns[0], times);
   return true;

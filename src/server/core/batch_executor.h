@@ -13,6 +13,7 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <list>
 #include <memory>
 #include <vector>
@@ -28,14 +29,21 @@ namespace sonic::server {
 
 class BatchExecutor {
  public:
+  // Told of every execution, before any of its requests completes: how many requests it ran and
+  // how long it took (assembly, the backend and the split, the responses not included). Whoever
+  // estimates queue times from it (admission.h) so knows of an execution before its clients do.
+  using ExecutionObserver = std::function<void(size_t requests, uint64_t duration_ns)>;
+
   // Borrows everything; all must outlive the executor.
   BatchExecutor(const ModelSignature& signature, int64_t version, BackendInstance& instance,
-                ModelStatistics& stats, const Clock& clock)
+                ModelStatistics& stats, const Clock& clock,
+                ExecutionObserver on_executed = nullptr)
       : signature_(signature),
         version_(version),
         instance_(instance),
         stats_(stats),
-        clock_(clock) {}
+        clock_(clock),
+        on_executed_(std::move(on_executed)) {}
 
   // Blocks while the backend runs. Every request's on_complete has run when this returns.
   // When a batch of several fails as a whole (assembly, the backend, memory), each of its
@@ -69,6 +77,7 @@ class BatchExecutor {
   BackendInstance& instance_;
   ModelStatistics& stats_;
   const Clock& clock_;
+  const ExecutionObserver on_executed_;
 };
 
 }  // namespace sonic::server

@@ -29,7 +29,11 @@ absl::StatusOr<std::unique_ptr<Scheduler>> Scheduler::Create(
   Scheduler* raw = scheduler.get();
   for (BackendInstance* instance : instances) {
     raw->executors_.push_back(std::make_unique<BatchExecutor>(
-        *options.signature, options.version, *instance, *options.stats, *options.clock));
+        *options.signature, options.version, *instance, *options.stats, *options.clock,
+        [raw](size_t requests, uint64_t duration_ns) {
+          absl::MutexLock lock(&raw->mutex_);
+          raw->admission_.RecordExecution(requests, duration_ns);
+        }));
   }
   try {
     raw->workers_.reserve(instances.size());
@@ -241,12 +245,8 @@ void Scheduler::WorkerLoop(BatchExecutor* executor) {
 Batch Scheduler::Execute(BatchExecutor& executor, Batch batch, CallerTurn turn) {
   const size_t size = batch.size();
   Batch live = DropAbandoned(std::move(batch));
-  const size_t executed = live.size();
-  const uint64_t start_ns = options_.clock->NowNs();
-  if (executed > 0) executor.Execute(std::move(live));
-  const uint64_t duration_ns = options_.clock->NowNs() - start_ns;
+  if (!live.empty()) executor.Execute(std::move(live));  // records itself in admission_
   absl::MutexLock lock(&mutex_);
-  admission_.RecordExecution(executed, duration_ns);
   running_ -= size;
   if (turn == CallerTurn::kNone) return {};
   // Without dynamic batching nothing waits for a delay or a timeout: what is queued runs now.

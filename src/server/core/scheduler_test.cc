@@ -356,6 +356,24 @@ TEST_F(SchedulerTest, RequestsOverTheExpectedQueueTimeAreRefusedUpFrontWithARetr
   EXPECT_EQ(stats.inference_stats().success().count(), 3u);
 }
 
+TEST_F(SchedulerTest, AnExecutionIsInTheEstimateBeforeItsClientIsAnswered) {
+  // A client answered may send again at once: its next request must meet an estimate that
+  // counts the execution that answered it, or the first executions' followers are all admitted.
+  ConfiguredScheduler echo(
+      "parameters { key: \"execute_delay_ms\" value { string_value: \"20\" } }\n"
+      "parameters { key: \"max_expected_queue_time_us\" value { string_value: \"1000\" } }");
+  std::promise<absl::StatusOr<InferenceResponse>> unused;
+  std::unique_ptr<InferenceRequest> request = MakeRequest(1, 1, &unused);
+  std::promise<uint64_t> expected_when_answered;
+  request->on_complete = [&](absl::StatusOr<InferenceResponse> response) {
+    EXPECT_TRUE(response.ok()) << response.status();
+    // The answered request is still counted as executing: one request ahead.
+    expected_when_answered.set_value(echo.scheduler().admission().expected_queue_ns);
+  };
+  echo.scheduler().Enqueue(std::move(request));
+  EXPECT_GE(expected_when_answered.get_future().get(), 20'000'000u);
+}
+
 TEST_F(SchedulerTest, AFullQueueRefusalCarriesARetryDelayOnceServiceTimeIsKnown) {
   ConfiguredScheduler echo(
       "parameters { key: \"execute_delay_ms\" value { string_value: \"100\" } }\n"
