@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 // Returns the status from the enclosing function when `expr` is not OK.
 #define SONIC_RETURN_IF_ERROR(expr)                   \
@@ -50,5 +51,10 @@ std::string Truncated(std::string_view text, size_t max_bytes);
 
 // Truncated(text, kMaxQuotedBytes): for a name a client sent, quoted in an error message.
 inline std::string Quoted(std::string_view text) { return Truncated(text, kMaxQuotedBytes); }
+
+// `text` for absl::StrCat and the other Abseil string functions: Debian's Abseil has its own
+// absl::string_view (ABSL_OPTION_USE_STD_STRING_VIEW is 0), which does not convert from
+// std::string_view.
+inline absl::string_view ToAbsl(std::string_view text) { return {text.data(), text.size()}; }
 
 }  // namespace sonic

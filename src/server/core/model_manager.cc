@@ -404,7 +404,7 @@ absl::Status ModelManager::ComposingReady(std::string_view name, const ModelSlot
       if (nested.ok()) continue;
     }
     return absl::UnavailableError(absl::StrCat(
-        "ensemble '", std::string(name), "' depends on '", model, "' which has no ",
+        "ensemble '", ToAbsl(name), "' depends on '", model, "' which has no ",
         version < 0 ? std::string("ready version") : absl::StrCat("ready version ", version)));
   }
   return absl::OkStatus();
@@ -489,13 +489,12 @@ absl::StatusOr<std::shared_ptr<ModelVersion>> ModelManager::Get(std::string_view
     }
     std::string reason = it->second.reason;
     if (reason.empty() && !versions.empty()) reason = versions.rbegin()->second.reason;
-    return absl::UnavailableError(absl::StrCat("model '", std::string(name),
-                                               "' has no ready version",
+    return absl::UnavailableError(absl::StrCat("model '", ToAbsl(name), "' has no ready version",
                                                reason.empty() ? "" : ": ", reason));
   }
   int64_t number = 0;
-  if (!absl::SimpleAtoi(absl::string_view(version.data(), version.size()), &number)) {
-    return absl::InvalidArgumentError(absl::StrCat("model '", std::string(name), "': version '",
+  if (!absl::SimpleAtoi(ToAbsl(version), &number)) {
+    return absl::InvalidArgumentError(absl::StrCat("model '", ToAbsl(name), "': version '",
                                                    Quoted(version), "' is not a number"));
   }
   auto v = versions.find(number);
@@ -504,9 +503,8 @@ absl::StatusOr<std::shared_ptr<ModelVersion>> ModelManager::Get(std::string_view
                                             "' version ", number, " is not found"));
   }
   if (v->second.state != ModelState::kReady) {
-    return absl::UnavailableError(absl::StrCat("model '", std::string(name), "' version ", number,
-                                               " is ",
-                                               std::string(ModelStateName(v->second.state)),
+    return absl::UnavailableError(absl::StrCat("model '", ToAbsl(name), "' version ", number,
+                                               " is ", std::string(ModelStateName(v->second.state)),
                                                v->second.reason.empty() ? "" : ": ",
                                                v->second.reason));
   }

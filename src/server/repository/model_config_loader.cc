@@ -25,9 +25,6 @@ namespace {
 
 constexpr char kConfigFileName[] = "config.pbtxt";
 
-// Debian's Abseil has its own string_view that does not convert from std::string_view.
-absl::string_view ToAbsl(std::string_view text) { return {text.data(), text.size()}; }
-
 // Keeps the parser's first error; protobuf reports 0-based positions, people read 1-based ones.
 class FirstErrorCollector : public google::protobuf::io::ErrorCollector {
  public:

@@ -19,9 +19,6 @@ using inference::BatchInput;
 using inference::ModelConfig;
 using inference::ModelInstanceGroup;
 
-// Debian's Abseil has its own string_view that does not convert from std::string_view.
-absl::string_view ToAbsl(std::string_view text) { return {text.data(), text.size()}; }
-
 template <typename... Args>
 absl::Status Invalid(const ModelConfig& config, const Args&... args) {
   return absl::InvalidArgumentError(absl::StrCat("model '", config.name(), "': ", args...));

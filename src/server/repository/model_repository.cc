@@ -17,9 +17,6 @@ namespace sonic::server {
 namespace fs = std::filesystem;
 namespace {
 
-// Debian's Abseil has its own string_view that does not convert from std::string_view.
-absl::string_view ToAbsl(std::string_view text) { return {text.data(), text.size()}; }
-
 bool IsHidden(const fs::path& path) {
   const std::string name = path.filename().string();
   return !name.empty() && name.front() == '.';
