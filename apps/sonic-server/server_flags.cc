@@ -220,6 +220,10 @@ void AddGrpcFlags(CLI::App& app, ServerFlags& flags) {
       ->check(CLI::Range(0, 65535));
   app.add_option("--reuse-grpc-port", flags.grpc.reuse_port,
                  "Share the gRPC port with other servers that set this too (true | false)");
+  app.add_option("--grpc-threads", flags.grpc.threads,
+                 "Threads serving gRPC calls, each with its completion queue (1: fewest thread "
+                 "switches per small request; more for large tensors on many cores)")
+      ->check(CLI::Range(1, 256));
   app.add_flag("--grpc-use-ssl", flags.grpc.tls.enabled, "Serve gRPC over TLS");
   app.add_flag("--grpc-use-ssl-mutual", flags.grpc.tls.mutual,
                "Serve gRPC over mutual TLS (client certificates verified)");

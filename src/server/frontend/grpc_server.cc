@@ -1,12 +1,11 @@
 #include "server/frontend/grpc_server.h"
 
+#include <algorithm>
 #include <climits>
 #include <fstream>
-#include <set>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
-#include "server/frontend/unparsable_request_interceptor.h"
 #include "sonic/common/status.h"
 
 namespace sonic::server {
@@ -55,17 +54,17 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Create(const Options& op
   builder.SetDefaultCompressionLevel(options.response_compression);
   server->inference_.SetUnixSocketPeers(&server->unix_peers_);
   server->inference_.SetAccessPolicy(options.access);
-  builder.RegisterService(&server->inference_);
-  builder.RegisterService(&server->health_);
-  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
-  interceptors.push_back(std::make_unique<UnparsableRequestInterceptorFactory>(
-      std::set<std::string, std::less<>>{InferenceService::kModelInferMethod}));
-  builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  server->inference_.Register(server->methods_);
+  server->health_.Register(server->methods_);
+  server->threads_ = std::make_unique<CompletionThreads>(std::max(options.threads, 1),
+                                                         server->model_infer_, server->methods_);
+  server->threads_->Register(builder);
   server->server_ = builder.BuildAndStart();
   if (!server->server_ || server->port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.address, ":",
                                                options.port, " (address in use?)"));
   }
+  server->threads_->Start();
   if (!options.unix_socket_path.empty()) {
     SONIC_ASSIGN_OR_RETURN(server->unix_listener_,
                            UnixSocketListener::Create(options.unix_socket_path,
@@ -83,6 +82,7 @@ void GrpcServer::Shutdown(absl::Duration grace) {
   unix_listener_.reset();
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   server_->Wait();
+  threads_->Stop();
   inference_.UnregisterAllSharedMemory();
 }
 

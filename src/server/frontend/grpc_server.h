@@ -1,5 +1,6 @@
 // The gRPC endpoint of sonic-server: the inference service and grpc.health.v1 on one port, with
-// bounded request sizes and optional TLS / mutual TLS from certificate files.
+// bounded request sizes and optional TLS / mutual TLS from certificate files. Calls run on
+// `threads` completion-queue threads of its own (async_rpc.h).
 //
 // Thread-safe. Borrows the ModelManager, which must outlive the server.
 #pragma once
@@ -12,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "server/frontend/async_rpc.h"
 #include "server/frontend/health_service.h"
 #include "server/frontend/inference_service.h"
 #include "server/frontend/unix_socket_listener.h"
@@ -62,6 +64,10 @@ class GrpcServer {
     // Who may call what (server/auth/access_policy.h), borrowed; null: everyone everything.
     // grpc.health.v1 stays open to all (probes).
     const auth::AccessPolicy* access = nullptr;
+    // Completion-queue threads, each with its queue: they read requests, run the handlers (and a
+    // quick model, scheduler.h) and write responses. One serves a small request with the fewest
+    // thread switches; more spread the network work of large tensors over cores. --grpc-threads
+    int threads = 1;
   };
 
   // Binds and starts serving. Errors: INVALID_ARGUMENT for unreadable certificate files,
@@ -83,12 +89,16 @@ class GrpcServer {
         inference_(manager, options.info,
                    options.shared_memory ? *options.shared_memory : *own_shared_memory_,
                    options.traces, options.max_stream_responses),
-        health_(manager, inference_) {}
+        health_(manager, inference_),
+        model_infer_(InferenceService::kModelInferMethod, inference_.ModelInferHandler()) {}
 
   UnixSocketPeers unix_peers_;
   const std::unique_ptr<SharedMemoryManager> own_shared_memory_;
   InferenceService inference_;
   HealthService health_;
+  RpcMethods methods_;
+  RawUnaryService model_infer_;
+  std::unique_ptr<CompletionThreads> threads_;  // before server_: its queues outlive the server
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<UnixSocketListener> unix_listener_;  // after server_: stopped before it
   int port_ = 0;

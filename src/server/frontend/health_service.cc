@@ -4,9 +4,16 @@ namespace sonic::server {
 
 using grpc::health::v1::HealthCheckResponse;
 
-grpc::ServerUnaryReactor* HealthService::Check(grpc::CallbackServerContext* context,
-                                               const grpc::health::v1::HealthCheckRequest* request,
-                                               HealthCheckResponse* response) {
+void HealthService::Register(RpcMethods& methods) {
+  methods.AddUnary<grpc::health::v1::HealthCheckRequest, HealthCheckResponse>(
+      "/grpc.health.v1.Health/Check",
+      [this](RpcContext* context, const grpc::health::v1::HealthCheckRequest* request,
+             HealthCheckResponse* response) { return Check(context, request, response); });
+}
+
+UnaryReactor* HealthService::Check(RpcContext* context,
+                                   const grpc::health::v1::HealthCheckRequest* request,
+                                   HealthCheckResponse* response) {
   HealthCheckResponse::ServingStatus status = HealthCheckResponse::NOT_SERVING;
   if (request->service().empty()) {
     if (inference_.ready()) status = HealthCheckResponse::SERVING;
@@ -19,7 +26,7 @@ grpc::ServerUnaryReactor* HealthService::Check(grpc::CallbackServerContext* cont
     }
   }
   response->set_status(status);
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  UnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }

@@ -9,14 +9,16 @@
 
 namespace sonic::server {
 
-class HealthService final : public grpc::health::v1::Health::CallbackService {
+class HealthService final {
  public:
   HealthService(const ModelManager& manager, const InferenceService& inference)
       : manager_(manager), inference_(inference) {}
 
-  grpc::ServerUnaryReactor* Check(grpc::CallbackServerContext* context,
-                                  const grpc::health::v1::HealthCheckRequest* request,
-                                  grpc::health::v1::HealthCheckResponse* response) override;
+  // Adds Check to `methods` (async_rpc.h); Watch, not there, is UNIMPLEMENTED.
+  void Register(RpcMethods& methods);
+
+  UnaryReactor* Check(RpcContext* context, const grpc::health::v1::HealthCheckRequest* request,
+                      grpc::health::v1::HealthCheckResponse* response);
 
  private:
   const ModelManager& manager_;

@@ -15,7 +15,6 @@
 #include "server/frontend/infer_response_builder.h"
 #include "server/frontend/model_metadata.h"
 #include "server/frontend/stream_infer_reactor.h"
-#include "server/frontend/unparsable_request_interceptor.h"
 #include "server/logging/server_log.h"
 #include "sonic/common/status.h"
 
@@ -31,8 +30,8 @@ struct InferCall {
   // the decoded view borrows; empty when protobuf parsed the request into `message`.
   grpc::Slice wire;
   std::unique_ptr<inference::ModelInferRequest> message;
-  grpc::CallbackServerContext* context = nullptr;
-  grpc::ServerUnaryReactor* reactor = nullptr;
+  RpcContext* context = nullptr;
+  UnaryReactor* reactor = nullptr;
   grpc::ByteBuffer* response_bytes = nullptr;
   std::shared_ptr<Trace> trace;
 
@@ -47,9 +46,7 @@ struct InferCall {
     }
     wire = grpc::Slice();
     message = std::make_unique<inference::ModelInferRequest>();
-    // The reader only reads the buffer's slices.
-    grpc::ProtoBufferReader reader(const_cast<grpc::ByteBuffer*>(&bytes));
-    if (!message->ParseFromZeroCopyStream(&reader)) return false;
+    if (!RpcMethods::Parse(bytes, *message)) return false;
     ViewMessage(*message, view);
     return true;
   }
@@ -68,19 +65,18 @@ struct InferCall {
   }
 };
 
-grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* context, const absl::Status& status) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+UnaryReactor* Finish(RpcContext* context, const absl::Status& status) {
+  UnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(ToGrpcStatus(status));
   return reactor;
 }
 
 // Model load/unload can take seconds (reading weights) and draining waits for in-flight
-// requests: it runs on `executor` so gRPC's callback threads never block on it, and a flood of
+// requests: it runs on `executor` so gRPC's completion queues never wait on it, and a flood of
 // such RPCs is refused (RESOURCE_EXHAUSTED) instead of starting a thread each.
 template <typename Fn>
-grpc::ServerUnaryReactor* FinishLater(BoundedExecutor& executor,
-                                      grpc::CallbackServerContext* context, Fn fn) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+UnaryReactor* FinishLater(BoundedExecutor& executor, RpcContext* context, Fn fn) {
+  UnaryReactor* reactor = context->DefaultReactor();
   absl::Status queued = executor.Submit(
       [reactor, fn = std::move(fn)]() mutable { reactor->Finish(ToGrpcStatus(fn())); });
   if (!queued.ok()) reactor->Finish(ToGrpcStatus(queued));
@@ -137,9 +133,7 @@ absl::Status ClassifyOutputs(const ModelVersion& model, const std::vector<uint64
 }
 
 // A ModelStreamInfer call the access policy refused: finished at once with the refusal.
-class RefusedStream final
-    : public grpc::ServerBidiReactor<inference::ModelInferRequest,
-                                     inference::ModelStreamInferResponse> {
+class RefusedStream final : public StreamReactor {
  public:
   explicit RefusedStream(const grpc::Status& status) { Finish(status); }
   void OnDone() override { delete this; }
@@ -215,6 +209,54 @@ const std::vector<std::string>& InferenceService::Extensions() {
     return list;
   }();
   return extensions;
+}
+
+namespace {
+
+// `method` of `service` as the unary method `name` of GRPCInferenceService.
+template <typename Request, typename Response>
+void AddMethod(RpcMethods& methods, InferenceService* service, const char* name,
+               UnaryReactor* (InferenceService::*method)(RpcContext*, const Request*, Response*)) {
+  methods.AddUnary<Request, Response>(
+      absl::StrCat("/inference.GRPCInferenceService/", name),
+      [service, method](RpcContext* context, const Request* request, Response* response) {
+        return (service->*method)(context, request, response);
+      });
+}
+
+}  // namespace
+
+void InferenceService::Register(RpcMethods& methods) {
+  AddMethod(methods, this, "ServerLive", &InferenceService::ServerLive);
+  AddMethod(methods, this, "ServerReady", &InferenceService::ServerReady);
+  AddMethod(methods, this, "ModelReady", &InferenceService::ModelReady);
+  AddMethod(methods, this, "ServerMetadata", &InferenceService::ServerMetadata);
+  AddMethod(methods, this, "ModelMetadata", &InferenceService::ModelMetadata);
+  AddMethod(methods, this, "ModelConfig", &InferenceService::ModelConfig);
+  AddMethod(methods, this, "ModelStatistics", &InferenceService::ModelStatistics);
+  AddMethod(methods, this, "RepositoryIndex", &InferenceService::RepositoryIndex);
+  AddMethod(methods, this, "RepositoryModelLoad", &InferenceService::RepositoryModelLoad);
+  AddMethod(methods, this, "RepositoryModelUnload", &InferenceService::RepositoryModelUnload);
+  AddMethod(methods, this, "SystemSharedMemoryStatus",
+            &InferenceService::SystemSharedMemoryStatus);
+  AddMethod(methods, this, "SystemSharedMemoryRegister",
+            &InferenceService::SystemSharedMemoryRegister);
+  AddMethod(methods, this, "SystemSharedMemoryUnregister",
+            &InferenceService::SystemSharedMemoryUnregister);
+  AddMethod(methods, this, "CudaSharedMemoryStatus", &InferenceService::CudaSharedMemoryStatus);
+  AddMethod(methods, this, "CudaSharedMemoryRegister",
+            &InferenceService::CudaSharedMemoryRegister);
+  AddMethod(methods, this, "CudaSharedMemoryUnregister",
+            &InferenceService::CudaSharedMemoryUnregister);
+  AddMethod(methods, this, "LogSettings", &InferenceService::LogSettings);
+  AddMethod(methods, this, "TraceSetting", &InferenceService::TraceSetting);
+  methods.AddStream("/inference.GRPCInferenceService/ModelStreamInfer",
+                    [this](RpcContext* context) { return ModelStreamInfer(context); });
+}
+
+RawUnaryService::Handler InferenceService::ModelInferHandler() {
+  return [this](RpcContext* context, const grpc::ByteBuffer* request,
+                grpc::ByteBuffer* response) { return ModelInfer(context, request, response); };
 }
 
 InferenceService::Unary* InferenceService::ServerLive(Context* context,
@@ -351,15 +393,15 @@ InferenceService::Unary* InferenceService::ModelInfer(Context* context,
   auto call = std::make_unique<InferCall>();
   InferRequestView request;
   if (!call->Read(*request_bytes, request)) {
-    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    UnaryReactor* reactor = context->DefaultReactor();
     reactor->Finish(UnparsableRequestStatus(kModelInferMethod));
     return reactor;
   }
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  UnaryReactor* reactor = context->DefaultReactor();
   call->context = context;
   call->reactor = reactor;
   call->response_bytes = response_bytes;
-  // The callback API hands over a request already read: its wait/read is one instant here.
+  // The call arrives with its request already read: its wait/read is one instant here.
   call->trace =
       traces_.Sample(std::string_view(request.model_name.data(), request.model_name.size()));
   if (call->trace) {
@@ -382,8 +424,7 @@ InferenceService::Unary* InferenceService::ModelInfer(Context* context,
   return reactor;
 }
 
-grpc::ServerBidiReactor<inference::ModelInferRequest, inference::ModelStreamInferResponse>*
-InferenceService::ModelStreamInfer(Context* context) {
+StreamReactor* InferenceService::ModelStreamInfer(Context* context) {
   if (access_ != nullptr) {
     absl::Status allowed = access_->Check(auth::AccessClass::kInference, CallerOf(context));
     if (!allowed.ok()) return new RefusedStream(ToGrpcStatus(allowed));

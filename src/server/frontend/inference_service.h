@@ -1,12 +1,11 @@
-// The KServe v2 / Triton GRPCInferenceService on top of the ModelManager, with gRPC's callback
-// API: no handler blocks a gRPC thread while a model runs; an inference finishes its RPC from the
-// scheduler's worker when the result is ready.
+// The KServe v2 / Triton GRPCInferenceService on top of the ModelManager, served by
+// async_rpc.h: no handler blocks a completion-queue thread while a model runs; an inference
+// finishes its RPC from the scheduler's worker when the result is ready.
 //
-// ModelInfer, the hot method, takes and gives raw bytes: the service decodes the request in place
-// (infer_request_view.h; protobuf parses what the decoder leaves) and encodes the response
-// itself, so that an unparsable request is answered INVALID_ARGUMENT here, without the per-call
-// interceptor that does it for the other methods (unparsable_request_interceptor.h), which cost
-// about a tenth of the server's instructions per small inference.
+// ModelInfer, the hot method, takes and gives raw bytes (ModelInferService): the service decodes
+// the request in place (infer_request_view.h; protobuf parses what the decoder leaves) and encodes
+// the response itself. The other methods take parsed messages (Register); a request that does not
+// parse is answered INVALID_ARGUMENT (UnparsableRequestStatus), for every method.
 //
 // Thread-safe. Borrows the manager, which must outlive the service and every RPC it started.
 #pragma once
@@ -16,6 +15,7 @@
 
 #include "inference/grpc_service.grpc.pb.h"
 #include "server/auth/access_policy.h"
+#include "server/frontend/async_rpc.h"
 #include "server/core/model_manager.h"
 #include "server/frontend/bounded_executor.h"
 #include "server/frontend/infer_request_view.h"
@@ -26,9 +26,7 @@
 
 namespace sonic::server {
 
-class InferenceService final
-    : public inference::GRPCInferenceService::WithRawCallbackMethod_ModelInfer<
-          inference::GRPCInferenceService::CallbackService> {
+class InferenceService final {
  public:
   struct ServerInfo {
     std::string name = "sonic-server";  // tritonserver's --id
@@ -84,59 +82,63 @@ class InferenceService final
   // cuda_shared_memory only in a build with CUDA.
   static const std::vector<std::string>& Extensions();
 
-  using Unary = grpc::ServerUnaryReactor;
-  using Context = grpc::CallbackServerContext;
+  // Adds every method but ModelInfer to `methods`.
+  void Register(RpcMethods& methods);
+  // ModelInfer, as a raw method of its own (async_rpc.h).
+  RawUnaryService::Handler ModelInferHandler();
+
+  using Unary = UnaryReactor;
+  using Context = RpcContext;
 
   Unary* ServerLive(Context*, const inference::ServerLiveRequest*,
-                    inference::ServerLiveResponse*) override;
+                    inference::ServerLiveResponse*);
   Unary* ServerReady(Context*, const inference::ServerReadyRequest*,
-                     inference::ServerReadyResponse*) override;
+                     inference::ServerReadyResponse*);
   Unary* ModelReady(Context*, const inference::ModelReadyRequest*,
-                    inference::ModelReadyResponse*) override;
+                    inference::ModelReadyResponse*);
   Unary* ServerMetadata(Context*, const inference::ServerMetadataRequest*,
-                        inference::ServerMetadataResponse*) override;
+                        inference::ServerMetadataResponse*);
   Unary* ModelMetadata(Context*, const inference::ModelMetadataRequest*,
-                       inference::ModelMetadataResponse*) override;
+                       inference::ModelMetadataResponse*);
   Unary* ModelConfig(Context*, const inference::ModelConfigRequest*,
-                     inference::ModelConfigResponse*) override;
+                     inference::ModelConfigResponse*);
   Unary* ModelStatistics(Context*, const inference::ModelStatisticsRequest*,
-                         inference::ModelStatisticsResponse*) override;
+                         inference::ModelStatisticsResponse*);
   Unary* RepositoryIndex(Context*, const inference::RepositoryIndexRequest*,
-                         inference::RepositoryIndexResponse*) override;
+                         inference::RepositoryIndexResponse*);
   Unary* RepositoryModelLoad(Context*, const inference::RepositoryModelLoadRequest*,
-                             inference::RepositoryModelLoadResponse*) override;
+                             inference::RepositoryModelLoadResponse*);
   Unary* RepositoryModelUnload(Context*, const inference::RepositoryModelUnloadRequest*,
-                               inference::RepositoryModelUnloadResponse*) override;
+                               inference::RepositoryModelUnloadResponse*);
   static constexpr char kModelInferMethod[] = "/inference.GRPCInferenceService/ModelInfer";
-  Unary* ModelInfer(Context*, const grpc::ByteBuffer* request, grpc::ByteBuffer* response) override;
-  grpc::ServerBidiReactor<inference::ModelInferRequest, inference::ModelStreamInferResponse>*
-  ModelStreamInfer(Context*) override;
+  Unary* ModelInfer(Context*, const grpc::ByteBuffer* request, grpc::ByteBuffer* response);
+  StreamReactor* ModelStreamInfer(Context*);
 
   // Shared memory (docs/PROTOCOL.md "Shared memory"). System and CUDA regions share one
   // namespace; each RPC family sees its own kind. CUDA regions need a build with CUDA
   // (server/cuda/cuda_ipc_region.h): otherwise CudaSharedMemoryRegister answers UNIMPLEMENTED.
   Unary* SystemSharedMemoryStatus(Context*, const inference::SystemSharedMemoryStatusRequest*,
-                                  inference::SystemSharedMemoryStatusResponse*) override;
+                                  inference::SystemSharedMemoryStatusResponse*);
   Unary* SystemSharedMemoryRegister(Context*, const inference::SystemSharedMemoryRegisterRequest*,
-                                    inference::SystemSharedMemoryRegisterResponse*) override;
+                                    inference::SystemSharedMemoryRegisterResponse*);
   Unary* SystemSharedMemoryUnregister(Context*,
                                       const inference::SystemSharedMemoryUnregisterRequest*,
-                                      inference::SystemSharedMemoryUnregisterResponse*) override;
+                                      inference::SystemSharedMemoryUnregisterResponse*);
   Unary* CudaSharedMemoryStatus(Context*, const inference::CudaSharedMemoryStatusRequest*,
-                                inference::CudaSharedMemoryStatusResponse*) override;
+                                inference::CudaSharedMemoryStatusResponse*);
   Unary* CudaSharedMemoryRegister(Context*, const inference::CudaSharedMemoryRegisterRequest*,
-                                  inference::CudaSharedMemoryRegisterResponse*) override;
+                                  inference::CudaSharedMemoryRegisterResponse*);
   Unary* CudaSharedMemoryUnregister(Context*, const inference::CudaSharedMemoryUnregisterRequest*,
-                                    inference::CudaSharedMemoryUnregisterResponse*) override;
+                                    inference::CudaSharedMemoryUnregisterResponse*);
 
   // The server's log settings by Triton's names (server/logging/server_log.h); an empty request
   // reads them. A bad setting is INVALID_ARGUMENT and changes nothing.
   Unary* LogSettings(Context*, const inference::LogSettingsRequest*,
-                     inference::LogSettingsResponse*) override;
+                     inference::LogSettingsResponse*);
 
   // Triton's trace extension: TraceSettingsRequest below over gRPC.
   Unary* TraceSetting(Context*, const inference::TraceSettingRequest*,
-                      inference::TraceSettingResponse*) override;
+                      inference::TraceSettingResponse*);
 
  private:
   // The caller as the shared-memory registry knows it: its uid on the Unix-domain socket, else

@@ -17,7 +17,7 @@
 // request (no model here is decoupled) has exactly one response, its final one. So a client that
 // asked for `triton_enable_empty_final_response` gets no extra empty response: it is not needed.
 //
-// Owns itself: deletes itself when gRPC is done with it and no request is running.
+// Owns itself: deletes itself when its stream is done with it and no request is running.
 #pragma once
 
 #include <atomic>
@@ -31,6 +31,7 @@
 #include "absl/synchronization/mutex.h"
 #include "inference/grpc_service.grpc.pb.h"
 #include "server/core/model_manager.h"
+#include "server/frontend/async_rpc.h"
 #include "server/shm/shared_memory_manager.h"
 #include "server/trace/trace_manager.h"
 
@@ -57,9 +58,7 @@ class StreamRegistry {
   bool closed_ ABSL_GUARDED_BY(mutex_) = false;
 };
 
-class StreamInferReactor final
-    : public grpc::ServerBidiReactor<inference::ModelInferRequest,
-                                     inference::ModelStreamInferResponse> {
+class StreamInferReactor final : public StreamReactor {
  public:
   struct Options {
     TraceManager* traces = nullptr;      // borrowed; null: no request is traced
