@@ -31,7 +31,42 @@ class EchoServiceImpl final : public EchoService::CallbackService {
 };
 
 // The child: serves until killed. Writes the port it listens on (0 when it cannot) to `port_fd`.
-[[noreturn]] void ServeInChild(int port_fd, pid_t parent) {
+// One Echo call of the async API: requested, answered, then deleted when its finish returns.
+class AsyncEchoCall {
+ public:
+  static void Await(EchoService::AsyncService& service, grpc::ServerCompletionQueue* queue) {
+    auto* call = new AsyncEchoCall;
+    service.RequestEcho(&call->context_, &call->request_, &call->writer_, queue, queue, call);
+  }
+
+  // The call's next event; `service` and `queue` request the next call when this one arrives.
+  void Proceed(bool ok, EchoService::AsyncService& service, grpc::ServerCompletionQueue* queue) {
+    if (!ok || answered_) {
+      delete this;
+      return;
+    }
+    Await(service, queue);
+    response_.set_payload(request_.payload());
+    answered_ = true;
+    writer_.Finish(response_, grpc::Status::OK, this);
+  }
+
+ private:
+  grpc::ServerContext context_;
+  EchoMessage request_, response_;
+  grpc::ServerAsyncResponseWriter<EchoMessage> writer_{&context_};
+  bool answered_ = false;
+};
+
+// Serves `service`'s calls on this thread until the queue is shut down.
+void ServeAsync(EchoService::AsyncService& service, grpc::ServerCompletionQueue& queue) {
+  for (int i = 0; i < 4; ++i) AsyncEchoCall::Await(service, &queue);  // as async_rpc.cc
+  void* tag;
+  bool ok;
+  while (queue.Next(&tag, &ok)) static_cast<AsyncEchoCall*>(tag)->Proceed(ok, service, &queue);
+}
+
+[[noreturn]] void ServeInChild(int port_fd, pid_t parent, EchoApi api) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent) _exit(1);  // the parent died before prctl
   // The process-wide setting sonic-server's main makes (absl::Mutex, which gRPC locks too).
@@ -41,25 +76,33 @@ class EchoServiceImpl final : public EchoService::CallbackService {
   // glibc's defaults, which one it gets depends on which thread freed the last buffer).
   mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's largest
   mallopt(M_TRIM_THRESHOLD, 256 << 20);
-  EchoServiceImpl service;
+  EchoServiceImpl callback_service;
+  EchoService::AsyncService async_service;
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
   builder.SetMaxReceiveMessageSize(INT_MAX);
   builder.SetMaxSendMessageSize(INT_MAX);
-  builder.RegisterService(&service);
+  std::unique_ptr<grpc::ServerCompletionQueue> queue;
+  if (api == EchoApi::kCallback) {
+    builder.RegisterService(&callback_service);
+  } else {
+    builder.RegisterService(&async_service);
+    queue = builder.AddCompletionQueue();
+  }
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server) port = 0;
   const bool told = write(port_fd, &port, sizeof(port)) == sizeof(port);
   close(port_fd);
   if (!server || !told) _exit(1);
+  if (queue) ServeAsync(async_service, *queue);  // until killed
   server->Wait();
   _exit(0);
 }
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<EchoServerProcess>> EchoServerProcess::Start() {
+absl::StatusOr<std::unique_ptr<EchoServerProcess>> EchoServerProcess::Start(EchoApi api) {
   int fds[2];
   if (pipe(fds) != 0) return absl::InternalError(absl::StrCat("pipe: ", strerror(errno)));
   const pid_t parent = getpid();
@@ -71,7 +114,7 @@ absl::StatusOr<std::unique_ptr<EchoServerProcess>> EchoServerProcess::Start() {
   }
   if (pid == 0) {
     close(fds[0]);
-    ServeInChild(fds[1], parent);
+    ServeInChild(fds[1], parent, api);
   }
   close(fds[1]);
   int port = 0;

@@ -7,6 +7,8 @@
 // echo), throughput with several clients (target at 4 MiB: at least 0.9x the echo), the servers'
 // CPU time per request, and the latency through TritonClient (the client library as a module
 // uses it) against the raw ModelInfer stub on the same server (target: at most 1.1x, every size).
+// The echo is written with gRPC's callback API unless --echo-api async asks for one written as
+// sonic-server serves (one completion-queue thread): the targets are judged against the former.
 //
 // Exits 0 whenever it ran (a benchmark is not a test); 1 when it could not run.
 #include <grpcpp/grpcpp.h>
@@ -16,6 +18,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -58,6 +61,7 @@ struct Flags {
   int clients = 4;
   bool quick = false;
   std::vector<std::string> sizes;  // keys of Sizes(); empty: all
+  EchoApi echo_api = EchoApi::kCallback;
   std::string out = SONIC_BENCH_RESULTS_DIR;
 };
 
@@ -321,8 +325,12 @@ void AddNotes(BenchReport& report, const Flags& flags, const InterleavedOptions&
                                        "dims [-1] -> OUTPUT0, one CPU instance, no "
                                        "dynamic batching"));
   report.AddNote("floor",
-                 "bench/echo.proto EchoService.Echo: bytes in, the same bytes out, "
-                 "gRPC callback API with sonic-server's server options, own process");
+                 absl::StrCat("bench/echo.proto EchoService.Echo: bytes in, the same bytes out, ",
+                              flags.echo_api == EchoApi::kCallback
+                                  ? "gRPC callback API"
+                                  : "gRPC async API on one completion-queue thread (as "
+                                    "sonic-server serves)",
+                              ", sonic-server's server options, own process"));
   report.AddNote("clients",
                  absl::StrCat("raw ModelInfer / Echo stubs, one channel (connection) per client; "
                               "latency with 1 client, throughput with ",
@@ -341,7 +349,8 @@ void AddNotes(BenchReport& report, const Flags& flags, const InterleavedOptions&
 
 absl::Status Run(const Flags& flags) {
   // First: the echo server is a fork of this process, made before any thread or gRPC use.
-  SONIC_ASSIGN_OR_RETURN(std::unique_ptr<EchoServerProcess> echo, EchoServerProcess::Start());
+  SONIC_ASSIGN_OR_RETURN(std::unique_ptr<EchoServerProcess> echo,
+                         EchoServerProcess::Start(flags.echo_api));
   SONIC_ASSIGN_OR_RETURN(auto dir, testing::TempDirectory::Create("sonic-bench"));
   const std::filesystem::path repository = dir->path() / "models";
   SONIC_RETURN_IF_ERROR(WriteRepository(repository));
@@ -385,6 +394,13 @@ int main(int argc, char** argv) {
   app.add_option("--sizes", flags.sizes, "Payload sizes to measure (default: all)")
       ->check(CLI::IsMember({"1KiB", "64KiB", "4MiB"}));
   app.add_option("--out", flags.out, "Directory for transport.json");
+  using sonic::bench::EchoApi;
+  const std::map<std::string, EchoApi> apis = {{"callback", EchoApi::kCallback},
+                                               {"async", EchoApi::kAsyncOneThread}};
+  app.add_option("--echo-api", flags.echo_api,
+                 "The floor's gRPC API: callback (the targets' floor) | async (one thread, as "
+                 "sonic-server serves)")
+      ->transform(CLI::CheckedTransformer(apis));
   CLI11_PARSE(app, argc, argv);
   const absl::Status status = sonic::bench::Run(flags);
   if (!status.ok()) {

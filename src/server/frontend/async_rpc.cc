@@ -106,8 +106,7 @@ class GenericCall final : public RpcContext, public UnaryReactor, public StreamT
     auto* call = new GenericCall(service, methods, queue);
     call->server_context_.AsyncNotifyWhenDone(&call->done_tag_);
     HandOff(call);
-    service.RequestCall(&call->server_context_, &call->stream_, queue, queue,
-                        &call->arrived_tag_);
+    service.RequestCall(&call->server_context_, &call->stream_, queue, queue, &call->arrived_tag_);
   }
 
   UnaryReactor* DefaultReactor() override { return reactor_ == nullptr ? this : nullptr; }
@@ -144,9 +143,8 @@ class GenericCall final : public RpcContext, public UnaryReactor, public StreamT
   void StartWrite(const google::protobuf::Message& message) override {
     grpc::ByteBuffer bytes;
     bool own_buffer;
-    const grpc::Status serialized =
-        grpc::SerializationTraits<google::protobuf::Message>::Serialize(message, &bytes,
-                                                                        &own_buffer);
+    const grpc::Status serialized = grpc::SerializationTraits<google::protobuf::Message>::Serialize(
+        message, &bytes, &own_buffer);
     Started();
     if (!serialized.ok()) {  // cannot happen for a message we built; fail the write
       Wrote(false);
@@ -314,8 +312,8 @@ bool RpcMethods::Parse(const grpc::ByteBuffer& bytes, google::protobuf::Message&
 
 RawUnaryService::RawUnaryService(const char* method, Handler handler)
     : handler_(std::move(handler)) {
-  AddMethod(new grpc::internal::RpcServiceMethod(method, grpc::internal::RpcMethod::NORMAL_RPC,
-                                                 nullptr));
+  AddMethod(
+      new grpc::internal::RpcServiceMethod(method, grpc::internal::RpcMethod::NORMAL_RPC, nullptr));
   MarkMethodRaw(0);
 }
 

@@ -17,10 +17,10 @@
 // completion-queue thread, one at a time per call.
 #pragma once
 
+#include <google/protobuf/message.h>
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/support/async_unary_call.h>
-#include <google/protobuf/message.h>
 
 #include <atomic>
 #include <chrono>
@@ -157,8 +157,7 @@ class RpcMethods {
     std::unique_ptr<google::protobuf::Message> response;  // sent when the call finishes OK
   };
   // False when the request did not parse (the handler was not called).
-  using UnaryHandler =
-      std::function<bool(RpcContext*, const grpc::ByteBuffer&, UnaryMessages&)>;
+  using UnaryHandler = std::function<bool(RpcContext*, const grpc::ByteBuffer&, UnaryMessages&)>;
   using StreamOpener = std::function<StreamReactor*(RpcContext*)>;
   // Null when `name` is not such a method.
   const UnaryHandler* unary(const std::string& name) const;

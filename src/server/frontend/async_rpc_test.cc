@@ -81,18 +81,18 @@ class AsyncRpcTest : public ::testing::TestWithParam<int> {
           arrived_.Notify();
           return reactor;
         });
-    methods_.AddStream("/inference.GRPCInferenceService/ModelStreamInfer",
-                       [](RpcContext* context) -> StreamReactor* {
-                         const auto& metadata = context->client_metadata();
-                         if (metadata.find("refuse") != metadata.end()) {
-                           return new EchoStream(
-                               grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "refused"));
-                         }
-                         return new EchoStream();
-                       });
+    methods_.AddStream(
+        "/inference.GRPCInferenceService/ModelStreamInfer",
+        [](RpcContext* context) -> StreamReactor* {
+          const auto& metadata = context->client_metadata();
+          if (metadata.find("refuse") != metadata.end()) {
+            return new EchoStream(grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "refused"));
+          }
+          return new EchoStream();
+        });
     raw_ = std::make_unique<RawUnaryService>(
-        kModelInfer, [](RpcContext* context, const grpc::ByteBuffer* request,
-                        grpc::ByteBuffer* response) {
+        kModelInfer,
+        [](RpcContext* context, const grpc::ByteBuffer* request, grpc::ByteBuffer* response) {
           *response = *request;  // the request's bytes are a valid response message too
           UnaryReactor* reactor = context->DefaultReactor();
           context->AddTrailingMetadata("echoed", "yes");
@@ -174,8 +174,7 @@ TEST_P(AsyncRpcTest, AnUnparsableRequestIsInvalidArgumentNamingTheMethod) {
   const grpc::Status status =
       CallRaw("/inference.GRPCInferenceService/ServerLive", std::string("\xff\xff\xff", 3));
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_NE(status.error_message().find("ServerLive"), std::string::npos)
-      << status.error_message();
+  EXPECT_NE(status.error_message().find("ServerLive"), std::string::npos) << status.error_message();
 }
 
 TEST_P(AsyncRpcTest, AMethodNotServedIsUnimplemented) {
@@ -216,8 +215,8 @@ TEST_P(AsyncRpcTest, AnUnparsableStreamMessageEndsTheStreamWithInvalidArgument) 
   grpc::GenericStub generic(channel_);
   grpc::ClientContext context;
   grpc::CompletionQueue queue;
-  auto call = generic.PrepareCall(&context, "/inference.GRPCInferenceService/ModelStreamInfer",
-                                  &queue);
+  auto call =
+      generic.PrepareCall(&context, "/inference.GRPCInferenceService/ModelStreamInfer", &queue);
   void* tag;
   bool ok;
   call->StartCall(reinterpret_cast<void*>(1));

@@ -1,6 +1,7 @@
 // A few threads and a bounded queue for work that may block for seconds (model loads and
 // unloads wait for weights to read and requests to drain), so that such RPCs neither block
-// gRPC's callback threads nor start a thread each: past the bound a request is refused at once.
+// gRPC's completion-queue threads nor start a thread each: past the bound a request is refused
+// at once.
 //
 // Thread-safe. Threads start on demand, up to `threads`; one the system refuses is not fatal.
 #pragma once
