@@ -2,7 +2,7 @@
 // async_rpc.h: no handler blocks a completion-queue thread while a model runs; an inference
 // finishes its RPC from the scheduler's worker when the result is ready.
 //
-// ModelInfer, the hot method, takes and gives raw bytes (ModelInferService): the service decodes
+// ModelInfer, the hot method, takes and gives raw bytes (ModelInferHandler): the service decodes
 // the request in place (infer_request_view.h; protobuf parses what the decoder leaves) and encodes
 // the response itself. The other methods take parsed messages (Register); a request that does not
 // parse is answered INVALID_ARGUMENT (UnparsableRequestStatus), for every method.
@@ -15,8 +15,8 @@
 
 #include "inference/grpc_service.grpc.pb.h"
 #include "server/auth/access_policy.h"
-#include "server/frontend/async_rpc.h"
 #include "server/core/model_manager.h"
+#include "server/frontend/async_rpc.h"
 #include "server/frontend/bounded_executor.h"
 #include "server/frontend/infer_request_view.h"
 #include "server/frontend/unix_socket_listener.h"
@@ -85,8 +85,11 @@ class InferenceService final {
   // Adds every method but ModelInfer to `methods`.
   void Register(RpcMethods& methods);
   // ModelInfer, as a raw method of its own (async_rpc.h).
+  static constexpr char kModelInferMethod[] = "/inference.GRPCInferenceService/ModelInfer";
   RawUnaryService::Handler ModelInferHandler();
 
+ private:
+  // The methods, as gRPC's callback API would have them.
   using Unary = UnaryReactor;
   using Context = RpcContext;
 
@@ -110,7 +113,6 @@ class InferenceService final {
                              inference::RepositoryModelLoadResponse*);
   Unary* RepositoryModelUnload(Context*, const inference::RepositoryModelUnloadRequest*,
                                inference::RepositoryModelUnloadResponse*);
-  static constexpr char kModelInferMethod[] = "/inference.GRPCInferenceService/ModelInfer";
   Unary* ModelInfer(Context*, const grpc::ByteBuffer* request, grpc::ByteBuffer* response);
   StreamReactor* ModelStreamInfer(Context*);
 
@@ -140,7 +142,6 @@ class InferenceService final {
   Unary* TraceSetting(Context*, const inference::TraceSettingRequest*,
                       inference::TraceSettingResponse*);
 
- private:
   // The caller as the shared-memory registry knows it: its uid on the Unix-domain socket, else
   // its host.
   SharedMemoryClient ClientOf(Context* context) const;
