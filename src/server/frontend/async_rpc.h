@@ -179,6 +179,7 @@ class RawUnaryService final : public grpc::Service {
       std::function<UnaryReactor*(RpcContext*, const grpc::ByteBuffer*, grpc::ByteBuffer*)>;
   RawUnaryService(const char* method, Handler handler);
   const Handler& handler() const { return handler_; }
+  // Asks gRPC for the method's next call on `queue`, which returns `tag` when it arrives.
   void Request(grpc::ServerContext* context, grpc::ByteBuffer* request,
                grpc::ServerAsyncResponseWriter<grpc::ByteBuffer>* writer,
                grpc::ServerCompletionQueue* queue, void* tag) {
