@@ -146,10 +146,9 @@ class GenericCall final : public RpcContext, public UnaryReactor, public StreamT
     const grpc::Status serialized = grpc::SerializationTraits<google::protobuf::Message>::Serialize(
         message, &bytes, &own_buffer);
     Started();
-    if (!serialized.ok()) {  // cannot happen for a message we built; fail the write
-      Wrote(false);
-      return;
-    }
+    // Only a message over protobuf's 2 GiB fails: the call cannot go on. Its event still comes
+    // from the queue (the reactor calls this under its own lock, so it must not run here).
+    if (!serialized.ok()) server_context_.TryCancel();
     HandOff(this);
     stream_.Write(bytes, &write_tag_);
   }

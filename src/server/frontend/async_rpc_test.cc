@@ -63,7 +63,8 @@ class AsyncRpcTest : public ::testing::TestWithParam<int> {
           reactor->Finish(grpc::Status::OK);
           return reactor;
         });
-    // Answers from another thread once the test lets it, telling whether the call was cancelled.
+    // Answers ABORTED from another thread once the test lets it and the call is cancelled, past its
+    // deadline or to be answered now; tells whether it was cancelled.
     methods_.AddUnary<inference::ModelReadyRequest, inference::ModelReadyResponse>(
         "/inference.GRPCInferenceService/ModelReady",
         [this](RpcContext* context, const inference::ModelReadyRequest*,
@@ -71,12 +72,13 @@ class AsyncRpcTest : public ::testing::TestWithParam<int> {
           UnaryReactor* reactor = context->DefaultReactor();
           held_.emplace_back([this, context, reactor] {
             release_.WaitForNotification();
-            while (!context->IsCancelled() &&
+            while (!context->IsCancelled() && !answer_now_ &&
                    context->deadline() > std::chrono::system_clock::now()) {
               absl::SleepFor(absl::Milliseconds(5));
             }
             saw_cancelled_ = context->IsCancelled();
-            reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "gone"));
+            answered_ = true;
+            reactor->Finish(grpc::Status(grpc::StatusCode::ABORTED, "gone"));
           });
           arrived_.Notify();
           return reactor;
@@ -145,6 +147,8 @@ class AsyncRpcTest : public ::testing::TestWithParam<int> {
   absl::Notification arrived_, release_;
   std::vector<std::thread> held_;
   std::atomic<bool> saw_cancelled_{false};
+  std::atomic<bool> answer_now_{false};
+  std::atomic<bool> answered_{false};
 };
 
 TEST_P(AsyncRpcTest, ServesTheRawMethodWithItsTrailingMetadata) {
@@ -251,15 +255,20 @@ TEST_P(AsyncRpcTest, AHandlerSeesItsCallCancelledAndMayStillFinishIt) {
 
 TEST_P(AsyncRpcTest, ShutdownWaitsForACallStillRunningThenStops) {
   grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(300));
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
   inference::ModelReadyResponse response;
   grpc::Status status;
   std::thread caller([&] { status = stub_->ModelReady(&context, {}, &response); });
   arrived_.WaitForNotification();
-  release_.Notify();  // the handler finishes once the deadline has passed
-  server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  std::thread stopper(
+      [&] { server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(20)); });
+  absl::SleepFor(absl::Milliseconds(50));  // most often the shutdown has begun by now
+  answer_now_ = true;
+  release_.Notify();
+  stopper.join();
+  EXPECT_TRUE(answered_);  // the shutdown returned only once the running call was answered
   caller.join();
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::ABORTED) << status.error_message();
   for (std::thread& thread : held_) thread.join();
   held_.clear();
   threads_->Stop();
