@@ -30,7 +30,6 @@ class EchoServiceImpl final : public EchoService::CallbackService {
   }
 };
 
-// The child: serves until killed. Writes the port it listens on (0 when it cannot) to `port_fd`.
 // One Echo call of the async API: requested, answered, then deleted when its finish returns.
 class AsyncEchoCall {
  public:
@@ -66,6 +65,7 @@ void ServeAsync(EchoService::AsyncService& service, grpc::ServerCompletionQueue&
   while (queue.Next(&tag, &ok)) static_cast<AsyncEchoCall*>(tag)->Proceed(ok, service, &queue);
 }
 
+// The child: serves until killed. Writes the port it listens on (0 when it cannot) to `port_fd`.
 [[noreturn]] void ServeInChild(int port_fd, pid_t parent, EchoApi api) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent) _exit(1);  // the parent died before prctl

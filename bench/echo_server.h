@@ -16,8 +16,8 @@
 namespace sonic::bench {
 
 enum class EchoApi {
-  kCallback,         // grpc::CallbackService
-  kAsyncOneThread,   // an AsyncService's calls, all on one completion queue drained by one thread
+  kCallback,        // grpc::CallbackService
+  kAsyncOneThread,  // an AsyncService's calls, all on one completion queue drained by one thread
 };
 
 // One running echo server, a forked copy of this process listening on 127.0.0.1 (free port).
