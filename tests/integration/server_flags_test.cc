@@ -218,6 +218,32 @@ TEST(ServerFlagsTest, APortInUseIsRefusedUnlessEveryServerSharesIt) {
   }
 }
 
+// --grpc-threads: the completion-queue threads serving gRPC (server/frontend/async_rpc.h). Every
+// count serves unary and streaming calls alike; none at all is refused naming the flag.
+TEST(ServerFlagsTest, GrpcThreadsServeEveryMethodAndZeroIsRefused) {
+  absl::StatusOr<TestServer> server = StartTestServer({"--grpc-threads=3"});
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto stub = NewStub(server->server->address());
+  for (int i = 0; i < 12; ++i) SendOneInference(*stub, absl::StrCat("unary-", i));
+  inference::ServerLiveResponse live;
+  ASSERT_TRUE(stub->ServerLive(NewContext().get(), {}, &live).ok());
+  EXPECT_TRUE(live.live());
+  auto context = NewContext();
+  auto stream = stub->ModelStreamInfer(context.get());
+  for (int i = 0; i < 6; ++i) {
+    ASSERT_TRUE(stream->Write(Fp32Request("identity_fp32", "INPUT0", {1, 1}, {1.0f})));
+    inference::ModelStreamInferResponse response;
+    ASSERT_TRUE(stream->Read(&response));
+    EXPECT_EQ(response.error_message(), "");
+  }
+  stream->WritesDone();
+  EXPECT_TRUE(stream->Finish().ok());
+
+  absl::StatusOr<TestServer> none = StartTestServer({"--grpc-threads=0"});
+  ASSERT_FALSE(none.ok());
+  EXPECT_THAT(std::string(none.status().message()), HasSubstr("--grpc-threads"));
+}
+
 TEST(ServerFlagsTest, AMalformedBackendConfigIsRefused) {
   for (const std::string value : {"pytorch,novalue", ",key=value", "=value"}) {
     absl::StatusOr<TestServer> server = StartTestServer({"--backend-config=" + value});
