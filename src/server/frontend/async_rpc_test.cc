@@ -121,6 +121,18 @@ class AsyncRpcTest : public ::testing::TestWithParam<int> {
     threads_->Stop();
   }
 
+  // Calls ModelReady, the held method, with a 30 s deadline from a thread of its own, which sets
+  // `status` when the call ends; returns once the handler holds the call.
+  std::thread StartHeldCall(grpc::ClientContext& context, grpc::Status& status) {
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    std::thread caller([this, &context, &status] {
+      inference::ModelReadyResponse response;
+      status = stub_->ModelReady(&context, {}, &response);
+    });
+    arrived_.WaitForNotification();
+    return caller;
+  }
+
   // `bytes` sent as the request of `method`; the status.
   grpc::Status CallRaw(const std::string& method, const std::string& bytes) {
     grpc::GenericStub generic(channel_);
@@ -239,11 +251,8 @@ TEST_P(AsyncRpcTest, AnUnparsableStreamMessageEndsTheStreamWithInvalidArgument) 
 
 TEST_P(AsyncRpcTest, AHandlerSeesItsCallCancelledAndMayStillFinishIt) {
   grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-  inference::ModelReadyResponse response;
   grpc::Status status;
-  std::thread caller([&] { status = stub_->ModelReady(&context, {}, &response); });
-  arrived_.WaitForNotification();
+  std::thread caller = StartHeldCall(context, status);
   context.TryCancel();
   caller.join();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED);
@@ -255,11 +264,8 @@ TEST_P(AsyncRpcTest, AHandlerSeesItsCallCancelledAndMayStillFinishIt) {
 
 TEST_P(AsyncRpcTest, ShutdownWaitsForACallStillRunningThenStops) {
   grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-  inference::ModelReadyResponse response;
   grpc::Status status;
-  std::thread caller([&] { status = stub_->ModelReady(&context, {}, &response); });
-  arrived_.WaitForNotification();
+  std::thread caller = StartHeldCall(context, status);
   std::thread stopper(
       [&] { server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(20)); });
   absl::SleepFor(absl::Milliseconds(50));  // most often the shutdown has begun by now
