@@ -10,8 +10,10 @@
 // (target >= 0.7), latencies, the batch sizes the server executed, where the server's time
 // went (queue vs compute, from ModelStatistics) and the CPU time per request of the server and
 // the clients. Beside them, a model with the same inputs and outputs and almost no compute,
-// batched alike: its throughput is the request path's ceiling on this machine, which batching
-// on / in-process cannot exceed. The sides take turns in short windows (interleaved_load.h).
+// batched alike: its throughput is the request path's ceiling on this machine. As every client
+// waits on its batch, a cycle is compute then round trips, in series, so batching on / in-process
+// cannot exceed r / (1 + r) for r = that model's throughput / in-process batch 16 (reported as
+// an information row). The sides take turns in short windows (interleaved_load.h).
 //
 // Exits 0 whenever it ran, whether or not targets were met (a benchmark is not a test); 1 when
 // it could not run; 77 (CTest's "skipped") when built without LibTorch.
@@ -190,6 +192,11 @@ absl::StatusOr<LoadSide> InProcessSide(const std::string& name,
   return side;
 }
 
+// Batching on / in-process batch 16 when the batch computes as fast as in-process and the
+// request phase takes what it takes the no-compute model, `floor_ratio` being that model's
+// throughput over in-process batch 16: E / (E + E / floor_ratio) for an execution time E.
+double SerialCeiling(double floor_ratio) { return floor_ratio / (1 + floor_ratio); }
+
 double Ms(absl::Duration d) { return absl::ToDoubleMilliseconds(d); }
 
 double PerCount(const inference::StatisticDuration& d) {
@@ -249,7 +256,11 @@ void AddNotes(BenchReport& report, const Plan& plan, const Flags& flags) {
   report.AddNote(
       "no_compute_model",
       absl::StrCat(kFloor, ": TorchScript linear ", absl::StrJoin(plan.floor_layers(), " -> "),
-                   ", configured as ", kBatched, ": the request path's ceiling on this machine"));
+                   ", configured as ", kBatched, ": the request path's ceiling on this machine. ",
+                   "Every client waits on its batch, so compute and round trips cannot overlap: "
+                   "batching on / in-process b16 is at most r / (1 + r) for r = no-compute model "
+                   "/ in-process b16 (the row 'ceiling, batching on / in-process b16'); 0.7 "
+                   "needs r >= 2.33"));
   report.AddNote("in_process", absl::StrCat("batch ", kMaxBatch, " (and 1) of ", kSingle,
                                             " through server::LocalModel (the server's "
                                             "execution path) in the benchmark's process, one "
@@ -324,8 +335,12 @@ absl::Status Run(const Flags& flags) {
   // The request path's own ceiling: batching on / in-process b16 cannot exceed this ratio.
   report.AddInfo("throughput, no-compute model (batching on)", floor.load.requests_per_second,
                  "infer/s");
-  report.AddInfo("no-compute model (batching on) / in-process b16",
-                 floor.load.requests_per_second / std::max(b16_ips, 1e-9), "ratio");
+  const double floor_ratio = floor.load.requests_per_second / std::max(b16_ips, 1e-9);
+  report.AddInfo("no-compute model (batching on) / in-process b16", floor_ratio, "ratio");
+  // Every client waits on its batch, so a cycle is the batch's compute and then the request
+  // phase, in series: at best the in-process execution plus the no-compute model's cycle.
+  report.AddInfo("ceiling, batching on / in-process b16", SerialCeiling(floor_ratio),
+                 "ratio");
   report.AddInfo("mean batch size, no-compute model",
                  floor.stats.execution_count() == 0
                      ? 0
