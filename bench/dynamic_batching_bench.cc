@@ -193,8 +193,8 @@ absl::StatusOr<LoadSide> InProcessSide(const std::string& name,
 }
 
 // Batching on / in-process batch 16 when the batch computes as fast as in-process and the
-// request phase takes what it takes the no-compute model, `floor_ratio` being that model's
-// throughput over in-process batch 16: E / (E + E / floor_ratio) for an execution time E.
+// request phase lasts as long as a cycle of the no-compute model, `floor_ratio` being that
+// model's throughput over in-process batch 16: E / (E + E / floor_ratio) for an execution time E.
 double SerialCeiling(double floor_ratio) { return floor_ratio / (1 + floor_ratio); }
 
 double Ms(absl::Duration d) { return absl::ToDoubleMilliseconds(d); }
