@@ -4,6 +4,7 @@
 #include "server/core/scheduler.h"
 
 #include <gtest/gtest.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -572,6 +573,25 @@ TEST_F(SchedulerTest, SlowBatchedOrReplicatedModelsRunOnTheirWorkers) {
   EXPECT_EQ(RunOnTheCallersThread(batched, 4), 0);
   ConfiguredScheduler replicated("", 2);
   EXPECT_EQ(RunOnTheCallersThread(replicated, 4), 0);
+}
+
+TEST_F(SchedulerTest, WorkersWaitOutQueueDelaysWithoutTimerSlack) {
+  // The request runs on the worker once its queue delay ends; its completion reads that
+  // thread's timer slack (1 ns, the least), while the caller's own is left as it was.
+  const int callers_slack = prctl(PR_GET_TIMERSLACK, 0UL, 0UL, 0UL, 0UL);
+  ConfiguredScheduler batched("dynamic_batching { max_queue_delay_microseconds: 100 }");
+  std::promise<absl::StatusOr<InferenceResponse>> done;
+  std::promise<int> workers_slack;
+  std::unique_ptr<InferenceRequest> request = MakeRequest(1, 0, &done);
+  request->on_complete = [&](absl::StatusOr<InferenceResponse> response) {
+    workers_slack.set_value(prctl(PR_GET_TIMERSLACK, 0UL, 0UL, 0UL, 0UL));
+    done.set_value(std::move(response));
+  };
+  batched.scheduler().Enqueue(std::move(request));
+  EXPECT_TRUE(done.get_future().get().ok());
+  EXPECT_EQ(workers_slack.get_future().get(), 1);
+  EXPECT_EQ(prctl(PR_GET_TIMERSLACK, 0UL, 0UL, 0UL, 0UL), callers_slack);
+  EXPECT_NE(callers_slack, 1);
 }
 
 TEST_F(SchedulerTest, QueuedRequestsReachEveryIdleWorker) {
