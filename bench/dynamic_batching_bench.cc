@@ -31,6 +31,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "bench_report.h"
 #include "client_load.h"
@@ -46,6 +47,8 @@ namespace sonic::bench {
 namespace {
 
 constexpr int kMaxBatch = 16;
+// The target of batching on / in-process batch kMaxBatch.
+constexpr double kInProcessTarget = 0.7;
 constexpr uint64_t kModelSeed = 20240611;
 constexpr char kBatched[] = "mlp_batched";
 constexpr char kSingle[] = "mlp_single";
@@ -259,8 +262,9 @@ void AddNotes(BenchReport& report, const Plan& plan, const Flags& flags) {
                    ", configured as ", kBatched, ": the request path's ceiling on this machine. ",
                    "Every client waits on its batch, so compute and round trips cannot overlap: "
                    "batching on / in-process b16 is at most r / (1 + r) for r = no-compute model "
-                   "/ in-process b16 (the row 'ceiling, batching on / in-process b16'); 0.7 "
-                   "needs r >= 2.33"));
+                   "/ in-process b16 (the row 'ceiling, batching on / in-process b16'); ",
+                   kInProcessTarget, " needs r >= ",
+                   absl::StrFormat("%.2f", kInProcessTarget / (1 - kInProcessTarget))));
   report.AddNote("in_process", absl::StrCat("batch ", kMaxBatch, " (and 1) of ", kSingle,
                                             " through server::LocalModel (the server's "
                                             "execution path) in the benchmark's process, one "
@@ -325,7 +329,8 @@ absl::Status Run(const Flags& flags) {
   report.AddRatio("throughput, batching on / off", on.load.requests_per_second, "infer/s",
                   "batching off", off.load.requests_per_second, 3.0);
   report.AddRatio("throughput, batching on / in-process b16", on.load.requests_per_second,
-                  "infer/s", absl::StrCat("in-process batch ", kMaxBatch), b16_ips, 0.7);
+                  "infer/s", absl::StrCat("in-process batch ", kMaxBatch), b16_ips,
+                  kInProcessTarget);
   ReportServerPhase(report, "batching on", "batching_on", on);
   ReportServerPhase(report, "batching off", "batching_off", off);
   report.AddInfo("p50 execution, in-process b16", Ms(r[3].p50_latency), "ms");
@@ -337,8 +342,6 @@ absl::Status Run(const Flags& flags) {
                  "infer/s");
   const double floor_ratio = floor.load.requests_per_second / std::max(b16_ips, 1e-9);
   report.AddInfo("no-compute model (batching on) / in-process b16", floor_ratio, "ratio");
-  // Every client waits on its batch, so a cycle is the batch's compute and then the request
-  // phase, in series: at best the in-process execution plus the no-compute model's cycle.
   report.AddInfo("ceiling, batching on / in-process b16", SerialCeiling(floor_ratio),
                  "ratio");
   report.AddInfo("mean batch size, no-compute model",
