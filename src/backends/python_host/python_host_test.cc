@@ -279,6 +279,40 @@ TEST_F(PythonHostTest, ThreadsTakeTheGilInTurn) {
   EXPECT_EQ(PyGILState_Check(), 0);
 }
 
+// The interpreter's thread states, the calling thread's own included.
+int CountThreadStates() {
+  GilGuard gil;
+  int count = 0;
+  for (PyThreadState* state = PyInterpreterState_ThreadHead(PyInterpreterState_Main());
+       state != nullptr; state = PyThreadState_Next(state)) {
+    ++count;
+  }
+  return count;
+}
+
+TEST_F(PythonHostTest, AThreadKeepsOneThreadStateUntilItEnds) {
+  const int before = CountThreadStates();
+  uint64_t first = 0;
+  uint64_t second = 0;
+  int during = 0;
+  std::thread worker([&] {
+    {
+      GilGuard gil;
+      first = PyThreadState_GetID(PyThreadState_Get());
+    }
+    {
+      GilGuard gil;
+      second = PyThreadState_GetID(PyThreadState_Get());
+    }
+    during = CountThreadStates();
+  });
+  worker.join();
+  EXPECT_EQ(first, second);
+  EXPECT_EQ(during, before + 1);
+  EXPECT_EQ(CountThreadStates(), before);
+  EXPECT_EQ(PyGILState_Check(), 0);
+}
+
 TEST(NumpyDtypeTest, MapsTritonTypes) {
   EXPECT_EQ(NumpyDtypeName(DataType::kFp32), "float32");
   EXPECT_EQ(NumpyDtypeName(DataType::kBool), "bool");

@@ -87,7 +87,34 @@ absl::Status StartInterpreter(const PythonHome& home) {
   return absl::OkStatus();
 }
 
+// The Python thread state of a thread that GilGuard met first (see GilGuard), held by one
+// PyGILState reference of its own. A thread that Python already knew (one started by Python, or
+// the one that started the interpreter) keeps its state its own way, and none is made for it.
+class KeptThreadState {
+ public:
+  KeptThreadState() {
+    if (PyGILState_GetThisThreadState() != nullptr) return;
+    PyGILState_Ensure();  // makes this thread's state and takes the GIL
+    state_ = PyEval_SaveThread();
+  }
+  ~KeptThreadState() {
+    // The main thread ends with the process, whose interpreter is never finalized: taking the
+    // GIL at exit could wait on a thread that holds it for good.
+    if (state_ == nullptr || getpid() == gettid()) return;
+    PyEval_RestoreThread(state_);
+    // The last reference: deletes the state and frees the GIL.
+    PyGILState_Release(PyGILState_UNLOCKED);
+  }
+  KeptThreadState(const KeptThreadState&) = delete;
+  KeptThreadState& operator=(const KeptThreadState&) = delete;
+
+ private:
+  PyThreadState* state_ = nullptr;
+};
+
 }  // namespace
+
+void GilGuard::KeepThreadState() { thread_local KeptThreadState kept; }
 
 absl::StatusOr<PythonHome> ResolvePythonHome(const HostOptions& options) {
   PythonHome home;
