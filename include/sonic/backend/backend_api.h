@@ -22,7 +22,10 @@
  * Batches: the server assembles a batch before calling instance_execute. Each input tensor holds
  * the inputs of all requests of the batch, concatenated along the batch dimension (or, for
  * inputs with allow_ragged_batch, flattened and concatenated), in host memory, contiguous and
- * aligned to at least 64 bytes. Batch-input tensors (config batch_input) appear as extra inputs.
+ * aligned for their element type, no further: a request alone is handed over in the bytes it
+ * arrived in, wherever they lie (a backend whose library wants wider alignment, as TensorFlow's
+ * 64 bytes, copies; TF_NewTensor does so itself). Batch-input tensors (config batch_input)
+ * appear as extra inputs.
  * A backend that also exports SonicBackendGetRequestApi (below) is instead handed the batch
  * request by request (as Triton's TRITONBACKEND_ModelInstanceExecute): each request's own
  * tensors, and one response (outputs or an error) per request.
