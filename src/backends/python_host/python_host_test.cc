@@ -69,6 +69,8 @@ TEST_F(PythonHostTest, StartsOnceAndLeavesTheGilFree) {
   EXPECT_EQ(PyGILState_Check(), 1);
   // Unbuffered: a print is not lost in a buffer no finalization flushes.
   EXPECT_EQ(Eval("import sys\nunbuffered = sys.stdout.write_through", "unbuffered"), "True");
+  // Another instance waits at most this long for Python code to let the GIL go (not 5 ms).
+  EXPECT_EQ(Eval("import sys\nswitch = sys.getswitchinterval()", "switch"), "0.0005");
 }
 
 TEST_F(PythonHostTest, ImportsFromTheResolvedEnvironment) {
