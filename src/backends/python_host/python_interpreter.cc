@@ -65,10 +65,10 @@ class ProcessWideStartLock {
 // "The GIL"). REQUIRES: the GIL.
 absl::Status SetSwitchInterval() {
   constexpr double kSwitchIntervalS = 0.0005;
-  PyRef sys(PyImport_ImportModule("sys"));
-  PyRef set(sys ? PyObject_CallMethod(sys.get(), "setswitchinterval", "d", kSwitchIntervalS)
-                : nullptr);
-  if (!set) {
+  absl::StatusOr<PyRef> set = ImportAttribute("sys", "setswitchinterval");
+  if (!set.ok()) return set.status();
+  PyRef done(PyObject_CallFunction(set->get(), "d", kSwitchIntervalS));
+  if (!done) {
     return TakePythonError(absl::StatusCode::kFailedPrecondition,
                            "cannot set the embedded Python's switch interval");
   }
